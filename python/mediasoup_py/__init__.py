@@ -1,0 +1,10 @@
+"""mediasoup_py: a WebRTC SFU (selective forwarding unit) for Python.
+
+The media plane (RTP/RTCP, SRTP, ICE-lite, DTLS and routing) runs in Rust on native worker
+threads; this package is the control plane and the typed surface over it.
+"""
+
+from mediasoup_py import errors
+from mediasoup_py._core import __version__
+
+__all__ = ["__version__", "errors"]

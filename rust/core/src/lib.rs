@@ -1,0 +1,23 @@
+//! The media plane of mediasoup_py: everything that touches packets, in pure Rust.
+//!
+//! This crate has no Python in it and does no I/O outside `worker`. Every protocol is a
+//! sans-IO piece: it is fed bytes (and, where it keeps timers, the current time) and it
+//! returns bytes to send, the next time it wants to be woken, and events. That keeps each
+//! piece testable in virtual time and lets the worker's event loop batch all socket I/O.
+//!
+//! Layout (one concept per module):
+//! - [`packet`]: wire formats only: the RFC 7983 demultiplexer, RTP views with header
+//!   extensions and RTX, RTCP compound packets, STUN, and the codec payload descriptors the
+//!   router needs to make forwarding decisions.
+//! - [`crypto`]: the only module that calls OpenSSL: ciphers keyed once per session, HMAC,
+//!   certificates and their fingerprints.
+//! - [`srtp`]: SRTP/SRTCP sessions (RFC 3711, RFC 7714): key derivation, rollover counter,
+//!   replay window, protect/unprotect in place.
+//! - [`dtls`]: the DTLS-SRTP handshake as a sans-IO state machine.
+//!
+//! Parsers never panic: every malformed input is a typed error, and callers count and drop.
+
+pub mod crypto;
+pub mod dtls;
+pub mod packet;
+pub mod srtp;
