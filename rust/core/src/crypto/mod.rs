@@ -1,1 +1,4 @@
-//! (to be written)
+//! The only module that calls OpenSSL. Ciphers and MACs here are keyed once and reused for
+//! every packet of a session; certificates and fingerprints for DTLS live here too.
+
+pub mod certificate;
