@@ -2,3 +2,4 @@
 //! every packet of a session; certificates and fingerprints for DTLS live here too.
 
 pub mod certificate;
+pub mod hmac_sha1;

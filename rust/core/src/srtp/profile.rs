@@ -70,7 +70,10 @@ impl SrtpProfile {
 
     /// Whether this is an AEAD (GCM) profile.
     pub fn is_aead(self) -> bool {
-        matches!(self, SrtpProfile::AeadAes256Gcm | SrtpProfile::AeadAes128Gcm)
+        matches!(
+            self,
+            SrtpProfile::AeadAes256Gcm | SrtpProfile::AeadAes128Gcm
+        )
     }
 
     /// Master key length in bytes.
@@ -128,7 +131,10 @@ mod tests {
     fn names_round_trip() {
         for profile in SrtpProfile::ALL {
             assert_eq!(SrtpProfile::from_name(profile.name()), Ok(profile));
-            assert_eq!(SrtpProfile::from_dtls_name(profile.dtls_name()), Ok(profile));
+            assert_eq!(
+                SrtpProfile::from_dtls_name(profile.dtls_name()),
+                Ok(profile)
+            );
         }
         assert!(SrtpProfile::from_name("NULL_CIPHER").is_err());
     }
