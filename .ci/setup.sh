@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything mediasoup_py needs to build, run and test, idempotently, on a fresh
+# Debian 12 machine with Rust and Python 3.11 (root or sudo for apt-get):
+#   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
+#     the fuzz targets' libFuzzer;
+#   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp);
+#   - the package itself, built in release mode (`pip install .`).
+# Usage: bash .ci/setup.sh        (from the repository root or anywhere)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+apt_packages=(libssl-dev pkg-config g++ make)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+export PATH="$repo/.venv/bin:$PATH"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q "maturin>=1.8,<2"
+echo "setup: building and installing mediasoup_py (release) with its test extras"
+.venv/bin/python -m pip install -q --no-build-isolation "$repo[test]"
+.venv/bin/python -c "import mediasoup_py; print('setup: mediasoup_py', mediasoup_py.__version__, 'installed')"

@@ -1,0 +1,79 @@
+"""Typed errors raised by mediasoup_py.
+
+Every error says what is wrong and, where a field of a message or an argument is at fault,
+names it. The native layer raises these same classes (it imports them from here), so callers
+catch one hierarchy whether the problem was found in Python or in Rust.
+"""
+
+from __future__ import annotations
+
+
+class MediasoupError(Exception):
+    """Base class of every error mediasoup_py raises on purpose."""
+
+
+class InvalidStateError(MediasoupError):
+    """The object is closed or not in a state that allows the call (mediasoup's name)."""
+
+
+class UnsupportedError(MediasoupError):
+    """A codec, parameter or feature that mediasoup_py cannot serve (mediasoup's name)."""
+
+
+class MediasoupTypeError(MediasoupError, TypeError):
+    """An argument or message field has the wrong type or value.
+
+    ``field`` names the offending field (e.g. ``rtpParameters.codecs[0].payloadType``) when
+    the error is about one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PacketError(MediasoupError, ValueError):
+    """Bytes that are not a valid packet of the expected format."""
+
+
+class RtpError(PacketError):
+    """A malformed RTP packet or an RTP operation that cannot be done (e.g. no room)."""
+
+
+class RtcpError(PacketError):
+    """A malformed RTCP compound packet or an RTCP packet that cannot be serialized."""
+
+
+class StunError(PacketError):
+    """A malformed STUN message."""
+
+
+class SrtpError(MediasoupError):
+    """SRTP/SRTCP protection or unprotection failed.
+
+    Subclasses say why; an attacker-controlled packet can raise any of them, so callers that
+    handle network input count and drop rather than log each one.
+    """
+
+
+class SrtpAuthenticationError(SrtpError):
+    """The packet's authentication tag does not match: tampered, wrong key or wrong profile."""
+
+
+class SrtpReplayError(SrtpError):
+    """The packet was already received, or is older than the replay window."""
+
+
+__all__ = [
+    "InvalidStateError",
+    "MediasoupError",
+    "MediasoupTypeError",
+    "PacketError",
+    "RtcpError",
+    "RtpError",
+    "SrtpAuthenticationError",
+    "SrtpError",
+    "SrtpReplayError",
+    "StunError",
+    "UnsupportedError",
+]

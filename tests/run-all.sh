@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up (idempotent), Rust formatting, lints and tests,
+# the fuzz targets (built and replayed over their committed corpora), the Python package build,
+# Python lints/types and pytest. Fails on the first failure.
+# Usage: bash tests/run-all.sh
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+started=$(date +%s)
+step() { printf '\n==== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
+
+step "set-up"
+bash .ci/setup.sh
+export PATH="$repo/.venv/bin:$PATH"
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "fuzz targets: build, replay the corpora, short random runs"
+bash fuzz/run.sh ci
+
+step "python: ruff, mypy --strict"
+ruff check python tests benches examples
+ruff format --check python tests benches examples
+mypy --strict python/mediasoup_py
+
+step "pytest"
+pytest tests
+
+step "done"
