@@ -7,8 +7,16 @@ use mediasoup_core::packet::stun::StunMessage;
 fuzz_target!(|data: &[u8]| {
     if let Ok(message) = StunMessage::parse(data) {
         let _ = (message.class(), message.method(), message.transaction_id());
-        let _ = (message.username(), message.priority(), message.use_candidate());
-        let _ = (message.ice_controlling(), message.ice_controlled(), message.nomination());
+        let _ = (
+            message.username(),
+            message.priority(),
+            message.use_candidate(),
+        );
+        let _ = (
+            message.ice_controlling(),
+            message.ice_controlled(),
+            message.nomination(),
+        );
         let _ = (message.xor_mapped_address(), message.error_code());
         let _ = message.unknown_comprehension_required();
         for attribute in message.attributes() {
