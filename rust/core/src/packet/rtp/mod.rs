@@ -30,3 +30,6 @@ pub use header_extension::{
 };
 pub use packet::{Csrcs, RtpPacket, FIXED_HEADER_LEN, RTP_VERSION};
 pub use rtx::{rtx_decapsulate, rtx_encapsulate, RTX_OSN_LEN};
+
+#[cfg(test)]
+mod forwarding_tests;
