@@ -164,9 +164,10 @@ fn rewrite_extension(
             Some(block) if block.form == new_form => block.profile,
             _ => new_form.profile(),
         };
+        let [profile_high, profile_low] = profile.to_be_bytes();
+        let [words_high, words_low] = (words as u16).to_be_bytes();
         if let Some(header) = buf.get_mut(block_offset..data_offset) {
-            header[..2].copy_from_slice(&profile.to_be_bytes());
-            header[2..].copy_from_slice(&(words as u16).to_be_bytes());
+            header.copy_from_slice(&[profile_high, profile_low, words_high, words_low]);
         }
         if let Some(first) = buf.first_mut() {
             *first |= EXTENSION_BIT;
