@@ -5,10 +5,12 @@
 #   bash fuzz/run.sh fuzz T SECS   nightly + cargo-fuzz: coverage-guided run of target T
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-targets=(rtp rtcp stun demux srtp_unprotect dtls)
 case "${1:-ci}" in
   ci)
     cargo build --release --locked
+    # Every target declared in Cargo.toml has its source in fuzz_targets/.
+    targets=()
+    for source in fuzz_targets/*.rs; do targets+=("$(basename "$source" .rs)"); done
     scratch=$(mktemp -d)
     trap 'rm -rf "$scratch"' EXIT
     for target in "${targets[@]}"; do
