@@ -29,7 +29,9 @@ LIBSRTP_PROFILE = {
 Protector = Callable[[bytes], bytes]
 
 
-def make_session(implementation: str, profile: str, key: bytes, salt: bytes, outbound: bool) -> Protector:
+def make_session(
+    implementation: str, profile: str, key: bytes, salt: bytes, outbound: bool
+) -> Protector:
     if implementation == "mediasoup_py":
         session = SrtpSession(profile, key, salt)
         return session.protect if outbound else session.unprotect

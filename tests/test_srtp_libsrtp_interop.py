@@ -78,11 +78,13 @@ def test_rtp_libsrtp_to_ours_across_rollover(profile: str) -> None:
 @pytest.mark.parametrize("profile", SRTP_PROFILES)
 def test_rtcp_both_directions(profile: str) -> None:
     key, salt = keys(profile)
-    ours_out, theirs_in = SrtpSession(profile, key, salt), libsrtp_session(
-        profile, key, salt, outbound=False
+    ours_out, theirs_in = (
+        SrtpSession(profile, key, salt),
+        libsrtp_session(profile, key, salt, outbound=False),
     )
-    theirs_out, ours_in = libsrtp_session(profile, key, salt, outbound=True), SrtpSession(
-        profile, key, salt
+    theirs_out, ours_in = (
+        libsrtp_session(profile, key, salt, outbound=True),
+        SrtpSession(profile, key, salt),
     )
     for index in range(50):
         compound = rtcp_receiver_report(1, 2, index) + rtcp_pli(1, 2)
@@ -159,17 +161,21 @@ def test_random_packets_round_trip_through_libsrtp(
         payload=payload,
         csrcs=tuple(range(csrc_count)),
     )
-    assert libsrtp_session(profile, key, salt, outbound=False).unprotect(
-        SrtpSession(profile, key, salt).protect(plain)
-    ) == plain
-    assert SrtpSession(profile, key, salt).unprotect(
-        libsrtp_session(profile, key, salt, outbound=True).protect(plain)
-    ) == plain
+    assert (
+        libsrtp_session(profile, key, salt, outbound=False).unprotect(
+            SrtpSession(profile, key, salt).protect(plain)
+        )
+        == plain
+    )
+    assert (
+        SrtpSession(profile, key, salt).unprotect(
+            libsrtp_session(profile, key, salt, outbound=True).protect(plain)
+        )
+        == plain
+    )
 
 
-@pytest.mark.parametrize(
-    ("key_len", "salt_len", "field"), [(15, 14, "key"), (16, 13, "salt")]
-)
+@pytest.mark.parametrize(("key_len", "salt_len", "field"), [(15, 14, "key"), (16, 13, "salt")])
 def test_bad_key_lengths_name_the_field(key_len: int, salt_len: int, field: str) -> None:
     with pytest.raises(errors.MediasoupTypeError) as raised:
         SrtpSession("AES_CM_128_HMAC_SHA1_80", b"k" * key_len, b"s" * salt_len)

@@ -1,9 +1,16 @@
-//! mediasoup_py._core: the thin pyo3 layer over `mediasoup_core`.
+//! mediasoup_py._core: the thin pyo3 layer over `mediasoup_core`. Each submodule wraps one
+//! core concept; conversions and error mapping live here so the core stays free of Python.
 
 use pyo3::prelude::*;
+
+mod demux;
+mod errors;
+mod rtp;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(demux::classify_datagram, m)?)?;
+    m.add_class::<rtp::PyRtpPacket>()?;
     Ok(())
 }
