@@ -14,10 +14,12 @@
 //! - [`srtp`]: SRTP/SRTCP sessions (RFC 3711, RFC 7714): key derivation, rollover counter,
 //!   replay window, protect/unprotect in place.
 //! - [`dtls`]: the DTLS-SRTP handshake as a sans-IO state machine.
+//! - [`ice`]: the ICE-lite server: connectivity checks, tuples, nomination, consent.
 //!
 //! Parsers never panic: every malformed input is a typed error, and callers count and drop.
 
 pub mod crypto;
 pub mod dtls;
+pub mod ice;
 pub mod packet;
 pub mod srtp;
