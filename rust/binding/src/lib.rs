@@ -6,11 +6,15 @@ use pyo3::prelude::*;
 mod demux;
 mod errors;
 mod rtp;
+mod srtp;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(demux::classify_datagram, m)?)?;
     m.add_class::<rtp::PyRtpPacket>()?;
+    m.add_class::<srtp::PySrtpSession>()?;
+    m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;
+    m.add("SRTP_PROFILES", srtp::profile_names())?;
     Ok(())
 }
