@@ -36,7 +36,8 @@ def rtp_packet(
 def rtcp_receiver_report(sender_ssrc: int, media_ssrc: int, highest_seq: int) -> bytes:
     """An RTCP RR (RFC 3550 §6.4.2) with one report block."""
     block = struct.pack("!IIIIII", media_ssrc, (5 << 24) | 3, highest_seq, 20, 0, 0)
-    return struct.pack("!BBHI", 0x81, 201, (4 + len(block)) // 4 - 1, sender_ssrc) + block
+    # Length in 32-bit words minus one: header and sender SSRC (8 bytes) plus the block.
+    return struct.pack("!BBHI", 0x81, 201, (8 + len(block)) // 4 - 1, sender_ssrc) + block
 
 
 def rtcp_pli(sender_ssrc: int, media_ssrc: int) -> bytes:

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod demux;
 mod errors;
+mod rtcp;
 mod rtp;
 mod srtp;
 
@@ -14,6 +15,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(demux::classify_datagram, m)?)?;
     m.add_class::<rtp::PyRtpPacket>()?;
     m.add_class::<srtp::PySrtpSession>()?;
+    m.add_function(wrap_pyfunction!(rtcp::parse_rtcp, m)?)?;
+    m.add_function(wrap_pyfunction!(rtcp::serialize_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;
     m.add("SRTP_PROFILES", srtp::profile_names())?;
     Ok(())
