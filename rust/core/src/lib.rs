@@ -15,6 +15,7 @@
 //!   replay window, protect/unprotect in place.
 //! - [`dtls`]: the DTLS-SRTP handshake as a sans-IO state machine.
 //! - [`ice`]: the ICE-lite server: connectivity checks, tuples, nomination, consent.
+//! - [`rtc`]: the SFU: transports (ICE + DTLS + SRTP) and routing.
 //!
 //! Parsers never panic: every malformed input is a typed error, and callers count and drop.
 
@@ -22,4 +23,5 @@ pub mod crypto;
 pub mod dtls;
 pub mod ice;
 pub mod packet;
+pub mod rtc;
 pub mod srtp;

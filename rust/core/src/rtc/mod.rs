@@ -1,0 +1,9 @@
+//! The SFU itself, sans-IO: transports (how media reaches a client) and, on top of them,
+//! routing. The worker owns the sockets and feeds these types datagrams and time.
+//!
+//! - [`datagram_sink`]: where a transport writes the datagrams it sends.
+//! - [`webrtc_connection`]: ICE-lite + DTLS + SRTP for one WebRtcTransport: which tuple media
+//!   goes to, when keys exist, and the protect/unprotect of every packet.
+
+pub mod datagram_sink;
+pub mod webrtc_connection;

@@ -1,0 +1,266 @@
+use std::net::SocketAddr;
+
+use super::*;
+use crate::crypto::certificate::{DtlsCertificate, FingerprintAlgorithm};
+use crate::crypto::hmac_sha1::HmacSha1;
+use crate::ice::TransportProtocol;
+use crate::packet::stun::{binding_request, BindingRequest, IceRole};
+
+type Sent = Vec<(TransportTuple, Vec<u8>)>;
+
+const SERVER_ADDRESS: &str = "127.0.0.1:40000";
+
+fn tuple(remote_port: u16) -> TransportTuple {
+    TransportTuple {
+        local: SERVER_ADDRESS.parse().unwrap(),
+        remote: SocketAddr::from(([127, 0, 0, 1], remote_port)),
+        protocol: TransportProtocol::Udp,
+    }
+}
+
+/// The browser side, made of the client halves of the same protocols.
+struct Client {
+    certificate: DtlsCertificate,
+    dtls: Option<DtlsSession>,
+    context: DtlsContext,
+    send: Option<SrtpSession>,
+    receive: Option<SrtpSession>,
+}
+
+impl Client {
+    fn new() -> Self {
+        let certificate = DtlsCertificate::generate().unwrap();
+        let context = DtlsContext::new(&certificate, &SrtpProfile::ALL).unwrap();
+        Client {
+            certificate,
+            dtls: None,
+            context,
+            send: None,
+            receive: None,
+        }
+    }
+
+    fn check(&self, server: &IceParameters, use_candidate: bool, password: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        binding_request(
+            &BindingRequest {
+                transaction_id: [3; 12],
+                remote_ufrag: &server.username_fragment,
+                local_ufrag: "clientufrag",
+                priority: 100,
+                role: IceRole::Controlling { tiebreaker: 1 },
+                use_candidate,
+                nomination: None,
+            },
+            &HmacSha1::new(password.as_bytes()),
+            &mut out,
+        )
+        .unwrap();
+        out
+    }
+
+    fn start_dtls_server(&mut self, server_fingerprint: DtlsFingerprint, now: Instant) {
+        self.dtls = Some(
+            DtlsSession::new(&self.context, DtlsRole::Server, server_fingerprint, now).unwrap(),
+        );
+    }
+
+    fn fingerprint(&self) -> DtlsFingerprint {
+        self.certificate
+            .fingerprint(FingerprintAlgorithm::Sha256)
+            .clone()
+    }
+
+    fn take_keys(&mut self) {
+        let dtls = self.dtls.as_mut().unwrap();
+        while let Some(event) = dtls.poll_event() {
+            if let DtlsEvent::Connected {
+                srtp_profile,
+                keying_material,
+                ..
+            } = event
+            {
+                let (local, remote) =
+                    split_dtls_keying_material(srtp_profile, &keying_material, false).unwrap();
+                self.send = Some(SrtpSession::new(srtp_profile, &local.key, &local.salt).unwrap());
+                self.receive =
+                    Some(SrtpSession::new(srtp_profile, &remote.key, &remote.salt).unwrap());
+            }
+        }
+    }
+}
+
+fn rtp(sequence: u16) -> Vec<u8> {
+    let mut packet = vec![0x80, 96];
+    packet.extend(sequence.to_be_bytes());
+    packet.extend([0, 0, 0, 1, 0xAA, 0xBB, 0xCC, 0xDD]);
+    packet.extend([7u8; 100]);
+    packet
+}
+
+/// Runs ICE and DTLS to completion between a client and the connection; returns them.
+fn connect() -> (WebRtcConnection, Client, Instant) {
+    let now = Instant::now();
+    let certificate = DtlsCertificate::generate().unwrap();
+    let server_fingerprint = certificate
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .clone();
+    let context = Arc::new(DtlsContext::new(&certificate, &SrtpProfile::ALL).unwrap());
+    let parameters = IceParameters::generate().unwrap();
+    let mut connection =
+        WebRtcConnection::new(parameters.clone(), Some(Duration::from_secs(30)), context);
+    let mut client = Client::new();
+    let mut sent = Sent::new();
+
+    // The client announces the DTLS "server" role, so we are the DTLS client.
+    connection
+        .connect(
+            RemoteDtlsParameters {
+                role: RemoteDtlsRole::Server,
+                fingerprint: client.fingerprint(),
+            },
+            now,
+            &mut sent,
+        )
+        .unwrap();
+    assert!(sent.is_empty(), "no DTLS before ICE");
+    let mut check = client.check(&parameters, true, &parameters.password);
+    assert_eq!(
+        connection.handle_datagram(tuple(5000), &mut check, now, &mut sent),
+        Received::Nothing
+    );
+    // STUN response, then our ClientHello, both to the client's tuple.
+    assert!(sent.len() >= 2);
+    assert!(sent.iter().all(|(to, _)| *to == tuple(5000)));
+    client.start_dtls_server(server_fingerprint, now);
+    let mut pending: Vec<Vec<u8>> = sent.drain(1..).map(|(_, datagram)| datagram).collect();
+    for _ in 0..10 {
+        let dtls = client.dtls.as_mut().unwrap();
+        for datagram in pending.drain(..) {
+            let _ = dtls.handle_datagram(&datagram, now);
+        }
+        let mut replies: Vec<Vec<u8>> = std::iter::from_fn(|| dtls.poll_datagram()).collect();
+        for reply in &mut replies {
+            connection.handle_datagram(tuple(5000), reply, now, &mut sent);
+        }
+        pending.extend(sent.drain(..).map(|(_, datagram)| datagram));
+        if pending.is_empty() && replies.is_empty() {
+            break;
+        }
+    }
+    client.take_keys();
+    (connection, client, now)
+}
+
+#[test]
+fn ice_then_dtls_then_media_both_ways() {
+    let (mut connection, mut client, now) = connect();
+    assert_eq!(connection.dtls_state(), DtlsState::Connected);
+    assert_eq!(connection.srtp_profile(), Some(SrtpProfile::AeadAes256Gcm));
+    let events: Vec<_> = std::iter::from_fn(|| connection.poll_event()).collect();
+    assert_eq!(
+        events,
+        [
+            WebRtcConnectionEvent::IceSelectedTupleChanged(tuple(5000)),
+            WebRtcConnectionEvent::IceStateChanged(IceState::Completed),
+            WebRtcConnectionEvent::DtlsStateChanged(DtlsState::Connecting),
+            WebRtcConnectionEvent::DtlsStateChanged(DtlsState::Connected),
+        ]
+    );
+
+    // Client -> SFU.
+    let plain = rtp(1);
+    let mut packet = plain.clone();
+    packet.resize(plain.len() + 16, 0);
+    let len = client
+        .send
+        .as_mut()
+        .unwrap()
+        .protect_rtp(&mut packet, plain.len())
+        .unwrap();
+    packet.truncate(len);
+    let mut sent = Sent::new();
+    let mut from_unknown_tuple = packet.clone();
+    assert_eq!(
+        connection.handle_datagram(tuple(6666), &mut from_unknown_tuple, now, &mut sent),
+        Received::Nothing,
+        "media from a tuple that never passed a check is dropped"
+    );
+    assert_eq!(
+        connection.handle_datagram(tuple(5000), &mut packet, now, &mut sent),
+        Received::Rtp(plain.len())
+    );
+    assert_eq!(&packet[..plain.len()], &plain[..]);
+
+    // SFU -> client, to the selected tuple only.
+    let mut outgoing = rtp(2);
+    let outgoing_len = outgoing.len();
+    outgoing.resize(outgoing_len + 16, 0);
+    connection
+        .send_rtp(&mut outgoing, outgoing_len, &mut sent)
+        .unwrap();
+    let (to, mut datagram) = sent.pop().unwrap();
+    assert_eq!(to, tuple(5000));
+    let len = client
+        .receive
+        .as_mut()
+        .unwrap()
+        .unprotect_rtp(&mut datagram)
+        .unwrap();
+    assert_eq!(&datagram[..len], &rtp(2)[..]);
+
+    let drops = connection.drops();
+    assert_eq!(drops.media_not_ready, 1);
+    assert_eq!(drops.srtp, 0);
+}
+
+#[test]
+fn consent_expiry_stops_media_and_a_new_check_resumes_it() {
+    let (mut connection, _client, now) = connect();
+    let mut sent = Sent::new();
+    let later = now + Duration::from_secs(31);
+    assert!(connection
+        .poll_timeout()
+        .is_some_and(|deadline| deadline <= later));
+    connection.handle_timeout(later, &mut sent);
+    assert_eq!(connection.ice().state(), IceState::Disconnected);
+    let mut packet = rtp(3);
+    let len = packet.len();
+    packet.resize(len + 16, 0);
+    assert_eq!(
+        connection.send_rtp(&mut packet, len, &mut sent),
+        Err(SendError::NoSelectedTuple)
+    );
+    assert!(sent.is_empty());
+
+    let parameters = connection.ice().parameters().clone();
+    let mut check = Client::new().check(&parameters, false, &parameters.password);
+    connection.handle_datagram(tuple(5001), &mut check, later, &mut sent);
+    assert_eq!(connection.ice().state(), IceState::Connected);
+    sent.clear();
+    connection.send_rtp(&mut packet, len, &mut sent).unwrap();
+    assert_eq!(sent[0].0, tuple(5001));
+}
+
+#[test]
+fn unauthenticated_and_unknown_datagrams_are_counted_not_answered_with_media() {
+    let certificate = DtlsCertificate::generate().unwrap();
+    let context = Arc::new(DtlsContext::new(&certificate, &SrtpProfile::ALL).unwrap());
+    let parameters = IceParameters::generate().unwrap();
+    let mut connection = WebRtcConnection::new(parameters.clone(), None, context);
+    let mut sent = Sent::new();
+    let now = Instant::now();
+    let mut bad_check = Client::new().check(&parameters, true, "wrong password");
+    let request_len = bad_check.len();
+    connection.handle_datagram(tuple(5000), &mut bad_check, now, &mut sent);
+    assert_eq!(sent.len(), 1, "a 401 goes back");
+    assert!(sent[0].1.len() <= request_len);
+    let mut garbage = vec![0xFF; 40];
+    connection.handle_datagram(tuple(5000), &mut garbage, now, &mut sent);
+    let mut client_hello = vec![22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+    connection.handle_datagram(tuple(5000), &mut client_hello, now, &mut sent);
+    assert_eq!(sent.len(), 1);
+    let drops = connection.drops();
+    assert_eq!((drops.stun, drops.unknown, drops.dtls), (1, 1, 1));
+    assert_eq!(connection.ice().state(), IceState::New);
+}
