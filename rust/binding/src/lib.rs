@@ -8,6 +8,7 @@ mod errors;
 mod rtcp;
 mod rtp;
 mod srtp;
+mod worker;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rtcp::serialize_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;
     m.add("SRTP_PROFILES", srtp::profile_names())?;
+    m.add_class::<worker::PyWorkerChannel>()?;
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! - [`dtls`]: the DTLS-SRTP handshake as a sans-IO state machine.
 //! - [`ice`]: the ICE-lite server: connectivity checks, tuples, nomination, consent.
 //! - [`rtc`]: the SFU: transports (ICE + DTLS + SRTP) and routing.
+//! - [`worker`]: the only I/O: worker threads, their event loop, batched sockets, ports.
 //!
 //! Parsers never panic: every malformed input is a typed error, and callers count and drop.
 
@@ -25,3 +26,4 @@ pub mod ice;
 pub mod packet;
 pub mod rtc;
 pub mod srtp;
+pub mod worker;

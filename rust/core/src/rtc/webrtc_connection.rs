@@ -131,6 +131,8 @@ pub struct WebRtcConnection {
     dtls_state: DtlsState,
     early_dtls: VecDeque<Vec<u8>>,
     srtp: Option<SrtpPair>,
+    /// The peer's certificate (DER) once DTLS connected (mediasoup's `dtlsRemoteCert`).
+    remote_certificate: Option<Vec<u8>>,
     events: VecDeque<WebRtcConnectionEvent>,
     drops: DropCounters,
     /// Reused for STUN responses.
@@ -155,6 +157,7 @@ impl WebRtcConnection {
             dtls_state: DtlsState::New,
             early_dtls: VecDeque::new(),
             srtp: None,
+            remote_certificate: None,
             events: VecDeque::new(),
             drops: DropCounters::default(),
             stun_response: Vec::with_capacity(128),
@@ -174,6 +177,11 @@ impl WebRtcConnection {
     /// The negotiated SRTP profile, once DTLS is connected.
     pub fn srtp_profile(&self) -> Option<SrtpProfile> {
         self.srtp.as_ref().map(|pair| pair.send.profile())
+    }
+
+    /// The peer's DTLS certificate (DER), once connected.
+    pub fn remote_certificate(&self) -> Option<&[u8]> {
+        self.remote_certificate.as_deref()
     }
 
     /// Counters of dropped datagrams by reason.
@@ -443,8 +451,11 @@ impl WebRtcConnection {
                 DtlsEvent::Connected {
                     srtp_profile,
                     keying_material,
-                    ..
-                } => self.on_dtls_connected(srtp_profile, &keying_material),
+                    remote_certificate_der,
+                } => {
+                    self.remote_certificate = Some(remote_certificate_der);
+                    self.on_dtls_connected(srtp_profile, &keying_material);
+                }
                 DtlsEvent::Failed(_) => self.set_dtls_state(DtlsState::Failed),
                 DtlsEvent::Closed => {
                     self.srtp = None;

@@ -1,0 +1,110 @@
+"""Routers: a room's media scope on one worker, and the factory of its transports.
+
+Codec negotiation (``rtp_capabilities``), producers and consumers arrive with routing; today a
+router creates WebRTC transports.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from mediasoup_py import errors
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.webrtc_transport import ListenInfo, WebRtcTransport
+    from mediasoup_py.worker import Worker
+
+__all__ = ["Router"]
+
+
+class Router(EventEmitter):
+    """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``."""
+
+    def __init__(self, worker: Worker, app_data: dict[str, Any]) -> None:
+        super().__init__()
+        self._worker = worker
+        self._id = str(uuid.uuid4())
+        self._transports: dict[str, WebRtcTransport] = {}
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+
+    @property
+    def id(self) -> str:
+        """The router's id (a UUID, as mediasoup)."""
+        return self._id
+
+    @property
+    def closed(self) -> bool:
+        """Whether the router is closed."""
+        return self._closed
+
+    @property
+    def worker(self) -> Worker:
+        """The worker the router lives on."""
+        return self._worker
+
+    def __repr__(self) -> str:
+        return f"<Router id={self._id} closed={self._closed}>"
+
+    async def create_webrtc_transport(
+        self,
+        *,
+        listen_infos: list[ListenInfo] | None = None,
+        listen_ips: list[str | dict[str, str]] | None = None,
+        enable_udp: bool = True,
+        enable_tcp: bool = False,
+        prefer_udp: bool = False,
+        prefer_tcp: bool = False,
+        ice_consent_timeout: float = 30,
+        app_data: dict[str, Any] | None = None,
+    ) -> WebRtcTransport:
+        """A WebRTC transport (ICE-lite, DTLS, SRTP) listening on a port of the worker's range.
+
+        ``listen_infos`` is mediasoup v3's ``[{"protocol": "udp", "ip": ..., "announcedAddress":
+        ...}]``; ``listen_ips`` the older ``["ip"]`` / ``[{"ip", "announcedIp"}]`` form.
+        """
+        from mediasoup_py.webrtc_transport import WebRtcTransport, resolve_listen_info
+
+        self._check_open()
+        listen_info = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
+        transport = await WebRtcTransport.create(
+            self,
+            listen_info,
+            ice_consent_timeout=ice_consent_timeout,
+            app_data=app_data or {},
+        )
+        self._transports[transport.id] = transport
+        self.observer.emit("newtransport", transport)
+        return transport
+
+    def close(self) -> None:
+        """Closes the router and its transports."""
+        if self._closed:
+            return
+        self._closed = True
+        for transport in list(self._transports.values()):
+            transport._on_router_closed()
+        self._transports.clear()
+        self._worker._forget_router(self._id)
+        self.observer.emit("close")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("router closed")
+        self._worker._check_open()
+
+    def _forget_transport(self, transport_id: str) -> None:
+        self._transports.pop(transport_id, None)
+
+    def _on_worker_closed(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for transport in list(self._transports.values()):
+            transport._on_router_closed(notify_worker=False)
+        self._transports.clear()
+        self.emit("workerclose")
+        self.observer.emit("close")

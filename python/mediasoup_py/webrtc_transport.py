@@ -1,0 +1,439 @@
+"""WebRTC transports: ICE-lite, DTLS-SRTP and SRTP between a client and a worker.
+
+The application sends ``ice_parameters``, ``ice_candidates`` and ``dtls_parameters`` to its
+client, and calls ``connect(dtls_parameters=...)`` with what the client answers, exactly as
+with mediasoup v3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+from mediasoup_py import errors
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.router import Router
+
+__all__ = [
+    "DtlsFingerprint",
+    "DtlsParameters",
+    "IceCandidate",
+    "IceParameters",
+    "ListenInfo",
+    "TransportTuple",
+    "WebRtcTransport",
+]
+
+# mediasoup's priority of the first UDP host candidate: 2^24 * 64 + 2^8 * 10000 + 255.
+_UDP_CANDIDATE_PRIORITY = 1076302079
+_FINGERPRINT_ALGORITHMS = ("sha-1", "sha-224", "sha-256", "sha-384", "sha-512")
+
+
+class ListenInfo(TypedDict):
+    """Where a transport listens (mediasoup v3's TransportListenInfo)."""
+
+    protocol: Literal["udp", "tcp"]
+    ip: str
+    announcedAddress: NotRequired[str]
+
+
+class IceParameters(TypedDict):
+    """Local ICE credentials; ``iceLite`` is always true."""
+
+    usernameFragment: str
+    password: str
+    iceLite: bool
+
+
+class IceCandidate(TypedDict):
+    """A host candidate, with both ``ip`` (older clients) and ``address``."""
+
+    foundation: str
+    priority: int
+    ip: str
+    address: str
+    protocol: Literal["udp", "tcp"]
+    port: int
+    type: Literal["host"]
+
+
+class DtlsFingerprint(TypedDict):
+    """A certificate fingerprint: ``sha-256`` and uppercase colon-separated hex."""
+
+    algorithm: str
+    value: str
+
+
+class DtlsParameters(TypedDict):
+    """DTLS role and fingerprints."""
+
+    role: NotRequired[Literal["auto", "client", "server"]]
+    fingerprints: list[DtlsFingerprint]
+
+
+class TransportTuple(TypedDict):
+    """The 5-tuple media flows on."""
+
+    localIp: str
+    localAddress: str
+    localPort: int
+    remoteIp: str
+    remotePort: int
+    protocol: Literal["udp", "tcp"]
+
+
+def _ip(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise errors.MediasoupTypeError(f"{field}: must be an IP address string", field)
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as error:
+        message = f"{field}: {value!r} is not an IP address"
+        raise errors.MediasoupTypeError(message, field) from error
+
+
+def resolve_listen_info(
+    listen_infos: list[ListenInfo] | None,
+    listen_ips: list[str | dict[str, str]] | None,
+    enable_udp: bool,
+    enable_tcp: bool,
+) -> ListenInfo:
+    """The one UDP listen info a transport uses, from either mediasoup form."""
+    if enable_tcp:
+        raise errors.UnsupportedError("ICE over TCP (enable_tcp=True) is not implemented yet")
+    if not enable_udp:
+        raise errors.MediasoupTypeError(
+            "enable_udp: a transport needs UDP until ICE over TCP lands", "enable_udp"
+        )
+    if listen_infos is not None and listen_ips is not None:
+        raise errors.MediasoupTypeError(
+            "listen_infos: give listen_infos or listen_ips, not both", "listen_infos"
+        )
+    infos: list[ListenInfo] = []
+    if listen_infos is not None:
+        if not isinstance(listen_infos, list) or not listen_infos:
+            raise errors.MediasoupTypeError(
+                "listen_infos: must be a non-empty list", "listen_infos"
+            )
+        for index, info in enumerate(listen_infos):
+            field = f"listen_infos[{index}]"
+            if not isinstance(info, dict):
+                raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
+            protocol = info.get("protocol", "udp")
+            if protocol not in ("udp", "tcp"):
+                raise errors.MediasoupTypeError(
+                    f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
+                )
+            resolved: ListenInfo = {"protocol": protocol, "ip": _ip(info.get("ip"), f"{field}.ip")}
+            announced = info.get("announcedAddress")
+            if announced is not None:
+                if not isinstance(announced, str) or not announced:
+                    raise errors.MediasoupTypeError(
+                        f"{field}.announcedAddress: must be a non-empty string",
+                        f"{field}.announcedAddress",
+                    )
+                resolved["announcedAddress"] = announced
+            infos.append(resolved)
+    elif listen_ips is not None:
+        if not isinstance(listen_ips, list) or not listen_ips:
+            raise errors.MediasoupTypeError("listen_ips: must be a non-empty list", "listen_ips")
+        for index, entry in enumerate(listen_ips):
+            field = f"listen_ips[{index}]"
+            if isinstance(entry, str):
+                infos.append({"protocol": "udp", "ip": _ip(entry, field)})
+            elif isinstance(entry, dict):
+                legacy: ListenInfo = {"protocol": "udp", "ip": _ip(entry.get("ip"), f"{field}.ip")}
+                if entry.get("announcedIp"):
+                    legacy["announcedAddress"] = str(entry["announcedIp"])
+                infos.append(legacy)
+            else:
+                raise errors.MediasoupTypeError(f"{field}: must be a string or a dict", field)
+    else:
+        raise errors.MediasoupTypeError(
+            "listen_infos: a WebRTC transport needs listen_infos (or listen_ips)", "listen_infos"
+        )
+    udp = [info for info in infos if info["protocol"] == "udp"]
+    if len(udp) != 1 or len(infos) != 1:
+        raise errors.UnsupportedError(
+            "exactly one UDP listen info is supported for now (several candidates and TCP "
+            "are not implemented yet)"
+        )
+    return udp[0]
+
+
+def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
+    """Validates ``connect``'s argument; returns the client role and the fingerprint to check
+    (mediasoup uses the first one)."""
+    if not isinstance(value, dict):
+        raise errors.MediasoupTypeError("dtlsParameters: must be a dict", "dtlsParameters")
+    role = value.get("role", "auto")
+    if role not in ("auto", "client", "server"):
+        raise errors.MediasoupTypeError(
+            "dtlsParameters.role: must be 'auto', 'client' or 'server'", "dtlsParameters.role"
+        )
+    fingerprints = value.get("fingerprints")
+    if not isinstance(fingerprints, list) or not fingerprints:
+        raise errors.MediasoupTypeError(
+            "dtlsParameters.fingerprints: must be a non-empty list", "dtlsParameters.fingerprints"
+        )
+    first = fingerprints[0]
+    field = "dtlsParameters.fingerprints[0]"
+    if not isinstance(first, dict):
+        raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
+    algorithm = first.get("algorithm")
+    if not isinstance(algorithm, str) or algorithm.lower() not in _FINGERPRINT_ALGORITHMS:
+        raise errors.MediasoupTypeError(
+            f"{field}.algorithm: must be one of {', '.join(_FINGERPRINT_ALGORITHMS)}",
+            f"{field}.algorithm",
+        )
+    fingerprint_value = first.get("value")
+    if not isinstance(fingerprint_value, str) or not fingerprint_value:
+        raise errors.MediasoupTypeError(f"{field}.value: must be a hex string", f"{field}.value")
+    return role, {"algorithm": algorithm.lower(), "value": fingerprint_value}
+
+
+class WebRtcTransport(EventEmitter):
+    """A WebRTC transport. Events: ``icestatechange``, ``iceselectedtuplechange``,
+    ``dtlsstatechange``, ``routerclose``. Observer events: ``close`` and the same state
+    changes."""
+
+    def __init__(
+        self,
+        router: Router,
+        transport_id: str,
+        data: dict[str, Any],
+        listen_info: ListenInfo,
+        app_data: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._router = router
+        self._worker = router.worker
+        self._id = transport_id
+        self._ice_parameters: IceParameters = data["iceParameters"]
+        address = listen_info.get("announcedAddress", data["localIp"])
+        self._ice_candidates: list[IceCandidate] = [
+            {
+                "foundation": "udpcandidate",
+                "priority": _UDP_CANDIDATE_PRIORITY,
+                "ip": address,
+                "address": address,
+                "protocol": "udp",
+                "port": data["localPort"],
+                "type": "host",
+            }
+        ]
+        self._ice_state = "new"
+        self._ice_selected_tuple: TransportTuple | None = None
+        self._dtls_state = "new"
+        self._dtls_remote_cert: str | None = None
+        self._connected = False
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+
+    @classmethod
+    async def create(
+        cls,
+        router: Router,
+        listen_info: ListenInfo,
+        *,
+        ice_consent_timeout: float,
+        app_data: dict[str, Any],
+    ) -> WebRtcTransport:
+        """Asks the router's worker for a transport; use ``Router.create_webrtc_transport``."""
+        if isinstance(ice_consent_timeout, bool) or not isinstance(
+            ice_consent_timeout, int | float
+        ):
+            raise errors.MediasoupTypeError(
+                "ice_consent_timeout: must be a number of seconds", "ice_consent_timeout"
+            )
+        transport_id = str(uuid.uuid4())
+        worker = router.worker
+        native = worker._native
+        data = await worker._request(
+            lambda request_id: native.create_webrtc_transport(
+                request_id,
+                transport_id=transport_id,
+                listen_ip=listen_info["ip"],
+                ice_consent_timeout=float(ice_consent_timeout),
+            )
+        )
+        transport = cls(router, transport_id, data, listen_info, app_data)
+        worker._register_transport(transport)
+        return transport
+
+    @property
+    def id(self) -> str:
+        """The transport's id (a UUID)."""
+        return self._id
+
+    @property
+    def closed(self) -> bool:
+        """Whether the transport is closed."""
+        return self._closed
+
+    @property
+    def ice_role(self) -> Literal["controlled"]:
+        """Always ``controlled``: the SFU is ICE-lite."""
+        return "controlled"
+
+    @property
+    def ice_parameters(self) -> IceParameters:
+        """Credentials to send to the client."""
+        return dict(self._ice_parameters)  # type: ignore[return-value]
+
+    @property
+    def ice_candidates(self) -> list[IceCandidate]:
+        """Host candidates to send to the client."""
+        return [dict(candidate) for candidate in self._ice_candidates]  # type: ignore[misc]
+
+    @property
+    def ice_state(self) -> str:
+        """``new``, ``connected``, ``completed``, ``disconnected`` or ``closed``."""
+        return self._ice_state
+
+    @property
+    def ice_selected_tuple(self) -> TransportTuple | None:
+        """Where media goes, once ICE selected a tuple."""
+        return self._ice_selected_tuple
+
+    @property
+    def dtls_parameters(self) -> DtlsParameters:
+        """Role ``auto`` and the worker certificate's fingerprints, to send to the client."""
+        return {
+            "role": "auto",
+            "fingerprints": [
+                {"algorithm": f["algorithm"], "value": f["value"]}
+                for f in self._worker.dtls_fingerprints
+            ],
+        }
+
+    @property
+    def dtls_state(self) -> str:
+        """``new``, ``connecting``, ``connected``, ``failed`` or ``closed``."""
+        return self._dtls_state
+
+    @property
+    def dtls_remote_cert(self) -> str | None:
+        """The client's certificate (PEM), once DTLS is connected."""
+        return self._dtls_remote_cert
+
+    def __repr__(self) -> str:
+        return f"<WebRtcTransport id={self._id} ice={self._ice_state} dtls={self._dtls_state}>"
+
+    async def connect(self, *, dtls_parameters: DtlsParameters) -> None:
+        """The client's DTLS role and certificate fingerprint (mediasoup's ``connect``)."""
+        self._check_open()
+        role, fingerprint = _dtls_parameters(dtls_parameters)
+        if self._connected:
+            raise errors.InvalidStateError("connect() already called")
+        native = self._worker._native
+        await self._worker._request(
+            lambda request_id: native.connect_webrtc_transport(
+                request_id,
+                transport_id=self._id,
+                role=role,
+                algorithm=fingerprint["algorithm"],
+                fingerprint=fingerprint["value"],
+            )
+        )
+        self._connected = True
+
+    async def restart_ice(self) -> IceParameters:
+        """New ICE credentials; the old ones work until the client uses the new ones."""
+        self._check_open()
+        native = self._worker._native
+        data = await self._worker._request(
+            lambda request_id: native.restart_ice(request_id, self._id)
+        )
+        self._ice_parameters = data["iceParameters"]
+        return self.ice_parameters
+
+    async def get_stats(self) -> list[dict[str, Any]]:
+        """mediasoup-style transport statistics (one ``webrtc-transport`` entry)."""
+        self._check_open()
+        native = self._worker._native
+        data = await self._worker._request(
+            lambda request_id: native.get_transport_stats(request_id, self._id)
+        )
+        stats: dict[str, Any] = data["stats"]
+        return [
+            {
+                "type": "webrtc-transport",
+                "transportId": self._id,
+                "timestamp": int(time.time() * 1000),
+                "iceRole": "controlled",
+                "bytesReceived": stats["bytesReceived"],
+                "bytesSent": stats["bytesSent"],
+                "rtpPacketsReceived": stats["rtpPacketsReceived"],
+                "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
+                "datagramsReceived": stats["datagramsReceived"],
+                "datagramsSent": stats["datagramsSent"],
+                "droppedDatagrams": stats["droppedDatagrams"],
+                "iceState": stats["iceState"],
+                "iceSelectedTuple": stats["iceSelectedTuple"],
+                "dtlsState": stats["dtlsState"],
+            }
+        ]
+
+    def close(self) -> None:
+        """Closes the transport (DTLS close_notify is sent) and frees its port."""
+        if self._closed:
+            return
+        self._mark_closed()
+        self._router._forget_transport(self._id)
+        if not self._worker.closed:
+            native = self._worker._native
+            # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
+            response = self._worker._send(
+                lambda request_id: native.close_transport(request_id, self._id)
+            )
+            response.add_done_callback(_ignore_result)
+        self.observer.emit("close")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("transport closed")
+
+    def _mark_closed(self) -> None:
+        self._closed = True
+        self._ice_state = "closed"
+        self._ice_selected_tuple = None
+        if self._dtls_state not in ("failed", "closed"):
+            self._dtls_state = "closed"
+        self._worker._forget_transport(self._id)
+
+    def _on_router_closed(self, notify_worker: bool = True) -> None:
+        if self._closed:
+            return
+        if notify_worker:
+            self.close()
+        else:
+            self._mark_closed()
+            self.observer.emit("close")
+        self.emit("routerclose")
+
+    def _on_worker_event(self, event: dict[str, Any]) -> None:
+        name = event["event"]
+        data = event["data"]
+        if name == "icestatechange":
+            self._ice_state = data
+        elif name == "iceselectedtuplechange":
+            self._ice_selected_tuple = data
+        elif name == "dtlsstatechange":
+            self._dtls_state = data
+            if data == "connected":
+                self._dtls_remote_cert = event.get("dtlsRemoteCert")
+        self.emit(name, data)
+        self.observer.emit(name, data)
+
+
+def _ignore_result(response: asyncio.Future[dict[str, Any]]) -> None:
+    # Closing races with worker shutdown; a failed close of a closed transport is expected.
+    if not response.cancelled():
+        response.exception()

@@ -1,0 +1,235 @@
+"""Workers: native threads that run the media plane, and the asyncio side that drives them.
+
+    worker = await mediasoup_py.create_worker(rtc_min_port=40000, rtc_max_port=49999)
+    router = await worker.create_router()
+    transport = await router.create_webrtc_transport(listen_infos=[{"ip": "127.0.0.1"}])
+
+A worker's thread owns its sockets and every transport created on it; Python sends it
+requests and is woken (through an eventfd watched by ``loop.add_reader``) when responses or
+events are ready. No Python code runs per packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mediasoup_py import _core, errors
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.router import Router
+    from mediasoup_py.webrtc_transport import WebRtcTransport
+
+__all__ = ["Worker", "WorkerDiedError", "create_worker"]
+
+_logger = logging.getLogger("mediasoup_py.worker")
+_worker_ids = itertools.count(1)
+
+# mediasoup's defaults.
+DEFAULT_RTC_MIN_PORT = 10000
+DEFAULT_RTC_MAX_PORT = 59999
+
+
+class WorkerDiedError(errors.MediasoupError):
+    """The worker thread ended unexpectedly (a panic in the media plane, caught)."""
+
+
+def _read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise errors.MediasoupTypeError(f"{field}: cannot read {path}: {error}", field) from error
+
+
+def _port(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise errors.MediasoupTypeError(f"{field}: must be an int in 1..65535", field)
+    return value
+
+
+async def create_worker(
+    *,
+    rtc_min_port: int = DEFAULT_RTC_MIN_PORT,
+    rtc_max_port: int = DEFAULT_RTC_MAX_PORT,
+    dtls_certificate_file: str | os.PathLike[str] | None = None,
+    dtls_private_key_file: str | os.PathLike[str] | None = None,
+    app_data: dict[str, Any] | None = None,
+) -> Worker:
+    """Starts a worker thread (one per core is the intended use).
+
+    Without ``dtls_certificate_file``/``dtls_private_key_file`` a self-signed ECDSA P-256
+    certificate generated once per process is used.
+    """
+    min_port = _port(rtc_min_port, "rtc_min_port")
+    max_port = _port(rtc_max_port, "rtc_max_port")
+    if min_port > max_port:
+        raise errors.MediasoupTypeError(
+            f"rtc_min_port: {min_port} is above rtc_max_port {max_port}", "rtc_min_port"
+        )
+    worker_id = next(_worker_ids)
+    channel = _core.WorkerChannel(
+        name=f"mediasoup_py-worker-{worker_id}",
+        rtc_min_port=min_port,
+        rtc_max_port=max_port,
+        dtls_certificate_pem=_read_pem(dtls_certificate_file, "dtls_certificate_file"),
+        dtls_private_key_pem=_read_pem(dtls_private_key_file, "dtls_private_key_file"),
+    )
+    return Worker(channel, worker_id, asyncio.get_running_loop(), app_data or {})
+
+
+class Worker(EventEmitter):
+    """A media worker thread. Events: ``died`` (with a ``WorkerDiedError``). Observer events:
+    ``close``, ``newrouter``."""
+
+    def __init__(
+        self,
+        channel: _core.WorkerChannel,
+        worker_id: int,
+        loop: asyncio.AbstractEventLoop,
+        app_data: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._channel = channel
+        self._id = worker_id
+        self._loop = loop
+        self._request_ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._routers: dict[str, Router] = {}
+        self._transports: dict[str, WebRtcTransport] = {}
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+        loop.add_reader(channel.fileno(), self._on_readable)
+
+    @property
+    def id(self) -> int:
+        """This worker's number in the process."""
+        return self._id
+
+    @property
+    def pid(self) -> int:
+        """The process id (workers are threads of this process)."""
+        return os.getpid()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the worker is closed or died."""
+        return self._closed
+
+    @property
+    def dtls_fingerprints(self) -> list[dict[str, str]]:
+        """The fingerprints of this worker's DTLS certificate (sha-1 to sha-512)."""
+        return list(self._channel.dtls_fingerprints())
+
+    def __repr__(self) -> str:
+        return f"<Worker id={self._id} closed={self._closed}>"
+
+    async def create_router(self, *, app_data: dict[str, Any] | None = None) -> Router:
+        """A router on this worker: the factory of transports (and, with routing, of
+        producers and consumers)."""
+        from mediasoup_py.router import Router
+
+        self._check_open()
+        router = Router(self, app_data or {})
+        self._routers[router.id] = router
+        self.observer.emit("newrouter", router)
+        return router
+
+    async def get_resource_usage(self) -> dict[str, int]:
+        """The worker thread's CPU time (ms) and context switches, and the process peak RSS."""
+        return await self._request(lambda request_id: self._channel.get_resource_usage(request_id))
+
+    async def dump(self) -> dict[str, Any]:
+        """The worker's routers and transports."""
+        data = await self._request(lambda request_id: self._channel.dump(request_id))
+        return {
+            "pid": self.pid,
+            "routerIds": list(self._routers),
+            "transportIds": sorted(data["transportIds"]),
+        }
+
+    def close(self) -> None:
+        """Closes every router and transport and ends the thread."""
+        if self._closed:
+            return
+        self._shutdown(None)
+        self._channel.close()
+
+    # Internal API used by routers and transports.
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("worker closed")
+
+    async def _request(self, send: Callable[[int], None]) -> dict[str, Any]:
+        return await self._send(send)
+
+    def _send(self, send: Callable[[int], None]) -> asyncio.Future[dict[str, Any]]:
+        """Sends a request now (so requests reach the worker in call order) and returns the
+        future of its response."""
+        self._check_open()
+        request_id = next(self._request_ids)
+        future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        self._pending[request_id] = future
+        try:
+            send(request_id)
+        except BaseException:
+            self._pending.pop(request_id, None)
+            raise
+        return future
+
+    def _register_transport(self, transport: WebRtcTransport) -> None:
+        self._transports[transport.id] = transport
+
+    def _forget_transport(self, transport_id: str) -> None:
+        self._transports.pop(transport_id, None)
+
+    def _forget_router(self, router_id: str) -> None:
+        self._routers.pop(router_id, None)
+
+    @property
+    def _native(self) -> _core.WorkerChannel:
+        return self._channel
+
+    def _on_readable(self) -> None:
+        for event in self._channel.drain():
+            kind = event["kind"]
+            if kind == "response":
+                future = self._pending.pop(event["id"], None)
+                if future is None or future.done():
+                    continue
+                if "error" in event:
+                    future.set_exception(errors.InvalidStateError(event["error"]))
+                else:
+                    future.set_result(event["data"])
+            elif kind == "transport":
+                transport = self._transports.get(event["transportId"])
+                if transport is not None:
+                    transport._on_worker_event(event)
+            elif kind == "exited" and event["error"] is not None:
+                _logger.error("worker %d died: %s", self._id, event["error"])
+                self._shutdown(WorkerDiedError(event["error"]))
+                # The thread has ended; this only reaps it.
+                self._channel.close()
+
+    def _shutdown(self, died: WorkerDiedError | None) -> None:
+        self._closed = True
+        self._loop.remove_reader(self._channel.fileno())
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(died or errors.InvalidStateError("worker closed"))
+        self._pending.clear()
+        for router in list(self._routers.values()):
+            router._on_worker_closed()
+        self._routers.clear()
+        if died is not None:
+            self.emit("died", died)
+        self.observer.emit("close")

@@ -1,0 +1,373 @@
+//! `WorkerChannel`: Python's handle on one worker thread. Requests go in as typed method
+//! calls carrying a request id; responses and events come out of `drain()` as dicts when the
+//! eventfd from `fileno()` is readable (asyncio's `loop.add_reader`).
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mediasoup_core::crypto::certificate::{DtlsCertificate, DtlsFingerprint, FingerprintAlgorithm};
+use mediasoup_core::dtls::{DtlsContext, DtlsState};
+use mediasoup_core::ice::{IceParameters, IceState, TransportTuple};
+use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
+use mediasoup_core::srtp::SrtpProfile;
+use mediasoup_core::worker::messages::{
+    Request, Response, TransportEvent, TransportStats, WorkerEvent, WorkerExit,
+};
+use mediasoup_core::worker::{WorkerHandle, WorkerSettings};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::errors::type_error;
+
+pyo3::import_exception!(mediasoup_py.errors, InvalidStateError);
+
+/// The certificate generated once per process when none is configured (mediasoup makes one
+/// per worker process; threads share it).
+fn process_certificate() -> Result<&'static DtlsCertificate, String> {
+    static CERTIFICATE: OnceLock<Result<DtlsCertificate, String>> = OnceLock::new();
+    CERTIFICATE
+        .get_or_init(|| DtlsCertificate::generate().map_err(|error| error.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn ice_state_name(state: IceState) -> &'static str {
+    state.as_str()
+}
+
+fn tuple_dict<'py>(py: Python<'py>, tuple: &TransportTuple) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("localIp", tuple.local.ip().to_string())?;
+    dict.set_item("localAddress", tuple.local.ip().to_string())?;
+    dict.set_item("localPort", tuple.local.port())?;
+    dict.set_item("remoteIp", tuple.remote.ip().to_string())?;
+    dict.set_item("remotePort", tuple.remote.port())?;
+    dict.set_item("protocol", tuple.protocol.as_str())?;
+    Ok(dict)
+}
+
+fn ice_parameters_dict<'py>(
+    py: Python<'py>,
+    parameters: &IceParameters,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("usernameFragment", &parameters.username_fragment)?;
+    dict.set_item("password", &parameters.password)?;
+    dict.set_item("iceLite", true)?;
+    Ok(dict)
+}
+
+fn stats_dict<'py>(py: Python<'py>, stats: &TransportStats) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("datagramsReceived", stats.datagrams_received)?;
+    dict.set_item("bytesReceived", stats.bytes_received)?;
+    dict.set_item("datagramsSent", stats.datagrams_sent)?;
+    dict.set_item("bytesSent", stats.bytes_sent)?;
+    dict.set_item("rtpPacketsReceived", stats.rtp_packets_received)?;
+    dict.set_item("rtcpPacketsReceived", stats.rtcp_packets_received)?;
+    let drops = PyDict::new(py);
+    drops.set_item("stun", stats.drops.stun)?;
+    drops.set_item("dtls", stats.drops.dtls)?;
+    drops.set_item("mediaNotReady", stats.drops.media_not_ready)?;
+    drops.set_item("srtp", stats.drops.srtp)?;
+    drops.set_item("unknown", stats.drops.unknown)?;
+    dict.set_item("droppedDatagrams", drops)?;
+    dict.set_item("iceState", stats.ice_state.map(ice_state_name))?;
+    dict.set_item(
+        "iceSelectedTuple",
+        stats
+            .ice_selected_tuple
+            .as_ref()
+            .map(|tuple| tuple_dict(py, tuple))
+            .transpose()?,
+    )?;
+    dict.set_item("dtlsState", stats.dtls_state.map(DtlsState::as_str))?;
+    Ok(dict)
+}
+
+fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    match response {
+        Response::Done => {}
+        Response::WebRtcTransportCreated {
+            ice_parameters,
+            local,
+        } => {
+            dict.set_item("iceParameters", ice_parameters_dict(py, ice_parameters)?)?;
+            dict.set_item("localIp", local.ip().to_string())?;
+            dict.set_item("localPort", local.port())?;
+        }
+        Response::IceRestarted(parameters) => {
+            dict.set_item("iceParameters", ice_parameters_dict(py, parameters)?)?;
+        }
+        Response::TransportStats(stats) => {
+            dict.set_item("stats", stats_dict(py, stats)?)?;
+        }
+        Response::ResourceUsage(usage) => {
+            dict.set_item("ru_utime", usage.ru_utime)?;
+            dict.set_item("ru_stime", usage.ru_stime)?;
+            dict.set_item("ru_maxrss", usage.ru_maxrss)?;
+            dict.set_item("ru_nvcsw", usage.ru_nvcsw)?;
+            dict.set_item("ru_nivcsw", usage.ru_nivcsw)?;
+        }
+        Response::Dump { transport_ids } => {
+            dict.set_item("transportIds", transport_ids.clone())?;
+        }
+    }
+    Ok(dict)
+}
+
+fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    match event {
+        WorkerEvent::Response { id, result } => {
+            dict.set_item("kind", "response")?;
+            dict.set_item("id", id)?;
+            match result {
+                Ok(response) => dict.set_item("data", response_dict(py, response)?)?,
+                Err(error) => dict.set_item("error", error)?,
+            }
+        }
+        WorkerEvent::Transport {
+            transport_id,
+            event,
+        } => {
+            dict.set_item("kind", "transport")?;
+            dict.set_item("transportId", transport_id)?;
+            match event {
+                TransportEvent::IceStateChanged(state) => {
+                    dict.set_item("event", "icestatechange")?;
+                    dict.set_item("data", state.as_str())?;
+                }
+                TransportEvent::IceSelectedTupleChanged(tuple) => {
+                    dict.set_item("event", "iceselectedtuplechange")?;
+                    dict.set_item("data", tuple_dict(py, tuple)?)?;
+                }
+                TransportEvent::DtlsStateChanged {
+                    state,
+                    remote_certificate_der,
+                } => {
+                    dict.set_item("event", "dtlsstatechange")?;
+                    dict.set_item("data", state.as_str())?;
+                    let pem = remote_certificate_der
+                        .as_deref()
+                        .and_then(|der| openssl::x509::X509::from_der(der).ok())
+                        .and_then(|certificate| certificate.to_pem().ok())
+                        .map(|pem| String::from_utf8_lossy(&pem).into_owned());
+                    dict.set_item("dtlsRemoteCert", pem)?;
+                }
+            }
+        }
+        WorkerEvent::Exited(exit) => {
+            dict.set_item("kind", "exited")?;
+            match exit {
+                WorkerExit::Closed => dict.set_item("error", py.None())?,
+                WorkerExit::Died(message) => dict.set_item("error", message)?,
+            }
+        }
+    }
+    Ok(dict)
+}
+
+/// One worker thread, as the Python `Worker` drives it.
+#[pyclass(module = "mediasoup_py._core", name = "WorkerChannel")]
+pub struct PyWorkerChannel {
+    handle: WorkerHandle,
+    fingerprints: Vec<DtlsFingerprint>,
+}
+
+impl std::fmt::Debug for PyWorkerChannel {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WorkerChannel")
+            .finish_non_exhaustive()
+    }
+}
+
+impl PyWorkerChannel {
+    fn send(&self, id: u64, request: Request) -> PyResult<()> {
+        self.handle
+            .request(id, request)
+            .map_err(|error| InvalidStateError::new_err(error.to_string()))
+    }
+}
+
+#[pymethods]
+impl PyWorkerChannel {
+    /// Starts a worker thread. `dtls_certificate_pem`/`dtls_private_key_pem` give the DTLS
+    /// identity; without them a certificate generated once per process is used.
+    #[new]
+    #[pyo3(signature = (*, name, rtc_min_port, rtc_max_port, dtls_certificate_pem = None, dtls_private_key_pem = None))]
+    fn new(
+        name: String,
+        rtc_min_port: u16,
+        rtc_max_port: u16,
+        dtls_certificate_pem: Option<Vec<u8>>,
+        dtls_private_key_pem: Option<Vec<u8>>,
+    ) -> PyResult<Self> {
+        let loaded;
+        let certificate = match (dtls_certificate_pem, dtls_private_key_pem) {
+            (Some(certificate), Some(key)) => {
+                loaded = DtlsCertificate::from_pem(&certificate, &key)
+                    .map_err(|error| type_error("dtls_certificate_file", error.to_string()))?;
+                &loaded
+            }
+            (None, None) => process_certificate().map_err(PyRuntimeError::new_err)?,
+            _ => {
+                return Err(type_error(
+                    "dtls_private_key_file",
+                    "give both dtls_certificate_file and dtls_private_key_file, or neither",
+                ))
+            }
+        };
+        if rtc_min_port == 0 || rtc_min_port > rtc_max_port {
+            return Err(type_error(
+                "rtc_min_port",
+                format!("invalid port range {rtc_min_port}..={rtc_max_port}"),
+            ));
+        }
+        let context = DtlsContext::new(certificate, &SrtpProfile::ALL)
+            .map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
+        let handle = WorkerHandle::spawn(
+            WorkerSettings {
+                name,
+                rtc_min_port,
+                rtc_max_port,
+            },
+            Arc::new(context),
+        )
+        .map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
+        Ok(Self {
+            handle,
+            fingerprints: certificate.fingerprints().to_vec(),
+        })
+    }
+
+    /// The eventfd to watch; readable when `drain()` has something.
+    fn fileno(&self) -> i32 {
+        self.handle.events().fd()
+    }
+
+    /// Every response and event queued since the last call, as dicts.
+    fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let events = self.handle.events().drain();
+        let list = PyList::empty(py);
+        for event in &events {
+            list.append(event_dict(py, event)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The DTLS fingerprints this worker presents, in mediasoup's form.
+    fn dtls_fingerprints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for fingerprint in &self.fingerprints {
+            let dict = PyDict::new(py);
+            dict.set_item("algorithm", fingerprint.algorithm.name())?;
+            dict.set_item("value", &fingerprint.value)?;
+            list.append(dict)?;
+        }
+        Ok(list)
+    }
+
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, ice_consent_timeout))]
+    fn create_webrtc_transport(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        listen_ip: &str,
+        ice_consent_timeout: f64,
+    ) -> PyResult<()> {
+        let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
+            type_error(
+                "listen_infos.ip",
+                format!("{listen_ip:?} is not an IP address"),
+            )
+        })?;
+        if !(ice_consent_timeout == 0.0 || (10.0..=60.0).contains(&ice_consent_timeout)) {
+            return Err(type_error(
+                "ice_consent_timeout",
+                "must be 0 (disabled) or between 10 and 60 seconds",
+            ));
+        }
+        let ice_consent_timeout =
+            (ice_consent_timeout > 0.0).then(|| Duration::from_secs_f64(ice_consent_timeout));
+        self.send(
+            request_id,
+            Request::CreateWebRtcTransport {
+                transport_id,
+                listen_ip,
+                ice_consent_timeout,
+            },
+        )
+    }
+
+    #[pyo3(signature = (request_id, *, transport_id, role, algorithm, fingerprint))]
+    fn connect_webrtc_transport(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        role: &str,
+        algorithm: &str,
+        fingerprint: String,
+    ) -> PyResult<()> {
+        let role = match role {
+            "auto" => RemoteDtlsRole::Auto,
+            "client" => RemoteDtlsRole::Client,
+            "server" => RemoteDtlsRole::Server,
+            other => {
+                return Err(type_error(
+                    "dtlsParameters.role",
+                    format!("{other:?} is not one of auto, client, server"),
+                ))
+            }
+        };
+        let algorithm = FingerprintAlgorithm::from_name(algorithm).ok_or_else(|| {
+            type_error(
+                "dtlsParameters.fingerprints[0].algorithm",
+                format!("{algorithm:?} is not one of sha-1, sha-224, sha-256, sha-384, sha-512"),
+            )
+        })?;
+        self.send(
+            request_id,
+            Request::ConnectWebRtcTransport {
+                transport_id,
+                remote: RemoteDtlsParameters {
+                    role,
+                    fingerprint: DtlsFingerprint {
+                        algorithm,
+                        value: fingerprint,
+                    },
+                },
+            },
+        )
+    }
+
+    fn restart_ice(&self, request_id: u64, transport_id: String) -> PyResult<()> {
+        self.send(request_id, Request::RestartIce { transport_id })
+    }
+
+    fn get_transport_stats(&self, request_id: u64, transport_id: String) -> PyResult<()> {
+        self.send(request_id, Request::GetTransportStats { transport_id })
+    }
+
+    fn close_transport(&self, request_id: u64, transport_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CloseTransport { transport_id })
+    }
+
+    fn get_resource_usage(&self, request_id: u64) -> PyResult<()> {
+        self.send(request_id, Request::GetResourceUsage)
+    }
+
+    fn dump(&self, request_id: u64) -> PyResult<()> {
+        self.send(request_id, Request::Dump)
+    }
+
+    /// Closes every transport and ends the thread (waits for it, without the GIL).
+    fn close(&mut self, py: Python<'_>) {
+        let handle = &mut self.handle;
+        py.detach(|| handle.close());
+    }
+}

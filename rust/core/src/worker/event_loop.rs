@@ -1,0 +1,403 @@
+//! The worker thread: one epoll loop (through mio) that owns the worker's sockets, timers
+//! and transports. Commands arrive through a channel plus a waker; responses and events leave
+//! through the [`EventQueue`].
+
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::event_queue::EventQueue;
+use super::messages::{
+    Request, RequestId, ResourceUsage, Response, TransportEvent, WorkerEvent, WorkerExit,
+};
+use super::ports::PortAllocator;
+use super::udp_batch::{RecvBatch, SendBatch};
+use super::webrtc_transport::WorkerWebRtcTransport;
+use crate::dtls::DtlsContext;
+use crate::ice::IceParameters;
+use crate::rtc::webrtc_connection::WebRtcConnection;
+
+/// The waker's token; socket tokens are transport slots.
+const WAKER: Token = Token(usize::MAX);
+/// Readiness events handled per `epoll_wait`.
+const EVENTS_PER_POLL: usize = 256;
+
+/// Settings fixed at worker creation.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// A name for the thread (visible in `top -H`).
+    pub name: String,
+    /// Lowest port for transports.
+    pub rtc_min_port: u16,
+    /// Highest port for transports.
+    pub rtc_max_port: u16,
+}
+
+enum Command {
+    Request(RequestId, Request),
+    Close,
+}
+
+/// The owner's side of a worker thread.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    commands: Sender<Command>,
+    waker: Arc<Waker>,
+    events: Arc<EventQueue<WorkerEvent>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Starts a worker thread.
+    pub fn spawn(settings: WorkerSettings, dtls_context: Arc<DtlsContext>) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let ports = PortAllocator::new(settings.rtc_min_port, settings.rtc_max_port)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error.to_string()))?;
+        let events = Arc::new(EventQueue::new()?);
+        let (commands, receiver) = mpsc::channel();
+        let worker = Worker {
+            poll,
+            commands: receiver,
+            events: Arc::clone(&events),
+            ports,
+            dtls_context,
+            transports: Vec::new(),
+            by_id: HashMap::new(),
+            receive: RecvBatch::default(),
+            send: SendBatch::default(),
+        };
+        let thread_events = Arc::clone(&events);
+        let thread = std::thread::Builder::new()
+            .name(settings.name)
+            .spawn(move || {
+                // A panic anywhere in the media plane ends this worker only: its sockets close
+                // as `worker` drops, and the owner is told why.
+                let exit = match catch_unwind(AssertUnwindSafe(move || worker.run())) {
+                    Ok(Ok(())) => WorkerExit::Closed,
+                    Ok(Err(error)) => WorkerExit::Died(format!("event loop failed: {error}")),
+                    Err(panic) => WorkerExit::Died(panic_message(panic.as_ref())),
+                };
+                thread_events.push(WorkerEvent::Exited(exit));
+            })?;
+        Ok(WorkerHandle {
+            commands,
+            waker,
+            events,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a request; its response arrives as [`WorkerEvent::Response`] with `id`.
+    /// Fails when the worker thread has ended.
+    pub fn request(&self, id: RequestId, request: Request) -> Result<(), WorkerGone> {
+        self.commands
+            .send(Command::Request(id, request))
+            .map_err(|_| WorkerGone)?;
+        self.waker.wake().map_err(|_| WorkerGone)
+    }
+
+    /// Where responses and events arrive.
+    pub fn events(&self) -> &Arc<EventQueue<WorkerEvent>> {
+        &self.events
+    }
+
+    /// Asks the thread to close its transports and end, and waits for it.
+    pub fn close(&mut self) {
+        if self.commands.send(Command::Close).is_ok() {
+            let _ = self.waker.wake();
+        }
+        if let Some(thread) = self.thread.take() {
+            // A worker that panicked has already reported it; nothing more to learn here.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The worker thread has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the worker has exited")]
+pub struct WorkerGone;
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .map_or_else(
+            || "worker panicked".to_owned(),
+            |text| format!("worker panicked: {text}"),
+        )
+}
+
+/// The state the worker thread owns.
+struct Worker {
+    poll: Poll,
+    commands: Receiver<Command>,
+    events: Arc<EventQueue<WorkerEvent>>,
+    ports: PortAllocator,
+    dtls_context: Arc<DtlsContext>,
+    /// Transport slots; a socket's token is its slot index.
+    transports: Vec<Option<WorkerWebRtcTransport>>,
+    by_id: HashMap<String, usize>,
+    receive: RecvBatch,
+    send: SendBatch,
+}
+
+impl Worker {
+    fn run(mut self) -> io::Result<()> {
+        let mut readiness = Events::with_capacity(EVENTS_PER_POLL);
+        let mut transport_events = Vec::new();
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut readiness, timeout) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+            let now = Instant::now();
+            for event in readiness.iter() {
+                if event.token() == WAKER {
+                    if self.handle_commands() {
+                        self.close_all();
+                        return Ok(());
+                    }
+                    continue;
+                }
+                let slot = event.token().0;
+                if let Some(Some(transport)) = self.transports.get_mut(slot) {
+                    // A socket error (e.g. ICMP unreachable reported on read) affects only
+                    // that read; the transport keeps serving.
+                    let _ = transport.on_readable(
+                        &mut self.receive,
+                        &mut self.send,
+                        now,
+                        &mut transport_events,
+                    );
+                    self.publish(slot, &mut transport_events);
+                }
+            }
+            self.run_timers(now, &mut transport_events);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.transports
+            .iter()
+            .flatten()
+            .filter_map(|transport| transport.connection.poll_timeout())
+            .min()
+    }
+
+    fn run_timers(&mut self, now: Instant, transport_events: &mut Vec<TransportEvent>) {
+        for slot in 0..self.transports.len() {
+            let due = self.transports[slot]
+                .as_ref()
+                .and_then(|transport| transport.connection.poll_timeout())
+                .is_some_and(|deadline| deadline <= now);
+            if due {
+                if let Some(transport) = self.transports[slot].as_mut() {
+                    transport.on_timer(&mut self.send, now, transport_events);
+                }
+                self.publish(slot, transport_events);
+            }
+        }
+    }
+
+    fn publish(&mut self, slot: usize, transport_events: &mut Vec<TransportEvent>) {
+        let Some(Some(transport)) = self.transports.get(slot) else {
+            transport_events.clear();
+            return;
+        };
+        for event in transport_events.drain(..) {
+            self.events.push(WorkerEvent::Transport {
+                transport_id: transport.id.clone(),
+                event,
+            });
+        }
+    }
+
+    /// Handles every queued command; `true` when the worker must close.
+    fn handle_commands(&mut self) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Request(id, request)) => {
+                    let result = self.handle_request(request);
+                    self.events.push(WorkerEvent::Response { id, result });
+                }
+                Ok(Command::Close) | Err(TryRecvError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => return false,
+            }
+        }
+    }
+
+    fn transport_mut(&mut self, id: &str) -> Result<&mut WorkerWebRtcTransport, String> {
+        self.by_id
+            .get(id)
+            .and_then(|slot| self.transports.get_mut(*slot))
+            .and_then(Option::as_mut)
+            .ok_or_else(|| format!("transport with id \"{id}\" not found"))
+    }
+
+    fn handle_request(&mut self, request: Request) -> Result<Response, String> {
+        match request {
+            Request::CreateWebRtcTransport {
+                transport_id,
+                listen_ip,
+                ice_consent_timeout,
+            } => self.create_webrtc_transport(transport_id, listen_ip, ice_consent_timeout),
+            Request::ConnectWebRtcTransport {
+                transport_id,
+                remote,
+            } => {
+                let now = Instant::now();
+                let slot = *self
+                    .by_id
+                    .get(&transport_id)
+                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
+                let mut transport_events = Vec::new();
+                let transport = self
+                    .transports
+                    .get_mut(slot)
+                    .and_then(Option::as_mut)
+                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
+                transport.connect(remote, now, &mut self.send, &mut transport_events)?;
+                self.publish(slot, &mut transport_events);
+                Ok(Response::Done)
+            }
+            Request::RestartIce { transport_id } => {
+                let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
+                self.transport_mut(&transport_id)?
+                    .connection
+                    .restart_ice(parameters.clone(), Instant::now());
+                Ok(Response::IceRestarted(parameters))
+            }
+            Request::GetTransportStats { transport_id } => Ok(Response::TransportStats(
+                self.transport_mut(&transport_id)?.stats(),
+            )),
+            Request::CloseTransport { transport_id } => {
+                let slot = self
+                    .by_id
+                    .remove(&transport_id)
+                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
+                if let Some(mut transport) = self.transports.get_mut(slot).and_then(Option::take) {
+                    self.close_transport(&mut transport);
+                }
+                Ok(Response::Done)
+            }
+            Request::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
+            Request::Dump => Ok(Response::Dump {
+                transport_ids: self.by_id.keys().cloned().collect(),
+            }),
+        }
+    }
+
+    fn create_webrtc_transport(
+        &mut self,
+        transport_id: String,
+        listen_ip: IpAddr,
+        ice_consent_timeout: Option<Duration>,
+    ) -> Result<Response, String> {
+        if self.by_id.contains_key(&transport_id) {
+            return Err(format!(
+                "a transport with id \"{transport_id}\" already exists"
+            ));
+        }
+        let socket = self
+            .ports
+            .bind_udp(listen_ip)
+            .map_err(|error| error.to_string())?;
+        let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
+        let connection = WebRtcConnection::new(
+            parameters.clone(),
+            ice_consent_timeout,
+            Arc::clone(&self.dtls_context),
+        );
+        let transport = WorkerWebRtcTransport::new(transport_id.clone(), socket, connection)
+            .map_err(|error| error.to_string())?;
+        let local = transport.local();
+        let slot = self
+            .transports
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.transports.len());
+        let registered = self.poll.registry().register(
+            &mut SourceFd(&transport.socket().as_raw_fd()),
+            Token(slot),
+            Interest::READABLE,
+        );
+        if let Err(error) = registered {
+            self.ports.release(local);
+            return Err(error.to_string());
+        }
+        if slot == self.transports.len() {
+            self.transports.push(Some(transport));
+        } else {
+            self.transports[slot] = Some(transport);
+        }
+        self.by_id.insert(transport_id, slot);
+        Ok(Response::WebRtcTransportCreated {
+            ice_parameters: parameters,
+            local,
+        })
+    }
+
+    fn close_transport(&mut self, transport: &mut WorkerWebRtcTransport) {
+        transport.close(&mut self.send);
+        // Deregistering a socket about to close cannot usefully fail.
+        let _ = self
+            .poll
+            .registry()
+            .deregister(&mut SourceFd(&transport.socket().as_raw_fd()));
+        self.ports.release(transport.local());
+    }
+
+    fn close_all(&mut self) {
+        let transports: Vec<_> = self
+            .transports
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for mut transport in transports {
+            self.close_transport(&mut transport);
+        }
+        self.by_id.clear();
+    }
+}
+
+/// The calling thread's CPU use (RUSAGE_THREAD) and the process's peak RSS.
+fn thread_resource_usage() -> ResourceUsage {
+    // SAFETY: rusage is plain data; getrusage fills it for the calling thread.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a live rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+        return ResourceUsage::default();
+    }
+    let millis = |time: libc::timeval| {
+        (time.tv_sec.max(0) as u64) * 1000 + (time.tv_usec.max(0) as u64) / 1000
+    };
+    ResourceUsage {
+        ru_utime: millis(usage.ru_utime),
+        ru_stime: millis(usage.ru_stime),
+        ru_maxrss: usage.ru_maxrss.max(0) as u64,
+        ru_nvcsw: usage.ru_nvcsw.max(0) as u64,
+        ru_nivcsw: usage.ru_nivcsw.max(0) as u64,
+    }
+}

@@ -1,0 +1,138 @@
+//! Port allocation from the configured range (mediasoup's rtcMinPort..rtcMaxPort): the next
+//! free port after a random start, binding only the configured address.
+
+use std::collections::HashSet;
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+/// Why no socket could be bound.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    /// Every port of the range is in use.
+    #[error("no free UDP port on {ip} in {min}..={max}")]
+    Exhausted {
+        /// The address.
+        ip: IpAddr,
+        /// Range start.
+        min: u16,
+        /// Range end.
+        max: u16,
+    },
+    /// The range is empty or invalid.
+    #[error("invalid port range {min}..={max}")]
+    InvalidRange {
+        /// Range start.
+        min: u16,
+        /// Range end.
+        max: u16,
+    },
+    /// Binding failed for another reason (address not local, permissions).
+    #[error("cannot bind {address}: {source}")]
+    Bind {
+        /// What was tried.
+        address: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// Hands out ports of one range; a port is taken while its socket lives here or elsewhere.
+#[derive(Debug)]
+pub struct PortAllocator {
+    min: u16,
+    max: u16,
+    next: u16,
+    in_use: HashSet<(IpAddr, u16)>,
+}
+
+impl PortAllocator {
+    /// A range `min..=max`, starting the search at a random port (so restarts do not reuse
+    /// the ports a previous process may still have in TIME_WAIT-like states at peers).
+    pub fn new(min: u16, max: u16) -> Result<Self, PortError> {
+        if min == 0 || min > max {
+            return Err(PortError::InvalidRange { min, max });
+        }
+        let span = u32::from(max - min) + 1;
+        let mut random = [0u8; 4];
+        // A predictable start only costs a few more bind attempts.
+        let _ = openssl::rand::rand_bytes(&mut random);
+        let offset = u32::from_le_bytes(random) % span;
+        Ok(PortAllocator {
+            min,
+            max,
+            next: min + offset as u16,
+            in_use: HashSet::new(),
+        })
+    }
+
+    /// Binds a non-blocking UDP socket on `ip` at the next free port of the range.
+    pub fn bind_udp(&mut self, ip: IpAddr) -> Result<UdpSocket, PortError> {
+        let span = u32::from(self.max - self.min) + 1;
+        for _ in 0..span {
+            let port = self.next;
+            self.next = if self.next == self.max {
+                self.min
+            } else {
+                self.next + 1
+            };
+            if self.in_use.contains(&(ip, port)) {
+                continue;
+            }
+            let address = SocketAddr::new(ip, port);
+            match UdpSocket::bind(address) {
+                Ok(socket) => {
+                    socket
+                        .set_nonblocking(true)
+                        .map_err(|source| PortError::Bind { address, source })?;
+                    self.in_use.insert((ip, port));
+                    return Ok(socket);
+                }
+                Err(error) if error.kind() == io::ErrorKind::AddrInUse => continue,
+                Err(source) => return Err(PortError::Bind { address, source }),
+            }
+        }
+        Err(PortError::Exhausted {
+            ip,
+            min: self.min,
+            max: self.max,
+        })
+    }
+
+    /// Returns a port to the pool (its socket was closed).
+    pub fn release(&mut self, address: SocketAddr) {
+        self.in_use.remove(&(address.ip(), address.port()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exhausts_releases_and_stays_in_range() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        // A small range high enough that other tests rarely hold it.
+        let (min, max) = (47_310, 47_313);
+        let mut ports = PortAllocator::new(min, max).unwrap();
+        let mut sockets = Vec::new();
+        while let Ok(socket) = ports.bind_udp(ip) {
+            let port = socket.local_addr().unwrap().port();
+            assert!((min..=max).contains(&port));
+            sockets.push(socket);
+        }
+        assert!(matches!(
+            ports.bind_udp(ip),
+            Err(PortError::Exhausted { .. })
+        ));
+        let freed = sockets.pop().unwrap();
+        let address = freed.local_addr().unwrap();
+        drop(freed);
+        ports.release(address);
+        assert_eq!(ports.bind_udp(ip).unwrap().local_addr().unwrap(), address);
+        assert!(matches!(
+            PortAllocator::new(10, 9),
+            Err(PortError::InvalidRange { .. })
+        ));
+    }
+}

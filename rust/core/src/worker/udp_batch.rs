@@ -1,0 +1,320 @@
+//! Batched UDP I/O: `recvmmsg` and `sendmmsg` move up to [`BATCH`] datagrams per system call,
+//! into and out of buffers allocated once per worker.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::os::fd::AsRawFd;
+
+/// Datagrams per system call.
+pub const BATCH: usize = 32;
+/// Bytes per buffer slot: above any WebRTC datagram (MTU-sized), with room for an SRTP tag
+/// appended in place.
+pub const SLOT_LEN: usize = 2048;
+
+/// Receive buffers for one `recvmmsg`, reused for every call.
+pub struct RecvBatch {
+    buffers: Vec<[u8; SLOT_LEN]>,
+    lengths: [usize; BATCH],
+    sources: [Option<SocketAddr>; BATCH],
+    count: usize,
+}
+
+impl std::fmt::Debug for RecvBatch {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RecvBatch")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        RecvBatch {
+            buffers: vec![[0u8; SLOT_LEN]; BATCH],
+            lengths: [0; BATCH],
+            sources: [None; BATCH],
+            count: 0,
+        }
+    }
+}
+
+impl RecvBatch {
+    /// Datagrams received by the last [`recv_batch`].
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the last call received nothing.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Datagram `index` as a mutable slot (its length is the datagram's; the slot has room
+    /// after it) and its source.
+    pub fn datagram_mut(
+        &mut self,
+        index: usize,
+    ) -> Option<(&mut [u8; SLOT_LEN], usize, SocketAddr)> {
+        if index >= self.count {
+            return None;
+        }
+        let source = self.sources[index]?;
+        Some((&mut self.buffers[index], self.lengths[index], source))
+    }
+}
+
+fn to_socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which fits in it.
+            let address: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const _) };
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(address.sin_addr.s_addr)),
+                u16::from_be(address.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6, which fits in it.
+            let address: &libc::sockaddr_in6 = unsafe { &*(storage as *const _ as *const _) };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(address.sin6_addr.s6_addr),
+                u16::from_be(address.sin6_port),
+                address.sin6_flowinfo,
+                address.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+fn to_storage(address: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match address {
+        SocketAddr::V4(v4) => {
+            // SAFETY: sockaddr_in fits in sockaddr_storage, which is suitably aligned.
+            let out: &mut libc::sockaddr_in = unsafe { &mut *(&mut storage as *mut _ as *mut _) };
+            out.sin_family = libc::AF_INET as libc::sa_family_t;
+            out.sin_port = v4.port().to_be();
+            out.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            // SAFETY: sockaddr_in6 fits in sockaddr_storage, which is suitably aligned.
+            let out: &mut libc::sockaddr_in6 = unsafe { &mut *(&mut storage as *mut _ as *mut _) };
+            out.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            out.sin6_port = v6.port().to_be();
+            out.sin6_addr.s6_addr = v6.ip().octets();
+            out.sin6_flowinfo = v6.flowinfo();
+            out.sin6_scope_id = v6.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// Receives up to [`BATCH`] datagrams without blocking; `Ok(0)` when none is waiting.
+pub fn recv_batch(socket: &UdpSocket, batch: &mut RecvBatch) -> io::Result<usize> {
+    batch.count = 0;
+    let mut storages: [MaybeUninit<libc::sockaddr_storage>; BATCH] =
+        [const { MaybeUninit::uninit() }; BATCH];
+    let mut iovecs: [MaybeUninit<libc::iovec>; BATCH] = [const { MaybeUninit::uninit() }; BATCH];
+    // SAFETY: mmsghdr is plain data; zeroed is a valid starting value, filled in below.
+    let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (index, buffer) in batch.buffers.iter_mut().enumerate() {
+        let iovec = iovecs[index].write(libc::iovec {
+            iov_base: buffer.as_mut_ptr().cast(),
+            iov_len: SLOT_LEN,
+        });
+        headers[index].msg_hdr.msg_iov = iovec;
+        headers[index].msg_hdr.msg_iovlen = 1;
+        headers[index].msg_hdr.msg_name = storages[index].as_mut_ptr().cast();
+        headers[index].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as _;
+    }
+    // SAFETY: every header points at a live buffer of SLOT_LEN bytes and a live
+    // sockaddr_storage, all of which outlive the call; the kernel writes at most that much.
+    let received = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            headers.as_mut_ptr(),
+            BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if received < 0 {
+        let error = io::Error::last_os_error();
+        return match error.kind() {
+            io::ErrorKind::WouldBlock => Ok(0),
+            _ => Err(error),
+        };
+    }
+    let received = received as usize;
+    for index in 0..received {
+        batch.lengths[index] = (headers[index].msg_len as usize).min(SLOT_LEN);
+        // SAFETY: the kernel filled msg_namelen bytes of this storage for each received
+        // datagram; the family field is within them for AF_INET/AF_INET6.
+        let storage = unsafe { storages[index].assume_init_ref() };
+        batch.sources[index] = to_socket_addr(storage);
+    }
+    batch.count = received;
+    Ok(received)
+}
+
+/// Datagrams waiting for one `sendmmsg`, in slots reused after every flush.
+pub struct SendBatch {
+    buffers: Vec<Vec<u8>>,
+    destinations: Vec<SocketAddr>,
+    count: usize,
+    /// Datagrams dropped because the batch was full and could not be flushed.
+    pub dropped: u64,
+}
+
+impl std::fmt::Debug for SendBatch {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SendBatch")
+            .field("count", &self.count)
+            .field("dropped", &self.dropped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SendBatch {
+    fn default() -> Self {
+        SendBatch {
+            buffers: (0..BATCH).map(|_| Vec::with_capacity(SLOT_LEN)).collect(),
+            destinations: Vec::with_capacity(BATCH),
+            count: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl SendBatch {
+    /// Datagrams queued.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether another datagram fits before a flush.
+    pub fn is_full(&self) -> bool {
+        self.count == BATCH
+    }
+
+    /// Copies a datagram into the next slot; `false` when the batch is full.
+    pub fn push(&mut self, destination: SocketAddr, datagram: &[u8]) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        let slot = &mut self.buffers[self.count];
+        slot.clear();
+        slot.extend_from_slice(datagram);
+        if self.destinations.len() > self.count {
+            self.destinations[self.count] = destination;
+        } else {
+            self.destinations.push(destination);
+        }
+        self.count += 1;
+        true
+    }
+
+    /// Sends everything queued on `socket` with as few `sendmmsg` calls as it takes. A
+    /// datagram the kernel refuses (buffer full, unreachable) is dropped and counted, as UDP
+    /// would lose it anyway; the batch is empty afterwards.
+    pub fn flush(&mut self, socket: &UdpSocket) -> u64 {
+        let mut sent_total = 0u64;
+        let mut start = 0;
+        while start < self.count {
+            let pending = self.count - start;
+            // SAFETY: sockaddr_storage and socklen_t are plain data; zeroed is valid.
+            let mut storages: [(libc::sockaddr_storage, libc::socklen_t); BATCH] =
+                unsafe { std::mem::zeroed() };
+            for (storage, destination) in storages
+                .iter_mut()
+                .zip(&self.destinations[start..self.count])
+            {
+                *storage = to_storage(destination);
+            }
+            let mut iovecs: [MaybeUninit<libc::iovec>; BATCH] =
+                [const { MaybeUninit::uninit() }; BATCH];
+            // SAFETY: mmsghdr is plain data; zeroed is valid, filled in below.
+            let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+            for offset in 0..pending {
+                let buffer = &self.buffers[start + offset];
+                let iovec = iovecs[offset].write(libc::iovec {
+                    iov_base: buffer.as_ptr() as *mut libc::c_void,
+                    iov_len: buffer.len(),
+                });
+                headers[offset].msg_hdr.msg_iov = iovec;
+                headers[offset].msg_hdr.msg_iovlen = 1;
+                headers[offset].msg_hdr.msg_name =
+                    (&mut storages[offset].0 as *mut libc::sockaddr_storage).cast();
+                headers[offset].msg_hdr.msg_namelen = storages[offset].1;
+            }
+            // SAFETY: each header points at a live buffer and address that outlive the call;
+            // the kernel only reads them.
+            let sent = unsafe {
+                libc::sendmmsg(
+                    socket.as_raw_fd(),
+                    headers.as_mut_ptr(),
+                    pending as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if sent <= 0 {
+                // The first datagram failed: drop it and carry on with the rest.
+                self.dropped += 1;
+                start += 1;
+            } else {
+                sent_total += sent as u64;
+                start += sent as usize;
+            }
+        }
+        self.count = 0;
+        sent_total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_many_datagrams_per_call_with_content_and_sources() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut outgoing = SendBatch::default();
+        for index in 0..BATCH as u8 {
+            assert!(outgoing.push(receiver.local_addr().unwrap(), &[index; 100]));
+        }
+        assert!(!outgoing.push(receiver.local_addr().unwrap(), b"full"));
+        assert_eq!(outgoing.flush(&sender), BATCH as u64);
+        assert!(outgoing.is_empty());
+
+        let mut incoming = RecvBatch::default();
+        let mut received = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while received.len() < BATCH && std::time::Instant::now() < deadline {
+            recv_batch(&receiver, &mut incoming).unwrap();
+            for index in 0..incoming.len() {
+                let (buffer, len, source) = incoming.datagram_mut(index).unwrap();
+                assert_eq!(source, sender.local_addr().unwrap());
+                received.push(buffer[..len].to_vec());
+            }
+        }
+        assert_eq!(received.len(), BATCH);
+        for (index, datagram) in received.iter().enumerate() {
+            assert_eq!(datagram, &vec![index as u8; 100]);
+        }
+        assert_eq!(recv_batch(&receiver, &mut incoming).unwrap(), 0);
+    }
+}

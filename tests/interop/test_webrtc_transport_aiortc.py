@@ -1,0 +1,145 @@
+"""A WebRtcTransport with aiortc as the client: ICE-lite, DTLS in both roles, SRTP.
+
+aiortc is a WebRTC stack we did not write. It gathers only a 127.0.0.1 host candidate here
+(aioice skips loopback unless told otherwise, see the loopback notes in the README), offers
+an opus track, and gets an answer built from the transport's ICE and DTLS parameters, as a
+mediasoup client library would build it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aioice.ice
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack
+
+import mediasoup_py
+from mediasoup_py.webrtc_transport import WebRtcTransport
+
+TIMEOUT = 15.0
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aioice drops exactly "127.0.0.1" from host candidates; tests must stay on loopback.
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def answer_sdp(offer: str, transport: WebRtcTransport, setup: str) -> str:
+    """The SDP answer a mediasoup client library derives from the transport's parameters."""
+    mid = re.search(r"^a=mid:(\S+)", offer, re.M)
+    rtpmap = re.search(r"^a=rtpmap:(\d+) opus/48000/2", offer, re.M)
+    assert mid, offer
+    assert rtpmap, offer
+    ice = transport.ice_parameters
+    candidate = transport.ice_candidates[0]
+    fingerprint = next(
+        f["value"] for f in transport.dtls_parameters["fingerprints"] if f["algorithm"] == "sha-256"
+    )
+    lines = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=ice-lite",
+        f"a=group:BUNDLE {mid.group(1)}",
+        f"m=audio {candidate['port']} UDP/TLS/RTP/SAVPF {rtpmap.group(1)}",
+        f"c=IN IP4 {candidate['address']}",
+        f"a=mid:{mid.group(1)}",
+        "a=recvonly",
+        "a=rtcp-mux",
+        f"a=ice-ufrag:{ice['usernameFragment']}",
+        f"a=ice-pwd:{ice['password']}",
+        f"a=fingerprint:sha-256 {fingerprint}",
+        f"a=setup:{setup}",
+        f"a=rtpmap:{rtpmap.group(1)} opus/48000/2",
+        f"a=candidate:{candidate['foundation']} 1 udp {candidate['priority']} "
+        f"{candidate['address']} {candidate['port']} typ host",
+        "a=end-of-candidates",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def connect_aiortc(setup: str) -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=42000, rtc_max_port=42999)
+    router = await worker.create_router()
+    transport = await router.create_webrtc_transport(
+        listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}]
+    )
+    states: list[str] = []
+    transport.on("dtlsstatechange", states.append)
+    pc = RTCPeerConnection()
+    try:
+        pc.addTrack(AudioStreamTrack())
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = pc.localDescription.sdp
+        client_fingerprint = re.search(r"^a=fingerprint:sha-256 (\S+)", offer, re.M)
+        assert client_fingerprint, offer
+        # setup:passive makes aiortc the DTLS client (so it announces "client" to us), and
+        # setup:active makes it the DTLS server.
+        client_role = "client" if setup == "passive" else "server"
+        await transport.connect(
+            dtls_parameters={
+                "role": client_role,
+                "fingerprints": [{"algorithm": "sha-256", "value": client_fingerprint.group(1)}],
+            }
+        )
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=answer_sdp(offer, transport, setup), type="answer")
+        )
+
+        async def secured() -> bool:
+            return transport.dtls_state == "connected" and pc.connectionState == "connected"
+
+        await wait_for(secured, "ICE and DTLS")
+
+        async def media_flows() -> bool:
+            stats = (await transport.get_stats())[0]
+            return bool(stats["rtpPacketsReceived"] >= 20)
+
+        await wait_for(media_flows, "SRTP from aiortc")
+        result = {
+            "stats": (await transport.get_stats())[0],
+            "states_while_open": list(states),
+            "ice_state": transport.ice_state,
+            "tuple": transport.ice_selected_tuple,
+            "remote_cert": transport.dtls_remote_cert,
+        }
+        # aiortc's close sends a DTLS close_notify, which the transport reports.
+        await pc.close()
+
+        async def closed_by_peer() -> bool:
+            return transport.dtls_state == "closed"
+
+        await wait_for(closed_by_peer, "close_notify from aiortc")
+        return result
+    finally:
+        await pc.close()
+        worker.close()
+
+
+@pytest.mark.parametrize(("setup", "our_role"), [("passive", "server"), ("active", "client")])
+def test_aiortc_connects_and_its_srtp_decrypts(setup: str, our_role: str) -> None:
+    result = asyncio.run(connect_aiortc(setup))
+    stats = result["stats"]
+    assert result["ice_state"] == "completed"
+    assert result["tuple"]["remoteIp"] == "127.0.0.1"
+    assert result["tuple"]["protocol"] == "udp"
+    assert result["states_while_open"] == ["connecting", "connected"]
+    assert result["remote_cert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert stats["rtpPacketsReceived"] >= 20
+    assert stats["droppedDatagrams"]["srtp"] == 0
+    assert stats["dtlsState"] == "connected", our_role

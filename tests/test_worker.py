@@ -1,0 +1,260 @@
+"""Workers, routers and WebRTC transports through the Python API, on real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+
+import mediasoup_py
+from mediasoup_py import errors
+
+T = TypeVar("T")
+STUN_MAGIC_COOKIE = 0x2112A442
+LOOPBACK = [{"protocol": "udp", "ip": "127.0.0.1"}]
+
+
+def forged_binding_request(server_ufrag: str) -> bytes:
+    """A well-formed ICE check (RFC 8489 framing, built here with struct) whose
+    MESSAGE-INTEGRITY was not made with the transport's password."""
+
+    def attribute(kind: int, value: bytes) -> bytes:
+        return struct.pack("!HH", kind, len(value)) + value + b"\0" * (-len(value) % 4)
+
+    body = attribute(0x0006, f"{server_ufrag}:attacker".encode())
+    body += attribute(0x0024, struct.pack("!I", 12345))  # PRIORITY
+    body += attribute(0x0008, bytes(20))  # MESSAGE-INTEGRITY, forged
+    header = struct.pack("!HHI", 0x0001, len(body) + 8, STUN_MAGIC_COOKIE) + os.urandom(12)
+    crc = zlib.crc32(header + body) ^ 0x5354554E
+    return header + body + attribute(0x8028, struct.pack("!I", crc))
+
+
+def run(scenario: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(asyncio.wait_for(scenario(), timeout=20))
+
+
+def test_worker_lifecycle_resource_usage_and_dump() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43000, rtc_max_port=43099)
+        assert worker.pid == os.getpid()
+        assert not worker.closed
+        usage = await worker.get_resource_usage()
+        assert set(usage) >= {"ru_utime", "ru_stime", "ru_maxrss", "ru_nvcsw", "ru_nivcsw"}
+        assert usage["ru_maxrss"] > 0
+        router = await worker.create_router(app_data={"room": "a"})
+        transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+        dump = await worker.dump()
+        assert dump["routerIds"] == [router.id]
+        assert dump["transportIds"] == [transport.id]
+        fingerprints = [f["algorithm"] for f in worker.dtls_fingerprints]
+        assert fingerprints == ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"]
+
+        closed: list[str] = []
+        router.on("workerclose", lambda: closed.append("router"))
+        transport.on("routerclose", lambda: closed.append("transport"))
+        worker.close()
+        assert worker.closed
+        assert router.closed
+        assert transport.closed
+        assert closed == ["transport", "router"]
+        with pytest.raises(errors.InvalidStateError):
+            await worker.create_router()
+        worker.close()  # idempotent
+
+    run(scenario)
+
+
+def test_transport_parameters_have_mediasoup_shapes() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43100, rtc_max_port=43199)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(
+                listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "announcedAddress": "x.test"}]
+            )
+            ice = transport.ice_parameters
+            assert ice["iceLite"] is True
+            assert len(ice["usernameFragment"]) == 32
+            assert len(ice["password"]) == 32
+            [candidate] = transport.ice_candidates
+            assert candidate["address"] == candidate["ip"] == "x.test"
+            assert candidate["protocol"] == "udp"
+            assert candidate["type"] == "host"
+            assert 43100 <= candidate["port"] <= 43199
+            assert candidate["priority"] == 1076302079
+            assert transport.ice_role == "controlled"
+            assert transport.dtls_parameters["role"] == "auto"
+            assert (transport.ice_state, transport.dtls_state) == ("new", "new")
+            restarted = await transport.restart_ice()
+            assert restarted["usernameFragment"] != ice["usernameFragment"]
+            assert transport.ice_parameters == restarted
+            [stats] = await transport.get_stats()
+            assert stats["type"] == "webrtc-transport"
+            assert stats["transportId"] == transport.id
+            assert stats["iceState"] == "new"
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
+def test_ports_come_from_the_range_run_out_cleanly_and_are_freed() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43200, rtc_max_port=43201)
+        try:
+            router = await worker.create_router()
+            first = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            second = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            ports = {t.ice_candidates[0]["port"] for t in (first, second)}
+            assert ports == {43200, 43201}
+            with pytest.raises(errors.InvalidStateError, match="no free UDP port"):
+                await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            first.close()
+            third = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            assert third.ice_candidates[0]["port"] == first.ice_candidates[0]["port"]
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"rtc_min_port": 0}, "rtc_min_port"),
+        ({"rtc_min_port": 5000, "rtc_max_port": 4000}, "rtc_min_port"),
+        ({"rtc_max_port": "x"}, "rtc_max_port"),
+        ({"dtls_certificate_file": "/nonexistent.pem"}, "dtls_certificate_file"),
+    ],
+)
+def test_bad_worker_settings_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    async def scenario() -> None:
+        await mediasoup_py.create_worker(**kwargs)  # type: ignore[arg-type]
+
+    with pytest.raises(errors.MediasoupTypeError) as raised:
+        run(scenario)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({}, errors.MediasoupTypeError, "listen_infos"),
+        ({"listen_infos": [{"ip": "not-an-ip"}]}, errors.MediasoupTypeError, "listen_infos[0].ip"),
+        ({"listen_infos": LOOPBACK, "ice_consent_timeout": 5}, errors.MediasoupTypeError, None),
+        ({"listen_infos": LOOPBACK, "enable_tcp": True}, errors.UnsupportedError, None),
+    ],
+)
+def test_bad_transport_options_raise_typed_errors(
+    kwargs: dict[str, object], error: type[Exception], field: str | None
+) -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43300, rtc_max_port=43399)
+        try:
+            router = await worker.create_router()
+            await router.create_webrtc_transport(**kwargs)  # type: ignore[arg-type]
+        finally:
+            worker.close()
+
+    with pytest.raises(error) as raised:
+        run(scenario)
+    if field is not None:
+        assert getattr(raised.value, "field", None) == field
+
+
+@pytest.mark.parametrize(
+    ("dtls_parameters", "field"),
+    [
+        ({"role": "boss", "fingerprints": []}, "dtlsParameters.role"),
+        ({"fingerprints": []}, "dtlsParameters.fingerprints"),
+        ({"fingerprints": [{"algorithm": "md5", "value": "AB"}]}, None),
+        ({"fingerprints": [{"algorithm": "sha-256"}]}, "dtlsParameters.fingerprints[0].value"),
+    ],
+)
+def test_connect_validates_dtls_parameters(dtls_parameters: object, field: str | None) -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43400, rtc_max_port=43499)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            await transport.connect(dtls_parameters=dtls_parameters)  # type: ignore[arg-type]
+        finally:
+            worker.close()
+
+    with pytest.raises(errors.MediasoupTypeError) as raised:
+        run(scenario)
+    assert raised.value.field == (field or "dtlsParameters.fingerprints[0].algorithm")
+
+
+def test_connect_twice_is_an_invalid_state() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43500, rtc_max_port=43599)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            parameters = {
+                "role": "client",
+                "fingerprints": transport.dtls_parameters["fingerprints"],
+            }
+            await transport.connect(dtls_parameters=parameters)  # type: ignore[arg-type]
+            with pytest.raises(errors.InvalidStateError):
+                await transport.connect(dtls_parameters=parameters)  # type: ignore[arg-type]
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
+def test_garbage_and_bad_checks_are_counted_and_the_port_keeps_answering() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43600, rtc_max_port=43699)
+        attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            port = transport.ice_candidates[0]["port"]
+            attacker.bind(("127.0.0.1", 0))
+            attacker.setblocking(False)
+            datagrams = [
+                b"\xff" * 50,
+                b"",
+                struct.pack("!BBHII", 0x80, 96, 1, 2, 3) + os.urandom(100),  # RTP before DTLS
+                b"\x16\xfe\xfd" + os.urandom(60),  # DTLS from an unchecked tuple
+                forged_binding_request(transport.ice_parameters["usernameFragment"]),
+            ]
+            for _ in range(50):
+                for datagram in datagrams:
+                    attacker.sendto(datagram, ("127.0.0.1", port))
+            await asyncio.sleep(0.3)
+            # Each forged check got a 401 no larger than itself, and nothing else came back.
+            replies = []
+            while True:
+                try:
+                    replies.append(attacker.recv(2048))
+                except BlockingIOError:
+                    break
+            assert len(replies) == 50
+            assert all(len(reply) <= len(datagrams[-1]) for reply in replies)
+            assert all(reply[:2] == b"\x01\x11" for reply in replies)  # Binding error response
+            [stats] = await transport.get_stats()
+            assert stats["datagramsReceived"] >= 150
+            dropped = stats["droppedDatagrams"]
+            assert dropped["unknown"] >= 50
+            assert dropped["mediaNotReady"] >= 50
+            assert dropped["dtls"] >= 50
+            assert dropped["stun"] >= 50
+            assert stats["iceState"] == "new"
+            assert stats["rtpPacketsReceived"] == 0
+            # The worker still answers requests.
+            assert (await worker.dump())["transportIds"] == [transport.id]
+        finally:
+            attacker.close()
+            worker.close()
+
+    run(scenario)
