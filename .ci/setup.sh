@@ -2,7 +2,7 @@
 # Installs everything mediasoup_py needs to build, run and test, idempotently, on a fresh
 # Debian 12 machine with Rust and Python 3.11 (root or sudo for apt-get):
 #   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
-#     the fuzz targets' libFuzzer;
+#     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with);
 #   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp);
 #   - the package itself, built in release mode (`pip install .`).
 # Usage: bash .ci/setup.sh        (from the repository root or anywhere)
@@ -14,7 +14,7 @@ cd "$repo"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-apt_packages=(libssl-dev pkg-config g++ make)
+apt_packages=(libssl-dev pkg-config g++ make ffmpeg)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

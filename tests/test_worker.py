@@ -258,3 +258,44 @@ def test_garbage_and_bad_checks_are_counted_and_the_port_keeps_answering() -> No
             worker.close()
 
     run(scenario)
+
+
+def test_plain_transport_rules() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43700, rtc_max_port=43799)
+        try:
+            router = await worker.create_router()
+            listen = {"protocol": "udp", "ip": "127.0.0.1"}
+            comedia = await router.create_plain_transport(listen_info=listen, comedia=True)
+            with pytest.raises(errors.InvalidStateError, match="comedia"):
+                await comedia.connect(ip="127.0.0.1", port=5000)
+            two_ports = await router.create_plain_transport(listen_info=listen, rtcp_mux=False)
+            rtcp_tuple = two_ports.rtcp_tuple
+            assert rtcp_tuple is not None
+            assert rtcp_tuple["localPort"] != two_ports.tuple["localPort"]
+            events: list[str] = []
+            two_ports.on("tuple", lambda tuple_: events.append("tuple"))
+            two_ports.on("rtcptuple", lambda tuple_: events.append("rtcptuple"))
+            await two_ports.connect(ip="127.0.0.1", port=5000, rtcp_port=5001)
+            assert events == ["tuple", "rtcptuple"]
+            assert two_ports.tuple.get("remotePort") == 5000
+            with pytest.raises(errors.MediasoupTypeError) as raised:
+                await router.create_plain_transport(
+                    listen_info=listen, enable_srtp=True, srtp_crypto_suite="ROT13"
+                )
+            assert raised.value.field == "srtp_crypto_suite"
+            secure = await router.create_plain_transport(listen_info=listen, enable_srtp=True)
+            parameters = secure.srtp_parameters
+            assert parameters is not None
+            assert parameters["cryptoSuite"] == "AES_CM_128_HMAC_SHA1_80"
+            with pytest.raises(errors.MediasoupTypeError) as raised:
+                await secure.connect(
+                    ip="127.0.0.1",
+                    port=5000,
+                    srtp_parameters={"cryptoSuite": "AES_CM_128_HMAC_SHA1_80", "keyBase64": "*"},
+                )
+            assert raised.value.field == "srtp_parameters.keyBase64"
+        finally:
+            worker.close()
+
+    run(scenario)

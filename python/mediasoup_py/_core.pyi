@@ -82,6 +82,26 @@ class WorkerChannel:
     def connect_webrtc_transport(
         self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str
     ) -> None: ...
+    def create_plain_transport(
+        self,
+        request_id: int,
+        *,
+        transport_id: str,
+        listen_ip: str,
+        rtcp_mux: bool,
+        comedia: bool,
+        srtp_crypto_suite: str | None,
+    ) -> None: ...
+    def connect_plain_transport(
+        self,
+        request_id: int,
+        *,
+        transport_id: str,
+        ip: str | None,
+        port: int | None,
+        rtcp_port: int | None,
+        srtp_key: bytes | None,
+    ) -> None: ...
     def restart_ice(self, request_id: int, transport_id: str) -> None: ...
     def get_transport_stats(self, request_id: int, transport_id: str) -> None: ...
     def close_transport(self, request_id: int, transport_id: str) -> None: ...

@@ -13,6 +13,8 @@ from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
+    from mediasoup_py.plain_transport import PlainTransport
+    from mediasoup_py.transport import Transport
     from mediasoup_py.webrtc_transport import ListenInfo, WebRtcTransport
     from mediasoup_py.worker import Worker
 
@@ -26,7 +28,7 @@ class Router(EventEmitter):
         super().__init__()
         self._worker = worker
         self._id = str(uuid.uuid4())
-        self._transports: dict[str, WebRtcTransport] = {}
+        self._transports: dict[str, Transport] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -74,6 +76,42 @@ class Router(EventEmitter):
             self,
             listen_info,
             ice_consent_timeout=ice_consent_timeout,
+            app_data=app_data or {},
+        )
+        self._transports[transport.id] = transport
+        self.observer.emit("newtransport", transport)
+        return transport
+
+    async def create_plain_transport(
+        self,
+        *,
+        listen_info: ListenInfo | None = None,
+        listen_ip: str | dict[str, str] | None = None,
+        rtcp_mux: bool = True,
+        comedia: bool = False,
+        enable_srtp: bool = False,
+        srtp_crypto_suite: str = "AES_CM_128_HMAC_SHA1_80",
+        app_data: dict[str, Any] | None = None,
+    ) -> PlainTransport:
+        """A plain RTP transport (for ffmpeg, GStreamer, recorders) on a port of the worker's
+        range; a second port for RTCP when ``rtcp_mux`` is off."""
+        from mediasoup_py.plain_transport import PlainTransport
+        from mediasoup_py.webrtc_transport import resolve_listen_info
+
+        self._check_open()
+        resolved = resolve_listen_info(
+            None if listen_info is None else [listen_info],
+            None if listen_ip is None else [listen_ip],
+            enable_udp=True,
+            enable_tcp=False,
+        )
+        transport = await PlainTransport.create(
+            self,
+            resolved["ip"],
+            rtcp_mux=bool(rtcp_mux),
+            comedia=bool(comedia),
+            enable_srtp=bool(enable_srtp),
+            srtp_crypto_suite=srtp_crypto_suite,
             app_data=app_data or {},
         )
         self._transports[transport.id] = transport

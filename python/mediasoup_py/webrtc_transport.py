@@ -7,14 +7,12 @@ with mediasoup v3.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.transport import Transport, TransportTuple, parse_ip
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
@@ -25,7 +23,6 @@ __all__ = [
     "IceCandidate",
     "IceParameters",
     "ListenInfo",
-    "TransportTuple",
     "WebRtcTransport",
 ]
 
@@ -76,27 +73,6 @@ class DtlsParameters(TypedDict):
     fingerprints: list[DtlsFingerprint]
 
 
-class TransportTuple(TypedDict):
-    """The 5-tuple media flows on."""
-
-    localIp: str
-    localAddress: str
-    localPort: int
-    remoteIp: str
-    remotePort: int
-    protocol: Literal["udp", "tcp"]
-
-
-def _ip(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise errors.MediasoupTypeError(f"{field}: must be an IP address string", field)
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError as error:
-        message = f"{field}: {value!r} is not an IP address"
-        raise errors.MediasoupTypeError(message, field) from error
-
-
 def resolve_listen_info(
     listen_infos: list[ListenInfo] | None,
     listen_ips: list[str | dict[str, str]] | None,
@@ -129,7 +105,8 @@ def resolve_listen_info(
                 raise errors.MediasoupTypeError(
                     f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
                 )
-            resolved: ListenInfo = {"protocol": protocol, "ip": _ip(info.get("ip"), f"{field}.ip")}
+            ip = parse_ip(info.get("ip"), f"{field}.ip")
+            resolved: ListenInfo = {"protocol": protocol, "ip": ip}
             announced = info.get("announcedAddress")
             if announced is not None:
                 if not isinstance(announced, str) or not announced:
@@ -145,9 +122,10 @@ def resolve_listen_info(
         for index, entry in enumerate(listen_ips):
             field = f"listen_ips[{index}]"
             if isinstance(entry, str):
-                infos.append({"protocol": "udp", "ip": _ip(entry, field)})
+                infos.append({"protocol": "udp", "ip": parse_ip(entry, field)})
             elif isinstance(entry, dict):
-                legacy: ListenInfo = {"protocol": "udp", "ip": _ip(entry.get("ip"), f"{field}.ip")}
+                ip = parse_ip(entry.get("ip"), f"{field}.ip")
+                legacy: ListenInfo = {"protocol": "udp", "ip": ip}
                 if entry.get("announcedIp"):
                     legacy["announcedAddress"] = str(entry["announcedIp"])
                 infos.append(legacy)
@@ -197,7 +175,7 @@ def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
     return role, {"algorithm": algorithm.lower(), "value": fingerprint_value}
 
 
-class WebRtcTransport(EventEmitter):
+class WebRtcTransport(Transport):
     """A WebRTC transport. Events: ``icestatechange``, ``iceselectedtuplechange``,
     ``dtlsstatechange``, ``routerclose``. Observer events: ``close`` and the same state
     changes."""
@@ -210,10 +188,7 @@ class WebRtcTransport(EventEmitter):
         listen_info: ListenInfo,
         app_data: dict[str, Any],
     ) -> None:
-        super().__init__()
-        self._router = router
-        self._worker = router.worker
-        self._id = transport_id
+        super().__init__(router, transport_id, app_data)
         self._ice_parameters: IceParameters = data["iceParameters"]
         address = listen_info.get("announcedAddress", data["localIp"])
         self._ice_candidates: list[IceCandidate] = [
@@ -232,9 +207,6 @@ class WebRtcTransport(EventEmitter):
         self._dtls_state = "new"
         self._dtls_remote_cert: str | None = None
         self._connected = False
-        self._closed = False
-        self.app_data = app_data
-        self.observer = EventEmitter()
 
     @classmethod
     async def create(
@@ -266,16 +238,6 @@ class WebRtcTransport(EventEmitter):
         transport = cls(router, transport_id, data, listen_info, app_data)
         worker._register_transport(transport)
         return transport
-
-    @property
-    def id(self) -> str:
-        """The transport's id (a UUID)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """Whether the transport is closed."""
-        return self._closed
 
     @property
     def ice_role(self) -> Literal["controlled"]:
@@ -356,12 +318,7 @@ class WebRtcTransport(EventEmitter):
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup-style transport statistics (one ``webrtc-transport`` entry)."""
-        self._check_open()
-        native = self._worker._native
-        data = await self._worker._request(
-            lambda request_id: native.get_transport_stats(request_id, self._id)
-        )
-        stats: dict[str, Any] = data["stats"]
+        stats = await self._native_stats()
         return [
             {
                 "type": "webrtc-transport",
@@ -381,42 +338,12 @@ class WebRtcTransport(EventEmitter):
             }
         ]
 
-    def close(self) -> None:
-        """Closes the transport (DTLS close_notify is sent) and frees its port."""
-        if self._closed:
-            return
-        self._mark_closed()
-        self._router._forget_transport(self._id)
-        if not self._worker.closed:
-            native = self._worker._native
-            # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
-            response = self._worker._send(
-                lambda request_id: native.close_transport(request_id, self._id)
-            )
-            response.add_done_callback(_ignore_result)
-        self.observer.emit("close")
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("transport closed")
-
     def _mark_closed(self) -> None:
-        self._closed = True
+        super()._mark_closed()
         self._ice_state = "closed"
         self._ice_selected_tuple = None
         if self._dtls_state not in ("failed", "closed"):
             self._dtls_state = "closed"
-        self._worker._forget_transport(self._id)
-
-    def _on_router_closed(self, notify_worker: bool = True) -> None:
-        if self._closed:
-            return
-        if notify_worker:
-            self.close()
-        else:
-            self._mark_closed()
-            self.observer.emit("close")
-        self.emit("routerclose")
 
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         name = event["event"]
@@ -429,11 +356,4 @@ class WebRtcTransport(EventEmitter):
             self._dtls_state = data
             if data == "connected":
                 self._dtls_remote_cert = event.get("dtlsRemoteCert")
-        self.emit(name, data)
-        self.observer.emit(name, data)
-
-
-def _ignore_result(response: asyncio.Future[dict[str, Any]]) -> None:
-    # Closing races with worker shutdown; a failed close of a closed transport is expected.
-    if not response.cancelled():
-        response.exception()
+        super()._on_worker_event(event)

@@ -24,7 +24,7 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
-    from mediasoup_py.webrtc_transport import WebRtcTransport
+    from mediasoup_py.transport import Transport
 
 __all__ = ["Worker", "WorkerDiedError", "create_worker"]
 
@@ -103,7 +103,7 @@ class Worker(EventEmitter):
         self._request_ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._routers: dict[str, Router] = {}
-        self._transports: dict[str, WebRtcTransport] = {}
+        self._transports: dict[str, Transport] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -186,7 +186,7 @@ class Worker(EventEmitter):
             raise
         return future
 
-    def _register_transport(self, transport: WebRtcTransport) -> None:
+    def _register_transport(self, transport: Transport) -> None:
         self._transports[transport.id] = transport
 
     def _forget_transport(self, transport_id: str) -> None:

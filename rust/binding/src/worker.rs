@@ -84,6 +84,22 @@ fn stats_dict<'py>(py: Python<'py>, stats: &TransportStats) -> PyResult<Bound<'p
             .transpose()?,
     )?;
     dict.set_item("dtlsState", stats.dtls_state.map(DtlsState::as_str))?;
+    dict.set_item(
+        "tuple",
+        stats
+            .tuple
+            .as_ref()
+            .map(|tuple| tuple_dict(py, tuple))
+            .transpose()?,
+    )?;
+    dict.set_item(
+        "rtcpTuple",
+        stats
+            .rtcp_tuple
+            .as_ref()
+            .map(|tuple| tuple_dict(py, tuple))
+            .transpose()?,
+    )?;
     Ok(dict)
 }
 
@@ -98,6 +114,21 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
             dict.set_item("iceParameters", ice_parameters_dict(py, ice_parameters)?)?;
             dict.set_item("localIp", local.ip().to_string())?;
             dict.set_item("localPort", local.port())?;
+        }
+        Response::PlainTransportCreated {
+            local,
+            rtcp_local,
+            srtp_key,
+        } => {
+            dict.set_item("localIp", local.ip().to_string())?;
+            dict.set_item("localPort", local.port())?;
+            dict.set_item("rtcpLocalPort", rtcp_local.map(|address| address.port()))?;
+            dict.set_item(
+                "srtpKey",
+                srtp_key
+                    .as_deref()
+                    .map(|key| pyo3::types::PyBytes::new(py, key)),
+            )?;
         }
         Response::IceRestarted(parameters) => {
             dict.set_item("iceParameters", ice_parameters_dict(py, parameters)?)?;
@@ -140,6 +171,14 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                 TransportEvent::IceStateChanged(state) => {
                     dict.set_item("event", "icestatechange")?;
                     dict.set_item("data", state.as_str())?;
+                }
+                TransportEvent::Tuple(tuple) => {
+                    dict.set_item("event", "tuple")?;
+                    dict.set_item("data", tuple_dict(py, tuple)?)?;
+                }
+                TransportEvent::RtcpTuple(tuple) => {
+                    dict.set_item("event", "rtcptuple")?;
+                    dict.set_item("data", tuple_dict(py, tuple)?)?;
                 }
                 TransportEvent::IceSelectedTupleChanged(tuple) => {
                     dict.set_item("event", "iceselectedtuplechange")?;
@@ -341,6 +380,82 @@ impl PyWorkerChannel {
                         value: fingerprint,
                     },
                 },
+            },
+        )
+    }
+
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, rtcp_mux, comedia, srtp_crypto_suite))]
+    fn create_plain_transport(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        listen_ip: &str,
+        rtcp_mux: bool,
+        comedia: bool,
+        srtp_crypto_suite: Option<&str>,
+    ) -> PyResult<()> {
+        let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
+            type_error(
+                "listen_info.ip",
+                format!("{listen_ip:?} is not an IP address"),
+            )
+        })?;
+        let srtp_profile = srtp_crypto_suite
+            .map(|name| crate::srtp::profile_from_name(name))
+            .transpose()
+            .map_err(|_| {
+                type_error(
+                    "srtp_crypto_suite",
+                    "must be AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80 or \
+                     AES_CM_128_HMAC_SHA1_32",
+                )
+            })?;
+        self.send(
+            request_id,
+            Request::CreatePlainTransport {
+                transport_id,
+                listen_ip,
+                rtcp_mux,
+                comedia,
+                srtp_profile,
+            },
+        )
+    }
+
+    #[pyo3(signature = (request_id, *, transport_id, ip, port, rtcp_port, srtp_key))]
+    fn connect_plain_transport(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        ip: Option<&str>,
+        port: Option<u16>,
+        rtcp_port: Option<u16>,
+        srtp_key: Option<Vec<u8>>,
+    ) -> PyResult<()> {
+        let ip: Option<IpAddr> = ip
+            .map(|ip| {
+                ip.parse()
+                    .map_err(|_| type_error("ip", format!("{ip:?} is not an IP address")))
+            })
+            .transpose()?;
+        let remote_rtp = match (ip, port) {
+            (Some(ip), Some(port)) => Some(std::net::SocketAddr::new(ip, port)),
+            (None, None) => None,
+            (Some(_), None) => return Err(type_error("port", "required with ip")),
+            (None, Some(_)) => return Err(type_error("ip", "required with port")),
+        };
+        let remote_rtcp = match (ip, rtcp_port) {
+            (Some(ip), Some(port)) => Some(std::net::SocketAddr::new(ip, port)),
+            (None, Some(_)) => return Err(type_error("ip", "required with rtcp_port")),
+            _ => None,
+        };
+        self.send(
+            request_id,
+            Request::ConnectPlainTransport {
+                transport_id,
+                remote_rtp,
+                remote_rtcp,
+                remote_srtp_key: srtp_key,
             },
         )
     }

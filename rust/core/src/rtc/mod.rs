@@ -4,6 +4,8 @@
 //! - [`datagram_sink`]: where a transport writes the datagrams it sends.
 //! - [`webrtc_connection`]: ICE-lite + DTLS + SRTP for one WebRtcTransport: which tuple media
 //!   goes to, when keys exist, and the protect/unprotect of every packet.
+//! - [`plain_connection`]: plain RTP/RTCP (optionally SRTP) for PlainTransport, with comedia.
 
 pub mod datagram_sink;
+pub mod plain_connection;
 pub mod webrtc_connection;

@@ -19,15 +19,21 @@ use super::event_queue::EventQueue;
 use super::messages::{
     Request, RequestId, ResourceUsage, Response, TransportEvent, WorkerEvent, WorkerExit,
 };
+use super::plain_transport::WorkerPlainTransport;
 use super::ports::PortAllocator;
+use super::transport::WorkerTransport;
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_transport::WorkerWebRtcTransport;
 use crate::dtls::DtlsContext;
 use crate::ice::IceParameters;
+use crate::rtc::plain_connection::SrtpKeys;
 use crate::rtc::webrtc_connection::WebRtcConnection;
+use crate::srtp::SrtpProfile;
 
-/// The waker's token; socket tokens are transport slots.
+/// The waker's token.
 const WAKER: Token = Token(usize::MAX);
+/// Sockets per transport slot in token numbering: token = slot * SOCKETS_PER_SLOT + index.
+const SOCKETS_PER_SLOT: usize = 2;
 /// Readiness events handled per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 256;
 
@@ -73,6 +79,7 @@ impl WorkerHandle {
             dtls_context,
             transports: Vec::new(),
             by_id: HashMap::new(),
+            plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
         };
@@ -152,9 +159,11 @@ struct Worker {
     events: Arc<EventQueue<WorkerEvent>>,
     ports: PortAllocator,
     dtls_context: Arc<DtlsContext>,
-    /// Transport slots; a socket's token is its slot index.
-    transports: Vec<Option<WorkerWebRtcTransport>>,
+    /// Transport slots; see [`SOCKETS_PER_SLOT`] for socket tokens.
+    transports: Vec<Option<WorkerTransport>>,
     by_id: HashMap<String, usize>,
+    /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
+    plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
     send: SendBatch,
 }
@@ -181,11 +190,15 @@ impl Worker {
                     }
                     continue;
                 }
-                let slot = event.token().0;
+                let (slot, index) = (
+                    event.token().0 / SOCKETS_PER_SLOT,
+                    event.token().0 % SOCKETS_PER_SLOT,
+                );
                 if let Some(Some(transport)) = self.transports.get_mut(slot) {
                     // A socket error (e.g. ICMP unreachable reported on read) affects only
                     // that read; the transport keeps serving.
                     let _ = transport.on_readable(
+                        index,
                         &mut self.receive,
                         &mut self.send,
                         now,
@@ -202,7 +215,7 @@ impl Worker {
         self.transports
             .iter()
             .flatten()
-            .filter_map(|transport| transport.connection.poll_timeout())
+            .filter_map(WorkerTransport::poll_timeout)
             .min()
     }
 
@@ -210,7 +223,7 @@ impl Worker {
         for slot in 0..self.transports.len() {
             let due = self.transports[slot]
                 .as_ref()
-                .and_then(|transport| transport.connection.poll_timeout())
+                .and_then(WorkerTransport::poll_timeout)
                 .is_some_and(|deadline| deadline <= now);
             if due {
                 if let Some(transport) = self.transports[slot].as_mut() {
@@ -228,7 +241,7 @@ impl Worker {
         };
         for event in transport_events.drain(..) {
             self.events.push(WorkerEvent::Transport {
-                transport_id: transport.id.clone(),
+                transport_id: transport.id().to_owned(),
                 event,
             });
         }
@@ -248,7 +261,7 @@ impl Worker {
         }
     }
 
-    fn transport_mut(&mut self, id: &str) -> Result<&mut WorkerWebRtcTransport, String> {
+    fn transport_mut(&mut self, id: &str) -> Result<&mut WorkerTransport, String> {
         self.by_id
             .get(id)
             .and_then(|slot| self.transports.get_mut(*slot))
@@ -273,21 +286,81 @@ impl Worker {
                     .get(&transport_id)
                     .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
                 let mut transport_events = Vec::new();
-                let transport = self
-                    .transports
-                    .get_mut(slot)
-                    .and_then(Option::as_mut)
-                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
+                let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot)
+                else {
+                    return Err(format!(
+                        "transport \"{transport_id}\" is not a WebRtcTransport"
+                    ));
+                };
                 transport.connect(remote, now, &mut self.send, &mut transport_events)?;
                 self.publish(slot, &mut transport_events);
                 Ok(Response::Done)
             }
             Request::RestartIce { transport_id } => {
                 let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
-                self.transport_mut(&transport_id)?
+                let WorkerTransport::WebRtc(transport) = self.transport_mut(&transport_id)? else {
+                    return Err(format!(
+                        "transport \"{transport_id}\" is not a WebRtcTransport"
+                    ));
+                };
+                transport
                     .connection
                     .restart_ice(parameters.clone(), Instant::now());
                 Ok(Response::IceRestarted(parameters))
+            }
+            Request::CreatePlainTransport {
+                transport_id,
+                listen_ip,
+                rtcp_mux,
+                comedia,
+                srtp_profile,
+            } => self.create_plain_transport(
+                transport_id,
+                listen_ip,
+                rtcp_mux,
+                comedia,
+                srtp_profile,
+            ),
+            Request::ConnectPlainTransport {
+                transport_id,
+                remote_rtp,
+                remote_rtcp,
+                remote_srtp_key,
+            } => {
+                let slot = *self
+                    .by_id
+                    .get(&transport_id)
+                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
+                let Some(Some(WorkerTransport::Plain(transport))) = self.transports.get_mut(slot)
+                else {
+                    return Err(format!(
+                        "transport \"{transport_id}\" is not a PlainTransport"
+                    ));
+                };
+                let local_key = self.plain_srtp_keys.get(&transport_id).cloned();
+                let keys = match (&local_key, &remote_srtp_key) {
+                    (Some((profile, local)), Some(remote)) => Some(SrtpKeys {
+                        profile: *profile,
+                        local,
+                        remote,
+                    }),
+                    _ => None,
+                };
+                if local_key.is_some() != remote_srtp_key.is_some() {
+                    return Err(if local_key.is_some() {
+                        "SRTP is enabled: connect() needs srtpParameters".to_owned()
+                    } else {
+                        "SRTP is not enabled on this transport".to_owned()
+                    });
+                }
+                transport
+                    .connection
+                    .connect(remote_rtp, remote_rtcp, keys)
+                    .map_err(|error| error.to_string())?;
+                let mut transport_events = Vec::new();
+                transport.collect_events(&mut transport_events);
+                self.publish(slot, &mut transport_events);
+                Ok(Response::Done)
             }
             Request::GetTransportStats { transport_id } => Ok(Response::TransportStats(
                 self.transport_mut(&transport_id)?.stats(),
@@ -333,19 +406,97 @@ impl Worker {
         let transport = WorkerWebRtcTransport::new(transport_id.clone(), socket, connection)
             .map_err(|error| error.to_string())?;
         let local = transport.local();
+        self.install(transport_id, WorkerTransport::WebRtc(transport))?;
+        Ok(Response::WebRtcTransportCreated {
+            ice_parameters: parameters,
+            local,
+        })
+    }
+
+    fn create_plain_transport(
+        &mut self,
+        transport_id: String,
+        listen_ip: IpAddr,
+        rtcp_mux: bool,
+        comedia: bool,
+        srtp_profile: Option<SrtpProfile>,
+    ) -> Result<Response, String> {
+        if self.by_id.contains_key(&transport_id) {
+            return Err(format!(
+                "a transport with id \"{transport_id}\" already exists"
+            ));
+        }
+        let rtp_socket = self
+            .ports
+            .bind_udp(listen_ip)
+            .map_err(|error| error.to_string())?;
+        let rtcp_socket = if rtcp_mux {
+            None
+        } else {
+            match self.ports.bind_udp(listen_ip) {
+                Ok(socket) => Some(socket),
+                Err(error) => {
+                    if let Ok(local) = rtp_socket.local_addr() {
+                        self.ports.release(local);
+                    }
+                    return Err(error.to_string());
+                }
+            }
+        };
+        let srtp_key = match srtp_profile {
+            Some(profile) => {
+                let mut key = vec![0u8; profile.key_len() + profile.salt_len()];
+                openssl::rand::rand_bytes(&mut key).map_err(|error| error.to_string())?;
+                self.plain_srtp_keys
+                    .insert(transport_id.clone(), (profile, key.clone()));
+                Some(key)
+            }
+            None => None,
+        };
+        let transport = WorkerPlainTransport::new(
+            transport_id.clone(),
+            rtp_socket,
+            rtcp_socket,
+            comedia,
+            srtp_profile.is_some(),
+        )
+        .map_err(|error| error.to_string())?;
+        let locals = transport.locals();
+        self.install(transport_id, WorkerTransport::Plain(transport))?;
+        Ok(Response::PlainTransportCreated {
+            local: locals[0],
+            rtcp_local: locals.get(1).copied(),
+            srtp_key,
+        })
+    }
+
+    /// Puts a transport in a free slot and registers its sockets; on failure its ports are
+    /// released.
+    fn install(&mut self, transport_id: String, transport: WorkerTransport) -> Result<(), String> {
         let slot = self
             .transports
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.transports.len());
-        let registered = self.poll.registry().register(
-            &mut SourceFd(&transport.socket().as_raw_fd()),
-            Token(slot),
-            Interest::READABLE,
-        );
-        if let Err(error) = registered {
-            self.ports.release(local);
-            return Err(error.to_string());
+        for (index, socket) in transport.sockets().into_iter().enumerate() {
+            let registered = self.poll.registry().register(
+                &mut SourceFd(&socket.as_raw_fd()),
+                Token(slot * SOCKETS_PER_SLOT + index),
+                Interest::READABLE,
+            );
+            if let Err(error) = registered {
+                for socket in transport.sockets() {
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&socket.as_raw_fd()));
+                }
+                for local in transport.locals() {
+                    self.ports.release(local);
+                }
+                self.plain_srtp_keys.remove(&transport_id);
+                return Err(error.to_string());
+            }
         }
         if slot == self.transports.len() {
             self.transports.push(Some(transport));
@@ -353,20 +504,22 @@ impl Worker {
             self.transports[slot] = Some(transport);
         }
         self.by_id.insert(transport_id, slot);
-        Ok(Response::WebRtcTransportCreated {
-            ice_parameters: parameters,
-            local,
-        })
+        Ok(())
     }
 
-    fn close_transport(&mut self, transport: &mut WorkerWebRtcTransport) {
+    fn close_transport(&mut self, transport: &mut WorkerTransport) {
         transport.close(&mut self.send);
-        // Deregistering a socket about to close cannot usefully fail.
-        let _ = self
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&transport.socket().as_raw_fd()));
-        self.ports.release(transport.local());
+        for socket in transport.sockets() {
+            // Deregistering a socket about to close cannot usefully fail.
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&socket.as_raw_fd()));
+        }
+        for local in transport.locals() {
+            self.ports.release(local);
+        }
+        self.plain_srtp_keys.remove(transport.id());
     }
 
     fn close_all(&mut self) {

@@ -12,7 +12,9 @@
 mod event_loop;
 mod event_queue;
 pub mod messages;
+mod plain_transport;
 mod ports;
+mod transport;
 mod udp_batch;
 mod webrtc_transport;
 

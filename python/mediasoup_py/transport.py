@@ -1,0 +1,116 @@
+"""What every transport shares (mediasoup's Transport base): identity, closing, the worker
+request plumbing, and the cascade when its router or worker closes."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+from mediasoup_py import errors
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.router import Router
+
+__all__ = ["Transport", "TransportTuple", "parse_ip"]
+
+
+class TransportTuple(TypedDict):
+    """The 5-tuple media flows on; the remote half is absent until it is known."""
+
+    localIp: str
+    localAddress: str
+    localPort: int
+    remoteIp: NotRequired[str]
+    remotePort: NotRequired[int]
+    protocol: Literal["udp", "tcp"]
+
+
+def parse_ip(value: object, field: str) -> str:
+    """A normalized IP address string, or a ``MediasoupTypeError`` naming ``field``."""
+    if not isinstance(value, str):
+        raise errors.MediasoupTypeError(f"{field}: must be an IP address string", field)
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as error:
+        message = f"{field}: {value!r} is not an IP address"
+        raise errors.MediasoupTypeError(message, field) from error
+
+
+class Transport(EventEmitter):
+    """Base of WebRtcTransport and PlainTransport. Events: ``routerclose``. Observer events:
+    ``close``."""
+
+    def __init__(self, router: Router, transport_id: str, app_data: dict[str, Any]) -> None:
+        super().__init__()
+        self._router = router
+        self._worker = router.worker
+        self._id = transport_id
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+
+    @property
+    def id(self) -> str:
+        """The transport's id (a UUID)."""
+        return self._id
+
+    @property
+    def closed(self) -> bool:
+        """Whether the transport is closed."""
+        return self._closed
+
+    def close(self) -> None:
+        """Closes the transport and frees its ports."""
+        if self._closed:
+            return
+        self._mark_closed()
+        self._router._forget_transport(self._id)
+        if not self._worker.closed:
+            native = self._worker._native
+            # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
+            response = self._worker._send(
+                lambda request_id: native.close_transport(request_id, self._id)
+            )
+            response.add_done_callback(_ignore_result)
+        self.observer.emit("close")
+
+    async def _native_stats(self) -> dict[str, Any]:
+        self._check_open()
+        native = self._worker._native
+        data = await self._worker._request(
+            lambda request_id: native.get_transport_stats(request_id, self._id)
+        )
+        stats: dict[str, Any] = data["stats"]
+        return stats
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("transport closed")
+
+    def _mark_closed(self) -> None:
+        self._closed = True
+        self._worker._forget_transport(self._id)
+
+    def _on_router_closed(self, notify_worker: bool = True) -> None:
+        if self._closed:
+            return
+        if notify_worker:
+            self.close()
+        else:
+            self._mark_closed()
+            self.observer.emit("close")
+        self.emit("routerclose")
+
+    def _on_worker_event(self, event: dict[str, Any]) -> None:
+        """A state change from the worker; subclasses record it, then it is emitted."""
+        name: str = event["event"]
+        self.emit(name, event["data"])
+        self.observer.emit(name, event["data"])
+
+
+def _ignore_result(response: asyncio.Future[dict[str, Any]]) -> None:
+    # Closing races with worker shutdown; a failed close of a closed transport is expected.
+    if not response.cancelled():
+        response.exception()

@@ -1,0 +1,429 @@
+//! The connection of a PlainTransport: plain RTP/RTCP (optionally SRTP with keys exchanged in
+//! signaling), to a remote address given by `connect()` or learned from the first packet
+//! (`comedia`). This is how ffmpeg and GStreamer send media into a router and record it.
+//!
+//! mediasoup's rules: before the remote address is known nothing is sent and (without
+//! comedia) nothing is accepted; once known, packets from any other address are dropped, so
+//! a third party cannot inject media into the stream.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use super::datagram_sink::DatagramSink;
+use super::webrtc_connection::Received;
+use crate::ice::{TransportProtocol, TransportTuple};
+use crate::packet::demux::{classify, DatagramKind};
+use crate::srtp::{SrtpError, SrtpProfile, SrtpSession};
+
+/// Which of the transport's sockets a datagram arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainSocket {
+    /// The RTP socket (also RTCP with rtcp-mux).
+    Rtp,
+    /// The separate RTCP socket (without rtcp-mux).
+    Rtcp,
+}
+
+/// A change to report (mediasoup's `tuple` and `rtcptuple` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainConnectionEvent {
+    /// The RTP tuple is known (connect or comedia).
+    Tuple(TransportTuple),
+    /// The RTCP tuple is known (without rtcp-mux).
+    RtcpTuple(TransportTuple),
+}
+
+/// Dropped datagrams by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlainDropCounters {
+    /// From an address other than the connected one, or before any is known.
+    pub unknown_source: u64,
+    /// SRTP that failed authentication or replay checks.
+    pub srtp: u64,
+    /// Not RTP or RTCP.
+    pub not_media: u64,
+}
+
+/// Why a send or connect was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlainConnectionError {
+    /// `connect()` with an address on a comedia transport, or twice.
+    #[error("{0}")]
+    InvalidState(&'static str),
+    /// The remote SRTP key does not fit the suite.
+    #[error(transparent)]
+    Srtp(#[from] SrtpError),
+    /// No remote address known yet.
+    #[error("the remote address is not known yet")]
+    NotConnected,
+}
+
+/// The plain (S)RTP connection of one PlainTransport or PipeTransport.
+#[derive(Debug)]
+pub struct PlainConnection {
+    local_rtp: SocketAddr,
+    local_rtcp: Option<SocketAddr>,
+    comedia: bool,
+    tuple: Option<TransportTuple>,
+    rtcp_tuple: Option<TransportTuple>,
+    /// Set by `connect` when SRTP is enabled: (protect with ours, unprotect with theirs).
+    srtp: Option<(SrtpSession, SrtpSession)>,
+    srtp_enabled: bool,
+    connected: bool,
+    events: VecDeque<PlainConnectionEvent>,
+    drops: PlainDropCounters,
+}
+
+impl PlainConnection {
+    /// A connection on `local_rtp` (and `local_rtcp` without rtcp-mux). With `srtp_enabled`,
+    /// media flows only after `connect` provided the remote key.
+    pub fn new(
+        local_rtp: SocketAddr,
+        local_rtcp: Option<SocketAddr>,
+        comedia: bool,
+        srtp_enabled: bool,
+    ) -> Self {
+        PlainConnection {
+            local_rtp,
+            local_rtcp,
+            comedia,
+            tuple: None,
+            rtcp_tuple: None,
+            srtp: None,
+            srtp_enabled,
+            connected: false,
+            events: VecDeque::new(),
+            drops: PlainDropCounters::default(),
+        }
+    }
+
+    /// The RTP tuple, once known.
+    pub fn tuple(&self) -> Option<TransportTuple> {
+        self.tuple
+    }
+
+    /// The RTCP tuple, once known (without rtcp-mux).
+    pub fn rtcp_tuple(&self) -> Option<TransportTuple> {
+        self.rtcp_tuple
+    }
+
+    /// Dropped datagrams by reason.
+    pub fn drops(&self) -> PlainDropCounters {
+        self.drops
+    }
+
+    /// The next change to report.
+    pub fn poll_event(&mut self) -> Option<PlainConnectionEvent> {
+        self.events.pop_front()
+    }
+
+    /// mediasoup's `connect({ip, port, rtcpPort, srtpParameters})`: the remote address
+    /// (not with comedia) and, with SRTP, the suite, our key and the remote key.
+    pub fn connect(
+        &mut self,
+        remote_rtp: Option<SocketAddr>,
+        remote_rtcp: Option<SocketAddr>,
+        srtp: Option<SrtpKeys<'_>>,
+    ) -> Result<(), PlainConnectionError> {
+        if self.connected {
+            return Err(PlainConnectionError::InvalidState(
+                "connect() already called",
+            ));
+        }
+        if self.comedia && remote_rtp.is_some() {
+            return Err(PlainConnectionError::InvalidState(
+                "cannot give ip/port to connect() with comedia enabled",
+            ));
+        }
+        if !self.comedia && remote_rtp.is_none() {
+            return Err(PlainConnectionError::InvalidState(
+                "connect() needs ip and port when comedia is off",
+            ));
+        }
+        match (self.srtp_enabled, srtp) {
+            (true, Some(keys)) => {
+                let send = session_from_key_and_salt(keys.profile, keys.local)?;
+                let receive = session_from_key_and_salt(keys.profile, keys.remote)?;
+                self.srtp = Some((send, receive));
+            }
+            (true, None) => {
+                return Err(PlainConnectionError::InvalidState(
+                    "SRTP is enabled: connect() needs srtpParameters",
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(PlainConnectionError::InvalidState(
+                    "SRTP is not enabled on this transport",
+                ))
+            }
+            (false, None) => {}
+        }
+        self.connected = true;
+        if let Some(remote) = remote_rtp {
+            self.set_tuple(remote);
+        }
+        if let (Some(remote), Some(local)) = (remote_rtcp, self.local_rtcp) {
+            self.set_rtcp_tuple(local, remote);
+        }
+        Ok(())
+    }
+
+    fn set_tuple(&mut self, remote: SocketAddr) {
+        let tuple = TransportTuple {
+            local: self.local_rtp,
+            remote,
+            protocol: TransportProtocol::Udp,
+        };
+        self.tuple = Some(tuple);
+        self.events.push_back(PlainConnectionEvent::Tuple(tuple));
+    }
+
+    fn set_rtcp_tuple(&mut self, local: SocketAddr, remote: SocketAddr) {
+        let tuple = TransportTuple {
+            local,
+            remote,
+            protocol: TransportProtocol::Udp,
+        };
+        self.rtcp_tuple = Some(tuple);
+        self.events
+            .push_back(PlainConnectionEvent::RtcpTuple(tuple));
+    }
+
+    /// Handles one received datagram (decrypted in place with SRTP).
+    pub fn handle_datagram(
+        &mut self,
+        socket: PlainSocket,
+        source: SocketAddr,
+        buffer: &mut [u8],
+    ) -> Received {
+        let kind = classify(buffer);
+        if !matches!(kind, DatagramKind::Rtp | DatagramKind::Rtcp) {
+            self.drops.not_media += 1;
+            return Received::Nothing;
+        }
+        if !self.accepts(socket, source, kind) {
+            self.drops.unknown_source += 1;
+            return Received::Nothing;
+        }
+        if self.srtp_enabled && self.srtp.is_none() {
+            self.drops.unknown_source += 1;
+            return Received::Nothing;
+        }
+        let unprotected = match (&mut self.srtp, kind) {
+            (None, DatagramKind::Rtp) => Ok(Received::Rtp(buffer.len())),
+            (None, _) => Ok(Received::Rtcp(buffer.len())),
+            (Some((_, receive)), DatagramKind::Rtp) => {
+                receive.unprotect_rtp(buffer).map(Received::Rtp)
+            }
+            (Some((_, receive)), _) => receive.unprotect_rtcp(buffer).map(Received::Rtcp),
+        };
+        unprotected.unwrap_or_else(|_| {
+            self.drops.srtp += 1;
+            Received::Nothing
+        })
+    }
+
+    /// Whether a datagram from `source` on `socket` belongs to the connection, learning the
+    /// address with comedia.
+    fn accepts(&mut self, socket: PlainSocket, source: SocketAddr, kind: DatagramKind) -> bool {
+        match socket {
+            PlainSocket::Rtp => match self.tuple {
+                Some(tuple) => tuple.remote == source,
+                None if self.comedia && kind == DatagramKind::Rtp => {
+                    self.set_tuple(source);
+                    true
+                }
+                None => false,
+            },
+            PlainSocket::Rtcp => match (self.rtcp_tuple, self.local_rtcp) {
+                (Some(tuple), _) => tuple.remote == source,
+                (None, Some(local)) if self.comedia => {
+                    self.set_rtcp_tuple(local, source);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// Sends an RTP packet `buffer[..len]` (protected in place with SRTP) to the tuple.
+    pub fn send_rtp(
+        &mut self,
+        buffer: &mut [u8],
+        len: usize,
+        out: &mut impl DatagramSink,
+    ) -> Result<(), PlainConnectionError> {
+        let tuple = self.tuple.ok_or(PlainConnectionError::NotConnected)?;
+        let len = match &mut self.srtp {
+            Some((send, _)) => send.protect_rtp(buffer, len)?,
+            None => len,
+        };
+        out.send(&tuple, buffer.get(..len).unwrap_or_default());
+        Ok(())
+    }
+}
+
+/// A session from mediasoup's `keyBase64` layout: master key then master salt.
+fn session_from_key_and_salt(
+    profile: SrtpProfile,
+    key_and_salt: &[u8],
+) -> Result<SrtpSession, SrtpError> {
+    let expected = profile.key_len() + profile.salt_len();
+    if key_and_salt.len() != expected {
+        return Err(SrtpError::KeyLength {
+            profile: profile.name(),
+            expected,
+            got: key_and_salt.len(),
+        });
+    }
+    let (key, salt) = key_and_salt.split_at(profile.key_len());
+    SrtpSession::new(profile, key, salt)
+}
+
+/// The SRTP keys `connect` installs: one suite, our master key+salt and the remote's
+/// (mediasoup's `keyBase64` is key || salt).
+#[derive(Debug, Clone, Copy)]
+pub struct SrtpKeys<'a> {
+    /// The crypto suite both sides use.
+    pub profile: SrtpProfile,
+    /// Our key || salt, announced in `srtpParameters`.
+    pub local: &'a [u8],
+    /// The remote key || salt from `connect`.
+    pub remote: &'a [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn rtp(sequence: u16) -> Vec<u8> {
+        let mut packet = vec![0x80, 96];
+        packet.extend(sequence.to_be_bytes());
+        packet.extend([0, 0, 0, 1, 0, 0, 0, 9]);
+        packet.extend([5u8; 40]);
+        packet
+    }
+
+    #[test]
+    fn comedia_learns_the_first_sender_and_ignores_others() {
+        let mut connection = PlainConnection::new(address(4000), None, true, false);
+        connection.connect(None, None, None).unwrap();
+        let mut first = rtp(1);
+        assert_eq!(
+            connection.handle_datagram(PlainSocket::Rtp, address(5000), &mut first),
+            Received::Rtp(first.len())
+        );
+        assert_eq!(
+            connection.poll_event(),
+            Some(PlainConnectionEvent::Tuple(TransportTuple {
+                local: address(4000),
+                remote: address(5000),
+                protocol: TransportProtocol::Udp
+            }))
+        );
+        let mut intruder = rtp(2);
+        assert_eq!(
+            connection.handle_datagram(PlainSocket::Rtp, address(6000), &mut intruder),
+            Received::Nothing
+        );
+        let mut garbage = vec![1, 2, 3];
+        connection.handle_datagram(PlainSocket::Rtp, address(5000), &mut garbage);
+        assert_eq!(
+            connection.drops(),
+            PlainDropCounters {
+                unknown_source: 1,
+                srtp: 0,
+                not_media: 1
+            }
+        );
+        let mut sent = Vec::new();
+        let mut packet = rtp(3);
+        let len = packet.len();
+        connection.send_rtp(&mut packet, len, &mut sent).unwrap();
+        assert_eq!(sent[0].0.remote, address(5000));
+    }
+
+    #[test]
+    fn connect_rules_and_srtp_both_ways() {
+        let mut plain = PlainConnection::new(address(4000), None, false, false);
+        assert!(plain.connect(None, None, None).is_err());
+        let mut early = rtp(1);
+        assert_eq!(
+            plain.handle_datagram(PlainSocket::Rtp, address(5000), &mut early),
+            Received::Nothing
+        );
+        plain.connect(Some(address(5000)), None, None).unwrap();
+        assert!(plain.connect(Some(address(5000)), None, None).is_err());
+
+        let profile = SrtpProfile::AesCm128HmacSha1_80;
+        let ours = [1u8; 30];
+        let theirs = [2u8; 30];
+        let mut secure = PlainConnection::new(address(4000), None, true, true);
+        assert!(secure.connect(None, None, None).is_err());
+        let short = [0u8; 29];
+        assert!(matches!(
+            secure.connect(
+                None,
+                None,
+                Some(SrtpKeys {
+                    profile,
+                    local: &ours,
+                    remote: &short
+                })
+            ),
+            Err(PlainConnectionError::Srtp(SrtpError::KeyLength {
+                expected: 30,
+                got: 29,
+                ..
+            }))
+        ));
+        secure
+            .connect(
+                None,
+                None,
+                Some(SrtpKeys {
+                    profile,
+                    local: &ours,
+                    remote: &theirs,
+                }),
+            )
+            .unwrap();
+        let mut remote_sender = SrtpSession::new(profile, &theirs[..16], &theirs[16..]).unwrap();
+        let plain_packet = rtp(7);
+        let mut packet = plain_packet.clone();
+        packet.resize(plain_packet.len() + 10, 0);
+        let len = remote_sender
+            .protect_rtp(&mut packet, plain_packet.len())
+            .unwrap();
+        packet.truncate(len);
+        let mut tampered = packet.clone();
+        tampered[20] ^= 1;
+        assert_eq!(
+            secure.handle_datagram(PlainSocket::Rtp, address(5000), &mut packet),
+            Received::Rtp(plain_packet.len())
+        );
+        assert_eq!(&packet[..plain_packet.len()], &plain_packet[..]);
+        assert_eq!(
+            secure.handle_datagram(PlainSocket::Rtp, address(5000), &mut tampered),
+            Received::Nothing
+        );
+        assert_eq!(secure.drops().srtp, 1);
+
+        let mut sent = Vec::new();
+        let mut outgoing = rtp(8);
+        let outgoing_len = outgoing.len();
+        outgoing.resize(outgoing_len + 10, 0);
+        secure
+            .send_rtp(&mut outgoing, outgoing_len, &mut sent)
+            .unwrap();
+        let mut remote_receiver = SrtpSession::new(profile, &ours[..16], &ours[16..]).unwrap();
+        let mut received = sent[0].1.clone();
+        let len = remote_receiver.unprotect_rtp(&mut received).unwrap();
+        assert_eq!(&received[..len], &rtp(8)[..]);
+    }
+}

@@ -1,0 +1,119 @@
+//! A PlainTransport as the worker holds it: its RTP socket (and RTCP socket without
+//! rtcp-mux), its plain connection and its counters.
+
+use std::net::{SocketAddr, UdpSocket};
+
+use super::messages::{TransportEvent, TransportStats};
+use super::udp_batch::{recv_batch, RecvBatch, BATCH};
+use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket};
+use crate::rtc::webrtc_connection::{DropCounters, Received};
+
+/// One PlainTransport.
+#[derive(Debug)]
+pub struct WorkerPlainTransport {
+    /// The caller's id.
+    pub id: String,
+    rtp_socket: UdpSocket,
+    rtcp_socket: Option<UdpSocket>,
+    /// The (S)RTP connection.
+    pub connection: PlainConnection,
+    stats: TransportStats,
+}
+
+impl WorkerPlainTransport {
+    /// Wraps bound, non-blocking sockets.
+    pub fn new(
+        id: String,
+        rtp_socket: UdpSocket,
+        rtcp_socket: Option<UdpSocket>,
+        comedia: bool,
+        srtp_enabled: bool,
+    ) -> std::io::Result<Self> {
+        let local_rtp = rtp_socket.local_addr()?;
+        let local_rtcp = rtcp_socket
+            .as_ref()
+            .map(UdpSocket::local_addr)
+            .transpose()?;
+        Ok(WorkerPlainTransport {
+            id,
+            rtp_socket,
+            rtcp_socket,
+            connection: PlainConnection::new(local_rtp, local_rtcp, comedia, srtp_enabled),
+            stats: TransportStats::default(),
+        })
+    }
+
+    /// The sockets: RTP, then RTCP if separate.
+    pub fn sockets(&self) -> impl Iterator<Item = &UdpSocket> {
+        std::iter::once(&self.rtp_socket).chain(self.rtcp_socket.as_ref())
+    }
+
+    /// Bound addresses (RTP, RTCP).
+    pub fn locals(&self) -> Vec<SocketAddr> {
+        self.sockets()
+            .filter_map(|socket| socket.local_addr().ok())
+            .collect()
+    }
+
+    /// Reads every waiting datagram of socket `index` (0 RTP, 1 RTCP).
+    pub fn on_readable(
+        &mut self,
+        index: usize,
+        receive: &mut RecvBatch,
+        events: &mut Vec<TransportEvent>,
+    ) -> std::io::Result<()> {
+        let (socket, which) = match (index, &self.rtcp_socket) {
+            (1, Some(socket)) => (socket, PlainSocket::Rtcp),
+            _ => (&self.rtp_socket, PlainSocket::Rtp),
+        };
+        loop {
+            let received = recv_batch(socket, receive)?;
+            for slot in 0..received {
+                let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
+                    continue;
+                };
+                self.stats.datagrams_received += 1;
+                self.stats.bytes_received += len as u64;
+                match self
+                    .connection
+                    .handle_datagram(which, source, &mut buffer[..len])
+                {
+                    Received::Rtp(_) => self.stats.rtp_packets_received += 1,
+                    Received::Rtcp(_) => self.stats.rtcp_packets_received += 1,
+                    Received::Nothing => {}
+                }
+            }
+            if received < BATCH {
+                break;
+            }
+        }
+        self.collect_events(events);
+        Ok(())
+    }
+
+    /// The events `connect` produced.
+    pub fn collect_events(&mut self, events: &mut Vec<TransportEvent>) {
+        while let Some(event) = self.connection.poll_event() {
+            events.push(match event {
+                PlainConnectionEvent::Tuple(tuple) => TransportEvent::Tuple(tuple),
+                PlainConnectionEvent::RtcpTuple(tuple) => TransportEvent::RtcpTuple(tuple),
+            });
+        }
+    }
+
+    /// Counters and tuples now.
+    pub fn stats(&self) -> TransportStats {
+        let drops = self.connection.drops();
+        TransportStats {
+            drops: DropCounters {
+                media_not_ready: drops.unknown_source,
+                srtp: drops.srtp,
+                unknown: drops.not_media,
+                ..DropCounters::default()
+            },
+            tuple: self.connection.tuple(),
+            rtcp_tuple: self.connection.rtcp_tuple(),
+            ..self.stats.clone()
+        }
+    }
+}
