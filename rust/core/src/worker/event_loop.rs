@@ -362,9 +362,9 @@ impl Worker {
                 self.publish(slot, &mut transport_events);
                 Ok(Response::Done)
             }
-            Request::GetTransportStats { transport_id } => Ok(Response::TransportStats(
+            Request::GetTransportStats { transport_id } => Ok(Response::TransportStats(Box::new(
                 self.transport_mut(&transport_id)?.stats(),
-            )),
+            ))),
             Request::CloseTransport { transport_id } => {
                 let slot = self
                     .by_id
@@ -406,7 +406,7 @@ impl Worker {
         let transport = WorkerWebRtcTransport::new(transport_id.clone(), socket, connection)
             .map_err(|error| error.to_string())?;
         let local = transport.local();
-        self.install(transport_id, WorkerTransport::WebRtc(transport))?;
+        self.install(transport_id, WorkerTransport::WebRtc(Box::new(transport)))?;
         Ok(Response::WebRtcTransportCreated {
             ice_parameters: parameters,
             local,
@@ -462,7 +462,7 @@ impl Worker {
         )
         .map_err(|error| error.to_string())?;
         let locals = transport.locals();
-        self.install(transport_id, WorkerTransport::Plain(transport))?;
+        self.install(transport_id, WorkerTransport::Plain(Box::new(transport)))?;
         Ok(Response::PlainTransportCreated {
             local: locals[0],
             rtcp_local: locals.get(1).copied(),

@@ -100,7 +100,7 @@ pub enum Response {
     /// New ICE credentials after a restart.
     IceRestarted(IceParameters),
     /// A transport's statistics.
-    TransportStats(TransportStats),
+    TransportStats(Box<TransportStats>),
     /// The worker thread's resource use.
     ResourceUsage(ResourceUsage),
     /// The transport ids on this worker.

@@ -8,13 +8,14 @@ use super::plain_transport::WorkerPlainTransport;
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_transport::WorkerWebRtcTransport;
 
-/// A transport in a worker slot.
+/// A transport in a worker slot (boxed: transports hold SRTP and cipher state, and slots
+/// move when the slot vector grows).
 #[derive(Debug)]
 pub enum WorkerTransport {
     /// ICE-lite + DTLS + SRTP.
-    WebRtc(WorkerWebRtcTransport),
+    WebRtc(Box<WorkerWebRtcTransport>),
     /// Plain (S)RTP.
-    Plain(WorkerPlainTransport),
+    Plain(Box<WorkerPlainTransport>),
 }
 
 impl WorkerTransport {
