@@ -401,7 +401,7 @@ impl PyWorkerChannel {
             )
         })?;
         let srtp_profile = srtp_crypto_suite
-            .map(|name| crate::srtp::profile_from_name(name))
+            .map(crate::srtp::profile_from_name)
             .transpose()
             .map_err(|_| {
                 type_error(
