@@ -2,8 +2,11 @@
 # Installs everything mediasoup_py needs to build, run and test, idempotently, on a fresh
 # Debian 12 machine with Rust and Python 3.11 (root or sudo for apt-get):
 #   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
-#     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with);
-#   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp);
+#     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with),
+#     chromium (the browser the WebRTC tests drive through Playwright) and iproute2 (the
+#     tests put Chromium in a loopback-only network namespace);
+#   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp,
+#     aiortc, Playwright for Python, which drives Debian's chromium);
 #   - the package itself, built in release mode (`pip install .`).
 # Usage: bash .ci/setup.sh        (from the repository root or anywhere)
 set -euo pipefail
@@ -14,7 +17,7 @@ cd "$repo"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-apt_packages=(libssl-dev pkg-config g++ make ffmpeg)
+apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium iproute2)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -9,7 +9,6 @@ mediasoup client library would build it.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
 import mediasoup_py
-from mediasoup_py.webrtc_transport import WebRtcTransport
+from tests.interop.sdp import answer_sdp, offer_fingerprint
 
 TIMEOUT = 15.0
 
@@ -28,41 +27,6 @@ TIMEOUT = 15.0
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     # aioice drops exactly "127.0.0.1" from host candidates; tests must stay on loopback.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-
-
-def answer_sdp(offer: str, transport: WebRtcTransport, setup: str) -> str:
-    """The SDP answer a mediasoup client library derives from the transport's parameters."""
-    mid = re.search(r"^a=mid:(\S+)", offer, re.M)
-    rtpmap = re.search(r"^a=rtpmap:(\d+) opus/48000/2", offer, re.M)
-    assert mid, offer
-    assert rtpmap, offer
-    ice = transport.ice_parameters
-    candidate = transport.ice_candidates[0]
-    fingerprint = next(
-        f["value"] for f in transport.dtls_parameters["fingerprints"] if f["algorithm"] == "sha-256"
-    )
-    lines = [
-        "v=0",
-        "o=- 1 1 IN IP4 127.0.0.1",
-        "s=-",
-        "t=0 0",
-        "a=ice-lite",
-        f"a=group:BUNDLE {mid.group(1)}",
-        f"m=audio {candidate['port']} UDP/TLS/RTP/SAVPF {rtpmap.group(1)}",
-        f"c=IN IP4 {candidate['address']}",
-        f"a=mid:{mid.group(1)}",
-        "a=recvonly",
-        "a=rtcp-mux",
-        f"a=ice-ufrag:{ice['usernameFragment']}",
-        f"a=ice-pwd:{ice['password']}",
-        f"a=fingerprint:sha-256 {fingerprint}",
-        f"a=setup:{setup}",
-        f"a=rtpmap:{rtpmap.group(1)} opus/48000/2",
-        f"a=candidate:{candidate['foundation']} 1 udp {candidate['priority']} "
-        f"{candidate['address']} {candidate['port']} typ host",
-        "a=end-of-candidates",
-    ]
-    return "\r\n".join(lines) + "\r\n"
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -86,15 +50,13 @@ async def connect_aiortc(setup: str) -> dict[str, Any]:
         pc.addTrack(AudioStreamTrack())
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription.sdp
-        client_fingerprint = re.search(r"^a=fingerprint:sha-256 (\S+)", offer, re.M)
-        assert client_fingerprint, offer
         # setup:passive makes aiortc the DTLS client (so it announces "client" to us), and
         # setup:active makes it the DTLS server.
         client_role = "client" if setup == "passive" else "server"
         await transport.connect(
             dtls_parameters={
                 "role": client_role,
-                "fingerprints": [{"algorithm": "sha-256", "value": client_fingerprint.group(1)}],
+                "fingerprints": [{"algorithm": "sha-256", "value": offer_fingerprint(offer)}],
             }
         )
         await pc.setRemoteDescription(
