@@ -104,6 +104,39 @@ def test_transport_parameters_have_mediasoup_shapes() -> None:
     run(scenario)
 
 
+def test_udp_and_tcp_candidates() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43800, rtc_max_port=43899)
+        try:
+            router = await worker.create_router()
+            both = await router.create_webrtc_transport(
+                listen_ips=["127.0.0.1"], enable_udp=True, enable_tcp=True, prefer_tcp=True
+            )
+            tcp, udp = both.ice_candidates
+            assert (tcp["protocol"], tcp["tcpType"], tcp["foundation"]) == (
+                "tcp",
+                "passive",
+                "tcpcandidate",
+            )
+            assert udp["protocol"] == "udp"
+            assert "tcpType" not in udp
+            assert tcp["priority"] > udp["priority"]
+            tcp_only = await router.create_webrtc_transport(
+                listen_infos=[{"protocol": "tcp", "ip": "127.0.0.1"}]
+            )
+            [candidate] = tcp_only.ice_candidates
+            assert candidate["protocol"] == "tcp"
+            # The TCP port really listens, on loopback only.
+            reader, writer = await asyncio.open_connection("127.0.0.1", candidate["port"])
+            writer.close()
+            await writer.wait_closed()
+            del reader
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
 def test_ports_come_from_the_range_run_out_cleanly_and_are_freed() -> None:
     async def scenario() -> None:
         worker = await mediasoup_py.create_worker(rtc_min_port=43200, rtc_max_port=43201)
@@ -148,7 +181,12 @@ def test_bad_worker_settings_name_the_field(kwargs: dict[str, object], field: st
         ({}, errors.MediasoupTypeError, "listen_infos"),
         ({"listen_infos": [{"ip": "not-an-ip"}]}, errors.MediasoupTypeError, "listen_infos[0].ip"),
         ({"listen_infos": LOOPBACK, "ice_consent_timeout": 5}, errors.MediasoupTypeError, None),
-        ({"listen_infos": LOOPBACK, "enable_tcp": True}, errors.UnsupportedError, None),
+        (
+            {"listen_infos": [{"ip": "127.0.0.1"}, {"ip": "127.0.0.2", "protocol": "tcp"}]},
+            errors.UnsupportedError,
+            None,
+        ),
+        ({"listen_ips": ["127.0.0.1"], "enable_udp": False}, errors.MediasoupTypeError, None),
     ],
 )
 def test_bad_transport_options_raise_typed_errors(

@@ -77,7 +77,14 @@ class WorkerChannel:
     def drain(self) -> list[dict[str, Any]]: ...
     def dtls_fingerprints(self) -> list[dict[str, str]]: ...
     def create_webrtc_transport(
-        self, request_id: int, *, transport_id: str, listen_ip: str, ice_consent_timeout: float
+        self,
+        request_id: int,
+        *,
+        transport_id: str,
+        listen_ip: str,
+        enable_udp: bool,
+        enable_tcp: bool,
+        ice_consent_timeout: float,
     ) -> None: ...
     def connect_webrtc_transport(
         self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str

@@ -63,18 +63,21 @@ class Router(EventEmitter):
         ice_consent_timeout: float = 30,
         app_data: dict[str, Any] | None = None,
     ) -> WebRtcTransport:
-        """A WebRTC transport (ICE-lite, DTLS, SRTP) listening on a port of the worker's range.
+        """A WebRTC transport (ICE-lite, DTLS, SRTP) listening on ports of the worker's range.
 
-        ``listen_infos`` is mediasoup v3's ``[{"protocol": "udp", "ip": ..., "announcedAddress":
-        ...}]``; ``listen_ips`` the older ``["ip"]`` / ``[{"ip", "announcedIp"}]`` form.
+        ``listen_infos`` is mediasoup v3's ``[{"protocol": "udp" | "tcp", "ip": ...,
+        "announcedAddress": ...}]``; ``listen_ips`` the older ``["ip"]`` /
+        ``[{"ip", "announcedIp"}]`` form with ``enable_udp``/``enable_tcp``. TCP candidates are
+        passive (RFC 6544); ``prefer_tcp`` puts the TCP candidate first.
         """
         from mediasoup_py.webrtc_transport import WebRtcTransport, resolve_listen_info
 
         self._check_open()
-        listen_info = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
+        listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
         transport = await WebRtcTransport.create(
             self,
-            listen_info,
+            listen,
+            prefer_tcp=bool(prefer_tcp) and not prefer_udp,
             ice_consent_timeout=ice_consent_timeout,
             app_data=app_data or {},
         )
@@ -105,6 +108,10 @@ class Router(EventEmitter):
             enable_udp=True,
             enable_tcp=False,
         )
+        if resolved["tcp"]:
+            raise errors.MediasoupTypeError(
+                "listen_info.protocol: a PlainTransport listens on UDP", "listen_info.protocol"
+            )
         transport = await PlainTransport.create(
             self,
             resolved["ip"],

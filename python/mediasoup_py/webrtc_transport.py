@@ -23,11 +23,13 @@ __all__ = [
     "IceCandidate",
     "IceParameters",
     "ListenInfo",
+    "ResolvedListen",
     "WebRtcTransport",
 ]
 
-# mediasoup's priority of the first UDP host candidate: 2^24 * 64 + 2^8 * 10000 + 255.
-_UDP_CANDIDATE_PRIORITY = 1076302079
+# mediasoup's candidate priorities: 2^24 * 64 + 2^8 * (10000 - 100 * index) + 255, by the
+# index of the listen info (the preferred protocol first).
+_CANDIDATE_PRIORITIES = (1076302079, 1076276479)
 _FINGERPRINT_ALGORITHMS = ("sha-1", "sha-224", "sha-256", "sha-384", "sha-512")
 
 
@@ -57,6 +59,7 @@ class IceCandidate(TypedDict):
     protocol: Literal["udp", "tcp"]
     port: int
     type: Literal["host"]
+    tcpType: NotRequired[Literal["passive"]]
 
 
 class DtlsFingerprint(TypedDict):
@@ -73,75 +76,103 @@ class DtlsParameters(TypedDict):
     fingerprints: list[DtlsFingerprint]
 
 
+class ResolvedListen(TypedDict):
+    """Where a transport listens once the options are checked: one IP, UDP and/or TCP."""
+
+    ip: str
+    announcedAddress: NotRequired[str]
+    udp: bool
+    tcp: bool
+
+
+def _listen_infos(value: object) -> list[ListenInfo]:
+    if not isinstance(value, list) or not value:
+        raise errors.MediasoupTypeError("listen_infos: must be a non-empty list", "listen_infos")
+    infos: list[ListenInfo] = []
+    for index, info in enumerate(value):
+        field = f"listen_infos[{index}]"
+        if not isinstance(info, dict):
+            raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
+        protocol = info.get("protocol", "udp")
+        if protocol not in ("udp", "tcp"):
+            raise errors.MediasoupTypeError(
+                f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
+            )
+        ip = parse_ip(info.get("ip"), f"{field}.ip")
+        resolved: ListenInfo = {"protocol": protocol, "ip": ip}
+        announced = info.get("announcedAddress")
+        if announced is not None:
+            if not isinstance(announced, str) or not announced:
+                raise errors.MediasoupTypeError(
+                    f"{field}.announcedAddress: must be a non-empty string",
+                    f"{field}.announcedAddress",
+                )
+            resolved["announcedAddress"] = announced
+        infos.append(resolved)
+    return infos
+
+
+def _listen_ips(value: object, enable_udp: bool, enable_tcp: bool) -> list[ListenInfo]:
+    if not isinstance(value, list) or not value:
+        raise errors.MediasoupTypeError("listen_ips: must be a non-empty list", "listen_ips")
+    infos: list[ListenInfo] = []
+    for index, entry in enumerate(value):
+        field = f"listen_ips[{index}]"
+        if isinstance(entry, str):
+            ip, announced = parse_ip(entry, field), None
+        elif isinstance(entry, dict):
+            ip, announced = parse_ip(entry.get("ip"), f"{field}.ip"), entry.get("announcedIp")
+        else:
+            raise errors.MediasoupTypeError(f"{field}: must be a string or a dict", field)
+        for protocol, enabled in (("udp", enable_udp), ("tcp", enable_tcp)):
+            if enabled:
+                info: ListenInfo = {"protocol": protocol, "ip": ip}  # type: ignore[typeddict-item]
+                if announced:
+                    info["announcedAddress"] = str(announced)
+                infos.append(info)
+    return infos
+
+
 def resolve_listen_info(
     listen_infos: list[ListenInfo] | None,
     listen_ips: list[str | dict[str, str]] | None,
     enable_udp: bool,
     enable_tcp: bool,
-) -> ListenInfo:
-    """The one UDP listen info a transport uses, from either mediasoup form."""
-    if enable_tcp:
-        raise errors.UnsupportedError("ICE over TCP (enable_tcp=True) is not implemented yet")
-    if not enable_udp:
-        raise errors.MediasoupTypeError(
-            "enable_udp: a transport needs UDP until ICE over TCP lands", "enable_udp"
-        )
+) -> ResolvedListen:
+    """Checks either mediasoup form (v3 ``listen_infos`` with a protocol each, or
+    ``listen_ips`` with ``enable_udp``/``enable_tcp``) and returns the IP and protocols."""
     if listen_infos is not None and listen_ips is not None:
         raise errors.MediasoupTypeError(
             "listen_infos: give listen_infos or listen_ips, not both", "listen_infos"
         )
-    infos: list[ListenInfo] = []
     if listen_infos is not None:
-        if not isinstance(listen_infos, list) or not listen_infos:
-            raise errors.MediasoupTypeError(
-                "listen_infos: must be a non-empty list", "listen_infos"
-            )
-        for index, info in enumerate(listen_infos):
-            field = f"listen_infos[{index}]"
-            if not isinstance(info, dict):
-                raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
-            protocol = info.get("protocol", "udp")
-            if protocol not in ("udp", "tcp"):
-                raise errors.MediasoupTypeError(
-                    f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
-                )
-            ip = parse_ip(info.get("ip"), f"{field}.ip")
-            resolved: ListenInfo = {"protocol": protocol, "ip": ip}
-            announced = info.get("announcedAddress")
-            if announced is not None:
-                if not isinstance(announced, str) or not announced:
-                    raise errors.MediasoupTypeError(
-                        f"{field}.announcedAddress: must be a non-empty string",
-                        f"{field}.announcedAddress",
-                    )
-                resolved["announcedAddress"] = announced
-            infos.append(resolved)
+        infos = _listen_infos(listen_infos)
     elif listen_ips is not None:
-        if not isinstance(listen_ips, list) or not listen_ips:
-            raise errors.MediasoupTypeError("listen_ips: must be a non-empty list", "listen_ips")
-        for index, entry in enumerate(listen_ips):
-            field = f"listen_ips[{index}]"
-            if isinstance(entry, str):
-                infos.append({"protocol": "udp", "ip": parse_ip(entry, field)})
-            elif isinstance(entry, dict):
-                ip = parse_ip(entry.get("ip"), f"{field}.ip")
-                legacy: ListenInfo = {"protocol": "udp", "ip": ip}
-                if entry.get("announcedIp"):
-                    legacy["announcedAddress"] = str(entry["announcedIp"])
-                infos.append(legacy)
-            else:
-                raise errors.MediasoupTypeError(f"{field}: must be a string or a dict", field)
+        if not enable_udp and not enable_tcp:
+            raise errors.MediasoupTypeError(
+                "enable_udp: at least one of enable_udp and enable_tcp", "enable_udp"
+            )
+        infos = _listen_ips(listen_ips, enable_udp, enable_tcp)
     else:
         raise errors.MediasoupTypeError(
             "listen_infos: a WebRTC transport needs listen_infos (or listen_ips)", "listen_infos"
         )
-    udp = [info for info in infos if info["protocol"] == "udp"]
-    if len(udp) != 1 or len(infos) != 1:
+    protocols = [info["protocol"] for info in infos]
+    addresses = {(info["ip"], info.get("announcedAddress")) for info in infos}
+    if len(addresses) != 1 or len(set(protocols)) != len(protocols):
         raise errors.UnsupportedError(
-            "exactly one UDP listen info is supported for now (several candidates and TCP "
-            "are not implemented yet)"
+            "one IP with at most one UDP and one TCP listen info is supported for now "
+            "(candidates on several IPs are not implemented yet)"
         )
-    return udp[0]
+    first = infos[0]
+    resolved: ResolvedListen = {
+        "ip": first["ip"],
+        "udp": "udp" in protocols,
+        "tcp": "tcp" in protocols,
+    }
+    if "announcedAddress" in first:
+        resolved["announcedAddress"] = first["announcedAddress"]
+    return resolved
 
 
 def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
@@ -185,23 +216,30 @@ class WebRtcTransport(Transport):
         router: Router,
         transport_id: str,
         data: dict[str, Any],
-        listen_info: ListenInfo,
+        listen: ResolvedListen,
+        prefer_tcp: bool,
         app_data: dict[str, Any],
     ) -> None:
         super().__init__(router, transport_id, app_data)
         self._ice_parameters: IceParameters = data["iceParameters"]
-        address = listen_info.get("announcedAddress", data["localIp"])
-        self._ice_candidates: list[IceCandidate] = [
-            {
-                "foundation": "udpcandidate",
-                "priority": _UDP_CANDIDATE_PRIORITY,
+        listening: list[dict[str, Any]] = sorted(
+            data["listening"], key=lambda entry: (entry["protocol"] == "tcp") != prefer_tcp
+        )
+        self._ice_candidates: list[IceCandidate] = []
+        for priority, entry in zip(_CANDIDATE_PRIORITIES, listening, strict=False):
+            address = listen.get("announcedAddress", entry["ip"])
+            candidate: IceCandidate = {
+                "foundation": f"{entry['protocol']}candidate",
+                "priority": priority,
                 "ip": address,
                 "address": address,
-                "protocol": "udp",
-                "port": data["localPort"],
+                "protocol": entry["protocol"],
+                "port": entry["port"],
                 "type": "host",
             }
-        ]
+            if entry["protocol"] == "tcp":
+                candidate["tcpType"] = "passive"
+            self._ice_candidates.append(candidate)
         self._ice_state = "new"
         self._ice_selected_tuple: TransportTuple | None = None
         self._dtls_state = "new"
@@ -212,8 +250,9 @@ class WebRtcTransport(Transport):
     async def create(
         cls,
         router: Router,
-        listen_info: ListenInfo,
+        listen: ResolvedListen,
         *,
+        prefer_tcp: bool,
         ice_consent_timeout: float,
         app_data: dict[str, Any],
     ) -> WebRtcTransport:
@@ -231,11 +270,13 @@ class WebRtcTransport(Transport):
             lambda request_id: native.create_webrtc_transport(
                 request_id,
                 transport_id=transport_id,
-                listen_ip=listen_info["ip"],
+                listen_ip=listen["ip"],
+                enable_udp=listen["udp"],
+                enable_tcp=listen["tcp"],
                 ice_consent_timeout=float(ice_consent_timeout),
             )
         )
-        transport = cls(router, transport_id, data, listen_info, app_data)
+        transport = cls(router, transport_id, data, listen, prefer_tcp, app_data)
         worker._register_transport(transport)
         return transport
 

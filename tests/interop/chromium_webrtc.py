@@ -109,11 +109,9 @@ async def scenario(protocol: str) -> dict[str, Any]:
     worker = await mediasoup_py.create_worker(rtc_min_port=45000, rtc_max_port=45099)
     try:
         router = await worker.create_router()
-        enable_tcp = protocol == "tcp"
+        # Only the one protocol: over TCP, UDP is not even offered.
         transport = await router.create_webrtc_transport(
             listen_infos=[{"protocol": protocol, "ip": "127.0.0.1"}],  # type: ignore[typeddict-item]
-            enable_udp=not enable_tcp,
-            enable_tcp=enable_tcp,
         )
         async with async_playwright() as playwright:
             with tempfile.TemporaryDirectory() as profile, page_server() as url:
@@ -155,12 +153,20 @@ async def scenario(protocol: str) -> dict[str, Any]:
 
                     await wait_until(media, "SRTP from Chromium")
                     stats = (await transport.get_stats())[0]
+                    ice_state, selected_tuple = transport.ice_state, transport.ice_selected_tuple
                 finally:
                     await browser.close()
+                if protocol == "tcp":
+                    # The browser's TCP connection is gone: ICE loses its only tuple.
+
+                    async def disconnected() -> bool:
+                        return transport.ice_state == "disconnected"
+
+                    await wait_until(disconnected, "ICE disconnected after the TCP close")
         return {
-            "iceState": transport.ice_state,
+            "iceState": ice_state,
             "dtlsState": stats["dtlsState"],
-            "tuple": transport.ice_selected_tuple,
+            "tuple": selected_tuple,
             "rtpPacketsReceived": stats["rtpPacketsReceived"],
             "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
             "droppedDatagrams": stats["droppedDatagrams"],

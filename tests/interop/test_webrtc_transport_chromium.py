@@ -53,14 +53,15 @@ def run_in_namespace(namespace: str, protocol: str) -> dict[str, object]:
     return result
 
 
-def test_chromium_over_udp(loopback_namespace: str) -> None:
-    result = run_in_namespace(loopback_namespace, "udp")
+@pytest.mark.parametrize("protocol", ["udp", "tcp"])
+def test_chromium_connects_and_its_srtp_decrypts(loopback_namespace: str, protocol: str) -> None:
+    result = run_in_namespace(loopback_namespace, protocol)
     assert result["iceState"] == "completed"
     assert result["dtlsState"] == "connected"
     assert result["tuple"] == {
         **result["tuple"],  # type: ignore[dict-item]
         "remoteIp": "127.0.0.1",
-        "protocol": "udp",
+        "protocol": protocol,
     }
     assert result["rtpPacketsReceived"] >= 100  # type: ignore[operator]
     assert result["droppedDatagrams"]["srtp"] == 0  # type: ignore[index]

@@ -109,11 +109,18 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
         Response::Done => {}
         Response::WebRtcTransportCreated {
             ice_parameters,
-            local,
+            locals,
         } => {
             dict.set_item("iceParameters", ice_parameters_dict(py, ice_parameters)?)?;
-            dict.set_item("localIp", local.ip().to_string())?;
-            dict.set_item("localPort", local.port())?;
+            let listening = PyList::empty(py);
+            for (protocol, local) in locals {
+                let entry = PyDict::new(py);
+                entry.set_item("protocol", protocol.as_str())?;
+                entry.set_item("ip", local.ip().to_string())?;
+                entry.set_item("port", local.port())?;
+                listening.append(entry)?;
+            }
+            dict.set_item("listening", listening)?;
         }
         Response::PlainTransportCreated {
             local,
@@ -311,12 +318,15 @@ impl PyWorkerChannel {
         Ok(list)
     }
 
-    #[pyo3(signature = (request_id, *, transport_id, listen_ip, ice_consent_timeout))]
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, enable_udp, enable_tcp, ice_consent_timeout))]
+    #[allow(clippy::too_many_arguments)]
     fn create_webrtc_transport(
         &self,
         request_id: u64,
         transport_id: String,
         listen_ip: &str,
+        enable_udp: bool,
+        enable_tcp: bool,
         ice_consent_timeout: f64,
     ) -> PyResult<()> {
         let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
@@ -338,6 +348,8 @@ impl PyWorkerChannel {
             Request::CreateWebRtcTransport {
                 transport_id,
                 listen_ip,
+                enable_udp,
+                enable_tcp,
                 ice_consent_timeout,
             },
         )

@@ -218,6 +218,15 @@ impl WebRtcConnection {
         self.maybe_start_dtls(now, out)
     }
 
+    /// A TCP connection carrying `tuple` closed: ICE forgets it (and disconnects if it was
+    /// the selected one).
+    pub fn remove_tuple(&mut self, tuple: &TransportTuple) {
+        self.ice.remove_tuple(tuple);
+        while let Some(event) = self.ice.poll_event() {
+            self.events.push_back(connection_event(event));
+        }
+    }
+
     /// New ICE credentials (mediasoup's `restartIce`).
     pub fn restart_ice(&mut self, parameters: IceParameters, now: Instant) {
         self.ice.restart(parameters, now);
@@ -384,15 +393,10 @@ impl WebRtcConnection {
     fn drain_ice_events(&mut self, now: Instant, out: &mut impl DatagramSink) {
         let mut ice_up = false;
         while let Some(event) = self.ice.poll_event() {
-            self.events.push_back(match event {
-                IceEvent::StateChanged(state) => {
-                    ice_up = matches!(state, IceState::Connected | IceState::Completed);
-                    WebRtcConnectionEvent::IceStateChanged(state)
-                }
-                IceEvent::SelectedTupleChanged(tuple) => {
-                    WebRtcConnectionEvent::IceSelectedTupleChanged(tuple)
-                }
-            });
+            if let IceEvent::StateChanged(state) = event {
+                ice_up = matches!(state, IceState::Connected | IceState::Completed);
+            }
+            self.events.push_back(connection_event(event));
         }
         if ice_up {
             // A failure to create the session is reported through the DTLS state.
@@ -490,6 +494,15 @@ impl WebRtcConnection {
             self.dtls_state = state;
             self.events
                 .push_back(WebRtcConnectionEvent::DtlsStateChanged(state));
+        }
+    }
+}
+
+fn connection_event(event: IceEvent) -> WebRtcConnectionEvent {
+    match event {
+        IceEvent::StateChanged(state) => WebRtcConnectionEvent::IceStateChanged(state),
+        IceEvent::SelectedTupleChanged(tuple) => {
+            WebRtcConnectionEvent::IceSelectedTupleChanged(tuple)
         }
     }
 }

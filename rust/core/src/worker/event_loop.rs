@@ -5,15 +5,13 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
 use super::event_queue::EventQueue;
 use super::messages::{
@@ -21,19 +19,17 @@ use super::messages::{
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::PortAllocator;
-use super::transport::WorkerTransport;
+use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_transport::WorkerWebRtcTransport;
 use crate::dtls::DtlsContext;
-use crate::ice::IceParameters;
+use crate::ice::{IceParameters, TransportProtocol};
 use crate::rtc::plain_connection::SrtpKeys;
 use crate::rtc::webrtc_connection::WebRtcConnection;
 use crate::srtp::SrtpProfile;
 
 /// The waker's token.
 const WAKER: Token = Token(usize::MAX);
-/// Sockets per transport slot in token numbering: token = slot * SOCKETS_PER_SLOT + index.
-const SOCKETS_PER_SLOT: usize = 2;
 /// Readiness events handled per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 256;
 
@@ -159,7 +155,7 @@ struct Worker {
     events: Arc<EventQueue<WorkerEvent>>,
     ports: PortAllocator,
     dtls_context: Arc<DtlsContext>,
-    /// Transport slots; see [`SOCKETS_PER_SLOT`] for socket tokens.
+    /// Transport slots; see [`TOKENS_PER_SLOT`] for socket tokens.
     transports: Vec<Option<WorkerTransport>>,
     by_id: HashMap<String, usize>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
@@ -191,14 +187,15 @@ impl Worker {
                     continue;
                 }
                 let (slot, index) = (
-                    event.token().0 / SOCKETS_PER_SLOT,
-                    event.token().0 % SOCKETS_PER_SLOT,
+                    event.token().0 / TOKENS_PER_SLOT,
+                    event.token().0 % TOKENS_PER_SLOT,
                 );
                 if let Some(Some(transport)) = self.transports.get_mut(slot) {
-                    // A socket error (e.g. ICMP unreachable reported on read) affects only
-                    // that read; the transport keeps serving.
-                    let _ = transport.on_readable(
+                    transport.on_ready(
+                        slot,
                         index,
+                        event.is_writable(),
+                        self.poll.registry(),
                         &mut self.receive,
                         &mut self.send,
                         now,
@@ -274,8 +271,16 @@ impl Worker {
             Request::CreateWebRtcTransport {
                 transport_id,
                 listen_ip,
+                enable_udp,
+                enable_tcp,
                 ice_consent_timeout,
-            } => self.create_webrtc_transport(transport_id, listen_ip, ice_consent_timeout),
+            } => self.create_webrtc_transport(
+                transport_id,
+                listen_ip,
+                enable_udp,
+                enable_tcp,
+                ice_consent_timeout,
+            ),
             Request::ConnectWebRtcTransport {
                 transport_id,
                 remote,
@@ -386,6 +391,8 @@ impl Worker {
         &mut self,
         transport_id: String,
         listen_ip: IpAddr,
+        enable_udp: bool,
+        enable_tcp: bool,
         ice_consent_timeout: Option<Duration>,
     ) -> Result<Response, String> {
         if self.by_id.contains_key(&transport_id) {
@@ -393,23 +400,43 @@ impl Worker {
                 "a transport with id \"{transport_id}\" already exists"
             ));
         }
-        let socket = self
-            .ports
-            .bind_udp(listen_ip)
-            .map_err(|error| error.to_string())?;
+        if !enable_udp && !enable_tcp {
+            return Err("a WebRtcTransport needs UDP or TCP".to_owned());
+        }
+        let udp = if enable_udp {
+            Some(
+                self.ports
+                    .bind_udp(listen_ip)
+                    .map_err(|error| error.to_string())?,
+            )
+        } else {
+            None
+        };
+        let tcp = if enable_tcp {
+            match self.ports.bind_tcp(listen_ip) {
+                Ok(listener) => Some(mio::net::TcpListener::from_std(listener)),
+                Err(error) => {
+                    if let Some(local) = udp.as_ref().and_then(|socket| socket.local_addr().ok()) {
+                        self.ports.release(TransportProtocol::Udp, local);
+                    }
+                    return Err(error.to_string());
+                }
+            }
+        } else {
+            None
+        };
         let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
         let connection = WebRtcConnection::new(
             parameters.clone(),
             ice_consent_timeout,
             Arc::clone(&self.dtls_context),
         );
-        let transport = WorkerWebRtcTransport::new(transport_id.clone(), socket, connection)
-            .map_err(|error| error.to_string())?;
-        let local = transport.local();
+        let transport = WorkerWebRtcTransport::new(transport_id.clone(), udp, tcp, connection);
+        let locals = transport.locals();
         self.install(transport_id, WorkerTransport::WebRtc(Box::new(transport)))?;
         Ok(Response::WebRtcTransportCreated {
             ice_parameters: parameters,
-            local,
+            locals,
         })
     }
 
@@ -437,7 +464,7 @@ impl Worker {
                 Ok(socket) => Some(socket),
                 Err(error) => {
                     if let Ok(local) = rtp_socket.local_addr() {
-                        self.ports.release(local);
+                        self.ports.release(TransportProtocol::Udp, local);
                     }
                     return Err(error.to_string());
                 }
@@ -472,31 +499,19 @@ impl Worker {
 
     /// Puts a transport in a free slot and registers its sockets; on failure its ports are
     /// released.
-    fn install(&mut self, transport_id: String, transport: WorkerTransport) -> Result<(), String> {
+    fn install(
+        &mut self,
+        transport_id: String,
+        mut transport: WorkerTransport,
+    ) -> Result<(), String> {
         let slot = self
             .transports
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.transports.len());
-        for (index, socket) in transport.sockets().into_iter().enumerate() {
-            let registered = self.poll.registry().register(
-                &mut SourceFd(&socket.as_raw_fd()),
-                Token(slot * SOCKETS_PER_SLOT + index),
-                Interest::READABLE,
-            );
-            if let Err(error) = registered {
-                for socket in transport.sockets() {
-                    let _ = self
-                        .poll
-                        .registry()
-                        .deregister(&mut SourceFd(&socket.as_raw_fd()));
-                }
-                for local in transport.locals() {
-                    self.ports.release(local);
-                }
-                self.plain_srtp_keys.remove(&transport_id);
-                return Err(error.to_string());
-            }
+        if let Err(error) = transport.register(self.poll.registry(), slot) {
+            self.close_transport(&mut transport);
+            return Err(error.to_string());
         }
         if slot == self.transports.len() {
             self.transports.push(Some(transport));
@@ -508,16 +523,9 @@ impl Worker {
     }
 
     fn close_transport(&mut self, transport: &mut WorkerTransport) {
-        transport.close(&mut self.send);
-        for socket in transport.sockets() {
-            // Deregistering a socket about to close cannot usefully fail.
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&socket.as_raw_fd()));
-        }
-        for local in transport.locals() {
-            self.ports.release(local);
+        transport.close(self.poll.registry(), &mut self.send);
+        for (protocol, local) in transport.locals() {
+            self.ports.release(protocol, local);
         }
         self.plain_srtp_keys.remove(transport.id());
     }

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::dtls::DtlsState;
-use crate::ice::{IceParameters, IceState, TransportTuple};
+use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
 use crate::srtp::SrtpProfile;
 
@@ -21,6 +21,10 @@ pub enum Request {
         transport_id: String,
         /// The address to bind.
         listen_ip: IpAddr,
+        /// Listen on UDP.
+        enable_udp: bool,
+        /// Listen on TCP (ICE-TCP passive candidates, RFC 6544).
+        enable_tcp: bool,
         /// mediasoup's `iceConsentTimeout`; `None` disables consent expiry.
         ice_consent_timeout: Option<Duration>,
     },
@@ -85,8 +89,8 @@ pub enum Response {
     WebRtcTransportCreated {
         /// ICE credentials to announce.
         ice_parameters: IceParameters,
-        /// The bound UDP address.
-        local: SocketAddr,
+        /// The bound addresses, UDP first.
+        locals: Vec<(TransportProtocol, SocketAddr)>,
     },
     /// A PlainTransport exists.
     PlainTransportCreated {

@@ -14,6 +14,7 @@ mod event_queue;
 pub mod messages;
 mod plain_transport;
 mod ports;
+mod tcp_connection;
 mod transport;
 mod udp_batch;
 mod webrtc_transport;

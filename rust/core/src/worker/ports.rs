@@ -3,15 +3,19 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+
+use crate::ice::TransportProtocol;
 
 /// Why no socket could be bound.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PortError {
     /// Every port of the range is in use.
-    #[error("no free UDP port on {ip} in {min}..={max}")]
+    #[error("no free {protocol} port on {ip} in {min}..={max}")]
     Exhausted {
+        /// "UDP" or "TCP".
+        protocol: &'static str,
         /// The address.
         ip: IpAddr,
         /// Range start.
@@ -43,7 +47,7 @@ pub struct PortAllocator {
     min: u16,
     max: u16,
     next: u16,
-    in_use: HashSet<(IpAddr, u16)>,
+    in_use: HashSet<(TransportProtocol, IpAddr, u16)>,
 }
 
 impl PortAllocator {
@@ -68,6 +72,28 @@ impl PortAllocator {
 
     /// Binds a non-blocking UDP socket on `ip` at the next free port of the range.
     pub fn bind_udp(&mut self, ip: IpAddr) -> Result<UdpSocket, PortError> {
+        self.bind(TransportProtocol::Udp, ip, |address| {
+            let socket = UdpSocket::bind(address)?;
+            socket.set_nonblocking(true)?;
+            Ok(socket)
+        })
+    }
+
+    /// Binds a non-blocking TCP listener on `ip` at the next free port of the range.
+    pub fn bind_tcp(&mut self, ip: IpAddr) -> Result<TcpListener, PortError> {
+        self.bind(TransportProtocol::Tcp, ip, |address| {
+            let listener = TcpListener::bind(address)?;
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        })
+    }
+
+    fn bind<S>(
+        &mut self,
+        protocol: TransportProtocol,
+        ip: IpAddr,
+        bind: impl Fn(SocketAddr) -> io::Result<S>,
+    ) -> Result<S, PortError> {
         let span = u32::from(self.max - self.min) + 1;
         for _ in 0..span {
             let port = self.next;
@@ -76,16 +102,13 @@ impl PortAllocator {
             } else {
                 self.next + 1
             };
-            if self.in_use.contains(&(ip, port)) {
+            if self.in_use.contains(&(protocol, ip, port)) {
                 continue;
             }
             let address = SocketAddr::new(ip, port);
-            match UdpSocket::bind(address) {
+            match bind(address) {
                 Ok(socket) => {
-                    socket
-                        .set_nonblocking(true)
-                        .map_err(|source| PortError::Bind { address, source })?;
-                    self.in_use.insert((ip, port));
+                    self.in_use.insert((protocol, ip, port));
                     return Ok(socket);
                 }
                 Err(error) if error.kind() == io::ErrorKind::AddrInUse => continue,
@@ -93,6 +116,10 @@ impl PortAllocator {
             }
         }
         Err(PortError::Exhausted {
+            protocol: match protocol {
+                TransportProtocol::Udp => "UDP",
+                TransportProtocol::Tcp => "TCP",
+            },
             ip,
             min: self.min,
             max: self.max,
@@ -100,8 +127,9 @@ impl PortAllocator {
     }
 
     /// Returns a port to the pool (its socket was closed).
-    pub fn release(&mut self, address: SocketAddr) {
-        self.in_use.remove(&(address.ip(), address.port()));
+    pub fn release(&mut self, protocol: TransportProtocol, address: SocketAddr) {
+        self.in_use
+            .remove(&(protocol, address.ip(), address.port()));
     }
 }
 
@@ -128,8 +156,11 @@ mod tests {
         let freed = sockets.pop().unwrap();
         let address = freed.local_addr().unwrap();
         drop(freed);
-        ports.release(address);
+        ports.release(TransportProtocol::Udp, address);
         assert_eq!(ports.bind_udp(ip).unwrap().local_addr().unwrap(), address);
+        // TCP has its own port space.
+        let listener = ports.bind_tcp(ip).unwrap();
+        assert!((min..=max).contains(&listener.local_addr().unwrap().port()));
         assert!(matches!(
             PortAllocator::new(10, 9),
             Err(PortError::InvalidRange { .. })
