@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import struct
@@ -337,3 +338,43 @@ def test_plain_transport_rules() -> None:
             worker.close()
 
     run(scenario)
+
+
+def test_worker_records_reach_python_logging(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(
+            rtc_min_port=43900, rtc_max_port=43999, log_level="debug", log_tags=["info"]
+        )
+        try:
+            router = await worker.create_router()
+            first = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            await worker.dump()  # a round trip: the log record is queued before the response
+            port = first.ice_candidates[0]["port"]
+            assert any(
+                record.name == "mediasoup_py.info"
+                and f"listening on udp 127.0.0.1:{port}" in record.getMessage()
+                for record in caplog.records
+            ), caplog.text
+            await worker.update_settings(log_level="none")
+            caplog.clear()
+            await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            await worker.dump()
+            assert not [r for r in caplog.records if r.name.startswith("mediasoup_py.")]
+        finally:
+            worker.close()
+
+    with caplog.at_level(logging.DEBUG, logger="mediasoup_py"):
+        run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"log_level": "loud"}, "log_level"), ({"log_tags": ["ice", "nope"]}, "log_tags")],
+)
+def test_bad_log_settings_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    async def scenario() -> None:
+        await mediasoup_py.create_worker(**kwargs)  # type: ignore[arg-type]
+
+    with pytest.raises(errors.MediasoupTypeError) as raised:
+        run(scenario)
+    assert raised.value.field == field

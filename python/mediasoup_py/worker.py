@@ -55,8 +55,22 @@ def _port(value: object, field: str) -> int:
     return value
 
 
+# mediasoup's log levels as Python logging levels.
+_LOG_LEVELS = {"debug": logging.DEBUG, "warn": logging.WARNING, "error": logging.ERROR}
+
+
+def _log_tags(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(tag, str) for tag in value):
+        raise errors.MediasoupTypeError("log_tags: must be a list of tag names", "log_tags")
+    return list(value)
+
+
 async def create_worker(
     *,
+    log_level: str = "error",
+    log_tags: list[str] | None = None,
     rtc_min_port: int = DEFAULT_RTC_MIN_PORT,
     rtc_max_port: int = DEFAULT_RTC_MAX_PORT,
     dtls_certificate_file: str | os.PathLike[str] | None = None,
@@ -65,8 +79,11 @@ async def create_worker(
 ) -> Worker:
     """Starts a worker thread (one per core is the intended use).
 
-    Without ``dtls_certificate_file``/``dtls_private_key_file`` a self-signed ECDSA P-256
-    certificate generated once per process is used.
+    ``log_level`` (debug, warn, error, none) and ``log_tags`` (info, ice, dtls, rtp, srtp,
+    rtcp, rtx, bwe, score, simulcast, svc, sctp) choose which worker records reach Python's
+    ``logging``, under ``mediasoup_py.<tag>``. Without ``dtls_certificate_file``/
+    ``dtls_private_key_file`` a self-signed ECDSA P-256 certificate generated once per
+    process is used.
     """
     min_port = _port(rtc_min_port, "rtc_min_port")
     max_port = _port(rtc_max_port, "rtc_max_port")
@@ -79,10 +96,19 @@ async def create_worker(
         name=f"mediasoup_py-worker-{worker_id}",
         rtc_min_port=min_port,
         rtc_max_port=max_port,
+        log_level=log_level,
+        log_tags=_log_tags(log_tags),
         dtls_certificate_pem=_read_pem(dtls_certificate_file, "dtls_certificate_file"),
         dtls_private_key_pem=_read_pem(dtls_private_key_file, "dtls_private_key_file"),
     )
-    return Worker(channel, worker_id, asyncio.get_running_loop(), app_data or {})
+    return Worker(
+        channel,
+        worker_id,
+        asyncio.get_running_loop(),
+        app_data or {},
+        log_level,
+        _log_tags(log_tags),
+    )
 
 
 class Worker(EventEmitter):
@@ -95,8 +121,12 @@ class Worker(EventEmitter):
         worker_id: int,
         loop: asyncio.AbstractEventLoop,
         app_data: dict[str, Any],
+        log_level: str = "error",
+        log_tags: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self._log_level = log_level
+        self._log_tags = log_tags or []
         self._channel = channel
         self._id = worker_id
         self._loop = loop
@@ -146,6 +176,19 @@ class Worker(EventEmitter):
     async def get_resource_usage(self) -> dict[str, int]:
         """The worker thread's CPU time (ms) and context switches, and the process peak RSS."""
         return await self._request(lambda request_id: self._channel.get_resource_usage(request_id))
+
+    async def update_settings(
+        self, *, log_level: str | None = None, log_tags: list[str] | None = None
+    ) -> None:
+        """Changes which log records the worker sends (mediasoup's ``updateSettings``)."""
+        if log_level is not None:
+            self._log_level = log_level
+        if log_tags is not None:
+            self._log_tags = _log_tags(log_tags)
+        level, tags = self._log_level, self._log_tags
+        await self._request(
+            lambda request_id: self._channel.update_settings(request_id, level, tags)
+        )
 
     async def dump(self) -> dict[str, Any]:
         """The worker's routers and transports."""
@@ -214,6 +257,13 @@ class Worker(EventEmitter):
                 transport = self._transports.get(event["transportId"])
                 if transport is not None:
                     transport._on_worker_event(event)
+            elif kind == "log":
+                logging.getLogger(f"mediasoup_py.{event['tag']}").log(
+                    _LOG_LEVELS.get(event["level"], logging.INFO),
+                    "worker %d: %s",
+                    self._id,
+                    event["message"],
+                )
             elif kind == "exited" and event["error"] is not None:
                 _logger.error("worker %d died: %s", self._id, event["error"])
                 self._shutdown(WorkerDiedError(event["error"]))

@@ -9,6 +9,7 @@ mediasoup client library would build it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -105,3 +106,51 @@ def test_aiortc_connects_and_its_srtp_decrypts(setup: str, our_role: str) -> Non
     assert stats["rtpPacketsReceived"] >= 20
     assert stats["droppedDatagrams"]["srtp"] == 0
     assert stats["dtlsState"] == "connected", our_role
+
+
+async def connect_with_wrong_fingerprint() -> tuple[str, list[logging.LogRecord]]:
+    worker = await mediasoup_py.create_worker(
+        rtc_min_port=42000, rtc_max_port=42999, log_level="warn", log_tags=["dtls"]
+    )
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("mediasoup_py.dtls").addHandler(handler)
+    pc = RTCPeerConnection()
+    try:
+        router = await worker.create_router()
+        transport = await router.create_webrtc_transport(
+            listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}]
+        )
+        pc.addTrack(AudioStreamTrack())
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = pc.localDescription.sdp
+        wrong = ":".join(["AB"] * 32)
+        assert wrong != offer_fingerprint(offer)
+        await transport.connect(
+            dtls_parameters={
+                "role": "client",
+                "fingerprints": [{"algorithm": "sha-256", "value": wrong}],
+            }
+        )
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=answer_sdp(offer, transport, "passive"), type="answer")
+        )
+
+        async def failed() -> bool:
+            return transport.dtls_state == "failed"
+
+        await wait_for(failed, "DTLS to fail")
+        [stats] = await transport.get_stats()
+        assert stats["rtpPacketsReceived"] == 0
+        return transport.dtls_state, records
+    finally:
+        logging.getLogger("mediasoup_py.dtls").removeHandler(handler)
+        await pc.close()
+        worker.close()
+
+
+def test_a_certificate_not_matching_the_signaled_fingerprint_fails_dtls() -> None:
+    state, records = asyncio.run(connect_with_wrong_fingerprint())
+    assert state == "failed"
+    assert any("fingerprint" in record.getMessage() for record in records), records

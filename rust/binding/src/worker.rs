@@ -11,6 +11,7 @@ use mediasoup_core::dtls::{DtlsContext, DtlsState};
 use mediasoup_core::ice::{IceParameters, IceState, TransportTuple};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
 use mediasoup_core::srtp::SrtpProfile;
+use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
     Request, Response, TransportEvent, TransportStats, WorkerEvent, WorkerExit,
 };
@@ -194,6 +195,7 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                 TransportEvent::DtlsStateChanged {
                     state,
                     remote_certificate_der,
+                    failure_reason: _,
                 } => {
                     dict.set_item("event", "dtlsstatechange")?;
                     dict.set_item("data", state.as_str())?;
@@ -206,6 +208,16 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                 }
             }
         }
+        WorkerEvent::Log {
+            level,
+            tag,
+            message,
+        } => {
+            dict.set_item("kind", "log")?;
+            dict.set_item("level", level.as_str())?;
+            dict.set_item("tag", tag.as_str())?;
+            dict.set_item("message", message)?;
+        }
         WorkerEvent::Exited(exit) => {
             dict.set_item("kind", "exited")?;
             match exit {
@@ -215,6 +227,25 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
         }
     }
     Ok(dict)
+}
+
+/// mediasoup's `logLevel` and `logTags`, checked.
+fn log_filter(level: &str, tags: &[String]) -> PyResult<LogFilter> {
+    let level = LogLevel::from_name(level).ok_or_else(|| {
+        type_error(
+            "log_level",
+            format!("{level:?} is not one of debug, warn, error, none"),
+        )
+    })?;
+    let tags = tags
+        .iter()
+        .map(|tag| {
+            LogTag::from_name(tag).ok_or_else(|| {
+                type_error("log_tags", format!("{tag:?} is not a mediasoup log tag"))
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(LogFilter::new(level, tags))
 }
 
 /// One worker thread, as the Python `Worker` drives it.
@@ -245,14 +276,18 @@ impl PyWorkerChannel {
     /// Starts a worker thread. `dtls_certificate_pem`/`dtls_private_key_pem` give the DTLS
     /// identity; without them a certificate generated once per process is used.
     #[new]
-    #[pyo3(signature = (*, name, rtc_min_port, rtc_max_port, dtls_certificate_pem = None, dtls_private_key_pem = None))]
+    #[pyo3(signature = (*, name, rtc_min_port, rtc_max_port, log_level, log_tags, dtls_certificate_pem = None, dtls_private_key_pem = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,
         rtc_min_port: u16,
         rtc_max_port: u16,
+        log_level: &str,
+        log_tags: Vec<String>,
         dtls_certificate_pem: Option<Vec<u8>>,
         dtls_private_key_pem: Option<Vec<u8>>,
     ) -> PyResult<Self> {
+        let log = log_filter(log_level, &log_tags)?;
         let loaded;
         let certificate = match (dtls_certificate_pem, dtls_private_key_pem) {
             (Some(certificate), Some(key)) => {
@@ -281,6 +316,7 @@ impl PyWorkerChannel {
                 name,
                 rtc_min_port,
                 rtc_max_port,
+                log,
             },
             Arc::new(context),
         )
@@ -482,6 +518,16 @@ impl PyWorkerChannel {
 
     fn close_transport(&self, request_id: u64, transport_id: String) -> PyResult<()> {
         self.send(request_id, Request::CloseTransport { transport_id })
+    }
+
+    fn update_settings(
+        &self,
+        request_id: u64,
+        log_level: &str,
+        log_tags: Vec<String>,
+    ) -> PyResult<()> {
+        let log = log_filter(log_level, &log_tags)?;
+        self.send(request_id, Request::UpdateSettings { log })
     }
 
     fn get_resource_usage(&self, request_id: u64) -> PyResult<()> {

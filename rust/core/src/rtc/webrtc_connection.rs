@@ -133,6 +133,8 @@ pub struct WebRtcConnection {
     srtp: Option<SrtpPair>,
     /// The peer's certificate (DER) once DTLS connected (mediasoup's `dtlsRemoteCert`).
     remote_certificate: Option<Vec<u8>>,
+    /// Why DTLS failed, for the log.
+    dtls_failure: Option<String>,
     events: VecDeque<WebRtcConnectionEvent>,
     drops: DropCounters,
     /// Reused for STUN responses.
@@ -158,6 +160,7 @@ impl WebRtcConnection {
             early_dtls: VecDeque::new(),
             srtp: None,
             remote_certificate: None,
+            dtls_failure: None,
             events: VecDeque::new(),
             drops: DropCounters::default(),
             stun_response: Vec::with_capacity(128),
@@ -182,6 +185,11 @@ impl WebRtcConnection {
     /// The peer's DTLS certificate (DER), once connected.
     pub fn remote_certificate(&self) -> Option<&[u8]> {
         self.remote_certificate.as_deref()
+    }
+
+    /// Why DTLS failed, once it has.
+    pub fn dtls_failure(&self) -> Option<&str> {
+        self.dtls_failure.as_deref()
     }
 
     /// Counters of dropped datagrams by reason.
@@ -433,6 +441,7 @@ impl WebRtcConnection {
                 Ok(())
             }
             Err(error) => {
+                self.dtls_failure = Some(error.to_string());
                 self.set_dtls_state(DtlsState::Failed);
                 Err(ConnectError::Dtls(error.to_string()))
             }
@@ -460,7 +469,10 @@ impl WebRtcConnection {
                     self.remote_certificate = Some(remote_certificate_der);
                     self.on_dtls_connected(srtp_profile, &keying_material);
                 }
-                DtlsEvent::Failed(_) => self.set_dtls_state(DtlsState::Failed),
+                DtlsEvent::Failed(reason) => {
+                    self.dtls_failure = Some(reason);
+                    self.set_dtls_state(DtlsState::Failed);
+                }
                 DtlsEvent::Closed => {
                     self.srtp = None;
                     self.set_dtls_state(DtlsState::Closed);
@@ -485,7 +497,10 @@ impl WebRtcConnection {
                 self.srtp = Some(pair);
                 self.set_dtls_state(DtlsState::Connected);
             }
-            Err(_) => self.set_dtls_state(DtlsState::Failed),
+            Err(error) => {
+                self.dtls_failure = Some(format!("SRTP keys: {error}"));
+                self.set_dtls_state(DtlsState::Failed);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token, Waker};
 
 use super::event_queue::EventQueue;
+use super::log::{LogFilter, LogLevel, LogTag};
 use super::messages::{
     Request, RequestId, ResourceUsage, Response, TransportEvent, WorkerEvent, WorkerExit,
 };
@@ -42,6 +43,8 @@ pub struct WorkerSettings {
     pub rtc_min_port: u16,
     /// Highest port for transports.
     pub rtc_max_port: u16,
+    /// Which log records to send.
+    pub log: LogFilter,
 }
 
 enum Command {
@@ -68,6 +71,7 @@ impl WorkerHandle {
         let events = Arc::new(EventQueue::new()?);
         let (commands, receiver) = mpsc::channel();
         let worker = Worker {
+            log: settings.log,
             poll,
             commands: receiver,
             events: Arc::clone(&events),
@@ -150,6 +154,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// The state the worker thread owns.
 struct Worker {
+    log: LogFilter,
     poll: Poll,
     commands: Receiver<Command>,
     events: Arc<EventQueue<WorkerEvent>>,
@@ -236,11 +241,55 @@ impl Worker {
             transport_events.clear();
             return;
         };
+        let id = transport.id().to_owned();
         for event in transport_events.drain(..) {
+            self.log_event(&id, &event);
             self.events.push(WorkerEvent::Transport {
-                transport_id: transport.id().to_owned(),
+                transport_id: id.clone(),
                 event,
             });
+        }
+    }
+
+    /// Sends a log record if the filter lets it through; `message` is only formatted then.
+    fn log(&self, level: LogLevel, tag: LogTag, message: impl FnOnce() -> String) {
+        if self.log.enabled(level, tag) {
+            self.events.push(WorkerEvent::Log {
+                level,
+                tag,
+                message: message(),
+            });
+        }
+    }
+
+    fn log_event(&self, transport_id: &str, event: &TransportEvent) {
+        match event {
+            TransportEvent::IceStateChanged(state) => {
+                self.log(LogLevel::Debug, LogTag::Ice, || {
+                    format!("transport {transport_id}: ICE {}", state.as_str())
+                })
+            }
+            TransportEvent::IceSelectedTupleChanged(tuple) => {
+                self.log(LogLevel::Debug, LogTag::Ice, || {
+                    format!("transport {transport_id}: ICE selected tuple {tuple}")
+                })
+            }
+            TransportEvent::Tuple(tuple) | TransportEvent::RtcpTuple(tuple) => {
+                self.log(LogLevel::Debug, LogTag::Info, || {
+                    format!("transport {transport_id}: remote address {tuple}")
+                })
+            }
+            TransportEvent::DtlsStateChanged {
+                failure_reason: Some(reason),
+                ..
+            } => self.log(LogLevel::Warn, LogTag::Dtls, || {
+                format!("transport {transport_id}: DTLS failed: {reason}")
+            }),
+            TransportEvent::DtlsStateChanged { state, .. } => {
+                self.log(LogLevel::Debug, LogTag::Dtls, || {
+                    format!("transport {transport_id}: DTLS {}", state.as_str())
+                })
+            }
         }
     }
 
@@ -381,9 +430,15 @@ impl Worker {
                 Ok(Response::Done)
             }
             Request::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
+            Request::UpdateSettings { log } => {
+                self.log = log;
+                Ok(Response::Done)
+            }
             Request::Dump => Ok(Response::Dump {
                 transport_ids: self.by_id.keys().cloned().collect(),
             }),
+            #[cfg(test)]
+            Request::Panic => panic!("requested by a test"),
         }
     }
 
@@ -518,11 +573,25 @@ impl Worker {
         } else {
             self.transports[slot] = Some(transport);
         }
+        self.log(LogLevel::Debug, LogTag::Info, || {
+            let locals: Vec<String> = self.transports[slot]
+                .iter()
+                .flat_map(WorkerTransport::locals)
+                .map(|(protocol, address)| format!("{} {address}", protocol.as_str()))
+                .collect();
+            format!(
+                "transport {transport_id} listening on {}",
+                locals.join(", ")
+            )
+        });
         self.by_id.insert(transport_id, slot);
         Ok(())
     }
 
     fn close_transport(&mut self, transport: &mut WorkerTransport) {
+        self.log(LogLevel::Debug, LogTag::Info, || {
+            format!("transport {} closed", transport.id())
+        });
         transport.close(self.poll.registry(), &mut self.send);
         for (protocol, local) in transport.locals() {
             self.ports.release(protocol, local);
@@ -560,5 +629,75 @@ fn thread_resource_usage() -> ResourceUsage {
         ru_maxrss: usage.ru_maxrss.max(0) as u64,
         ru_nvcsw: usage.ru_nvcsw.max(0) as u64,
         ru_nivcsw: usage.ru_nivcsw.max(0) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::certificate::DtlsCertificate;
+    use crate::srtp::SrtpProfile;
+
+    fn spawn(name: &str, ports: (u16, u16)) -> WorkerHandle {
+        let certificate = DtlsCertificate::generate().unwrap();
+        let context = Arc::new(DtlsContext::new(&certificate, &SrtpProfile::ALL).unwrap());
+        WorkerHandle::spawn(
+            WorkerSettings {
+                name: name.to_owned(),
+                rtc_min_port: ports.0,
+                rtc_max_port: ports.1,
+                log: LogFilter::default(),
+            },
+            context,
+        )
+        .unwrap()
+    }
+
+    fn wait_for(worker: &WorkerHandle, matches: impl Fn(&WorkerEvent) -> bool) -> WorkerEvent {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(event) = worker.events().drain().into_iter().find(|e| matches(e)) {
+                return event;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no matching worker event within 5 s");
+    }
+
+    #[test]
+    fn a_panicking_worker_dies_alone_and_says_why() {
+        let mut doomed = spawn("doomed", (47_400, 47_409));
+        let survivor = spawn("survivor", (47_410, 47_419));
+        doomed.request(1, Request::Panic).unwrap();
+        let exit = wait_for(&doomed, |event| matches!(event, WorkerEvent::Exited(_)));
+        let WorkerEvent::Exited(WorkerExit::Died(message)) = exit else {
+            panic!("expected a died exit, got {exit:?}");
+        };
+        assert!(message.contains("requested by a test"), "{message}");
+        assert!(doomed.request(2, Request::Dump).is_err());
+        doomed.close();
+
+        survivor
+            .request(
+                3,
+                Request::CreatePlainTransport {
+                    transport_id: "t".into(),
+                    listen_ip: "127.0.0.1".parse().unwrap(),
+                    rtcp_mux: true,
+                    comedia: true,
+                    srtp_profile: None,
+                },
+            )
+            .unwrap();
+        let created = wait_for(&survivor, |event| {
+            matches!(event, WorkerEvent::Response { id: 3, .. })
+        });
+        assert!(matches!(
+            created,
+            WorkerEvent::Response {
+                result: Ok(Response::PlainTransportCreated { .. }),
+                ..
+            }
+        ));
     }
 }

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::log::{LogFilter, LogLevel, LogTag};
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
@@ -76,8 +77,17 @@ pub enum Request {
     },
     /// CPU and memory use of the worker thread.
     GetResourceUsage,
+    /// mediasoup's `updateSettings({logLevel, logTags})`.
+    UpdateSettings {
+        /// The new log filter.
+        log: LogFilter,
+    },
     /// The worker's objects.
     Dump,
+    /// Makes the worker thread panic, to check that a dead worker is reported and that other
+    /// workers keep serving (tests only).
+    #[cfg(test)]
+    Panic,
 }
 
 /// A successful answer.
@@ -175,6 +185,8 @@ pub enum TransportEvent {
         state: DtlsState,
         /// The peer certificate, when `state` is connected.
         remote_certificate_der: Option<Vec<u8>>,
+        /// Why, when `state` is failed.
+        failure_reason: Option<String>,
     },
 }
 
@@ -203,6 +215,15 @@ pub enum WorkerEvent {
         transport_id: String,
         /// What changed.
         event: TransportEvent,
+    },
+    /// A log record that passed the worker's filter.
+    Log {
+        /// Its level.
+        level: LogLevel,
+        /// Its subsystem.
+        tag: LogTag,
+        /// The text.
+        message: String,
     },
     /// The worker thread ended; nothing follows.
     Exited(WorkerExit),

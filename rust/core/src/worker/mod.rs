@@ -11,6 +11,7 @@
 
 mod event_loop;
 mod event_queue;
+pub mod log;
 pub mod messages;
 mod plain_transport;
 mod ports;

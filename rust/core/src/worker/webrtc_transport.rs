@@ -12,6 +12,7 @@ use mio::{Interest, Registry, Token};
 use super::messages::{TransportEvent, TransportStats};
 use super::tcp_connection::{for_each_frame, ReadOutcome, TcpConnection};
 use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
+use crate::dtls::DtlsState;
 use crate::ice::{TransportProtocol, TransportTuple};
 use crate::rtc::datagram_sink::DatagramSink;
 use crate::rtc::webrtc_connection::{
@@ -346,8 +347,13 @@ impl WorkerWebRtcTransport {
                         remote_certificate_der: self
                             .connection
                             .remote_certificate()
-                            .filter(|_| state == crate::dtls::DtlsState::Connected)
+                            .filter(|_| state == DtlsState::Connected)
                             .map(<[u8]>::to_vec),
+                        failure_reason: self
+                            .connection
+                            .dtls_failure()
+                            .filter(|_| state == DtlsState::Failed)
+                            .map(str::to_owned),
                     }
                 }
             });
