@@ -6,12 +6,14 @@ threads; this package is the control plane and the typed surface over it.
 
 from mediasoup_py import errors
 from mediasoup_py._core import __version__
+from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.router import Router
 from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
 __all__ = [
+    "PipeTransport",
     "PlainTransport",
     "Router",
     "WebRtcTransport",

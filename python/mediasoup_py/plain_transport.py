@@ -11,7 +11,7 @@ import base64
 import binascii
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Self, TypedDict
 
 from mediasoup_py import errors
 from mediasoup_py.transport import Transport, TransportTuple, parse_ip
@@ -105,7 +105,7 @@ class PlainTransport(Transport):
         enable_srtp: bool,
         srtp_crypto_suite: str,
         app_data: dict[str, Any],
-    ) -> PlainTransport:
+    ) -> Self:
         """Asks the router's worker for a transport; use ``Router.create_plain_transport``."""
         if enable_srtp and srtp_crypto_suite not in SRTP_CRYPTO_SUITES:
             raise errors.MediasoupTypeError(

@@ -13,6 +13,7 @@ from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
+    from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.transport import Transport
     from mediasoup_py.webrtc_transport import ListenInfo, WebRtcTransport
@@ -120,6 +121,36 @@ class Router(EventEmitter):
             enable_srtp=bool(enable_srtp),
             srtp_crypto_suite=srtp_crypto_suite,
             app_data=app_data or {},
+        )
+        self._transports[transport.id] = transport
+        self.observer.emit("newtransport", transport)
+        return transport
+
+    async def create_pipe_transport(
+        self,
+        *,
+        listen_info: ListenInfo | None = None,
+        listen_ip: str | dict[str, str] | None = None,
+        enable_srtp: bool = False,
+        app_data: dict[str, Any] | None = None,
+    ) -> PipeTransport:
+        """One end of a plain RTP link to another router (mediasoup's PipeTransport)."""
+        from mediasoup_py.pipe_transport import PipeTransport
+        from mediasoup_py.webrtc_transport import resolve_listen_info
+
+        self._check_open()
+        resolved = resolve_listen_info(
+            None if listen_info is None else [listen_info],
+            None if listen_ip is None else [listen_ip],
+            enable_udp=True,
+            enable_tcp=False,
+        )
+        if resolved["tcp"]:
+            raise errors.MediasoupTypeError(
+                "listen_info.protocol: a PipeTransport listens on UDP", "listen_info.protocol"
+            )
+        transport = await PipeTransport.create_pipe(
+            self, resolved["ip"], enable_srtp=bool(enable_srtp), app_data=app_data or {}
         )
         self._transports[transport.id] = transport
         self.observer.emit("newtransport", transport)
