@@ -1,0 +1,194 @@
+//! mediasoup-loadgen: sends paced RTP (optionally SRTP) streams to many UDP targets on
+//! loopback, batched with sendmmsg, and prints what it sent as one JSON line.
+//!
+//! Usage: mediasoup-loadgen --targets 127.0.0.1:40000,127.0.0.1:40001 --pps 1000 \
+//!            --seconds 5 [--payload 1200] [--srtp PROFILE:HEX_KEY_AND_SALT]
+//!
+//! `--pps` is per target. Each target gets its own SSRC and sequence space. The send loop
+//! runs in 1 ms ticks and catches up after a late tick, so the offered rate holds on a busy
+//! machine; every run is bounded by `--seconds`.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use mediasoup_core::srtp::{SrtpProfile, SrtpSession};
+use mediasoup_core::worker::{SendBatch, BATCH, SLOT_LEN};
+
+const TICK: Duration = Duration::from_millis(1);
+const RTP_HEADER_LEN: usize = 12;
+/// Longest run allowed, whatever the arguments say.
+const MAX_SECONDS: f64 = 600.0;
+
+struct Options {
+    targets: Vec<SocketAddr>,
+    packets_per_second: f64,
+    seconds: f64,
+    payload: usize,
+    srtp: Option<(SrtpProfile, Vec<u8>)>,
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(text.get(index..index + 2)?, 16).ok())
+        .collect()
+}
+
+fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        targets: Vec::new(),
+        packets_per_second: 100.0,
+        seconds: 5.0,
+        payload: 1200,
+        srtp: None,
+    };
+    while let Some(flag) = arguments.next() {
+        let value = arguments
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--targets" => {
+                options.targets = value
+                    .split(',')
+                    .map(|target| target.parse().map_err(|_| format!("bad target {target}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--pps" => options.packets_per_second = value.parse().map_err(|_| "bad --pps")?,
+            "--seconds" => options.seconds = value.parse().map_err(|_| "bad --seconds")?,
+            "--payload" => options.payload = value.parse().map_err(|_| "bad --payload")?,
+            "--srtp" => {
+                let (name, key) = value.split_once(':').ok_or("--srtp is PROFILE:HEX")?;
+                let profile = SrtpProfile::from_name(name).map_err(|error| error.to_string())?;
+                let key = parse_hex(key).ok_or("--srtp key is not hex")?;
+                options.srtp = Some((profile, key));
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if options.targets.is_empty() {
+        return Err("--targets is required".into());
+    }
+    if !(0.0..=MAX_SECONDS).contains(&options.seconds) {
+        return Err(format!("--seconds must be at most {MAX_SECONDS}"));
+    }
+    if options.payload + RTP_HEADER_LEN + 16 > SLOT_LEN {
+        return Err(format!(
+            "--payload must leave room in {SLOT_LEN}-byte slots"
+        ));
+    }
+    Ok(options)
+}
+
+struct Stream {
+    target: SocketAddr,
+    ssrc: u32,
+    sequence: u16,
+    srtp: Option<SrtpSession>,
+}
+
+/// What a run did.
+struct Report {
+    sent: u64,
+    dropped: u64,
+    elapsed: Duration,
+}
+
+fn run(options: &Options) -> Result<Report, String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
+    let mut streams: Vec<Stream> = options
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(index, target)| {
+            let srtp = options
+                .srtp
+                .as_ref()
+                .map(|(profile, key)| {
+                    let (master_key, salt) = key.split_at(profile.key_len().min(key.len()));
+                    SrtpSession::new(*profile, master_key, salt).map_err(|error| error.to_string())
+                })
+                .transpose()?;
+            Ok(Stream {
+                target: *target,
+                ssrc: 0x1000_0000 + index as u32,
+                sequence: 0,
+                srtp,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let mut batch = SendBatch::default();
+    let mut packet = vec![0u8; SLOT_LEN];
+    let started = Instant::now();
+    let end = started + Duration::from_secs_f64(options.seconds);
+    let per_stream_interval = 1.0 / options.packets_per_second;
+    let mut sent = 0u64;
+    let mut next_tick = started;
+    let mut due_per_stream = 0u64;
+    while Instant::now() < end {
+        let elapsed = Instant::now().duration_since(started).as_secs_f64();
+        let should_have_sent = (elapsed / per_stream_interval) as u64 + 1;
+        while due_per_stream < should_have_sent {
+            due_per_stream += 1;
+            for stream in &mut streams {
+                let len = RTP_HEADER_LEN + options.payload;
+                packet[0] = 0x80;
+                packet[1] = 96;
+                packet[2..4].copy_from_slice(&stream.sequence.to_be_bytes());
+                packet[4..8].copy_from_slice(&(u32::from(stream.sequence) * 3000).to_be_bytes());
+                packet[8..12].copy_from_slice(&stream.ssrc.to_be_bytes());
+                stream.sequence = stream.sequence.wrapping_add(1);
+                let len = match stream.srtp.as_mut() {
+                    Some(session) => session
+                        .protect_rtp(&mut packet, len)
+                        .map_err(|error| error.to_string())?,
+                    None => len,
+                };
+                if batch.len() == BATCH {
+                    sent += batch.flush(&socket);
+                }
+                batch.push(stream.target, &packet[..len]);
+            }
+        }
+        sent += batch.flush(&socket);
+        next_tick += TICK;
+        if let Some(wait) = next_tick.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    sent += batch.flush(&socket);
+    Ok(Report {
+        sent,
+        dropped: batch.dropped,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("mediasoup-loadgen: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(report) => {
+            println!(
+                "{{\"sent\": {}, \"send_errors\": {}, \"seconds\": {:.3}, \"targets\": {}}}",
+                report.sent,
+                report.dropped,
+                report.elapsed.as_secs_f64(),
+                options.targets.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("mediasoup-loadgen: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
