@@ -378,3 +378,46 @@ def test_bad_log_settings_name_the_field(kwargs: dict[str, object], field: str) 
     with pytest.raises(errors.MediasoupTypeError) as raised:
         run(scenario)
     assert raised.value.field == field
+
+
+def test_webrtc_server_ports_and_validation() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=44100, rtc_max_port=44199)
+        try:
+            server = await worker.create_webrtc_server(
+                listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44250}]
+            )
+            assert [(e["protocol"], e["port"]) for e in server.listening] == [("udp", 44250)]
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(webrtc_server=server)
+            assert [c["port"] for c in transport.ice_candidates] == [44250]
+            with pytest.raises(errors.MediasoupTypeError) as raised:
+                await router.create_webrtc_transport(webrtc_server=server, listen_infos=LOOPBACK)
+            assert raised.value.field == "webrtc_server"
+            with pytest.raises(errors.UnsupportedError):
+                await worker.create_webrtc_server(
+                    listen_infos=[
+                        {"protocol": "udp", "ip": "127.0.0.1"},
+                        {"protocol": "udp", "ip": "127.0.0.1"},
+                    ]
+                )
+            with pytest.raises(errors.MediasoupTypeError) as raised:
+                await worker.create_webrtc_server(
+                    listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 70000}]
+                )
+            assert raised.value.field == "listen_infos[0].port"
+            # The configured port is taken while the server lives, free after it closes.
+            with pytest.raises(errors.InvalidStateError, match="cannot bind"):
+                await worker.create_webrtc_server(
+                    listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44250}]
+                )
+            server.close()
+            assert transport.closed
+            again = await worker.create_webrtc_server(
+                listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44250}]
+            )
+            assert again.listening[0]["port"] == 44250
+        finally:
+            worker.close()
+
+    run(scenario)

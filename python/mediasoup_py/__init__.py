@@ -9,6 +9,7 @@ from mediasoup_py._core import __version__
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.router import Router
+from mediasoup_py.webrtc_server import WebRtcServer
 from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
@@ -16,6 +17,7 @@ __all__ = [
     "PipeTransport",
     "PlainTransport",
     "Router",
+    "WebRtcServer",
     "WebRtcTransport",
     "Worker",
     "WorkerDiedError",

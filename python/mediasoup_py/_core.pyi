@@ -83,11 +83,24 @@ class WorkerChannel:
         request_id: int,
         *,
         transport_id: str,
-        listen_ip: str,
+        listen_ip: str | None,
         enable_udp: bool,
         enable_tcp: bool,
         ice_consent_timeout: float,
+        webrtc_server_id: str | None = None,
     ) -> None: ...
+    def create_webrtc_server(
+        self,
+        request_id: int,
+        *,
+        server_id: str,
+        listen_ip: str,
+        udp: bool,
+        udp_port: int | None,
+        tcp: bool,
+        tcp_port: int | None,
+    ) -> None: ...
+    def close_webrtc_server(self, request_id: int, server_id: str) -> None: ...
     def connect_webrtc_transport(
         self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str
     ) -> None: ...

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.transport import Transport
+    from mediasoup_py.webrtc_server import WebRtcServer
     from mediasoup_py.webrtc_transport import ListenInfo, WebRtcTransport
     from mediasoup_py.worker import Worker
 
@@ -57,6 +58,7 @@ class Router(EventEmitter):
         *,
         listen_infos: list[ListenInfo] | None = None,
         listen_ips: list[str | dict[str, str]] | None = None,
+        webrtc_server: WebRtcServer | None = None,
         enable_udp: bool = True,
         enable_tcp: bool = False,
         prefer_udp: bool = False,
@@ -68,13 +70,26 @@ class Router(EventEmitter):
 
         ``listen_infos`` is mediasoup v3's ``[{"protocol": "udp" | "tcp", "ip": ...,
         "announcedAddress": ...}]``; ``listen_ips`` the older ``["ip"]`` /
-        ``[{"ip", "announcedIp"}]`` form with ``enable_udp``/``enable_tcp``. TCP candidates are
-        passive (RFC 6544); ``prefer_tcp`` puts the TCP candidate first.
+        ``[{"ip", "announcedIp"}]`` form with ``enable_udp``/``enable_tcp``; or
+        ``webrtc_server`` to share a WebRtcServer's ports. TCP candidates are passive
+        (RFC 6544); ``prefer_tcp`` puts the TCP candidate first.
         """
-        from mediasoup_py.webrtc_transport import WebRtcTransport, resolve_listen_info
+        from mediasoup_py.webrtc_transport import (
+            ResolvedListen,
+            WebRtcTransport,
+            resolve_listen_info,
+        )
 
         self._check_open()
-        listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
+        listen: ResolvedListen | WebRtcServer
+        if webrtc_server is not None:
+            if listen_infos is not None or listen_ips is not None:
+                raise errors.MediasoupTypeError(
+                    "webrtc_server: give webrtc_server or listen_infos, not both", "webrtc_server"
+                )
+            listen = webrtc_server
+        else:
+            listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
         transport = await WebRtcTransport.create(
             self,
             listen,

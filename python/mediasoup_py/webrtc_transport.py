@@ -16,6 +16,7 @@ from mediasoup_py.transport import Transport, TransportTuple, parse_ip
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
+    from mediasoup_py.webrtc_server import WebRtcServer
 
 __all__ = [
     "DtlsFingerprint",
@@ -208,26 +209,26 @@ def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
 
 class WebRtcTransport(Transport):
     """A WebRTC transport. Events: ``icestatechange``, ``iceselectedtuplechange``,
-    ``dtlsstatechange``, ``routerclose``. Observer events: ``close`` and the same state
-    changes."""
+    ``dtlsstatechange``, ``routerclose``, ``listenserverclose``. Observer events: ``close``
+    and the same state changes."""
 
     def __init__(
         self,
         router: Router,
         transport_id: str,
-        data: dict[str, Any],
-        listen: ResolvedListen,
+        ice_parameters: IceParameters,
+        listening: list[dict[str, Any]],
         prefer_tcp: bool,
+        webrtc_server: WebRtcServer | None,
         app_data: dict[str, Any],
     ) -> None:
         super().__init__(router, transport_id, app_data)
-        self._ice_parameters: IceParameters = data["iceParameters"]
-        listening: list[dict[str, Any]] = sorted(
-            data["listening"], key=lambda entry: (entry["protocol"] == "tcp") != prefer_tcp
-        )
+        self._ice_parameters = ice_parameters
+        self._webrtc_server = webrtc_server
+        ordered = sorted(listening, key=lambda entry: (entry["protocol"] == "tcp") != prefer_tcp)
         self._ice_candidates: list[IceCandidate] = []
-        for priority, entry in zip(_CANDIDATE_PRIORITIES, listening, strict=False):
-            address = listen.get("announcedAddress", entry["ip"])
+        for priority, entry in zip(_CANDIDATE_PRIORITIES, ordered, strict=False):
+            address = entry.get("announcedAddress") or entry["ip"]
             candidate: IceCandidate = {
                 "foundation": f"{entry['protocol']}candidate",
                 "priority": priority,
@@ -250,7 +251,7 @@ class WebRtcTransport(Transport):
     async def create(
         cls,
         router: Router,
-        listen: ResolvedListen,
+        listen: ResolvedListen | WebRtcServer,
         *,
         prefer_tcp: bool,
         ice_consent_timeout: float,
@@ -266,18 +267,41 @@ class WebRtcTransport(Transport):
         transport_id = str(uuid.uuid4())
         worker = router.worker
         native = worker._native
+        server = None if isinstance(listen, dict) else listen
+        if server is not None and (server.closed or server._worker is not worker):
+            raise errors.MediasoupTypeError(
+                "webrtc_server: must be an open WebRtcServer of the router's worker",
+                "webrtc_server",
+            )
+        own = listen if isinstance(listen, dict) else None
         data = await worker._request(
             lambda request_id: native.create_webrtc_transport(
                 request_id,
                 transport_id=transport_id,
-                listen_ip=listen["ip"],
-                enable_udp=listen["udp"],
-                enable_tcp=listen["tcp"],
+                listen_ip=None if own is None else own["ip"],
+                enable_udp=own is not None and own["udp"],
+                enable_tcp=own is not None and own["tcp"],
                 ice_consent_timeout=float(ice_consent_timeout),
+                webrtc_server_id=None if server is None else server.id,
             )
         )
-        transport = cls(router, transport_id, data, listen, prefer_tcp, app_data)
+        if server is not None:
+            listening = server.listening
+        else:
+            announced = None if own is None else own.get("announcedAddress")
+            listening = [{**entry, "announcedAddress": announced} for entry in data["listening"]]
+        transport = cls(
+            router,
+            transport_id,
+            data["iceParameters"],
+            listening,
+            prefer_tcp,
+            server,
+            app_data,
+        )
         worker._register_transport(transport)
+        if server is not None:
+            server._add_transport(transport)
         return transport
 
     @property
@@ -379,8 +403,20 @@ class WebRtcTransport(Transport):
             }
         ]
 
+    def _on_listen_server_closed(self) -> None:
+        """Its WebRtcServer closed: the worker closes the transport with it."""
+        if self._closed:
+            return
+        self._webrtc_server = None
+        self._mark_closed()
+        self._router._forget_transport(self._id)
+        self.emit("listenserverclose")
+        self.observer.emit("close")
+
     def _mark_closed(self) -> None:
         super()._mark_closed()
+        if self._webrtc_server is not None:
+            self._webrtc_server._remove_transport(self)
         self._ice_state = "closed"
         self._ice_selected_tuple = None
         if self._dtls_state not in ("failed", "closed"):

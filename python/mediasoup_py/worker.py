@@ -25,6 +25,7 @@ from mediasoup_py.events import EventEmitter
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
     from mediasoup_py.transport import Transport
+    from mediasoup_py.webrtc_server import WebRtcServer, WebRtcServerListenInfo
 
 __all__ = ["Worker", "WorkerDiedError", "create_worker"]
 
@@ -113,7 +114,7 @@ async def create_worker(
 
 class Worker(EventEmitter):
     """A media worker thread. Events: ``died`` (with a ``WorkerDiedError``). Observer events:
-    ``close``, ``newrouter``."""
+    ``close``, ``newrouter``, ``newwebrtcserver``."""
 
     def __init__(
         self,
@@ -133,6 +134,7 @@ class Worker(EventEmitter):
         self._request_ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._routers: dict[str, Router] = {}
+        self._webrtc_servers: dict[str, WebRtcServer] = {}
         self._transports: dict[str, Transport] = {}
         self._closed = False
         self.app_data = app_data
@@ -172,6 +174,19 @@ class Worker(EventEmitter):
         self._routers[router.id] = router
         self.observer.emit("newrouter", router)
         return router
+
+    async def create_webrtc_server(
+        self, *, listen_infos: list[WebRtcServerListenInfo], app_data: dict[str, Any] | None = None
+    ) -> WebRtcServer:
+        """Shared UDP/TCP ports for many WebRtcTransports (pass it to
+        ``Router.create_webrtc_transport(webrtc_server=...)``)."""
+        from mediasoup_py.webrtc_server import WebRtcServer
+
+        self._check_open()
+        server = await WebRtcServer.create(self, listen_infos, app_data or {})
+        self._webrtc_servers[server.id] = server
+        self.observer.emit("newwebrtcserver", server)
+        return server
 
     async def get_resource_usage(self) -> dict[str, int]:
         """The worker thread's CPU time (ms) and context switches, and the process peak RSS."""
@@ -238,6 +253,9 @@ class Worker(EventEmitter):
     def _forget_router(self, router_id: str) -> None:
         self._routers.pop(router_id, None)
 
+    def _forget_webrtc_server(self, server_id: str) -> None:
+        self._webrtc_servers.pop(server_id, None)
+
     @property
     def _native(self) -> _core.WorkerChannel:
         return self._channel
@@ -280,6 +298,9 @@ class Worker(EventEmitter):
         for router in list(self._routers.values()):
             router._on_worker_closed()
         self._routers.clear()
+        for server in list(self._webrtc_servers.values()):
+            server._on_worker_closed()
+        self._webrtc_servers.clear()
         if died is not None:
             self.emit("died", died)
         self.observer.emit("close")

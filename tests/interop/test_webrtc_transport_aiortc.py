@@ -1,27 +1,23 @@
 """A WebRtcTransport with aiortc as the client: ICE-lite, DTLS in both roles, SRTP.
 
 aiortc is a WebRTC stack we did not write. It gathers only a 127.0.0.1 host candidate here
-(aioice skips loopback unless told otherwise, see the loopback notes in the README), offers
-an opus track, and gets an answer built from the transport's ICE and DTLS parameters, as a
-mediasoup client library would build it.
+(aioice skips loopback unless told otherwise), offers an opus track, and gets an answer built
+from the transport's ICE and DTLS parameters, as a mediasoup client library would build it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice.ice
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack
 
 import mediasoup_py
-from tests.interop.sdp import answer_sdp, offer_fingerprint
+from tests.interop.aiortc_client import start_client, wait_for
 
-TIMEOUT = 15.0
+LOOPBACK_UDP = [{"protocol": "udp", "ip": "127.0.0.1"}]
 
 
 @pytest.fixture(autouse=True)
@@ -30,39 +26,14 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + TIMEOUT
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def connect_aiortc(setup: str) -> dict[str, Any]:
     worker = await mediasoup_py.create_worker(rtc_min_port=42000, rtc_max_port=42999)
     router = await worker.create_router()
-    transport = await router.create_webrtc_transport(
-        listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}]
-    )
+    transport = await router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
     states: list[str] = []
     transport.on("dtlsstatechange", states.append)
-    pc = RTCPeerConnection()
+    pc = await start_client(transport, setup)
     try:
-        pc.addTrack(AudioStreamTrack())
-        await pc.setLocalDescription(await pc.createOffer())
-        offer = pc.localDescription.sdp
-        # setup:passive makes aiortc the DTLS client (so it announces "client" to us), and
-        # setup:active makes it the DTLS server.
-        client_role = "client" if setup == "passive" else "server"
-        await transport.connect(
-            dtls_parameters={
-                "role": client_role,
-                "fingerprints": [{"algorithm": "sha-256", "value": offer_fingerprint(offer)}],
-            }
-        )
-        await pc.setRemoteDescription(
-            RTCSessionDescription(sdp=answer_sdp(offer, transport, setup), type="answer")
-        )
 
         async def secured() -> bool:
             return transport.dtls_state == "connected" and pc.connectionState == "connected"
@@ -116,37 +87,23 @@ async def connect_with_wrong_fingerprint() -> tuple[str, list[logging.LogRecord]
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logging.getLogger("mediasoup_py.dtls").addHandler(handler)
-    pc = RTCPeerConnection()
     try:
         router = await worker.create_router()
-        transport = await router.create_webrtc_transport(
-            listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}]
-        )
-        pc.addTrack(AudioStreamTrack())
-        await pc.setLocalDescription(await pc.createOffer())
-        offer = pc.localDescription.sdp
-        wrong = ":".join(["AB"] * 32)
-        assert wrong != offer_fingerprint(offer)
-        await transport.connect(
-            dtls_parameters={
-                "role": "client",
-                "fingerprints": [{"algorithm": "sha-256", "value": wrong}],
-            }
-        )
-        await pc.setRemoteDescription(
-            RTCSessionDescription(sdp=answer_sdp(offer, transport, "passive"), type="answer")
-        )
+        transport = await router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
+        pc = await start_client(transport, "passive", fingerprint=":".join(["AB"] * 32))
+        try:
 
-        async def failed() -> bool:
-            return transport.dtls_state == "failed"
+            async def failed() -> bool:
+                return transport.dtls_state == "failed"
 
-        await wait_for(failed, "DTLS to fail")
-        [stats] = await transport.get_stats()
-        assert stats["rtpPacketsReceived"] == 0
-        return transport.dtls_state, records
+            await wait_for(failed, "DTLS to fail")
+            [stats] = await transport.get_stats()
+            assert stats["rtpPacketsReceived"] == 0
+            return transport.dtls_state, records
+        finally:
+            await pc.close()
     finally:
         logging.getLogger("mediasoup_py.dtls").removeHandler(handler)
-        await pc.close()
         worker.close()
 
 

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use mediasoup_core::crypto::certificate::{DtlsCertificate, DtlsFingerprint, FingerprintAlgorithm};
 use mediasoup_core::dtls::{DtlsContext, DtlsState};
-use mediasoup_core::ice::{IceParameters, IceState, TransportTuple};
+use mediasoup_core::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
-    Request, Response, TransportEvent, TransportStats, WorkerEvent, WorkerExit,
+    Request, Response, TransportEvent, TransportStats, WebRtcListen, WorkerEvent, WorkerExit,
 };
 use mediasoup_core::worker::{WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -104,6 +104,21 @@ fn stats_dict<'py>(py: Python<'py>, stats: &TransportStats) -> PyResult<Bound<'p
     Ok(dict)
 }
 
+fn listening_list<'py>(
+    py: Python<'py>,
+    locals: &[(TransportProtocol, std::net::SocketAddr)],
+) -> PyResult<Bound<'py, PyList>> {
+    let listening = PyList::empty(py);
+    for (protocol, local) in locals {
+        let entry = PyDict::new(py);
+        entry.set_item("protocol", protocol.as_str())?;
+        entry.set_item("ip", local.ip().to_string())?;
+        entry.set_item("port", local.port())?;
+        listening.append(entry)?;
+    }
+    Ok(listening)
+}
+
 fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     match response {
@@ -113,15 +128,10 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
             locals,
         } => {
             dict.set_item("iceParameters", ice_parameters_dict(py, ice_parameters)?)?;
-            let listening = PyList::empty(py);
-            for (protocol, local) in locals {
-                let entry = PyDict::new(py);
-                entry.set_item("protocol", protocol.as_str())?;
-                entry.set_item("ip", local.ip().to_string())?;
-                entry.set_item("port", local.port())?;
-                listening.append(entry)?;
-            }
-            dict.set_item("listening", listening)?;
+            dict.set_item("listening", listening_list(py, locals)?)?;
+        }
+        Response::WebRtcServerCreated { locals } => {
+            dict.set_item("listening", listening_list(py, locals)?)?;
         }
         Response::PlainTransportCreated {
             local,
@@ -354,23 +364,34 @@ impl PyWorkerChannel {
         Ok(list)
     }
 
-    #[pyo3(signature = (request_id, *, transport_id, listen_ip, enable_udp, enable_tcp, ice_consent_timeout))]
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, enable_udp, enable_tcp, ice_consent_timeout, webrtc_server_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_webrtc_transport(
         &self,
         request_id: u64,
         transport_id: String,
-        listen_ip: &str,
+        listen_ip: Option<&str>,
         enable_udp: bool,
         enable_tcp: bool,
         ice_consent_timeout: f64,
+        webrtc_server_id: Option<String>,
     ) -> PyResult<()> {
-        let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
-            type_error(
-                "listen_infos.ip",
-                format!("{listen_ip:?} is not an IP address"),
-            )
-        })?;
+        let listen = match (webrtc_server_id, listen_ip) {
+            (Some(server_id), _) => WebRtcListen::Server(server_id),
+            (None, Some(ip)) => WebRtcListen::Own {
+                ip: ip.parse().map_err(|_| {
+                    type_error("listen_infos.ip", format!("{ip:?} is not an IP address"))
+                })?,
+                enable_udp,
+                enable_tcp,
+            },
+            (None, None) => {
+                return Err(type_error(
+                    "listen_infos",
+                    "a WebRTC transport needs listen_infos or a webrtc_server",
+                ))
+            }
+        };
         if !(ice_consent_timeout == 0.0 || (10.0..=60.0).contains(&ice_consent_timeout)) {
             return Err(type_error(
                 "ice_consent_timeout",
@@ -383,9 +404,7 @@ impl PyWorkerChannel {
             request_id,
             Request::CreateWebRtcTransport {
                 transport_id,
-                listen_ip,
-                enable_udp,
-                enable_tcp,
+                listen,
                 ice_consent_timeout,
             },
         )
@@ -506,6 +525,40 @@ impl PyWorkerChannel {
                 remote_srtp_key: srtp_key,
             },
         )
+    }
+
+    /// `udp`/`tcp` choose the protocols; a port of None takes one from the worker's range.
+    #[pyo3(signature = (request_id, *, server_id, listen_ip, udp, udp_port, tcp, tcp_port))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_webrtc_server(
+        &self,
+        request_id: u64,
+        server_id: String,
+        listen_ip: &str,
+        udp: bool,
+        udp_port: Option<u16>,
+        tcp: bool,
+        tcp_port: Option<u16>,
+    ) -> PyResult<()> {
+        let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
+            type_error(
+                "listen_infos.ip",
+                format!("{listen_ip:?} is not an IP address"),
+            )
+        })?;
+        self.send(
+            request_id,
+            Request::CreateWebRtcServer {
+                server_id,
+                listen_ip,
+                udp_port: udp.then_some(udp_port),
+                tcp_port: tcp.then_some(tcp_port),
+            },
+        )
+    }
+
+    fn close_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CloseWebRtcServer { server_id })
     }
 
     fn restart_ice(&self, request_id: u64, transport_id: String) -> PyResult<()> {

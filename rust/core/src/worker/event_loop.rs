@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -16,13 +16,18 @@ use mio::{Events, Poll, Token, Waker};
 use super::event_queue::EventQueue;
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::messages::{
-    Request, RequestId, ResourceUsage, Response, TransportEvent, WorkerEvent, WorkerExit,
+    Request, RequestId, ResourceUsage, Response, TransportEvent, WebRtcListen, WorkerEvent,
+    WorkerExit,
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::PortAllocator;
+use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION_INDEX};
 use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
-use super::webrtc_transport::WorkerWebRtcTransport;
+use super::webrtc_server::{ServerRoutes, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS};
+use super::webrtc_transport::{
+    TransportSockets, WebRtcTransportState, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS,
+};
 use crate::dtls::DtlsContext;
 use crate::ice::{IceParameters, TransportProtocol};
 use crate::rtc::plain_connection::SrtpKeys;
@@ -31,6 +36,10 @@ use crate::srtp::SrtpProfile;
 
 /// The waker's token.
 const WAKER: Token = Token(usize::MAX);
+/// Tokens from here on belong to WebRtcServers (transports use the range below).
+const SERVER_TOKEN_BASE: usize = usize::MAX / 2;
+/// Tokens per WebRtcServer slot.
+const TOKENS_PER_SERVER: usize = FIRST_TCP_CONNECTION_INDEX + MAX_SERVER_TCP_CONNECTIONS;
 /// Readiness events handled per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 256;
 
@@ -79,6 +88,9 @@ impl WorkerHandle {
             dtls_context,
             transports: Vec::new(),
             by_id: HashMap::new(),
+            servers: Vec::new(),
+            servers_by_id: HashMap::new(),
+            touched: Vec::new(),
             plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
@@ -163,6 +175,11 @@ struct Worker {
     /// Transport slots; see [`TOKENS_PER_SLOT`] for socket tokens.
     transports: Vec<Option<WorkerTransport>>,
     by_id: HashMap<String, usize>,
+    /// WebRtcServer slots; their tokens start at [`SERVER_TOKEN_BASE`].
+    servers: Vec<Option<WorkerWebRtcServer>>,
+    servers_by_id: HashMap<String, usize>,
+    /// Transports a server read touched, reused between reads.
+    touched: Vec<usize>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -191,22 +208,22 @@ impl Worker {
                     }
                     continue;
                 }
-                let (slot, index) = (
-                    event.token().0 / TOKENS_PER_SLOT,
-                    event.token().0 % TOKENS_PER_SLOT,
-                );
-                if let Some(Some(transport)) = self.transports.get_mut(slot) {
-                    transport.on_ready(
-                        slot,
-                        index,
+                let token = event.token().0;
+                if token >= SERVER_TOKEN_BASE {
+                    self.on_server_ready(
+                        token - SERVER_TOKEN_BASE,
                         event.is_writable(),
-                        self.poll.registry(),
-                        &mut self.receive,
-                        &mut self.send,
                         now,
                         &mut transport_events,
                     );
-                    self.publish(slot, &mut transport_events);
+                } else {
+                    self.on_transport_ready(
+                        token / TOKENS_PER_SLOT,
+                        token % TOKENS_PER_SLOT,
+                        event.is_writable(),
+                        now,
+                        &mut transport_events,
+                    );
                 }
             }
             self.run_timers(now, &mut transport_events);
@@ -228,12 +245,129 @@ impl Worker {
                 .and_then(WorkerTransport::poll_timeout)
                 .is_some_and(|deadline| deadline <= now);
             if due {
-                if let Some(transport) = self.transports[slot].as_mut() {
-                    transport.on_timer(&mut self.send, now, transport_events);
-                }
+                self.with_sink(slot, |state, sink| {
+                    state.on_timer(now, sink);
+                    state.collect_events(transport_events);
+                });
                 self.publish(slot, transport_events);
             }
         }
+    }
+
+    /// A socket of a transport is ready.
+    fn on_transport_ready(
+        &mut self,
+        slot: usize,
+        index: usize,
+        writable: bool,
+        now: Instant,
+        transport_events: &mut Vec<TransportEvent>,
+    ) {
+        let Some(Some(transport)) = self.transports.get_mut(slot) else {
+            return;
+        };
+        match transport {
+            WorkerTransport::Plain(_) => {
+                transport.on_plain_readable(index, &mut self.receive, transport_events);
+            }
+            WorkerTransport::WebRtc(webrtc) => {
+                let WorkerWebRtcTransport { sockets, state, .. } = &mut **webrtc;
+                if let TransportSockets::Own(sockets) = sockets {
+                    sockets.on_ready(
+                        index,
+                        writable,
+                        self.poll.registry(),
+                        slot * TOKENS_PER_SLOT,
+                        &mut self.receive,
+                        &mut self.send,
+                        |event, packet, sink| state.handle(event, packet, now, sink),
+                    );
+                }
+                state.collect_events(transport_events);
+            }
+        }
+        self.publish(slot, transport_events);
+    }
+
+    /// A socket of a WebRtcServer is ready: each packet goes to the transport it routes to.
+    fn on_server_ready(
+        &mut self,
+        server_token: usize,
+        writable: bool,
+        now: Instant,
+        transport_events: &mut Vec<TransportEvent>,
+    ) {
+        let (server_slot, index) = (
+            server_token / TOKENS_PER_SERVER,
+            server_token % TOKENS_PER_SERVER,
+        );
+        let Some(Some(server)) = self.servers.get_mut(server_slot) else {
+            return;
+        };
+        let WorkerWebRtcServer {
+            sockets, routes, ..
+        } = server;
+        let transports = &mut self.transports;
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        sockets.on_ready(
+            index,
+            writable,
+            self.poll.registry(),
+            SERVER_TOKEN_BASE + server_slot * TOKENS_PER_SERVER,
+            &mut self.receive,
+            &mut self.send,
+            |event, packet, sink| {
+                // Packets no transport claims (unknown ufrag, unvalidated tuple) are dropped.
+                let Some(slot) = routes.route(&event, packet) else {
+                    return;
+                };
+                let Some(Some(WorkerTransport::WebRtc(transport))) = transports.get_mut(slot)
+                else {
+                    return;
+                };
+                transport.state.handle(event, packet, now, sink);
+                if let SocketEvent::Packet(tuple) = event {
+                    let ice = transport.state.connection.ice();
+                    if ice.is_valid_tuple(&tuple) {
+                        routes.learn_tuple(tuple, slot, ice.tuples());
+                    }
+                }
+                if !touched.contains(&slot) {
+                    touched.push(slot);
+                }
+            },
+        );
+        for &slot in &touched {
+            if let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot) {
+                transport.state.collect_events(transport_events);
+            }
+            self.publish(slot, transport_events);
+        }
+        self.touched = touched;
+    }
+
+    /// Runs `action` on a WebRTC transport's state with a sink over its sockets (its own or
+    /// its server's), then sends what it queued.
+    fn with_sink<R>(
+        &mut self,
+        slot: usize,
+        action: impl FnOnce(&mut WebRtcTransportState, &mut SocketSink<'_>) -> R,
+    ) -> Option<R> {
+        let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot) else {
+            return None;
+        };
+        let WorkerWebRtcTransport { sockets, state, .. } = &mut **transport;
+        let sockets = match sockets {
+            TransportSockets::Own(own) => own,
+            TransportSockets::Server(server_slot) => {
+                &mut self.servers.get_mut(*server_slot)?.as_mut()?.sockets
+            }
+        };
+        let mut sink = sockets.sink(&mut self.send);
+        let result = action(state, &mut sink);
+        sink.flush();
+        Some(result)
     }
 
     fn publish(&mut self, slot: usize, transport_events: &mut Vec<TransportEvent>) {
@@ -319,17 +453,16 @@ impl Worker {
         match request {
             Request::CreateWebRtcTransport {
                 transport_id,
-                listen_ip,
-                enable_udp,
-                enable_tcp,
+                listen,
                 ice_consent_timeout,
-            } => self.create_webrtc_transport(
-                transport_id,
+            } => self.create_webrtc_transport(transport_id, listen, ice_consent_timeout),
+            Request::CreateWebRtcServer {
+                server_id,
                 listen_ip,
-                enable_udp,
-                enable_tcp,
-                ice_consent_timeout,
-            ),
+                udp_port,
+                tcp_port,
+            } => self.create_webrtc_server(server_id, listen_ip, udp_port, tcp_port),
+            Request::CloseWebRtcServer { server_id } => self.close_webrtc_server(&server_id),
             Request::ConnectWebRtcTransport {
                 transport_id,
                 remote,
@@ -340,26 +473,41 @@ impl Worker {
                     .get(&transport_id)
                     .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
                 let mut transport_events = Vec::new();
-                let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot)
-                else {
-                    return Err(format!(
-                        "transport \"{transport_id}\" is not a WebRtcTransport"
-                    ));
-                };
-                transport.connect(remote, now, &mut self.send, &mut transport_events)?;
+                let connected = self
+                    .with_sink(slot, |state, sink| {
+                        let connected = state.connect(remote, now, sink);
+                        state.collect_events(&mut transport_events);
+                        connected
+                    })
+                    .ok_or_else(|| {
+                        format!("transport \"{transport_id}\" is not a WebRtcTransport")
+                    })?;
                 self.publish(slot, &mut transport_events);
+                connected?;
                 Ok(Response::Done)
             }
             Request::RestartIce { transport_id } => {
                 let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
+                let slot = *self
+                    .by_id
+                    .get(&transport_id)
+                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
                 let WorkerTransport::WebRtc(transport) = self.transport_mut(&transport_id)? else {
                     return Err(format!(
                         "transport \"{transport_id}\" is not a WebRtcTransport"
                     ));
                 };
                 transport
+                    .state
                     .connection
                     .restart_ice(parameters.clone(), Instant::now());
+                if let TransportSockets::Server(server_slot) = transport.sockets {
+                    if let Some(Some(server)) = self.servers.get_mut(server_slot) {
+                        server
+                            .routes
+                            .add_ufrag(parameters.username_fragment.clone(), slot);
+                    }
+                }
                 Ok(Response::IceRestarted(parameters))
             }
             Request::CreatePlainTransport {
@@ -420,12 +568,8 @@ impl Worker {
                 self.transport_mut(&transport_id)?.stats(),
             ))),
             Request::CloseTransport { transport_id } => {
-                let slot = self
-                    .by_id
-                    .remove(&transport_id)
-                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
-                if let Some(mut transport) = self.transports.get_mut(slot).and_then(Option::take) {
-                    self.close_transport(&mut transport);
+                if !self.remove_transport(&transport_id) {
+                    return Err(format!("transport with id \"{transport_id}\" not found"));
                 }
                 Ok(Response::Done)
             }
@@ -445,9 +589,7 @@ impl Worker {
     fn create_webrtc_transport(
         &mut self,
         transport_id: String,
-        listen_ip: IpAddr,
-        enable_udp: bool,
-        enable_tcp: bool,
+        listen: WebRtcListen,
         ice_consent_timeout: Option<Duration>,
     ) -> Result<Response, String> {
         if self.by_id.contains_key(&transport_id) {
@@ -455,30 +597,29 @@ impl Worker {
                 "a transport with id \"{transport_id}\" already exists"
             ));
         }
-        if !enable_udp && !enable_tcp {
-            return Err("a WebRtcTransport needs UDP or TCP".to_owned());
-        }
-        let udp = if enable_udp {
-            Some(
-                self.ports
-                    .bind_udp(listen_ip)
-                    .map_err(|error| error.to_string())?,
-            )
-        } else {
-            None
-        };
-        let tcp = if enable_tcp {
-            match self.ports.bind_tcp(listen_ip) {
-                Ok(listener) => Some(mio::net::TcpListener::from_std(listener)),
-                Err(error) => {
-                    if let Some(local) = udp.as_ref().and_then(|socket| socket.local_addr().ok()) {
-                        self.ports.release(TransportProtocol::Udp, local);
-                    }
-                    return Err(error.to_string());
-                }
+        let (sockets, server_slot) = match listen {
+            WebRtcListen::Own {
+                ip,
+                enable_udp,
+                enable_tcp,
+            } => (
+                TransportSockets::Own(self.bind_socket_set(ip, enable_udp, enable_tcp, None)?),
+                None,
+            ),
+            WebRtcListen::Server(server_id) => {
+                let server_slot = *self
+                    .servers_by_id
+                    .get(&server_id)
+                    .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+                (TransportSockets::Server(server_slot), Some(server_slot))
             }
-        } else {
-            None
+        };
+        let locals = match &sockets {
+            TransportSockets::Own(own) => own.locals(),
+            TransportSockets::Server(slot) => self.servers[*slot]
+                .as_ref()
+                .map(|server| server.sockets.locals())
+                .unwrap_or_default(),
         };
         let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
         let connection = WebRtcConnection::new(
@@ -486,13 +627,162 @@ impl Worker {
             ice_consent_timeout,
             Arc::clone(&self.dtls_context),
         );
-        let transport = WorkerWebRtcTransport::new(transport_id.clone(), udp, tcp, connection);
-        let locals = transport.locals();
-        self.install(transport_id, WorkerTransport::WebRtc(Box::new(transport)))?;
+        let transport = WorkerWebRtcTransport::new(transport_id.clone(), sockets, connection);
+        let slot = self.install(transport_id, WorkerTransport::WebRtc(Box::new(transport)))?;
+        if let Some(server_slot) = server_slot {
+            if let Some(Some(server)) = self.servers.get_mut(server_slot) {
+                server
+                    .routes
+                    .add_ufrag(parameters.username_fragment.clone(), slot);
+            }
+        }
         Ok(Response::WebRtcTransportCreated {
             ice_parameters: parameters,
             locals,
         })
+    }
+
+    /// Binds a UDP socket and/or a TCP listener on `ip`, at `port` if given (a WebRtcServer's
+    /// configured port) or else from the range; on failure nothing stays bound.
+    fn bind_socket_set(
+        &mut self,
+        ip: IpAddr,
+        enable_udp: bool,
+        enable_tcp: bool,
+        server_port: Option<(Option<u16>, Option<u16>)>,
+    ) -> Result<SocketSet, String> {
+        if !enable_udp && !enable_tcp {
+            return Err("at least one of UDP and TCP is needed".to_owned());
+        }
+        let (udp_port, tcp_port) = server_port.unwrap_or((None, None));
+        let udp = if enable_udp {
+            Some(match udp_port {
+                Some(port) => bind_fixed_udp(SocketAddr::new(ip, port))?,
+                None => self.ports.bind_udp(ip).map_err(|error| error.to_string())?,
+            })
+        } else {
+            None
+        };
+        let tcp = if enable_tcp {
+            let bound = match tcp_port {
+                Some(port) => bind_fixed_tcp(SocketAddr::new(ip, port)),
+                None => self.ports.bind_tcp(ip).map_err(|error| error.to_string()),
+            };
+            match bound {
+                Ok(listener) => Some(mio::net::TcpListener::from_std(listener)),
+                Err(error) => {
+                    if let (Some(local), None) = (
+                        udp.as_ref().and_then(|socket| socket.local_addr().ok()),
+                        udp_port,
+                    ) {
+                        self.ports.release(TransportProtocol::Udp, local);
+                    }
+                    return Err(error);
+                }
+            }
+        } else {
+            None
+        };
+        let max_connections = if server_port.is_some() {
+            MAX_SERVER_TCP_CONNECTIONS
+        } else {
+            MAX_TCP_CONNECTIONS
+        };
+        Ok(SocketSet::new(udp, tcp, max_connections))
+    }
+
+    fn create_webrtc_server(
+        &mut self,
+        server_id: String,
+        listen_ip: IpAddr,
+        udp_port: Option<Option<u16>>,
+        tcp_port: Option<Option<u16>>,
+    ) -> Result<Response, String> {
+        if self.servers_by_id.contains_key(&server_id) {
+            return Err(format!(
+                "a WebRtcServer with id \"{server_id}\" already exists"
+            ));
+        }
+        let mut sockets = self.bind_socket_set(
+            listen_ip,
+            udp_port.is_some(),
+            tcp_port.is_some(),
+            Some((udp_port.flatten(), tcp_port.flatten())),
+        )?;
+        let slot = self
+            .servers
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.servers.len());
+        if let Err(error) = sockets.register(
+            self.poll.registry(),
+            SERVER_TOKEN_BASE + slot * TOKENS_PER_SERVER,
+        ) {
+            sockets.deregister(self.poll.registry());
+            self.release_server_ports(&sockets, udp_port, tcp_port);
+            return Err(error.to_string());
+        }
+        let locals = sockets.locals();
+        let server = WorkerWebRtcServer {
+            sockets,
+            routes: ServerRoutes::default(),
+            ports_from_range: (udp_port == Some(None), tcp_port == Some(None)),
+        };
+        if slot == self.servers.len() {
+            self.servers.push(Some(server));
+        } else {
+            self.servers[slot] = Some(server);
+        }
+        self.servers_by_id.insert(server_id, slot);
+        Ok(Response::WebRtcServerCreated { locals })
+    }
+
+    /// Returns to the allocator the ports a server took from the range.
+    fn release_server_ports(
+        &mut self,
+        sockets: &SocketSet,
+        udp_port: Option<Option<u16>>,
+        tcp_port: Option<Option<u16>>,
+    ) {
+        for (protocol, local) in sockets.locals() {
+            let from_range = match protocol {
+                TransportProtocol::Udp => udp_port == Some(None),
+                TransportProtocol::Tcp => tcp_port == Some(None),
+            };
+            if from_range {
+                self.ports.release(protocol, local);
+            }
+        }
+    }
+
+    fn close_webrtc_server(&mut self, server_id: &str) -> Result<Response, String> {
+        let server_slot = self
+            .servers_by_id
+            .remove(server_id)
+            .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+        let users: Vec<String> = self
+            .transports
+            .iter()
+            .flatten()
+            .filter(|transport| {
+                matches!(transport, WorkerTransport::WebRtc(webrtc)
+                    if matches!(webrtc.sockets, TransportSockets::Server(slot) if slot == server_slot))
+            })
+            .map(|transport| transport.id().to_owned())
+            .collect();
+        for transport_id in users {
+            self.remove_transport(&transport_id);
+        }
+        if let Some(mut server) = self.servers.get_mut(server_slot).and_then(Option::take) {
+            server.sockets.deregister(self.poll.registry());
+            let (udp_from_range, tcp_from_range) = server.ports_from_range;
+            self.release_server_ports(
+                &server.sockets,
+                udp_from_range.then_some(None),
+                tcp_from_range.then_some(None),
+            );
+        }
+        Ok(Response::Done)
     }
 
     fn create_plain_transport(
@@ -558,14 +848,18 @@ impl Worker {
         &mut self,
         transport_id: String,
         mut transport: WorkerTransport,
-    ) -> Result<(), String> {
+    ) -> Result<usize, String> {
         let slot = self
             .transports
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.transports.len());
         if let Err(error) = transport.register(self.poll.registry(), slot) {
-            self.close_transport(&mut transport);
+            transport.deregister(self.poll.registry());
+            for (protocol, local) in transport.locals() {
+                self.ports.release(protocol, local);
+            }
+            self.plain_srtp_keys.remove(transport.id());
             return Err(error.to_string());
         }
         if slot == self.transports.len() {
@@ -585,31 +879,67 @@ impl Worker {
             )
         });
         self.by_id.insert(transport_id, slot);
-        Ok(())
+        Ok(slot)
     }
 
-    fn close_transport(&mut self, transport: &mut WorkerTransport) {
+    /// Closes a transport (DTLS close_notify on its sockets), frees its ports and routes;
+    /// `false` if there is no such transport.
+    fn remove_transport(&mut self, transport_id: &str) -> bool {
+        let Some(slot) = self.by_id.remove(transport_id) else {
+            return false;
+        };
         self.log(LogLevel::Debug, LogTag::Info, || {
-            format!("transport {} closed", transport.id())
+            format!("transport {transport_id} closed")
         });
-        transport.close(self.poll.registry(), &mut self.send);
+        self.with_sink(slot, |state, sink| state.close(sink));
+        let Some(mut transport) = self.transports.get_mut(slot).and_then(Option::take) else {
+            return true;
+        };
+        if let WorkerTransport::WebRtc(webrtc) = &transport {
+            if let TransportSockets::Server(server_slot) = webrtc.sockets {
+                if let Some(Some(server)) = self.servers.get_mut(server_slot) {
+                    server.routes.forget(slot);
+                }
+            }
+        }
+        transport.deregister(self.poll.registry());
         for (protocol, local) in transport.locals() {
             self.ports.release(protocol, local);
         }
-        self.plain_srtp_keys.remove(transport.id());
+        self.plain_srtp_keys.remove(transport_id);
+        true
     }
 
     fn close_all(&mut self) {
-        let transports: Vec<_> = self
-            .transports
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect();
-        for mut transport in transports {
-            self.close_transport(&mut transport);
+        let ids: Vec<String> = self.by_id.keys().cloned().collect();
+        for transport_id in ids {
+            self.remove_transport(&transport_id);
         }
-        self.by_id.clear();
+        let servers: Vec<String> = self.servers_by_id.keys().cloned().collect();
+        for server_id in servers {
+            let _ = self.close_webrtc_server(&server_id);
+        }
     }
+}
+
+/// Binds a configured UDP port (a WebRtcServer's), outside the range.
+fn bind_fixed_udp(address: SocketAddr) -> Result<UdpSocket, String> {
+    let socket =
+        UdpSocket::bind(address).map_err(|error| format!("cannot bind UDP {address}: {error}"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|error| error.to_string())?;
+    Ok(socket)
+}
+
+/// Binds a configured TCP port (a WebRtcServer's), outside the range.
+fn bind_fixed_tcp(address: SocketAddr) -> Result<TcpListener, String> {
+    let listener = TcpListener::bind(address)
+        .map_err(|error| format!("cannot bind TCP {address}: {error}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|error| error.to_string())?;
+    Ok(listener)
 }
 
 /// The calling thread's CPU use (RUSAGE_THREAD) and the process's peak RSS.

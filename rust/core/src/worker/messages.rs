@@ -16,18 +16,30 @@ pub type RequestId = u64;
 /// A request to a worker.
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// Creates a WebRTC transport listening on `listen_ip` at a port from the worker's range.
+    /// Creates a WebRTC transport, on its own ports or on a WebRtcServer.
     CreateWebRtcTransport {
         /// The id the caller chose (unique per worker).
         transport_id: String,
-        /// The address to bind.
-        listen_ip: IpAddr,
-        /// Listen on UDP.
-        enable_udp: bool,
-        /// Listen on TCP (ICE-TCP passive candidates, RFC 6544).
-        enable_tcp: bool,
+        /// Where it listens.
+        listen: WebRtcListen,
         /// mediasoup's `iceConsentTimeout`; `None` disables consent expiry.
         ice_consent_timeout: Option<Duration>,
+    },
+    /// Creates a WebRtcServer: shared sockets for many WebRTC transports.
+    CreateWebRtcServer {
+        /// The id the caller chose.
+        server_id: String,
+        /// The address to bind.
+        listen_ip: IpAddr,
+        /// UDP: `None` for none, `Some(None)` for a port from the range, `Some(Some(p))` for p.
+        udp_port: Option<Option<u16>>,
+        /// TCP, the same way.
+        tcp_port: Option<Option<u16>>,
+    },
+    /// Closes a WebRtcServer and the transports on it.
+    CloseWebRtcServer {
+        /// The server.
+        server_id: String,
     },
     /// The client's `connect({dtlsParameters})`.
     ConnectWebRtcTransport {
@@ -90,6 +102,22 @@ pub enum Request {
     Panic,
 }
 
+/// Where a WebRTC transport listens.
+#[derive(Debug, Clone)]
+pub enum WebRtcListen {
+    /// Its own ports from the range.
+    Own {
+        /// The address to bind.
+        ip: IpAddr,
+        /// Listen on UDP.
+        enable_udp: bool,
+        /// Listen on TCP (ICE-TCP passive candidates, RFC 6544).
+        enable_tcp: bool,
+    },
+    /// The sockets of this WebRtcServer.
+    Server(String),
+}
+
 /// A successful answer.
 #[derive(Debug, Clone)]
 pub enum Response {
@@ -99,6 +127,11 @@ pub enum Response {
     WebRtcTransportCreated {
         /// ICE credentials to announce.
         ice_parameters: IceParameters,
+        /// The bound addresses, UDP first.
+        locals: Vec<(TransportProtocol, SocketAddr)>,
+    },
+    /// A WebRtcServer exists.
+    WebRtcServerCreated {
         /// The bound addresses, UDP first.
         locals: Vec<(TransportProtocol, SocketAddr)>,
     },

@@ -15,9 +15,11 @@ pub mod log;
 pub mod messages;
 mod plain_transport;
 mod ports;
+mod socket_set;
 mod tcp_connection;
 mod transport;
 mod udp_batch;
+mod webrtc_server;
 mod webrtc_transport;
 
 pub use event_loop::{WorkerGone, WorkerHandle, WorkerSettings};

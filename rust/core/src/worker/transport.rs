@@ -9,15 +9,13 @@ use mio::{Interest, Registry, Token};
 
 use super::messages::{TransportEvent, TransportStats};
 use super::plain_transport::WorkerPlainTransport;
-use super::udp_batch::{RecvBatch, SendBatch};
-use super::webrtc_transport::{
-    WorkerWebRtcTransport, FIRST_TCP_CONNECTION_INDEX, MAX_TCP_CONNECTIONS, TCP_LISTENER_INDEX,
-    UDP_INDEX,
-};
+use super::udp_batch::RecvBatch;
+use super::webrtc_transport::{TransportSockets, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS};
 use crate::ice::TransportProtocol;
 
 /// Tokens per transport slot: token = slot * TOKENS_PER_SLOT + socket index.
-pub const TOKENS_PER_SLOT: usize = FIRST_TCP_CONNECTION_INDEX + MAX_TCP_CONNECTIONS;
+pub const TOKENS_PER_SLOT: usize =
+    super::socket_set::FIRST_TCP_CONNECTION_INDEX + MAX_TCP_CONNECTIONS;
 
 /// A transport in a worker slot (boxed: transports hold SRTP and cipher state, and slots
 /// move when the slot vector grows).
@@ -38,10 +36,14 @@ impl WorkerTransport {
         }
     }
 
-    /// Bound addresses, to return to the port allocator.
+    /// Addresses this transport bound itself, to return to the port allocator (none for a
+    /// transport on a WebRtcServer).
     pub fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)> {
         match self {
-            WorkerTransport::WebRtc(transport) => transport.locals(),
+            WorkerTransport::WebRtc(transport) => match &transport.sockets {
+                TransportSockets::Own(sockets) => sockets.locals(),
+                TransportSockets::Server(_) => Vec::new(),
+            },
             WorkerTransport::Plain(transport) => transport
                 .locals()
                 .into_iter()
@@ -50,26 +52,14 @@ impl WorkerTransport {
         }
     }
 
-    /// Registers the listening sockets for readability at `slot`'s tokens.
+    /// Registers its own listening sockets at `slot`'s tokens.
     pub fn register(&mut self, registry: &Registry, slot: usize) -> std::io::Result<()> {
         let base = slot * TOKENS_PER_SLOT;
         match self {
-            WorkerTransport::WebRtc(transport) => {
-                if let Some(socket) = transport.udp() {
-                    registry.register(
-                        &mut SourceFd(&socket.as_raw_fd()),
-                        Token(base + UDP_INDEX),
-                        Interest::READABLE,
-                    )?;
-                }
-                if let Some(listener) = transport.tcp_mut() {
-                    registry.register(
-                        listener,
-                        Token(base + TCP_LISTENER_INDEX),
-                        Interest::READABLE,
-                    )?;
-                }
-            }
+            WorkerTransport::WebRtc(transport) => match &mut transport.sockets {
+                TransportSockets::Own(sockets) => sockets.register(registry, base),
+                TransportSockets::Server(_) => Ok(()),
+            },
             WorkerTransport::Plain(transport) => {
                 for (index, socket) in transport.sockets().enumerate() {
                     registry.register(
@@ -78,25 +68,19 @@ impl WorkerTransport {
                         Interest::READABLE,
                     )?;
                 }
+                Ok(())
             }
         }
-        Ok(())
     }
 
-    /// Says goodbye on the wire where the protocol has a way to, and deregisters every
-    /// socket (deregistering sockets about to close cannot usefully fail).
-    pub fn close(&mut self, registry: &Registry, send: &mut SendBatch) {
+    /// Deregisters its own sockets (they are about to close; failures cannot matter).
+    pub fn deregister(&mut self, registry: &Registry) {
         match self {
             WorkerTransport::WebRtc(transport) => {
-                transport.close(registry, send);
-                if let Some(socket) = transport.udp() {
-                    let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
-                }
-                if let Some(listener) = transport.tcp_mut() {
-                    let _ = registry.deregister(listener);
+                if let TransportSockets::Own(sockets) = &mut transport.sockets {
+                    sockets.deregister(registry);
                 }
             }
-            // Plain RTP has no goodbye message; closing the sockets is all.
             WorkerTransport::Plain(transport) => {
                 for socket in transport.sockets() {
                     let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
@@ -105,61 +89,32 @@ impl WorkerTransport {
         }
     }
 
-    /// Socket `index` of `slot` is ready.
-    #[allow(clippy::too_many_arguments)]
-    pub fn on_ready(
+    /// A PlainTransport socket is readable (WebRTC transports are read through their
+    /// socket sets by the event loop).
+    pub fn on_plain_readable(
         &mut self,
-        slot: usize,
         index: usize,
-        writable: bool,
-        registry: &Registry,
         receive: &mut RecvBatch,
-        send: &mut SendBatch,
-        now: Instant,
         events: &mut Vec<TransportEvent>,
     ) {
-        match self {
-            WorkerTransport::WebRtc(transport) => transport.on_ready(
-                index,
-                writable,
-                registry,
-                slot * TOKENS_PER_SLOT,
-                receive,
-                send,
-                now,
-                events,
-            ),
-            WorkerTransport::Plain(transport) => {
-                // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-                let _ = transport.on_readable(index, receive, events);
-            }
+        if let WorkerTransport::Plain(transport) = self {
+            // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
+            let _ = transport.on_readable(index, receive, events);
         }
     }
 
     /// When the transport's timers need it next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self {
-            WorkerTransport::WebRtc(transport) => transport.connection.poll_timeout(),
+            WorkerTransport::WebRtc(transport) => transport.state.connection.poll_timeout(),
             WorkerTransport::Plain(_) => None,
-        }
-    }
-
-    /// Runs due timers.
-    pub fn on_timer(
-        &mut self,
-        send: &mut SendBatch,
-        now: Instant,
-        events: &mut Vec<TransportEvent>,
-    ) {
-        if let WorkerTransport::WebRtc(transport) = self {
-            transport.on_timer(send, now, events);
         }
     }
 
     /// Counters and states.
     pub fn stats(&self) -> TransportStats {
         match self {
-            WorkerTransport::WebRtc(transport) => transport.stats(),
+            WorkerTransport::WebRtc(transport) => transport.state.stats(),
             WorkerTransport::Plain(transport) => transport.stats(),
         }
     }

@@ -1,0 +1,168 @@
+"""WebRtcServers: one UDP port and/or one TCP port shared by many WebRtcTransports of a
+worker (mediasoup 3.10+), for hosts that can open only a port or two. The worker routes each
+client's packets to its transport by ICE username fragment, then by validated tuple."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+from mediasoup_py import errors
+from mediasoup_py.events import EventEmitter
+from mediasoup_py.transport import parse_ip
+
+if TYPE_CHECKING:
+    from mediasoup_py.webrtc_transport import WebRtcTransport
+    from mediasoup_py.worker import Worker
+
+__all__ = ["WebRtcServer", "WebRtcServerListenInfo"]
+
+
+class WebRtcServerListenInfo(TypedDict):
+    """mediasoup's TransportListenInfo for a server: a fixed ``port``, or one from the
+    worker's range when absent."""
+
+    protocol: Literal["udp", "tcp"]
+    ip: str
+    announcedAddress: NotRequired[str]
+    port: NotRequired[int]
+
+
+def _listen_infos(value: object) -> list[WebRtcServerListenInfo]:
+    if not isinstance(value, list) or not value:
+        raise errors.MediasoupTypeError("listen_infos: must be a non-empty list", "listen_infos")
+    infos: list[WebRtcServerListenInfo] = []
+    for index, info in enumerate(value):
+        field = f"listen_infos[{index}]"
+        if not isinstance(info, dict):
+            raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
+        protocol = info.get("protocol")
+        if protocol not in ("udp", "tcp"):
+            raise errors.MediasoupTypeError(
+                f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
+            )
+        checked: WebRtcServerListenInfo = {
+            "protocol": protocol,
+            "ip": parse_ip(info.get("ip"), f"{field}.ip"),
+        }
+        port = info.get("port")
+        if port is not None:
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                raise errors.MediasoupTypeError(
+                    f"{field}.port: must be an int in 1..65535", f"{field}.port"
+                )
+            checked["port"] = port
+        announced = info.get("announcedAddress")
+        if announced is not None:
+            if not isinstance(announced, str) or not announced:
+                raise errors.MediasoupTypeError(
+                    f"{field}.announcedAddress: must be a non-empty string",
+                    f"{field}.announcedAddress",
+                )
+            checked["announcedAddress"] = announced
+        infos.append(checked)
+    protocols = [info["protocol"] for info in infos]
+    if len(set(protocols)) != len(protocols) or len({info["ip"] for info in infos}) != 1:
+        raise errors.UnsupportedError(
+            "a WebRtcServer supports one IP with at most one UDP and one TCP listen info"
+        )
+    return infos
+
+
+class WebRtcServer(EventEmitter):
+    """Shared ports for WebRtcTransports. Events: ``workerclose``. Observer events:
+    ``close``, ``webrtctransporthandled``, ``webrtctransportunhandled``."""
+
+    def __init__(
+        self,
+        worker: Worker,
+        server_id: str,
+        infos: list[WebRtcServerListenInfo],
+        data: dict[str, Any],
+        app_data: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._worker = worker
+        self._id = server_id
+        self._transports: dict[str, WebRtcTransport] = {}
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+        announced = {info["protocol"]: info.get("announcedAddress") for info in infos}
+        self._listening: list[dict[str, Any]] = [
+            {**entry, "announcedAddress": announced.get(entry["protocol"])}
+            for entry in data["listening"]
+        ]
+
+    @classmethod
+    async def create(
+        cls, worker: Worker, listen_infos: object, app_data: dict[str, Any]
+    ) -> WebRtcServer:
+        """Binds the server's ports; use ``Worker.create_webrtc_server``."""
+        infos = _listen_infos(listen_infos)
+        by_protocol = {info["protocol"]: info for info in infos}
+        server_id = str(uuid.uuid4())
+        native = worker._native
+
+        udp, tcp = by_protocol.get("udp"), by_protocol.get("tcp")
+        data = await worker._request(
+            lambda request_id: native.create_webrtc_server(
+                request_id,
+                server_id=server_id,
+                listen_ip=infos[0]["ip"],
+                udp=udp is not None,
+                udp_port=None if udp is None else udp.get("port"),
+                tcp=tcp is not None,
+                tcp_port=None if tcp is None else tcp.get("port"),
+            )
+        )
+        return cls(worker, server_id, infos, data, app_data)
+
+    @property
+    def id(self) -> str:
+        """The server's id (a UUID)."""
+        return self._id
+
+    @property
+    def closed(self) -> bool:
+        """Whether the server is closed."""
+        return self._closed
+
+    @property
+    def listening(self) -> list[dict[str, Any]]:
+        """The bound ports: ``[{"protocol", "ip", "port", "announcedAddress"}]``."""
+        return [dict(entry) for entry in self._listening]
+
+    def __repr__(self) -> str:
+        return f"<WebRtcServer id={self._id} listening={self._listening}>"
+
+    def close(self) -> None:
+        """Closes the server and every transport on it."""
+        if self._closed:
+            return
+        self._closed = True
+        for transport in list(self._transports.values()):
+            transport._on_listen_server_closed()
+            self.observer.emit("webrtctransportunhandled", transport)
+        self._transports.clear()
+        if not self._worker.closed:
+            native = self._worker._native
+            self._worker._send(lambda request_id: native.close_webrtc_server(request_id, self._id))
+        self._worker._forget_webrtc_server(self._id)
+        self.observer.emit("close")
+
+    def _add_transport(self, transport: WebRtcTransport) -> None:
+        self._transports[transport.id] = transport
+        self.observer.emit("webrtctransporthandled", transport)
+
+    def _remove_transport(self, transport: WebRtcTransport) -> None:
+        if self._transports.pop(transport.id, None) is not None:
+            self.observer.emit("webrtctransportunhandled", transport)
+
+    def _on_worker_closed(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._transports.clear()
+        self.emit("workerclose")
+        self.observer.emit("close")

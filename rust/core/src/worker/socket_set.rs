@@ -1,0 +1,310 @@
+//! The sockets a WebRTC transport listens on (its own, or a WebRtcServer's shared ones): a
+//! UDP socket and/or a TCP listener with the ICE-TCP connections it accepted. Reading hands
+//! each packet, with its tuple, to a dispatcher; sending goes through [`SocketSink`].
+
+use std::net::UdpSocket;
+
+use mio::net::TcpListener;
+use mio::{Interest, Registry, Token};
+
+use super::tcp_connection::{for_each_frame, ReadOutcome, TcpConnection};
+use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
+use crate::ice::{TransportProtocol, TransportTuple};
+use crate::rtc::datagram_sink::DatagramSink;
+
+/// Socket index of the UDP socket within a token range.
+pub const UDP_INDEX: usize = 0;
+/// Socket index of the TCP listener.
+pub const TCP_LISTENER_INDEX: usize = 1;
+/// Socket index of the first TCP connection.
+pub const FIRST_TCP_CONNECTION_INDEX: usize = 2;
+
+/// What a dispatcher is told about a closed TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketEvent {
+    /// A packet arrived on this tuple.
+    Packet(TransportTuple),
+    /// The TCP connection of this tuple closed.
+    Closed(TransportTuple),
+}
+
+/// Sends on a socket set: UDP datagrams into the worker's batch, TCP frames to the
+/// connection of the tuple. Counts what it sent so the caller can charge the sender.
+pub struct SocketSink<'a> {
+    udp: Option<&'a UdpSocket>,
+    batch: &'a mut SendBatch,
+    connections: &'a mut [Option<TcpConnection>],
+    /// Datagrams sent since the last [`SocketSink::take_counts`].
+    sent_datagrams: u64,
+    /// Bytes sent since the last [`SocketSink::take_counts`].
+    sent_bytes: u64,
+}
+
+impl SocketSink<'_> {
+    /// Datagrams and bytes sent since the last call.
+    pub fn take_counts(&mut self) -> (u64, u64) {
+        let counts = (self.sent_datagrams, self.sent_bytes);
+        self.sent_datagrams = 0;
+        self.sent_bytes = 0;
+        counts
+    }
+
+    /// Sends what the UDP batch holds.
+    pub fn flush(&mut self) {
+        if let Some(socket) = self.udp {
+            self.batch.flush(socket);
+        }
+    }
+}
+
+impl DatagramSink for SocketSink<'_> {
+    fn send(&mut self, tuple: &TransportTuple, datagram: &[u8]) {
+        match tuple.protocol {
+            TransportProtocol::Udp => {
+                let Some(socket) = self.udp else { return };
+                if self.batch.is_full() {
+                    self.batch.flush(socket);
+                }
+                if !self.batch.push(tuple.remote, datagram) {
+                    return;
+                }
+            }
+            TransportProtocol::Tcp => {
+                let connection = self
+                    .connections
+                    .iter_mut()
+                    .flatten()
+                    .find(|connection| connection.remote == tuple.remote);
+                let Some(connection) = connection else { return };
+                connection.send_frame(datagram);
+            }
+        }
+        self.sent_datagrams += 1;
+        self.sent_bytes += datagram.len() as u64;
+    }
+}
+
+/// A UDP socket and/or TCP listener with accepted connections.
+#[derive(Debug)]
+pub struct SocketSet {
+    udp: Option<UdpSocket>,
+    tcp: Option<TcpListener>,
+    connections: Vec<Option<TcpConnection>>,
+}
+
+impl SocketSet {
+    /// Bound, non-blocking sockets (at least one), accepting up to `max_connections` TCP
+    /// connections at once.
+    pub fn new(udp: Option<UdpSocket>, tcp: Option<TcpListener>, max_connections: usize) -> Self {
+        SocketSet {
+            udp,
+            tcp,
+            connections: (0..max_connections).map(|_| None).collect(),
+        }
+    }
+
+    /// Bound addresses: UDP, then TCP.
+    pub fn locals(&self) -> Vec<(TransportProtocol, std::net::SocketAddr)> {
+        let udp = self
+            .udp
+            .as_ref()
+            .and_then(|socket| socket.local_addr().ok())
+            .map(|address| (TransportProtocol::Udp, address));
+        let tcp = self
+            .tcp
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|address| (TransportProtocol::Tcp, address));
+        udp.into_iter().chain(tcp).collect()
+    }
+
+    /// A sink over these sockets.
+    pub fn sink<'a>(&'a mut self, batch: &'a mut SendBatch) -> SocketSink<'a> {
+        SocketSink {
+            udp: self.udp.as_ref(),
+            batch,
+            connections: &mut self.connections,
+            sent_datagrams: 0,
+            sent_bytes: 0,
+        }
+    }
+
+    /// Registers the listening sockets at `token_base + index`.
+    pub fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
+        if let Some(socket) = &self.udp {
+            registry.register(
+                &mut mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(socket)),
+                Token(token_base + UDP_INDEX),
+                Interest::READABLE,
+            )?;
+        }
+        if let Some(listener) = &mut self.tcp {
+            registry.register(
+                listener,
+                Token(token_base + TCP_LISTENER_INDEX),
+                Interest::READABLE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Deregisters every socket (they are about to close; failures cannot matter).
+    pub fn deregister(&mut self, registry: &Registry) {
+        if let Some(socket) = &self.udp {
+            let _ = registry.deregister(&mut mio::unix::SourceFd(
+                &std::os::fd::AsRawFd::as_raw_fd(socket),
+            ));
+        }
+        if let Some(listener) = &mut self.tcp {
+            let _ = registry.deregister(listener);
+        }
+        for mut connection in self.connections.iter_mut().filter_map(Option::take) {
+            let _ = registry.deregister(connection.stream_mut());
+        }
+    }
+
+    /// Handles readiness of socket `index`: reads UDP batches, accepts TCP connections, or
+    /// reads TCP frames, handing each packet to `dispatch` with a sink for answers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_ready(
+        &mut self,
+        index: usize,
+        writable: bool,
+        registry: &Registry,
+        token_base: usize,
+        receive: &mut RecvBatch,
+        batch: &mut SendBatch,
+        mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+    ) {
+        match index {
+            UDP_INDEX => self.read_udp(receive, batch, &mut dispatch),
+            TCP_LISTENER_INDEX => self.accept(registry, token_base),
+            _ => {
+                let slot = index - FIRST_TCP_CONNECTION_INDEX;
+                if writable {
+                    if let Some(Some(connection)) = self.connections.get_mut(slot) {
+                        connection.flush();
+                    }
+                }
+                self.read_tcp(slot, registry, batch, &mut dispatch);
+            }
+        }
+    }
+
+    fn read_udp(
+        &mut self,
+        receive: &mut RecvBatch,
+        batch: &mut SendBatch,
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+    ) {
+        let Some(socket) = self.udp.as_ref() else {
+            return;
+        };
+        let Ok(local) = socket.local_addr() else {
+            return;
+        };
+        // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
+        while let Ok(received) = recv_batch(socket, receive) {
+            let mut sink = SocketSink {
+                udp: Some(socket),
+                batch: &mut *batch,
+                connections: &mut self.connections,
+                sent_datagrams: 0,
+                sent_bytes: 0,
+            };
+            for slot in 0..received {
+                let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
+                    continue;
+                };
+                let tuple = TransportTuple {
+                    local,
+                    remote: source,
+                    protocol: TransportProtocol::Udp,
+                };
+                dispatch(SocketEvent::Packet(tuple), &mut buffer[..len], &mut sink);
+            }
+            sink.flush();
+            if received < BATCH {
+                break;
+            }
+        }
+    }
+
+    fn accept(&mut self, registry: &Registry, token_base: usize) {
+        let Some(listener) = self.tcp.as_ref() else {
+            return;
+        };
+        loop {
+            let (mut stream, remote) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                // WouldBlock: all accepted; other errors (e.g. EMFILE) end this round.
+                Err(_) => return,
+            };
+            let Some(slot) = self.connections.iter().position(Option::is_none) else {
+                // Full: the stream drops and closes.
+                continue;
+            };
+            let Ok(local) = stream.local_addr() else {
+                continue;
+            };
+            let token = Token(token_base + FIRST_TCP_CONNECTION_INDEX + slot);
+            if registry
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .is_ok()
+            {
+                self.connections[slot] = Some(TcpConnection::new(stream, remote, local));
+            }
+        }
+    }
+
+    fn read_tcp(
+        &mut self,
+        slot: usize,
+        registry: &Registry,
+        batch: &mut SendBatch,
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+    ) {
+        loop {
+            let Some(Some(tcp)) = self.connections.get_mut(slot) else {
+                return;
+            };
+            let tuple = TransportTuple {
+                local: tcp.local,
+                remote: tcp.remote,
+                protocol: TransportProtocol::Tcp,
+            };
+            match tcp.read_chunk() {
+                ReadOutcome::Data => {}
+                ReadOutcome::Drained => return,
+                ReadOutcome::Closed => {
+                    if let Some(mut closed) = self.connections[slot].take() {
+                        // Deregistering a closing stream cannot usefully fail.
+                        let _ = registry.deregister(closed.stream_mut());
+                    }
+                    let mut sink = self.sink(batch);
+                    dispatch(SocketEvent::Closed(tuple), &mut [], &mut sink);
+                    sink.flush();
+                    return;
+                }
+            }
+            // Frames are handled with the connection still in its slot, so answers on this
+            // tuple (STUN responses, DTLS) reach it.
+            let mut buffer = tcp.take_read_buffer();
+            let mut sink = SocketSink {
+                udp: self.udp.as_ref(),
+                batch: &mut *batch,
+                connections: &mut self.connections,
+                sent_datagrams: 0,
+                sent_bytes: 0,
+            };
+            for_each_frame(&mut buffer, |frame| {
+                dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
+            });
+            sink.flush();
+            if let Some(Some(tcp)) = self.connections.get_mut(slot) {
+                tcp.restore_read_buffer(buffer);
+            }
+        }
+    }
+}
