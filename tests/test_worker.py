@@ -407,7 +407,7 @@ def test_webrtc_server_ports_and_validation() -> None:
                 )
             assert raised.value.field == "listen_infos[0].port"
             # The configured port is taken while the server lives, free after it closes.
-            with pytest.raises(errors.InvalidStateError, match="cannot bind"):
+            with pytest.raises(errors.InvalidStateError, match="no free UDP port"):
                 await worker.create_webrtc_server(
                     listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44250}]
                 )
@@ -417,6 +417,36 @@ def test_webrtc_server_ports_and_validation() -> None:
                 listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44250}]
             )
             assert again.listening[0]["port"] == 44250
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
+def test_listen_info_port_and_port_range() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=44300, rtc_max_port=44399)
+        try:
+            router = await worker.create_router()
+            fixed = await router.create_webrtc_transport(
+                listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 44555}]
+            )
+            assert fixed.ice_candidates[0]["port"] == 44555
+            ranged = await router.create_plain_transport(
+                listen_info={
+                    "protocol": "udp",
+                    "ip": "127.0.0.1",
+                    "portRange": {"min": 44600, "max": 44601},
+                }
+            )
+            assert ranged.tuple["localPort"] in (44600, 44601)
+            with pytest.raises(errors.MediasoupTypeError) as raised:
+                await router.create_webrtc_transport(
+                    listen_infos=[
+                        {"protocol": "udp", "ip": "127.0.0.1", "portRange": {"min": 9, "max": 8}}
+                    ]
+                )
+            assert raised.value.field == "listen_infos[0].portRange"
         finally:
             worker.close()
 

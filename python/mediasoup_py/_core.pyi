@@ -84,8 +84,8 @@ class WorkerChannel:
         *,
         transport_id: str,
         listen_ip: str | None,
-        enable_udp: bool,
-        enable_tcp: bool,
+        udp: tuple[int, int] | None,
+        tcp: tuple[int, int] | None,
         ice_consent_timeout: float,
         webrtc_server_id: str | None = None,
     ) -> None: ...
@@ -95,10 +95,8 @@ class WorkerChannel:
         *,
         server_id: str,
         listen_ip: str,
-        udp: bool,
-        udp_port: int | None,
-        tcp: bool,
-        tcp_port: int | None,
+        udp: tuple[int, int] | None,
+        tcp: tuple[int, int] | None,
     ) -> None: ...
     def close_webrtc_server(self, request_id: int, server_id: str) -> None: ...
     def connect_webrtc_transport(
@@ -110,6 +108,7 @@ class WorkerChannel:
         *,
         transport_id: str,
         listen_ip: str,
+        port: tuple[int, int],
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: str | None,

@@ -25,12 +25,19 @@ class PipeTransport(PlainTransport):
 
     @classmethod
     async def create_pipe(
-        cls, router: Router, listen_ip: str, *, enable_srtp: bool, app_data: dict[str, Any]
+        cls,
+        router: Router,
+        listen_ip: str,
+        port: tuple[int, int],
+        *,
+        enable_srtp: bool,
+        app_data: dict[str, Any],
     ) -> PipeTransport:
         """Asks the router's worker for a transport; use ``Router.create_pipe_transport``."""
         return await cls.create(
             router,
             listen_ip,
+            port,
             rtcp_mux=True,
             comedia=False,
             enable_srtp=enable_srtp,

@@ -15,9 +15,9 @@ from mediasoup_py.events import EventEmitter
 if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
-    from mediasoup_py.transport import Transport
+    from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
-    from mediasoup_py.webrtc_transport import ListenInfo, WebRtcTransport
+    from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
 
 __all__ = ["Router"]
@@ -131,6 +131,7 @@ class Router(EventEmitter):
         transport = await PlainTransport.create(
             self,
             resolved["ip"],
+            resolved["udp"] or (0, 0),
             rtcp_mux=bool(rtcp_mux),
             comedia=bool(comedia),
             enable_srtp=bool(enable_srtp),
@@ -165,7 +166,11 @@ class Router(EventEmitter):
                 "listen_info.protocol: a PipeTransport listens on UDP", "listen_info.protocol"
             )
         transport = await PipeTransport.create_pipe(
-            self, resolved["ip"], enable_srtp=bool(enable_srtp), app_data=app_data or {}
+            self,
+            resolved["ip"],
+            resolved["udp"] or (0, 0),
+            enable_srtp=bool(enable_srtp),
+            app_data=app_data or {},
         )
         self._transports[transport.id] = transport
         self.observer.emit("newtransport", transport)

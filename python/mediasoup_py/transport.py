@@ -13,7 +13,33 @@ from mediasoup_py.events import EventEmitter
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
 
-__all__ = ["Transport", "TransportTuple", "parse_ip"]
+__all__ = [
+    "ListenInfo",
+    "PortRange",
+    "Transport",
+    "TransportTuple",
+    "parse_ip",
+    "parse_listen_infos",
+    "port_range_of",
+]
+
+
+class PortRange(TypedDict):
+    """mediasoup's ``portRange``: pick a free port in ``min``..``max``."""
+
+    min: int
+    max: int
+
+
+class ListenInfo(TypedDict):
+    """Where a transport or server listens (mediasoup v3's TransportListenInfo): a fixed
+    ``port``, a ``portRange``, or else a port from the worker's range."""
+
+    protocol: Literal["udp", "tcp"]
+    ip: str
+    announcedAddress: NotRequired[str]
+    port: NotRequired[int]
+    portRange: NotRequired[PortRange]
 
 
 class TransportTuple(TypedDict):
@@ -36,6 +62,61 @@ def parse_ip(value: object, field: str) -> str:
     except ValueError as error:
         message = f"{field}: {value!r} is not an IP address"
         raise errors.MediasoupTypeError(message, field) from error
+
+
+def _port(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise errors.MediasoupTypeError(f"{field}: must be an int in 1..65535", field)
+    return value
+
+
+def parse_listen_infos(value: object, field: str = "listen_infos") -> list[ListenInfo]:
+    """Checks a list of listen infos, naming the bad field."""
+    if not isinstance(value, list) or not value:
+        raise errors.MediasoupTypeError(f"{field}: must be a non-empty list", field)
+    infos: list[ListenInfo] = []
+    for index, info in enumerate(value):
+        at = f"{field}[{index}]"
+        if not isinstance(info, dict):
+            raise errors.MediasoupTypeError(f"{at}: must be a dict", at)
+        protocol = info.get("protocol", "udp")
+        if protocol not in ("udp", "tcp"):
+            message = f"{at}.protocol: must be 'udp' or 'tcp'"
+            raise errors.MediasoupTypeError(message, f"{at}.protocol")
+        checked: ListenInfo = {"protocol": protocol, "ip": parse_ip(info.get("ip"), f"{at}.ip")}
+        announced = info.get("announcedAddress", info.get("announcedIp"))
+        if announced is not None:
+            if not isinstance(announced, str) or not announced:
+                raise errors.MediasoupTypeError(
+                    f"{at}.announcedAddress: must be a non-empty string", f"{at}.announcedAddress"
+                )
+            checked["announcedAddress"] = announced
+        if info.get("port") is not None:
+            checked["port"] = _port(info["port"], f"{at}.port")
+        port_range = info.get("portRange")
+        if port_range is not None:
+            if not isinstance(port_range, dict):
+                message = f"{at}.portRange: must be a dict"
+                raise errors.MediasoupTypeError(message, f"{at}.portRange")
+            low = _port(port_range.get("min"), f"{at}.portRange.min")
+            high = _port(port_range.get("max"), f"{at}.portRange.max")
+            if low > high:
+                raise errors.MediasoupTypeError(
+                    f"{at}.portRange: min is above max", f"{at}.portRange"
+                )
+            checked["portRange"] = {"min": low, "max": high}
+        infos.append(checked)
+    return infos
+
+
+def port_range_of(info: ListenInfo) -> tuple[int, int]:
+    """The port choice the worker takes: (0, 0) for its own range, (p, p) for ``port``,
+    (min, max) for ``portRange``."""
+    if "port" in info:
+        return (info["port"], info["port"])
+    if "portRange" in info:
+        return (info["portRange"]["min"], info["portRange"]["max"])
+    return (0, 0)
 
 
 class Transport(EventEmitter):

@@ -5,62 +5,21 @@ client's packets to its transport by ICE username fragment, then by validated tu
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
-from mediasoup_py.transport import parse_ip
+from mediasoup_py.transport import ListenInfo, parse_listen_infos, port_range_of
 
 if TYPE_CHECKING:
     from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
 
-__all__ = ["WebRtcServer", "WebRtcServerListenInfo"]
+__all__ = ["WebRtcServer"]
 
 
-class WebRtcServerListenInfo(TypedDict):
-    """mediasoup's TransportListenInfo for a server: a fixed ``port``, or one from the
-    worker's range when absent."""
-
-    protocol: Literal["udp", "tcp"]
-    ip: str
-    announcedAddress: NotRequired[str]
-    port: NotRequired[int]
-
-
-def _listen_infos(value: object) -> list[WebRtcServerListenInfo]:
-    if not isinstance(value, list) or not value:
-        raise errors.MediasoupTypeError("listen_infos: must be a non-empty list", "listen_infos")
-    infos: list[WebRtcServerListenInfo] = []
-    for index, info in enumerate(value):
-        field = f"listen_infos[{index}]"
-        if not isinstance(info, dict):
-            raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
-        protocol = info.get("protocol")
-        if protocol not in ("udp", "tcp"):
-            raise errors.MediasoupTypeError(
-                f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
-            )
-        checked: WebRtcServerListenInfo = {
-            "protocol": protocol,
-            "ip": parse_ip(info.get("ip"), f"{field}.ip"),
-        }
-        port = info.get("port")
-        if port is not None:
-            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-                raise errors.MediasoupTypeError(
-                    f"{field}.port: must be an int in 1..65535", f"{field}.port"
-                )
-            checked["port"] = port
-        announced = info.get("announcedAddress")
-        if announced is not None:
-            if not isinstance(announced, str) or not announced:
-                raise errors.MediasoupTypeError(
-                    f"{field}.announcedAddress: must be a non-empty string",
-                    f"{field}.announcedAddress",
-                )
-            checked["announcedAddress"] = announced
-        infos.append(checked)
+def _listen_infos(value: object) -> list[ListenInfo]:
+    infos = parse_listen_infos(value)
     protocols = [info["protocol"] for info in infos]
     if len(set(protocols)) != len(protocols) or len({info["ip"] for info in infos}) != 1:
         raise errors.UnsupportedError(
@@ -77,7 +36,7 @@ class WebRtcServer(EventEmitter):
         self,
         worker: Worker,
         server_id: str,
-        infos: list[WebRtcServerListenInfo],
+        infos: list[ListenInfo],
         data: dict[str, Any],
         app_data: dict[str, Any],
     ) -> None:
@@ -110,10 +69,8 @@ class WebRtcServer(EventEmitter):
                 request_id,
                 server_id=server_id,
                 listen_ip=infos[0]["ip"],
-                udp=udp is not None,
-                udp_port=None if udp is None else udp.get("port"),
-                tcp=tcp is not None,
-                tcp_port=None if tcp is None else tcp.get("port"),
+                udp=None if udp is None else port_range_of(udp),
+                tcp=None if tcp is None else port_range_of(tcp),
             )
         )
         return cls(worker, server_id, infos, data, app_data)

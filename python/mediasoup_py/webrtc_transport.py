@@ -12,7 +12,13 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
-from mediasoup_py.transport import Transport, TransportTuple, parse_ip
+from mediasoup_py.transport import (
+    ListenInfo,
+    Transport,
+    TransportTuple,
+    parse_listen_infos,
+    port_range_of,
+)
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
@@ -32,14 +38,6 @@ __all__ = [
 # index of the listen info (the preferred protocol first).
 _CANDIDATE_PRIORITIES = (1076302079, 1076276479)
 _FINGERPRINT_ALGORITHMS = ("sha-1", "sha-224", "sha-256", "sha-384", "sha-512")
-
-
-class ListenInfo(TypedDict):
-    """Where a transport listens (mediasoup v3's TransportListenInfo)."""
-
-    protocol: Literal["udp", "tcp"]
-    ip: str
-    announcedAddress: NotRequired[str]
 
 
 class IceParameters(TypedDict):
@@ -78,60 +76,29 @@ class DtlsParameters(TypedDict):
 
 
 class ResolvedListen(TypedDict):
-    """Where a transport listens once the options are checked: one IP, UDP and/or TCP."""
+    """Where a transport listens once the options are checked: one IP, and for UDP and TCP
+    the port choice (see ``port_range_of``) or None when the protocol is off."""
 
     ip: str
     announcedAddress: NotRequired[str]
-    udp: bool
-    tcp: bool
-
-
-def _listen_infos(value: object) -> list[ListenInfo]:
-    if not isinstance(value, list) or not value:
-        raise errors.MediasoupTypeError("listen_infos: must be a non-empty list", "listen_infos")
-    infos: list[ListenInfo] = []
-    for index, info in enumerate(value):
-        field = f"listen_infos[{index}]"
-        if not isinstance(info, dict):
-            raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
-        protocol = info.get("protocol", "udp")
-        if protocol not in ("udp", "tcp"):
-            raise errors.MediasoupTypeError(
-                f"{field}.protocol: must be 'udp' or 'tcp'", f"{field}.protocol"
-            )
-        ip = parse_ip(info.get("ip"), f"{field}.ip")
-        resolved: ListenInfo = {"protocol": protocol, "ip": ip}
-        announced = info.get("announcedAddress")
-        if announced is not None:
-            if not isinstance(announced, str) or not announced:
-                raise errors.MediasoupTypeError(
-                    f"{field}.announcedAddress: must be a non-empty string",
-                    f"{field}.announcedAddress",
-                )
-            resolved["announcedAddress"] = announced
-        infos.append(resolved)
-    return infos
+    udp: tuple[int, int] | None
+    tcp: tuple[int, int] | None
 
 
 def _listen_ips(value: object, enable_udp: bool, enable_tcp: bool) -> list[ListenInfo]:
     if not isinstance(value, list) or not value:
         raise errors.MediasoupTypeError("listen_ips: must be a non-empty list", "listen_ips")
-    infos: list[ListenInfo] = []
+    infos: list[object] = []
     for index, entry in enumerate(value):
         field = f"listen_ips[{index}]"
         if isinstance(entry, str):
-            ip, announced = parse_ip(entry, field), None
-        elif isinstance(entry, dict):
-            ip, announced = parse_ip(entry.get("ip"), f"{field}.ip"), entry.get("announcedIp")
-        else:
+            entry = {"ip": entry}
+        if not isinstance(entry, dict):
             raise errors.MediasoupTypeError(f"{field}: must be a string or a dict", field)
         for protocol, enabled in (("udp", enable_udp), ("tcp", enable_tcp)):
             if enabled:
-                info: ListenInfo = {"protocol": protocol, "ip": ip}  # type: ignore[typeddict-item]
-                if announced:
-                    info["announcedAddress"] = str(announced)
-                infos.append(info)
-    return infos
+                infos.append({**entry, "protocol": protocol})
+    return parse_listen_infos(infos, "listen_ips")
 
 
 def resolve_listen_info(
@@ -147,7 +114,7 @@ def resolve_listen_info(
             "listen_infos: give listen_infos or listen_ips, not both", "listen_infos"
         )
     if listen_infos is not None:
-        infos = _listen_infos(listen_infos)
+        infos = parse_listen_infos(listen_infos)
     elif listen_ips is not None:
         if not enable_udp and not enable_tcp:
             raise errors.MediasoupTypeError(
@@ -165,11 +132,12 @@ def resolve_listen_info(
             "one IP with at most one UDP and one TCP listen info is supported for now "
             "(candidates on several IPs are not implemented yet)"
         )
+    by_protocol = {info["protocol"]: info for info in infos}
     first = infos[0]
     resolved: ResolvedListen = {
         "ip": first["ip"],
-        "udp": "udp" in protocols,
-        "tcp": "tcp" in protocols,
+        "udp": port_range_of(by_protocol["udp"]) if "udp" in by_protocol else None,
+        "tcp": port_range_of(by_protocol["tcp"]) if "tcp" in by_protocol else None,
     }
     if "announcedAddress" in first:
         resolved["announcedAddress"] = first["announcedAddress"]
@@ -279,8 +247,8 @@ class WebRtcTransport(Transport):
                 request_id,
                 transport_id=transport_id,
                 listen_ip=None if own is None else own["ip"],
-                enable_udp=own is not None and own["udp"],
-                enable_tcp=own is not None and own["tcp"],
+                udp=None if own is None else own["udp"],
+                tcp=None if own is None else own["tcp"],
                 ice_consent_timeout=float(ice_consent_timeout),
                 webrtc_server_id=None if server is None else server.id,
             )

@@ -24,8 +24,8 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
-    from mediasoup_py.transport import Transport
-    from mediasoup_py.webrtc_server import WebRtcServer, WebRtcServerListenInfo
+    from mediasoup_py.transport import ListenInfo, Transport
+    from mediasoup_py.webrtc_server import WebRtcServer
 
 __all__ = ["Worker", "WorkerDiedError", "create_worker"]
 
@@ -176,7 +176,7 @@ class Worker(EventEmitter):
         return router
 
     async def create_webrtc_server(
-        self, *, listen_infos: list[WebRtcServerListenInfo], app_data: dict[str, Any] | None = None
+        self, *, listen_infos: list[ListenInfo], app_data: dict[str, Any] | None = None
     ) -> WebRtcServer:
         """Shared UDP/TCP ports for many WebRtcTransports (pass it to
         ``Router.create_webrtc_transport(webrtc_server=...)``)."""

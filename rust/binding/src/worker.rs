@@ -15,7 +15,7 @@ use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
     Request, Response, TransportEvent, TransportStats, WebRtcListen, WorkerEvent, WorkerExit,
 };
-use mediasoup_core::worker::{WorkerHandle, WorkerSettings};
+use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -239,6 +239,16 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
     Ok(dict)
 }
 
+/// A listen info's port as Python passes it: (0, 0) for the worker's range, (p, p) for
+/// `port`, (min, max) for `portRange`.
+fn port_choice(range: (u16, u16)) -> PortChoice {
+    match range {
+        (0, 0) => PortChoice::WorkerRange,
+        (min, max) if min == max => PortChoice::Fixed(min),
+        (min, max) => PortChoice::Within(min, max),
+    }
+}
+
 /// mediasoup's `logLevel` and `logTags`, checked.
 fn log_filter(level: &str, tags: &[String]) -> PyResult<LogFilter> {
     let level = LogLevel::from_name(level).ok_or_else(|| {
@@ -364,15 +374,17 @@ impl PyWorkerChannel {
         Ok(list)
     }
 
-    #[pyo3(signature = (request_id, *, transport_id, listen_ip, enable_udp, enable_tcp, ice_consent_timeout, webrtc_server_id = None))]
+    /// `udp`/`tcp`: None to not listen on the protocol, else a port range (see
+    /// `port_choice`).
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, udp, tcp, ice_consent_timeout, webrtc_server_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_webrtc_transport(
         &self,
         request_id: u64,
         transport_id: String,
         listen_ip: Option<&str>,
-        enable_udp: bool,
-        enable_tcp: bool,
+        udp: Option<(u16, u16)>,
+        tcp: Option<(u16, u16)>,
         ice_consent_timeout: f64,
         webrtc_server_id: Option<String>,
     ) -> PyResult<()> {
@@ -382,8 +394,8 @@ impl PyWorkerChannel {
                 ip: ip.parse().map_err(|_| {
                     type_error("listen_infos.ip", format!("{ip:?} is not an IP address"))
                 })?,
-                enable_udp,
-                enable_tcp,
+                udp: udp.map(port_choice),
+                tcp: tcp.map(port_choice),
             },
             (None, None) => {
                 return Err(type_error(
@@ -451,12 +463,14 @@ impl PyWorkerChannel {
         )
     }
 
-    #[pyo3(signature = (request_id, *, transport_id, listen_ip, rtcp_mux, comedia, srtp_crypto_suite))]
+    #[pyo3(signature = (request_id, *, transport_id, listen_ip, port, rtcp_mux, comedia, srtp_crypto_suite))]
+    #[allow(clippy::too_many_arguments)]
     fn create_plain_transport(
         &self,
         request_id: u64,
         transport_id: String,
         listen_ip: &str,
+        port: (u16, u16),
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: Option<&str>,
@@ -482,6 +496,7 @@ impl PyWorkerChannel {
             Request::CreatePlainTransport {
                 transport_id,
                 listen_ip,
+                port: port_choice(port),
                 rtcp_mux,
                 comedia,
                 srtp_profile,
@@ -527,18 +542,16 @@ impl PyWorkerChannel {
         )
     }
 
-    /// `udp`/`tcp` choose the protocols; a port of None takes one from the worker's range.
-    #[pyo3(signature = (request_id, *, server_id, listen_ip, udp, udp_port, tcp, tcp_port))]
-    #[allow(clippy::too_many_arguments)]
+    /// `udp`/`tcp`: None to not listen on the protocol, else a port range (see
+    /// `port_choice`).
+    #[pyo3(signature = (request_id, *, server_id, listen_ip, udp, tcp))]
     fn create_webrtc_server(
         &self,
         request_id: u64,
         server_id: String,
         listen_ip: &str,
-        udp: bool,
-        udp_port: Option<u16>,
-        tcp: bool,
-        tcp_port: Option<u16>,
+        udp: Option<(u16, u16)>,
+        tcp: Option<(u16, u16)>,
     ) -> PyResult<()> {
         let listen_ip: IpAddr = listen_ip.parse().map_err(|_| {
             type_error(
@@ -551,8 +564,8 @@ impl PyWorkerChannel {
             Request::CreateWebRtcServer {
                 server_id,
                 listen_ip,
-                udp_port: udp.then_some(udp_port),
-                tcp_port: tcp.then_some(tcp_port),
+                udp: udp.map(port_choice),
+                tcp: tcp.map(port_choice),
             },
         )
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use super::messages::{
     WorkerExit,
 };
 use super::plain_transport::WorkerPlainTransport;
-use super::ports::PortAllocator;
+use super::ports::{PortAllocator, PortChoice};
 use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION_INDEX};
 use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
@@ -459,9 +459,9 @@ impl Worker {
             Request::CreateWebRtcServer {
                 server_id,
                 listen_ip,
-                udp_port,
-                tcp_port,
-            } => self.create_webrtc_server(server_id, listen_ip, udp_port, tcp_port),
+                udp,
+                tcp,
+            } => self.create_webrtc_server(server_id, listen_ip, udp, tcp),
             Request::CloseWebRtcServer { server_id } => self.close_webrtc_server(&server_id),
             Request::ConnectWebRtcTransport {
                 transport_id,
@@ -513,12 +513,14 @@ impl Worker {
             Request::CreatePlainTransport {
                 transport_id,
                 listen_ip,
+                port,
                 rtcp_mux,
                 comedia,
                 srtp_profile,
             } => self.create_plain_transport(
                 transport_id,
                 listen_ip,
+                port,
                 rtcp_mux,
                 comedia,
                 srtp_profile,
@@ -598,12 +600,8 @@ impl Worker {
             ));
         }
         let (sockets, server_slot) = match listen {
-            WebRtcListen::Own {
-                ip,
-                enable_udp,
-                enable_tcp,
-            } => (
-                TransportSockets::Own(self.bind_socket_set(ip, enable_udp, enable_tcp, None)?),
+            WebRtcListen::Own { ip, udp, tcp } => (
+                TransportSockets::Own(self.bind_socket_set(ip, udp, tcp, MAX_TCP_CONNECTIONS)?),
                 None,
             ),
             WebRtcListen::Server(server_id) => {
@@ -642,51 +640,30 @@ impl Worker {
         })
     }
 
-    /// Binds a UDP socket and/or a TCP listener on `ip`, at `port` if given (a WebRtcServer's
-    /// configured port) or else from the range; on failure nothing stays bound.
+    /// Binds a UDP socket and/or a TCP listener on `ip` at the chosen ports; on failure
+    /// nothing stays bound.
     fn bind_socket_set(
         &mut self,
         ip: IpAddr,
-        enable_udp: bool,
-        enable_tcp: bool,
-        server_port: Option<(Option<u16>, Option<u16>)>,
+        udp: Option<PortChoice>,
+        tcp: Option<PortChoice>,
+        max_connections: usize,
     ) -> Result<SocketSet, String> {
-        if !enable_udp && !enable_tcp {
+        if udp.is_none() && tcp.is_none() {
             return Err("at least one of UDP and TCP is needed".to_owned());
         }
-        let (udp_port, tcp_port) = server_port.unwrap_or((None, None));
-        let udp = if enable_udp {
-            Some(match udp_port {
-                Some(port) => bind_fixed_udp(SocketAddr::new(ip, port))?,
-                None => self.ports.bind_udp(ip).map_err(|error| error.to_string())?,
-            })
-        } else {
-            None
-        };
-        let tcp = if enable_tcp {
-            let bound = match tcp_port {
-                Some(port) => bind_fixed_tcp(SocketAddr::new(ip, port)),
-                None => self.ports.bind_tcp(ip).map_err(|error| error.to_string()),
-            };
-            match bound {
-                Ok(listener) => Some(mio::net::TcpListener::from_std(listener)),
-                Err(error) => {
-                    if let (Some(local), None) = (
-                        udp.as_ref().and_then(|socket| socket.local_addr().ok()),
-                        udp_port,
-                    ) {
-                        self.ports.release(TransportProtocol::Udp, local);
-                    }
-                    return Err(error);
+        let udp = udp
+            .map(|port| self.ports.bind_udp_at(ip, port))
+            .transpose()
+            .map_err(|error| error.to_string())?;
+        let tcp = match tcp.map(|port| self.ports.bind_tcp_at(ip, port)).transpose() {
+            Ok(listener) => listener.map(mio::net::TcpListener::from_std),
+            Err(error) => {
+                if let Some(local) = udp.as_ref().and_then(|socket| socket.local_addr().ok()) {
+                    self.ports.release(TransportProtocol::Udp, local);
                 }
+                return Err(error.to_string());
             }
-        } else {
-            None
-        };
-        let max_connections = if server_port.is_some() {
-            MAX_SERVER_TCP_CONNECTIONS
-        } else {
-            MAX_TCP_CONNECTIONS
         };
         Ok(SocketSet::new(udp, tcp, max_connections))
     }
@@ -695,20 +672,15 @@ impl Worker {
         &mut self,
         server_id: String,
         listen_ip: IpAddr,
-        udp_port: Option<Option<u16>>,
-        tcp_port: Option<Option<u16>>,
+        udp: Option<PortChoice>,
+        tcp: Option<PortChoice>,
     ) -> Result<Response, String> {
         if self.servers_by_id.contains_key(&server_id) {
             return Err(format!(
                 "a WebRtcServer with id \"{server_id}\" already exists"
             ));
         }
-        let mut sockets = self.bind_socket_set(
-            listen_ip,
-            udp_port.is_some(),
-            tcp_port.is_some(),
-            Some((udp_port.flatten(), tcp_port.flatten())),
-        )?;
+        let mut sockets = self.bind_socket_set(listen_ip, udp, tcp, MAX_SERVER_TCP_CONNECTIONS)?;
         let slot = self
             .servers
             .iter()
@@ -718,15 +690,13 @@ impl Worker {
             self.poll.registry(),
             SERVER_TOKEN_BASE + slot * TOKENS_PER_SERVER,
         ) {
-            sockets.deregister(self.poll.registry());
-            self.release_server_ports(&sockets, udp_port, tcp_port);
+            self.release_socket_set(&mut sockets);
             return Err(error.to_string());
         }
         let locals = sockets.locals();
         let server = WorkerWebRtcServer {
             sockets,
             routes: ServerRoutes::default(),
-            ports_from_range: (udp_port == Some(None), tcp_port == Some(None)),
         };
         if slot == self.servers.len() {
             self.servers.push(Some(server));
@@ -737,21 +707,11 @@ impl Worker {
         Ok(Response::WebRtcServerCreated { locals })
     }
 
-    /// Returns to the allocator the ports a server took from the range.
-    fn release_server_ports(
-        &mut self,
-        sockets: &SocketSet,
-        udp_port: Option<Option<u16>>,
-        tcp_port: Option<Option<u16>>,
-    ) {
+    /// Deregisters a socket set and returns its ports.
+    fn release_socket_set(&mut self, sockets: &mut SocketSet) {
+        sockets.deregister(self.poll.registry());
         for (protocol, local) in sockets.locals() {
-            let from_range = match protocol {
-                TransportProtocol::Udp => udp_port == Some(None),
-                TransportProtocol::Tcp => tcp_port == Some(None),
-            };
-            if from_range {
-                self.ports.release(protocol, local);
-            }
+            self.ports.release(protocol, local);
         }
     }
 
@@ -774,13 +734,7 @@ impl Worker {
             self.remove_transport(&transport_id);
         }
         if let Some(mut server) = self.servers.get_mut(server_slot).and_then(Option::take) {
-            server.sockets.deregister(self.poll.registry());
-            let (udp_from_range, tcp_from_range) = server.ports_from_range;
-            self.release_server_ports(
-                &server.sockets,
-                udp_from_range.then_some(None),
-                tcp_from_range.then_some(None),
-            );
+            self.release_socket_set(&mut server.sockets);
         }
         Ok(Response::Done)
     }
@@ -789,6 +743,7 @@ impl Worker {
         &mut self,
         transport_id: String,
         listen_ip: IpAddr,
+        port: PortChoice,
         rtcp_mux: bool,
         comedia: bool,
         srtp_profile: Option<SrtpProfile>,
@@ -800,7 +755,7 @@ impl Worker {
         }
         let rtp_socket = self
             .ports
-            .bind_udp(listen_ip)
+            .bind_udp_at(listen_ip, port)
             .map_err(|error| error.to_string())?;
         let rtcp_socket = if rtcp_mux {
             None
@@ -922,26 +877,6 @@ impl Worker {
     }
 }
 
-/// Binds a configured UDP port (a WebRtcServer's), outside the range.
-fn bind_fixed_udp(address: SocketAddr) -> Result<UdpSocket, String> {
-    let socket =
-        UdpSocket::bind(address).map_err(|error| format!("cannot bind UDP {address}: {error}"))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|error| error.to_string())?;
-    Ok(socket)
-}
-
-/// Binds a configured TCP port (a WebRtcServer's), outside the range.
-fn bind_fixed_tcp(address: SocketAddr) -> Result<TcpListener, String> {
-    let listener = TcpListener::bind(address)
-        .map_err(|error| format!("cannot bind TCP {address}: {error}"))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|error| error.to_string())?;
-    Ok(listener)
-}
-
 /// The calling thread's CPU use (RUSAGE_THREAD) and the process's peak RSS.
 fn thread_resource_usage() -> ResourceUsage {
     // SAFETY: rusage is plain data; getrusage fills it for the calling thread.
@@ -1013,6 +948,7 @@ mod tests {
                 Request::CreatePlainTransport {
                     transport_id: "t".into(),
                     listen_ip: "127.0.0.1".parse().unwrap(),
+                    port: PortChoice::WorkerRange,
                     rtcp_mux: true,
                     comedia: true,
                     srtp_profile: None,

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::log::{LogFilter, LogLevel, LogTag};
+use super::ports::PortChoice;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
@@ -31,10 +32,10 @@ pub enum Request {
         server_id: String,
         /// The address to bind.
         listen_ip: IpAddr,
-        /// UDP: `None` for none, `Some(None)` for a port from the range, `Some(Some(p))` for p.
-        udp_port: Option<Option<u16>>,
-        /// TCP, the same way.
-        tcp_port: Option<Option<u16>>,
+        /// The UDP port, or `None` for no UDP.
+        udp: Option<PortChoice>,
+        /// The TCP port, or `None` for no TCP.
+        tcp: Option<PortChoice>,
     },
     /// Closes a WebRtcServer and the transports on it.
     CloseWebRtcServer {
@@ -59,6 +60,8 @@ pub enum Request {
         transport_id: String,
         /// The address to bind.
         listen_ip: IpAddr,
+        /// The RTP port (the RTCP port, without rtcp-mux, comes from the worker's range).
+        port: PortChoice,
         /// RTP and RTCP on one port (default) or two.
         rtcp_mux: bool,
         /// Learn the remote address from the first packet.
@@ -105,14 +108,14 @@ pub enum Request {
 /// Where a WebRTC transport listens.
 #[derive(Debug, Clone)]
 pub enum WebRtcListen {
-    /// Its own ports from the range.
+    /// Its own ports.
     Own {
         /// The address to bind.
         ip: IpAddr,
-        /// Listen on UDP.
-        enable_udp: bool,
-        /// Listen on TCP (ICE-TCP passive candidates, RFC 6544).
-        enable_tcp: bool,
+        /// The UDP port, or `None` for no UDP.
+        udp: Option<PortChoice>,
+        /// The TCP port (ICE-TCP passive candidates, RFC 6544), or `None` for no TCP.
+        tcp: Option<PortChoice>,
     },
     /// The sockets of this WebRtcServer.
     Server(String),

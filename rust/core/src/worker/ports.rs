@@ -41,6 +41,17 @@ pub enum PortError {
     },
 }
 
+/// Which port a socket binds (mediasoup's listen info `port` / `portRange`, or neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortChoice {
+    /// A free port of the worker's range (`rtcMinPort`..`rtcMaxPort`).
+    WorkerRange,
+    /// Exactly this port.
+    Fixed(u16),
+    /// A free port of this range.
+    Within(u16, u16),
+}
+
 /// Hands out ports of one range; a port is taken while its socket lives here or elsewhere.
 #[derive(Debug)]
 pub struct PortAllocator {
@@ -72,16 +83,26 @@ impl PortAllocator {
 
     /// Binds a non-blocking UDP socket on `ip` at the next free port of the range.
     pub fn bind_udp(&mut self, ip: IpAddr) -> Result<UdpSocket, PortError> {
-        self.bind(TransportProtocol::Udp, ip, |address| {
+        self.bind_udp_at(ip, PortChoice::WorkerRange)
+    }
+
+    /// Binds a non-blocking TCP listener on `ip` at the next free port of the range.
+    pub fn bind_tcp(&mut self, ip: IpAddr) -> Result<TcpListener, PortError> {
+        self.bind_tcp_at(ip, PortChoice::WorkerRange)
+    }
+
+    /// Binds a non-blocking UDP socket on `ip` at the chosen port.
+    pub fn bind_udp_at(&mut self, ip: IpAddr, port: PortChoice) -> Result<UdpSocket, PortError> {
+        self.bind(TransportProtocol::Udp, ip, port, |address| {
             let socket = UdpSocket::bind(address)?;
             socket.set_nonblocking(true)?;
             Ok(socket)
         })
     }
 
-    /// Binds a non-blocking TCP listener on `ip` at the next free port of the range.
-    pub fn bind_tcp(&mut self, ip: IpAddr) -> Result<TcpListener, PortError> {
-        self.bind(TransportProtocol::Tcp, ip, |address| {
+    /// Binds a non-blocking TCP listener on `ip` at the chosen port.
+    pub fn bind_tcp_at(&mut self, ip: IpAddr, port: PortChoice) -> Result<TcpListener, PortError> {
+        self.bind(TransportProtocol::Tcp, ip, port, |address| {
             let listener = TcpListener::bind(address)?;
             listener.set_nonblocking(true)?;
             Ok(listener)
@@ -92,23 +113,34 @@ impl PortAllocator {
         &mut self,
         protocol: TransportProtocol,
         ip: IpAddr,
+        port: PortChoice,
         bind: impl Fn(SocketAddr) -> io::Result<S>,
     ) -> Result<S, PortError> {
-        let span = u32::from(self.max - self.min) + 1;
+        let (min, max) = match port {
+            PortChoice::WorkerRange => (self.min, self.max),
+            PortChoice::Fixed(port) => (port, port),
+            PortChoice::Within(min, max) if min != 0 && min <= max => (min, max),
+            PortChoice::Within(min, max) => return Err(PortError::InvalidRange { min, max }),
+        };
+        let span = u32::from(max - min) + 1;
+        let mut next = if port == PortChoice::WorkerRange {
+            self.next
+        } else {
+            min
+        };
         for _ in 0..span {
-            let port = self.next;
-            self.next = if self.next == self.max {
-                self.min
-            } else {
-                self.next + 1
-            };
-            if self.in_use.contains(&(protocol, ip, port)) {
+            let candidate = next;
+            next = if next == max { min } else { next + 1 };
+            if port == PortChoice::WorkerRange {
+                self.next = next;
+            }
+            if self.in_use.contains(&(protocol, ip, candidate)) {
                 continue;
             }
-            let address = SocketAddr::new(ip, port);
+            let address = SocketAddr::new(ip, candidate);
             match bind(address) {
                 Ok(socket) => {
-                    self.in_use.insert((protocol, ip, port));
+                    self.in_use.insert((protocol, ip, candidate));
                     return Ok(socket);
                 }
                 Err(error) if error.kind() == io::ErrorKind::AddrInUse => continue,
@@ -121,8 +153,8 @@ impl PortAllocator {
                 TransportProtocol::Tcp => "TCP",
             },
             ip,
-            min: self.min,
-            max: self.max,
+            min,
+            max,
         })
     }
 

@@ -20,8 +20,6 @@ pub struct WorkerWebRtcServer {
     pub sockets: SocketSet,
     /// Routing state.
     pub routes: ServerRoutes,
-    /// Whether the UDP and TCP ports came from the range (else they were configured).
-    pub ports_from_range: (bool, bool),
 }
 
 /// Which transport (worker slot) a packet belongs to.
