@@ -128,10 +128,9 @@ def test_udp_and_tcp_candidates() -> None:
             [candidate] = tcp_only.ice_candidates
             assert candidate["protocol"] == "tcp"
             # The TCP port really listens, on loopback only.
-            reader, writer = await asyncio.open_connection("127.0.0.1", candidate["port"])
+            _, writer = await asyncio.open_connection("127.0.0.1", candidate["port"])
             writer.close()
             await writer.wait_closed()
-            del reader
         finally:
             worker.close()
 
@@ -447,6 +446,43 @@ def test_listen_info_port_and_port_range() -> None:
                     ]
                 )
             assert raised.value.field == "listen_infos[0].portRange"
+        finally:
+            worker.close()
+
+    run(scenario)
+
+
+def test_tcp_frames_with_absurd_lengths_and_stalls_do_not_disturb_the_worker() -> None:
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=44700, rtc_max_port=44799)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(
+                listen_infos=[{"protocol": "tcp", "ip": "127.0.0.1"}]
+            )
+            port = transport.ice_candidates[0]["port"]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            # An empty frame, a 1-byte garbage frame, then a frame announcing 65535 bytes
+            # that never come (a stall).
+            writer.write(b"\x00\x00" + b"\x00\x01\xff" + b"\xff\xff" + os.urandom(10))
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            [stats] = await transport.get_stats()
+            assert stats["datagramsReceived"] == 1
+            assert stats["droppedDatagrams"]["unknown"] == 1
+            assert stats["iceState"] == "new"
+            writer.close()
+            await writer.wait_closed()
+            # Other connections and requests are still served.
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"\x00\x03abc")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            [stats] = await transport.get_stats()
+            assert stats["datagramsReceived"] == 2
+            writer.close()
+            await writer.wait_closed()
+            assert (await worker.dump())["transportIds"] == [transport.id]
         finally:
             worker.close()
 

@@ -26,24 +26,36 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def start_client(
-    transport: WebRtcTransport, setup: str = "passive", fingerprint: str | None = None
+    transport: WebRtcTransport,
+    setup: str = "passive",
+    fingerprint: str | None = None,
+    connect_late: bool = False,
 ) -> RTCPeerConnection:
     """Offers an opus track to `transport` and applies the answer; ``setup`` is the
     transport's DTLS setup (passive: aiortc is the DTLS client). ``fingerprint`` overrides the
-    one given to ``connect`` (to test a mismatch)."""
+    one given to ``connect`` (to test a mismatch); ``connect_late`` calls ``connect`` only
+    after aiortc has started ICE and DTLS, as a slow signaling path would."""
     pc = RTCPeerConnection()
     pc.addTrack(AudioStreamTrack())
     await pc.setLocalDescription(await pc.createOffer())
     offer = pc.localDescription.sdp
-    await transport.connect(
-        dtls_parameters={
-            "role": "client" if setup == "passive" else "server",
-            "fingerprints": [
-                {"algorithm": "sha-256", "value": fingerprint or offer_fingerprint(offer)}
-            ],
-        }
-    )
-    await pc.setRemoteDescription(
-        RTCSessionDescription(sdp=answer_sdp(offer, transport, setup), type="answer")
-    )
+    dtls_parameters = {
+        "role": "client" if setup == "passive" else "server",
+        "fingerprints": [
+            {"algorithm": "sha-256", "value": fingerprint or offer_fingerprint(offer)}
+        ],
+    }
+    if not connect_late:
+        await transport.connect(dtls_parameters=dtls_parameters)  # type: ignore[arg-type]
+    answer = RTCSessionDescription(sdp=answer_sdp(offer, transport, setup), type="answer")
+    # aiortc connects ICE and starts DTLS inside setRemoteDescription's background tasks.
+    await pc.setRemoteDescription(answer)
+    if connect_late:
+
+        async def ice_up() -> bool:
+            return transport.ice_state in ("connected", "completed")
+
+        await wait_for(ice_up, "ICE before the late connect()")
+        await asyncio.sleep(0.2)
+        await transport.connect(dtls_parameters=dtls_parameters)  # type: ignore[arg-type]
     return pc

@@ -111,3 +111,38 @@ def test_a_certificate_not_matching_the_signaled_fingerprint_fails_dtls() -> Non
     state, records = asyncio.run(connect_with_wrong_fingerprint())
     assert state == "failed"
     assert any("fingerprint" in record.getMessage() for record in records), records
+
+
+async def late_connect_and_early_close() -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=42000, rtc_max_port=42999)
+    try:
+        router = await worker.create_router()
+        late = await router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
+        # The client's ClientHello arrives before connect(): kept, then answered.
+        late_client = await start_client(late, "passive", connect_late=True)
+
+        async def secured() -> bool:
+            return late.dtls_state == "connected"
+
+        await wait_for(secured, "DTLS after a late connect()")
+        # A transport closed in the middle of its handshake leaves the worker serving.
+        doomed = await router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
+        doomed_client = await start_client(doomed)
+        await asyncio.sleep(0.05)
+        doomed.close()
+        await asyncio.sleep(0.3)
+        dump = await worker.dump()
+        [stats] = await late.get_stats()
+        late_state = late.dtls_state
+        await late_client.close()
+        await doomed_client.close()
+        return {"late": late_state, "dump": dump, "late_id": late.id, "stats": stats}
+    finally:
+        worker.close()
+
+
+def test_dtls_before_connect_is_kept_and_closing_mid_handshake_is_clean() -> None:
+    result = asyncio.run(late_connect_and_early_close())
+    assert result["late"] == "connected"
+    assert result["dump"]["transportIds"] == [result["late_id"]]
+    assert result["stats"]["dtlsState"] == "connected"
