@@ -2,13 +2,16 @@
 
 Run with ``python -m mediasoup_py.selfcheck``. It parses and rewrites an RTP packet, round-trips
 an RTCP compound packet, protects and unprotects RTP and RTCP with every SRTP profile, checks that
-tampering and replay are rejected, and classifies datagrams the way a media port does (RFC 7983).
-It exits non-zero if anything is off.
+tampering and replay are rejected, classifies datagrams the way a media port does (RFC 7983),
+and starts a worker thread with a WebRtcTransport and a PlainTransport that receives RTP sent
+to it on 127.0.0.1. It exits non-zero if anything is off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import struct
 import sys
 import time
@@ -114,11 +117,59 @@ def _check_demux() -> str:
     return "demux (RFC 7983): STUN, DTLS, RTP, RTCP and garbage told apart"
 
 
+async def _check_worker() -> list[str]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=49000, rtc_max_port=49999)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        router = await worker.create_router()
+        webrtc = await router.create_webrtc_transport(
+            listen_infos=[
+                {"protocol": "udp", "ip": "127.0.0.1"},
+                {"protocol": "tcp", "ip": "127.0.0.1"},
+            ]
+        )
+        candidates = ", ".join(
+            f"{c['protocol']} {c['address']}:{c['port']}" for c in webrtc.ice_candidates
+        )
+        plain = await router.create_plain_transport(
+            listen_info={"protocol": "udp", "ip": "127.0.0.1"}, comedia=True
+        )
+        await plain.connect()
+        port = plain.tuple["localPort"]
+        for sequence in range(50):
+            packet = struct.pack("!BBHII", 0x80, 96, sequence, sequence * 3000, 0x1234)
+            sender.sendto(packet + bytes(200), ("127.0.0.1", port))
+        received = 0
+        for _ in range(50):
+            [stats] = await plain.get_stats()
+            received = stats["rtpPacketsReceived"]
+            if received == 50:
+                break
+            await asyncio.sleep(0.02)
+        _expect(received == 50, f"PlainTransport counted {received} of 50 RTP packets")
+        usage = await worker.get_resource_usage()
+        return [
+            f"worker thread: WebRtcTransport listening on {candidates} "
+            f"(ICE-lite, DTLS role {webrtc.dtls_parameters['role']})",
+            f"worker thread: PlainTransport (comedia) received {received}/50 RTP packets on "
+            f"port {port}; worker CPU so far {usage['ru_utime'] + usage['ru_stime']} ms",
+        ]
+    finally:
+        sender.close()
+        worker.close()
+
+
 def main() -> int:
     """Runs every check, prints one line each, returns the process exit status."""
     print(f"mediasoup_py {mediasoup_py.__version__} self-check")
     try:
-        lines = [_check_rtp(), _check_rtcp(), *_check_srtp(), _check_demux()]
+        lines = [
+            _check_rtp(),
+            _check_rtcp(),
+            *_check_srtp(),
+            _check_demux(),
+            *asyncio.run(_check_worker()),
+        ]
     except (SelfCheckFailure, errors.MediasoupError) as failure:
         print(f"FAILED: {failure}")
         return 1
