@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import os
 import socket
 import struct
 import zlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -487,3 +489,68 @@ def test_tcp_frames_with_absurd_lengths_and_stalls_do_not_disturb_the_worker() -
             worker.close()
 
     run(scenario)
+
+
+def test_dtls_certificate_from_pem_files(tmp_path: Path) -> None:
+    # The cryptography package (an aiortc dependency) makes the operator's certificate.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "operator")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file = tmp_path / "cert.pem"
+    key_file = tmp_path / "key.pem"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    expected = ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
+
+    async def scenario() -> list[dict[str, str]]:
+        worker = await mediasoup_py.create_worker(
+            rtc_min_port=44800,
+            rtc_max_port=44899,
+            dtls_certificate_file=certificate_file,
+            dtls_private_key_file=key_file,
+        )
+        fingerprints = worker.dtls_fingerprints
+        worker.close()
+        return fingerprints
+
+    fingerprints = run(scenario)
+    assert {"algorithm": "sha-256", "value": expected} in fingerprints
+
+    other_key = tmp_path / "other.pem"
+    other_key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    async def mismatched() -> None:
+        await mediasoup_py.create_worker(
+            dtls_certificate_file=certificate_file, dtls_private_key_file=other_key
+        )
+
+    with pytest.raises(errors.MediasoupTypeError) as raised:
+        run(mismatched)
+    assert raised.value.field == "dtls_certificate_file"

@@ -264,3 +264,39 @@ fn unauthenticated_and_unknown_datagrams_are_counted_not_answered_with_media() {
     assert_eq!((drops.stun, drops.unknown, drops.dtls), (1, 1, 1));
     assert_eq!(connection.ice().state(), IceState::New);
 }
+
+#[test]
+fn replayed_and_tampered_srtp_from_the_selected_tuple_are_counted_and_dropped() {
+    let (mut connection, mut client, now) = connect();
+    let plain = rtp(9);
+    let mut packet = plain.clone();
+    packet.resize(plain.len() + 16, 0);
+    let len = client
+        .send
+        .as_mut()
+        .unwrap()
+        .protect_rtp(&mut packet, plain.len())
+        .unwrap();
+    packet.truncate(len);
+    let mut sent = Sent::new();
+    let mut first = packet.clone();
+    assert_eq!(
+        connection.handle_datagram(tuple(5000), &mut first, now, &mut sent),
+        Received::Rtp(plain.len())
+    );
+    let mut replayed = packet.clone();
+    assert_eq!(
+        connection.handle_datagram(tuple(5000), &mut replayed, now, &mut sent),
+        Received::Nothing
+    );
+    let mut tampered = packet;
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    tampered[2..4].copy_from_slice(&10u16.to_be_bytes());
+    assert_eq!(
+        connection.handle_datagram(tuple(5000), &mut tampered, now, &mut sent),
+        Received::Nothing
+    );
+    assert_eq!(connection.drops().srtp, 2);
+    assert!(sent.is_empty(), "nothing is answered to bad media");
+}
