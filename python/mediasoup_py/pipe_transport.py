@@ -5,7 +5,6 @@ PlainTransport's."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
@@ -58,8 +57,6 @@ class PipeTransport(PlainTransport):
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup-style statistics (one ``pipe-transport`` entry)."""
-        [stats] = await super().get_stats()
-        stats["type"] = "pipe-transport"
-        stats["timestamp"] = int(time.time() * 1000)
-        del stats["rtcpMux"], stats["comedia"]
-        return [stats]
+        stats, entry = await self._native_stats("pipe-transport")
+        entry["tuple"] = stats["tuple"] or self.tuple
+        return [entry]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 import uuid
 from typing import TYPE_CHECKING, Any, Self, TypedDict
 
@@ -225,24 +224,14 @@ class PlainTransport(Transport):
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup-style statistics (one ``plain-rtp-transport`` entry)."""
-        stats = await self._native_stats()
-        return [
-            {
-                "type": "plain-rtp-transport",
-                "transportId": self._id,
-                "timestamp": int(time.time() * 1000),
-                "rtcpMux": self._rtcp_mux,
-                "comedia": self._comedia,
-                "bytesReceived": stats["bytesReceived"],
-                "bytesSent": stats["bytesSent"],
-                "rtpPacketsReceived": stats["rtpPacketsReceived"],
-                "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
-                "datagramsReceived": stats["datagramsReceived"],
-                "droppedDatagrams": stats["droppedDatagrams"],
-                "tuple": stats["tuple"] or self.tuple,
-                "rtcpTuple": stats["rtcpTuple"],
-            }
-        ]
+        stats, entry = await self._native_stats("plain-rtp-transport")
+        entry |= {
+            "rtcpMux": self._rtcp_mux,
+            "comedia": self._comedia,
+            "tuple": stats["tuple"] or self.tuple,
+            "rtcpTuple": stats["rtcpTuple"],
+        }
+        return [entry]
 
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         if event["event"] == "tuple":

@@ -23,6 +23,25 @@ if TYPE_CHECKING:
 __all__ = ["Router"]
 
 
+def _udp_listen(
+    listen_info: ListenInfo | None, listen_ip: str | dict[str, str] | None, kind: str
+) -> tuple[str, tuple[int, int]]:
+    """The IP and port choice of a plain or pipe transport, which listen on UDP only."""
+    from mediasoup_py.webrtc_transport import resolve_listen_info
+
+    resolved = resolve_listen_info(
+        None if listen_info is None else [listen_info],
+        None if listen_ip is None else [listen_ip],
+        enable_udp=True,
+        enable_tcp=False,
+    )
+    if resolved["tcp"] is not None or resolved["udp"] is None:
+        raise errors.MediasoupTypeError(
+            f"listen_info.protocol: a {kind} listens on UDP", "listen_info.protocol"
+        )
+    return resolved["ip"], resolved["udp"]
+
+
 class Router(EventEmitter):
     """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``."""
 
@@ -115,23 +134,13 @@ class Router(EventEmitter):
         """A plain RTP transport (for ffmpeg, GStreamer, recorders) on a port of the worker's
         range; a second port for RTCP when ``rtcp_mux`` is off."""
         from mediasoup_py.plain_transport import PlainTransport
-        from mediasoup_py.webrtc_transport import resolve_listen_info
 
         self._check_open()
-        resolved = resolve_listen_info(
-            None if listen_info is None else [listen_info],
-            None if listen_ip is None else [listen_ip],
-            enable_udp=True,
-            enable_tcp=False,
-        )
-        if resolved["tcp"]:
-            raise errors.MediasoupTypeError(
-                "listen_info.protocol: a PlainTransport listens on UDP", "listen_info.protocol"
-            )
+        ip, port = _udp_listen(listen_info, listen_ip, "PlainTransport")
         transport = await PlainTransport.create(
             self,
-            resolved["ip"],
-            resolved["udp"] or (0, 0),
+            ip,
+            port,
             rtcp_mux=bool(rtcp_mux),
             comedia=bool(comedia),
             enable_srtp=bool(enable_srtp),
@@ -152,23 +161,13 @@ class Router(EventEmitter):
     ) -> PipeTransport:
         """One end of a plain RTP link to another router (mediasoup's PipeTransport)."""
         from mediasoup_py.pipe_transport import PipeTransport
-        from mediasoup_py.webrtc_transport import resolve_listen_info
 
         self._check_open()
-        resolved = resolve_listen_info(
-            None if listen_info is None else [listen_info],
-            None if listen_ip is None else [listen_ip],
-            enable_udp=True,
-            enable_tcp=False,
-        )
-        if resolved["tcp"]:
-            raise errors.MediasoupTypeError(
-                "listen_info.protocol: a PipeTransport listens on UDP", "listen_info.protocol"
-            )
+        ip, port = _udp_listen(listen_info, listen_ip, "PipeTransport")
         transport = await PipeTransport.create_pipe(
             self,
-            resolved["ip"],
-            resolved["udp"] or (0, 0),
+            ip,
+            port,
             enable_srtp=bool(enable_srtp),
             app_data=app_data or {},
         )

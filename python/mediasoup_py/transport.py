@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
@@ -157,14 +158,28 @@ class Transport(EventEmitter):
             response.add_done_callback(_ignore_result)
         self.observer.emit("close")
 
-    async def _native_stats(self) -> dict[str, Any]:
+    async def _native_stats(self, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The worker's counters for this transport, and the mediasoup stats entry of type
+        ``kind`` with the fields every transport reports."""
         self._check_open()
         native = self._worker._native
         data = await self._worker._request(
             lambda request_id: native.get_transport_stats(request_id, self._id)
         )
         stats: dict[str, Any] = data["stats"]
-        return stats
+        entry = {
+            "type": kind,
+            "transportId": self._id,
+            "timestamp": int(time.time() * 1000),
+            "bytesReceived": stats["bytesReceived"],
+            "bytesSent": stats["bytesSent"],
+            "rtpPacketsReceived": stats["rtpPacketsReceived"],
+            "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
+            "datagramsReceived": stats["datagramsReceived"],
+            "datagramsSent": stats["datagramsSent"],
+            "droppedDatagrams": stats["droppedDatagrams"],
+        }
+        return stats, entry
 
     def _check_open(self) -> None:
         if self._closed:

@@ -7,7 +7,6 @@ with mediasoup v3.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
@@ -351,25 +350,14 @@ class WebRtcTransport(Transport):
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup-style transport statistics (one ``webrtc-transport`` entry)."""
-        stats = await self._native_stats()
-        return [
-            {
-                "type": "webrtc-transport",
-                "transportId": self._id,
-                "timestamp": int(time.time() * 1000),
-                "iceRole": "controlled",
-                "bytesReceived": stats["bytesReceived"],
-                "bytesSent": stats["bytesSent"],
-                "rtpPacketsReceived": stats["rtpPacketsReceived"],
-                "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
-                "datagramsReceived": stats["datagramsReceived"],
-                "datagramsSent": stats["datagramsSent"],
-                "droppedDatagrams": stats["droppedDatagrams"],
-                "iceState": stats["iceState"],
-                "iceSelectedTuple": stats["iceSelectedTuple"],
-                "dtlsState": stats["dtlsState"],
-            }
-        ]
+        stats, entry = await self._native_stats("webrtc-transport")
+        entry |= {
+            "iceRole": "controlled",
+            "iceState": stats["iceState"],
+            "iceSelectedTuple": stats["iceSelectedTuple"],
+            "dtlsState": stats["dtlsState"],
+        }
+        return [entry]
 
     def _on_listen_server_closed(self) -> None:
         """Its WebRtcServer closed: the worker closes the transport with it."""

@@ -27,3 +27,16 @@ pub mod packet;
 pub mod rtc;
 pub mod srtp;
 pub mod worker;
+
+/// Helpers shared by the unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// Decodes hex digits, ignoring whitespace (known-answer vectors are written in groups).
+    pub fn hex(text: &str) -> Vec<u8> {
+        let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..digits.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}

@@ -57,13 +57,7 @@ impl AesCtr {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_support::hex;
 
     /// RFC 3711 Appendix B.2: the AES-CM keystream for a known session key and salt.
     #[test]

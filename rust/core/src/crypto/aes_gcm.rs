@@ -108,6 +108,7 @@ impl AesGcm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
 
     #[test]
     fn seal_then_open_round_trips_and_any_change_is_rejected() {
@@ -141,12 +142,6 @@ mod tests {
     /// NIST GCM test case 3 (McGrew and Viega's GCM spec): AES-128, 96-bit IV, no AAD.
     #[test]
     fn nist_gcm_test_case_3() {
-        let hex = |text: &str| -> Vec<u8> {
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-                .collect()
-        };
         let mut gcm = AesGcm::new(&hex("feffe9928665731c6d6a8f9467308308")).unwrap();
         let iv: [u8; 12] = hex("cafebabefacedbaddecaf888").try_into().unwrap();
         let mut data = hex(concat!(

@@ -588,17 +588,22 @@ impl Worker {
         }
     }
 
+    fn check_new_transport_id(&self, transport_id: &str) -> Result<(), String> {
+        if self.by_id.contains_key(transport_id) {
+            return Err(format!(
+                "a transport with id \"{transport_id}\" already exists"
+            ));
+        }
+        Ok(())
+    }
+
     fn create_webrtc_transport(
         &mut self,
         transport_id: String,
         listen: WebRtcListen,
         ice_consent_timeout: Option<Duration>,
     ) -> Result<Response, String> {
-        if self.by_id.contains_key(&transport_id) {
-            return Err(format!(
-                "a transport with id \"{transport_id}\" already exists"
-            ));
-        }
+        self.check_new_transport_id(&transport_id)?;
         let (sockets, server_slot) = match listen {
             WebRtcListen::Own { ip, udp, tcp } => (
                 TransportSockets::Own(self.bind_socket_set(ip, udp, tcp, MAX_TCP_CONNECTIONS)?),
@@ -748,11 +753,7 @@ impl Worker {
         comedia: bool,
         srtp_profile: Option<SrtpProfile>,
     ) -> Result<Response, String> {
-        if self.by_id.contains_key(&transport_id) {
-            return Err(format!(
-                "a transport with id \"{transport_id}\" already exists"
-            ));
-        }
+        self.check_new_transport_id(&transport_id)?;
         let rtp_socket = self
             .ports
             .bind_udp_at(listen_ip, port)

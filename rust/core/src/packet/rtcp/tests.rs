@@ -1,14 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-
-fn hex(text: &str) -> Vec<u8> {
-    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..clean.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).unwrap())
-        .collect()
-}
+use crate::test_support::hex;
 
 fn serialize(packets: &[RtcpPacket]) -> Vec<u8> {
     let mut out = Vec::new();

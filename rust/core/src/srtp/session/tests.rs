@@ -1,14 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-
-fn hex(text: &str) -> Vec<u8> {
-    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..clean.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).unwrap())
-        .collect()
-}
+use crate::test_support::hex;
 
 /// A session whose RTP and RTCP *session* keys are given directly, as the RFC 7714
 /// vectors are (they skip the key derivation).
