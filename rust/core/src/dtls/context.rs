@@ -48,7 +48,10 @@ fn dtls_context(
     builder.set_cipher_list(CIPHER_LIST)?;
     builder.set_min_proto_version(Some(SslVersion::DTLS1))?;
     // The MTU is set explicitly; querying the (in-memory) BIO for it would fail.
-    builder.set_options(SslOptions::NO_QUERY_MTU | SslOptions::NO_TICKET);
+    // No renegotiation: the SRTP keys must not change under the running sessions.
+    builder.set_options(
+        SslOptions::NO_QUERY_MTU | SslOptions::NO_TICKET | SslOptions::NO_RENEGOTIATION,
+    );
     builder.set_verify_callback(
         SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
         |_preverified, _chain| true,

@@ -8,6 +8,7 @@
 
 mod channel;
 mod context;
+mod record;
 mod session;
 
 pub use context::DtlsContext;

@@ -9,6 +9,7 @@ use openssl::ssl::{ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslStr
 
 use super::channel::DatagramChannel;
 use super::context::DtlsContext;
+use super::record;
 use crate::crypto::certificate::DtlsFingerprint;
 use crate::srtp::SrtpProfile;
 
@@ -86,6 +87,59 @@ pub enum DtlsEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DtlsError {
+    /// A datagram with no bytes.
+    #[error("DTLS datagram is empty")]
+    EmptyDatagram,
+    /// A record header or body runs past the end of the datagram.
+    #[error("DTLS record at offset {offset} truncated: needs {needed} bytes, {remaining} remain")]
+    RecordTruncated {
+        /// Offset of the record in the datagram.
+        offset: usize,
+        /// Bytes the record needs from its offset.
+        needed: usize,
+        /// Bytes left from its offset.
+        remaining: usize,
+    },
+    /// A content type DTLS 1.2 does not define.
+    #[error("DTLS record at offset {offset} has unknown content type {content_type}")]
+    UnknownContentType {
+        /// Offset of the record in the datagram.
+        offset: usize,
+        /// The content type byte.
+        content_type: u8,
+    },
+    /// A version other than DTLS 1.0 or 1.2.
+    #[error("DTLS record at offset {offset} has unsupported version {major:#04x},{minor:#04x}")]
+    UnsupportedVersion {
+        /// Offset of the record in the datagram.
+        offset: usize,
+        /// Major version byte.
+        major: u8,
+        /// Minor version byte.
+        minor: u8,
+    },
+    /// A record longer than DTLS allows.
+    #[error("DTLS record at offset {offset} declares {len} bytes, at most {max} allowed")]
+    RecordTooLong {
+        /// Offset of the record in the datagram.
+        offset: usize,
+        /// The declared length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A protected record too short for its cipher (OpenSSL 3.0 would fail the connection).
+    #[error(
+        "DTLS record at offset {offset} is protected but has {len} bytes, its cipher needs at least {min}"
+    )]
+    ProtectedRecordTooShort {
+        /// Offset of the record in the datagram.
+        offset: usize,
+        /// The body length.
+        len: usize,
+        /// The cipher's minimum.
+        min: usize,
+    },
     /// OpenSSL could not set up the session.
     #[error("cannot create the DTLS session: {0}")]
     Setup(String),
@@ -142,6 +196,9 @@ impl DtlsSession {
         let setup = |error: openssl::error::ErrorStack| DtlsError::Setup(error.to_string());
         let mut ssl = Ssl::new(&context.ssl).map_err(setup)?;
         ssl.set_mtu(DTLS_MTU).map_err(setup)?;
+        // SAFETY: `ssl` is a live SSL object we own, and the callback is a plain function with
+        // the `DTLS_timer_cb` signature that touches no state.
+        unsafe { DTLS_set_timer_cb(ssl.as_ptr(), Some(next_timeout_micros)) };
         let mut session = DtlsSession {
             stream: Stream::Finished,
             role,
@@ -198,6 +255,13 @@ impl DtlsSession {
 
     /// Feeds a received DTLS datagram.
     pub fn handle_datagram(&mut self, datagram: &[u8], now: Instant) -> Result<(), DtlsError> {
+        // Records OpenSSL would choke on (see `record`) never reach it.
+        let ssl = match &self.stream {
+            Stream::Handshaking(mid) => mid.ssl(),
+            Stream::Established(stream) => stream.ssl(),
+            Stream::Finished => return Err(DtlsError::NotActive(self.state.as_str())),
+        };
+        record::validate_datagram(datagram, min_protected_record_len(ssl))?;
         let channel = match &mut self.stream {
             Stream::Handshaking(mid) => mid.get_mut(),
             Stream::Established(stream) => stream.get_mut(),
@@ -414,6 +478,61 @@ impl DtlsSession {
 struct Timeval {
     tv_sec: std::os::raw::c_long,
     tv_usec: std::os::raw::c_long,
+}
+
+/// Shortest body of a record protected by AES-GCM: 8-byte explicit nonce and 16-byte tag.
+const AES_GCM_MIN_RECORD_LEN: usize = 24;
+/// Shortest body of a record protected by ChaCha20-Poly1305: its 16-byte tag.
+const CHACHA20_POLY1305_MIN_RECORD_LEN: usize = 16;
+/// Shortest body of a CBC record: a 16-byte IV and two blocks (a padded SHA-1 MAC).
+const AES_CBC_MIN_RECORD_LEN: usize = 48;
+
+/// The shortest body a record protected by the negotiated cipher can have; before a cipher
+/// is chosen, the smallest of them.
+fn min_protected_record_len(ssl: &openssl::ssl::SslRef) -> usize {
+    let Some(cipher) = ssl.current_cipher() else {
+        return CHACHA20_POLY1305_MIN_RECORD_LEN;
+    };
+    let name = cipher.name();
+    if name.contains("GCM") {
+        AES_GCM_MIN_RECORD_LEN
+    } else if name.contains("CHACHA20") {
+        CHACHA20_POLY1305_MIN_RECORD_LEN
+    } else {
+        AES_CBC_MIN_RECORD_LEN
+    }
+}
+
+/// First retransmission after 100 ms rather than RFC 6347's 1 s: a WebRTC handshake runs over
+/// a path ICE has just proven, so a lost flight is better resent quickly.
+const INITIAL_TIMEOUT_MICROS: std::os::raw::c_uint = 100_000;
+/// Doubling stops at 6.4 s; OpenSSL gives up after 12 expiries.
+const MAX_TIMEOUT_MICROS: std::os::raw::c_uint = 6_400_000;
+
+extern "C" {
+    // `void DTLS_set_timer_cb(SSL *s, DTLS_timer_cb cb)` (OpenSSL 1.1.1+), not bound by
+    // openssl-sys; libssl is linked by openssl-sys.
+    fn DTLS_set_timer_cb(
+        ssl: *mut openssl_sys::SSL,
+        callback: Option<
+            unsafe extern "C" fn(
+                *mut openssl_sys::SSL,
+                std::os::raw::c_uint,
+            ) -> std::os::raw::c_uint,
+        >,
+    );
+}
+
+/// OpenSSL asks for the next timeout given the previous one (0 when the timer starts).
+unsafe extern "C" fn next_timeout_micros(
+    _ssl: *mut openssl_sys::SSL,
+    previous_micros: std::os::raw::c_uint,
+) -> std::os::raw::c_uint {
+    if previous_micros == 0 {
+        INITIAL_TIMEOUT_MICROS
+    } else {
+        previous_micros.saturating_mul(2).min(MAX_TIMEOUT_MICROS)
+    }
 }
 
 /// Moves the datagrams OpenSSL wrote out of its channel.

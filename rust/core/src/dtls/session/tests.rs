@@ -227,3 +227,39 @@ proptest! {
         });
     }
 }
+
+/// OpenSSL 3.0 fails a whole connection on a protected record too short for its cipher; such
+/// records (anyone who can spoof the client's address could send them) are refused first.
+#[test]
+fn short_protected_records_are_refused_and_the_session_survives() {
+    let (_, _, mut client, mut server) = pair(&SrtpProfile::ALL, &SrtpProfile::ALL);
+    shuttle(&mut client, &mut server, Instant::now());
+    assert_eq!(server.state(), DtlsState::Connected);
+    for len in 1..64u16 {
+        // application_data, DTLS 1.2, epoch 1, sequence 99, then `len` bytes.
+        let mut record = vec![23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 99];
+        record.extend(len.to_be_bytes());
+        record.extend(std::iter::repeat_n(0xAA, usize::from(len)));
+        let outcome = server.handle_datagram(&record, Instant::now());
+        // Below every cipher's minimum the record never reaches OpenSSL; above it, OpenSSL
+        // discards the forgery (its tag cannot verify).
+        if len < 16 {
+            assert!(
+                matches!(outcome, Err(DtlsError::ProtectedRecordTooShort { .. })),
+                "{len}: {outcome:?}"
+            );
+        }
+        assert_eq!(
+            server.state(),
+            DtlsState::Connected,
+            "after a {len}-byte record"
+        );
+    }
+    assert_eq!(server.state(), DtlsState::Connected);
+    client.send_application_data(b"still here").unwrap();
+    shuttle(&mut client, &mut server, Instant::now());
+    assert_eq!(
+        std::iter::from_fn(|| server.poll_event()).last(),
+        Some(DtlsEvent::ApplicationData(b"still here".to_vec()))
+    );
+}
