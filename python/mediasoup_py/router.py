@@ -1,11 +1,9 @@
-"""Routers: a room's media scope on one worker, and the factory of its transports.
-
-Codec negotiation (``rtp_capabilities``), producers and consumers arrive with routing; today a
-router creates WebRTC transports.
-"""
+"""Routers: a room's media scope on one worker, its RTP capabilities, and the factory of its
+transports. Producers and consumers arrive with routing."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +13,7 @@ from mediasoup_py.events import EventEmitter
 if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
+    from mediasoup_py.rtp_parameters import RtpCapabilities
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
     from mediasoup_py.webrtc_transport import WebRtcTransport
@@ -45,9 +44,12 @@ def _udp_listen(
 class Router(EventEmitter):
     """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``."""
 
-    def __init__(self, worker: Worker, app_data: dict[str, Any]) -> None:
+    def __init__(
+        self, worker: Worker, rtp_capabilities: RtpCapabilities, app_data: dict[str, Any]
+    ) -> None:
         super().__init__()
         self._worker = worker
+        self._rtp_capabilities = rtp_capabilities
         self._id = str(uuid.uuid4())
         self._transports: dict[str, Transport] = {}
         self._closed = False
@@ -63,6 +65,12 @@ class Router(EventEmitter):
     def closed(self) -> bool:
         """Whether the router is closed."""
         return self._closed
+
+    @property
+    def rtp_capabilities(self) -> RtpCapabilities:
+        """The codecs and header extensions of this router, for clients to load
+        (``device.load({routerRtpCapabilities})``)."""
+        return copy.deepcopy(self._rtp_capabilities)
 
     @property
     def worker(self) -> Worker:

@@ -24,6 +24,7 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
+    from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
 
@@ -164,13 +165,21 @@ class Worker(EventEmitter):
     def __repr__(self) -> str:
         return f"<Worker id={self._id} closed={self._closed}>"
 
-    async def create_router(self, *, app_data: dict[str, Any] | None = None) -> Router:
-        """A router on this worker: the factory of transports (and, with routing, of
-        producers and consumers)."""
+    async def create_router(
+        self,
+        *,
+        media_codecs: list[RtpCodecCapability] | None = None,
+        app_data: dict[str, Any] | None = None,
+    ) -> Router:
+        """A router on this worker offering ``media_codecs`` (mediasoup's ``mediaCodecs``; an
+        unsupported codec raises ``UnsupportedError``). It creates the transports (and, with
+        routing, the producers and consumers) of a room."""
+        from mediasoup_py.ortc import generate_router_rtp_capabilities
         from mediasoup_py.router import Router
 
         self._check_open()
-        router = Router(self, app_data or {})
+        capabilities = generate_router_rtp_capabilities(media_codecs)
+        router = Router(self, capabilities, app_data or {})
         self._routers[router.id] = router
         self.observer.emit("newrouter", router)
         return router
