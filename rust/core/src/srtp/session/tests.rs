@@ -333,3 +333,61 @@ proptest! {
         prop_assert_eq!(unprotect_rtp(&mut receiver, &protected).unwrap(), plain);
     }
 }
+
+/// Packets libsrtp 2 (through pylibsrtp) produced for fixed keys: they pin the key
+/// derivation of the AEAD profiles' 12-byte salt, which RFC 7714 has no vector for. libsrtp
+/// numbers SRTCP from 1, so the sender is started there.
+#[test]
+fn libsrtp_produces_the_same_packets() {
+    let rtp = hex("806000010102030412345678 696e7465726f70207061796c6f616421");
+    let rtcp = hex("81c8000612345678 000102030405060708090a0b0c0d0e0f10111213");
+    let cases = [
+        (
+            SrtpProfile::AeadAes128Gcm,
+            "7243963a781353507a356c72e21b754ded7e5442fe61a2ca387650c6041a6d82",
+            "e021f69f9fedcc8901fde097b9a3a6d70be67ae8ef19b7aff0a8224f4ab42702bd399d4780000001",
+        ),
+        (
+            SrtpProfile::AeadAes256Gcm,
+            "29cf7c758684788d1cfc4307cc4a23786e2bbcae8a2f2dafb83eebb9508d4bae",
+            "b87d266b3ba51bd97b7646b14294430326a799c5a18399dd03ae70a137b790b8f853321680000001",
+        ),
+        (
+            SrtpProfile::AesCm128HmacSha1_80,
+            "fec07d33f3e2cc95338f47eb8d2c8f13667dbed855ceba16643e",
+            "4b712d54a202f1b9c04dc8ad7de13ae3b7e17cec800000016a9851704692442a3b3e",
+        ),
+        (
+            SrtpProfile::AesCm128HmacSha1_32,
+            "fec07d33f3e2cc95338f47eb8d2c8f13667dbed8",
+            "4b712d54a202f1b9c04dc8ad7de13ae3b7e17cec800000016a9851704692442a3b3e",
+        ),
+    ];
+    for (profile, rtp_tail, rtcp_tail) in cases {
+        let key: Vec<u8> = (1..=profile.key_len() as u8).collect();
+        let salt: Vec<u8> = (100..100 + profile.salt_len() as u8).collect();
+        let mut sender = SrtpSession::new(profile, &key, &salt).unwrap();
+        sender.stream(0x1234_5678).unwrap().srtcp_sent = Some(0);
+        let mut receiver = SrtpSession::new(profile, &key, &salt).unwrap();
+
+        let expected = [&rtp[..12], &hex(rtp_tail)[..]].concat();
+        assert_eq!(protect_rtp(&mut sender, &rtp), expected, "{profile} SRTP");
+        assert_eq!(
+            unprotect_rtp(&mut receiver, &expected).unwrap(),
+            rtp,
+            "{profile} SRTP"
+        );
+
+        let expected = [&rtcp[..8], &hex(rtcp_tail)[..]].concat();
+        assert_eq!(
+            protect_rtcp(&mut sender, &rtcp),
+            expected,
+            "{profile} SRTCP"
+        );
+        assert_eq!(
+            unprotect_rtcp(&mut receiver, &expected).unwrap(),
+            rtcp,
+            "{profile} SRTCP"
+        );
+    }
+}
