@@ -209,6 +209,23 @@ fn ice_then_dtls_then_media_both_ways() {
         .unwrap();
     assert_eq!(&datagram[..len], &rtp(2)[..]);
 
+    // SFU -> client RTCP (a PLI), as SRTCP.
+    let pli = [0x81, 206, 0, 2, 0, 0, 0, 1, 0xAA, 0xBB, 0xCC, 0xDD];
+    let mut outgoing = pli.to_vec();
+    outgoing.resize(pli.len() + 4 + 16, 0);
+    connection
+        .send_rtcp(&mut outgoing, pli.len(), &mut sent)
+        .unwrap();
+    let (to, mut datagram) = sent.pop().unwrap();
+    assert_eq!(to, tuple(5000));
+    let len = client
+        .receive
+        .as_mut()
+        .unwrap()
+        .unprotect_rtcp(&mut datagram)
+        .unwrap();
+    assert_eq!(&datagram[..len], &pli[..]);
+
     let drops = connection.drops();
     assert_eq!(drops.media_not_ready, 1);
     assert_eq!(drops.srtp, 0);
