@@ -531,3 +531,29 @@ proptest! {
         }
     }
 }
+
+/// A feedback Chrome sent, as Wireshark dissects it (from the RTCP helper's branch): P bit
+/// with one padding byte, one run-length chunk of nine small deltas.
+#[test]
+fn chrome_transport_cc_with_rtcp_padding() {
+    let bytes = hex("afcd0007 00000001 dd586eb6 00010009 5e911000 20091c0c 2c380004 00081801");
+    let packets = parse_compound(&bytes).unwrap();
+    let RtcpPacket::TransportCc(feedback) = &packets[0] else {
+        panic!("expected transport-cc, got {packets:?}");
+    };
+    assert_eq!(
+        (feedback.base_sequence, feedback.reference_time),
+        (1, 6_197_520)
+    );
+    let deltas_ms: Vec<i16> = feedback
+        .packets
+        .iter()
+        .map(|packet| packet.receive_delta.unwrap() / 4)
+        .collect();
+    assert_eq!(deltas_ms, [7, 3, 11, 14, 0, 1, 0, 2, 6]);
+    assert_eq!(
+        feedback.arrival_times_us().last(),
+        Some((9, Some(6_197_520 * 64_000 + 44_000)))
+    );
+    assert_eq!(parse_compound(&serialize(&packets)).unwrap(), packets);
+}
