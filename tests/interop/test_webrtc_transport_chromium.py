@@ -20,7 +20,11 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def loopback_namespace() -> Iterator[str]:
     name = f"msp-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
+    created = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    assert created.returncode == 0, (
+        "creating a network namespace needs root (CAP_SYS_ADMIN), as the test suite runs in "
+        f"CI: {created.stderr.strip()}"
+    )
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
         yield name
