@@ -4,7 +4,10 @@
 #   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
 #     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with),
 #     chromium (the browser the WebRTC tests drive through Playwright) and iproute2 (the
-#     tests put Chromium in a loopback-only network namespace);
+#     tests put Chromium in a loopback-only network namespace), and Node.js with npm when
+#     missing (mediasoup-client from npm is bundled for the browser tests);
+#   - mediasoup-client and esbuild from npm (tests/interop/msc, locked), bundled into one
+#     script the test pages load;
 #   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp,
 #     aiortc, Playwright for Python, which drives Debian's chromium);
 #   - the package itself, built in release mode (`pip install .`).
@@ -26,6 +29,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v npm >/dev/null; then
+  echo "setup: installing Node.js and npm"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+if [ ! -f tests/interop/msc/mediasoup-client.bundle.js ] \
+  || [ tests/interop/msc/package-lock.json -nt tests/interop/msc/mediasoup-client.bundle.js ]; then
+  echo "setup: bundling mediasoup-client for the browser tests"
+  (cd tests/interop/msc && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }

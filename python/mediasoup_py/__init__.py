@@ -6,16 +6,20 @@ threads; this package is the control plane and the typed surface over it.
 
 from mediasoup_py import errors
 from mediasoup_py._core import __version__
+from mediasoup_py.consumer import Consumer
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
+from mediasoup_py.producer import Producer
 from mediasoup_py.router import Router
 from mediasoup_py.webrtc_server import WebRtcServer
 from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
 __all__ = [
+    "Consumer",
     "PipeTransport",
     "PlainTransport",
+    "Producer",
     "Router",
     "WebRtcServer",
     "WebRtcTransport",

@@ -22,6 +22,8 @@ PIPE_SRTP_CRYPTO_SUITE = "AEAD_AES_256_GCM"
 class PipeTransport(PlainTransport):
     """One end of a router-to-router link. Events: ``tuple``, ``routerclose``."""
 
+    _is_pipe = True
+
     @classmethod
     async def create_pipe(
         cls,

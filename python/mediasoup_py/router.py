@@ -1,5 +1,5 @@
 """Routers: a room's media scope on one worker, its RTP capabilities, and the factory of its
-transports. Producers and consumers arrive with routing."""
+transports, and the registry of its producers (which any of its transports can consume)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from mediasoup_py import errors
+from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
+    from mediasoup_py.producer import Producer
     from mediasoup_py.rtp_parameters import RtpCapabilities
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
@@ -52,6 +53,7 @@ class Router(EventEmitter):
         self._rtp_capabilities = rtp_capabilities
         self._id = str(uuid.uuid4())
         self._transports: dict[str, Transport] = {}
+        self._producers: dict[str, Producer] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -79,6 +81,18 @@ class Router(EventEmitter):
 
     def __repr__(self) -> str:
         return f"<Router id={self._id} closed={self._closed}>"
+
+    def can_consume(self, *, producer_id: str, rtp_capabilities: RtpCapabilities) -> bool:
+        """Whether an endpoint with ``rtp_capabilities`` can consume the producer (it has
+        a matching codec). False for an unknown producer, as mediasoup."""
+        producer = self._producers.get(producer_id)
+        if producer is None:
+            return False
+        capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
+        return ortc.can_consume(producer.consumable_rtp_parameters, capabilities)
+
+    def _producer(self, producer_id: str) -> Producer | None:
+        return self._producers.get(producer_id)
 
     async def create_webrtc_transport(
         self,

@@ -3,16 +3,18 @@ request plumbing, and the cascade when its router or worker closes."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import time
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
+from mediasoup_py.consumer import Consumer, create_consumer
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.producer import Producer, create_producer
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
+    from mediasoup_py.rtp_parameters import RtpCapabilities, RtpParameters
 
 __all__ = [
     "ListenInfo",
@@ -130,6 +132,10 @@ class Transport(EventEmitter):
         self._worker = router.worker
         self._id = transport_id
         self._closed = False
+        self._producers: dict[str, Producer] = {}
+        self._consumers: dict[str, Consumer] = {}
+        # mediasoup numbers consumer MIDs per transport from 0, wrapping at 10^8.
+        self._next_mid = 0
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -149,14 +155,92 @@ class Transport(EventEmitter):
             return
         self._mark_closed()
         self._router._forget_transport(self._id)
-        if not self._worker.closed:
-            native = self._worker._native
-            # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
-            response = self._worker._send(
-                lambda request_id: native.close_transport(request_id, self._id)
-            )
-            response.add_done_callback(_ignore_result)
+        native = self._worker._native
+        # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
+        self._worker._send_close(lambda request_id: native.close_transport(request_id, self._id))
         self.observer.emit("close")
+
+    async def produce(
+        self,
+        *,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+        id: str | None = None,
+        paused: bool = False,
+        app_data: dict[str, Any] | None = None,
+    ) -> Producer:
+        """Receives a track from the endpoint: ``rtp_parameters`` is what the client's
+        ``transport.produce()`` signaled (mediasoup-client's ``produce`` event). Raises
+        ``MediasoupTypeError`` naming a bad field and ``UnsupportedError`` for codecs the
+        router does not have."""
+        self._check_open()
+        producer = await create_producer(
+            self,
+            kind=kind,
+            rtp_parameters=rtp_parameters,
+            producer_id=id,
+            paused=paused,
+            app_data=app_data,
+        )
+        self.observer.emit("newproducer", producer)
+        return producer
+
+    async def consume(
+        self,
+        *,
+        producer_id: str,
+        rtp_capabilities: RtpCapabilities,
+        paused: bool = False,
+        mid: str | None = None,
+        enable_rtx: bool | None = None,
+        app_data: dict[str, Any] | None = None,
+    ) -> Consumer:
+        """Sends a producer's track to the endpoint, whose device has
+        ``rtp_capabilities``; give the consumer's ``id``, ``kind`` and ``rtp_parameters``
+        to the client's ``consume()``. mediasoup's advice holds: create it ``paused`` and
+        resume once the client has it, so the first frame is a keyframe it can decode."""
+        self._check_open()
+        consumer = await create_consumer(
+            self,
+            producer_id=producer_id,
+            rtp_capabilities=rtp_capabilities,
+            paused=paused,
+            mid=mid,
+            enable_rtx=enable_rtx,
+            pipe=self._is_pipe,
+            app_data=app_data,
+        )
+        self.observer.emit("newconsumer", consumer)
+        return consumer
+
+    # Pipe transports override this: their consumers carry the producer's stream as is.
+    _is_pipe = False
+
+    def _add_producer(self, producer: Producer) -> None:
+        self._producers[producer.id] = producer
+        self._router._producers[producer.id] = producer
+
+    def _forget_producer(self, producer_id: str) -> None:
+        self._producers.pop(producer_id, None)
+        self._router._producers.pop(producer_id, None)
+
+    def _add_consumer(self, consumer: Consumer) -> None:
+        self._consumers[consumer.id] = consumer
+
+    def _forget_consumer(self, consumer_id: str) -> None:
+        self._consumers.pop(consumer_id, None)
+
+    def _ssrc_in_use(self, ssrc: int) -> bool:
+        return any(
+            encoding.get("ssrc") == ssrc or encoding.get("rtx", {}).get("ssrc") == ssrc
+            for producer in self._producers.values()
+            for encoding in producer.rtp_parameters["encodings"]
+        )
+
+    def _next_consumer_mid(self) -> str:
+        mid = str(self._next_mid)
+        self._next_mid = (self._next_mid + 1) % 100_000_000
+        return mid
 
     async def _native_stats(self, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The worker's counters for this transport, and the mediasoup stats entry of type
@@ -188,6 +272,11 @@ class Transport(EventEmitter):
     def _mark_closed(self) -> None:
         self._closed = True
         self._worker._forget_transport(self._id)
+        # The worker closed them with the transport (and the consumers of its producers).
+        for producer in list(self._producers.values()):
+            producer._on_transport_closed()
+        for consumer in list(self._consumers.values()):
+            consumer._on_transport_closed()
 
     def _on_router_closed(self, notify_worker: bool = True) -> None:
         if self._closed:
@@ -204,9 +293,3 @@ class Transport(EventEmitter):
         name: str = event["event"]
         self.emit(name, event["data"])
         self.observer.emit(name, event["data"])
-
-
-def _ignore_result(response: asyncio.Future[dict[str, Any]]) -> None:
-    # Closing races with worker shutdown; a failed close of a closed transport is expected.
-    if not response.cancelled():
-        response.exception()

@@ -253,6 +253,14 @@ class Worker(EventEmitter):
             raise
         return future
 
+    def _send_close(self, send: Callable[[int], None]) -> None:
+        """Sends a close request now, without waiting: closing is synchronous for the
+        caller, and a close racing with worker shutdown (or of something the worker already
+        closed with its parent) may fail harmlessly."""
+        if self._closed:
+            return
+        self._send(send).add_done_callback(_ignore_close_result)
+
     def _register_transport(self, transport: Transport) -> None:
         self._transports[transport.id] = transport
 
@@ -313,3 +321,8 @@ class Worker(EventEmitter):
         if died is not None:
             self.emit("died", died)
         self.observer.emit("close")
+
+
+def _ignore_close_result(response: asyncio.Future[dict[str, Any]]) -> None:
+    if not response.cancelled():
+        response.exception()

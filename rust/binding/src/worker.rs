@@ -9,6 +9,9 @@ use std::time::Duration;
 use mediasoup_core::crypto::certificate::{DtlsCertificate, DtlsFingerprint, FingerprintAlgorithm};
 use mediasoup_core::dtls::{DtlsContext, DtlsState};
 use mediasoup_core::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
+use mediasoup_core::packet::codecs::PayloadCodec;
+use mediasoup_core::rtc::consumer::{ConsumerSpec, ConsumerStats, RtxSpec};
+use mediasoup_core::rtc::producer::{ProducerSpec, ProducerStats};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
@@ -119,6 +122,32 @@ fn listening_list<'py>(
     Ok(listening)
 }
 
+fn producer_stats_dict<'py>(
+    py: Python<'py>,
+    stats: &ProducerStats,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("packetCount", stats.packets)?;
+    dict.set_item("byteCount", stats.bytes)?;
+    dict.set_item("unknownPayloadTypeCount", stats.unknown_payload_type)?;
+    dict.set_item("keyFrameRequestCount", stats.key_frame_requests)?;
+    Ok(dict)
+}
+
+fn consumer_stats_dict<'py>(
+    py: Python<'py>,
+    stats: &ConsumerStats,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("packetCount", stats.packets)?;
+    dict.set_item("byteCount", stats.bytes)?;
+    dict.set_item("keyFrameRequestCount", stats.key_frame_requests)?;
+    dict.set_item("nackCount", stats.nacks)?;
+    dict.set_item("nackPacketCount", stats.nacked_packets)?;
+    dict.set_item("retransmittedPacketCount", stats.retransmitted_packets)?;
+    Ok(dict)
+}
+
 fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     match response {
@@ -160,6 +189,12 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
             dict.set_item("ru_maxrss", usage.ru_maxrss)?;
             dict.set_item("ru_nvcsw", usage.ru_nvcsw)?;
             dict.set_item("ru_nivcsw", usage.ru_nivcsw)?;
+        }
+        Response::ProducerStats(stats) => {
+            dict.set_item("stats", producer_stats_dict(py, stats)?)?;
+        }
+        Response::ConsumerStats(stats) => {
+            dict.set_item("stats", consumer_stats_dict(py, stats)?)?;
         }
         Response::Dump { transport_ids } => {
             dict.set_item("transportIds", transport_ids.clone())?;
@@ -568,6 +603,143 @@ impl PyWorkerChannel {
                 tcp: tcp.map(port_choice),
             },
         )
+    }
+
+    /// `payload_types`: (client PT, router PT, router codec MIME type) per media codec;
+    /// `extension_ids`: (client id, router id) per header extension the router knows;
+    /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs.
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, paused))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_producer(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        producer_id: String,
+        payload_types: Vec<(u8, u8, String)>,
+        extension_ids: Vec<(u8, u8)>,
+        mid_extension_id: Option<u8>,
+        mid: Option<String>,
+        rid: Option<(u8, String)>,
+        ssrc: Option<u32>,
+        mapped_ssrc: u32,
+        store_for_retransmission: bool,
+        paused: bool,
+    ) -> PyResult<()> {
+        let payload_types = payload_types
+            .into_iter()
+            .map(|(client, router, mime_type)| {
+                (client, router, PayloadCodec::from_mime_type(&mime_type))
+            })
+            .collect();
+        self.send(
+            request_id,
+            Request::CreateProducer {
+                transport_id,
+                producer_id,
+                spec: Box::new(ProducerSpec {
+                    payload_types,
+                    extension_ids,
+                    mid_extension_id,
+                    mid,
+                    rid,
+                    ssrc,
+                    mapped_ssrc,
+                    store_for_retransmission,
+                }),
+                paused,
+            },
+        )
+    }
+
+    /// `payload_types` and `extension_ids` are the router's that the endpoint accepted;
+    /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
+    /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX.
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, paused))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_consumer(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        consumer_id: String,
+        producer_id: String,
+        ssrc: u32,
+        payload_types: Vec<u8>,
+        extension_ids: Vec<u8>,
+        mid: Option<(u8, String)>,
+        needs_key_frame: bool,
+        rtx: Option<(u32, Vec<(u8, u8)>)>,
+        paused: bool,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::CreateConsumer {
+                transport_id,
+                consumer_id,
+                producer_id,
+                spec: Box::new(ConsumerSpec {
+                    ssrc,
+                    payload_types,
+                    extension_ids,
+                    mid,
+                    needs_key_frame,
+                    rtx: rtx.map(|(ssrc, payload_types)| RtxSpec {
+                        ssrc,
+                        payload_types,
+                    }),
+                }),
+                paused,
+            },
+        )
+    }
+
+    fn set_producer_paused(
+        &self,
+        request_id: u64,
+        producer_id: String,
+        paused: bool,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetProducerPaused {
+                producer_id,
+                paused,
+            },
+        )
+    }
+
+    fn set_consumer_paused(
+        &self,
+        request_id: u64,
+        consumer_id: String,
+        paused: bool,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetConsumerPaused {
+                consumer_id,
+                paused,
+            },
+        )
+    }
+
+    fn close_producer(&self, request_id: u64, producer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CloseProducer { producer_id })
+    }
+
+    fn close_consumer(&self, request_id: u64, consumer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CloseConsumer { consumer_id })
+    }
+
+    fn get_producer_stats(&self, request_id: u64, producer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::GetProducerStats { producer_id })
+    }
+
+    fn get_consumer_stats(&self, request_id: u64, consumer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::GetConsumerStats { consumer_id })
+    }
+
+    fn request_key_frame(&self, request_id: u64, consumer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::RequestKeyFrame { consumer_id })
     }
 
     fn close_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {

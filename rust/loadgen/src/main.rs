@@ -2,7 +2,13 @@
 //! loopback, batched with sendmmsg, and prints what it sent as one JSON line.
 //!
 //! Usage: mediasoup-loadgen --targets 127.0.0.1:40000,127.0.0.1:40001 --pps 1000 \
-//!            --seconds 5 [--payload 1200] [--srtp PROFILE:HEX_KEY_AND_SALT]
+//!            --seconds 5 [--payload 1200] [--srtp PROFILE:HEX_KEY_AND_SALT] \
+//!            [--vp8-keyframes] [--sink 127.0.0.1:41000]
+//!
+//! `--vp8-keyframes` starts every payload with a VP8 keyframe header, so a video producer's
+//! consumers (which start on a keyframe) forward from the first packet. `--sink` also
+//! counts, on a second thread, the datagrams arriving at that address until a second after
+//! sending stops: the fan-out benchmark points every consumer there.
 //!
 //! `--pps` is per target. Each target gets its own SSRC and sequence space. The send loop
 //! runs in 1 ms ticks and catches up after a late tick, so the offered rate holds on a busy
@@ -10,15 +16,20 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mediasoup_core::srtp::{SrtpProfile, SrtpSession};
-use mediasoup_core::worker::{SendBatch, BATCH, SLOT_LEN};
+use mediasoup_core::worker::{recv_batch, RecvBatch, SendBatch, BATCH, SLOT_LEN};
 
 const TICK: Duration = Duration::from_millis(1);
 const RTP_HEADER_LEN: usize = 12;
 /// Longest run allowed, whatever the arguments say.
 const MAX_SECONDS: f64 = 600.0;
+/// A VP8 payload descriptor (S=1, partition 0) and a payload header with P=0: a keyframe.
+const VP8_KEYFRAME_START: [u8; 5] = [0x10, 0x00, 0x9d, 0x01, 0x2a];
+/// How long the sink keeps counting after the sender stops (packets still in flight).
+const SINK_GRACE: Duration = Duration::from_secs(1);
 
 struct Options {
     targets: Vec<SocketAddr>,
@@ -26,6 +37,8 @@ struct Options {
     seconds: f64,
     payload: usize,
     srtp: Option<(SrtpProfile, Vec<u8>)>,
+    vp8_keyframes: bool,
+    sink: Option<SocketAddr>,
 }
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
@@ -45,8 +58,14 @@ fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options,
         seconds: 5.0,
         payload: 1200,
         srtp: None,
+        vp8_keyframes: false,
+        sink: None,
     };
     while let Some(flag) = arguments.next() {
+        if flag == "--vp8-keyframes" {
+            options.vp8_keyframes = true;
+            continue;
+        }
         let value = arguments
             .next()
             .ok_or_else(|| format!("{flag} needs a value"))?;
@@ -66,6 +85,7 @@ fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options,
                 let key = parse_hex(key).ok_or("--srtp key is not hex")?;
                 options.srtp = Some((profile, key));
             }
+            "--sink" => options.sink = Some(value.parse().map_err(|_| "bad --sink")?),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -95,6 +115,22 @@ struct Report {
     sent: u64,
     dropped: u64,
     elapsed: Duration,
+    received: Option<u64>,
+}
+
+/// Counts datagrams arriving at `socket` until `until`.
+fn count_arrivals(socket: UdpSocket, until: Instant) -> JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut batch = RecvBatch::default();
+        let mut received = 0u64;
+        while Instant::now() < until {
+            match recv_batch(&socket, &mut batch) {
+                Ok(0) | Err(_) => std::thread::sleep(TICK),
+                Ok(count) => received += count as u64,
+            }
+        }
+        received
+    })
 }
 
 fn run(options: &Options) -> Result<Report, String> {
@@ -124,6 +160,16 @@ fn run(options: &Options) -> Result<Report, String> {
     let mut packet = vec![0u8; SLOT_LEN];
     let started = Instant::now();
     let end = started + Duration::from_secs_f64(options.seconds);
+    let sink = options
+        .sink
+        .map(|address| {
+            let socket = UdpSocket::bind(address).map_err(|error| format!("--sink: {error}"))?;
+            socket
+                .set_nonblocking(true)
+                .map_err(|error| error.to_string())?;
+            Ok::<_, String>(count_arrivals(socket, end + SINK_GRACE))
+        })
+        .transpose()?;
     let per_stream_interval = 1.0 / options.packets_per_second;
     let mut sent = 0u64;
     let mut next_tick = started;
@@ -140,6 +186,10 @@ fn run(options: &Options) -> Result<Report, String> {
                 packet[2..4].copy_from_slice(&stream.sequence.to_be_bytes());
                 packet[4..8].copy_from_slice(&(u32::from(stream.sequence) * 3000).to_be_bytes());
                 packet[8..12].copy_from_slice(&stream.ssrc.to_be_bytes());
+                if options.vp8_keyframes {
+                    packet[RTP_HEADER_LEN..RTP_HEADER_LEN + VP8_KEYFRAME_START.len()]
+                        .copy_from_slice(&VP8_KEYFRAME_START);
+                }
                 stream.sequence = stream.sequence.wrapping_add(1);
                 let len = match stream.srtp.as_mut() {
                     Some(session) => session
@@ -160,10 +210,15 @@ fn run(options: &Options) -> Result<Report, String> {
         }
     }
     sent += batch.flush(&socket);
+    let elapsed = started.elapsed();
+    let received = sink
+        .map(|counter| counter.join().map_err(|_| "the sink thread panicked"))
+        .transpose()?;
     Ok(Report {
         sent,
         dropped: batch.dropped,
-        elapsed: started.elapsed(),
+        elapsed,
+        received,
     })
 }
 
@@ -177,8 +232,12 @@ fn main() -> ExitCode {
     };
     match run(&options) {
         Ok(report) => {
+            let received = report
+                .received
+                .map_or_else(|| "null".to_owned(), |count| count.to_string());
             println!(
-                "{{\"sent\": {}, \"send_errors\": {}, \"seconds\": {:.3}, \"targets\": {}}}",
+                "{{\"sent\": {}, \"send_errors\": {}, \"seconds\": {:.3}, \"targets\": {}, \
+                 \"received\": {received}}}",
                 report.sent,
                 report.dropped,
                 report.elapsed.as_secs_f64(),

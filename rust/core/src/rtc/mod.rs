@@ -5,7 +5,13 @@
 //! - [`webrtc_connection`]: ICE-lite + DTLS + SRTP for one WebRtcTransport: which tuple media
 //!   goes to, when keys exist, and the protect/unprotect of every packet.
 //! - [`plain_connection`]: plain RTP/RTCP (optionally SRTP) for PlainTransport, with comedia.
+//! - [`producer`] and [`consumer`]: a stream entering the router and its copy for one
+//!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
+//! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 
+pub mod consumer;
 pub mod datagram_sink;
 pub mod plain_connection;
+pub mod producer;
+pub mod rtp_packet_store;
 pub mod webrtc_connection;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token, Waker};
 
 use super::event_queue::EventQueue;
+use super::forward_queue::{ForwardQueue, PacketKind};
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::messages::{
     Request, RequestId, ResourceUsage, Response, TransportEvent, WebRtcListen, WorkerEvent,
@@ -21,8 +22,10 @@ use super::messages::{
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::{PortAllocator, PortChoice};
+use super::routing::Routing;
 use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION_INDEX};
 use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
+use super::udp_batch::SLOT_LEN;
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_server::{ServerRoutes, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS};
 use super::webrtc_transport::{
@@ -30,8 +33,9 @@ use super::webrtc_transport::{
 };
 use crate::dtls::DtlsContext;
 use crate::ice::{IceParameters, TransportProtocol};
+use crate::rtc::consumer::Forward;
 use crate::rtc::plain_connection::SrtpKeys;
-use crate::rtc::webrtc_connection::WebRtcConnection;
+use crate::rtc::webrtc_connection::{Received, WebRtcConnection};
 use crate::srtp::SrtpProfile;
 
 /// The waker's token.
@@ -91,6 +95,10 @@ impl WorkerHandle {
             servers: Vec::new(),
             servers_by_id: HashMap::new(),
             touched: Vec::new(),
+            routing: Routing::default(),
+            forward: ForwardQueue::default(),
+            egress: vec![0; SLOT_LEN + EGRESS_HEADROOM],
+            nacked: Vec::new(),
             plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
@@ -180,6 +188,14 @@ struct Worker {
     servers_by_id: HashMap<String, usize>,
     /// Transports a server read touched, reused between reads.
     touched: Vec<usize>,
+    /// Producers and consumers, and which transport each lives on.
+    routing: Routing,
+    /// Media decrypted by the last read, for the routing phase.
+    forward: ForwardQueue,
+    /// Where a consumer's copy of a packet is written (with room for MID and SRTP tag).
+    egress: Vec<u8>,
+    /// Packets the last RTCP's NACKs asked for: (consumer, sequence number).
+    nacked: Vec<(usize, u16)>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -254,7 +270,7 @@ impl Worker {
         }
     }
 
-    /// A socket of a transport is ready.
+    /// A socket of a transport is ready: read, route what was read, until drained.
     fn on_transport_ready(
         &mut self,
         slot: usize,
@@ -263,16 +279,36 @@ impl Worker {
         now: Instant,
         transport_events: &mut Vec<TransportEvent>,
     ) {
+        while self.read_transport(slot, index, writable, now, transport_events) {
+            self.route(now);
+        }
+        self.route(now);
+    }
+
+    /// One read of a transport's socket; returns whether more may be waiting.
+    fn read_transport(
+        &mut self,
+        slot: usize,
+        index: usize,
+        writable: bool,
+        now: Instant,
+        transport_events: &mut Vec<TransportEvent>,
+    ) -> bool {
         let Some(Some(transport)) = self.transports.get_mut(slot) else {
-            return;
+            return false;
         };
-        match transport {
-            WorkerTransport::Plain(_) => {
-                transport.on_plain_readable(index, &mut self.receive, transport_events);
-            }
+        let more = match transport {
+            WorkerTransport::Plain(_) => transport.on_plain_readable(
+                index,
+                slot,
+                &mut self.receive,
+                &mut self.forward,
+                transport_events,
+            ),
             WorkerTransport::WebRtc(webrtc) => {
                 let WorkerWebRtcTransport { sockets, state, .. } = &mut **webrtc;
-                if let TransportSockets::Own(sockets) = sockets {
+                let forward = &mut self.forward;
+                let more = if let TransportSockets::Own(sockets) = sockets {
                     sockets.on_ready(
                         index,
                         writable,
@@ -280,16 +316,23 @@ impl Worker {
                         slot * TOKENS_PER_SLOT,
                         &mut self.receive,
                         &mut self.send,
-                        |event, packet, sink| state.handle(event, packet, now, sink),
-                    );
-                }
+                        |event, packet, sink| {
+                            let received = state.handle(event, packet, now, sink);
+                            queue_media(forward, slot, received, packet);
+                        },
+                    )
+                } else {
+                    false
+                };
                 state.collect_events(transport_events);
+                more
             }
-        }
+        };
         self.publish(slot, transport_events);
+        more
     }
 
-    /// A socket of a WebRtcServer is ready: each packet goes to the transport it routes to.
+    /// A socket of a WebRtcServer is ready: read, route what was read, until drained.
     fn on_server_ready(
         &mut self,
         server_token: usize,
@@ -297,20 +340,36 @@ impl Worker {
         now: Instant,
         transport_events: &mut Vec<TransportEvent>,
     ) {
+        while self.read_server(server_token, writable, now, transport_events) {
+            self.route(now);
+        }
+        self.route(now);
+    }
+
+    /// One read of a WebRtcServer socket, each packet going to the transport it routes to;
+    /// returns whether more may be waiting.
+    fn read_server(
+        &mut self,
+        server_token: usize,
+        writable: bool,
+        now: Instant,
+        transport_events: &mut Vec<TransportEvent>,
+    ) -> bool {
         let (server_slot, index) = (
             server_token / TOKENS_PER_SERVER,
             server_token % TOKENS_PER_SERVER,
         );
         let Some(Some(server)) = self.servers.get_mut(server_slot) else {
-            return;
+            return false;
         };
         let WorkerWebRtcServer {
             sockets, routes, ..
         } = server;
         let transports = &mut self.transports;
+        let forward = &mut self.forward;
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
-        sockets.on_ready(
+        let more = sockets.on_ready(
             index,
             writable,
             self.poll.registry(),
@@ -326,7 +385,8 @@ impl Worker {
                 else {
                     return;
                 };
-                transport.state.handle(event, packet, now, sink);
+                let received = transport.state.handle(event, packet, now, sink);
+                queue_media(forward, slot, received, packet);
                 if let SocketEvent::Packet(tuple) = event {
                     let ice = transport.state.connection.ice();
                     if ice.is_valid_tuple(&tuple) {
@@ -345,6 +405,101 @@ impl Worker {
             self.publish(slot, transport_events);
         }
         self.touched = touched;
+        more
+    }
+
+    /// The routing phase: every packet the last read decrypted goes from its producer to the
+    /// producer's consumers; RTCP keyframe requests go from consumers to producers.
+    fn route(&mut self, now: Instant) {
+        for index in 0..self.forward.len() {
+            let Some((slot, kind, packet)) = self.forward.get_mut(index) else {
+                continue;
+            };
+            match kind {
+                PacketKind::Rtp => {
+                    let Some((producer_index, produced)) = self.routing.ingress(slot, packet, now)
+                    else {
+                        continue;
+                    };
+                    let mut needs_key_frame = false;
+                    for nth in 0..self.routing.consumer_count(producer_index) {
+                        let Some((consumer_slot, forward)) = self.routing.egress(
+                            producer_index,
+                            nth,
+                            packet_bytes(&self.forward, index),
+                            produced.is_keyframe,
+                            &mut self.egress,
+                        ) else {
+                            continue;
+                        };
+                        match forward {
+                            Forward::Send(len) => self.send_media(consumer_slot, len),
+                            Forward::NeedKeyFrame => needs_key_frame = true,
+                            Forward::Skip => {}
+                        }
+                    }
+                    if needs_key_frame {
+                        self.request_key_frame(producer_index, now);
+                    }
+                }
+                PacketKind::Rtcp => {
+                    self.routing.nacked_packets(slot, packet, &mut self.nacked);
+                    let requests = self.routing.key_frame_requests(slot, packet);
+                    for producer_index in requests {
+                        self.request_key_frame(producer_index, now);
+                    }
+                    self.retransmit(now);
+                }
+            }
+        }
+        self.forward.clear();
+    }
+
+    /// Answers the NACKs the routing phase collected in `self.nacked`.
+    fn retransmit(&mut self, now: Instant) {
+        let nacked = std::mem::take(&mut self.nacked);
+        for &(consumer, sequence) in &nacked {
+            if let Some((slot, len)) =
+                self.routing
+                    .retransmission(consumer, sequence, now, &mut self.egress)
+            {
+                self.send_media(slot, len);
+            }
+        }
+        self.nacked = nacked;
+    }
+
+    /// Sends `self.egress[..len]` as RTP on a transport.
+    fn send_media(&mut self, slot: usize, len: usize) {
+        let egress = &mut self.egress;
+        match self.transports.get_mut(slot) {
+            Some(Some(WorkerTransport::Plain(transport))) => {
+                transport.send_rtp(egress, len, &mut self.send);
+            }
+            Some(Some(WorkerTransport::WebRtc(_))) => {
+                let mut egress = std::mem::take(&mut self.egress);
+                self.with_sink(slot, |state, sink| state.send_rtp(&mut egress, len, sink));
+                self.egress = egress;
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a PLI for the producer's stream to its endpoint, at most once per interval.
+    fn request_key_frame(&mut self, producer_index: usize, now: Instant) {
+        let Some((slot, pli_len)) =
+            self.routing
+                .key_frame_request(producer_index, now, &mut self.egress)
+        else {
+            return;
+        };
+        if let Some(Some(WorkerTransport::WebRtc(_))) = self.transports.get(slot) {
+            let mut egress = std::mem::take(&mut self.egress);
+            self.with_sink(slot, |state, sink| {
+                state.send_rtcp(&mut egress, pli_len, sink)
+            });
+            self.egress = egress;
+        }
     }
 
     /// Runs `action` on a WebRTC transport's state with a sink over its sockets (its own or
@@ -575,6 +730,63 @@ impl Worker {
                 }
                 Ok(Response::Done)
             }
+            Request::CreateProducer {
+                transport_id,
+                producer_id,
+                spec,
+                paused,
+            } => {
+                let slot = self.slot_of(&transport_id)?;
+                self.routing
+                    .add_producer(producer_id, slot, *spec, paused)?;
+                Ok(Response::Done)
+            }
+            Request::CreateConsumer {
+                transport_id,
+                consumer_id,
+                producer_id,
+                spec,
+                paused,
+            } => {
+                let slot = self.slot_of(&transport_id)?;
+                self.routing
+                    .add_consumer(consumer_id, slot, &producer_id, *spec, paused)?;
+                Ok(Response::Done)
+            }
+            Request::SetProducerPaused {
+                producer_id,
+                paused,
+            } => {
+                self.routing.set_producer_paused(&producer_id, paused)?;
+                Ok(Response::Done)
+            }
+            Request::SetConsumerPaused {
+                consumer_id,
+                paused,
+            } => {
+                self.routing.set_consumer_paused(&consumer_id, paused)?;
+                Ok(Response::Done)
+            }
+            Request::CloseProducer { producer_id } => {
+                // Its consumers close with it; the owner closes its handles of them too.
+                self.routing.remove_producer(&producer_id)?;
+                Ok(Response::Done)
+            }
+            Request::CloseConsumer { consumer_id } => {
+                self.routing.remove_consumer(&consumer_id)?;
+                Ok(Response::Done)
+            }
+            Request::GetProducerStats { producer_id } => Ok(Response::ProducerStats(
+                self.routing.producer_stats(&producer_id)?,
+            )),
+            Request::GetConsumerStats { consumer_id } => Ok(Response::ConsumerStats(
+                self.routing.consumer_stats(&consumer_id)?,
+            )),
+            Request::RequestKeyFrame { consumer_id } => {
+                let producer_index = self.routing.producer_of_consumer(&consumer_id)?;
+                self.request_key_frame(producer_index, Instant::now());
+                Ok(Response::Done)
+            }
             Request::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
             Request::UpdateSettings { log } => {
                 self.log = log;
@@ -586,6 +798,13 @@ impl Worker {
             #[cfg(test)]
             Request::Panic => panic!("requested by a test"),
         }
+    }
+
+    fn slot_of(&self, transport_id: &str) -> Result<usize, String> {
+        self.by_id
+            .get(transport_id)
+            .copied()
+            .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))
     }
 
     fn check_new_transport_id(&self, transport_id: &str) -> Result<(), String> {
@@ -848,6 +1067,7 @@ impl Worker {
             format!("transport {transport_id} closed")
         });
         self.with_sink(slot, |state, sink| state.close(sink));
+        self.routing.remove_transport(slot);
         let Some(mut transport) = self.transports.get_mut(slot).and_then(Option::take) else {
             return true;
         };
@@ -896,6 +1116,24 @@ fn thread_resource_usage() -> ResourceUsage {
         ru_nvcsw: usage.ru_nvcsw.max(0) as u64,
         ru_nivcsw: usage.ru_nivcsw.max(0) as u64,
     }
+}
+
+/// Bytes a consumer's copy may grow by: its MID extension (with a new extension block) and
+/// the SRTP tag.
+const EGRESS_HEADROOM: usize = 64;
+
+/// Queues what a transport decrypted for the routing phase.
+fn queue_media(forward: &mut ForwardQueue, slot: usize, received: Received, packet: &[u8]) {
+    match received {
+        Received::Rtp(len) => forward.push(slot, PacketKind::Rtp, &packet[..len]),
+        Received::Rtcp(len) => forward.push(slot, PacketKind::Rtcp, &packet[..len]),
+        Received::Nothing => {}
+    }
+}
+
+/// The bytes of queued packet `index` (empty if it is gone).
+fn packet_bytes(forward: &ForwardQueue, index: usize) -> &[u8] {
+    forward.get(index).map_or(&[][..], |(_, _, packet)| packet)
 }
 
 #[cfg(test)]

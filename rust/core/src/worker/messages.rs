@@ -8,6 +8,8 @@ use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
+use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
+use crate::rtc::producer::{ProducerSpec, ProducerStats};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
 use crate::srtp::SrtpProfile;
 
@@ -79,6 +81,69 @@ pub enum Request {
         remote_rtcp: Option<SocketAddr>,
         /// The remote key || salt, with SRTP.
         remote_srtp_key: Option<Vec<u8>>,
+    },
+    /// Creates a producer receiving on a transport.
+    CreateProducer {
+        /// Its transport.
+        transport_id: String,
+        /// The id the caller chose.
+        producer_id: String,
+        /// Payload types, extension ids and SSRCs, resolved against the router.
+        spec: Box<ProducerSpec>,
+        /// Whether it starts paused.
+        paused: bool,
+    },
+    /// Creates a consumer of a producer, sending on a transport.
+    CreateConsumer {
+        /// Its transport.
+        transport_id: String,
+        /// The id the caller chose.
+        consumer_id: String,
+        /// The producer it consumes.
+        producer_id: String,
+        /// What the endpoint accepts.
+        spec: Box<ConsumerSpec>,
+        /// Whether it starts paused.
+        paused: bool,
+    },
+    /// Pauses or resumes a producer (its consumers stop or restart on a keyframe).
+    SetProducerPaused {
+        /// The producer.
+        producer_id: String,
+        /// Paused or not.
+        paused: bool,
+    },
+    /// Pauses or resumes a consumer.
+    SetConsumerPaused {
+        /// The consumer.
+        consumer_id: String,
+        /// Paused or not.
+        paused: bool,
+    },
+    /// Closes a producer and its consumers.
+    CloseProducer {
+        /// The producer.
+        producer_id: String,
+    },
+    /// Closes a consumer.
+    CloseConsumer {
+        /// The consumer.
+        consumer_id: String,
+    },
+    /// A producer's counters.
+    GetProducerStats {
+        /// The producer.
+        producer_id: String,
+    },
+    /// A consumer's counters.
+    GetConsumerStats {
+        /// The consumer.
+        consumer_id: String,
+    },
+    /// Asks the consumer's producer for a keyframe.
+    RequestKeyFrame {
+        /// The consumer.
+        consumer_id: String,
     },
     /// Counters and states of a transport.
     GetTransportStats {
@@ -153,6 +218,10 @@ pub enum Response {
     TransportStats(Box<TransportStats>),
     /// The worker thread's resource use.
     ResourceUsage(ResourceUsage),
+    /// A producer's counters.
+    ProducerStats(ProducerStats),
+    /// A consumer's counters.
+    ConsumerStats(ConsumerStats),
     /// The transport ids on this worker.
     Dump {
         /// Transport ids.

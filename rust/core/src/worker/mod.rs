@@ -11,10 +11,12 @@
 
 mod event_loop;
 mod event_queue;
+mod forward_queue;
 pub mod log;
 pub mod messages;
 mod plain_transport;
 mod ports;
+mod routing;
 mod socket_set;
 mod tcp_connection;
 mod transport;

@@ -3,10 +3,30 @@
 
 use std::net::{SocketAddr, UdpSocket};
 
+use super::forward_queue::{ForwardQueue, PacketKind};
 use super::messages::{TransportEvent, TransportStats};
-use super::udp_batch::{recv_batch, RecvBatch, BATCH};
+use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
+use crate::rtc::datagram_sink::DatagramSink;
 use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket};
 use crate::rtc::webrtc_connection::{DropCounters, Received};
+
+/// Queues datagrams on one socket's batch, flushing when it fills.
+struct BatchSink<'a> {
+    batch: &'a mut SendBatch,
+    socket: &'a UdpSocket,
+    sent: u64,
+}
+
+impl DatagramSink for BatchSink<'_> {
+    fn send(&mut self, tuple: &crate::ice::TransportTuple, datagram: &[u8]) {
+        if self.batch.is_full() {
+            self.batch.flush(self.socket);
+        }
+        if self.batch.push(tuple.remote, datagram) {
+            self.sent += 1;
+        }
+    }
+}
 
 /// One PlainTransport.
 #[derive(Debug)]
@@ -55,40 +75,59 @@ impl WorkerPlainTransport {
             .collect()
     }
 
-    /// Reads every waiting datagram of socket `index` (0 RTP, 1 RTCP).
+    /// Reads one batch from socket `index` (0 RTP, 1 RTCP); media goes to the forward queue
+    /// under `slot`. Returns whether more may be waiting.
     pub fn on_readable(
         &mut self,
         index: usize,
+        slot: usize,
         receive: &mut RecvBatch,
+        forward: &mut ForwardQueue,
         events: &mut Vec<TransportEvent>,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<bool> {
         let (socket, which) = match (index, &self.rtcp_socket) {
             (1, Some(socket)) => (socket, PlainSocket::Rtcp),
             _ => (&self.rtp_socket, PlainSocket::Rtp),
         };
-        loop {
-            let received = recv_batch(socket, receive)?;
-            for slot in 0..received {
-                let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
-                    continue;
-                };
-                self.stats.datagrams_received += 1;
-                self.stats.bytes_received += len as u64;
-                match self
-                    .connection
-                    .handle_datagram(which, source, &mut buffer[..len])
-                {
-                    Received::Rtp(_) => self.stats.rtp_packets_received += 1,
-                    Received::Rtcp(_) => self.stats.rtcp_packets_received += 1,
-                    Received::Nothing => {}
+        let received = recv_batch(socket, receive)?;
+        for datagram in 0..received {
+            let Some((buffer, len, source)) = receive.datagram_mut(datagram) else {
+                continue;
+            };
+            self.stats.datagrams_received += 1;
+            self.stats.bytes_received += len as u64;
+            match self
+                .connection
+                .handle_datagram(which, source, &mut buffer[..len])
+            {
+                Received::Rtp(plain_len) => {
+                    self.stats.rtp_packets_received += 1;
+                    forward.push(slot, PacketKind::Rtp, &buffer[..plain_len]);
                 }
-            }
-            if received < BATCH {
-                break;
+                Received::Rtcp(plain_len) => {
+                    self.stats.rtcp_packets_received += 1;
+                    forward.push(slot, PacketKind::Rtcp, &buffer[..plain_len]);
+                }
+                Received::Nothing => {}
             }
         }
         self.collect_events(events);
-        Ok(())
+        Ok(received == BATCH)
+    }
+
+    /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
+    /// the worker's batch for the RTP socket.
+    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, batch: &mut SendBatch) -> bool {
+        let mut sink = BatchSink {
+            batch,
+            socket: &self.rtp_socket,
+            sent: 0,
+        };
+        let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
+        self.stats.datagrams_sent += sink.sent;
+        self.stats.bytes_sent += if sent { len as u64 } else { 0 };
+        batch.flush(&self.rtp_socket);
+        sent
     }
 
     /// The events `connect` produced.

@@ -163,8 +163,10 @@ impl SocketSet {
         }
     }
 
-    /// Handles readiness of socket `index`: reads UDP batches, accepts TCP connections, or
-    /// reads TCP frames, handing each packet to `dispatch` with a sink for answers.
+    /// Handles readiness of socket `index`: reads one UDP batch, accepts TCP connections, or
+    /// reads one chunk of TCP frames, handing each packet to `dispatch` with a sink for
+    /// answers. Returns whether more may be waiting: the caller routes what this read
+    /// decrypted, then calls again (so routing storage holds one read at most).
     #[allow(clippy::too_many_arguments)]
     pub fn on_ready(
         &mut self,
@@ -175,10 +177,13 @@ impl SocketSet {
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
         mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
-    ) {
+    ) -> bool {
         match index {
             UDP_INDEX => self.read_udp(receive, batch, &mut dispatch),
-            TCP_LISTENER_INDEX => self.accept(registry, token_base),
+            TCP_LISTENER_INDEX => {
+                self.accept(registry, token_base);
+                false
+            }
             _ => {
                 let slot = index - FIRST_TCP_CONNECTION_INDEX;
                 if writable {
@@ -186,7 +191,7 @@ impl SocketSet {
                         connection.flush();
                     }
                 }
-                self.read_tcp(slot, registry, batch, &mut dispatch);
+                self.read_tcp(slot, registry, batch, &mut dispatch)
             }
         }
     }
@@ -196,38 +201,37 @@ impl SocketSet {
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
         dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
-    ) {
+    ) -> bool {
         let Some(socket) = self.udp.as_ref() else {
-            return;
+            return false;
         };
         let Ok(local) = socket.local_addr() else {
-            return;
+            return false;
         };
         // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-        while let Ok(received) = recv_batch(socket, receive) {
-            let mut sink = SocketSink {
-                udp: Some(socket),
-                batch: &mut *batch,
-                connections: &mut self.connections,
-                sent_datagrams: 0,
-                sent_bytes: 0,
+        let Ok(received) = recv_batch(socket, receive) else {
+            return false;
+        };
+        let mut sink = SocketSink {
+            udp: Some(socket),
+            batch: &mut *batch,
+            connections: &mut self.connections,
+            sent_datagrams: 0,
+            sent_bytes: 0,
+        };
+        for slot in 0..received {
+            let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
+                continue;
             };
-            for slot in 0..received {
-                let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
-                    continue;
-                };
-                let tuple = TransportTuple {
-                    local,
-                    remote: source,
-                    protocol: TransportProtocol::Udp,
-                };
-                dispatch(SocketEvent::Packet(tuple), &mut buffer[..len], &mut sink);
-            }
-            sink.flush();
-            if received < BATCH {
-                break;
-            }
+            let tuple = TransportTuple {
+                local,
+                remote: source,
+                protocol: TransportProtocol::Udp,
+            };
+            dispatch(SocketEvent::Packet(tuple), &mut buffer[..len], &mut sink);
         }
+        sink.flush();
+        received == BATCH
     }
 
     fn accept(&mut self, registry: &Registry, token_base: usize) {
@@ -264,47 +268,46 @@ impl SocketSet {
         registry: &Registry,
         batch: &mut SendBatch,
         dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
-    ) {
-        loop {
-            let Some(Some(tcp)) = self.connections.get_mut(slot) else {
-                return;
-            };
-            let tuple = TransportTuple {
-                local: tcp.local,
-                remote: tcp.remote,
-                protocol: TransportProtocol::Tcp,
-            };
-            match tcp.read_chunk() {
-                ReadOutcome::Data => {}
-                ReadOutcome::Drained => return,
-                ReadOutcome::Closed => {
-                    if let Some(mut closed) = self.connections[slot].take() {
-                        // Deregistering a closing stream cannot usefully fail.
-                        let _ = registry.deregister(closed.stream_mut());
-                    }
-                    let mut sink = self.sink(batch);
-                    dispatch(SocketEvent::Closed(tuple), &mut [], &mut sink);
-                    sink.flush();
-                    return;
+    ) -> bool {
+        let Some(Some(tcp)) = self.connections.get_mut(slot) else {
+            return false;
+        };
+        let tuple = TransportTuple {
+            local: tcp.local,
+            remote: tcp.remote,
+            protocol: TransportProtocol::Tcp,
+        };
+        match tcp.read_chunk() {
+            ReadOutcome::Data => {}
+            ReadOutcome::Drained => return false,
+            ReadOutcome::Closed => {
+                if let Some(mut closed) = self.connections[slot].take() {
+                    // Deregistering a closing stream cannot usefully fail.
+                    let _ = registry.deregister(closed.stream_mut());
                 }
-            }
-            // Frames are handled with the connection still in its slot, so answers on this
-            // tuple (STUN responses, DTLS) reach it.
-            let mut buffer = tcp.take_read_buffer();
-            let mut sink = SocketSink {
-                udp: self.udp.as_ref(),
-                batch: &mut *batch,
-                connections: &mut self.connections,
-                sent_datagrams: 0,
-                sent_bytes: 0,
-            };
-            for_each_frame(&mut buffer, |frame| {
-                dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
-            });
-            sink.flush();
-            if let Some(Some(tcp)) = self.connections.get_mut(slot) {
-                tcp.restore_read_buffer(buffer);
+                let mut sink = self.sink(batch);
+                dispatch(SocketEvent::Closed(tuple), &mut [], &mut sink);
+                sink.flush();
+                return false;
             }
         }
+        // Frames are handled with the connection still in its slot, so answers on this
+        // tuple (STUN responses, DTLS) reach it.
+        let mut buffer = tcp.take_read_buffer();
+        let mut sink = SocketSink {
+            udp: self.udp.as_ref(),
+            batch: &mut *batch,
+            connections: &mut self.connections,
+            sent_datagrams: 0,
+            sent_bytes: 0,
+        };
+        for_each_frame(&mut buffer, |frame| {
+            dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
+        });
+        sink.flush();
+        if let Some(Some(tcp)) = self.connections.get_mut(slot) {
+            tcp.restore_read_buffer(buffer);
+        }
+        true
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use super::forward_queue::ForwardQueue;
 use super::messages::{TransportEvent, TransportStats};
 use super::plain_transport::WorkerPlainTransport;
 use super::udp_batch::RecvBatch;
@@ -90,16 +91,22 @@ impl WorkerTransport {
     }
 
     /// A PlainTransport socket is readable (WebRTC transports are read through their
-    /// socket sets by the event loop).
+    /// socket sets by the event loop): reads one batch, media going to `forward` under
+    /// `slot`. Returns whether more may be waiting.
     pub fn on_plain_readable(
         &mut self,
         index: usize,
+        slot: usize,
         receive: &mut RecvBatch,
+        forward: &mut ForwardQueue,
         events: &mut Vec<TransportEvent>,
-    ) {
-        if let WorkerTransport::Plain(transport) = self {
+    ) -> bool {
+        match self {
             // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-            let _ = transport.on_readable(index, receive, events);
+            WorkerTransport::Plain(transport) => transport
+                .on_readable(index, slot, receive, forward, events)
+                .unwrap_or(false),
+            WorkerTransport::WebRtc(_) => false,
         }
     }
 

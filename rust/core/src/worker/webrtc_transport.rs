@@ -64,20 +64,26 @@ impl WebRtcTransportState {
         packet: &mut [u8],
         now: Instant,
         sink: &mut SocketSink<'_>,
-    ) {
-        match event {
+    ) -> Received {
+        let received = match event {
             SocketEvent::Packet(tuple) => {
                 self.stats.datagrams_received += 1;
                 self.stats.bytes_received += packet.len() as u64;
-                match self.connection.handle_datagram(tuple, packet, now, sink) {
+                let received = self.connection.handle_datagram(tuple, packet, now, sink);
+                match received {
                     Received::Rtp(_) => self.stats.rtp_packets_received += 1,
                     Received::Rtcp(_) => self.stats.rtcp_packets_received += 1,
                     Received::Nothing => {}
                 }
+                received
             }
-            SocketEvent::Closed(tuple) => self.connection.remove_tuple(&tuple),
-        }
+            SocketEvent::Closed(tuple) => {
+                self.connection.remove_tuple(&tuple);
+                Received::Nothing
+            }
+        };
         self.charge(sink);
+        received
     }
 
     /// The client's `connect({dtlsParameters})`; DTLS may start at once.
@@ -96,6 +102,20 @@ impl WebRtcTransportState {
     pub fn on_timer(&mut self, now: Instant, sink: &mut SocketSink<'_>) {
         self.connection.handle_timeout(now, sink);
         self.charge(sink);
+    }
+
+    /// Protects and sends RTP (`buffer[..len]`, with room for the tag) to the endpoint.
+    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, sink: &mut SocketSink<'_>) -> bool {
+        let sent = self.connection.send_rtp(buffer, len, sink).is_ok();
+        self.charge(sink);
+        sent
+    }
+
+    /// Protects and sends RTCP to the endpoint.
+    pub fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, sink: &mut SocketSink<'_>) -> bool {
+        let sent = self.connection.send_rtcp(buffer, len, sink).is_ok();
+        self.charge(sink);
+        sent
     }
 
     /// Sends DTLS close_notify.

@@ -1,0 +1,280 @@
+"""Consumers: one producer's track as one endpoint receives it, through that endpoint's
+transport, with its own SSRC, MID and sequence numbers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Literal
+
+from mediasoup_py import errors, ortc
+from mediasoup_py.events import EventEmitter
+from mediasoup_py.producer import MID_URI, ProducerType
+
+if TYPE_CHECKING:
+    from mediasoup_py.producer import Producer
+    from mediasoup_py.rtp_parameters import RtpParameters
+    from mediasoup_py.transport import Transport
+
+__all__ = ["Consumer", "create_consumer"]
+
+
+class Consumer(EventEmitter):
+    """A consumer. Events: ``transportclose``, ``producerclose``, ``producerpause``,
+    ``producerresume``. Observer events: ``close``, ``pause``, ``resume``."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        consumer_id: str,
+        producer: Producer,
+        rtp_parameters: RtpParameters,
+        paused: bool,
+        app_data: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._transport = transport
+        self._id = consumer_id
+        self._producer = producer
+        self._rtp_parameters = rtp_parameters
+        self._paused = paused
+        self._producer_paused = producer.paused
+        self._priority = 1
+        self._closed = False
+        self.app_data = app_data
+        self.observer = EventEmitter()
+
+    @property
+    def id(self) -> str:
+        """The consumer's id (a UUID)."""
+        return self._id
+
+    @property
+    def producer_id(self) -> str:
+        """The id of the producer it consumes."""
+        return self._producer.id
+
+    @property
+    def kind(self) -> Literal["audio", "video"]:
+        """``audio`` or ``video``."""
+        return self._producer.kind
+
+    @property
+    def rtp_parameters(self) -> RtpParameters:
+        """What the endpoint receives: give these to the client's ``consume``."""
+        return self._rtp_parameters
+
+    @property
+    def type(self) -> ProducerType:
+        """The producer's type, as mediasoup reports it."""
+        return self._producer.type
+
+    @property
+    def paused(self) -> bool:
+        """Whether the consumer is paused."""
+        return self._paused
+
+    @property
+    def producer_paused(self) -> bool:
+        """Whether its producer is paused."""
+        return self._producer_paused
+
+    @property
+    def priority(self) -> int:
+        """The priority set with ``set_priority`` (1 to 255)."""
+        return self._priority
+
+    @property
+    def closed(self) -> bool:
+        """Whether the consumer is closed."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<Consumer id={self._id} producer={self._producer.id} closed={self._closed}>"
+
+    async def pause(self) -> None:
+        """Stops sending to the endpoint."""
+        await self._set_paused(True)
+
+    async def resume(self) -> None:
+        """Sends again, starting on a keyframe (video): one is requested from the producer."""
+        await self._set_paused(False)
+
+    async def _set_paused(self, paused: bool) -> None:
+        self._check_open()
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.set_consumer_paused(request_id, self._id, paused)
+        )
+        if self._paused == paused or self._closed:
+            return
+        self._paused = paused
+        self.observer.emit("pause" if paused else "resume")
+
+    async def set_priority(self, priority: int) -> None:
+        """Sets the share of the transport's bandwidth this consumer gets relative to
+        others (1 to 255, mediasoup's range); bandwidth allocation uses it."""
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 255:
+            raise errors.MediasoupTypeError("priority: must be an int in 1..255", "priority")
+        self._check_open()
+        self._priority = priority
+
+    async def unset_priority(self) -> None:
+        """Back to priority 1."""
+        await self.set_priority(1)
+
+    async def request_key_frame(self) -> None:
+        """Asks the producer's endpoint for a keyframe (PLI; at most one a second)."""
+        self._check_open()
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(lambda request_id: native.request_key_frame(request_id, self._id))
+
+    async def get_stats(self) -> list[dict[str, Any]]:
+        """mediasoup's ``outbound-rtp`` entry of the stream sent to the endpoint, with the
+        counters the worker keeps, followed by the producer's entries."""
+        self._check_open()
+        worker = self._transport._worker
+        native = worker._native
+        data = await worker._request(
+            lambda request_id: native.get_consumer_stats(request_id, self._id)
+        )
+        stats: dict[str, Any] = data["stats"]
+        entry: dict[str, Any] = {
+            "type": "outbound-rtp",
+            "timestamp": int(time.time() * 1000),
+            "ssrc": self._rtp_parameters["encodings"][0]["ssrc"],
+            "kind": self.kind,
+            "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
+            "packetCount": stats["packetCount"],
+            "byteCount": stats["byteCount"],
+            "pliCount": stats["keyFrameRequestCount"],
+            "nackCount": stats["nackCount"],
+            "nackPacketCount": stats["nackPacketCount"],
+            "packetsRetransmitted": stats["retransmittedPacketCount"],
+        }
+        return [entry, *(await self._producer.get_stats())]
+
+    def close(self) -> None:
+        """Closes the consumer."""
+        if self._closed:
+            return
+        native = self._transport._worker._native
+        self._transport._worker._send_close(
+            lambda request_id: native.close_consumer(request_id, self._id)
+        )
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        self._transport._forget_consumer(self._id)
+        self._producer._forget_consumer(self._id)
+        self.observer.emit("close")
+
+    def _on_transport_closed(self) -> None:
+        if self._closed:
+            return
+        self._close()
+        self.emit("transportclose")
+
+    def _on_producer_closed(self) -> None:
+        if self._closed:
+            return
+        self._close()
+        self.emit("producerclose")
+
+    def _on_producer_paused(self, paused: bool) -> None:
+        if self._producer_paused == paused:
+            return
+        self._producer_paused = paused
+        self.emit("producerpause" if paused else "producerresume")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("consumer closed")
+
+
+async def create_consumer(
+    transport: Transport,
+    *,
+    producer_id: object,
+    rtp_capabilities: object,
+    paused: bool,
+    mid: str | None,
+    enable_rtx: bool | None,
+    pipe: bool,
+    app_data: dict[str, Any] | None,
+) -> Consumer:
+    """``transport.consume``: the consumer's RTP parameters by mediasoup's rules, and the
+    consumer in the worker."""
+    if not isinstance(producer_id, str):
+        raise errors.MediasoupTypeError("producer_id: must be a string", "producer_id")
+    producer = transport._router._producer(producer_id)
+    if producer is None:
+        raise errors.MediasoupTypeError(
+            f"producer_id: producer with id {producer_id!r} not found", "producer_id"
+        )
+    if mid is not None and (not isinstance(mid, str) or not mid):
+        raise errors.MediasoupTypeError("mid: must be a non-empty string", "mid")
+    capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
+    consumable = producer.consumable_rtp_parameters
+    if pipe:
+        rtp_parameters = ortc.get_pipe_consumer_rtp_parameters(consumable, bool(enable_rtx))
+    else:
+        if not ortc.can_consume(consumable, capabilities):
+            raise errors.UnsupportedError(
+                f"rtp_capabilities: cannot consume producer {producer_id!r} (no compatible codec)"
+            )
+        # mediasoup enables RTX for video consumers unless told otherwise.
+        rtx = enable_rtx if enable_rtx is not None else producer.kind == "video"
+        rtp_parameters = ortc.get_consumer_rtp_parameters(consumable, capabilities, False, rtx)
+        rtp_parameters["mid"] = mid if mid is not None else transport._next_consumer_mid()
+    mid_extension_id = next(
+        (
+            extension["id"]
+            for extension in rtp_parameters["headerExtensions"]
+            if extension["uri"] == MID_URI
+        ),
+        None,
+    )
+    consumer_mid = rtp_parameters.get("mid")
+    encoding = rtp_parameters["encodings"][0]
+    rtx_payload_types = [
+        (int(codec["parameters"]["apt"]), codec["payloadType"])
+        for codec in rtp_parameters["codecs"]
+        if codec["mimeType"].lower().endswith("/rtx")
+    ]
+    rtx_ssrc = encoding.get("rtx", {}).get("ssrc")
+    consumer_id = str(uuid.uuid4())
+    worker = transport._worker
+    native = worker._native
+    await worker._request(
+        lambda request_id: native.create_consumer(
+            request_id,
+            transport_id=transport.id,
+            consumer_id=consumer_id,
+            producer_id=producer.id,
+            ssrc=encoding["ssrc"],
+            payload_types=[
+                codec["payloadType"]
+                for codec in rtp_parameters["codecs"]
+                if not codec["mimeType"].lower().endswith("/rtx")
+            ],
+            extension_ids=[extension["id"] for extension in rtp_parameters["headerExtensions"]],
+            mid=(
+                None
+                if mid_extension_id is None or consumer_mid is None
+                else (mid_extension_id, consumer_mid)
+            ),
+            needs_key_frame=producer.kind == "video",
+            rtx=(
+                None if rtx_ssrc is None or not rtx_payload_types else (rtx_ssrc, rtx_payload_types)
+            ),
+            paused=paused,
+        )
+    )
+    consumer = Consumer(transport, consumer_id, producer, rtp_parameters, paused, app_data or {})
+    transport._add_consumer(consumer)
+    producer._add_consumer(consumer)
+    return consumer

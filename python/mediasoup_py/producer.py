@@ -1,0 +1,293 @@
+"""Producers: a client's audio or video track entering a router through a transport.
+
+The router's payload types, header extension ids and SSRCs are what every consumer sees, so a
+producer is mostly its mapping from the client's numbers to the router's (mediasoup's
+``rtpMapping``), held by the worker, plus the "consumable" RTP parameters consumers are built
+from.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Literal
+
+from mediasoup_py import errors, ortc
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.consumer import Consumer
+    from mediasoup_py.rtp_parameters import RtpParameters
+    from mediasoup_py.transport import Transport
+
+__all__ = ["Producer", "ProducerType", "create_producer"]
+
+ProducerType = Literal["simple", "simulcast", "svc"]
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+
+
+def _producer_type(rtp_parameters: RtpParameters) -> ProducerType:
+    encodings = rtp_parameters["encodings"]
+    if len(encodings) > 1:
+        return "simulcast"
+    scalability_mode = encodings[0].get("scalabilityMode", "") if encodings else ""
+    # "L3T3", "S2T1_KEY": more than one spatial layer in one stream is SVC.
+    if len(scalability_mode) > 1 and scalability_mode[0] in "LS":
+        spatial = scalability_mode[1:].split("T", 1)[0]
+        if spatial.isdigit() and int(spatial) > 1:
+            return "svc"
+    return "simple"
+
+
+def _extension_id(rtp_parameters: RtpParameters, uri: str) -> int | None:
+    return next(
+        (
+            extension["id"]
+            for extension in rtp_parameters["headerExtensions"]
+            if extension["uri"] == uri
+        ),
+        None,
+    )
+
+
+class Producer(EventEmitter):
+    """A producer. Events: ``transportclose``. Observer events: ``close``, ``pause``,
+    ``resume``."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        producer_id: str,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+        consumable_rtp_parameters: RtpParameters,
+        paused: bool,
+        app_data: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._transport = transport
+        self._id = producer_id
+        self._kind: Literal["audio", "video"] = kind
+        self._rtp_parameters = rtp_parameters
+        self._consumable_rtp_parameters = consumable_rtp_parameters
+        self._type = _producer_type(rtp_parameters)
+        self._paused = paused
+        self._closed = False
+        self._consumers: dict[str, Consumer] = {}
+        self.app_data = app_data
+        self.observer = EventEmitter()
+
+    @property
+    def id(self) -> str:
+        """The producer's id (a UUID unless the caller chose one)."""
+        return self._id
+
+    @property
+    def kind(self) -> Literal["audio", "video"]:
+        """``audio`` or ``video``."""
+        return self._kind
+
+    @property
+    def rtp_parameters(self) -> RtpParameters:
+        """The RTP parameters the client produces with (its payload types and ids)."""
+        return self._rtp_parameters
+
+    @property
+    def consumable_rtp_parameters(self) -> RtpParameters:
+        """The stream in router terms: what consumers' parameters are derived from."""
+        return self._consumable_rtp_parameters
+
+    @property
+    def type(self) -> ProducerType:
+        """``simple``, ``simulcast`` or ``svc``."""
+        return self._type
+
+    @property
+    def paused(self) -> bool:
+        """Whether the producer is paused (its consumers receive nothing)."""
+        return self._paused
+
+    @property
+    def closed(self) -> bool:
+        """Whether the producer is closed."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<Producer id={self._id} kind={self._kind} closed={self._closed}>"
+
+    async def pause(self) -> None:
+        """Stops forwarding to every consumer; their ``producerpause`` fires."""
+        await self._set_paused(True)
+
+    async def resume(self) -> None:
+        """Forwards again (each consumer restarts on a keyframe); ``producerresume`` fires."""
+        await self._set_paused(False)
+
+    async def _set_paused(self, paused: bool) -> None:
+        self._check_open()
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.set_producer_paused(request_id, self._id, paused)
+        )
+        if self._paused == paused or self._closed:
+            return
+        self._paused = paused
+        self.observer.emit("pause" if paused else "resume")
+        for consumer in list(self._consumers.values()):
+            consumer._on_producer_paused(paused)
+
+    async def get_stats(self) -> list[dict[str, Any]]:
+        """mediasoup's ``inbound-rtp`` entry of the producer's stream, with the counters
+        the worker keeps."""
+        self._check_open()
+        worker = self._transport._worker
+        native = worker._native
+        data = await worker._request(
+            lambda request_id: native.get_producer_stats(request_id, self._id)
+        )
+        stats: dict[str, Any] = data["stats"]
+        codec = self._consumable_rtp_parameters["codecs"][0]
+        encoding = self._rtp_parameters["encodings"][0] if self._rtp_parameters["encodings"] else {}
+        entry: dict[str, Any] = {
+            "type": "inbound-rtp",
+            "timestamp": int(time.time() * 1000),
+            "kind": self._kind,
+            "mimeType": codec["mimeType"],
+            "packetCount": stats["packetCount"],
+            "byteCount": stats["byteCount"],
+            "pliCount": stats["keyFrameRequestCount"],
+        }
+        if "ssrc" in encoding:
+            entry["ssrc"] = encoding["ssrc"]
+        if "rid" in encoding:
+            entry["rid"] = encoding["rid"]
+        return [entry]
+
+    def close(self) -> None:
+        """Closes the producer and every consumer of it (their ``producerclose`` fires)."""
+        if self._closed:
+            return
+        native = self._transport._worker._native
+        self._transport._worker._send_close(
+            lambda request_id: native.close_producer(request_id, self._id)
+        )
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        self._transport._forget_producer(self._id)
+        for consumer in list(self._consumers.values()):
+            consumer._on_producer_closed()
+        self._consumers.clear()
+        self.observer.emit("close")
+
+    def _on_transport_closed(self) -> None:
+        if self._closed:
+            return
+        self._close()
+        self.emit("transportclose")
+
+    def _add_consumer(self, consumer: Consumer) -> None:
+        self._consumers[consumer.id] = consumer
+
+    def _forget_consumer(self, consumer_id: str) -> None:
+        self._consumers.pop(consumer_id, None)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("producer closed")
+
+
+async def create_producer(
+    transport: Transport,
+    *,
+    kind: object,
+    rtp_parameters: object,
+    producer_id: str | None,
+    paused: bool,
+    app_data: dict[str, Any] | None,
+) -> Producer:
+    """``transport.produce``: checks the parameters, maps them onto the router's
+    capabilities and creates the producer in the worker."""
+    if kind not in ("audio", "video"):
+        raise errors.MediasoupTypeError("kind: must be 'audio' or 'video'", "kind")
+    parameters = ortc.validate_rtp_parameters(rtp_parameters)
+    for index, codec in enumerate(parameters["codecs"]):
+        if not codec["mimeType"].lower().startswith(f"{kind}/"):
+            raise errors.MediasoupTypeError(
+                f"rtp_parameters.codecs[{index}].mimeType: not a {kind} codec",
+                f"rtp_parameters.codecs[{index}].mimeType",
+            )
+    router = transport._router
+    if producer_id is None:
+        producer_id = str(uuid.uuid4())
+    elif router._producer(producer_id) is not None:
+        raise errors.MediasoupTypeError(
+            f"producer_id: a producer with id {producer_id!r} already exists", "producer_id"
+        )
+    for index, encoding in enumerate(parameters["encodings"]):
+        ssrc = encoding.get("ssrc")
+        if ssrc is not None and transport._ssrc_in_use(ssrc):
+            raise errors.MediasoupTypeError(
+                f"rtp_parameters.encodings[{index}].ssrc: SSRC {ssrc} is already used by "
+                "another producer on this transport",
+                f"rtp_parameters.encodings[{index}].ssrc",
+            )
+    capabilities = router._rtp_capabilities
+    mapping = ortc.get_producer_rtp_parameters_mapping(parameters, capabilities)
+    consumable = ortc.get_consumable_rtp_parameters(kind, parameters, capabilities, mapping)
+
+    codecs_by_payload_type = {codec["payloadType"]: codec for codec in parameters["codecs"]}
+    router_codecs = {codec["preferredPayloadType"]: codec for codec in capabilities["codecs"]}
+    payload_types = [
+        (
+            entry["payloadType"],
+            entry["mappedPayloadType"],
+            router_codecs[entry["mappedPayloadType"]]["mimeType"],
+        )
+        for entry in mapping["codecs"]
+        if not codecs_by_payload_type[entry["payloadType"]]["mimeType"].lower().endswith("/rtx")
+    ]
+    router_extension_ids = {
+        extension["uri"]: extension["preferredId"]
+        for extension in capabilities["headerExtensions"]
+        if extension["kind"] == kind
+    }
+    extension_ids = [
+        (extension["id"], router_extension_ids[extension["uri"]])
+        for extension in parameters["headerExtensions"]
+        if extension["uri"] in router_extension_ids
+    ]
+    # The worker forwards one encoding per producer: the first (for simulcast, the lowest;
+    # layer selection is the simulcast consumer's job).
+    encoding = parameters["encodings"][0] if parameters["encodings"] else {}
+    rid_extension_id = _extension_id(parameters, RID_URI)
+    rid = encoding.get("rid")
+    worker = transport._worker
+    native = worker._native
+    producer_id_ = producer_id
+    await worker._request(
+        lambda request_id: native.create_producer(
+            request_id,
+            transport_id=transport.id,
+            producer_id=producer_id_,
+            payload_types=payload_types,
+            extension_ids=extension_ids,
+            mid_extension_id=_extension_id(parameters, MID_URI),
+            mid=parameters.get("mid"),
+            rid=None if rid is None or rid_extension_id is None else (rid_extension_id, rid),
+            ssrc=encoding.get("ssrc"),
+            mapped_ssrc=mapping["encodings"][0]["mappedSsrc"],
+            # Consumers answer NACKs from these; mediasoup retransmits video only.
+            store_for_retransmission=kind == "video",
+            paused=paused,
+        )
+    )
+    producer = Producer(
+        transport, producer_id, kind, parameters, consumable, paused, app_data or {}
+    )
+    transport._add_producer(producer)
+    return producer

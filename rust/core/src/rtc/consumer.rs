@@ -1,0 +1,396 @@
+//! A consumer: one producer's stream as one endpoint receives it. It starts on a keyframe,
+//! keeps its own SSRC and a sequence space without jumps across pauses, writes its MID, and
+//! passes on only the header extensions the endpoint negotiated.
+
+use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
+
+/// How the signaling described the consumer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    /// The SSRC the endpoint expects.
+    pub ssrc: u32,
+    /// Router payload types the endpoint accepted.
+    pub payload_types: Vec<u8>,
+    /// Router header extension ids the endpoint accepted (others are removed).
+    pub extension_ids: Vec<u8>,
+    /// The consumer's MID and the extension id it is written with.
+    pub mid: Option<(u8, String)>,
+    /// Video: wait for a keyframe before sending anything.
+    pub needs_key_frame: bool,
+    /// Retransmissions go on this RTX stream when the endpoint accepted RTX; otherwise the
+    /// packet is resent as it was.
+    pub rtx: Option<RtxSpec>,
+}
+
+/// The consumer's RTX stream (RFC 4588).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RtxSpec {
+    /// Its SSRC.
+    pub ssrc: u32,
+    /// Media payload type -> RTX payload type.
+    pub payload_types: Vec<(u8, u8)>,
+}
+
+/// What the consumer does with a producer packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// The rewritten packet is the first `len` bytes of the output buffer.
+    Send(usize),
+    /// Dropped: waiting for a keyframe (the caller requests one).
+    NeedKeyFrame,
+    /// Dropped: paused, or a payload type the endpoint did not accept.
+    Skip,
+}
+
+/// Counters of a consumer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Packets sent to the endpoint.
+    pub packets: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Keyframe requests from the endpoint (PLI/FIR).
+    pub key_frame_requests: u64,
+    /// NACK packets from the endpoint.
+    pub nacks: u64,
+    /// Sequence numbers those NACKs asked for.
+    pub nacked_packets: u64,
+    /// Packets resent in answer.
+    pub retransmitted_packets: u64,
+}
+
+/// One consumer (a "simple" one: the producer's single stream).
+#[derive(Debug)]
+pub struct Consumer {
+    spec: ConsumerSpec,
+    extension_map: ExtensionIdMap,
+    /// Paused by the application.
+    pub paused: bool,
+    /// Paused because its producer is.
+    pub producer_paused: bool,
+    started: bool,
+    /// Producer sequence number + offset = our sequence number; set when (re)starting so our
+    /// numbers continue where they left off.
+    sequence_offset: u16,
+    /// Our first sequence number since the last (re)start: the offset holds from there on,
+    /// so only these numbers map back to producer packets.
+    run_start: u16,
+    next_sequence: u16,
+    rtx_sequence: u16,
+    stats: ConsumerStats,
+}
+
+impl Consumer {
+    /// A consumer for `spec`, whose first sequence numbers are `initial_sequences` (media,
+    /// RTX; random, as RFC 3550 asks).
+    pub fn new(
+        spec: ConsumerSpec,
+        paused: bool,
+        initial_sequences: (u16, u16),
+    ) -> Result<Self, String> {
+        let mut extension_map = ExtensionIdMap::new();
+        for id in &spec.extension_ids {
+            extension_map
+                .insert(*id, *id)
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(Consumer {
+            spec,
+            extension_map,
+            paused,
+            producer_paused: false,
+            started: false,
+            sequence_offset: 0,
+            run_start: initial_sequences.0,
+            next_sequence: initial_sequences.0,
+            rtx_sequence: initial_sequences.1,
+            stats: ConsumerStats::default(),
+        })
+    }
+
+    /// The SSRC the endpoint receives.
+    pub fn ssrc(&self) -> u32 {
+        self.spec.ssrc
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ConsumerStats {
+        self.stats
+    }
+
+    /// Pauses or resumes; resuming waits for a keyframe again (video).
+    pub fn set_paused(&mut self, paused: bool) {
+        if self.paused != paused {
+            self.paused = paused;
+            self.started = false;
+        }
+    }
+
+    /// The producer paused or resumed.
+    pub fn set_producer_paused(&mut self, paused: bool) {
+        if self.producer_paused != paused {
+            self.producer_paused = paused;
+            self.started = false;
+        }
+    }
+
+    /// Counts a keyframe request from the endpoint.
+    pub fn on_key_frame_request(&mut self) {
+        self.stats.key_frame_requests += 1;
+    }
+
+    /// Writes the consumer's version of a producer packet (already in router terms) into
+    /// `output`, which needs room for the MID and an SRTP tag.
+    pub fn forward(&mut self, packet: &[u8], is_keyframe: bool, output: &mut [u8]) -> Forward {
+        if self.paused || self.producer_paused {
+            return Forward::Skip;
+        }
+        let Ok(view) = RtpPacket::parse(packet) else {
+            return Forward::Skip;
+        };
+        if !self.spec.payload_types.contains(&view.payload_type()) {
+            return Forward::Skip;
+        }
+        let producer_sequence = view.sequence_number();
+        if !self.started {
+            if self.spec.needs_key_frame && !is_keyframe {
+                return Forward::NeedKeyFrame;
+            }
+            self.started = true;
+            self.run_start = self.next_sequence;
+            self.sequence_offset = self.next_sequence.wrapping_sub(producer_sequence);
+        }
+        let sequence = producer_sequence.wrapping_add(self.sequence_offset);
+        let Some(len) = self.write_copy(packet, sequence, output) else {
+            return Forward::Skip;
+        };
+        // Later packets continue from here; a packet older than the newest keeps its place.
+        let ahead = sequence.wrapping_sub(self.next_sequence) < 0x8000;
+        if ahead {
+            self.next_sequence = sequence.wrapping_add(1);
+        }
+        self.stats.packets += 1;
+        self.stats.bytes += len as u64;
+        Forward::Send(len)
+    }
+
+    /// Our copy of a router-terms packet with our `sequence`, SSRC, extensions and MID,
+    /// written into `output`; its length.
+    fn write_copy(&self, packet: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
+        output.get_mut(..packet.len())?.copy_from_slice(packet);
+        let mut rewritten = RtpPacket::parse(&mut output[..packet.len()]).ok()?;
+        rewritten.set_ssrc(self.spec.ssrc);
+        rewritten.set_sequence_number(sequence);
+        rewritten
+            .remap_header_extension_ids(&self.extension_map)
+            .ok()?;
+        match &self.spec.mid {
+            Some((id, mid)) => {
+                upsert_header_extension(output, packet.len(), *id, mid.as_bytes()).ok()
+            }
+            None => Some(packet.len()),
+        }
+    }
+
+    /// Counts a NACK from the endpoint asking for `lost` packets.
+    pub fn on_nack(&mut self, lost: usize) {
+        self.stats.nacks += 1;
+        self.stats.nacked_packets += lost as u64;
+    }
+
+    /// The producer sequence number of the packet we sent as `sequence`, if it was sent in
+    /// the current run (before a pause or restart, the mapping was another).
+    pub fn producer_sequence(&self, sequence: u16) -> Option<u16> {
+        let sent_in_run = self.next_sequence.wrapping_sub(self.run_start);
+        (self.started && sequence.wrapping_sub(self.run_start) < sent_in_run)
+            .then(|| sequence.wrapping_sub(self.sequence_offset))
+    }
+
+    /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
+    /// into `output`: on the RTX stream when negotiated, else as sent. Its length.
+    pub fn retransmit(&mut self, stored: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
+        let len = self.write_copy(stored, sequence, output)?;
+        let len = match &self.spec.rtx {
+            Some(rtx) => {
+                let media_payload_type = RtpPacket::parse(&output[..len]).ok()?.payload_type();
+                let &(_, rtx_payload_type) = rtx
+                    .payload_types
+                    .iter()
+                    .find(|(media, _)| *media == media_payload_type)?;
+                let rtx_len =
+                    rtx_encapsulate(output, len, rtx_payload_type, rtx.ssrc, self.rtx_sequence)
+                        .ok()?;
+                self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
+                rtx_len
+            }
+            None => len,
+        };
+        self.stats.retransmitted_packets += 1;
+        Some(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::rtp::{ExtensionBlock, ExtensionForm, RtpHeader};
+    use proptest::prelude::*;
+
+    fn packet(sequence: u16, extensions: Vec<(u8, Vec<u8>)>) -> Vec<u8> {
+        let header = RtpHeader {
+            payload_type: 101,
+            sequence_number: sequence,
+            timestamp: 90_000,
+            ssrc: 7,
+            extensions: Some(ExtensionBlock {
+                form: ExtensionForm::OneByte,
+                elements: extensions,
+            }),
+            ..RtpHeader::default()
+        };
+        let mut out = Vec::new();
+        header.write_into(&[1, 2, 3, 4], &mut out).unwrap();
+        out
+    }
+
+    fn spec(needs_key_frame: bool) -> ConsumerSpec {
+        ConsumerSpec {
+            ssrc: 0xABCD,
+            payload_types: vec![101],
+            extension_ids: vec![1, 4],
+            mid: Some((1, "3".into())),
+            needs_key_frame,
+            rtx: Some(RtxSpec {
+                ssrc: 0xABCE,
+                payload_types: vec![(101, 102)],
+            }),
+        }
+    }
+
+    #[test]
+    fn starts_on_a_keyframe_and_rewrites_ssrc_sequence_mid_and_extensions() {
+        let mut consumer = Consumer::new(spec(true), false, (1000, 0)).unwrap();
+        let mut output = [0u8; 256];
+        let input = packet(
+            50,
+            vec![(1, b"0".to_vec()), (4, vec![1, 2, 3]), (9, vec![7])],
+        );
+        assert_eq!(
+            consumer.forward(&input, false, &mut output),
+            Forward::NeedKeyFrame
+        );
+        let Forward::Send(len) = consumer.forward(&input, true, &mut output) else {
+            panic!("a keyframe starts the consumer");
+        };
+        let sent = RtpPacket::parse(&output[..len]).unwrap();
+        assert_eq!((sent.ssrc(), sent.sequence_number()), (0xABCD, 1000));
+        assert_eq!(sent.header_extension(1), Some(b"3".as_slice()));
+        assert_eq!(sent.header_extension(4), Some([1, 2, 3].as_slice()));
+        assert_eq!(
+            sent.header_extension(9),
+            None,
+            "not negotiated by the endpoint"
+        );
+        assert_eq!(sent.payload(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn pause_and_resume_continue_the_sequence_without_a_jump() {
+        let mut consumer = Consumer::new(spec(false), false, (0, 0)).unwrap();
+        let mut output = [0u8; 256];
+        let mut sent = Vec::new();
+        for producer_sequence in [10u16, 11, 12] {
+            if let Forward::Send(len) =
+                consumer.forward(&packet(producer_sequence, vec![]), true, &mut output)
+            {
+                sent.push(RtpPacket::parse(&output[..len]).unwrap().sequence_number());
+            }
+        }
+        consumer.set_paused(true);
+        assert_eq!(
+            consumer.forward(&packet(13, vec![]), true, &mut output),
+            Forward::Skip
+        );
+        consumer.set_paused(false);
+        for producer_sequence in [500u16, 501] {
+            if let Forward::Send(len) =
+                consumer.forward(&packet(producer_sequence, vec![]), true, &mut output)
+            {
+                sent.push(RtpPacket::parse(&output[..len]).unwrap().sequence_number());
+            }
+        }
+        assert_eq!(sent, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn nacked_packets_of_the_current_run_are_resent_on_the_rtx_stream() {
+        let mut consumer = Consumer::new(spec(false), false, (1000, 7)).unwrap();
+        let mut output = [0u8; 256];
+        for producer_sequence in [50u16, 51, 52] {
+            consumer.forward(&packet(producer_sequence, vec![]), true, &mut output);
+        }
+        // We sent 1000..=1002 for producer packets 50..=52.
+        assert_eq!(consumer.producer_sequence(1001), Some(51));
+        assert_eq!(consumer.producer_sequence(1003), None, "not sent yet");
+        assert_eq!(consumer.producer_sequence(999), None, "before this run");
+        let len = consumer
+            .retransmit(&packet(51, vec![]), 1001, &mut output)
+            .unwrap();
+        let rtx = RtpPacket::parse(&output[..len]).unwrap();
+        assert_eq!(
+            (rtx.ssrc(), rtx.payload_type(), rtx.sequence_number()),
+            (0xABCE, 102, 7)
+        );
+        // The original sequence number leads the payload (RFC 4588).
+        assert_eq!(rtx.payload(), [0x03, 0xE9, 1, 2, 3, 4]);
+        assert_eq!(rtx.header_extension(1), Some(b"3".as_slice()));
+        // A restart maps our numbers anew: packets of the previous run are not resent.
+        consumer.set_paused(true);
+        consumer.set_paused(false);
+        consumer.forward(&packet(900, vec![]), true, &mut output);
+        assert_eq!(consumer.producer_sequence(1001), None);
+        assert_eq!(consumer.producer_sequence(1003), Some(900));
+        assert_eq!(consumer.stats().retransmitted_packets, 1);
+    }
+
+    proptest! {
+        /// Across random pauses and producer jumps the output never skips or repeats a number,
+        /// except where the producer itself had a gap inside a sending run (real loss).
+        #[test]
+        fn output_sequence_is_continuous_across_pauses(
+            steps in proptest::collection::vec((any::<bool>(), 1u16..5, any::<u16>()), 1..60),
+        ) {
+            let mut consumer = Consumer::new(spec(false), false, (40_000, 0)).unwrap();
+            let mut output = [0u8; 256];
+            let mut expected = 40_000u16;
+            let mut producer_sequence = 0u16;
+            let mut sending = false;
+            for (pause, gap, jump) in steps {
+                consumer.set_paused(pause);
+                if pause {
+                    // While paused the producer moves on arbitrarily.
+                    producer_sequence = producer_sequence.wrapping_add(jump);
+                    sending = false;
+                    continue;
+                }
+                if sending {
+                    // A loss inside a sending run shows as the same gap on the way out.
+                    producer_sequence = producer_sequence.wrapping_add(gap - 1);
+                    expected = expected.wrapping_add(gap - 1);
+                }
+                sending = true;
+                for _ in 0..3 {
+                    producer_sequence = producer_sequence.wrapping_add(1);
+                    let forwarded =
+                        consumer.forward(&packet(producer_sequence, vec![]), true, &mut output);
+                    let Forward::Send(len) = forwarded else {
+                        return Err(TestCaseError::fail(format!("not sent: {forwarded:?}")));
+                    };
+                    let sent = RtpPacket::parse(&output[..len]).unwrap().sequence_number();
+                    prop_assert_eq!(sent, expected);
+                    expected = expected.wrapping_add(1);
+                }
+            }
+        }
+    }
+}

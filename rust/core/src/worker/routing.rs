@@ -1,0 +1,636 @@
+//! The worker's routing tables: which producers receive on which transport, which consumers
+//! each producer feeds, and the per-packet ingress and egress steps between them.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::packet::rtcp::{packet_type, RtcpCompoundIter, RtcpPacket};
+use crate::packet::rtp::RtpPacket;
+use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
+use crate::rtc::producer::{ProducedPacket, Producer, ProducerSpec, ProducerStats};
+
+/// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
+const FMT_PLI: u8 = 1;
+const FMT_FIR: u8 = 4;
+/// RTPFB format of a generic NACK (RFC 4585 §6.2.1).
+const FMT_NACK: u8 = 1;
+/// Length of a PLI (RFC 4585 §6.3.1).
+const PLI_LEN: usize = 12;
+
+#[derive(Debug)]
+struct ProducerEntry {
+    id: String,
+    transport_slot: usize,
+    producer: Producer,
+    consumers: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct ConsumerEntry {
+    id: String,
+    transport_slot: usize,
+    producer: usize,
+    consumer: Consumer,
+}
+
+/// Producers and consumers of one worker.
+#[derive(Debug, Default)]
+pub struct Routing {
+    producers: Vec<Option<ProducerEntry>>,
+    producer_ids: HashMap<String, usize>,
+    producers_by_transport: HashMap<usize, Vec<usize>>,
+    consumers: Vec<Option<ConsumerEntry>>,
+    consumer_ids: HashMap<String, usize>,
+}
+
+fn free_slot<T>(slots: &[Option<T>]) -> usize {
+    slots
+        .iter()
+        .position(Option::is_none)
+        .unwrap_or(slots.len())
+}
+
+fn put<T>(slots: &mut Vec<Option<T>>, index: usize, value: T) {
+    if index == slots.len() {
+        slots.push(Some(value));
+    } else {
+        slots[index] = Some(value);
+    }
+}
+
+impl Routing {
+    fn producer_index(&self, id: &str) -> Result<usize, String> {
+        self.producer_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| format!("producer with id \"{id}\" not found"))
+    }
+
+    fn consumer_index(&self, id: &str) -> Result<usize, String> {
+        self.consumer_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| format!("consumer with id \"{id}\" not found"))
+    }
+
+    /// Adds a producer receiving on transport `slot`.
+    pub fn add_producer(
+        &mut self,
+        id: String,
+        transport_slot: usize,
+        spec: ProducerSpec,
+        paused: bool,
+    ) -> Result<(), String> {
+        if self.producer_ids.contains_key(&id) {
+            return Err(format!("a producer with id \"{id}\" already exists"));
+        }
+        let on_transport = self
+            .producers_by_transport
+            .get(&transport_slot)
+            .map_or(&[][..], Vec::as_slice);
+        for &other in on_transport {
+            let Some(entry) = self.producers.get(other).and_then(Option::as_ref) else {
+                continue;
+            };
+            if spec.ssrc.is_some() && entry.producer.client_ssrc() == spec.ssrc {
+                return Err(format!(
+                    "SSRC {} is already used by producer \"{}\"",
+                    spec.ssrc.unwrap_or_default(),
+                    entry.id
+                ));
+            }
+        }
+        let producer = Producer::new(spec, paused)?;
+        let index = free_slot(&self.producers);
+        put(
+            &mut self.producers,
+            index,
+            ProducerEntry {
+                id: id.clone(),
+                transport_slot,
+                producer,
+                consumers: Vec::new(),
+            },
+        );
+        self.producer_ids.insert(id, index);
+        self.producers_by_transport
+            .entry(transport_slot)
+            .or_default()
+            .push(index);
+        Ok(())
+    }
+
+    /// Adds a consumer of `producer_id` sending on transport `slot`.
+    pub fn add_consumer(
+        &mut self,
+        id: String,
+        transport_slot: usize,
+        producer_id: &str,
+        spec: ConsumerSpec,
+        paused: bool,
+    ) -> Result<(), String> {
+        if self.consumer_ids.contains_key(&id) {
+            return Err(format!("a consumer with id \"{id}\" already exists"));
+        }
+        let producer = self.producer_index(producer_id)?;
+        let mut random = [0u8; 4];
+        openssl::rand::rand_bytes(&mut random).map_err(|error| error.to_string())?;
+        let initial_sequences = (
+            u16::from_be_bytes([random[0], random[1]]),
+            u16::from_be_bytes([random[2], random[3]]),
+        );
+        let mut consumer = Consumer::new(spec, paused, initial_sequences)?;
+        if let Some(Some(entry)) = self.producers.get(producer) {
+            consumer.set_producer_paused(entry.producer.paused);
+        }
+        let index = free_slot(&self.consumers);
+        put(
+            &mut self.consumers,
+            index,
+            ConsumerEntry {
+                id: id.clone(),
+                transport_slot,
+                producer,
+                consumer,
+            },
+        );
+        self.consumer_ids.insert(id, index);
+        if let Some(Some(entry)) = self.producers.get_mut(producer) {
+            entry.consumers.push(index);
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes a producer and tells its consumers.
+    pub fn set_producer_paused(&mut self, id: &str, paused: bool) -> Result<(), String> {
+        let index = self.producer_index(id)?;
+        let Some(Some(entry)) = self.producers.get_mut(index) else {
+            return Ok(());
+        };
+        entry.producer.paused = paused;
+        for &consumer in &entry.consumers {
+            if let Some(Some(consumer)) = self.consumers.get_mut(consumer) {
+                consumer.consumer.set_producer_paused(paused);
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes a consumer.
+    pub fn set_consumer_paused(&mut self, id: &str, paused: bool) -> Result<(), String> {
+        let index = self.consumer_index(id)?;
+        if let Some(Some(entry)) = self.consumers.get_mut(index) {
+            entry.consumer.set_paused(paused);
+        }
+        Ok(())
+    }
+
+    /// Removes a producer and its consumers.
+    pub fn remove_producer(&mut self, id: &str) -> Result<(), String> {
+        let index = self.producer_index(id)?;
+        self.producer_ids.remove(id);
+        let Some(entry) = self.producers.get_mut(index).and_then(Option::take) else {
+            return Ok(());
+        };
+        if let Some(list) = self.producers_by_transport.get_mut(&entry.transport_slot) {
+            list.retain(|other| *other != index);
+        }
+        for consumer in entry.consumers {
+            if let Some(consumer) = self.consumers.get_mut(consumer).and_then(Option::take) {
+                self.consumer_ids.remove(&consumer.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a consumer.
+    pub fn remove_consumer(&mut self, id: &str) -> Result<(), String> {
+        let index = self.consumer_index(id)?;
+        self.consumer_ids.remove(id);
+        if let Some(entry) = self.consumers.get_mut(index).and_then(Option::take) {
+            if let Some(Some(producer)) = self.producers.get_mut(entry.producer) {
+                producer.consumers.retain(|other| *other != index);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes everything on a closing transport, and the consumers elsewhere of its
+    /// producers.
+    pub fn remove_transport(&mut self, transport_slot: usize) {
+        let local_consumers: Vec<String> = self
+            .consumers
+            .iter()
+            .flatten()
+            .filter(|entry| entry.transport_slot == transport_slot)
+            .map(|entry| entry.id.clone())
+            .collect();
+        for id in local_consumers {
+            // Listed just above, so found.
+            let _ = self.remove_consumer(&id);
+        }
+        let producers: Vec<String> = self
+            .producers
+            .iter()
+            .flatten()
+            .filter(|entry| entry.transport_slot == transport_slot)
+            .map(|entry| entry.id.clone())
+            .collect();
+        for id in producers {
+            let _ = self.remove_producer(&id);
+        }
+        self.producers_by_transport.remove(&transport_slot);
+    }
+
+    /// A producer's counters.
+    pub fn producer_stats(&self, id: &str) -> Result<ProducerStats, String> {
+        let index = self.producer_index(id)?;
+        Ok(self
+            .producers
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|entry| entry.producer.stats())
+            .unwrap_or_default())
+    }
+
+    /// A consumer's counters.
+    pub fn consumer_stats(&self, id: &str) -> Result<ConsumerStats, String> {
+        let index = self.consumer_index(id)?;
+        Ok(self
+            .consumers
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|entry| entry.consumer.stats())
+            .unwrap_or_default())
+    }
+
+    /// The producer (index) a consumer consumes.
+    pub fn producer_of_consumer(&self, id: &str) -> Result<usize, String> {
+        let index = self.consumer_index(id)?;
+        self.consumers
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|entry| entry.producer)
+            .ok_or_else(|| format!("consumer with id \"{id}\" not found"))
+    }
+
+    /// Ingress: finds the producer of an RTP packet received on transport `slot` and rewrites
+    /// the packet in place to router terms. `None` when no producer claims it or it is paused.
+    pub fn ingress(
+        &mut self,
+        slot: usize,
+        packet: &mut [u8],
+        now: Instant,
+    ) -> Option<(usize, ProducedPacket)> {
+        let mut view = RtpPacket::parse(packet).ok()?;
+        let candidates = self.producers_by_transport.get(&slot)?;
+        for &index in candidates {
+            let Some(Some(entry)) = self.producers.get_mut(index) else {
+                continue;
+            };
+            if !entry.producer.claims(&view) {
+                continue;
+            }
+            let produced = entry.producer.rewrite(&mut view, now)?;
+            if entry.producer.paused {
+                return None;
+            }
+            return Some((index, produced));
+        }
+        None
+    }
+
+    /// How many consumers a producer feeds.
+    pub fn consumer_count(&self, producer: usize) -> usize {
+        self.producers
+            .get(producer)
+            .and_then(Option::as_ref)
+            .map_or(0, |entry| entry.consumers.len())
+    }
+
+    /// Egress for the `nth` consumer of a producer: writes its copy of `packet` into
+    /// `output`; returns the consumer's transport slot and what to do.
+    pub fn egress(
+        &mut self,
+        producer: usize,
+        nth: usize,
+        packet: &[u8],
+        is_keyframe: bool,
+        output: &mut [u8],
+    ) -> Option<(usize, Forward)> {
+        let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
+        let entry = self.consumers.get_mut(consumer)?.as_mut()?;
+        Some((
+            entry.transport_slot,
+            entry.consumer.forward(packet, is_keyframe, output),
+        ))
+    }
+
+    /// The producers whose keyframes RTCP received on transport `slot` asks for (PLI and
+    /// FIR addressed to a consumer on that transport).
+    pub fn key_frame_requests(&mut self, slot: usize, rtcp: &[u8]) -> Vec<usize> {
+        let mut producers = Vec::new();
+        for item in RtcpCompoundIter::new(rtcp) {
+            let Ok((header, body)) = item else { break };
+            if header.packet_type != packet_type::PSFB {
+                continue;
+            }
+            let media_ssrcs: Vec<u32> = match header.count {
+                FMT_PLI => body
+                    .get(4..8)
+                    .map(|bytes| vec![u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])])
+                    .unwrap_or_default(),
+                FMT_FIR => body
+                    .get(8..)
+                    .unwrap_or_default()
+                    .chunks_exact(8)
+                    .map(|entry| u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]))
+                    .collect(),
+                _ => continue,
+            };
+            for ssrc in media_ssrcs {
+                let consumer =
+                    self.consumers.iter_mut().flatten().find(|entry| {
+                        entry.transport_slot == slot && entry.consumer.ssrc() == ssrc
+                    });
+                if let Some(entry) = consumer {
+                    entry.consumer.on_key_frame_request();
+                    if !producers.contains(&entry.producer) {
+                        producers.push(entry.producer);
+                    }
+                }
+            }
+        }
+        producers
+    }
+
+    /// The packets NACKs in RTCP received on transport `slot` ask consumers there to
+    /// resend, as (consumer, our sequence number) in `lost` (cleared first).
+    pub fn nacked_packets(&mut self, slot: usize, rtcp: &[u8], lost: &mut Vec<(usize, u16)>) {
+        lost.clear();
+        for item in RtcpCompoundIter::new(rtcp) {
+            let Ok((header, body)) = item else { break };
+            if header.packet_type != packet_type::RTPFB || header.count != FMT_NACK {
+                continue;
+            }
+            let Ok(RtcpPacket::Nack(nack)) = RtcpPacket::parse(header, body) else {
+                continue;
+            };
+            let Some((index, entry)) =
+                self.consumers
+                    .iter_mut()
+                    .enumerate()
+                    .find_map(|(index, entry)| {
+                        let entry = entry.as_mut()?;
+                        (entry.transport_slot == slot && entry.consumer.ssrc() == nack.media_ssrc)
+                            .then_some((index, entry))
+                    })
+            else {
+                continue;
+            };
+            let before = lost.len();
+            lost.extend(
+                nack.lost_sequence_numbers()
+                    .map(|sequence| (index, sequence)),
+            );
+            entry.consumer.on_nack(lost.len() - before);
+        }
+    }
+
+    /// Writes consumer `consumer`'s retransmission of its packet `sequence` into `output`
+    /// if the producer still has it; returns the consumer's transport slot and the length.
+    pub fn retransmission(
+        &mut self,
+        consumer: usize,
+        sequence: u16,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Option<(usize, usize)> {
+        let entry = self.consumers.get_mut(consumer)?.as_mut()?;
+        let producer_sequence = entry.consumer.producer_sequence(sequence)?;
+        let producer = self.producers.get(entry.producer)?.as_ref()?;
+        let stored = producer.producer.stored_packet(producer_sequence, now)?;
+        let len = entry.consumer.retransmit(stored, sequence, output)?;
+        Some((entry.transport_slot, len))
+    }
+
+    /// Writes a PLI for a producer's stream into `output` if a request is due (one per
+    /// interval); returns the producer's transport slot and the PLI's length.
+    pub fn key_frame_request(
+        &mut self,
+        producer: usize,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Option<(usize, usize)> {
+        let entry = self.producers.get_mut(producer)?.as_mut()?;
+        let media_ssrc = entry.producer.client_ssrc()?;
+        if !entry.producer.key_frame_request_due(now) {
+            return None;
+        }
+        let pli = output.get_mut(..PLI_LEN)?;
+        pli[..4].copy_from_slice(&[0x80 | FMT_PLI, packet_type::PSFB, 0, 2]);
+        // The sender SSRC of SFU feedback: the mapped SSRC, which the client never uses.
+        pli[4..8].copy_from_slice(&entry.producer.mapped_ssrc().to_be_bytes());
+        pli[8..12].copy_from_slice(&media_ssrc.to_be_bytes());
+        Some((entry.transport_slot, PLI_LEN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::codecs::PayloadCodec;
+    use crate::packet::rtp::RtpHeader;
+
+    const SENDER: usize = 0;
+    const RECEIVER_B: usize = 1;
+    const RECEIVER_C: usize = 2;
+
+    fn routing() -> Routing {
+        let mut routing = Routing::default();
+        let producer = ProducerSpec {
+            payload_types: vec![(96, 101, Some(PayloadCodec::Vp8))],
+            ssrc: Some(1111),
+            mapped_ssrc: 0x5EED,
+            store_for_retransmission: true,
+            ..ProducerSpec::default()
+        };
+        routing
+            .add_producer("p".into(), SENDER, producer, false)
+            .unwrap();
+        for (id, slot, ssrc) in [("b", RECEIVER_B, 0xB0), ("c", RECEIVER_C, 0xC0)] {
+            let consumer = ConsumerSpec {
+                ssrc,
+                payload_types: vec![101],
+                needs_key_frame: true,
+                ..ConsumerSpec::default()
+            };
+            routing
+                .add_consumer(id.into(), slot, "p", consumer, false)
+                .unwrap();
+        }
+        routing
+    }
+
+    fn keyframe(sequence: u16) -> Vec<u8> {
+        let header = RtpHeader {
+            payload_type: 96,
+            sequence_number: sequence,
+            ssrc: 1111,
+            ..RtpHeader::default()
+        };
+        let mut out = Vec::new();
+        header.write_into(&[0x10, 0x00, 0x9d], &mut out).unwrap();
+        out
+    }
+
+    fn pli(media_ssrc: u32) -> Vec<u8> {
+        let mut out = vec![0x81, packet_type::PSFB, 0, 2, 0, 0, 0, 9];
+        out.extend_from_slice(&media_ssrc.to_be_bytes());
+        out
+    }
+
+    /// Routes one packet from the sender; returns (transport slot, SSRC) per copy sent.
+    fn route(routing: &mut Routing, mut packet: Vec<u8>) -> Vec<(usize, u32)> {
+        let Some((producer, produced)) = routing.ingress(SENDER, &mut packet, Instant::now())
+        else {
+            return Vec::new();
+        };
+        let mut output = [0u8; 1500];
+        let mut sent = Vec::new();
+        for nth in 0..routing.consumer_count(producer) {
+            let (slot, forward) = routing
+                .egress(producer, nth, &packet, produced.is_keyframe, &mut output)
+                .unwrap();
+            if let Forward::Send(len) = forward {
+                sent.push((slot, RtpPacket::parse(&output[..len]).unwrap().ssrc()));
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn one_producer_fans_out_to_each_consumer_with_its_own_ssrc() {
+        let mut routing = routing();
+        assert_eq!(
+            route(&mut routing, keyframe(1)),
+            [(RECEIVER_B, 0xB0), (RECEIVER_C, 0xC0)]
+        );
+        routing.set_consumer_paused("b", true).unwrap();
+        assert_eq!(route(&mut routing, keyframe(2)), [(RECEIVER_C, 0xC0)]);
+        routing.set_producer_paused("p", true).unwrap();
+        assert_eq!(route(&mut routing, keyframe(3)), []);
+        // Packets from another transport are not the producer's.
+        assert_eq!(
+            routing.ingress(RECEIVER_B, &mut keyframe(4), Instant::now()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_pli_for_a_consumer_becomes_one_pli_to_the_producer_per_interval() {
+        let mut routing = routing();
+        let producers = routing.key_frame_requests(RECEIVER_B, &pli(0xB0));
+        assert_eq!(producers.len(), 1);
+        // A PLI naming another transport's consumer is ignored.
+        assert!(routing
+            .key_frame_requests(RECEIVER_B, &pli(0xC0))
+            .is_empty());
+        let now = Instant::now();
+        let mut output = [0u8; 64];
+        let (slot, len) = routing
+            .key_frame_request(producers[0], now, &mut output)
+            .unwrap();
+        assert_eq!((slot, len), (SENDER, PLI_LEN));
+        assert_eq!(&output[8..12], &1111u32.to_be_bytes(), "the client's SSRC");
+        assert_eq!(
+            routing.key_frame_request(producers[0], now, &mut output),
+            None
+        );
+        assert_eq!(routing.consumer_stats("b").unwrap().key_frame_requests, 1);
+    }
+
+    #[test]
+    fn a_nack_from_an_endpoint_is_answered_from_the_producers_store() {
+        let mut routing = routing();
+        let mut output = [0u8; 1500];
+        let mut sent_b = Vec::new();
+        for sequence in 10..13 {
+            let mut packet = keyframe(sequence);
+            let (producer, produced) = routing
+                .ingress(SENDER, &mut packet, Instant::now())
+                .unwrap();
+            let (_, forward) = routing
+                .egress(producer, 0, &packet, produced.is_keyframe, &mut output)
+                .unwrap();
+            let Forward::Send(len) = forward else {
+                panic!("sent")
+            };
+            sent_b.push(RtpPacket::parse(&output[..len]).unwrap().sequence_number());
+        }
+        let nack = crate::packet::rtcp::Nack::from_lost(9, 0xB0, &[sent_b[1], sent_b[2]]);
+        let mut rtcp = Vec::new();
+        RtcpPacket::Nack(nack).write(&mut rtcp).unwrap();
+        let mut lost = Vec::new();
+        routing.nacked_packets(RECEIVER_B, &rtcp, &mut lost);
+        assert_eq!(lost.len(), 2);
+        let (slot, len) = routing
+            .retransmission(lost[0].0, lost[0].1, Instant::now(), &mut output)
+            .unwrap();
+        assert_eq!(slot, RECEIVER_B);
+        let resent = RtpPacket::parse(&output[..len]).unwrap();
+        assert_eq!((resent.ssrc(), resent.sequence_number()), (0xB0, sent_b[1]));
+        // The same NACK on another transport names no consumer there.
+        routing.nacked_packets(RECEIVER_C, &rtcp, &mut lost);
+        assert!(lost.is_empty());
+        assert_eq!(routing.consumer_stats("b").unwrap().nacked_packets, 2);
+    }
+
+    #[test]
+    fn closing_the_producers_transport_closes_its_consumers_elsewhere() {
+        let mut routing = routing();
+        routing.remove_transport(SENDER);
+        assert!(routing.consumer_stats("b").is_err());
+        assert!(routing.producer_stats("p").is_err());
+        // The ids are free again.
+        let spec = ProducerSpec {
+            mapped_ssrc: 1,
+            ..ProducerSpec::default()
+        };
+        routing
+            .add_producer("p".into(), SENDER, spec, false)
+            .unwrap();
+    }
+
+    #[test]
+    fn duplicate_ids_and_ssrcs_are_refused() {
+        let mut routing = routing();
+        let same_ssrc = ProducerSpec {
+            ssrc: Some(1111),
+            mapped_ssrc: 2,
+            ..ProducerSpec::default()
+        };
+        let error = routing
+            .add_producer("q".into(), SENDER, same_ssrc.clone(), false)
+            .unwrap_err();
+        assert!(error.contains("SSRC 1111"), "{error}");
+        // Another transport may use the same SSRC: SSRCs are per endpoint.
+        routing
+            .add_producer("q".into(), RECEIVER_B, same_ssrc, false)
+            .unwrap();
+        let error = routing
+            .add_consumer("b".into(), RECEIVER_B, "p", ConsumerSpec::default(), false)
+            .unwrap_err();
+        assert!(error.contains("already exists"), "{error}");
+        let error = routing
+            .add_consumer(
+                "x".into(),
+                RECEIVER_B,
+                "nope",
+                ConsumerSpec::default(),
+                false,
+            )
+            .unwrap_err();
+        assert!(error.contains("not found"), "{error}");
+    }
+}

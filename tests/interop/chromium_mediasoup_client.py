@@ -1,0 +1,275 @@
+"""Headless Chromium (Debian's) running mediasoup-client v3 from npm against mediasoup_py:
+one page produces the fake camera and microphone, a second page consumes both, and the
+result is what the second page's decoder reports (``getStats``), as JSON.
+
+Signaling is what an application would carry over its WebSocket, here a function the pages
+call (Playwright's ``expose_function``) that runs on the server's asyncio loop.
+
+Run inside a network namespace that has only ``lo`` (the pytest test does that):
+
+    python -m tests.interop.chromium_mediasoup_client --video-codec video/VP8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import http.server
+import json
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, async_playwright
+
+import mediasoup_py
+from tests.interop.chromium_webrtc import CHROMIUM, FLAGS, wait_until
+
+BUNDLE_DIRECTORY = Path(__file__).resolve().parent / "msc"
+BUNDLE = "mediasoup-client.bundle.js"
+LOOPBACK_UDP = [{"protocol": "udp", "ip": "127.0.0.1"}]
+
+# A page with mediasoup-client and the two things a participant does, mediasoup's way.
+PAGE = f"""<!doctype html>
+<meta charset="utf-8"><title>mediasoup_py participant</title>
+<script src="{BUNDLE}"></script>
+<script>
+async function transportFor(direction) {{
+  const options = await window.signal('createTransport', {{direction}});
+  const create = direction === 'send' ? 'createSendTransport' : 'createRecvTransport';
+  const transport = window.device[create]({{...options, iceServers: []}});
+  transport.on('connect', ({{dtlsParameters}}, callback, errback) => {{
+    window.signal('connect', {{transportId: transport.id, dtlsParameters}}).then(callback, errback);
+  }});
+  return transport;
+}}
+
+window.join = async () => {{
+  const routerRtpCapabilities = await window.signal('routerRtpCapabilities', {{}});
+  window.device = new mediasoupClient.Device();
+  await window.device.load({{routerRtpCapabilities}});
+  return window.device.handlerName;
+}};
+
+window.produce = async () => {{
+  const transport = await transportFor('send');
+  transport.on('produce', ({{kind, rtpParameters}}, callback, errback) => {{
+    window.signal('produce', {{transportId: transport.id, kind, rtpParameters}})
+      .then(callback, errback);
+  }});
+  const stream = await navigator.mediaDevices.getUserMedia(
+    {{video: {{width: 640, height: 480}}, audio: true}});
+  const video = await transport.produce({{track: stream.getVideoTracks()[0]}});
+  const audio = await transport.produce({{track: stream.getAudioTracks()[0]}});
+  return [video.id, audio.id];
+}};
+
+window.consume = async (producerIds) => {{
+  const transport = await transportFor('recv');
+  window.consumers = [];
+  for (const producerId of producerIds) {{
+    const parameters = await window.signal('consume', {{
+      transportId: transport.id, producerId, rtpCapabilities: window.device.rtpCapabilities}});
+    const consumer = await transport.consume(parameters);
+    window.consumers.push(consumer);
+    await window.signal('resume', {{consumerId: consumer.id}});
+  }}
+  const element = document.createElement('video');
+  element.muted = true;
+  element.autoplay = true;
+  element.srcObject = new MediaStream(window.consumers.map((consumer) => consumer.track));
+  document.body.appendChild(element);
+}};
+
+window.inbound = async () => {{
+  const result = {{}};
+  for (const consumer of window.consumers) {{
+    (await consumer.getStats()).forEach((entry) => {{
+      if (entry.type === 'inbound-rtp') result[entry.kind] = entry;
+    }});
+  }}
+  return result;
+}};
+</script>
+"""
+
+
+class Signaling:
+    """The server side of the pages' requests: one router, transports by id."""
+
+    def __init__(self, router: mediasoup_py.Router) -> None:
+        self.router = router
+        self.transports: dict[str, mediasoup_py.WebRtcTransport] = {}
+        self.consumers: dict[str, mediasoup_py.Consumer] = {}
+        self.producers: list[mediasoup_py.Producer] = []
+
+    async def handle(self, method: str, data: dict[str, Any]) -> Any:
+        if method == "routerRtpCapabilities":
+            return self.router.rtp_capabilities
+        if method == "createTransport":
+            transport = await self.router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
+            self.transports[transport.id] = transport
+            return {
+                "id": transport.id,
+                "iceParameters": transport.ice_parameters,
+                "iceCandidates": transport.ice_candidates,
+                "dtlsParameters": transport.dtls_parameters,
+            }
+        if method == "connect":
+            await self.transports[data["transportId"]].connect(
+                dtls_parameters=data["dtlsParameters"]
+            )
+            return {}
+        if method == "produce":
+            producer = await self.transports[data["transportId"]].produce(
+                kind=data["kind"], rtp_parameters=data["rtpParameters"]
+            )
+            self.producers.append(producer)
+            return {"id": producer.id}
+        if method == "consume":
+            consumer = await self.transports[data["transportId"]].consume(
+                producer_id=data["producerId"],
+                rtp_capabilities=data["rtpCapabilities"],
+                paused=True,
+            )
+            self.consumers[consumer.id] = consumer
+            return {
+                "id": consumer.id,
+                "producerId": consumer.producer_id,
+                "kind": consumer.kind,
+                "rtpParameters": consumer.rtp_parameters,
+            }
+        if method == "resume":
+            await self.consumers[data["consumerId"]].resume()
+            return {}
+        raise ValueError(f"unknown signaling method {method!r}")
+
+
+class BundleAndPage(http.server.SimpleHTTPRequestHandler):
+    """Serves the page at / and the mediasoup-client bundle next to it, on 127.0.0.1 (a
+    secure context, where getUserMedia works)."""
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            body = PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keeps the JSON output on stdout clean."""
+
+
+@contextlib.contextmanager
+def page_server() -> Iterator[str]:
+    handler = functools.partial(BundleAndPage, directory=str(BUNDLE_DIRECTORY))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def open_participant(context: Any, url: str, signaling: Signaling) -> Page:
+    page: Page = await context.new_page()
+    await page.expose_function("signal", signaling.handle)
+    await page.goto(url)
+    await page.evaluate("window.join()")
+    return page
+
+
+async def scenario(video_codec: str) -> dict[str, Any]:
+    if not (BUNDLE_DIRECTORY / BUNDLE).exists():
+        raise FileNotFoundError(f"{BUNDLE_DIRECTORY / BUNDLE}: run .ci/setup.sh (npm build)")
+    worker = await mediasoup_py.create_worker(rtc_min_port=47000, rtc_max_port=47099)
+    try:
+        router = await worker.create_router(
+            media_codecs=[
+                {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+                {"kind": "video", "mimeType": video_codec, "clockRate": 90000},
+            ]
+        )
+        signaling = Signaling(router)
+        async with async_playwright() as playwright:
+            with tempfile.TemporaryDirectory() as profile, page_server() as url:
+                browser = await playwright.chromium.launch_persistent_context(
+                    profile,
+                    executable_path=CHROMIUM,
+                    headless=True,
+                    args=FLAGS,
+                    ignore_default_args=["--headless"],
+                )
+                try:
+                    sender = await open_participant(browser, url, signaling)
+                    producer_ids = await sender.evaluate("window.produce()")
+                    receiver = await open_participant(browser, url, signaling)
+                    await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
+
+                    async def decoding() -> bool:
+                        inbound = await receiver.evaluate("window.inbound()")
+                        video = inbound.get("video", {})
+                        audio = inbound.get("audio", {})
+                        return bool(
+                            video.get("framesDecoded", 0) >= 60
+                            and audio.get("packetsReceived", 0) >= 100
+                        )
+
+                    await wait_until(decoding, "the consumer page to decode")
+                    inbound = await receiver.evaluate("window.inbound()")
+                    consumer_stats = {
+                        consumer.kind: (await consumer.get_stats())[0]
+                        for consumer in signaling.consumers.values()
+                    }
+                    producer_parameters = {
+                        producer.kind: producer.rtp_parameters for producer in signaling.producers
+                    }
+                finally:
+                    await browser.close()
+        video, audio = inbound["video"], inbound["audio"]
+        return {
+            "video": {
+                key: video.get(key)
+                for key in ("framesDecoded", "frameWidth", "frameHeight", "packetsLost")
+            },
+            "videoCodec": video_codec,
+            "audio": {key: audio.get(key) for key in ("packetsReceived", "packetsLost")},
+            "consumers": consumer_stats,
+            "producerExtensions": {
+                kind: sorted(extension["uri"] for extension in parameters["headerExtensions"])
+                for kind, parameters in producer_parameters.items()
+            },
+            "producerFeedback": {
+                kind: sorted(
+                    f"{feedback['type']} {feedback.get('parameter', '')}".strip()
+                    for feedback in parameters["codecs"][0]["rtcpFeedback"]
+                )
+                for kind, parameters in producer_parameters.items()
+            },
+        }
+    finally:
+        worker.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--video-codec", default="video/VP8")
+    arguments = parser.parse_args()
+    result = asyncio.run(asyncio.wait_for(scenario(arguments.video_codec), 60))
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""mediasoup-client v3 (npm) in headless Chromium, unchanged, against mediasoup_py: one page
+produces the fake camera and microphone, another consumes both and decodes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.interop.netns import run_in_namespace
+
+
+def test_a_chromium_page_decodes_what_another_produces(loopback_namespace: str) -> None:
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--video-codec", "video/VP8"
+    )
+    assert result["video"]["framesDecoded"] >= 60, result
+    assert result["video"]["frameWidth"] > 0
+    assert result["audio"]["packetsReceived"] >= 100
+    # Chromium offers transport-cc and FIR, and the producer keeps them.
+    assert "ccm fir" in result["producerFeedback"]["video"]
+    assert "transport-cc" in result["producerFeedback"]["video"]
+    assert (
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+        in result["producerExtensions"]["video"]
+    )
+    assert result["consumers"]["video"]["packetCount"] > 0

@@ -1,0 +1,148 @@
+"""The SFU itself with real clients: a pymediasoup peer produces video and audio, two other
+pymediasoup peers consume both through their own transports, and their aiortc decoders turn
+what we forwarded into frames. The producer's send transport has the server as DTLS client
+and the receivers' transports have it as DTLS server, so both roles carry media."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aioice.ice
+import pytest
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+
+import mediasoup_py
+from tests.interop.pymediasoup_peer import Peer
+
+MEDIA_CODECS: list[dict[str, Any]] = [
+    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+    {
+        "kind": "video",
+        "mimeType": "video/H264",
+        "clockRate": 90000,
+        "parameters": {"packetization-mode": 1, "profile-level-id": "42e01f"},
+    },
+]
+
+FRAMES_WANTED = 30
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aioice drops exactly "127.0.0.1" from host candidates; tests must stay on loopback.
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+async def decoded_frames(track: Any, count: int) -> list[tuple[int, int]]:
+    """Sizes of the first ``count`` frames the client decodes ((samples, 0) for audio)."""
+    sizes = []
+    while len(sizes) < count:
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            break
+        if hasattr(frame, "width"):
+            sizes.append((frame.width, frame.height))
+        else:
+            sizes.append((frame.samples, 0))
+    return sizes
+
+
+async def fan_out(video_codec: str) -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=46000, rtc_max_port=46199)
+    codecs = [c for c in MEDIA_CODECS if c["kind"] == "audio" or c["mimeType"] == video_codec]
+    peers: list[Peer] = []
+    try:
+        router = await worker.create_router(media_codecs=codecs)  # type: ignore[arg-type]
+        video, audio = VideoStreamTrack(), AudioStreamTrack()
+        sender = await Peer.join(router, [video, audio])
+        peers.append(sender)
+        producers = await sender.produce([video, audio])
+        results: dict[str, Any] = {"producers": [(p.kind, p.type) for p in producers]}
+        for name in ("B", "C"):
+            receiver = await Peer.join(router)
+            peers.append(receiver)
+            pairs = await receiver.consume(producers)
+            received = await asyncio.wait_for(
+                asyncio.gather(
+                    *(decoded_frames(client.track, FRAMES_WANTED) for _, client in pairs)
+                ),
+                timeout=30,
+            )
+            results[name] = {
+                consumer.kind: {"sizes": sizes, "mid": consumer.rtp_parameters.get("mid")}
+                for (consumer, _), sizes in zip(pairs, received, strict=True)
+            }
+            results[name]["stats"] = {
+                consumer.kind: (await consumer.get_stats())[0] for consumer, _ in pairs
+            }
+        results["producer_stats"] = {p.kind: (await p.get_stats())[0] for p in producers}
+        return results
+    finally:
+        for peer in peers:
+            await peer.close()
+        worker.close()
+
+
+@pytest.mark.parametrize("video_codec", ["video/VP8", "video/H264"])
+def test_two_receivers_decode_what_one_peer_produces(video_codec: str) -> None:
+    results = asyncio.run(asyncio.wait_for(fan_out(video_codec), 90))
+    assert results["producers"] == [("video", "simple"), ("audio", "simple")]
+    for name in ("B", "C"):
+        video = results[name]["video"]
+        audio = results[name]["audio"]
+        assert len(video["sizes"]) == FRAMES_WANTED, results[name]
+        # aiortc's VideoStreamTrack sends 640x480 frames; the receiver decodes them intact.
+        assert set(video["sizes"]) == {(640, 480)}
+        assert len(audio["sizes"]) == FRAMES_WANTED
+        # Consumers of one transport get MIDs "0", "1", ... as mediasoup numbers them.
+        assert (video["mid"], audio["mid"]) == ("0", "1")
+        stats = results[name]["stats"]
+        assert stats["video"]["type"] == "outbound-rtp"
+        assert stats["video"]["packetCount"] > 0
+        assert stats["video"]["mimeType"] == video_codec
+    produced = results["producer_stats"]["video"]
+    assert produced["type"] == "inbound-rtp"
+    assert produced["packetCount"] > 0
+
+
+async def consume_through_loss(loss: float, frames: int) -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=46200, rtc_max_port=46299)
+    peers: list[Peer] = []
+    try:
+        router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
+        video = VideoStreamTrack()
+        sender = await Peer.join(router, [video])
+        peers.append(sender)
+        (producer,) = await sender.produce([video])
+        receiver = await Peer.join(router)
+        peers.append(receiver)
+        ((consumer, client),) = await receiver.consume([producer], loss=loss)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sizes = await asyncio.wait_for(decoded_frames(client.track, frames), timeout=60)
+        elapsed = loop.time() - started
+        return {
+            "sizes": sizes,
+            "fps": len(sizes) / elapsed,
+            "consumer": (await consumer.get_stats())[0],
+            "dropped": receiver.relays[0].dropped,
+        }
+    finally:
+        for peer in peers:
+            await peer.close()
+        worker.close()
+
+
+def test_a_receiver_behind_five_percent_loss_keeps_decoding_through_retransmissions() -> None:
+    results = asyncio.run(asyncio.wait_for(consume_through_loss(0.05, 150), 90))
+    stats = results["consumer"]
+    assert results["dropped"] > 10, results
+    # aiortc NACKs what the relay dropped; the consumer resends it on its RTX stream.
+    assert stats["nackCount"] > 0, stats
+    assert stats["packetsRetransmitted"] > 0, stats
+    assert set(results["sizes"]) == {(640, 480)}
+    # The sender makes 30 frames a second; repaired losses keep the decoder close to it.
+    assert results["fps"] > 20, results
