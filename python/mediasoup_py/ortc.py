@@ -342,6 +342,7 @@ def validate_rtp_parameters(params: object, field: str = "rtp_parameters") -> Rt
         ],
         "rtcp": {"reducedSize": True},
     }
+    _check_encodings_consistent(checked, field)
     if params.get("mid") is not None:
         checked["mid"] = _string(params["mid"], f"{field}.mid")
     rtcp = params.get("rtcp")
@@ -354,6 +355,35 @@ def validate_rtp_parameters(params: object, field: str = "rtp_parameters") -> Rt
             rtcp.get("reducedSize"), f"{field}.rtcp.reducedSize", True
         )
     return checked
+
+
+def _check_encodings_consistent(params: RtpParameters, field: str) -> None:
+    """Encodings that cannot describe distinct streams of these codecs are refused: a
+    payload type no codec has, an SSRC or RID used twice, RTX sharing a media SSRC."""
+    payload_types = {codec["payloadType"] for codec in params["codecs"]}
+    seen_ssrcs: set[int] = set()
+    seen_rids: set[str] = set()
+    for index, encoding in enumerate(params["encodings"]):
+        at = f"{field}.encodings[{index}]"
+        if encoding.get("codecPayloadType", next(iter(payload_types))) not in payload_types:
+            raise _type_error(f"{at}.codecPayloadType", "is not the payload type of any codec")
+        for ssrc in (encoding.get("ssrc"), encoding.get("rtx", {}).get("ssrc")):
+            if ssrc is None:
+                continue
+            if ssrc in seen_ssrcs:
+                raise _type_error(f"{at}.ssrc", f"SSRC {ssrc} is used twice")
+            seen_ssrcs.add(ssrc)
+        rid = encoding.get("rid")
+        if rid is not None:
+            if rid in seen_rids:
+                raise _type_error(f"{at}.rid", f"RID {rid!r} is used twice")
+            seen_rids.add(rid)
+    if len(params["encodings"]) > 1 and any(
+        "ssrc" not in encoding and "rid" not in encoding for encoding in params["encodings"]
+    ):
+        raise _type_error(
+            f"{field}.encodings", "with several encodings, each needs an ssrc or a rid"
+        )
 
 
 def _validate_header_extension_capability(extension: object, field: str) -> RtpHeaderExtension:

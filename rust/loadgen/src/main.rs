@@ -118,6 +118,28 @@ struct Report {
     received: Option<u64>,
 }
 
+/// Asks for a receive buffer that holds a fan-out burst (one producer packet to hundreds of
+/// consumers arrives at once): forced past `rmem_max` when running as root, else capped by it.
+fn enlarge_receive_buffer(socket: &UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 64 << 20;
+    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: a valid socket and a c_int option value of the size given.
+        let result = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if result == 0 {
+            return;
+        }
+    }
+}
+
 /// Counts datagrams arriving at `socket` until `until`.
 fn count_arrivals(socket: UdpSocket, until: Instant) -> JoinHandle<u64> {
     std::thread::spawn(move || {
@@ -164,6 +186,7 @@ fn run(options: &Options) -> Result<Report, String> {
         .sink
         .map(|address| {
             let socket = UdpSocket::bind(address).map_err(|error| format!("--sink: {error}"))?;
+            enlarge_receive_buffer(&socket);
             socket
                 .set_nonblocking(true)
                 .map_err(|error| error.to_string())?;

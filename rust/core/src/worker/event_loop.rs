@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
+use super::egress_queue::EgressQueue;
 use super::event_queue::EventQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
 use super::log::{LogFilter, LogLevel, LogTag};
@@ -99,6 +100,7 @@ impl WorkerHandle {
             forward: ForwardQueue::default(),
             egress: vec![0; SLOT_LEN + EGRESS_HEADROOM],
             nacked: Vec::new(),
+            egress_queue: EgressQueue::default(),
             plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
@@ -196,6 +198,8 @@ struct Worker {
     egress: Vec<u8>,
     /// Packets the last RTCP's NACKs asked for: (consumer, sequence number).
     nacked: Vec<(usize, u16)>,
+    /// Media sent during a routing phase, flushed at its end.
+    egress_queue: EgressQueue,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -453,6 +457,8 @@ impl Worker {
             }
         }
         self.forward.clear();
+        // Every socket with queued media is open: nothing in this phase closes one.
+        self.egress_queue.flush();
     }
 
     /// Answers the NACKs the routing phase collected in `self.nacked`.
@@ -469,19 +475,31 @@ impl Worker {
         self.nacked = nacked;
     }
 
-    /// Sends `self.egress[..len]` as RTP on a transport.
+    /// Queues `self.egress[..len]` as RTP on a transport, for the end of the routing phase.
     fn send_media(&mut self, slot: usize, len: usize) {
+        let Some(Some(transport)) = self.transports.get_mut(slot) else {
+            return;
+        };
         let egress = &mut self.egress;
-        match self.transports.get_mut(slot) {
-            Some(Some(WorkerTransport::Plain(transport))) => {
-                transport.send_rtp(egress, len, &mut self.send);
+        let queue = &mut self.egress_queue;
+        match transport {
+            WorkerTransport::Plain(transport) => {
+                transport.send_rtp(egress, len, queue);
             }
-            Some(Some(WorkerTransport::WebRtc(_))) => {
-                let mut egress = std::mem::take(&mut self.egress);
-                self.with_sink(slot, |state, sink| state.send_rtp(&mut egress, len, sink));
-                self.egress = egress;
+            WorkerTransport::WebRtc(transport) => {
+                let WorkerWebRtcTransport { sockets, state, .. } = &mut **transport;
+                let sockets = match sockets {
+                    TransportSockets::Own(own) => own,
+                    TransportSockets::Server(server_slot) => {
+                        match self.servers.get_mut(*server_slot) {
+                            Some(Some(server)) => &mut server.sockets,
+                            _ => return,
+                        }
+                    }
+                };
+                let mut sink = sockets.deferred_sink(queue);
+                state.send_rtp(egress, len, &mut sink);
             }
-            _ => {}
         }
     }
 

@@ -2,29 +2,29 @@
 //! rtcp-mux), its plain connection and its counters.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 
+use super::egress_queue::EgressQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
 use super::messages::{TransportEvent, TransportStats};
-use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
+use super::udp_batch::{recv_batch, RecvBatch, BATCH};
 use crate::rtc::datagram_sink::DatagramSink;
 use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket};
 use crate::rtc::webrtc_connection::{DropCounters, Received};
 
-/// Queues datagrams on one socket's batch, flushing when it fills.
-struct BatchSink<'a> {
-    batch: &'a mut SendBatch,
+/// Queues media for one socket in the worker's egress queue (sent when the routing
+/// phase ends).
+struct DeferredSink<'a> {
+    queue: &'a mut EgressQueue,
     socket: &'a UdpSocket,
     sent: u64,
 }
 
-impl DatagramSink for BatchSink<'_> {
+impl DatagramSink for DeferredSink<'_> {
     fn send(&mut self, tuple: &crate::ice::TransportTuple, datagram: &[u8]) {
-        if self.batch.is_full() {
-            self.batch.flush(self.socket);
-        }
-        if self.batch.push(tuple.remote, datagram) {
-            self.sent += 1;
-        }
+        self.queue
+            .push(self.socket.as_raw_fd(), tuple.remote, datagram);
+        self.sent += 1;
     }
 }
 
@@ -116,17 +116,16 @@ impl WorkerPlainTransport {
     }
 
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
-    /// the worker's batch for the RTP socket.
-    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, batch: &mut SendBatch) -> bool {
-        let mut sink = BatchSink {
-            batch,
+    /// the worker's egress queue.
+    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
+        let mut sink = DeferredSink {
+            queue,
             socket: &self.rtp_socket,
             sent: 0,
         };
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
         self.stats.datagrams_sent += sink.sent;
         self.stats.bytes_sent += if sent { len as u64 } else { 0 };
-        batch.flush(&self.rtp_socket);
         sent
     }
 

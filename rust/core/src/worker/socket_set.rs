@@ -3,10 +3,12 @@
 //! each packet, with its tuple, to a dispatcher; sending goes through [`SocketSink`].
 
 use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
 
 use mio::net::TcpListener;
 use mio::{Interest, Registry, Token};
 
+use super::egress_queue::EgressQueue;
 use super::tcp_connection::{for_each_frame, ReadOutcome, TcpConnection};
 use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
 use crate::ice::{TransportProtocol, TransportTuple};
@@ -28,11 +30,21 @@ pub enum SocketEvent {
     Closed(TransportTuple),
 }
 
-/// Sends on a socket set: UDP datagrams into the worker's batch, TCP frames to the
-/// connection of the tuple. Counts what it sent so the caller can charge the sender.
+/// Where a sink's UDP datagrams wait.
+#[derive(Debug)]
+enum UdpOut<'a> {
+    /// The worker's batch for this socket, sent by the sink's `flush` (answers: STUN,
+    /// DTLS, RTCP).
+    Batch(&'a mut SendBatch),
+    /// The worker's egress queue, sent when the routing phase ends (media).
+    Deferred(&'a mut EgressQueue),
+}
+
+/// Sends on a socket set: UDP datagrams into the worker's batch or egress queue, TCP frames
+/// to the connection of the tuple. Counts what it sent so the caller can charge the sender.
 pub struct SocketSink<'a> {
     udp: Option<&'a UdpSocket>,
-    batch: &'a mut SendBatch,
+    out: UdpOut<'a>,
     connections: &'a mut [Option<TcpConnection>],
     /// Datagrams sent since the last [`SocketSink::take_counts`].
     sent_datagrams: u64,
@@ -49,10 +61,10 @@ impl SocketSink<'_> {
         counts
     }
 
-    /// Sends what the UDP batch holds.
+    /// Sends what the UDP batch holds (deferred datagrams wait for the routing phase).
     pub fn flush(&mut self) {
-        if let Some(socket) = self.udp {
-            self.batch.flush(socket);
+        if let (Some(socket), UdpOut::Batch(batch)) = (self.udp, &mut self.out) {
+            batch.flush(socket);
         }
     }
 }
@@ -62,11 +74,18 @@ impl DatagramSink for SocketSink<'_> {
         match tuple.protocol {
             TransportProtocol::Udp => {
                 let Some(socket) = self.udp else { return };
-                if self.batch.is_full() {
-                    self.batch.flush(socket);
-                }
-                if !self.batch.push(tuple.remote, datagram) {
-                    return;
+                match &mut self.out {
+                    UdpOut::Batch(batch) => {
+                        if batch.is_full() {
+                            batch.flush(socket);
+                        }
+                        if !batch.push(tuple.remote, datagram) {
+                            return;
+                        }
+                    }
+                    UdpOut::Deferred(queue) => {
+                        queue.push(socket.as_raw_fd(), tuple.remote, datagram);
+                    }
                 }
             }
             TransportProtocol::Tcp => {
@@ -118,11 +137,23 @@ impl SocketSet {
         udp.into_iter().chain(tcp).collect()
     }
 
-    /// A sink over these sockets.
+    /// A sink over these sockets whose UDP datagrams go out on its `flush`.
     pub fn sink<'a>(&'a mut self, batch: &'a mut SendBatch) -> SocketSink<'a> {
         SocketSink {
             udp: self.udp.as_ref(),
-            batch,
+            out: UdpOut::Batch(batch),
+            connections: &mut self.connections,
+            sent_datagrams: 0,
+            sent_bytes: 0,
+        }
+    }
+
+    /// A sink over these sockets whose UDP datagrams wait in `queue` for the end of the
+    /// routing phase.
+    pub fn deferred_sink<'a>(&'a mut self, queue: &'a mut EgressQueue) -> SocketSink<'a> {
+        SocketSink {
+            udp: self.udp.as_ref(),
+            out: UdpOut::Deferred(queue),
             connections: &mut self.connections,
             sent_datagrams: 0,
             sent_bytes: 0,
@@ -214,7 +245,7 @@ impl SocketSet {
         };
         let mut sink = SocketSink {
             udp: Some(socket),
-            batch: &mut *batch,
+            out: UdpOut::Batch(&mut *batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
             sent_bytes: 0,
@@ -296,7 +327,7 @@ impl SocketSet {
         let mut buffer = tcp.take_read_buffer();
         let mut sink = SocketSink {
             udp: self.udp.as_ref(),
-            batch: &mut *batch,
+            out: UdpOut::Batch(&mut *batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
             sent_bytes: 0,

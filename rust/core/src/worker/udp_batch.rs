@@ -4,7 +4,7 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// Datagrams per system call.
 pub const BATCH: usize = 32;
@@ -230,57 +230,67 @@ impl SendBatch {
     /// datagram the kernel refuses (buffer full, unreachable) is dropped and counted, as UDP
     /// would lose it anyway; the batch is empty afterwards.
     pub fn flush(&mut self, socket: &UdpSocket) -> u64 {
-        let mut sent_total = 0u64;
-        let mut start = 0;
-        while start < self.count {
-            let pending = self.count - start;
-            // SAFETY: sockaddr_storage and socklen_t are plain data; zeroed is valid.
-            let mut storages: [(libc::sockaddr_storage, libc::socklen_t); BATCH] =
-                unsafe { std::mem::zeroed() };
-            for (storage, destination) in storages
-                .iter_mut()
-                .zip(&self.destinations[start..self.count])
-            {
-                *storage = to_storage(destination);
-            }
-            let mut iovecs: [MaybeUninit<libc::iovec>; BATCH] =
-                [const { MaybeUninit::uninit() }; BATCH];
-            // SAFETY: mmsghdr is plain data; zeroed is valid, filled in below.
-            let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-            for offset in 0..pending {
-                let buffer = &self.buffers[start + offset];
-                let iovec = iovecs[offset].write(libc::iovec {
-                    iov_base: buffer.as_ptr() as *mut libc::c_void,
-                    iov_len: buffer.len(),
-                });
-                headers[offset].msg_hdr.msg_iov = iovec;
-                headers[offset].msg_hdr.msg_iovlen = 1;
-                headers[offset].msg_hdr.msg_name =
-                    (&mut storages[offset].0 as *mut libc::sockaddr_storage).cast();
-                headers[offset].msg_hdr.msg_namelen = storages[offset].1;
-            }
-            // SAFETY: each header points at a live buffer and address that outlive the call;
-            // the kernel only reads them.
-            let sent = unsafe {
-                libc::sendmmsg(
-                    socket.as_raw_fd(),
-                    headers.as_mut_ptr(),
-                    pending as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if sent <= 0 {
-                // The first datagram failed: drop it and carry on with the rest.
-                self.dropped += 1;
-                start += 1;
-            } else {
-                sent_total += sent as u64;
-                start += sent as usize;
-            }
-        }
+        let (sent, dropped) = send_datagrams(socket.as_raw_fd(), self.count, |index| {
+            (&self.destinations[index], self.buffers[index].as_slice())
+        });
+        self.dropped += dropped;
         self.count = 0;
-        sent_total
+        sent
     }
+}
+
+/// Sends `count` datagrams (`datagram(i)` gives the i-th destination and bytes) on socket
+/// `fd` with as few `sendmmsg` calls as it takes; a datagram the kernel refuses is dropped.
+/// Returns (sent, dropped).
+pub(super) fn send_datagrams<'a>(
+    fd: RawFd,
+    count: usize,
+    datagram: impl Fn(usize) -> (&'a SocketAddr, &'a [u8]),
+) -> (u64, u64) {
+    let (mut sent_total, mut dropped) = (0u64, 0u64);
+    let mut start = 0;
+    while start < count {
+        let pending = (count - start).min(BATCH);
+        // SAFETY: sockaddr_storage and socklen_t are plain data; zeroed is valid.
+        let mut storages: [(libc::sockaddr_storage, libc::socklen_t); BATCH] =
+            unsafe { std::mem::zeroed() };
+        let mut iovecs: [MaybeUninit<libc::iovec>; BATCH] =
+            [const { MaybeUninit::uninit() }; BATCH];
+        // SAFETY: mmsghdr is plain data; zeroed is valid, filled in below.
+        let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        for offset in 0..pending {
+            let (destination, bytes) = datagram(start + offset);
+            storages[offset] = to_storage(destination);
+            let iovec = iovecs[offset].write(libc::iovec {
+                iov_base: bytes.as_ptr() as *mut libc::c_void,
+                iov_len: bytes.len(),
+            });
+            headers[offset].msg_hdr.msg_iov = iovec;
+            headers[offset].msg_hdr.msg_iovlen = 1;
+            headers[offset].msg_hdr.msg_name =
+                (&mut storages[offset].0 as *mut libc::sockaddr_storage).cast();
+            headers[offset].msg_hdr.msg_namelen = storages[offset].1;
+        }
+        // SAFETY: each header points at a live buffer and address that outlive the call; the
+        // kernel only reads them.
+        let sent = unsafe {
+            libc::sendmmsg(
+                fd,
+                headers.as_mut_ptr(),
+                pending as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if sent <= 0 {
+            // The first datagram failed: drop it and carry on with the rest.
+            dropped += 1;
+            start += 1;
+        } else {
+            sent_total += sent as u64;
+            start += sent as usize;
+        }
+    }
+    (sent_total, dropped)
 }
 
 #[cfg(test)]

@@ -1,0 +1,165 @@
+//! Media leaving during a routing phase, held until the phase ends and then sent with one
+//! `sendmmsg` per socket for all of its datagrams.
+//!
+//! A producer packet fans out to consumers on many sockets, one datagram each; sent at
+//! once, that is one system call per datagram, which costs several times the SRTP
+//! encryption. Held for the whole phase (a receive batch of producer packets), each
+//! consumer's socket gets its packets in one call. Storage is allocated once.
+
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use super::udp_batch::{send_datagrams, SLOT_LEN};
+
+/// Datagrams held at most: a full receive batch fanned out to a hundred consumers, and
+/// more before a forced flush.
+const CAPACITY: usize = 4096;
+/// Bytes held at most.
+const BYTES_CAPACITY: usize = CAPACITY * 1400;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    fd: RawFd,
+    destination: SocketAddr,
+    start: usize,
+    len: usize,
+}
+
+/// The queue. Sockets are named by file descriptor: every socket with queued datagrams
+/// must stay open until [`EgressQueue::flush`], which the routing phase calls before it
+/// returns (nothing closes sockets inside it).
+#[derive(Debug)]
+pub struct EgressQueue {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+    /// Flush scratch: (socket, entry index), sorted so each socket's datagrams are
+    /// adjacent and in queue order.
+    order: Vec<(RawFd, usize)>,
+    /// Datagrams the kernel refused (its buffer full, an unreachable destination).
+    pub dropped: u64,
+}
+
+impl Default for EgressQueue {
+    fn default() -> Self {
+        EgressQueue {
+            bytes: Vec::with_capacity(BYTES_CAPACITY),
+            entries: Vec::with_capacity(CAPACITY),
+            order: Vec::with_capacity(CAPACITY),
+            dropped: 0,
+        }
+    }
+}
+
+impl EgressQueue {
+    /// Queues a datagram for `destination` on socket `fd`, flushing first when full.
+    pub fn push(&mut self, fd: RawFd, destination: SocketAddr, datagram: &[u8]) {
+        if datagram.len() > SLOT_LEN {
+            self.dropped += 1;
+            return;
+        }
+        if self.entries.len() == CAPACITY || self.bytes.len() + datagram.len() > BYTES_CAPACITY {
+            self.flush();
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(datagram);
+        self.entries.push(Entry {
+            fd,
+            destination,
+            start,
+            len: datagram.len(),
+        });
+    }
+
+    /// Sends everything, one `sendmmsg` run per socket; returns how many were sent.
+    pub fn flush(&mut self) -> u64 {
+        self.order.clear();
+        self.order.extend(
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(index, entry)| (entry.fd, index)),
+        );
+        self.order.sort_unstable();
+        let mut sent = 0;
+        let mut run_start = 0;
+        while run_start < self.order.len() {
+            let fd = self.order[run_start].0;
+            let run_len = self.order[run_start..]
+                .iter()
+                .take_while(|(other, _)| *other == fd)
+                .count();
+            let run = &self.order[run_start..run_start + run_len];
+            let (entries, bytes) = (&self.entries, &self.bytes);
+            let (run_sent, run_dropped) = send_datagrams(fd, run_len, |offset| {
+                let entry = &entries[run[offset].1];
+                (
+                    &entry.destination,
+                    &bytes[entry.start..entry.start + entry.len],
+                )
+            });
+            sent += run_sent;
+            self.dropped += run_dropped;
+            run_start += run_len;
+        }
+        self.entries.clear();
+        self.bytes.clear();
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::udp_batch::{recv_batch, RecvBatch};
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    fn drain(receiver: &UdpSocket) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut batch = RecvBatch::default();
+        let mut received = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            let count = recv_batch(receiver, &mut batch).unwrap();
+            for index in 0..count {
+                let (buffer, len, source) = batch.datagram_mut(index).unwrap();
+                received.push((source, buffer[..len].to_vec()));
+            }
+            if count == 0 && !received.is_empty() {
+                break;
+            }
+        }
+        received
+    }
+
+    #[test]
+    fn interleaved_datagrams_leave_from_their_own_socket_in_order() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let first = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let second = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let destination = receiver.local_addr().unwrap();
+        let mut queue = EgressQueue::default();
+        for index in 0..40u8 {
+            let socket = if index % 2 == 0 { &first } else { &second };
+            queue.push(socket.as_raw_fd(), destination, &[index; 50]);
+        }
+        assert_eq!(queue.flush(), 40);
+        assert_eq!(queue.flush(), 0, "emptied by the flush");
+        let received = drain(&receiver);
+        assert_eq!(received.len(), 40);
+        for (source, expected_parity) in [
+            (first.local_addr().unwrap(), 0),
+            (second.local_addr().unwrap(), 1),
+        ] {
+            let from_socket: Vec<u8> = received
+                .iter()
+                .filter(|(from, _)| *from == source)
+                .map(|(_, bytes)| bytes[0])
+                .collect();
+            let expected: Vec<u8> = (0..40u8)
+                .filter(|index| index % 2 == expected_parity)
+                .collect();
+            assert_eq!(from_socket, expected);
+        }
+    }
+}
