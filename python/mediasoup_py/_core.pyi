@@ -139,6 +139,7 @@ class WorkerChannel:
         ssrc: int | None,
         mapped_ssrc: int,
         store_for_retransmission: bool,
+        clock_rate: int,
         paused: bool,
     ) -> None: ...
     def create_consumer(
@@ -154,6 +155,8 @@ class WorkerChannel:
         mid: tuple[int, str] | None,
         needs_key_frame: bool,
         rtx: tuple[int, list[tuple[int, int]]] | None,
+        clock_rate: int,
+        cname: str,
         paused: bool,
     ) -> None: ...
     def set_producer_paused(self, request_id: int, producer_id: str, paused: bool) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
@@ -16,12 +16,22 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
 
-__all__ = ["Consumer", "create_consumer"]
+__all__ = ["Consumer", "ConsumerScore", "create_consumer"]
+
+
+class ConsumerScore(TypedDict):
+    """mediasoup's consumer score: of the stream it sends (from the endpoint's receiver
+    reports) and of its producer's streams."""
+
+    score: int
+    producerScore: int
+    producerScores: list[int]
 
 
 class Consumer(EventEmitter):
     """A consumer. Events: ``transportclose``, ``producerclose``, ``producerpause``,
-    ``producerresume``. Observer events: ``close``, ``pause``, ``resume``."""
+    ``producerresume``, ``score``. Observer events: ``close``, ``pause``, ``resume``,
+    ``score``."""
 
     def __init__(
         self,
@@ -41,6 +51,11 @@ class Consumer(EventEmitter):
         self._producer_paused = producer.paused
         self._priority = 1
         self._closed = False
+        self._score: ConsumerScore = {
+            "score": 10,
+            "producerScore": 0,
+            "producerScores": [entry["score"] for entry in producer.score],
+        }
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -88,6 +103,11 @@ class Consumer(EventEmitter):
     def closed(self) -> bool:
         """Whether the consumer is closed."""
         return self._closed
+
+    @property
+    def score(self) -> ConsumerScore:
+        """Its score and its producer's (0-10 each)."""
+        return {**self._score, "producerScores": list(self._score["producerScores"])}
 
     def __repr__(self) -> str:
         return f"<Consumer id={self._id} producer={self._producer.id} closed={self._closed}>"
@@ -153,7 +173,12 @@ class Consumer(EventEmitter):
             "nackCount": stats["nackCount"],
             "nackPacketCount": stats["nackPacketCount"],
             "packetsRetransmitted": stats["retransmittedPacketCount"],
+            "fractionLost": stats["fractionLost"],
+            "packetsLost": stats["packetsLost"],
+            "score": stats["score"],
         }
+        if stats["roundTripTime"] is not None:
+            entry["roundTripTime"] = stats["roundTripTime"]
         return [entry, *(await self._producer.get_stats())]
 
     def close(self) -> None:
@@ -189,6 +214,14 @@ class Consumer(EventEmitter):
             return
         self._producer_paused = paused
         self.emit("producerpause" if paused else "producerresume")
+
+    def _on_score(self, score: int, producer_score: int) -> None:
+        self._score = {**self._score, "score": score, "producerScore": producer_score}
+        self.emit("score", self.score)
+        self.observer.emit("score", self.score)
+
+    def _on_producer_score(self, producer_scores: list[Any]) -> None:
+        self._score = {**self._score, "producerScores": [e["score"] for e in producer_scores]}
 
     def _check_open(self) -> None:
         if self._closed:
@@ -268,6 +301,8 @@ async def create_consumer(
                 else (mid_extension_id, consumer_mid)
             ),
             needs_key_frame=producer.kind == "video",
+            clock_rate=rtp_parameters["codecs"][0]["clockRate"],
+            cname=rtp_parameters["rtcp"].get("cname", ""),
             rtx=(
                 None if rtx_ssrc is None or not rtx_payload_types else (rtx_ssrc, rtx_payload_types)
             ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
@@ -20,9 +20,18 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
 
-__all__ = ["Producer", "ProducerType", "create_producer"]
+__all__ = ["Producer", "ProducerScore", "ProducerType", "create_producer"]
 
 ProducerType = Literal["simple", "simulcast", "svc"]
+
+
+class ProducerScore(TypedDict):
+    """The score (0-10) of one of a producer's streams, as mediasoup reports it."""
+
+    ssrc: int
+    rid: NotRequired[str]
+    score: int
+
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
@@ -53,8 +62,8 @@ def _extension_id(rtp_parameters: RtpParameters, uri: str) -> int | None:
 
 
 class Producer(EventEmitter):
-    """A producer. Events: ``transportclose``. Observer events: ``close``, ``pause``,
-    ``resume``."""
+    """A producer. Events: ``transportclose``, ``score``. Observer events: ``close``,
+    ``pause``, ``resume``, ``score``."""
 
     def __init__(
         self,
@@ -76,6 +85,7 @@ class Producer(EventEmitter):
         self._paused = paused
         self._closed = False
         self._consumers: dict[str, Consumer] = {}
+        self._score: list[ProducerScore] = []
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -113,6 +123,12 @@ class Producer(EventEmitter):
     def closed(self) -> bool:
         """Whether the producer is closed."""
         return self._closed
+
+    @property
+    def score(self) -> list[ProducerScore]:
+        """The score of its stream from what the worker receives (0-10: the delivered share
+        of packets; empty before the first report)."""
+        return list(self._score)
 
     def __repr__(self) -> str:
         return f"<Producer id={self._id} kind={self._kind} closed={self._closed}>"
@@ -164,6 +180,8 @@ class Producer(EventEmitter):
             entry["ssrc"] = encoding["ssrc"]
         if "rid" in encoding:
             entry["rid"] = encoding["rid"]
+        if self._score:
+            entry["score"] = self._score[0]["score"]
         return [entry]
 
     def close(self) -> None:
@@ -189,6 +207,17 @@ class Producer(EventEmitter):
             return
         self._close()
         self.emit("transportclose")
+
+    def _on_score(self, ssrc: int, score: int) -> None:
+        entry: ProducerScore = {"ssrc": ssrc, "score": score}
+        encoding = self._rtp_parameters["encodings"][0] if self._rtp_parameters["encodings"] else {}
+        if "rid" in encoding:
+            entry["rid"] = encoding["rid"]
+        self._score = [entry]
+        self.emit("score", self.score)
+        self.observer.emit("score", self.score)
+        for consumer in list(self._consumers.values()):
+            consumer._on_producer_score(self._score)
 
     def _add_consumer(self, consumer: Consumer) -> None:
         self._consumers[consumer.id] = consumer
@@ -236,6 +265,7 @@ async def create_producer(
                 "another producer on this transport",
                 f"rtp_parameters.encodings[{index}].ssrc",
             )
+    parameters["rtcp"]["cname"] = transport._cname_for_producers(parameters["rtcp"].get("cname"))
     capabilities = router._rtp_capabilities
     mapping = ortc.get_producer_rtp_parameters_mapping(parameters, capabilities)
     consumable = ortc.get_consumable_rtp_parameters(kind, parameters, capabilities, mapping)
@@ -283,6 +313,7 @@ async def create_producer(
             mapped_ssrc=mapping["encodings"][0]["mappedSsrc"],
             # Consumers answer NACKs from these; mediasoup retransmits video only.
             store_for_retransmission=kind == "video",
+            clock_rate=consumable["codecs"][0]["clockRate"],
             paused=paused,
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
@@ -136,6 +137,7 @@ class Transport(EventEmitter):
         self._consumers: dict[str, Consumer] = {}
         # mediasoup numbers consumer MIDs per transport from 0, wrapping at 10^8.
         self._next_mid = 0
+        self._producers_cname: str | None = None
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -219,16 +221,27 @@ class Transport(EventEmitter):
     def _add_producer(self, producer: Producer) -> None:
         self._producers[producer.id] = producer
         self._router._producers[producer.id] = producer
+        self._worker._producers[producer.id] = producer
 
     def _forget_producer(self, producer_id: str) -> None:
         self._producers.pop(producer_id, None)
         self._router._producers.pop(producer_id, None)
+        self._worker._producers.pop(producer_id, None)
 
     def _add_consumer(self, consumer: Consumer) -> None:
         self._consumers[consumer.id] = consumer
+        self._worker._consumers[consumer.id] = consumer
 
     def _forget_consumer(self, consumer_id: str) -> None:
         self._consumers.pop(consumer_id, None)
+        self._worker._consumers.pop(consumer_id, None)
+
+    def _cname_for_producers(self, cname: str | None) -> str:
+        """mediasoup's rule: a transport's producers share one CNAME (so receivers keep
+        their tracks in sync): the first one given, else a random one."""
+        if self._producers_cname is None:
+            self._producers_cname = cname or uuid.uuid4().hex[:8]
+        return self._producers_cname
 
     def _ssrc_in_use(self, ssrc: int) -> bool:
         return any(

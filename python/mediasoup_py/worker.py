@@ -23,6 +23,8 @@ from mediasoup_py import _core, errors
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
+    from mediasoup_py.consumer import Consumer
+    from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
@@ -137,6 +139,9 @@ class Worker(EventEmitter):
         self._routers: dict[str, Router] = {}
         self._webrtc_servers: dict[str, WebRtcServer] = {}
         self._transports: dict[str, Transport] = {}
+        # Producers and consumers by id, for their score events.
+        self._producers: dict[str, Producer] = {}
+        self._consumers: dict[str, Consumer] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -292,6 +297,14 @@ class Worker(EventEmitter):
                 transport = self._transports.get(event["transportId"])
                 if transport is not None:
                     transport._on_worker_event(event)
+            elif kind == "producer":
+                producer = self._producers.get(event["producerId"])
+                if producer is not None:
+                    producer._on_score(event["ssrc"], event["score"])
+            elif kind == "consumer":
+                consumer = self._consumers.get(event["consumerId"])
+                if consumer is not None:
+                    consumer._on_score(event["score"], event["producerScore"])
             elif kind == "log":
                 logging.getLogger(f"mediasoup_py.{event['tag']}").log(
                     _LOG_LEVELS.get(event["level"], logging.INFO),

@@ -23,3 +23,7 @@ def test_a_chromium_page_decodes_what_another_produces(loopback_namespace: str) 
         in result["producerExtensions"]["video"]
     )
     assert result["consumers"]["video"]["packetCount"] > 0
+    # Chromium's receiver reports echo our sender reports: round-trip time and score.
+    for kind in ("video", "audio"):
+        assert 0 < result["consumers"][kind]["roundTripTime"] < 100, result["consumers"]
+        assert result["consumers"][kind]["score"] == 10

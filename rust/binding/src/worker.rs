@@ -16,7 +16,8 @@ use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRol
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
-    Request, Response, TransportEvent, TransportStats, WebRtcListen, WorkerEvent, WorkerExit,
+    Request, Response, ScoreChange, TransportEvent, TransportStats, WebRtcListen, WorkerEvent,
+    WorkerExit,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -145,6 +146,10 @@ fn consumer_stats_dict<'py>(
     dict.set_item("nackCount", stats.nacks)?;
     dict.set_item("nackPacketCount", stats.nacked_packets)?;
     dict.set_item("retransmittedPacketCount", stats.retransmitted_packets)?;
+    dict.set_item("roundTripTime", stats.round_trip_time_ms)?;
+    dict.set_item("fractionLost", stats.fraction_lost)?;
+    dict.set_item("packetsLost", stats.packets_lost)?;
+    dict.set_item("score", stats.score)?;
     Ok(dict)
 }
 
@@ -252,6 +257,24 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                     dict.set_item("dtlsRemoteCert", pem)?;
                 }
             }
+        }
+        WorkerEvent::Score(ScoreChange::Producer { id, ssrc, score }) => {
+            dict.set_item("kind", "producer")?;
+            dict.set_item("producerId", id)?;
+            dict.set_item("event", "score")?;
+            dict.set_item("ssrc", ssrc)?;
+            dict.set_item("score", score)?;
+        }
+        WorkerEvent::Score(ScoreChange::Consumer {
+            id,
+            score,
+            producer_score,
+        }) => {
+            dict.set_item("kind", "consumer")?;
+            dict.set_item("consumerId", id)?;
+            dict.set_item("event", "score")?;
+            dict.set_item("score", score)?;
+            dict.set_item("producerScore", producer_score)?;
         }
         WorkerEvent::Log {
             level,
@@ -608,7 +631,7 @@ impl PyWorkerChannel {
     /// `payload_types`: (client PT, router PT, router codec MIME type) per media codec;
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs.
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -623,6 +646,7 @@ impl PyWorkerChannel {
         ssrc: Option<u32>,
         mapped_ssrc: u32,
         store_for_retransmission: bool,
+        clock_rate: u32,
         paused: bool,
     ) -> PyResult<()> {
         let payload_types = payload_types
@@ -645,6 +669,7 @@ impl PyWorkerChannel {
                     ssrc,
                     mapped_ssrc,
                     store_for_retransmission,
+                    clock_rate,
                 }),
                 paused,
             },
@@ -654,7 +679,7 @@ impl PyWorkerChannel {
     /// `payload_types` and `extension_ids` are the router's that the endpoint accepted;
     /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
     /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX.
-    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_consumer(
         &self,
@@ -668,6 +693,8 @@ impl PyWorkerChannel {
         mid: Option<(u8, String)>,
         needs_key_frame: bool,
         rtx: Option<(u32, Vec<(u8, u8)>)>,
+        clock_rate: u32,
+        cname: String,
         paused: bool,
     ) -> PyResult<()> {
         self.send(
@@ -686,6 +713,8 @@ impl PyWorkerChannel {
                         ssrc,
                         payload_types,
                     }),
+                    clock_rate,
+                    cname,
                 }),
                 paused,
             },

@@ -2,7 +2,13 @@
 //! keeps its own SSRC and a sequence space without jumps across pauses, writes its MID, and
 //! passes on only the header extensions the endpoint negotiated.
 
+use std::time::Instant;
+
+use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
+
+/// SDES item type of a CNAME (RFC 3550 §6.5.1).
+const SDES_CNAME: u8 = 1;
 
 /// How the signaling described the consumer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +26,10 @@ pub struct ConsumerSpec {
     /// Retransmissions go on this RTX stream when the endpoint accepted RTX; otherwise the
     /// packet is resent as it was.
     pub rtx: Option<RtxSpec>,
+    /// The codec's RTP clock rate (for sender reports).
+    pub clock_rate: u32,
+    /// The CNAME sent in SDES (the producer's, so the endpoint groups its tracks).
+    pub cname: String,
 }
 
 /// The consumer's RTX stream (RFC 4588).
@@ -43,7 +53,7 @@ pub enum Forward {
 }
 
 /// Counters of a consumer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ConsumerStats {
     /// Packets sent to the endpoint.
     pub packets: u64,
@@ -57,6 +67,14 @@ pub struct ConsumerStats {
     pub nacked_packets: u64,
     /// Packets resent in answer.
     pub retransmitted_packets: u64,
+    /// Round-trip time from the endpoint's last receiver report, in milliseconds.
+    pub round_trip_time_ms: Option<f64>,
+    /// Fraction lost in that report (0-255).
+    pub fraction_lost: u8,
+    /// Cumulative packets lost in that report.
+    pub packets_lost: i32,
+    /// Score from that report, 0-10.
+    pub score: u8,
 }
 
 /// One consumer (a "simple" one: the producer's single stream).
@@ -77,6 +95,8 @@ pub struct Consumer {
     run_start: u16,
     next_sequence: u16,
     rtx_sequence: u16,
+    /// The RTP timestamp of the last packet sent, and when: sender reports extrapolate it.
+    last_sent: Option<(u32, Instant)>,
     stats: ConsumerStats,
 }
 
@@ -104,7 +124,11 @@ impl Consumer {
             run_start: initial_sequences.0,
             next_sequence: initial_sequences.0,
             rtx_sequence: initial_sequences.1,
-            stats: ConsumerStats::default(),
+            last_sent: None,
+            stats: ConsumerStats {
+                score: 10,
+                ..ConsumerStats::default()
+            },
         })
     }
 
@@ -141,7 +165,13 @@ impl Consumer {
 
     /// Writes the consumer's version of a producer packet (already in router terms) into
     /// `output`, which needs room for the MID and an SRTP tag.
-    pub fn forward(&mut self, packet: &[u8], is_keyframe: bool, output: &mut [u8]) -> Forward {
+    pub fn forward(
+        &mut self,
+        packet: &[u8],
+        is_keyframe: bool,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Forward {
         if self.paused || self.producer_paused {
             return Forward::Skip;
         }
@@ -171,7 +201,53 @@ impl Consumer {
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
+        self.last_sent = Some((view.timestamp(), now));
         Forward::Send(len)
+    }
+
+    /// The sender report and SDES chunk describing what we sent, as of `now` (`ntp`: the
+    /// wall clock as 64-bit NTP time); `None` before the first packet.
+    pub fn sender_report(&self, now: Instant, ntp: u64) -> Option<(SenderReport, SdesChunk)> {
+        let (timestamp, sent_at) = self.last_sent?;
+        // Our RTP clock kept running since the last packet: the SR's timestamp is the one a
+        // packet sent now would carry, which is what ties it to the NTP time.
+        let elapsed = now.duration_since(sent_at).as_secs_f64();
+        let advance = (elapsed * f64::from(self.spec.clock_rate)) as u32;
+        let report = SenderReport {
+            ssrc: self.spec.ssrc,
+            ntp_seconds: (ntp >> 32) as u32,
+            ntp_fraction: ntp as u32,
+            rtp_timestamp: timestamp.wrapping_add(advance),
+            packet_count: self.stats.packets as u32,
+            octet_count: self.stats.bytes as u32,
+            reports: Vec::new(),
+        };
+        let chunk = SdesChunk {
+            ssrc: self.spec.ssrc,
+            items: vec![SdesItem {
+                item_type: SDES_CNAME,
+                value: self.spec.cname.as_bytes().to_vec(),
+            }],
+        };
+        Some((report, chunk))
+    }
+
+    /// The endpoint's report block on our stream (`ntp_middle`: the middle 32 bits of the
+    /// NTP time now): round-trip time, loss and the score.
+    pub fn on_receiver_report(&mut self, block: &ReceptionReport, ntp_middle: u32) {
+        if block.last_sr != 0 {
+            // RFC 3550 §6.4.1: A - LSR - DLSR, in 1/65536 s.
+            let rtt = ntp_middle
+                .wrapping_sub(block.last_sr)
+                .wrapping_sub(block.delay_since_last_sr);
+            if rtt < 0x8000_0000 {
+                self.stats.round_trip_time_ms = Some(f64::from(rtt) * 1000.0 / 65536.0);
+            }
+        }
+        self.stats.fraction_lost = block.fraction_lost;
+        self.stats.packets_lost = block.total_lost;
+        let delivered = 1.0 - f64::from(block.fraction_lost) / 256.0;
+        self.stats.score = (delivered.powi(4) * 10.0).round() as u8;
     }
 
     /// Our copy of a router-terms packet with our `sequence`, SSRC, extensions and MID,
@@ -260,6 +336,8 @@ mod tests {
             extension_ids: vec![1, 4],
             mid: Some((1, "3".into())),
             needs_key_frame,
+            clock_rate: 90_000,
+            cname: "cname".into(),
             rtx: Some(RtxSpec {
                 ssrc: 0xABCE,
                 payload_types: vec![(101, 102)],
@@ -276,10 +354,10 @@ mod tests {
             vec![(1, b"0".to_vec()), (4, vec![1, 2, 3]), (9, vec![7])],
         );
         assert_eq!(
-            consumer.forward(&input, false, &mut output),
+            consumer.forward(&input, false, Instant::now(), &mut output),
             Forward::NeedKeyFrame
         );
-        let Forward::Send(len) = consumer.forward(&input, true, &mut output) else {
+        let Forward::Send(len) = consumer.forward(&input, true, Instant::now(), &mut output) else {
             panic!("a keyframe starts the consumer");
         };
         let sent = RtpPacket::parse(&output[..len]).unwrap();
@@ -300,22 +378,28 @@ mod tests {
         let mut output = [0u8; 256];
         let mut sent = Vec::new();
         for producer_sequence in [10u16, 11, 12] {
-            if let Forward::Send(len) =
-                consumer.forward(&packet(producer_sequence, vec![]), true, &mut output)
-            {
+            if let Forward::Send(len) = consumer.forward(
+                &packet(producer_sequence, vec![]),
+                true,
+                Instant::now(),
+                &mut output,
+            ) {
                 sent.push(RtpPacket::parse(&output[..len]).unwrap().sequence_number());
             }
         }
         consumer.set_paused(true);
         assert_eq!(
-            consumer.forward(&packet(13, vec![]), true, &mut output),
+            consumer.forward(&packet(13, vec![]), true, Instant::now(), &mut output),
             Forward::Skip
         );
         consumer.set_paused(false);
         for producer_sequence in [500u16, 501] {
-            if let Forward::Send(len) =
-                consumer.forward(&packet(producer_sequence, vec![]), true, &mut output)
-            {
+            if let Forward::Send(len) = consumer.forward(
+                &packet(producer_sequence, vec![]),
+                true,
+                Instant::now(),
+                &mut output,
+            ) {
                 sent.push(RtpPacket::parse(&output[..len]).unwrap().sequence_number());
             }
         }
@@ -327,7 +411,12 @@ mod tests {
         let mut consumer = Consumer::new(spec(false), false, (1000, 7)).unwrap();
         let mut output = [0u8; 256];
         for producer_sequence in [50u16, 51, 52] {
-            consumer.forward(&packet(producer_sequence, vec![]), true, &mut output);
+            consumer.forward(
+                &packet(producer_sequence, vec![]),
+                true,
+                Instant::now(),
+                &mut output,
+            );
         }
         // We sent 1000..=1002 for producer packets 50..=52.
         assert_eq!(consumer.producer_sequence(1001), Some(51));
@@ -347,7 +436,7 @@ mod tests {
         // A restart maps our numbers anew: packets of the previous run are not resent.
         consumer.set_paused(true);
         consumer.set_paused(false);
-        consumer.forward(&packet(900, vec![]), true, &mut output);
+        consumer.forward(&packet(900, vec![]), true, Instant::now(), &mut output);
         assert_eq!(consumer.producer_sequence(1001), None);
         assert_eq!(consumer.producer_sequence(1003), Some(900));
         assert_eq!(consumer.stats().retransmitted_packets, 1);
@@ -382,7 +471,7 @@ mod tests {
                 for _ in 0..3 {
                     producer_sequence = producer_sequence.wrapping_add(1);
                     let forwarded =
-                        consumer.forward(&packet(producer_sequence, vec![]), true, &mut output);
+                        consumer.forward(&packet(producer_sequence, vec![]), true, Instant::now(), &mut output);
                     let Forward::Send(len) = forwarded else {
                         return Err(TestCaseError::fail(format!("not sent: {forwarded:?}")));
                     };

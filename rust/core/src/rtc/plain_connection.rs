@@ -262,6 +262,27 @@ impl PlainConnection {
         out.send(&tuple, buffer.get(..len).unwrap_or_default());
         Ok(())
     }
+
+    /// Sends an RTCP compound `buffer[..len]` (protected in place with SRTCP) to the RTCP
+    /// tuple, or the RTP tuple with rtcp-mux.
+    pub fn send_rtcp(
+        &mut self,
+        buffer: &mut [u8],
+        len: usize,
+        out: &mut impl DatagramSink,
+    ) -> Result<(), PlainConnectionError> {
+        let tuple = match self.local_rtcp {
+            Some(_) => self.rtcp_tuple,
+            None => self.tuple,
+        }
+        .ok_or(PlainConnectionError::NotConnected)?;
+        let len = match &mut self.srtp {
+            Some((send, _)) => send.protect_rtcp(buffer, len)?,
+            None => len,
+        };
+        out.send(&tuple, buffer.get(..len).unwrap_or_default());
+        Ok(())
+    }
 }
 
 /// A session from mediasoup's `keyBase64` layout: master key then master salt.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::packet::codecs::{self, PayloadCodec};
 use crate::packet::rtp::{ExtensionIdMap, RtpPacket};
+use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
 /// Keyframe requests to the sender are at most this frequent (mediasoup's 1 s retry).
@@ -32,6 +33,8 @@ pub struct ProducerSpec {
     pub mapped_ssrc: u32,
     /// Keep recent packets so consumers can answer NACKs (video).
     pub store_for_retransmission: bool,
+    /// The media codec's RTP clock rate (for jitter).
+    pub clock_rate: u32,
 }
 
 /// What the producer made of one packet.
@@ -66,6 +69,7 @@ pub struct Producer {
     pub paused: bool,
     last_key_frame_request: Option<Instant>,
     store: Option<Box<RtpPacketStore>>,
+    receive_stats: ReceiveStats,
     stats: ProducerStats,
 }
 
@@ -83,6 +87,7 @@ impl Producer {
             store: spec
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
+            receive_stats: ReceiveStats::new(spec.clock_rate),
             spec,
             extension_map,
             paused,
@@ -152,6 +157,8 @@ impl Producer {
             return None;
         };
         let client_ssrc = packet.ssrc();
+        self.receive_stats
+            .on_packet(packet.sequence_number(), packet.timestamp(), now, false);
         packet.set_payload_type(router_payload_type).ok()?;
         packet
             .remap_header_extension_ids(&self.extension_map)
@@ -167,6 +174,11 @@ impl Producer {
             is_keyframe,
             client_ssrc,
         })
+    }
+
+    /// Reception statistics of the client's stream (for receiver reports and the score).
+    pub fn receive_stats(&mut self) -> &mut ReceiveStats {
+        &mut self.receive_stats
     }
 
     /// A recent packet (router terms) by its sequence number, for a retransmission.
@@ -223,6 +235,7 @@ mod tests {
             ssrc,
             mapped_ssrc: 0x5EED,
             store_for_retransmission: true,
+            clock_rate: 90_000,
         }
     }
 

@@ -23,7 +23,7 @@ use super::messages::{
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::{PortAllocator, PortChoice};
-use super::routing::Routing;
+use super::routing::{Routing, ScoreChange};
 use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION_INDEX};
 use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
 use super::udp_batch::SLOT_LEN;
@@ -101,6 +101,9 @@ impl WorkerHandle {
             egress: vec![0; SLOT_LEN + EGRESS_HEADROOM],
             nacked: Vec::new(),
             egress_queue: EgressQueue::default(),
+            next_rtcp: Instant::now() + RTCP_INTERVAL,
+            rtcp_compounds: Vec::new(),
+            score_changes: Vec::new(),
             plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
@@ -200,6 +203,12 @@ struct Worker {
     nacked: Vec<(usize, u16)>,
     /// Media sent during a routing phase, flushed at its end.
     egress_queue: EgressQueue,
+    /// When the next sender/receiver reports are due.
+    next_rtcp: Instant,
+    /// Periodic RTCP being sent, reused between rounds.
+    rtcp_compounds: Vec<(usize, Vec<u8>)>,
+    /// Score changes being reported, reused between rounds.
+    score_changes: Vec<ScoreChange>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -247,6 +256,9 @@ impl Worker {
                 }
             }
             self.run_timers(now, &mut transport_events);
+            if now >= self.next_rtcp {
+                self.run_periodic_rtcp(now);
+            }
         }
     }
 
@@ -255,6 +267,7 @@ impl Worker {
             .iter()
             .flatten()
             .filter_map(WorkerTransport::poll_timeout)
+            .chain(std::iter::once(self.next_rtcp))
             .min()
     }
 
@@ -432,6 +445,7 @@ impl Worker {
                             nth,
                             packet_bytes(&self.forward, index),
                             produced.is_keyframe,
+                            now,
                             &mut self.egress,
                         ) else {
                             continue;
@@ -447,6 +461,8 @@ impl Worker {
                     }
                 }
                 PacketKind::Rtcp => {
+                    let ntp_middle = (ntp_now() >> 16) as u32;
+                    self.routing.reports(slot, packet, now, ntp_middle);
                     self.routing.nacked_packets(slot, packet, &mut self.nacked);
                     let requests = self.routing.key_frame_requests(slot, packet);
                     for producer_index in requests {
@@ -511,13 +527,45 @@ impl Worker {
         else {
             return;
         };
-        if let Some(Some(WorkerTransport::WebRtc(_))) = self.transports.get(slot) {
-            let mut egress = std::mem::take(&mut self.egress);
-            self.with_sink(slot, |state, sink| {
-                state.send_rtcp(&mut egress, pli_len, sink)
-            });
-            self.egress = egress;
+        self.send_rtcp(slot, pli_len);
+    }
+
+    /// Sends `self.egress[..len]` as RTCP on a transport (now: RTCP is not batched).
+    fn send_rtcp(&mut self, slot: usize, len: usize) {
+        let mut egress = std::mem::take(&mut self.egress);
+        match self.transports.get_mut(slot) {
+            Some(Some(WorkerTransport::Plain(transport))) => {
+                transport.send_rtcp(&mut egress, len, &mut self.egress_queue);
+                self.egress_queue.flush();
+            }
+            Some(Some(WorkerTransport::WebRtc(_))) => {
+                self.with_sink(slot, |state, sink| state.send_rtcp(&mut egress, len, sink));
+            }
+            _ => {}
         }
+        self.egress = egress;
+    }
+
+    /// Every second: sender and receiver reports on every transport, and score changes to
+    /// the owner.
+    fn run_periodic_rtcp(&mut self, now: Instant) {
+        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
+        let mut scores = std::mem::take(&mut self.score_changes);
+        self.routing
+            .periodic_rtcp(now, ntp_now(), &mut compounds, &mut scores);
+        for (slot, compound) in &compounds {
+            let Some(target) = self.egress.get_mut(..compound.len()) else {
+                continue;
+            };
+            target.copy_from_slice(compound);
+            self.send_rtcp(*slot, compound.len());
+        }
+        for change in scores.drain(..) {
+            self.events.push(WorkerEvent::Score(change));
+        }
+        self.rtcp_compounds = compounds;
+        self.score_changes = scores;
+        self.next_rtcp = now + RTCP_INTERVAL;
     }
 
     /// Runs `action` on a WebRTC transport's state with a sink over its sockets (its own or
@@ -1134,6 +1182,22 @@ fn thread_resource_usage() -> ResourceUsage {
         ru_nvcsw: usage.ru_nvcsw.max(0) as u64,
         ru_nivcsw: usage.ru_nivcsw.max(0) as u64,
     }
+}
+
+/// How often sender and receiver reports go out (mediasoup's interval for video; audio
+/// streams get them as often, which costs little).
+const RTCP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// The wall clock as 64-bit NTP time (32.32 fixed point), for sender reports.
+fn ntp_now() -> u64 {
+    let since_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+    ((since_unix.as_secs() + NTP_UNIX_OFFSET) << 32) | fraction
 }
 
 /// Bytes a consumer's copy may grow by: its MID extension (with a new extension block) and

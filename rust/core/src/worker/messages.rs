@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
+pub use super::routing::ScoreChange;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
@@ -321,6 +322,8 @@ pub enum WorkerEvent {
         /// What changed.
         event: TransportEvent,
     },
+    /// A producer's or consumer's score changed.
+    Score(ScoreChange),
     /// A log record that passed the worker's filter.
     Log {
         /// Its level.

@@ -129,6 +129,20 @@ impl WorkerPlainTransport {
         sent
     }
 
+    /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) from the
+    /// RTCP socket, or the RTP socket with rtcp-mux, through the worker's egress queue.
+    pub fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
+        let mut sink = DeferredSink {
+            queue,
+            socket: self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
+            sent: 0,
+        };
+        let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
+        self.stats.datagrams_sent += sink.sent;
+        self.stats.bytes_sent += if sent { len as u64 } else { 0 };
+        sent
+    }
+
     /// The events `connect` produced.
     pub fn collect_events(&mut self, events: &mut Vec<TransportEvent>) {
         while let Some(event) = self.connection.poll_event() {

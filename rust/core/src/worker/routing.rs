@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::packet::rtcp::{packet_type, RtcpCompoundIter, RtcpPacket};
+use crate::packet::rtcp::{
+    packet_type, serialize_compound, ReceiverReport, RtcpCompoundIter, RtcpPacket,
+    SourceDescription,
+};
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
 use crate::rtc::producer::{ProducedPacket, Producer, ProducerSpec, ProducerStats};
@@ -23,6 +26,8 @@ struct ProducerEntry {
     transport_slot: usize,
     producer: Producer,
     consumers: Vec<usize>,
+    /// The score last reported to the owner.
+    reported_score: Option<u8>,
 }
 
 #[derive(Debug)]
@@ -31,6 +36,31 @@ struct ConsumerEntry {
     transport_slot: usize,
     producer: usize,
     consumer: Consumer,
+    /// The (score, producer score) last reported to the owner.
+    reported_scores: Option<(u8, u8)>,
+}
+
+/// A score that changed, for the owner's `score` events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScoreChange {
+    /// A producer's stream, from our reception statistics.
+    Producer {
+        /// The producer.
+        id: String,
+        /// The client's SSRC of the stream.
+        ssrc: u32,
+        /// 0-10.
+        score: u8,
+    },
+    /// A consumer's stream, from its endpoint's receiver reports.
+    Consumer {
+        /// The consumer.
+        id: String,
+        /// 0-10.
+        score: u8,
+        /// Its producer's score.
+        producer_score: u8,
+    },
 }
 
 /// Producers and consumers of one worker.
@@ -110,6 +140,7 @@ impl Routing {
                 transport_slot,
                 producer,
                 consumers: Vec::new(),
+                reported_score: None,
             },
         );
         self.producer_ids.insert(id, index);
@@ -152,6 +183,7 @@ impl Routing {
                 transport_slot,
                 producer,
                 consumer,
+                reported_scores: None,
             },
         );
         self.consumer_ids.insert(id, index);
@@ -316,13 +348,14 @@ impl Routing {
         nth: usize,
         packet: &[u8],
         is_keyframe: bool,
+        now: Instant,
         output: &mut [u8],
     ) -> Option<(usize, Forward)> {
         let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
         let entry = self.consumers.get_mut(consumer)?.as_mut()?;
         Some((
             entry.transport_slot,
-            entry.consumer.forward(packet, is_keyframe, output),
+            entry.consumer.forward(packet, is_keyframe, now, output),
         ))
     }
 
@@ -414,6 +447,113 @@ impl Routing {
         Some((entry.transport_slot, len))
     }
 
+    /// Takes in the sender and receiver reports of RTCP received on transport `slot`: a
+    /// producer's SR (echoed in our receiver reports), and endpoints' report blocks on our
+    /// consumers' streams (`ntp_middle`: the middle 32 bits of the NTP time now).
+    pub fn reports(&mut self, slot: usize, rtcp: &[u8], now: Instant, ntp_middle: u32) {
+        for item in RtcpCompoundIter::new(rtcp) {
+            let Ok((header, body)) = item else { break };
+            if header.packet_type != packet_type::SR && header.packet_type != packet_type::RR {
+                continue;
+            }
+            let (sender, blocks) = match RtcpPacket::parse(header, body) {
+                Ok(RtcpPacket::SenderReport(report)) => {
+                    let middle =
+                        ((report.ntp_seconds & 0xFFFF) << 16) | (report.ntp_fraction >> 16);
+                    (Some((report.ssrc, middle)), report.reports)
+                }
+                Ok(RtcpPacket::ReceiverReport(report)) => (None, report.reports),
+                _ => continue,
+            };
+            if let Some((ssrc, middle)) = sender {
+                let producer = self.producers.iter_mut().flatten().find(|entry| {
+                    entry.transport_slot == slot && entry.producer.client_ssrc() == Some(ssrc)
+                });
+                if let Some(entry) = producer {
+                    entry.producer.receive_stats().on_sender_report(middle, now);
+                }
+            }
+            for block in &blocks {
+                let consumer = self.consumers.iter_mut().flatten().find(|entry| {
+                    entry.transport_slot == slot && entry.consumer.ssrc() == block.ssrc
+                });
+                if let Some(entry) = consumer {
+                    entry.consumer.on_receiver_report(block, ntp_middle);
+                }
+            }
+        }
+    }
+
+    /// The periodic RTCP of every transport as (transport slot, compound) in `out`: an SR
+    /// with SDES per consumer that has sent, an RR per producer that has received
+    /// (`ntp`: the wall clock as 64-bit NTP time). Score changes since the last call go to
+    /// `scores`.
+    pub fn periodic_rtcp(
+        &mut self,
+        now: Instant,
+        ntp: u64,
+        out: &mut Vec<(usize, Vec<u8>)>,
+        scores: &mut Vec<ScoreChange>,
+    ) {
+        out.clear();
+        scores.clear();
+        for entry in self.producers.iter_mut().flatten() {
+            let Some(ssrc) = entry.producer.client_ssrc() else {
+                continue;
+            };
+            let Some(block) = entry.producer.receive_stats().report(ssrc, now) else {
+                continue;
+            };
+            let report = RtcpPacket::ReceiverReport(ReceiverReport {
+                // The sender SSRC of SFU reports: the mapped SSRC, which the client never uses.
+                ssrc: entry.producer.mapped_ssrc(),
+                reports: vec![block],
+            });
+            let mut compound = Vec::new();
+            if serialize_compound(&[report], &mut compound).is_ok() {
+                out.push((entry.transport_slot, compound));
+            }
+            let score = entry.producer.receive_stats().score();
+            if entry.reported_score != Some(score) {
+                entry.reported_score = Some(score);
+                scores.push(ScoreChange::Producer {
+                    id: entry.id.clone(),
+                    ssrc,
+                    score,
+                });
+            }
+        }
+        for entry in self.consumers.iter_mut().flatten() {
+            if let Some((report, chunk)) = entry.consumer.sender_report(now, ntp) {
+                let packets = [
+                    RtcpPacket::SenderReport(report),
+                    RtcpPacket::SourceDescription(SourceDescription {
+                        chunks: vec![chunk],
+                    }),
+                ];
+                let mut compound = Vec::new();
+                if serialize_compound(&packets, &mut compound).is_ok() {
+                    out.push((entry.transport_slot, compound));
+                }
+            }
+            let producer_score = self
+                .producers
+                .get(entry.producer)
+                .and_then(Option::as_ref)
+                .and_then(|producer| producer.reported_score)
+                .unwrap_or(0);
+            let scores_now = (entry.consumer.stats().score, producer_score);
+            if entry.reported_scores != Some(scores_now) {
+                entry.reported_scores = Some(scores_now);
+                scores.push(ScoreChange::Consumer {
+                    id: entry.id.clone(),
+                    score: scores_now.0,
+                    producer_score: scores_now.1,
+                });
+            }
+        }
+    }
+
     /// Writes a PLI for a producer's stream into `output` if a request is due (one per
     /// interval); returns the producer's transport slot and the PLI's length.
     pub fn key_frame_request(
@@ -500,7 +640,14 @@ mod tests {
         let mut sent = Vec::new();
         for nth in 0..routing.consumer_count(producer) {
             let (slot, forward) = routing
-                .egress(producer, nth, &packet, produced.is_keyframe, &mut output)
+                .egress(
+                    producer,
+                    nth,
+                    &packet,
+                    produced.is_keyframe,
+                    Instant::now(),
+                    &mut output,
+                )
                 .unwrap();
             if let Forward::Send(len) = forward {
                 sent.push((slot, RtpPacket::parse(&output[..len]).unwrap().ssrc()));
@@ -561,7 +708,14 @@ mod tests {
                 .ingress(SENDER, &mut packet, Instant::now())
                 .unwrap();
             let (_, forward) = routing
-                .egress(producer, 0, &packet, produced.is_keyframe, &mut output)
+                .egress(
+                    producer,
+                    0,
+                    &packet,
+                    produced.is_keyframe,
+                    Instant::now(),
+                    &mut output,
+                )
                 .unwrap();
             let Forward::Send(len) = forward else {
                 panic!("sent")
@@ -584,6 +738,70 @@ mod tests {
         routing.nacked_packets(RECEIVER_C, &rtcp, &mut lost);
         assert!(lost.is_empty());
         assert_eq!(routing.consumer_stats("b").unwrap().nacked_packets, 2);
+    }
+
+    #[test]
+    fn periodic_rtcp_reports_on_both_sides_and_scores_follow_receiver_reports() {
+        let mut routing = routing();
+        let start = Instant::now();
+        for sequence in [1u16, 2, 4] {
+            route(&mut routing, keyframe(sequence));
+        }
+        let (mut out, mut scores) = (Vec::new(), Vec::new());
+        let ntp = 0x0001_2345_6789_0000;
+        routing.periodic_rtcp(start, ntp, &mut out, &mut scores);
+        let to_sender: Vec<_> = out.iter().filter(|(slot, _)| *slot == SENDER).collect();
+        let [(_, rr)] = to_sender.as_slice() else {
+            panic!("one RR to the sender: {out:?}")
+        };
+        let packets = crate::packet::rtcp::parse_compound(rr).unwrap();
+        let [RtcpPacket::ReceiverReport(rr)] = packets.as_slice() else {
+            panic!("an RR: {packets:?}")
+        };
+        assert_eq!(
+            (rr.reports[0].ssrc, rr.reports[0].total_lost),
+            (1111, 1),
+            "sequence 3 is missing"
+        );
+        let (_, sr) = out.iter().find(|(slot, _)| *slot == RECEIVER_B).unwrap();
+        let packets = crate::packet::rtcp::parse_compound(sr).unwrap();
+        let RtcpPacket::SenderReport(sr) = &packets[0] else {
+            panic!("an SR first")
+        };
+        assert_eq!(
+            (sr.ssrc, sr.packet_count, sr.ntp_seconds),
+            (0xB0, 3, 0x0001_2345)
+        );
+        assert!(matches!(packets[1], RtcpPacket::SourceDescription(_)));
+        // 3 of 4 packets arrived: 0.75^4 * 10 rounds to 3.
+        assert!(scores.contains(&ScoreChange::Producer {
+            id: "p".into(),
+            ssrc: 1111,
+            score: 3,
+        }));
+
+        // B reports a quarter lost, echoing our SR sent 10 ms before: RTT and score.
+        let report = RtcpPacket::ReceiverReport(ReceiverReport {
+            ssrc: 9,
+            reports: vec![crate::packet::rtcp::ReceptionReport {
+                ssrc: 0xB0,
+                fraction_lost: 64,
+                last_sr: 0x2345_6789,
+                ..Default::default()
+            }],
+        });
+        let mut rtcp = Vec::new();
+        serialize_compound(&[report], &mut rtcp).unwrap();
+        routing.reports(RECEIVER_B, &rtcp, start, 0x2345_6789 + 655);
+        let stats = routing.consumer_stats("b").unwrap();
+        assert_eq!(stats.score, 3, "0.75^4 * 10 rounds to 3");
+        assert!((stats.round_trip_time_ms.unwrap() - 10.0).abs() < 0.1);
+        routing.periodic_rtcp(start, ntp, &mut out, &mut scores);
+        assert!(scores.contains(&ScoreChange::Consumer {
+            id: "b".into(),
+            score: 3,
+            producer_score: 3,
+        }));
     }
 
     #[test]
