@@ -7,8 +7,8 @@
 //!
 //! `--vp8-keyframes` starts every payload with a VP8 keyframe header, so a video producer's
 //! consumers (which start on a keyframe) forward from the first packet. `--sink` also
-//! counts, on a second thread, the datagrams arriving at that address until a second after
-//! sending stops: the fan-out benchmark points every consumer there.
+//! counts, on a second thread, the RTP datagrams arriving at that address until a second
+//! after sending stops: the fan-out benchmark points every consumer there.
 //!
 //! `--pps` is per target. Each target gets its own SSRC and sequence space. The send loop
 //! runs in 1 ms ticks and catches up after a late tick, so the offered rate holds on a busy
@@ -140,15 +140,25 @@ fn enlarge_receive_buffer(socket: &UdpSocket) {
     }
 }
 
-/// Counts datagrams arriving at `socket` until `until`.
+/// Counts RTP datagrams arriving at `socket` until `until` (RTCP, told apart by its packet
+/// type as RFC 5761 does, is not forwarded media).
 fn count_arrivals(socket: UdpSocket, until: Instant) -> JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut batch = RecvBatch::default();
         let mut received = 0u64;
         while Instant::now() < until {
-            match recv_batch(&socket, &mut batch) {
-                Ok(0) | Err(_) => std::thread::sleep(TICK),
-                Ok(count) => received += count as u64,
+            let count = match recv_batch(&socket, &mut batch) {
+                Ok(0) | Err(_) => {
+                    std::thread::sleep(TICK);
+                    continue;
+                }
+                Ok(count) => count,
+            };
+            for index in 0..count {
+                if let Some((buffer, len, _)) = batch.datagram_mut(index) {
+                    let is_rtcp = len > 1 && (192..=223).contains(&buffer[1]);
+                    received += u64::from(!is_rtcp);
+                }
             }
         }
         received
