@@ -140,6 +140,8 @@ class WorkerChannel:
         mapped_ssrc: int,
         store_for_retransmission: bool,
         clock_rate: int,
+        rtx: tuple[int | None, list[tuple[int, int]]] | None,
+        generate_nacks: bool,
         paused: bool,
     ) -> None: ...
     def create_consumer(

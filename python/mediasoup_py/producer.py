@@ -175,6 +175,9 @@ class Producer(EventEmitter):
             "packetCount": stats["packetCount"],
             "byteCount": stats["byteCount"],
             "pliCount": stats["keyFrameRequestCount"],
+            "nackCount": stats["nackCount"],
+            "nackPacketCount": stats["nackPacketCount"],
+            "packetsRepaired": stats["repairedPacketCount"],
         }
         if "ssrc" in encoding:
             entry["ssrc"] = encoding["ssrc"]
@@ -296,6 +299,16 @@ async def create_producer(
     encoding = parameters["encodings"][0] if parameters["encodings"] else {}
     rid_extension_id = _extension_id(parameters, RID_URI)
     rid = encoding.get("rid")
+    rtx_payload_types = [
+        (codec["payloadType"], int(codec["parameters"]["apt"]))
+        for codec in parameters["codecs"]
+        if codec["mimeType"].lower().endswith("/rtx")
+    ]
+    media_feedback = next(
+        codec["rtcpFeedback"]
+        for codec in parameters["codecs"]
+        if not codec["mimeType"].lower().endswith("/rtx")
+    )
     worker = transport._worker
     native = worker._native
     producer_id_ = producer_id
@@ -314,6 +327,16 @@ async def create_producer(
             # Consumers answer NACKs from these; mediasoup retransmits video only.
             store_for_retransmission=kind == "video",
             clock_rate=consumable["codecs"][0]["clockRate"],
+            rtx=(
+                (encoding.get("rtx", {}).get("ssrc"), rtx_payload_types)
+                if rtx_payload_types
+                else None
+            ),
+            # As mediasoup: NACK the sender when its codec negotiated plain NACK.
+            generate_nacks=any(
+                feedback["type"] == "nack" and not feedback.get("parameter")
+                for feedback in media_feedback
+            ),
             paused=paused,
         )
     )

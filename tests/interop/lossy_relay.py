@@ -1,12 +1,13 @@
 """A UDP relay on 127.0.0.1 between a client and the server that loses packets for real: the
 client is given the relay's port as the server's candidate, the relay forwards each datagram
-to the other side, and drops a fraction of the SRTP/SRTCP going to the client at random."""
+to the other side, and drops a fraction of the SRTP/SRTCP going one way at random."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from dataclasses import dataclass, field
+from typing import Literal
 
 # RFC 7983: first byte 128..191 is RTP or RTCP; STUN and DTLS pass untouched so the
 # connection sets up as it would, and loss hits media and feedback only.
@@ -16,10 +17,11 @@ _MEDIA_FIRST_BYTES = range(128, 192)
 @dataclass
 class LossyRelay(asyncio.DatagramProtocol):
     """Forwards between one client and ``server``; ``loss`` is the drop probability of
-    media towards the client."""
+    media going ``towards`` one of them."""
 
     server: tuple[str, int]
     loss: float
+    towards: Literal["client", "server"] = "client"
     seed: int = 1
     forwarded: int = 0
     dropped: int = 0
@@ -28,8 +30,14 @@ class LossyRelay(asyncio.DatagramProtocol):
     _random: random.Random = field(default_factory=random.Random)
 
     @classmethod
-    async def start(cls, server: tuple[str, int], loss: float, seed: int = 1) -> LossyRelay:
-        relay = cls(server=server, loss=loss, seed=seed)
+    async def start(
+        cls,
+        server: tuple[str, int],
+        loss: float,
+        towards: Literal["client", "server"] = "client",
+        seed: int = 1,
+    ) -> LossyRelay:
+        relay = cls(server=server, loss=loss, towards=towards, seed=seed)
         relay._random.seed(seed)
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: relay, local_addr=("127.0.0.1", 0)
@@ -45,16 +53,18 @@ class LossyRelay(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         assert self._transport is not None
-        if addr == self.server:
-            if self._client is None:
-                return
-            if data and data[0] in _MEDIA_FIRST_BYTES and self._random.random() < self.loss:
-                self.dropped += 1
-                return
-            self._transport.sendto(data, self._client)
-        else:
+        from_server = addr == self.server
+        if not from_server:
             self._client = addr
-            self._transport.sendto(data, self.server)
+        destination = self._client if from_server else self.server
+        if destination is None:
+            return
+        lossy_way = (self.towards == "client") == from_server
+        media = bool(data) and data[0] in _MEDIA_FIRST_BYTES
+        if lossy_way and media and self._random.random() < self.loss:
+            self.dropped += 1
+            return
+        self._transport.sendto(data, destination)
         self.forwarded += 1
 
     def close(self) -> None:

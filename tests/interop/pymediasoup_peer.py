@@ -7,7 +7,7 @@ transports, and our consumers' parameters go to the client's ``consume``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack
 from pymediasoup import Device
@@ -61,14 +61,18 @@ class Peer:
         return result
 
     async def _transports(
-        self, direction: str, loss: float = 0.0
+        self, direction: Literal["send", "recv"], loss: float = 0.0
     ) -> tuple[mediasoup_py.WebRtcTransport, ClientTransport]:
         server = await self.router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
         options = transport_options(server)
         if loss:
             # The client reaches the server only through a relay that loses media.
             candidate = options["iceCandidates"][0]
-            relay = await LossyRelay.start((candidate["ip"], candidate["port"]), loss)
+            relay = await LossyRelay.start(
+                (candidate["ip"], candidate["port"]),
+                loss,
+                towards="server" if direction == "send" else "client",
+            )
             self.relays.append(relay)
             options["iceCandidates"] = [{**candidate, "port": relay.port}]
         if direction == "send":
@@ -83,9 +87,12 @@ class Peer:
         self.closers.append(client.close)
         return server, client
 
-    async def produce(self, tracks: list[MediaStreamTrack]) -> list[mediasoup_py.Producer]:
-        """Sends ``tracks`` through a new send transport; returns our producers."""
-        server, client = await self._transports("send")
+    async def produce(
+        self, tracks: list[MediaStreamTrack], loss: float = 0.0
+    ) -> list[mediasoup_py.Producer]:
+        """Sends ``tracks`` through a new send transport; returns our producers. With
+        ``loss``, media to the server crosses a relay that drops that fraction of it."""
+        server, client = await self._transports("send", loss)
         producers: list[mediasoup_py.Producer] = []
 
         @client.on("produce")  # type: ignore[misc]

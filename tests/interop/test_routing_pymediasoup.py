@@ -160,3 +160,42 @@ def test_a_receiver_behind_loss_keeps_decoding_through_retransmissions() -> None
     # The endpoint's receiver reports show the loss in the score, which then recovers.
     assert min(results["scores_during_loss"]) < 10, results
     assert 10 in results["scores_after"], results
+
+
+async def produce_through_loss(loss: float, frames: int) -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=46300, rtc_max_port=46399)
+    peers: list[Peer] = []
+    try:
+        router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
+        video = VideoStreamTrack()
+        sender = await Peer.join(router, [video])
+        peers.append(sender)
+        (producer,) = await sender.produce([video], loss=loss)
+        receiver = await Peer.join(router)
+        peers.append(receiver)
+        ((_, client),) = await receiver.consume([producer])
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sizes = await asyncio.wait_for(decoded_frames(client.track, frames), timeout=60)
+        return {
+            "sizes": sizes,
+            "fps": len(sizes) / (loop.time() - started),
+            "producer": (await producer.get_stats())[0],
+            "dropped": sender.relays[0].dropped,
+        }
+    finally:
+        for peer in peers:
+            await peer.close()
+        worker.close()
+
+
+def test_loss_from_the_producer_is_repaired_by_nacking_its_sender() -> None:
+    results = asyncio.run(asyncio.wait_for(produce_through_loss(0.05, 150), 90))
+    stats = results["producer"]
+    assert results["dropped"] > 10, results
+    # We NACK what the relay dropped; aiortc resends it on its RTX stream, which the
+    # producer turns back into the original packets.
+    assert stats["nackCount"] > 0, stats
+    assert stats["packetsRepaired"] > 0, stats
+    assert set(results["sizes"]) == {(640, 480)}
+    assert results["fps"] > 20, results

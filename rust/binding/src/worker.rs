@@ -11,7 +11,7 @@ use mediasoup_core::dtls::{DtlsContext, DtlsState};
 use mediasoup_core::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use mediasoup_core::packet::codecs::PayloadCodec;
 use mediasoup_core::rtc::consumer::{ConsumerSpec, ConsumerStats, RtxSpec};
-use mediasoup_core::rtc::producer::{ProducerSpec, ProducerStats};
+use mediasoup_core::rtc::producer::{ProducerRtx, ProducerSpec, ProducerStats};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
@@ -132,6 +132,9 @@ fn producer_stats_dict<'py>(
     dict.set_item("byteCount", stats.bytes)?;
     dict.set_item("unknownPayloadTypeCount", stats.unknown_payload_type)?;
     dict.set_item("keyFrameRequestCount", stats.key_frame_requests)?;
+    dict.set_item("repairedPacketCount", stats.repaired_packets)?;
+    dict.set_item("nackCount", stats.nacks)?;
+    dict.set_item("nackPacketCount", stats.nacked_packets)?;
     Ok(dict)
 }
 
@@ -325,6 +328,9 @@ fn log_filter(level: &str, tags: &[String]) -> PyResult<LogFilter> {
         .collect::<PyResult<Vec<_>>>()?;
     Ok(LogFilter::new(level, tags))
 }
+
+/// A producer's RTX stream as Python passes it: (SSRC if signaled, [(RTX PT, media PT)]).
+type RtxArgument = (Option<u32>, Vec<(u8, u8)>);
 
 /// One worker thread, as the Python `Worker` drives it.
 #[pyclass(module = "mediasoup_py._core", name = "WorkerChannel")]
@@ -630,8 +636,9 @@ impl PyWorkerChannel {
 
     /// `payload_types`: (client PT, router PT, router codec MIME type) per media codec;
     /// `extension_ids`: (client id, router id) per header extension the router knows;
-    /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs.
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, paused))]
+    /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
+    /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -647,6 +654,8 @@ impl PyWorkerChannel {
         mapped_ssrc: u32,
         store_for_retransmission: bool,
         clock_rate: u32,
+        rtx: Option<RtxArgument>,
+        generate_nacks: bool,
         paused: bool,
     ) -> PyResult<()> {
         let payload_types = payload_types
@@ -670,6 +679,11 @@ impl PyWorkerChannel {
                     mapped_ssrc,
                     store_for_retransmission,
                     clock_rate,
+                    rtx: rtx.map(|(ssrc, payload_types)| ProducerRtx {
+                        ssrc,
+                        payload_types,
+                    }),
+                    generate_nacks,
                 }),
                 paused,
             },

@@ -7,11 +7,13 @@
 //! - [`plain_connection`]: plain RTP/RTCP (optionally SRTP) for PlainTransport, with comedia.
 //! - [`producer`] and [`consumer`]: a stream entering the router and its copy for one
 //!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
+//! - [`nack_generator`]: loss detection on an incoming stream and the NACKs it sends.
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 
 pub mod consumer;
 pub mod datagram_sink;
+pub mod nack_generator;
 pub mod plain_connection;
 pub mod producer;
 pub mod receive_stats;

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::packet::codecs::{self, PayloadCodec};
-use crate::packet::rtp::{ExtensionIdMap, RtpPacket};
+use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
+use crate::rtc::nack_generator::{Arrival, NackGenerator};
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
@@ -35,6 +36,10 @@ pub struct ProducerSpec {
     pub store_for_retransmission: bool,
     /// The media codec's RTP clock rate (for jitter).
     pub clock_rate: u32,
+    /// The client's RTX stream, when it negotiated RTX.
+    pub rtx: Option<ProducerRtx>,
+    /// Ask the client to resend lost packets (it negotiated NACK).
+    pub generate_nacks: bool,
 }
 
 /// What the producer made of one packet.
@@ -44,6 +49,39 @@ pub struct ProducedPacket {
     pub is_keyframe: bool,
     /// The client's SSRC (for keyframe requests sent back to it).
     pub client_ssrc: u32,
+    /// The loss before it is beyond repair: ask the client for a keyframe.
+    pub request_key_frame: bool,
+}
+
+/// What [`Producer::ingest`] did with a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingest {
+    /// Not on one of this producer's streams.
+    NotMine,
+    /// This producer's, but unusable (a payload type not negotiated, RTX padding).
+    Dropped,
+    /// Rewritten in place to router terms: the first `len` bytes of the buffer.
+    Accepted {
+        /// What it is.
+        produced: ProducedPacket,
+        /// Its length now (an RTX packet loses its 2-byte original sequence number).
+        len: usize,
+    },
+}
+
+/// The client's RTX stream for this producer (RFC 4588).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerRtx {
+    /// Its SSRC, if signaled (else learned from its MID).
+    pub ssrc: Option<u32>,
+    /// Client RTX payload type -> client media payload type.
+    pub payload_types: Vec<(u8, u8)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Media,
+    Rtx,
 }
 
 /// Counters of a producer.
@@ -57,6 +95,12 @@ pub struct ProducerStats {
     pub unknown_payload_type: u64,
     /// Keyframe requests sent to the client.
     pub key_frame_requests: u64,
+    /// Lost packets that arrived later as retransmissions.
+    pub repaired_packets: u64,
+    /// NACKs sent to the client, and the packets they asked for.
+    pub nacks: u64,
+    /// Packets the NACKs asked for.
+    pub nacked_packets: u64,
 }
 
 /// One producer (a "simple" one: one encoding).
@@ -65,6 +109,8 @@ pub struct Producer {
     spec: ProducerSpec,
     extension_map: ExtensionIdMap,
     learned_ssrc: Option<u32>,
+    rtx_ssrc: Option<u32>,
+    nack_generator: Option<NackGenerator>,
     /// Paused producers accept packets but forward none.
     pub paused: bool,
     last_key_frame_request: Option<Instant>,
@@ -84,6 +130,8 @@ impl Producer {
         }
         Ok(Producer {
             learned_ssrc: spec.ssrc,
+            rtx_ssrc: spec.rtx.as_ref().and_then(|rtx| rtx.ssrc),
+            nack_generator: spec.generate_nacks.then(NackGenerator::default),
             store: spec
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
@@ -111,40 +159,100 @@ impl Producer {
         self.learned_ssrc
     }
 
-    /// Whether `packet` belongs to this producer: by SSRC, or by MID before the SSRC is
-    /// known (then the SSRC is learned, from a media payload type only: the sender's RTX
-    /// stream, e.g. Chrome's padding probes, carries the same MID).
-    pub fn claims(&mut self, packet: &RtpPacket<&mut [u8]>) -> bool {
-        if let Some(ssrc) = self.learned_ssrc {
-            return packet.ssrc() == ssrc;
+    /// Which of this producer's streams `packet` is on, if any: the media stream by SSRC,
+    /// or by MID (and RID) before the SSRC is known, from a media payload type only (the RTX
+    /// stream, e.g. Chrome's padding probes, carries the same MID); the RTX stream by its
+    /// signaled SSRC, or learned the same way from an RTX payload type.
+    fn stream_of(&mut self, packet: &RtpPacket<&mut [u8]>) -> Option<Stream> {
+        let ssrc = packet.ssrc();
+        if self.learned_ssrc == Some(ssrc) {
+            return Some(Stream::Media);
+        }
+        if self.rtx_ssrc == Some(ssrc) {
+            return Some(Stream::Rtx);
         }
         let (Some(id), Some(mid)) = (self.spec.mid_extension_id, self.spec.mid.as_deref()) else {
-            return false;
+            return None;
         };
+        if packet.header_extension(id) != Some(mid.as_bytes()) {
+            return None;
+        }
         let payload_type = packet.payload_type();
         let is_media = self
             .spec
             .payload_types
             .iter()
             .any(|(client, _, _)| *client == payload_type);
-        let rid_matches =
-            self.spec.rid.as_ref().is_none_or(|(rid_id, rid)| {
+        if is_media && self.learned_ssrc.is_none() {
+            let rid_matches = self.spec.rid.as_ref().is_none_or(|(rid_id, rid)| {
                 packet.header_extension(*rid_id) == Some(rid.as_bytes())
             });
-        if is_media && rid_matches && packet.header_extension(id) == Some(mid.as_bytes()) {
-            self.learned_ssrc = Some(packet.ssrc());
-            return true;
+            if rid_matches {
+                self.learned_ssrc = Some(ssrc);
+                return Some(Stream::Media);
+            }
         }
-        false
+        // With RIDs the RTX streams of several encodings share the MID: only a signaled
+        // RTX SSRC is trusted then.
+        let is_rtx = self.rtx_payload_types().any(|(rtx, _)| rtx == payload_type);
+        if is_rtx && self.rtx_ssrc.is_none() && self.spec.rid.is_none() {
+            self.rtx_ssrc = Some(ssrc);
+            return Some(Stream::Rtx);
+        }
+        None
     }
 
-    /// Rewrites a claimed packet in place to the router's payload type, extension ids and
-    /// the mapped SSRC, keeping a copy for retransmissions; `None` for a payload type that
-    /// was not negotiated.
-    pub fn rewrite(
+    fn rtx_payload_types(&self) -> impl Iterator<Item = (u8, u8)> + '_ {
+        self.spec
+            .rtx
+            .iter()
+            .flat_map(|rtx| rtx.payload_types.iter().copied())
+    }
+
+    /// Takes in a packet of `buffer`: if it is this producer's, rewrites it in place to the
+    /// router's payload type, extension ids and mapped SSRC (restoring the original packet
+    /// first if it came on the RTX stream), updates reception statistics and loss tracking,
+    /// and keeps a copy for consumers' retransmissions.
+    pub fn ingest(&mut self, buffer: &mut [u8], now: Instant) -> Ingest {
+        let mut len = buffer.len();
+        let Ok(view) = RtpPacket::parse(&mut *buffer) else {
+            return Ingest::NotMine;
+        };
+        let Some(stream) = self.stream_of(&view) else {
+            return Ingest::NotMine;
+        };
+        let repaired = stream == Stream::Rtx;
+        if repaired {
+            let rtx_payload_type = view.payload_type();
+            let media = self
+                .rtx_payload_types()
+                .find(|(rtx, _)| *rtx == rtx_payload_type)
+                .map(|(_, media)| media);
+            let (Some(media_payload_type), Some(media_ssrc)) = (media, self.learned_ssrc) else {
+                self.stats.unknown_payload_type += 1;
+                return Ingest::Dropped;
+            };
+            // RTX padding (bandwidth probes) carries no original packet.
+            match rtx_decapsulate(buffer, len, media_payload_type, media_ssrc) {
+                Ok(original_len) => len = original_len,
+                Err(_) => return Ingest::Dropped,
+            }
+            self.stats.repaired_packets += 1;
+        }
+        let Ok(mut packet) = RtpPacket::parse(&mut buffer[..len]) else {
+            return Ingest::Dropped;
+        };
+        match self.rewrite(&mut packet, now, repaired) {
+            Some(produced) => Ingest::Accepted { produced, len },
+            None => Ingest::Dropped,
+        }
+    }
+
+    fn rewrite(
         &mut self,
         packet: &mut RtpPacket<&mut [u8]>,
         now: Instant,
+        repaired: bool,
     ) -> Option<ProducedPacket> {
         let client_payload_type = packet.payload_type();
         let Some(&(_, router_payload_type, codec)) = self
@@ -157,8 +265,13 @@ impl Producer {
             return None;
         };
         let client_ssrc = packet.ssrc();
+        let sequence = packet.sequence_number();
         self.receive_stats
-            .on_packet(packet.sequence_number(), packet.timestamp(), now, false);
+            .on_packet(sequence, packet.timestamp(), now, repaired);
+        let request_key_frame = self
+            .nack_generator
+            .as_mut()
+            .is_some_and(|generator| generator.on_packet(sequence, now) == Arrival::KeyFrameNeeded);
         packet.set_payload_type(router_payload_type).ok()?;
         packet
             .remap_header_extension_ids(&self.extension_map)
@@ -168,12 +281,26 @@ impl Producer {
         self.stats.bytes += packet.len() as u64;
         let is_keyframe = codec.is_none_or(|codec| codecs::is_keyframe(codec, packet.payload()));
         if let Some(store) = &mut self.store {
-            store.store(packet.sequence_number(), packet.as_bytes(), now);
+            store.store(sequence, packet.as_bytes(), now);
         }
         Some(ProducedPacket {
             is_keyframe,
             client_ssrc,
+            request_key_frame,
         })
+    }
+
+    /// Appends the lost packets to ask the client for now to `lost`; true when some were
+    /// given up on (a keyframe is needed).
+    pub fn due_nacks(&mut self, now: Instant, lost: &mut Vec<u16>) -> bool {
+        self.nack_generator
+            .as_mut()
+            .is_some_and(|generator| generator.due(now, None, lost))
+    }
+
+    /// When [`Producer::due_nacks`] next has something to do.
+    pub fn next_nack_deadline(&self) -> Option<Instant> {
+        self.nack_generator.as_ref()?.next_deadline()
     }
 
     /// Reception statistics of the client's stream (for receiver reports and the score).
@@ -184,6 +311,12 @@ impl Producer {
     /// A recent packet (router terms) by its sequence number, for a retransmission.
     pub fn stored_packet(&self, sequence: u16, now: Instant) -> Option<&[u8]> {
         self.store.as_ref()?.get(sequence, now)
+    }
+
+    /// Counts a NACK sent to the client for `lost` packets.
+    pub fn on_nack_sent(&mut self, lost: usize) {
+        self.stats.nacks += 1;
+        self.stats.nacked_packets += lost as u64;
     }
 
     /// Whether a keyframe may be requested from the client now (one per interval).
@@ -236,15 +369,19 @@ mod tests {
             mapped_ssrc: 0x5EED,
             store_for_retransmission: true,
             clock_rate: 90_000,
+            rtx: Some(ProducerRtx {
+                ssrc: None,
+                payload_types: vec![(97, 96)],
+            }),
+            generate_nacks: true,
         }
     }
 
     fn claim_and_rewrite(producer: &mut Producer, bytes: &mut [u8]) -> Option<ProducedPacket> {
-        let mut view = RtpPacket::parse(bytes).unwrap();
-        if !producer.claims(&view) {
-            return None;
+        match producer.ingest(bytes, Instant::now()) {
+            Ingest::Accepted { produced, .. } => Some(produced),
+            Ingest::NotMine | Ingest::Dropped => None,
         }
-        producer.rewrite(&mut view, Instant::now())
     }
 
     #[test]
@@ -278,6 +415,48 @@ mod tests {
         // Later packets of the stream need no MID.
         let mut later = packet(96, 5555, vec![]);
         assert!(claim_and_rewrite(&mut producer, &mut later).is_some());
+    }
+
+    #[test]
+    fn rtx_packets_are_restored_as_repairs_and_losses_are_nacked() {
+        let mut producer = Producer::new(spec(None, None), false).unwrap();
+        let now = Instant::now();
+        for sequence in [10u16, 13] {
+            let mut media = packet(96, 5555, vec![(1, b"0".to_vec())]);
+            media[2..4].copy_from_slice(&sequence.to_be_bytes());
+            assert!(matches!(
+                producer.ingest(&mut media, now),
+                Ingest::Accepted { .. }
+            ));
+        }
+        let mut lost = Vec::new();
+        assert!(!producer.due_nacks(now, &mut lost));
+        assert_eq!(lost, [11, 12]);
+        // The client resends 11 on its RTX stream (learned from the MID): OSN first.
+        let mut rtx = packet(97, 6666, vec![(1, b"0".to_vec())]);
+        let payload_at = rtx.len() - 5;
+        rtx.splice(payload_at..payload_at, 11u16.to_be_bytes());
+        let Ingest::Accepted { len, .. } = producer.ingest(&mut rtx, now) else {
+            panic!("an RTX repair is accepted")
+        };
+        let restored = RtpPacket::parse(&rtx[..len]).unwrap();
+        assert_eq!(
+            (
+                restored.payload_type(),
+                restored.ssrc(),
+                restored.sequence_number()
+            ),
+            (101, 0x5EED, 11)
+        );
+        assert_eq!(restored.payload(), [0x10, 0x00, 0x9d, 0x01, 0x2a]);
+        assert_eq!(producer.stats().repaired_packets, 1);
+        // Padding-only RTX (a bandwidth probe) is dropped.
+        let mut probe = packet(97, 6666, vec![]);
+        probe.truncate(probe.len() - 5);
+        assert_eq!(producer.ingest(&mut probe, now), Ingest::Dropped);
+        lost.clear();
+        producer.due_nacks(now + Duration::from_secs(1), &mut lost);
+        assert_eq!(lost, [12], "11 was repaired");
     }
 
     #[test]

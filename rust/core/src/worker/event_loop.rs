@@ -104,6 +104,7 @@ impl WorkerHandle {
             next_rtcp: Instant::now() + RTCP_INTERVAL,
             rtcp_compounds: Vec::new(),
             score_changes: Vec::new(),
+            nack_key_frames: Vec::new(),
             plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
@@ -209,6 +210,8 @@ struct Worker {
     rtcp_compounds: Vec<(usize, Vec<u8>)>,
     /// Score changes being reported, reused between rounds.
     score_changes: Vec<ScoreChange>,
+    /// Producers whose losses were given up on, reused between rounds.
+    nack_key_frames: Vec<usize>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -259,6 +262,7 @@ impl Worker {
             if now >= self.next_rtcp {
                 self.run_periodic_rtcp(now);
             }
+            self.send_due_nacks(now);
         }
     }
 
@@ -268,6 +272,7 @@ impl Worker {
             .flatten()
             .filter_map(WorkerTransport::poll_timeout)
             .chain(std::iter::once(self.next_rtcp))
+            .chain(self.routing.next_nack_deadline())
             .min()
     }
 
@@ -434,10 +439,15 @@ impl Worker {
             };
             match kind {
                 PacketKind::Rtp => {
-                    let Some((producer_index, produced)) = self.routing.ingress(slot, packet, now)
+                    let Some((producer_index, produced, len)) =
+                        self.routing.ingress(slot, packet, now)
                     else {
                         continue;
                     };
+                    self.forward.truncate(index, len);
+                    if produced.request_key_frame {
+                        self.request_key_frame(producer_index, now);
+                    }
                     let mut needs_key_frame = false;
                     for nth in 0..self.routing.consumer_count(producer_index) {
                         let Some((consumer_slot, forward)) = self.routing.egress(
@@ -544,6 +554,33 @@ impl Worker {
             _ => {}
         }
         self.egress = egress;
+    }
+
+    /// NACKs for producers' lost packets that are due (first requests right after the loss
+    /// is seen, repeats each round trip), and keyframe requests for losses given up on.
+    fn send_due_nacks(&mut self, now: Instant) {
+        if self
+            .routing
+            .next_nack_deadline()
+            .is_none_or(|due| due > now)
+        {
+            return;
+        }
+        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
+        let mut key_frames = std::mem::take(&mut self.nack_key_frames);
+        self.routing.due_nacks(now, &mut compounds, &mut key_frames);
+        for (slot, compound) in &compounds {
+            let Some(target) = self.egress.get_mut(..compound.len()) else {
+                continue;
+            };
+            target.copy_from_slice(compound);
+            self.send_rtcp(*slot, compound.len());
+        }
+        for &producer_index in &key_frames {
+            self.request_key_frame(producer_index, now);
+        }
+        self.rtcp_compounds = compounds;
+        self.nack_key_frames = key_frames;
     }
 
     /// Every second: sender and receiver reports on every transport, and score changes to

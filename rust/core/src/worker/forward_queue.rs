@@ -67,6 +67,13 @@ impl ForwardQueue {
         Some((slot, kind, self.bytes.get_mut(start..start + len)?))
     }
 
+    /// Shortens packet `index` to `len` bytes (a packet rewritten in place got shorter).
+    pub fn truncate(&mut self, index: usize, len: usize) {
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.3 = entry.3.min(len);
+        }
+    }
+
     /// Forgets every packet, keeping the storage.
     pub fn clear(&mut self) {
         self.bytes.clear();

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::packet::rtcp::{
-    packet_type, serialize_compound, ReceiverReport, RtcpCompoundIter, RtcpPacket,
+    packet_type, serialize_compound, Nack, ReceiverReport, RtcpCompoundIter, RtcpPacket,
     SourceDescription,
 };
-use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
-use crate::rtc::producer::{ProducedPacket, Producer, ProducerSpec, ProducerStats};
+use crate::rtc::producer::{Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
 const FMT_PLI: u8 = 1;
@@ -307,27 +306,30 @@ impl Routing {
     }
 
     /// Ingress: finds the producer of an RTP packet received on transport `slot` and rewrites
-    /// the packet in place to router terms. `None` when no producer claims it or it is paused.
+    /// the packet in place to router terms (an RTX repair becomes the original packet, so it
+    /// can get shorter). Returns the producer, what the packet is and its length; `None` when
+    /// no producer takes it or its producer is paused.
     pub fn ingress(
         &mut self,
         slot: usize,
         packet: &mut [u8],
         now: Instant,
-    ) -> Option<(usize, ProducedPacket)> {
-        let mut view = RtpPacket::parse(packet).ok()?;
+    ) -> Option<(usize, ProducedPacket, usize)> {
         let candidates = self.producers_by_transport.get(&slot)?;
         for &index in candidates {
             let Some(Some(entry)) = self.producers.get_mut(index) else {
                 continue;
             };
-            if !entry.producer.claims(&view) {
-                continue;
+            match entry.producer.ingest(packet, now) {
+                Ingest::NotMine => continue,
+                Ingest::Dropped => return None,
+                Ingest::Accepted { produced, len } => {
+                    if entry.producer.paused {
+                        return None;
+                    }
+                    return Some((index, produced, len));
+                }
             }
-            let produced = entry.producer.rewrite(&mut view, now)?;
-            if entry.producer.paused {
-                return None;
-            }
-            return Some((index, produced));
         }
         None
     }
@@ -554,6 +556,54 @@ impl Routing {
         }
     }
 
+    /// NACKs due to producers' endpoints, as (transport slot, RTCP compound) in `out`, and
+    /// the producers whose losses are beyond repair (they need a keyframe) in `key_frames`.
+    pub fn due_nacks(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<(usize, Vec<u8>)>,
+        key_frames: &mut Vec<usize>,
+    ) {
+        out.clear();
+        key_frames.clear();
+        let mut lost = Vec::new();
+        for (index, entry) in self.producers.iter_mut().enumerate() {
+            let Some(entry) = entry else { continue };
+            if entry
+                .producer
+                .next_nack_deadline()
+                .is_none_or(|due| due > now)
+            {
+                continue;
+            }
+            lost.clear();
+            if entry.producer.due_nacks(now, &mut lost) {
+                key_frames.push(index);
+            }
+            let Some(media_ssrc) = entry.producer.client_ssrc() else {
+                continue;
+            };
+            if lost.is_empty() {
+                continue;
+            }
+            entry.producer.on_nack_sent(lost.len());
+            let nack = Nack::from_lost(entry.producer.mapped_ssrc(), media_ssrc, &lost);
+            let mut compound = Vec::new();
+            if RtcpPacket::Nack(nack).write(&mut compound).is_ok() {
+                out.push((entry.transport_slot, compound));
+            }
+        }
+    }
+
+    /// When [`Routing::due_nacks`] next has something to do.
+    pub fn next_nack_deadline(&self) -> Option<Instant> {
+        self.producers
+            .iter()
+            .flatten()
+            .filter_map(|entry| entry.producer.next_nack_deadline())
+            .min()
+    }
+
     /// Writes a PLI for a producer's stream into `output` if a request is due (one per
     /// interval); returns the producer's transport slot and the PLI's length.
     pub fn key_frame_request(
@@ -581,6 +631,7 @@ mod tests {
     use super::*;
     use crate::packet::codecs::PayloadCodec;
     use crate::packet::rtp::RtpHeader;
+    use crate::packet::rtp::RtpPacket;
 
     const SENDER: usize = 0;
     const RECEIVER_B: usize = 1;
@@ -593,6 +644,7 @@ mod tests {
             ssrc: Some(1111),
             mapped_ssrc: 0x5EED,
             store_for_retransmission: true,
+            generate_nacks: true,
             ..ProducerSpec::default()
         };
         routing
@@ -632,7 +684,7 @@ mod tests {
 
     /// Routes one packet from the sender; returns (transport slot, SSRC) per copy sent.
     fn route(routing: &mut Routing, mut packet: Vec<u8>) -> Vec<(usize, u32)> {
-        let Some((producer, produced)) = routing.ingress(SENDER, &mut packet, Instant::now())
+        let Some((producer, produced, _)) = routing.ingress(SENDER, &mut packet, Instant::now())
         else {
             return Vec::new();
         };
@@ -704,7 +756,7 @@ mod tests {
         let mut sent_b = Vec::new();
         for sequence in 10..13 {
             let mut packet = keyframe(sequence);
-            let (producer, produced) = routing
+            let (producer, produced, _) = routing
                 .ingress(SENDER, &mut packet, Instant::now())
                 .unwrap();
             let (_, forward) = routing
