@@ -142,6 +142,7 @@ class WorkerChannel:
         clock_rate: int,
         rtx: tuple[int | None, list[tuple[int, int]]] | None,
         generate_nacks: bool,
+        transport_cc_extension_id: int | None,
         paused: bool,
     ) -> None: ...
     def create_consumer(
@@ -159,6 +160,7 @@ class WorkerChannel:
         rtx: tuple[int, list[tuple[int, int]]] | None,
         clock_rate: int,
         cname: str,
+        transport_cc_extension_id: int | None,
         paused: bool,
     ) -> None: ...
     def set_producer_paused(self, request_id: int, producer_id: str, paused: bool) -> None: ...

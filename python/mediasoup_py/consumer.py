@@ -303,6 +303,14 @@ async def create_consumer(
             needs_key_frame=producer.kind == "video",
             clock_rate=rtp_parameters["codecs"][0]["clockRate"],
             cname=rtp_parameters["rtcp"].get("cname", ""),
+            transport_cc_extension_id=next(
+                (
+                    extension["id"]
+                    for extension in rtp_parameters["headerExtensions"]
+                    if extension["uri"] == ortc.TRANSPORT_WIDE_CC_URI
+                ),
+                None,
+            ),
             rtx=(
                 None if rtx_ssrc is None or not rtx_payload_types else (rtx_ssrc, rtx_payload_types)
             ),

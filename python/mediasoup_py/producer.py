@@ -337,6 +337,11 @@ async def create_producer(
                 feedback["type"] == "nack" and not feedback.get("parameter")
                 for feedback in media_feedback
             ),
+            transport_cc_extension_id=(
+                _extension_id(parameters, ortc.TRANSPORT_WIDE_CC_URI)
+                if any(feedback["type"] == "transport-cc" for feedback in media_feedback)
+                else None
+            ),
             paused=paused,
         )
     )

@@ -58,6 +58,7 @@ window.join = async () => {{
 
 window.produce = async () => {{
   const transport = await transportFor('send');
+  window.sendTransport = transport;
   transport.on('produce', ({{kind, rtpParameters}}, callback, errback) => {{
     window.signal('produce', {{transportId: transport.id, kind, rtpParameters}})
       .then(callback, errback);
@@ -84,6 +85,17 @@ window.consume = async (producerIds) => {{
   element.autoplay = true;
   element.srcObject = new MediaStream(window.consumers.map((consumer) => consumer.track));
   document.body.appendChild(element);
+}};
+
+// The sender's bandwidth estimate: it grows only with transport-cc feedback from the server.
+window.availableOutgoingBitrate = async () => {{
+  let bitrate = 0;
+  (await window.sendTransport.getStats()).forEach((entry) => {{
+    if (entry.type === 'candidate-pair' && entry.nominated) {{
+      bitrate = Math.max(bitrate, entry.availableOutgoingBitrate || 0);
+    }}
+  }});
+  return bitrate;
 }};
 
 window.inbound = async () => {{
@@ -228,6 +240,11 @@ async def scenario(video_codec: str) -> dict[str, Any]:
 
                     await wait_until(decoding, "the consumer page to decode")
                     inbound = await receiver.evaluate("window.inbound()")
+                    bitrates = [await sender.evaluate("window.availableOutgoingBitrate()")]
+                    # Give the estimate a few seconds to react to the feedback.
+                    for _ in range(4):
+                        await asyncio.sleep(1)
+                        bitrates.append(await sender.evaluate("window.availableOutgoingBitrate()"))
                     consumer_stats = {
                         consumer.kind: (await consumer.get_stats())[0]
                         for consumer in signaling.consumers.values()
@@ -244,6 +261,7 @@ async def scenario(video_codec: str) -> dict[str, Any]:
                 for key in ("framesDecoded", "frameWidth", "frameHeight", "packetsLost")
             },
             "videoCodec": video_codec,
+            "senderAvailableOutgoingBitrate": bitrates,
             "audio": {key: audio.get(key) for key in ("packetsReceived", "packetsLost")},
             "consumers": consumer_stats,
             "producerExtensions": {

@@ -23,6 +23,9 @@ def test_a_chromium_page_decodes_what_another_produces(loopback_namespace: str) 
         in result["producerExtensions"]["video"]
     )
     assert result["consumers"]["video"]["packetCount"] > 0
+    # Our transport-cc feedback drives Chromium's bandwidth estimate well past its start
+    # bitrate (about 300 kbps), which it only leaves when feedback acknowledges its probes.
+    assert max(result["senderAvailableOutgoingBitrate"]) > 1_000_000, result
     # Chromium's receiver reports echo our sender reports: round-trip time and score.
     for kind in ("video", "audio"):
         assert 0 < result["consumers"][kind]["roundTripTime"] < 100, result["consumers"]

@@ -638,7 +638,7 @@ impl PyWorkerChannel {
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
     /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, transport_cc_extension_id, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -656,6 +656,7 @@ impl PyWorkerChannel {
         clock_rate: u32,
         rtx: Option<RtxArgument>,
         generate_nacks: bool,
+        transport_cc_extension_id: Option<u8>,
         paused: bool,
     ) -> PyResult<()> {
         let payload_types = payload_types
@@ -684,6 +685,7 @@ impl PyWorkerChannel {
                         payload_types,
                     }),
                     generate_nacks,
+                    transport_cc_extension_id,
                 }),
                 paused,
             },
@@ -693,7 +695,7 @@ impl PyWorkerChannel {
     /// `payload_types` and `extension_ids` are the router's that the endpoint accepted;
     /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
     /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX.
-    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_consumer(
         &self,
@@ -709,6 +711,7 @@ impl PyWorkerChannel {
         rtx: Option<(u32, Vec<(u8, u8)>)>,
         clock_rate: u32,
         cname: String,
+        transport_cc_extension_id: Option<u8>,
         paused: bool,
     ) -> PyResult<()> {
         self.send(
@@ -729,6 +732,7 @@ impl PyWorkerChannel {
                     }),
                     clock_rate,
                     cname,
+                    transport_cc_extension_id,
                 }),
                 paused,
             },

@@ -30,6 +30,9 @@ pub struct ConsumerSpec {
     pub clock_rate: u32,
     /// The CNAME sent in SDES (the producer's, so the endpoint groups its tracks).
     pub cname: String,
+    /// The id of the transport-wide sequence number extension, when the endpoint accepted
+    /// it: the transport numbers everything it sends there.
+    pub transport_cc_extension_id: Option<u8>,
 }
 
 /// The consumer's RTX stream (RFC 4588).
@@ -130,6 +133,11 @@ impl Consumer {
                 ..ConsumerStats::default()
             },
         })
+    }
+
+    /// Where its packets carry the transport-wide sequence number, if anywhere.
+    pub fn transport_cc_extension_id(&self) -> Option<u8> {
+        self.spec.transport_cc_extension_id
     }
 
     /// The SSRC the endpoint receives.
@@ -338,6 +346,7 @@ mod tests {
             needs_key_frame,
             clock_rate: 90_000,
             cname: "cname".into(),
+            transport_cc_extension_id: None,
             rtx: Some(RtxSpec {
                 ssrc: 0xABCE,
                 payload_types: vec![(101, 102)],

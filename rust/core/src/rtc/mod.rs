@@ -9,6 +9,8 @@
 //!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
 //! - [`nack_generator`]: loss detection on an incoming stream and the NACKs it sends.
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
+//! - [`transport_cc_feedback`]: arrival times reported to senders for their bandwidth
+//!   estimation.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 
 pub mod consumer;
@@ -18,4 +20,5 @@ pub mod plain_connection;
 pub mod producer;
 pub mod receive_stats;
 pub mod rtp_packet_store;
+pub mod transport_cc_feedback;
 pub mod webrtc_connection;

@@ -40,6 +40,9 @@ pub struct ProducerSpec {
     pub rtx: Option<ProducerRtx>,
     /// Ask the client to resend lost packets (it negotiated NACK).
     pub generate_nacks: bool,
+    /// The client's id of the transport-wide sequence number extension, when it negotiated
+    /// transport-cc feedback.
+    pub transport_cc_extension_id: Option<u8>,
 }
 
 /// What the producer made of one packet.
@@ -374,6 +377,7 @@ mod tests {
                 payload_types: vec![(97, 96)],
             }),
             generate_nacks: true,
+            transport_cc_extension_id: None,
         }
     }
 

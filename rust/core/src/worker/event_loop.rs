@@ -262,7 +262,7 @@ impl Worker {
             if now >= self.next_rtcp {
                 self.run_periodic_rtcp(now);
             }
-            self.send_due_nacks(now);
+            self.send_due_feedback(now);
         }
     }
 
@@ -272,7 +272,7 @@ impl Worker {
             .flatten()
             .filter_map(WorkerTransport::poll_timeout)
             .chain(std::iter::once(self.next_rtcp))
-            .chain(self.routing.next_nack_deadline())
+            .chain(self.routing.next_deadline())
             .min()
     }
 
@@ -556,29 +556,33 @@ impl Worker {
         self.egress = egress;
     }
 
-    /// NACKs for producers' lost packets that are due (first requests right after the loss
-    /// is seen, repeats each round trip), and keyframe requests for losses given up on.
-    fn send_due_nacks(&mut self, now: Instant) {
-        if self
-            .routing
-            .next_nack_deadline()
-            .is_none_or(|due| due > now)
-        {
-            return;
-        }
-        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
-        let mut key_frames = std::mem::take(&mut self.nack_key_frames);
-        self.routing.due_nacks(now, &mut compounds, &mut key_frames);
-        for (slot, compound) in &compounds {
+    /// Sends RTCP compounds built by the routing, each on its transport.
+    fn send_compounds(&mut self, compounds: &[(usize, Vec<u8>)]) {
+        for (slot, compound) in compounds {
             let Some(target) = self.egress.get_mut(..compound.len()) else {
                 continue;
             };
             target.copy_from_slice(compound);
             self.send_rtcp(*slot, compound.len());
         }
+    }
+
+    /// NACKs for producers' lost packets that are due (first requests right after the loss
+    /// is seen, repeats each round trip), keyframe requests for losses given up on, and
+    /// transport-cc feedback every 100 ms while packets arrive.
+    fn send_due_feedback(&mut self, now: Instant) {
+        if self.routing.next_deadline().is_none_or(|due| due > now) {
+            return;
+        }
+        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
+        let mut key_frames = std::mem::take(&mut self.nack_key_frames);
+        self.routing.due_nacks(now, &mut compounds, &mut key_frames);
+        self.send_compounds(&compounds);
         for &producer_index in &key_frames {
             self.request_key_frame(producer_index, now);
         }
+        self.routing.due_transport_cc(now, &mut compounds);
+        self.send_compounds(&compounds);
         self.rtcp_compounds = compounds;
         self.nack_key_frames = key_frames;
     }
@@ -590,13 +594,7 @@ impl Worker {
         let mut scores = std::mem::take(&mut self.score_changes);
         self.routing
             .periodic_rtcp(now, ntp_now(), &mut compounds, &mut scores);
-        for (slot, compound) in &compounds {
-            let Some(target) = self.egress.get_mut(..compound.len()) else {
-                continue;
-            };
-            target.copy_from_slice(compound);
-            self.send_rtcp(*slot, compound.len());
-        }
+        self.send_compounds(&compounds);
         for change in scores.drain(..) {
             self.events.push(WorkerEvent::Score(change));
         }

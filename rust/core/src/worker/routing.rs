@@ -8,8 +8,10 @@ use crate::packet::rtcp::{
     packet_type, serialize_compound, Nack, ReceiverReport, RtcpCompoundIter, RtcpPacket,
     SourceDescription,
 };
+use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
 use crate::rtc::producer::{Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats};
+use crate::rtc::transport_cc_feedback::{TransportCcFeedback, FEEDBACK_INTERVAL};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
 const FMT_PLI: u8 = 1;
@@ -70,6 +72,34 @@ pub struct Routing {
     producers_by_transport: HashMap<usize, Vec<usize>>,
     consumers: Vec<Option<ConsumerEntry>>,
     consumer_ids: HashMap<String, usize>,
+    /// Transport-cc arrivals per transport slot.
+    transport_cc: HashMap<usize, TransportCcFeedback>,
+    /// When transport-cc feedback is next due (while arrivals wait).
+    next_transport_cc: Option<Instant>,
+    /// The next transport-wide sequence number each transport sends.
+    transport_sequences: HashMap<usize, u16>,
+    /// The endpoint's transport-wide sequence number extension id per transport slot, from
+    /// its producers that negotiated transport-cc.
+    transport_cc_ids: HashMap<usize, u8>,
+}
+
+/// Writes the transport's next transport-wide sequence number into a packet it is about to
+/// send (the producer's number means nothing to this endpoint: each transport numbers its
+/// own packets, as its feedback refers to them).
+fn number_for_transport(
+    sequences: &mut HashMap<usize, u16>,
+    slot: usize,
+    extension_id: Option<u8>,
+    packet: &mut [u8],
+) {
+    let Some(id) = extension_id else { return };
+    let Ok(mut view) = RtpPacket::parse(packet) else {
+        return;
+    };
+    let next = sequences.entry(slot).or_insert(0);
+    if view.set_header_extension(id, &next.to_be_bytes()).is_ok() {
+        *next = next.wrapping_add(1);
+    }
 }
 
 fn free_slot<T>(slots: &[Option<T>]) -> usize {
@@ -128,6 +158,9 @@ impl Routing {
                     entry.id
                 ));
             }
+        }
+        if let Some(id) = spec.transport_cc_extension_id {
+            self.transport_cc_ids.insert(transport_slot, id);
         }
         let producer = Producer::new(spec, paused)?;
         let index = free_slot(&self.producers);
@@ -271,6 +304,9 @@ impl Routing {
             let _ = self.remove_producer(&id);
         }
         self.producers_by_transport.remove(&transport_slot);
+        self.transport_cc.remove(&transport_slot);
+        self.transport_sequences.remove(&transport_slot);
+        self.transport_cc_ids.remove(&transport_slot);
     }
 
     /// A producer's counters.
@@ -315,6 +351,7 @@ impl Routing {
         packet: &mut [u8],
         now: Instant,
     ) -> Option<(usize, ProducedPacket, usize)> {
+        self.record_transport_cc(slot, packet, now);
         let candidates = self.producers_by_transport.get(&slot)?;
         for &index in candidates {
             let Some(Some(entry)) = self.producers.get_mut(index) else {
@@ -332,6 +369,27 @@ impl Routing {
             }
         }
         None
+    }
+
+    /// Records the arrival of any RTP packet carrying the endpoint's transport-wide sequence
+    /// number, before producers look at it: RTX padding (Chrome's bandwidth probes) belongs
+    /// to no producer but must be acknowledged, or the sender takes its probes as lost.
+    fn record_transport_cc(&mut self, slot: usize, packet: &[u8], now: Instant) {
+        let Some(&id) = self.transport_cc_ids.get(&slot) else {
+            return;
+        };
+        let Ok(view) = RtpPacket::parse(packet) else {
+            return;
+        };
+        let Some(&sequence) = view.header_extension(id).and_then(<[u8]>::first_chunk::<2>) else {
+            return;
+        };
+        self.transport_cc
+            .entry(slot)
+            .or_insert_with(|| TransportCcFeedback::new(now))
+            .on_packet(u16::from_be_bytes(sequence), view.ssrc(), now);
+        self.next_transport_cc
+            .get_or_insert(now + FEEDBACK_INTERVAL);
     }
 
     /// How many consumers a producer feeds.
@@ -355,10 +413,16 @@ impl Routing {
     ) -> Option<(usize, Forward)> {
         let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
         let entry = self.consumers.get_mut(consumer)?.as_mut()?;
-        Some((
-            entry.transport_slot,
-            entry.consumer.forward(packet, is_keyframe, now, output),
-        ))
+        let forward = entry.consumer.forward(packet, is_keyframe, now, output);
+        if let Forward::Send(len) = forward {
+            number_for_transport(
+                &mut self.transport_sequences,
+                entry.transport_slot,
+                entry.consumer.transport_cc_extension_id(),
+                &mut output[..len],
+            );
+        }
+        Some((entry.transport_slot, forward))
     }
 
     /// The producers whose keyframes RTCP received on transport `slot` asks for (PLI and
@@ -446,6 +510,12 @@ impl Routing {
         let producer = self.producers.get(entry.producer)?.as_ref()?;
         let stored = producer.producer.stored_packet(producer_sequence, now)?;
         let len = entry.consumer.retransmit(stored, sequence, output)?;
+        number_for_transport(
+            &mut self.transport_sequences,
+            entry.transport_slot,
+            entry.consumer.transport_cc_extension_id(),
+            &mut output[..len],
+        );
         Some((entry.transport_slot, len))
     }
 
@@ -595,12 +665,36 @@ impl Routing {
         }
     }
 
-    /// When [`Routing::due_nacks`] next has something to do.
-    pub fn next_nack_deadline(&self) -> Option<Instant> {
+    /// Transport-cc feedback for every transport with arrivals to report, as (transport
+    /// slot, RTCP compound) in `out`, if it is due.
+    pub fn due_transport_cc(&mut self, now: Instant, out: &mut Vec<(usize, Vec<u8>)>) {
+        out.clear();
+        if self.next_transport_cc.is_none_or(|due| due > now) {
+            return;
+        }
+        self.next_transport_cc = None;
+        for (&slot, recorder) in &mut self.transport_cc {
+            // Our sender SSRC in feedback: any one the endpoint does not use; 1 as mediasoup.
+            let Some(feedback) = recorder.feedback(1) else {
+                continue;
+            };
+            let mut compound = Vec::new();
+            if RtcpPacket::TransportCc(feedback)
+                .write(&mut compound)
+                .is_ok()
+            {
+                out.push((slot, compound));
+            }
+        }
+    }
+
+    /// When [`Routing::due_nacks`] or [`Routing::due_transport_cc`] next have something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
         self.producers
             .iter()
             .flatten()
             .filter_map(|entry| entry.producer.next_nack_deadline())
+            .chain(self.next_transport_cc)
             .min()
     }
 
@@ -854,6 +948,89 @@ mod tests {
             score: 3,
             producer_score: 3,
         }));
+    }
+
+    #[test]
+    fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets() {
+        let mut routing = routing();
+        let spec = ProducerSpec {
+            payload_types: vec![(96, 101, None)],
+            extension_ids: vec![(5, 5)],
+            ssrc: Some(4242),
+            mapped_ssrc: 9,
+            transport_cc_extension_id: Some(5),
+            ..ProducerSpec::default()
+        };
+        routing
+            .add_producer("cc".into(), SENDER, spec, false)
+            .unwrap();
+        let consumer = ConsumerSpec {
+            ssrc: 0xCC,
+            payload_types: vec![101],
+            extension_ids: vec![5],
+            transport_cc_extension_id: Some(5),
+            ..ConsumerSpec::default()
+        };
+        routing
+            .add_consumer("d".into(), RECEIVER_C, "cc", consumer, false)
+            .unwrap();
+        let start = Instant::now();
+        let mut numbers = Vec::new();
+        for (sequence, transport_wide) in [(1u16, 500u16), (2, 502)] {
+            let header = RtpHeader {
+                payload_type: 96,
+                sequence_number: sequence,
+                ssrc: 4242,
+                extensions: Some(crate::packet::rtp::ExtensionBlock {
+                    form: crate::packet::rtp::ExtensionForm::OneByte,
+                    elements: vec![(5, transport_wide.to_be_bytes().to_vec())],
+                }),
+                ..RtpHeader::default()
+            };
+            let mut packet = Vec::new();
+            header.write_into(&[1, 2, 3], &mut packet).unwrap();
+            let (producer, produced, _) = routing.ingress(SENDER, &mut packet, start).unwrap();
+            let mut output = [0u8; 256];
+            let (_, Forward::Send(len)) = routing
+                .egress(
+                    producer,
+                    0,
+                    &packet,
+                    produced.is_keyframe,
+                    start,
+                    &mut output,
+                )
+                .unwrap()
+            else {
+                panic!("forwarded")
+            };
+            let sent = RtpPacket::parse(&output[..len]).unwrap();
+            numbers.push(u16::from_be_bytes(
+                *sent.header_extension(5).unwrap().first_chunk().unwrap(),
+            ));
+        }
+        assert_eq!(
+            numbers,
+            [0, 1],
+            "the consumer's transport numbers its own packets"
+        );
+        let mut out = Vec::new();
+        routing.due_transport_cc(start, &mut out);
+        assert!(out.is_empty(), "not due before 100 ms");
+        routing.due_transport_cc(start + FEEDBACK_INTERVAL, &mut out);
+        let [(slot, compound)] = out.as_slice() else {
+            panic!("one feedback: {out:?}")
+        };
+        assert_eq!(*slot, SENDER);
+        let packets = crate::packet::rtcp::parse_compound(compound).unwrap();
+        let RtcpPacket::TransportCc(feedback) = &packets[0] else {
+            panic!("transport-cc")
+        };
+        let arrivals: Vec<_> = feedback
+            .arrival_times_us()
+            .map(|(seq, at)| (seq, at.is_some()))
+            .collect();
+        assert_eq!(arrivals, [(500, true), (501, false), (502, true)]);
     }
 
     #[test]
