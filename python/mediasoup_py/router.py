@@ -3,12 +3,16 @@ transports, and the registry of its producers (which any of its transports can c
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 import uuid
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
 
 if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     from mediasoup_py.worker import Worker
 
 __all__ = ["Router"]
+
+_logger = logging.getLogger("mediasoup_py.router")
 
 
 def _udp_listen(
@@ -54,6 +60,10 @@ class Router(EventEmitter):
         self._id = str(uuid.uuid4())
         self._transports: dict[str, Transport] = {}
         self._producers: dict[str, Producer] = {}
+        # PipeTransport pairs to other routers by their id, shared by piped producers.
+        self._pipe_transports: dict[str, tuple[PipeTransport, PipeTransport]] = {}
+        # Tasks started by event handlers (piped pause/resume), kept until done.
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -90,6 +100,41 @@ class Router(EventEmitter):
             return False
         capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
         return ortc.can_consume(producer.consumable_rtp_parameters, capabilities)
+
+    async def pipe_to_router(
+        self,
+        *,
+        producer_id: str,
+        router: Router,
+        listen_info: ListenInfo | None = None,
+        enable_srtp: bool = False,
+        enable_rtx: bool = False,
+    ) -> PipeToRouterResult:
+        """Makes a producer of this router consumable on ``router`` (another room, or the
+        same room on another worker to spread load): returns the pipe consumer here and the
+        producer there, which has the same id. PipeTransports between the two routers are
+        created on first use (127.0.0.1 unless ``listen_info`` says otherwise) and reused."""
+        self._check_open()
+        return await pipe_to_router(
+            self,
+            producer_id=producer_id,
+            router=router,
+            listen_info=listen_info,
+            enable_srtp=enable_srtp,
+            enable_rtx=enable_rtx,
+        )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Runs ``coroutine`` as a task from a synchronous event handler, logging failures."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                _logger.warning("router task failed: %r", finished.exception())
+
+        task.add_done_callback(done)
 
     def _producer(self, producer_id: str) -> Producer | None:
         return self._producers.get(producer_id)
