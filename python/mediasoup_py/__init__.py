@@ -7,6 +7,7 @@ threads; this package is the control plane and the typed surface over it.
 from mediasoup_py import errors
 from mediasoup_py._core import __version__
 from mediasoup_py.consumer import Consumer
+from mediasoup_py.direct_transport import DirectTransport
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.producer import Producer
@@ -17,6 +18,7 @@ from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
 __all__ = [
     "Consumer",
+    "DirectTransport",
     "PipeTransport",
     "PlainTransport",
     "Producer",

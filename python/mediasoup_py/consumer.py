@@ -186,7 +186,7 @@ class Consumer(EventEmitter):
         if self._closed:
             return
         native = self._transport._worker._native
-        self._transport._worker._send_close(
+        self._transport._worker._send_unawaited(
             lambda request_id: native.close_consumer(request_id, self._id)
         )
         self._close()

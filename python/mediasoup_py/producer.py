@@ -155,6 +155,15 @@ class Producer(EventEmitter):
         for consumer in list(self._consumers.values()):
             consumer._on_producer_paused(paused)
 
+    def send(self, packet: bytes) -> None:
+        """Feeds an RTP packet to a producer on a DirectTransport, as its endpoint would."""
+        from mediasoup_py.direct_transport import DirectTransport
+
+        if not isinstance(self._transport, DirectTransport):
+            raise errors.InvalidStateError("send() is for producers on a DirectTransport")
+        self._check_open()
+        self._transport._send_packet(packet, rtcp=False)
+
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``inbound-rtp`` entry of the producer's stream, with the counters
         the worker keeps."""
@@ -192,7 +201,7 @@ class Producer(EventEmitter):
         if self._closed:
             return
         native = self._transport._worker._native
-        self._transport._worker._send_close(
+        self._transport._worker._send_unawaited(
             lambda request_id: native.close_producer(request_id, self._id)
         )
         self._close()

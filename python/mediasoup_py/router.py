@@ -15,6 +15,7 @@ from mediasoup_py.events import EventEmitter
 from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
 
 if TYPE_CHECKING:
+    from mediasoup_py.direct_transport import DirectTransport
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
@@ -214,6 +215,22 @@ class Router(EventEmitter):
             srtp_crypto_suite=srtp_crypto_suite,
             app_data=app_data or {},
         )
+        self._transports[transport.id] = transport
+        self.observer.emit("newtransport", transport)
+        return transport
+
+    async def create_direct_transport(
+        self,
+        *,
+        max_message_size: int = 262_144,
+        app_data: dict[str, Any] | None = None,
+    ) -> DirectTransport:
+        """A transport whose endpoint is this Python process: produce with
+        ``producer.send(rtp)``, receive a consumer's RTP from its ``rtp`` event."""
+        from mediasoup_py.direct_transport import DirectTransport
+
+        self._check_open()
+        transport = await DirectTransport.create(self, max_message_size, app_data or {})
         self._transports[transport.id] = transport
         self.observer.emit("newtransport", transport)
         return transport

@@ -159,7 +159,9 @@ class Transport(EventEmitter):
         self._router._forget_transport(self._id)
         native = self._worker._native
         # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
-        self._worker._send_close(lambda request_id: native.close_transport(request_id, self._id))
+        self._worker._send_unawaited(
+            lambda request_id: native.close_transport(request_id, self._id)
+        )
         self.observer.emit("close")
 
     async def produce(
@@ -300,6 +302,9 @@ class Transport(EventEmitter):
             self._mark_closed()
             self.observer.emit("close")
         self.emit("routerclose")
+
+    def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:
+        """A packet for the owner of a DirectTransport (only those send any)."""
 
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         """A state change from the worker; subclasses record it, then it is emitted."""

@@ -258,10 +258,10 @@ class Worker(EventEmitter):
             raise
         return future
 
-    def _send_close(self, send: Callable[[int], None]) -> None:
-        """Sends a close request now, without waiting: closing is synchronous for the
-        caller, and a close racing with worker shutdown (or of something the worker already
-        closed with its parent) may fail harmlessly."""
+    def _send_unawaited(self, send: Callable[[int], None]) -> None:
+        """Sends a request now without waiting for its answer (closes, which are synchronous
+        for the caller; DirectTransport packets): it may fail harmlessly, racing with worker
+        shutdown or aimed at something the worker already closed with its parent."""
         if self._closed:
             return
         self._send(send).add_done_callback(_ignore_close_result)
@@ -297,6 +297,10 @@ class Worker(EventEmitter):
                 transport = self._transports.get(event["transportId"])
                 if transport is not None:
                     transport._on_worker_event(event)
+            elif kind == "direct":
+                transport = self._transports.get(event["transportId"])
+                if transport is not None:
+                    transport._on_direct_packet(event["rtcp"], event["packet"])
             elif kind == "producer":
                 producer = self._producers.get(event["producerId"])
                 if producer is not None:

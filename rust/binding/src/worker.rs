@@ -279,6 +279,16 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
             dict.set_item("score", score)?;
             dict.set_item("producerScore", producer_score)?;
         }
+        WorkerEvent::DirectPacket {
+            transport_id,
+            rtcp,
+            packet,
+        } => {
+            dict.set_item("kind", "direct")?;
+            dict.set_item("transportId", transport_id)?;
+            dict.set_item("rtcp", rtcp)?;
+            dict.set_item("packet", pyo3::types::PyBytes::new(py, packet))?;
+        }
         WorkerEvent::Log {
             level,
             tag,
@@ -787,6 +797,28 @@ impl PyWorkerChannel {
 
     fn request_key_frame(&self, request_id: u64, consumer_id: String) -> PyResult<()> {
         self.send(request_id, Request::RequestKeyFrame { consumer_id })
+    }
+
+    fn create_direct_transport(&self, request_id: u64, transport_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CreateDirectTransport { transport_id })
+    }
+
+    /// An RTP (or, with `rtcp`, RTCP) packet into a DirectTransport.
+    fn send_direct_packet(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        rtcp: bool,
+        packet: Vec<u8>,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SendDirectPacket {
+                transport_id,
+                rtcp,
+                packet,
+            },
+        )
     }
 
     fn close_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {

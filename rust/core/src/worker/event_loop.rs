@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
+use super::direct_transport::WorkerDirectTransport;
 use super::egress_queue::EgressQueue;
 use super::event_queue::EventQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
@@ -320,6 +321,7 @@ impl Worker {
             return false;
         };
         let more = match transport {
+            WorkerTransport::Direct(_) => false,
             WorkerTransport::Plain(_) => transport.on_plain_readable(
                 index,
                 slot,
@@ -512,6 +514,14 @@ impl Worker {
             WorkerTransport::Plain(transport) => {
                 transport.send_rtp(egress, len, queue);
             }
+            WorkerTransport::Direct(transport) => {
+                transport.on_sent(len);
+                self.events.push(WorkerEvent::DirectPacket {
+                    transport_id: transport.id.clone(),
+                    rtcp: false,
+                    packet: egress[..len].to_vec(),
+                });
+            }
             WorkerTransport::WebRtc(transport) => {
                 let WorkerWebRtcTransport { sockets, state, .. } = &mut **transport;
                 let sockets = match sockets {
@@ -550,6 +560,14 @@ impl Worker {
             }
             Some(Some(WorkerTransport::WebRtc(_))) => {
                 self.with_sink(slot, |state, sink| state.send_rtcp(&mut egress, len, sink));
+            }
+            Some(Some(WorkerTransport::Direct(transport))) => {
+                transport.on_sent(len);
+                self.events.push(WorkerEvent::DirectPacket {
+                    transport_id: transport.id.clone(),
+                    rtcp: true,
+                    packet: egress[..len].to_vec(),
+                });
             }
             _ => {}
         }
@@ -765,6 +783,32 @@ impl Worker {
                     }
                 }
                 Ok(Response::IceRestarted(parameters))
+            }
+            Request::CreateDirectTransport { transport_id } => {
+                self.check_new_transport_id(&transport_id)?;
+                let transport = WorkerDirectTransport::new(transport_id.clone());
+                self.install(transport_id, WorkerTransport::Direct(Box::new(transport)))?;
+                Ok(Response::Done)
+            }
+            Request::SendDirectPacket {
+                transport_id,
+                rtcp,
+                packet,
+            } => {
+                let slot = self.slot_of(&transport_id)?;
+                let Some(Some(WorkerTransport::Direct(transport))) = self.transports.get_mut(slot)
+                else {
+                    return Err(format!("transport {transport_id} is not a DirectTransport"));
+                };
+                transport.on_received(packet.len(), rtcp);
+                let kind = if rtcp {
+                    PacketKind::Rtcp
+                } else {
+                    PacketKind::Rtp
+                };
+                self.forward.push(slot, kind, &packet);
+                self.route(Instant::now());
+                Ok(Response::Done)
             }
             Request::CreatePlainTransport {
                 transport_id,

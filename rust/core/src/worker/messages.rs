@@ -83,6 +83,20 @@ pub enum Request {
         /// The remote key || salt, with SRTP.
         remote_srtp_key: Option<Vec<u8>>,
     },
+    /// Creates a DirectTransport.
+    CreateDirectTransport {
+        /// The id the caller chose.
+        transport_id: String,
+    },
+    /// A packet from the owner into a DirectTransport, as if an endpoint had sent it.
+    SendDirectPacket {
+        /// The DirectTransport.
+        transport_id: String,
+        /// RTCP rather than RTP.
+        rtcp: bool,
+        /// The packet.
+        packet: Vec<u8>,
+    },
     /// Creates a producer receiving on a transport.
     CreateProducer {
         /// Its transport.
@@ -324,6 +338,15 @@ pub enum WorkerEvent {
     },
     /// A producer's or consumer's score changed.
     Score(ScoreChange),
+    /// A packet a DirectTransport sends (a consumer's RTP, or RTCP), for its owner.
+    DirectPacket {
+        /// The DirectTransport.
+        transport_id: String,
+        /// RTCP rather than RTP.
+        rtcp: bool,
+        /// The packet.
+        packet: Vec<u8>,
+    },
     /// A log record that passed the worker's filter.
     Log {
         /// Its level.

@@ -9,6 +9,7 @@
 //! [`EventQueue`] whose eventfd asyncio watches. A panic inside the worker ends that worker
 //! alone, and its owner is told.
 
+mod direct_transport;
 mod egress_queue;
 mod event_loop;
 mod event_queue;

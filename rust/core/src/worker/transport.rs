@@ -7,6 +7,7 @@ use std::time::Instant;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use super::direct_transport::WorkerDirectTransport;
 use super::forward_queue::ForwardQueue;
 use super::messages::{TransportEvent, TransportStats};
 use super::plain_transport::WorkerPlainTransport;
@@ -26,6 +27,8 @@ pub enum WorkerTransport {
     WebRtc(Box<WorkerWebRtcTransport>),
     /// Plain (S)RTP.
     Plain(Box<WorkerPlainTransport>),
+    /// Packets to and from the owner, no sockets.
+    Direct(Box<WorkerDirectTransport>),
 }
 
 impl WorkerTransport {
@@ -34,6 +37,7 @@ impl WorkerTransport {
         match self {
             WorkerTransport::WebRtc(transport) => &transport.id,
             WorkerTransport::Plain(transport) => &transport.id,
+            WorkerTransport::Direct(transport) => &transport.id,
         }
     }
 
@@ -50,6 +54,7 @@ impl WorkerTransport {
                 .into_iter()
                 .map(|address| (TransportProtocol::Udp, address))
                 .collect(),
+            WorkerTransport::Direct(_) => Vec::new(),
         }
     }
 
@@ -71,6 +76,7 @@ impl WorkerTransport {
                 }
                 Ok(())
             }
+            WorkerTransport::Direct(_) => Ok(()),
         }
     }
 
@@ -87,6 +93,7 @@ impl WorkerTransport {
                     let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
                 }
             }
+            WorkerTransport::Direct(_) => {}
         }
     }
 
@@ -106,7 +113,7 @@ impl WorkerTransport {
             WorkerTransport::Plain(transport) => transport
                 .on_readable(index, slot, receive, forward, events)
                 .unwrap_or(false),
-            WorkerTransport::WebRtc(_) => false,
+            WorkerTransport::WebRtc(_) | WorkerTransport::Direct(_) => false,
         }
     }
 
@@ -114,7 +121,7 @@ impl WorkerTransport {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self {
             WorkerTransport::WebRtc(transport) => transport.state.connection.poll_timeout(),
-            WorkerTransport::Plain(_) => None,
+            WorkerTransport::Plain(_) | WorkerTransport::Direct(_) => None,
         }
     }
 
@@ -123,6 +130,7 @@ impl WorkerTransport {
         match self {
             WorkerTransport::WebRtc(transport) => transport.state.stats(),
             WorkerTransport::Plain(transport) => transport.stats(),
+            WorkerTransport::Direct(transport) => transport.stats(),
         }
     }
 }
