@@ -12,17 +12,21 @@ from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.producer import Producer
 from mediasoup_py.router import Router
+from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
 from mediasoup_py.webrtc_server import WebRtcServer
 from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
 __all__ = [
+    "ActiveSpeakerObserver",
+    "AudioLevelObserver",
     "Consumer",
     "DirectTransport",
     "PipeTransport",
     "PlainTransport",
     "Producer",
     "Router",
+    "RtpObserver",
     "WebRtcServer",
     "WebRtcTransport",
     "Worker",

@@ -20,9 +20,29 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
 
-__all__ = ["Producer", "ProducerScore", "ProducerType", "create_producer"]
+__all__ = [
+    "Producer",
+    "ProducerScore",
+    "ProducerTraceEventType",
+    "ProducerType",
+    "ProducerVideoOrientation",
+    "create_producer",
+]
 
 ProducerType = Literal["simple", "simulcast", "svc"]
+
+ProducerTraceEventType = Literal["rtp", "keyframe", "nack", "pli", "fir"]
+
+# The worker's bit for each trace event type.
+_TRACE_BITS: dict[str, int] = {"rtp": 1, "keyframe": 2, "nack": 4, "pli": 8, "fir": 16}
+
+
+class ProducerVideoOrientation(TypedDict):
+    """A ``videoorientationchange``: how the sender's camera is held."""
+
+    camera: bool
+    flip: bool
+    rotation: int
 
 
 class ProducerScore(TypedDict):
@@ -35,6 +55,8 @@ class ProducerScore(TypedDict):
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+VIDEO_ORIENTATION_URI = "urn:3gpp:video-orientation"
 
 
 def _producer_type(rtp_parameters: RtpParameters) -> ProducerType:
@@ -62,8 +84,9 @@ def _extension_id(rtp_parameters: RtpParameters, uri: str) -> int | None:
 
 
 class Producer(EventEmitter):
-    """A producer. Events: ``transportclose``, ``score``. Observer events: ``close``,
-    ``pause``, ``resume``, ``score``."""
+    """A producer. Events: ``transportclose``, ``score``, ``videoorientationchange``,
+    ``trace``. Observer events: ``close``, ``pause``, ``resume``, ``score``,
+    ``videoorientationchange``, ``trace``."""
 
     def __init__(
         self,
@@ -155,6 +178,26 @@ class Producer(EventEmitter):
         for consumer in list(self._consumers.values()):
             consumer._on_producer_paused(paused)
 
+    async def enable_trace_event(self, types: list[ProducerTraceEventType]) -> None:
+        """Emits ``trace`` events (mediasoup's shape: ``type``, ``timestamp``, ``direction``,
+        ``info``) for these types: ``rtp`` and ``keyframe`` for received packets, ``nack``,
+        ``pli`` and ``fir`` for feedback sent to the client. An empty list stops them."""
+        self._check_open()
+        if not isinstance(types, list):
+            raise errors.MediasoupTypeError("types: must be a list", "types")
+        bits = 0
+        for index, kind in enumerate(types):
+            if kind not in _TRACE_BITS:
+                raise errors.MediasoupTypeError(
+                    f"types[{index}]: unknown trace event type {kind!r}", f"types[{index}]"
+                )
+            bits |= _TRACE_BITS[kind]
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.set_producer_trace(request_id, self._id, bits)
+        )
+
     def send(self, packet: bytes) -> None:
         """Feeds an RTP packet to a producer on a DirectTransport, as its endpoint would."""
         from mediasoup_py.direct_transport import DirectTransport
@@ -231,6 +274,14 @@ class Producer(EventEmitter):
         for consumer in list(self._consumers.values()):
             consumer._on_producer_score(self._score)
 
+    def _on_worker_event(self, event: dict[str, Any]) -> None:
+        name = event["event"]
+        if name == "score":
+            self._on_score(event["ssrc"], event["score"])
+        elif name in ("videoorientationchange", "trace"):
+            self.emit(name, event["data"])
+            self.observer.emit(name, event["data"])
+
     def _add_consumer(self, consumer: Consumer) -> None:
         self._consumers[consumer.id] = consumer
 
@@ -249,12 +300,22 @@ async def create_producer(
     rtp_parameters: object,
     producer_id: str | None,
     paused: bool,
+    key_frame_request_delay: int,
     app_data: dict[str, Any] | None,
 ) -> Producer:
     """``transport.produce``: checks the parameters, maps them onto the router's
     capabilities and creates the producer in the worker."""
     if kind not in ("audio", "video"):
         raise errors.MediasoupTypeError("kind: must be 'audio' or 'video'", "kind")
+    if (
+        not isinstance(key_frame_request_delay, int)
+        or isinstance(key_frame_request_delay, bool)
+        or not 0 <= key_frame_request_delay <= 60_000
+    ):
+        raise errors.MediasoupTypeError(
+            "key_frame_request_delay: must be an integer number of ms in 0..60000",
+            "key_frame_request_delay",
+        )
     parameters = ortc.validate_rtp_parameters(rtp_parameters)
     for index, codec in enumerate(parameters["codecs"]):
         if not codec["mimeType"].lower().startswith(f"{kind}/"):
@@ -318,6 +379,17 @@ async def create_producer(
         for codec in parameters["codecs"]
         if not codec["mimeType"].lower().endswith("/rtx")
     )
+
+    def router_extension_id(uri: str) -> int | None:
+        # The worker reads these after rewriting the packet to the router's ids.
+        return router_extension_ids.get(uri) if _extension_id(parameters, uri) else None
+
+    def negotiated(type_: str, parameter: str) -> bool:
+        return any(
+            feedback["type"] == type_ and feedback.get("parameter", "") == parameter
+            for feedback in media_feedback
+        )
+
     worker = transport._worker
     native = worker._native
     producer_id_ = producer_id
@@ -342,15 +414,17 @@ async def create_producer(
                 else None
             ),
             # As mediasoup: NACK the sender when its codec negotiated plain NACK.
-            generate_nacks=any(
-                feedback["type"] == "nack" and not feedback.get("parameter")
-                for feedback in media_feedback
-            ),
+            generate_nacks=negotiated("nack", ""),
             transport_cc_extension_id=(
                 _extension_id(parameters, ortc.TRANSPORT_WIDE_CC_URI)
                 if any(feedback["type"] == "transport-cc" for feedback in media_feedback)
                 else None
             ),
+            audio_level_extension_id=router_extension_id(AUDIO_LEVEL_URI),
+            video_orientation_extension_id=router_extension_id(VIDEO_ORIENTATION_URI),
+            key_frame_request_delay_ms=key_frame_request_delay,
+            # As mediasoup: PLI when the client takes it, else FIR.
+            use_fir=not negotiated("nack", "pli") and negotiated("ccm", "fir"),
             paused=paused,
         )
     )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
+    from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
     from mediasoup_py.rtp_parameters import RtpCapabilities
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
@@ -50,7 +51,8 @@ def _udp_listen(
 
 
 class Router(EventEmitter):
-    """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``."""
+    """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``,
+    ``newrtpobserver``."""
 
     def __init__(
         self, worker: Worker, rtp_capabilities: RtpCapabilities, app_data: dict[str, Any]
@@ -61,6 +63,7 @@ class Router(EventEmitter):
         self._id = str(uuid.uuid4())
         self._transports: dict[str, Transport] = {}
         self._producers: dict[str, Producer] = {}
+        self._rtp_observers: dict[str, RtpObserver] = {}
         # PipeTransport pairs to other routers by their id, shared by piped producers.
         self._pipe_transports: dict[str, tuple[PipeTransport, PipeTransport]] = {}
         # Tasks started by event handlers (piped pause/resume), kept until done.
@@ -259,14 +262,60 @@ class Router(EventEmitter):
         self.observer.emit("newtransport", transport)
         return transport
 
+    async def create_audio_level_observer(
+        self,
+        *,
+        max_entries: int = 1,
+        threshold: int = -80,
+        interval: int = 1000,
+        app_data: dict[str, Any] | None = None,
+    ) -> AudioLevelObserver:
+        """Reports the ``max_entries`` loudest of its audio producers at or above
+        ``threshold`` dBov every ``interval`` ms (``volumes``), or ``silence``."""
+        from mediasoup_py.rtp_observer import AudioLevelObserver
+
+        self._check_open()
+        observer = await AudioLevelObserver.create(
+            self,
+            max_entries=max_entries,
+            threshold=threshold,
+            interval=interval,
+            app_data=app_data or {},
+        )
+        self._add_rtp_observer(observer)
+        return observer
+
+    async def create_active_speaker_observer(
+        self, *, interval: int = 300, app_data: dict[str, Any] | None = None
+    ) -> ActiveSpeakerObserver:
+        """Reports the dominant speaker among its audio producers (``dominantspeaker``),
+        deciding every ``interval`` ms."""
+        from mediasoup_py.rtp_observer import ActiveSpeakerObserver
+
+        self._check_open()
+        observer = await ActiveSpeakerObserver.create(
+            self, interval=interval, app_data=app_data or {}
+        )
+        self._add_rtp_observer(observer)
+        return observer
+
+    def _add_rtp_observer(self, observer: RtpObserver) -> None:
+        self._rtp_observers[observer.id] = observer
+        self.observer.emit("newrtpobserver", observer)
+
+    def _forget_rtp_observer(self, observer_id: str) -> None:
+        self._rtp_observers.pop(observer_id, None)
+
     def close(self) -> None:
-        """Closes the router and its transports."""
+        """Closes the router, its transports and its RTP observers."""
         if self._closed:
             return
         self._closed = True
         for transport in list(self._transports.values()):
             transport._on_router_closed()
         self._transports.clear()
+        for rtp_observer in list(self._rtp_observers.values()):
+            rtp_observer._on_router_closed()
         self._worker._forget_router(self._id)
         self.observer.emit("close")
 
@@ -285,5 +334,7 @@ class Router(EventEmitter):
         for transport in list(self._transports.values()):
             transport._on_router_closed(notify_worker=False)
         self._transports.clear()
+        for rtp_observer in list(self._rtp_observers.values()):
+            rtp_observer._on_router_closed(notify_worker=False)
         self.emit("workerclose")
         self.observer.emit("close")

@@ -171,12 +171,14 @@ class Transport(EventEmitter):
         rtp_parameters: RtpParameters,
         id: str | None = None,
         paused: bool = False,
+        key_frame_request_delay: int = 0,
         app_data: dict[str, Any] | None = None,
     ) -> Producer:
         """Receives a track from the endpoint: ``rtp_parameters`` is what the client's
         ``transport.produce()`` signaled (mediasoup-client's ``produce`` event). Raises
         ``MediasoupTypeError`` naming a bad field and ``UnsupportedError`` for codecs the
-        router does not have."""
+        router does not have. ``key_frame_request_delay`` (ms) spaces the keyframe requests
+        sent to the client: requests arriving sooner are sent together when it ends."""
         self._check_open()
         producer = await create_producer(
             self,
@@ -184,6 +186,7 @@ class Transport(EventEmitter):
             rtp_parameters=rtp_parameters,
             producer_id=id,
             paused=paused,
+            key_frame_request_delay=key_frame_request_delay,
             app_data=app_data,
         )
         self.observer.emit("newproducer", producer)

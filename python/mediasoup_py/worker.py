@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
+    from mediasoup_py.rtp_observer import RtpObserver
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
@@ -142,6 +143,7 @@ class Worker(EventEmitter):
         # Producers and consumers by id, for their score events.
         self._producers: dict[str, Producer] = {}
         self._consumers: dict[str, Consumer] = {}
+        self._rtp_observers: dict[str, RtpObserver] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -304,11 +306,15 @@ class Worker(EventEmitter):
             elif kind == "producer":
                 producer = self._producers.get(event["producerId"])
                 if producer is not None:
-                    producer._on_score(event["ssrc"], event["score"])
+                    producer._on_worker_event(event)
             elif kind == "consumer":
                 consumer = self._consumers.get(event["consumerId"])
                 if consumer is not None:
                     consumer._on_score(event["score"], event["producerScore"])
+            elif kind == "rtpobserver":
+                rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
+                if rtp_observer is not None:
+                    rtp_observer._on_worker_event(event)
             elif kind == "log":
                 logging.getLogger(f"mediasoup_py.{event['tag']}").log(
                     _LOG_LEVELS.get(event["level"], logging.INFO),

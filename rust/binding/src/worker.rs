@@ -10,14 +10,16 @@ use mediasoup_core::crypto::certificate::{DtlsCertificate, DtlsFingerprint, Fing
 use mediasoup_core::dtls::{DtlsContext, DtlsState};
 use mediasoup_core::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use mediasoup_core::packet::codecs::PayloadCodec;
+use mediasoup_core::rtc::audio_level_observer::AudioLevelOptions;
 use mediasoup_core::rtc::consumer::{ConsumerSpec, ConsumerStats, RtxSpec};
 use mediasoup_core::rtc::producer::{ProducerRtx, ProducerSpec, ProducerStats};
+use mediasoup_core::rtc::producer_trace::{ProducerTrace, TraceInfo};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
-    Request, Response, ScoreChange, TransportEvent, TransportStats, WebRtcListen, WorkerEvent,
-    WorkerExit,
+    Request, Response, RoutingNotice, RtpObserverOptions, RtpObserverReport, ScoreChange,
+    TransportEvent, TransportStats, WebRtcListen, WorkerEvent, WorkerExit,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -40,6 +42,55 @@ fn process_certificate() -> Result<&'static DtlsCertificate, String> {
 
 fn ice_state_name(state: IceState) -> &'static str {
     state.as_str()
+}
+
+/// A producer `trace` event's data, in mediasoup's shape.
+fn trace_dict<'py>(py: Python<'py>, trace: &ProducerTrace) -> PyResult<Bound<'py, PyDict>> {
+    let data = PyDict::new(py);
+    data.set_item("type", trace.kind.name())?;
+    data.set_item("timestamp", trace.timestamp_ms)?;
+    data.set_item("direction", if trace.incoming { "in" } else { "out" })?;
+    let info = PyDict::new(py);
+    match &trace.info {
+        TraceInfo::Rtp {
+            payload_type,
+            sequence_number,
+            timestamp,
+            marker,
+            ssrc,
+            is_key_frame,
+            size,
+            payload_size,
+            is_rtx,
+        } => {
+            let packet = PyDict::new(py);
+            packet.set_item("payloadType", payload_type)?;
+            packet.set_item("sequenceNumber", sequence_number)?;
+            packet.set_item("timestamp", timestamp)?;
+            packet.set_item("marker", marker)?;
+            packet.set_item("ssrc", ssrc)?;
+            packet.set_item("isKeyFrame", is_key_frame)?;
+            packet.set_item("size", size)?;
+            packet.set_item("payloadSize", payload_size)?;
+            info.set_item("rtpPacket", packet)?;
+            info.set_item("isRtx", is_rtx)?;
+        }
+        TraceInfo::KeyFrameRequest {
+            ssrc,
+            fir_sequence_number,
+        } => {
+            info.set_item("ssrc", ssrc)?;
+            if let Some(sequence_number) = fir_sequence_number {
+                info.set_item("sequenceNumber", sequence_number)?;
+            }
+        }
+        TraceInfo::Nack { ssrc, lost } => {
+            info.set_item("ssrc", ssrc)?;
+            info.set_item("lost", lost)?;
+        }
+    }
+    data.set_item("info", info)?;
+    Ok(data)
 }
 
 fn tuple_dict<'py>(py: Python<'py>, tuple: &TransportTuple) -> PyResult<Bound<'py, PyDict>> {
@@ -278,6 +329,52 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
             dict.set_item("event", "score")?;
             dict.set_item("score", score)?;
             dict.set_item("producerScore", producer_score)?;
+        }
+        WorkerEvent::Routing(RoutingNotice::VideoOrientationChange {
+            producer_id,
+            orientation,
+        }) => {
+            dict.set_item("kind", "producer")?;
+            dict.set_item("producerId", producer_id)?;
+            dict.set_item("event", "videoorientationchange")?;
+            let data = PyDict::new(py);
+            data.set_item("camera", orientation.camera)?;
+            data.set_item("flip", orientation.flip)?;
+            data.set_item("rotation", orientation.rotation)?;
+            dict.set_item("data", data)?;
+        }
+        WorkerEvent::Routing(RoutingNotice::Trace { producer_id, trace }) => {
+            dict.set_item("kind", "producer")?;
+            dict.set_item("producerId", producer_id)?;
+            dict.set_item("event", "trace")?;
+            dict.set_item("data", trace_dict(py, trace)?)?;
+        }
+        WorkerEvent::Routing(RoutingNotice::RtpObserver {
+            observer_id,
+            report,
+        }) => {
+            dict.set_item("kind", "rtpobserver")?;
+            dict.set_item("rtpObserverId", observer_id)?;
+            match report {
+                RtpObserverReport::Volumes(volumes) => {
+                    dict.set_item("event", "volumes")?;
+                    let list = PyList::empty(py);
+                    for (producer_id, volume) in volumes {
+                        let entry = PyDict::new(py);
+                        entry.set_item("producerId", producer_id)?;
+                        entry.set_item("volume", volume)?;
+                        list.append(entry)?;
+                    }
+                    dict.set_item("data", list)?;
+                }
+                RtpObserverReport::Silence => dict.set_item("event", "silence")?,
+                RtpObserverReport::DominantSpeaker(producer_id) => {
+                    dict.set_item("event", "dominantspeaker")?;
+                    let data = PyDict::new(py);
+                    data.set_item("producerId", producer_id)?;
+                    dict.set_item("data", data)?;
+                }
+            }
         }
         WorkerEvent::DirectPacket {
             transport_id,
@@ -648,7 +745,7 @@ impl PyWorkerChannel {
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
     /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, transport_cc_extension_id, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, transport_cc_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -667,6 +764,10 @@ impl PyWorkerChannel {
         rtx: Option<RtxArgument>,
         generate_nacks: bool,
         transport_cc_extension_id: Option<u8>,
+        audio_level_extension_id: Option<u8>,
+        video_orientation_extension_id: Option<u8>,
+        key_frame_request_delay_ms: u64,
+        use_fir: bool,
         paused: bool,
     ) -> PyResult<()> {
         let payload_types = payload_types
@@ -696,6 +797,10 @@ impl PyWorkerChannel {
                     }),
                     generate_nacks,
                     transport_cc_extension_id,
+                    audio_level_extension_id,
+                    video_orientation_extension_id,
+                    key_frame_request_delay: Duration::from_millis(key_frame_request_delay_ms),
+                    use_fir,
                 }),
                 paused,
             },
@@ -793,6 +898,71 @@ impl PyWorkerChannel {
 
     fn get_consumer_stats(&self, request_id: u64, consumer_id: String) -> PyResult<()> {
         self.send(request_id, Request::GetConsumerStats { consumer_id })
+    }
+
+    /// `kinds`: bits of the trace kinds (rtp 1, keyframe 2, nack 4, pli 8, fir 16).
+    fn set_producer_trace(&self, request_id: u64, producer_id: String, kinds: u8) -> PyResult<()> {
+        self.send(request_id, Request::SetProducerTrace { producer_id, kinds })
+    }
+
+    /// mediasoup's `createAudioLevelObserver({maxEntries, threshold, interval})`.
+    fn create_audio_level_observer(
+        &self,
+        request_id: u64,
+        observer_id: String,
+        max_entries: usize,
+        threshold: i8,
+        interval_ms: u64,
+    ) -> PyResult<()> {
+        let options = AudioLevelOptions {
+            max_entries,
+            threshold,
+            interval: Duration::from_millis(interval_ms),
+        };
+        self.send(
+            request_id,
+            Request::CreateRtpObserver {
+                observer_id,
+                options: RtpObserverOptions::AudioLevel(options),
+            },
+        )
+    }
+
+    fn close_rtp_observer(&self, request_id: u64, observer_id: String) -> PyResult<()> {
+        self.send(request_id, Request::CloseRtpObserver { observer_id })
+    }
+
+    fn set_rtp_observer_paused(
+        &self,
+        request_id: u64,
+        observer_id: String,
+        paused: bool,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetRtpObserverPaused {
+                observer_id,
+                paused,
+            },
+        )
+    }
+
+    /// Adds (`observed`) or removes a producer of an RTP observer.
+    fn set_rtp_observer_producer(
+        &self,
+        request_id: u64,
+        observer_id: String,
+        producer_id: String,
+        observed: bool,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetRtpObserverProducer {
+                observer_id,
+                producer_id,
+                observed,
+            },
+        )
     }
 
     fn request_key_frame(&self, request_id: u64, consumer_id: String) -> PyResult<()> {

@@ -12,12 +12,18 @@
 //! - [`transport_cc_feedback`]: arrival times reported to senders for their bandwidth
 //!   estimation.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
+//! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
+//! - [`producer_trace`]: the `trace` events a producer reports when asked.
+//! - [`audio_level_observer`]: the loudest audio producers each interval.
 
+pub mod audio_level_observer;
 pub mod consumer;
 pub mod datagram_sink;
+pub mod key_frame_requests;
 pub mod nack_generator;
 pub mod plain_connection;
 pub mod producer;
+pub mod producer_trace;
 pub mod receive_stats;
 pub mod rtp_packet_store;
 pub mod transport_cc_feedback;

@@ -6,12 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::packet::codecs::{self, PayloadCodec};
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
+use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
-
-/// Keyframe requests to the sender are at most this frequent (mediasoup's 1 s retry).
-pub const KEY_FRAME_REQUEST_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How the signaling described the producer, resolved against the router's capabilities.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +41,39 @@ pub struct ProducerSpec {
     /// The client's id of the transport-wide sequence number extension, when it negotiated
     /// transport-cc feedback.
     pub transport_cc_extension_id: Option<u8>,
+    /// The router's id of the ssrc-audio-level extension (RFC 6464), when the client
+    /// negotiated it: audio level observers read it.
+    pub audio_level_extension_id: Option<u8>,
+    /// The router's id of the video orientation extension (3GPP TS 26.114 §7.4.5), when the
+    /// client negotiated it.
+    pub video_orientation_extension_id: Option<u8>,
+    /// Least time between keyframe requests to the client (mediasoup's
+    /// `keyFrameRequestDelay`).
+    pub key_frame_request_delay: Duration,
+    /// Ask for keyframes with FIR (the client negotiated `ccm fir` but not `nack pli`).
+    pub use_fir: bool,
+}
+
+/// How a sending camera is oriented (the video orientation extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoOrientation {
+    /// The back-facing camera, rather than the front one.
+    pub camera: bool,
+    /// Flipped horizontally.
+    pub flip: bool,
+    /// Clockwise rotation in degrees: 0, 90, 180 or 270.
+    pub rotation: u16,
+}
+
+impl VideoOrientation {
+    /// From the extension's byte: `0 0 0 0 C F R1 R0`.
+    fn from_byte(byte: u8) -> Self {
+        VideoOrientation {
+            camera: byte & 0b1000 != 0,
+            flip: byte & 0b100 != 0,
+            rotation: u16::from(byte & 0b11) * 90,
+        }
+    }
 }
 
 /// What the producer made of one packet.
@@ -54,6 +85,13 @@ pub struct ProducedPacket {
     pub client_ssrc: u32,
     /// The loss before it is beyond repair: ask the client for a keyframe.
     pub request_key_frame: bool,
+    /// The RFC 6464 level the packet carries (0 = loudest, 127 = silence), when the
+    /// extension was negotiated.
+    pub audio_level: Option<u8>,
+    /// The sender's new orientation, when this packet changed it.
+    pub video_orientation_change: Option<VideoOrientation>,
+    /// It came as an RTX repair.
+    pub repaired: bool,
 }
 
 /// What [`Producer::ingest`] did with a packet.
@@ -116,7 +154,10 @@ pub struct Producer {
     nack_generator: Option<NackGenerator>,
     /// Paused producers accept packets but forward none.
     pub paused: bool,
-    last_key_frame_request: Option<Instant>,
+    key_frame_requests: KeyFrameRequests,
+    /// The sequence number of our next FIR (RFC 5104 §4.3.1.1).
+    fir_sequence: u8,
+    video_orientation: Option<VideoOrientation>,
     store: Option<Box<RtpPacketStore>>,
     receive_stats: ReceiveStats,
     stats: ProducerStats,
@@ -139,10 +180,12 @@ impl Producer {
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
             receive_stats: ReceiveStats::new(spec.clock_rate),
+            key_frame_requests: KeyFrameRequests::new(spec.key_frame_request_delay),
             spec,
             extension_map,
             paused,
-            last_key_frame_request: None,
+            fir_sequence: 0,
+            video_orientation: None,
             stats: ProducerStats::default(),
         })
     }
@@ -283,13 +326,32 @@ impl Producer {
         self.stats.packets += 1;
         self.stats.bytes += packet.len() as u64;
         let is_keyframe = codec.is_none_or(|codec| codecs::is_keyframe(codec, packet.payload()));
+        if is_keyframe {
+            self.key_frame_requests.on_key_frame();
+        }
         if let Some(store) = &mut self.store {
             store.store(sequence, packet.as_bytes(), now);
+        }
+        let audio_level = self
+            .spec
+            .audio_level_extension_id
+            .and_then(|id| packet.header_extension(id)?.first().map(|byte| byte & 0x7f));
+        let video_orientation_change = self
+            .spec
+            .video_orientation_extension_id
+            .and_then(|id| packet.header_extension(id)?.first().copied())
+            .map(VideoOrientation::from_byte)
+            .filter(|orientation| self.video_orientation != Some(*orientation));
+        if video_orientation_change.is_some() {
+            self.video_orientation = video_orientation_change;
         }
         Some(ProducedPacket {
             is_keyframe,
             client_ssrc,
             request_key_frame,
+            audio_level,
+            video_orientation_change,
+            repaired,
         })
     }
 
@@ -322,16 +384,48 @@ impl Producer {
         self.stats.nacked_packets += lost as u64;
     }
 
-    /// Whether a keyframe may be requested from the client now (one per interval).
-    pub fn key_frame_request_due(&mut self, now: Instant) -> bool {
-        let due = self
-            .last_key_frame_request
-            .is_none_or(|last| now.duration_since(last) >= KEY_FRAME_REQUEST_INTERVAL);
-        if due {
-            self.last_key_frame_request = Some(now);
+    /// A consumer or a loss needs a keyframe: whether a request goes to the client now (one
+    /// pending at a time; see [`KeyFrameRequests`]).
+    pub fn request_key_frame(&mut self, now: Instant) -> bool {
+        let send = self.key_frame_requests.request(now);
+        if send {
             self.stats.key_frame_requests += 1;
         }
-        due
+        send
+    }
+
+    /// Whether a deferred or retried keyframe request goes to the client now.
+    pub fn key_frame_request_due(&mut self, now: Instant) -> bool {
+        let send = self.key_frame_requests.due(now);
+        if send {
+            self.stats.key_frame_requests += 1;
+        }
+        send
+    }
+
+    /// When [`Producer::key_frame_request_due`] next has something to do.
+    pub fn next_key_frame_deadline(&self) -> Option<Instant> {
+        self.key_frame_requests.next_deadline()
+    }
+
+    /// Whether it carries video (keyframes matter).
+    pub fn is_video(&self) -> bool {
+        self.spec
+            .payload_types
+            .iter()
+            .any(|(_, _, codec)| codec.is_some_and(PayloadCodec::is_video))
+    }
+
+    /// Whether keyframes are asked for with FIR rather than PLI.
+    pub fn uses_fir(&self) -> bool {
+        self.spec.use_fir
+    }
+
+    /// The sequence number for the next FIR.
+    pub fn next_fir_sequence(&mut self) -> u8 {
+        let sequence = self.fir_sequence;
+        self.fir_sequence = sequence.wrapping_add(1);
+        sequence
     }
 }
 
@@ -377,7 +471,7 @@ mod tests {
                 payload_types: vec![(97, 96)],
             }),
             generate_nacks: true,
-            transport_cc_extension_id: None,
+            ..ProducerSpec::default()
         }
     }
 
@@ -483,12 +577,41 @@ mod tests {
     }
 
     #[test]
-    fn keyframe_requests_are_at_most_one_per_interval() {
+    fn a_keyframe_answers_the_pending_request() {
         let mut producer = Producer::new(spec(Some(1111), None), false).unwrap();
         let start = Instant::now();
-        assert!(producer.key_frame_request_due(start));
-        assert!(!producer.key_frame_request_due(start + Duration::from_millis(500)));
-        assert!(producer.key_frame_request_due(start + KEY_FRAME_REQUEST_INTERVAL));
+        assert!(producer.request_key_frame(start));
+        assert!(!producer.request_key_frame(start + Duration::from_millis(10)));
+        let mut keyframe = packet(96, 1111, vec![]);
+        claim_and_rewrite(&mut producer, &mut keyframe).unwrap();
+        assert!(producer.request_key_frame(start + Duration::from_millis(20)));
         assert_eq!(producer.stats().key_frame_requests, 2);
+    }
+
+    #[test]
+    fn audio_levels_and_orientation_changes_are_read_in_router_terms() {
+        let mut spec = spec(Some(1111), None);
+        // Client ids 5 (audio level) and 6 (orientation) become the router's 10 and 11.
+        spec.extension_ids.extend([(5, 10), (6, 11)]);
+        spec.audio_level_extension_id = Some(10);
+        spec.video_orientation_extension_id = Some(11);
+        let mut producer = Producer::new(spec, false).unwrap();
+        let mut first = packet(96, 1111, vec![(5, vec![0x80 | 42]), (6, vec![0b1011])]);
+        let produced = claim_and_rewrite(&mut producer, &mut first).unwrap();
+        assert_eq!(
+            produced.audio_level,
+            Some(42),
+            "the voice activity bit is not level"
+        );
+        let orientation = VideoOrientation {
+            camera: true,
+            flip: false,
+            rotation: 270,
+        };
+        assert_eq!(produced.video_orientation_change, Some(orientation));
+        let mut same = packet(96, 1111, vec![(6, vec![0b1011])]);
+        let produced = claim_and_rewrite(&mut producer, &mut same).unwrap();
+        assert_eq!(produced.video_orientation_change, None, "unchanged");
+        assert_eq!(produced.audio_level, None);
     }
 }

@@ -263,7 +263,10 @@ impl Worker {
             if now >= self.next_rtcp {
                 self.run_periodic_rtcp(now);
             }
-            self.send_due_feedback(now);
+            self.run_routing_timers(now);
+            for notice in self.routing.take_notices() {
+                self.events.push(WorkerEvent::Routing(notice));
+            }
         }
     }
 
@@ -539,15 +542,11 @@ impl Worker {
         }
     }
 
-    /// Sends a PLI for the producer's stream to its endpoint, at most once per interval.
+    /// Asks the producer's endpoint for a keyframe, unless a request is pending or held back.
     fn request_key_frame(&mut self, producer_index: usize, now: Instant) {
-        let Some((slot, pli_len)) =
-            self.routing
-                .key_frame_request(producer_index, now, &mut self.egress)
-        else {
-            return;
-        };
-        self.send_rtcp(slot, pli_len);
+        if let Some(request) = self.routing.key_frame_request(producer_index, now) {
+            self.send_compounds(&[request]);
+        }
     }
 
     /// Sends `self.egress[..len]` as RTCP on a transport (now: RTCP is not batched).
@@ -585,10 +584,11 @@ impl Worker {
         }
     }
 
-    /// NACKs for producers' lost packets that are due (first requests right after the loss
-    /// is seen, repeats each round trip), keyframe requests for losses given up on, and
-    /// transport-cc feedback every 100 ms while packets arrive.
-    fn send_due_feedback(&mut self, now: Instant) {
+    /// The routing's timers: NACKs for producers' lost packets that are due (first requests
+    /// right after the loss is seen, repeats each round trip), keyframe requests for losses
+    /// given up on, deferred or retried keyframe requests, transport-cc feedback every
+    /// 100 ms while packets arrive, and RTP observers' reports.
+    fn run_routing_timers(&mut self, now: Instant) {
         if self.routing.next_deadline().is_none_or(|due| due > now) {
             return;
         }
@@ -601,6 +601,9 @@ impl Worker {
         }
         self.routing.due_transport_cc(now, &mut compounds);
         self.send_compounds(&compounds);
+        self.routing.due_key_frame_requests(now, &mut compounds);
+        self.send_compounds(&compounds);
+        self.routing.due_rtp_observer_reports(now);
         self.rtcp_compounds = compounds;
         self.nack_key_frames = key_frames;
     }
@@ -927,6 +930,39 @@ impl Worker {
             Request::GetConsumerStats { consumer_id } => Ok(Response::ConsumerStats(
                 self.routing.consumer_stats(&consumer_id)?,
             )),
+            Request::SetProducerTrace { producer_id, kinds } => {
+                self.routing.set_producer_trace(&producer_id, kinds)?;
+                Ok(Response::Done)
+            }
+            Request::CreateRtpObserver {
+                observer_id,
+                options,
+            } => {
+                self.routing
+                    .create_rtp_observer(observer_id, options, Instant::now())?;
+                Ok(Response::Done)
+            }
+            Request::CloseRtpObserver { observer_id } => {
+                self.routing.close_rtp_observer(&observer_id)?;
+                Ok(Response::Done)
+            }
+            Request::SetRtpObserverPaused {
+                observer_id,
+                paused,
+            } => {
+                self.routing
+                    .set_rtp_observer_paused(&observer_id, paused, Instant::now())?;
+                Ok(Response::Done)
+            }
+            Request::SetRtpObserverProducer {
+                observer_id,
+                producer_id,
+                observed,
+            } => {
+                self.routing
+                    .set_rtp_observer_producer(&observer_id, &producer_id, observed)?;
+                Ok(Response::Done)
+            }
             Request::RequestKeyFrame { consumer_id } => {
                 let producer_index = self.routing.producer_of_consumer(&consumer_id)?;
                 self.request_key_frame(producer_index, Instant::now());

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
-pub use super::routing::ScoreChange;
+pub use super::routing::{RoutingNotice, ScoreChange};
+pub use super::rtp_observers::{RtpObserverOptions, RtpObserverReport};
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
@@ -154,6 +155,42 @@ pub enum Request {
     GetConsumerStats {
         /// The consumer.
         consumer_id: String,
+    },
+    /// Sets which trace event kinds (bits of [`crate::rtc::producer_trace::TraceKind`]) a
+    /// producer reports.
+    SetProducerTrace {
+        /// The producer.
+        producer_id: String,
+        /// The kinds.
+        kinds: u8,
+    },
+    /// Creates an RTP observer (audio level or active speaker).
+    CreateRtpObserver {
+        /// The id the caller chose.
+        observer_id: String,
+        /// Its kind and settings.
+        options: RtpObserverOptions,
+    },
+    /// Closes an RTP observer.
+    CloseRtpObserver {
+        /// The observer.
+        observer_id: String,
+    },
+    /// Pauses or resumes an RTP observer.
+    SetRtpObserverPaused {
+        /// The observer.
+        observer_id: String,
+        /// Paused or not.
+        paused: bool,
+    },
+    /// Adds a producer to an RTP observer, or removes it.
+    SetRtpObserverProducer {
+        /// The observer.
+        observer_id: String,
+        /// The producer.
+        producer_id: String,
+        /// Added (true) or removed.
+        observed: bool,
     },
     /// Asks the consumer's producer for a keyframe.
     RequestKeyFrame {
@@ -338,6 +375,8 @@ pub enum WorkerEvent {
     },
     /// A producer's or consumer's score changed.
     Score(ScoreChange),
+    /// A producer's orientation change or trace, or an RTP observer's report.
+    Routing(RoutingNotice),
     /// A packet a DirectTransport sends (a consumer's RTP, or RTCP), for its owner.
     DirectPacket {
         /// The DirectTransport.

@@ -19,6 +19,7 @@ pub mod messages;
 mod plain_transport;
 mod ports;
 mod routing;
+mod rtp_observers;
 mod socket_set;
 mod tcp_connection;
 mod transport;

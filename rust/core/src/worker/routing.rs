@@ -2,15 +2,19 @@
 //! each producer feeds, and the per-packet ingress and egress steps between them.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
+use super::rtp_observers::{RtpObserverOptions, RtpObserverReport, RtpObservers};
 use crate::packet::rtcp::{
-    packet_type, serialize_compound, Nack, ReceiverReport, RtcpCompoundIter, RtcpPacket,
-    SourceDescription,
+    packet_type, serialize_compound, Fir, FirEntry, Nack, Pli, ReceiverReport, RtcpCompoundIter,
+    RtcpPacket, SourceDescription,
 };
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
-use crate::rtc::producer::{Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats};
+use crate::rtc::producer::{
+    Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats, VideoOrientation,
+};
+use crate::rtc::producer_trace::{ProducerTrace, TraceInfo, TraceKind};
 use crate::rtc::transport_cc_feedback::{TransportCcFeedback, FEEDBACK_INTERVAL};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
@@ -18,8 +22,6 @@ const FMT_PLI: u8 = 1;
 const FMT_FIR: u8 = 4;
 /// RTPFB format of a generic NACK (RFC 4585 §6.2.1).
 const FMT_NACK: u8 = 1;
-/// Length of a PLI (RFC 4585 §6.3.1).
-const PLI_LEN: usize = 12;
 
 #[derive(Debug)]
 struct ProducerEntry {
@@ -29,6 +31,8 @@ struct ProducerEntry {
     consumers: Vec<usize>,
     /// The score last reported to the owner.
     reported_score: Option<u8>,
+    /// The [`TraceKind`]s it reports.
+    trace: u8,
 }
 
 #[derive(Debug)]
@@ -64,6 +68,38 @@ pub enum ScoreChange {
     },
 }
 
+/// Something for the owner's producer and observer events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoutingNotice {
+    /// A producer's `videoorientationchange`.
+    VideoOrientationChange {
+        /// The producer.
+        producer_id: String,
+        /// Its new orientation.
+        orientation: VideoOrientation,
+    },
+    /// A producer's `trace`.
+    Trace {
+        /// The producer.
+        producer_id: String,
+        /// The event.
+        trace: ProducerTrace,
+    },
+    /// An RTP observer's report, by producer id.
+    RtpObserver {
+        /// The observer.
+        observer_id: String,
+        /// What it found.
+        report: RtpObserverReport<String>,
+    },
+}
+
+fn wall_clock_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
 /// Producers and consumers of one worker.
 #[derive(Debug, Default)]
 pub struct Routing {
@@ -81,6 +117,10 @@ pub struct Routing {
     /// The endpoint's transport-wide sequence number extension id per transport slot, from
     /// its producers that negotiated transport-cc.
     transport_cc_ids: HashMap<usize, u8>,
+    /// Audio level and active speaker observers.
+    observers: RtpObservers,
+    /// Producer and observer events for the owner, drained by [`Routing::take_notices`].
+    notices: Vec<RoutingNotice>,
 }
 
 /// Writes the transport's next transport-wide sequence number into a packet it is about to
@@ -173,6 +213,7 @@ impl Routing {
                 producer,
                 consumers: Vec::new(),
                 reported_score: None,
+                trace: 0,
             },
         );
         self.producer_ids.insert(id, index);
@@ -256,6 +297,7 @@ impl Routing {
         let Some(entry) = self.producers.get_mut(index).and_then(Option::take) else {
             return Ok(());
         };
+        self.observers.forget_producer(index);
         if let Some(list) = self.producers_by_transport.get_mut(&entry.transport_slot) {
             list.retain(|other| *other != index);
         }
@@ -363,6 +405,18 @@ impl Routing {
                 Ingest::Accepted { produced, len } => {
                     if entry.producer.paused {
                         return None;
+                    }
+                    if let Some(orientation) = produced.video_orientation_change {
+                        self.notices.push(RoutingNotice::VideoOrientationChange {
+                            producer_id: entry.id.clone(),
+                            orientation,
+                        });
+                    }
+                    if entry.trace != 0 {
+                        trace_rtp(entry, &packet[..len], &produced, &mut self.notices);
+                    }
+                    if let Some(level) = produced.audio_level {
+                        self.observers.record(index, level);
                     }
                     return Some((index, produced, len));
                 }
@@ -657,6 +711,20 @@ impl Routing {
                 continue;
             }
             entry.producer.on_nack_sent(lost.len());
+            if TraceKind::Nack.is_in(entry.trace) {
+                self.notices.push(RoutingNotice::Trace {
+                    producer_id: entry.id.clone(),
+                    trace: ProducerTrace {
+                        kind: TraceKind::Nack,
+                        incoming: false,
+                        timestamp_ms: wall_clock_ms(),
+                        info: TraceInfo::Nack {
+                            ssrc: media_ssrc,
+                            lost: lost.len(),
+                        },
+                    },
+                });
+            }
             let nack = Nack::from_lost(entry.producer.mapped_ssrc(), media_ssrc, &lost);
             let mut compound = Vec::new();
             if RtcpPacket::Nack(nack).write(&mut compound).is_ok() {
@@ -688,44 +756,225 @@ impl Routing {
         }
     }
 
-    /// When [`Routing::due_nacks`] or [`Routing::due_transport_cc`] next have something to do.
+    /// When [`Routing::due_nacks`], [`Routing::due_transport_cc`],
+    /// [`Routing::due_key_frame_requests`] or [`Routing::due_rtp_observer_reports`] next have
+    /// something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.producers
             .iter()
             .flatten()
-            .filter_map(|entry| entry.producer.next_nack_deadline())
+            .flat_map(|entry| {
+                [
+                    entry.producer.next_nack_deadline(),
+                    entry.producer.next_key_frame_deadline(),
+                ]
+            })
+            .flatten()
             .chain(self.next_transport_cc)
+            .chain(self.observers.next_deadline())
             .min()
     }
 
-    /// Writes a PLI for a producer's stream into `output` if a request is due (one per
-    /// interval); returns the producer's transport slot and the PLI's length.
-    pub fn key_frame_request(
-        &mut self,
-        producer: usize,
-        now: Instant,
-        output: &mut [u8],
-    ) -> Option<(usize, usize)> {
+    /// A keyframe request (PLI, or FIR when that is what the client negotiated) for a
+    /// producer's stream, when one goes out now (see [`Producer::request_key_frame`]);
+    /// returns the producer's transport slot and the RTCP.
+    pub fn key_frame_request(&mut self, producer: usize, now: Instant) -> Option<(usize, Vec<u8>)> {
         let entry = self.producers.get_mut(producer)?.as_mut()?;
-        let media_ssrc = entry.producer.client_ssrc()?;
-        if !entry.producer.key_frame_request_due(now) {
+        entry.producer.client_ssrc()?;
+        if !entry.producer.request_key_frame(now) {
             return None;
         }
-        let pli = output.get_mut(..PLI_LEN)?;
-        pli[..4].copy_from_slice(&[0x80 | FMT_PLI, packet_type::PSFB, 0, 2]);
-        // The sender SSRC of SFU feedback: the mapped SSRC, which the client never uses.
-        pli[4..8].copy_from_slice(&entry.producer.mapped_ssrc().to_be_bytes());
-        pli[8..12].copy_from_slice(&media_ssrc.to_be_bytes());
-        Some((entry.transport_slot, PLI_LEN))
+        key_frame_request_rtcp(entry, &mut self.notices)
+    }
+
+    /// Keyframe requests due from timers (deferred by a `key_frame_request_delay`, or
+    /// retries of unanswered ones), as (transport slot, RTCP) in `out` (cleared first).
+    pub fn due_key_frame_requests(&mut self, now: Instant, out: &mut Vec<(usize, Vec<u8>)>) {
+        out.clear();
+        for entry in self.producers.iter_mut().flatten() {
+            if entry
+                .producer
+                .next_key_frame_deadline()
+                .is_none_or(|due| due > now)
+            {
+                continue;
+            }
+            if entry.producer.key_frame_request_due(now) {
+                out.extend(key_frame_request_rtcp(entry, &mut self.notices));
+            }
+        }
+    }
+
+    /// Sets which [`TraceKind`]s (bits) a producer reports.
+    pub fn set_producer_trace(&mut self, id: &str, kinds: u8) -> Result<(), String> {
+        let index = self.producer_index(id)?;
+        if let Some(Some(entry)) = self.producers.get_mut(index) {
+            entry.trace = kinds;
+        }
+        Ok(())
+    }
+
+    /// Creates an RTP observer.
+    pub fn create_rtp_observer(
+        &mut self,
+        id: String,
+        options: RtpObserverOptions,
+        now: Instant,
+    ) -> Result<(), String> {
+        self.observers.create(id, options, now)
+    }
+
+    /// Closes an RTP observer.
+    pub fn close_rtp_observer(&mut self, id: &str) -> Result<(), String> {
+        self.observers.close(id)
+    }
+
+    /// Pauses or resumes an RTP observer.
+    pub fn set_rtp_observer_paused(
+        &mut self,
+        id: &str,
+        paused: bool,
+        now: Instant,
+    ) -> Result<(), String> {
+        self.observers.set_paused(id, paused, now)
+    }
+
+    /// Adds a producer to, or removes it from, an RTP observer.
+    pub fn set_rtp_observer_producer(
+        &mut self,
+        id: &str,
+        producer_id: &str,
+        observed: bool,
+    ) -> Result<(), String> {
+        let producer = self.producer_index(producer_id)?;
+        if observed {
+            self.observers.add_producer(id, producer)
+        } else {
+            self.observers.remove_producer(id, producer)
+        }
+    }
+
+    /// Reports of RTP observers that are due, as notices.
+    pub fn due_rtp_observer_reports(&mut self, now: Instant) {
+        let mut reports = Vec::new();
+        self.observers.poll(now, &mut reports);
+        for (observer_id, report) in reports {
+            let id_of = |producer: usize| {
+                self.producers
+                    .get(producer)
+                    .and_then(Option::as_ref)
+                    .map(|entry| entry.id.clone())
+            };
+            let report = match report {
+                RtpObserverReport::Volumes(volumes) => RtpObserverReport::Volumes(
+                    volumes
+                        .into_iter()
+                        .filter_map(|(producer, volume)| Some((id_of(producer)?, volume)))
+                        .collect(),
+                ),
+                RtpObserverReport::Silence => RtpObserverReport::Silence,
+                RtpObserverReport::DominantSpeaker(producer) => {
+                    let Some(id) = id_of(producer) else { continue };
+                    RtpObserverReport::DominantSpeaker(id)
+                }
+            };
+            self.notices.push(RoutingNotice::RtpObserver {
+                observer_id,
+                report,
+            });
+        }
+    }
+
+    /// The producer and observer events since the last call.
+    pub fn take_notices(&mut self) -> std::vec::Drain<'_, RoutingNotice> {
+        self.notices.drain(..)
+    }
+}
+
+/// The RTCP asking a producer's client for a keyframe, and its trace.
+fn key_frame_request_rtcp(
+    entry: &mut ProducerEntry,
+    notices: &mut Vec<RoutingNotice>,
+) -> Option<(usize, Vec<u8>)> {
+    let media_ssrc = entry.producer.client_ssrc()?;
+    // The sender SSRC of SFU feedback: the mapped SSRC, which the client never uses.
+    let sender_ssrc = entry.producer.mapped_ssrc();
+    let (packet, kind, fir_sequence_number) = if entry.producer.uses_fir() {
+        let sequence_number = entry.producer.next_fir_sequence();
+        let fir = Fir {
+            sender_ssrc,
+            media_ssrc: 0,
+            entries: vec![FirEntry {
+                ssrc: media_ssrc,
+                sequence_number,
+            }],
+        };
+        (RtcpPacket::Fir(fir), TraceKind::Fir, Some(sequence_number))
+    } else {
+        let pli = Pli {
+            sender_ssrc,
+            media_ssrc,
+        };
+        (RtcpPacket::Pli(pli), TraceKind::Pli, None)
+    };
+    let mut rtcp = Vec::new();
+    packet.write(&mut rtcp).ok()?;
+    if kind.is_in(entry.trace) {
+        notices.push(RoutingNotice::Trace {
+            producer_id: entry.id.clone(),
+            trace: ProducerTrace {
+                kind,
+                incoming: false,
+                timestamp_ms: wall_clock_ms(),
+                info: TraceInfo::KeyFrameRequest {
+                    ssrc: media_ssrc,
+                    fir_sequence_number,
+                },
+            },
+        });
+    }
+    Some((entry.transport_slot, rtcp))
+}
+
+/// The `rtp` and `keyframe` traces of an accepted packet, as the producer asked for.
+fn trace_rtp(
+    entry: &ProducerEntry,
+    packet: &[u8],
+    produced: &ProducedPacket,
+    notices: &mut Vec<RoutingNotice>,
+) {
+    let key_frame = produced.is_keyframe && entry.producer.is_video();
+    let kinds = [(TraceKind::Rtp, true), (TraceKind::KeyFrame, key_frame)];
+    for (kind, applies) in kinds {
+        if !applies || !kind.is_in(entry.trace) {
+            continue;
+        }
+        let Some(info) =
+            TraceInfo::of_rtp(packet, produced.client_ssrc, key_frame, produced.repaired)
+        else {
+            return;
+        };
+        notices.push(RoutingNotice::Trace {
+            producer_id: entry.id.clone(),
+            trace: ProducerTrace {
+                kind,
+                incoming: true,
+                timestamp_ms: wall_clock_ms(),
+                info,
+            },
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::packet::codecs::PayloadCodec;
     use crate::packet::rtp::RtpHeader;
     use crate::packet::rtp::RtpPacket;
+    use crate::rtc::audio_level_observer::AudioLevelOptions;
 
     const SENDER: usize = 0;
     const RECEIVER_B: usize = 1;
@@ -830,17 +1079,145 @@ mod tests {
             .key_frame_requests(RECEIVER_B, &pli(0xC0))
             .is_empty());
         let now = Instant::now();
-        let mut output = [0u8; 64];
-        let (slot, len) = routing
-            .key_frame_request(producers[0], now, &mut output)
-            .unwrap();
-        assert_eq!((slot, len), (SENDER, PLI_LEN));
-        assert_eq!(&output[8..12], &1111u32.to_be_bytes(), "the client's SSRC");
+        let (slot, rtcp) = routing.key_frame_request(producers[0], now).unwrap();
+        assert_eq!(slot, SENDER);
+        let (header, body) = RtcpCompoundIter::new(&rtcp).next().unwrap().unwrap();
         assert_eq!(
-            routing.key_frame_request(producers[0], now, &mut output),
-            None
+            RtcpPacket::parse(header, body).unwrap(),
+            RtcpPacket::Pli(Pli {
+                sender_ssrc: 0x5EED,
+                media_ssrc: 1111,
+            })
         );
+        // Pending: later requests wait for the keyframe (or the retry a second later).
+        assert_eq!(routing.key_frame_request(producers[0], now), None);
+        let mut due = Vec::new();
+        routing.due_key_frame_requests(now + Duration::from_millis(999), &mut due);
+        assert!(due.is_empty());
+        routing.due_key_frame_requests(now + Duration::from_secs(1), &mut due);
+        assert_eq!(due.len(), 1, "retried once");
         assert_eq!(routing.consumer_stats("b").unwrap().key_frame_requests, 1);
+        assert_eq!(routing.producer_stats("p").unwrap().key_frame_requests, 2);
+    }
+
+    /// An opus packet with an RFC 6464 level (router extension id 6).
+    fn opus_with_level(ssrc: u32, sequence: u16, level: u8) -> Vec<u8> {
+        let header = RtpHeader {
+            payload_type: 100,
+            sequence_number: sequence,
+            ssrc,
+            extensions: Some(crate::packet::rtp::ExtensionBlock {
+                form: crate::packet::rtp::ExtensionForm::OneByte,
+                elements: vec![(6, vec![0x80 | level])],
+            }),
+            ..RtpHeader::default()
+        };
+        let mut packet = Vec::new();
+        header.write_into(&[0x78, 1, 2], &mut packet).unwrap();
+        packet
+    }
+
+    #[test]
+    fn audio_levels_reach_observers_and_reports_name_producers() {
+        let mut routing = Routing::default();
+        let start = Instant::now();
+        for (id, ssrc) in [("loud", 1u32), ("quiet", 2), ("unobserved", 3)] {
+            let spec = ProducerSpec {
+                payload_types: vec![(100, 100, Some(PayloadCodec::Opus))],
+                extension_ids: vec![(6, 6)],
+                ssrc: Some(ssrc),
+                mapped_ssrc: 100 + ssrc,
+                audio_level_extension_id: Some(6),
+                ..ProducerSpec::default()
+            };
+            routing
+                .add_producer(id.into(), SENDER, spec, false)
+                .unwrap();
+        }
+        let options = RtpObserverOptions::AudioLevel(AudioLevelOptions {
+            max_entries: 3,
+            threshold: -70,
+            interval: Duration::from_millis(500),
+        });
+        routing
+            .create_rtp_observer("alo".into(), options, start)
+            .unwrap();
+        for producer in ["loud", "quiet"] {
+            routing
+                .set_rtp_observer_producer("alo", producer, true)
+                .unwrap();
+        }
+        assert!(routing
+            .set_rtp_observer_producer("alo", "nope", true)
+            .is_err());
+        for sequence in 0..25 {
+            for (ssrc, level) in [(1, 10), (2, 50), (3, 0)] {
+                let mut packet = opus_with_level(ssrc, sequence, level);
+                assert!(routing.ingress(SENDER, &mut packet, start).is_some());
+            }
+        }
+        let due = start + Duration::from_millis(500);
+        assert_eq!(routing.next_deadline(), Some(due));
+        routing.due_rtp_observer_reports(due);
+        let notices: Vec<RoutingNotice> = routing.take_notices().collect();
+        assert_eq!(
+            notices,
+            [RoutingNotice::RtpObserver {
+                observer_id: "alo".into(),
+                report: RtpObserverReport::Volumes(vec![
+                    ("loud".into(), -10),
+                    ("quiet".into(), -50)
+                ]),
+            }]
+        );
+        routing.remove_producer("loud").unwrap();
+        routing.remove_producer("quiet").unwrap();
+        routing.due_rtp_observer_reports(due + Duration::from_millis(500));
+        let notices: Vec<RoutingNotice> = routing.take_notices().collect();
+        assert_eq!(
+            notices,
+            [RoutingNotice::RtpObserver {
+                observer_id: "alo".into(),
+                report: RtpObserverReport::Silence,
+            }]
+        );
+    }
+
+    #[test]
+    fn traces_report_what_a_producer_asked_for_and_fir_is_used_when_negotiated() {
+        let mut routing = Routing::default();
+        let spec = ProducerSpec {
+            payload_types: vec![(96, 101, Some(PayloadCodec::Vp8))],
+            ssrc: Some(1111),
+            mapped_ssrc: 0x5EED,
+            use_fir: true,
+            ..ProducerSpec::default()
+        };
+        routing
+            .add_producer("p".into(), SENDER, spec, false)
+            .unwrap();
+        routing
+            .set_producer_trace("p", TraceKind::KeyFrame as u8 | TraceKind::Fir as u8)
+            .unwrap();
+        let now = Instant::now();
+        let (index, _, _) = routing.ingress(SENDER, &mut keyframe(1), now).unwrap();
+        let (_, rtcp) = routing.key_frame_request(index, now).unwrap();
+        let (header, body) = RtcpCompoundIter::new(&rtcp).next().unwrap().unwrap();
+        assert!(matches!(
+            RtcpPacket::parse(header, body).unwrap(),
+            RtcpPacket::Fir(fir) if fir.entries == [FirEntry { ssrc: 1111, sequence_number: 0 }]
+        ));
+        let kinds: Vec<(TraceKind, bool)> = routing
+            .take_notices()
+            .map(|notice| match notice {
+                RoutingNotice::Trace { trace, .. } => (trace.kind, trace.incoming),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [(TraceKind::KeyFrame, true), (TraceKind::Fir, false)]
+        );
     }
 
     #[test]

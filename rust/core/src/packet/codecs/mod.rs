@@ -48,6 +48,11 @@ impl PayloadCodec {
             PayloadCodec::Opus => "audio/opus",
         }
     }
+
+    /// Whether it is a video codec (whose keyframes matter).
+    pub fn is_video(self) -> bool {
+        self != PayloadCodec::Opus
+    }
 }
 
 /// Whether an RTP payload of this codec starts a key frame (a point where a consumer can

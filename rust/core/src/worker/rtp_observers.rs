@@ -1,0 +1,149 @@
+//! The worker's RTP observers (mediasoup's AudioLevelObserver and ActiveSpeakerObserver):
+//! which producers each watches, the audio levels routing feeds them, and their reports.
+
+use std::time::Instant;
+
+use crate::rtc::audio_level_observer::{AudioLevelObserver, AudioLevelOptions, AudioLevelReport};
+
+/// What kind of observer to create.
+#[derive(Debug, Clone, Copy)]
+pub enum RtpObserverOptions {
+    /// The loudest producers each interval.
+    AudioLevel(AudioLevelOptions),
+}
+
+/// What an observer reports, by producer slot (routing turns slots into ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RtpObserverReport<K> {
+    /// `volumes`: the loudest producers, loudest first, with their volume in dBov.
+    Volumes(Vec<(K, i8)>),
+    /// `silence`.
+    Silence,
+    /// `dominantspeaker`: the producer now speaking most.
+    DominantSpeaker(K),
+}
+
+#[derive(Debug)]
+enum Observer {
+    AudioLevel(AudioLevelObserver<usize>),
+}
+
+#[derive(Debug)]
+struct ObserverEntry {
+    id: String,
+    observer: Observer,
+}
+
+/// Every RTP observer of a worker, keyed by the producer slots routing uses.
+#[derive(Debug, Default)]
+pub struct RtpObservers {
+    observers: Vec<ObserverEntry>,
+}
+
+impl RtpObservers {
+    fn entry_mut(&mut self, id: &str) -> Result<&mut ObserverEntry, String> {
+        self.observers
+            .iter_mut()
+            .find(|entry| entry.id == id)
+            .ok_or_else(|| format!("RTP observer with id \"{id}\" not found"))
+    }
+
+    /// Creates an observer watching no producer yet.
+    pub fn create(
+        &mut self,
+        id: String,
+        options: RtpObserverOptions,
+        now: Instant,
+    ) -> Result<(), String> {
+        if self.observers.iter().any(|entry| entry.id == id) {
+            return Err(format!("an RTP observer with id \"{id}\" already exists"));
+        }
+        let observer = match options {
+            RtpObserverOptions::AudioLevel(options) => {
+                Observer::AudioLevel(AudioLevelObserver::new(options, now))
+            }
+        };
+        self.observers.push(ObserverEntry { id, observer });
+        Ok(())
+    }
+
+    /// Closes an observer.
+    pub fn close(&mut self, id: &str) -> Result<(), String> {
+        let before = self.observers.len();
+        self.observers.retain(|entry| entry.id != id);
+        if self.observers.len() == before {
+            return Err(format!("RTP observer with id \"{id}\" not found"));
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes an observer.
+    pub fn set_paused(&mut self, id: &str, paused: bool, now: Instant) -> Result<(), String> {
+        match &mut self.entry_mut(id)?.observer {
+            Observer::AudioLevel(observer) => observer.set_paused(paused, now),
+        }
+        Ok(())
+    }
+
+    /// Starts watching producer `producer`.
+    pub fn add_producer(&mut self, id: &str, producer: usize) -> Result<(), String> {
+        match &mut self.entry_mut(id)?.observer {
+            Observer::AudioLevel(observer) => observer.add_producer(producer),
+        }
+        Ok(())
+    }
+
+    /// Stops watching producer `producer`.
+    pub fn remove_producer(&mut self, id: &str, producer: usize) -> Result<(), String> {
+        match &mut self.entry_mut(id)?.observer {
+            Observer::AudioLevel(observer) => observer.remove_producer(producer),
+        }
+        Ok(())
+    }
+
+    /// A producer closed: every observer forgets it (its slot will be reused).
+    pub fn forget_producer(&mut self, producer: usize) {
+        for entry in &mut self.observers {
+            match &mut entry.observer {
+                Observer::AudioLevel(observer) => observer.remove_producer(producer),
+            }
+        }
+    }
+
+    /// The audio level of one packet of `producer`, to every observer watching it.
+    pub fn record(&mut self, producer: usize, level: u8) {
+        for entry in &mut self.observers {
+            match &mut entry.observer {
+                Observer::AudioLevel(observer) => observer.record(producer, level),
+            }
+        }
+    }
+
+    /// When [`RtpObservers::poll`] next has a report to make.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.observers
+            .iter()
+            .filter_map(|entry| match &entry.observer {
+                Observer::AudioLevel(observer) => observer.next_deadline(),
+            })
+            .min()
+    }
+
+    /// The reports due now, as (observer id, report) in `out`.
+    pub fn poll(&mut self, now: Instant, out: &mut Vec<(String, RtpObserverReport<usize>)>) {
+        for entry in &mut self.observers {
+            let report = match &mut entry.observer {
+                Observer::AudioLevel(observer) => match observer.poll(now) {
+                    Some(AudioLevelReport::Volumes(volumes)) => {
+                        Some(RtpObserverReport::Volumes(volumes))
+                    }
+                    Some(AudioLevelReport::Silence) => Some(RtpObserverReport::Silence),
+                    None => None,
+                },
+            };
+            if let Some(report) = report {
+                out.push((entry.id.clone(), report));
+            }
+        }
+    }
+}
