@@ -139,12 +139,12 @@ class WorkerChannel:
         extension_ids: list[tuple[int, int]],
         mid_extension_id: int | None,
         mid: str | None,
-        rid: tuple[int, str] | None,
-        ssrc: int | None,
-        mapped_ssrc: int,
+        rid_extension_id: int | None,
+        repaired_rid_extension_id: int | None,
+        encodings: list[tuple[int | None, str | None, int | None, int]],
         store_for_retransmission: bool,
         clock_rate: int,
-        rtx: tuple[int | None, list[tuple[int, int]]] | None,
+        rtx_payload_types: list[tuple[int, int]] | None,
         generate_nacks: bool,
         transport_cc_extension_id: int | None,
         audio_level_extension_id: int | None,
@@ -169,7 +169,12 @@ class WorkerChannel:
         clock_rate: int,
         cname: str,
         transport_cc_extension_id: int | None,
+        mime_type: str,
+        layers: tuple[int, int, int, int] | None,
         paused: bool,
+    ) -> None: ...
+    def set_consumer_preferred_layers(
+        self, request_id: int, consumer_id: str, spatial_layer: int, temporal_layer: int
     ) -> None: ...
     def set_producer_paused(self, request_id: int, producer_id: str, paused: bool) -> None: ...
     def set_consumer_paused(self, request_id: int, consumer_id: str, paused: bool) -> None: ...

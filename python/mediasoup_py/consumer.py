@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
 
-__all__ = ["Consumer", "ConsumerScore", "create_consumer"]
+__all__ = ["Consumer", "ConsumerLayers", "ConsumerScore", "create_consumer"]
+
+
+class ConsumerLayers(TypedDict):
+    """Spatial and temporal layers of a simulcast consumer, as mediasoup names them."""
+
+    spatialLayer: int
+    temporalLayer: int
 
 
 class ConsumerScore(TypedDict):
@@ -30,8 +37,9 @@ class ConsumerScore(TypedDict):
 
 class Consumer(EventEmitter):
     """A consumer. Events: ``transportclose``, ``producerclose``, ``producerpause``,
-    ``producerresume``, ``score``. Observer events: ``close``, ``pause``, ``resume``,
-    ``score``."""
+    ``producerresume``, ``score``, ``layerschange`` (simulcast: the layers now sent, or
+    ``None`` when nothing can be). Observer events: ``close``, ``pause``, ``resume``,
+    ``score``, ``layerschange``."""
 
     def __init__(
         self,
@@ -40,12 +48,15 @@ class Consumer(EventEmitter):
         producer: Producer,
         rtp_parameters: RtpParameters,
         paused: bool,
+        preferred_layers: ConsumerLayers | None,
         app_data: dict[str, Any],
     ) -> None:
         super().__init__()
         self._transport = transport
         self._id = consumer_id
         self._producer = producer
+        self._preferred_layers = preferred_layers
+        self._current_layers: ConsumerLayers | None = None
         self._rtp_parameters = rtp_parameters
         self._paused = paused
         self._producer_paused = producer.paused
@@ -90,6 +101,17 @@ class Consumer(EventEmitter):
         return self._paused
 
     @property
+    def preferred_layers(self) -> ConsumerLayers | None:
+        """The layers a simulcast consumer aims at (``None`` for other consumers)."""
+        return None if self._preferred_layers is None else {**self._preferred_layers}
+
+    @property
+    def current_layers(self) -> ConsumerLayers | None:
+        """The layers a simulcast consumer sends now (``None`` before it starts, when
+        nothing can be sent, and for other consumers)."""
+        return None if self._current_layers is None else {**self._current_layers}
+
+    @property
     def producer_paused(self) -> bool:
         """Whether its producer is paused."""
         return self._producer_paused
@@ -131,6 +153,24 @@ class Consumer(EventEmitter):
             return
         self._paused = paused
         self.observer.emit("pause" if paused else "resume")
+
+    async def set_preferred_layers(self, layers: ConsumerLayers) -> None:
+        """A simulcast consumer's new target: the stream of ``spatialLayer`` (it switches at
+        that stream's next keyframe, which it requests) with temporal layers up to
+        ``temporalLayer`` (down at once, up at the next sync point). Values above what the
+        producer sends are lowered to its highest."""
+        self._check_open()
+        if self._preferred_layers is None:
+            raise errors.InvalidStateError("set_preferred_layers() is for simulcast consumers")
+        preferred = _checked_layers(layers, "layers", self._producer)
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.set_consumer_preferred_layers(
+                request_id, self._id, preferred["spatialLayer"], preferred["temporalLayer"]
+            )
+        )
+        self._preferred_layers = preferred
 
     async def set_priority(self, priority: int) -> None:
         """Sets the share of the transport's bandwidth this consumer gets relative to
@@ -215,6 +255,15 @@ class Consumer(EventEmitter):
         self._producer_paused = paused
         self.emit("producerpause" if paused else "producerresume")
 
+    def _on_worker_event(self, event: dict[str, Any]) -> None:
+        if event["event"] == "score":
+            self._on_score(event["score"], event["producerScore"])
+        elif event["event"] == "layerschange":
+            layers: ConsumerLayers | None = event["data"]
+            self._current_layers = layers
+            self.emit("layerschange", self.current_layers)
+            self.observer.emit("layerschange", self.current_layers)
+
     def _on_score(self, score: int, producer_score: int) -> None:
         self._score = {**self._score, "score": score, "producerScore": producer_score}
         self.emit("score", self.score)
@@ -228,6 +277,34 @@ class Consumer(EventEmitter):
             raise errors.InvalidStateError("consumer closed")
 
 
+def _layer_counts(producer: Producer) -> tuple[int, int]:
+    """The (spatial, temporal) layer counts of a simulcast producer."""
+    encodings = producer.rtp_parameters["encodings"]
+    temporal = ortc.scalability_temporal_layers(encodings[0].get("scalabilityMode"))
+    return len(encodings), temporal
+
+
+def _checked_layers(value: object, field: str, producer: Producer) -> ConsumerLayers:
+    """``{"spatialLayer", "temporalLayer"}`` checked, with values clamped to the producer's
+    layers and a missing temporal layer meaning the highest (as mediasoup)."""
+    if not isinstance(value, dict):
+        raise errors.MediasoupTypeError(f"{field}: must be a dict", field)
+    spatial_layers, temporal_layers = _layer_counts(producer)
+
+    def layer(name: str, default: int | None) -> int:
+        found = value.get(name, default)
+        if isinstance(found, bool) or not isinstance(found, int) or found < 0:
+            raise errors.MediasoupTypeError(
+                f"{field}.{name}: must be a non-negative int", f"{field}.{name}"
+            )
+        return found
+
+    return {
+        "spatialLayer": min(layer("spatialLayer", None), spatial_layers - 1),
+        "temporalLayer": min(layer("temporalLayer", temporal_layers - 1), temporal_layers - 1),
+    }
+
+
 async def create_consumer(
     transport: Transport,
     *,
@@ -236,6 +313,7 @@ async def create_consumer(
     paused: bool,
     mid: str | None,
     enable_rtx: bool | None,
+    preferred_layers: object,
     pipe: bool,
     app_data: dict[str, Any] | None,
 ) -> Consumer:
@@ -273,6 +351,20 @@ async def create_consumer(
     )
     consumer_mid = rtp_parameters.get("mid")
     encoding = rtp_parameters["encodings"][0]
+    # A simulcast producer reaches a (non-pipe) consumer as layers it chooses among.
+    layers: ConsumerLayers | None = None
+    if producer.type == "simulcast" and not pipe:
+        spatial_layers, temporal_layers = _layer_counts(producer)
+        layers = (
+            _checked_layers(preferred_layers, "preferred_layers", producer)
+            if preferred_layers is not None
+            else {"spatialLayer": spatial_layers - 1, "temporalLayer": temporal_layers - 1}
+        )
+    layer_argument = (
+        None
+        if layers is None
+        else (*_layer_counts(producer), layers["spatialLayer"], layers["temporalLayer"])
+    )
     rtx_payload_types = [
         (int(codec["parameters"]["apt"]), codec["payloadType"])
         for codec in rtp_parameters["codecs"]
@@ -314,10 +406,14 @@ async def create_consumer(
             rtx=(
                 None if rtx_ssrc is None or not rtx_payload_types else (rtx_ssrc, rtx_payload_types)
             ),
+            mime_type=rtp_parameters["codecs"][0]["mimeType"],
+            layers=layer_argument,
             paused=paused,
         )
     )
-    consumer = Consumer(transport, consumer_id, producer, rtp_parameters, paused, app_data or {})
+    consumer = Consumer(
+        transport, consumer_id, producer, rtp_parameters, paused, layers, app_data or {}
+    )
     transport._add_consumer(consumer)
     producer._add_consumer(consumer)
     return consumer

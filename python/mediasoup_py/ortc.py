@@ -622,7 +622,8 @@ def can_consume(consumable: RtpParameters, caps: RtpCapabilities) -> bool:
     return bool(matching) and not _is_rtx(matching[0])
 
 
-def _scalability_temporal_layers(mode: str | None) -> int:
+def scalability_temporal_layers(mode: str | None) -> int:
+    """The temporal layers of a scalability mode (``L1T3`` -> 3); 1 when absent."""
     match = re.match(r"^[LS]([1-9]\d?)T([1-9]\d?)", mode or "")
     return int(match.group(2)) if match else 1
 
@@ -688,7 +689,7 @@ def get_consumer_rtp_parameters(
         )
         if len(consumable["encodings"]) > 1:
             # Simulcast reaches the consumer as spatial layers of one stream.
-            temporal = _scalability_temporal_layers(scalability_mode)
+            temporal = scalability_temporal_layers(scalability_mode)
             scalability_mode = f"L{len(consumable['encodings'])}T{temporal}"
         if scalability_mode:
             encoding["scalabilityMode"] = scalability_mode

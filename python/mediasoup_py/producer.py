@@ -48,6 +48,7 @@ class ProducerVideoOrientation(TypedDict):
 class ProducerScore(TypedDict):
     """The score (0-10) of one of a producer's streams, as mediasoup reports it."""
 
+    encodingIdx: int
     ssrc: int
     rid: NotRequired[str]
     score: int
@@ -55,6 +56,7 @@ class ProducerScore(TypedDict):
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 VIDEO_ORIENTATION_URI = "urn:3gpp:video-orientation"
 
@@ -108,7 +110,8 @@ class Producer(EventEmitter):
         self._paused = paused
         self._closed = False
         self._consumers: dict[str, Consumer] = {}
-        self._score: list[ProducerScore] = []
+        # Per encoding index.
+        self._score: dict[int, ProducerScore] = {}
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -149,9 +152,9 @@ class Producer(EventEmitter):
 
     @property
     def score(self) -> list[ProducerScore]:
-        """The score of its stream from what the worker receives (0-10: the delivered share
-        of packets; empty before the first report)."""
-        return list(self._score)
+        """The score of each of its streams (encodings) from what the worker receives (0-10:
+        the delivered share of packets; a stream appears with its first report)."""
+        return [self._score[index] for index in sorted(self._score)]
 
     def __repr__(self) -> str:
         return f"<Producer id={self._id} kind={self._kind} closed={self._closed}>"
@@ -208,36 +211,39 @@ class Producer(EventEmitter):
         self._transport._send_packet(packet, rtcp=False)
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup's ``inbound-rtp`` entry of the producer's stream, with the counters
-        the worker keeps."""
+        """mediasoup's ``inbound-rtp`` entries, one per stream (encoding), with the
+        counters the worker keeps."""
         self._check_open()
         worker = self._transport._worker
         native = worker._native
         data = await worker._request(
             lambda request_id: native.get_producer_stats(request_id, self._id)
         )
-        stats: dict[str, Any] = data["stats"]
         codec = self._consumable_rtp_parameters["codecs"][0]
-        encoding = self._rtp_parameters["encodings"][0] if self._rtp_parameters["encodings"] else {}
-        entry: dict[str, Any] = {
-            "type": "inbound-rtp",
-            "timestamp": int(time.time() * 1000),
-            "kind": self._kind,
-            "mimeType": codec["mimeType"],
-            "packetCount": stats["packetCount"],
-            "byteCount": stats["byteCount"],
-            "pliCount": stats["keyFrameRequestCount"],
-            "nackCount": stats["nackCount"],
-            "nackPacketCount": stats["nackPacketCount"],
-            "packetsRepaired": stats["repairedPacketCount"],
-        }
-        if "ssrc" in encoding:
-            entry["ssrc"] = encoding["ssrc"]
-        if "rid" in encoding:
-            entry["rid"] = encoding["rid"]
-        if self._score:
-            entry["score"] = self._score[0]["score"]
-        return [entry]
+        entries = []
+        for index, stats in enumerate(data["stats"]):
+            encoding = self._rtp_parameters["encodings"][index]
+            entry: dict[str, Any] = {
+                "type": "inbound-rtp",
+                "timestamp": int(time.time() * 1000),
+                "kind": self._kind,
+                "mimeType": codec["mimeType"],
+                "packetCount": stats["packetCount"],
+                "byteCount": stats["byteCount"],
+                "pliCount": stats["keyFrameRequestCount"],
+                "nackCount": stats["nackCount"],
+                "nackPacketCount": stats["nackPacketCount"],
+                "packetsRepaired": stats["repairedPacketCount"],
+            }
+            if index in self._score:
+                entry["ssrc"] = self._score[index]["ssrc"]
+                entry["score"] = self._score[index]["score"]
+            elif "ssrc" in encoding:
+                entry["ssrc"] = encoding["ssrc"]
+            if "rid" in encoding:
+                entry["rid"] = encoding["rid"]
+            entries.append(entry)
+        return entries
 
     def close(self) -> None:
         """Closes the producer and every consumer of it (their ``producerclose`` fires)."""
@@ -263,21 +269,21 @@ class Producer(EventEmitter):
         self._close()
         self.emit("transportclose")
 
-    def _on_score(self, ssrc: int, score: int) -> None:
-        entry: ProducerScore = {"ssrc": ssrc, "score": score}
-        encoding = self._rtp_parameters["encodings"][0] if self._rtp_parameters["encodings"] else {}
+    def _on_score(self, index: int, ssrc: int, score: int) -> None:
+        entry: ProducerScore = {"encodingIdx": index, "ssrc": ssrc, "score": score}
+        encoding = self._rtp_parameters["encodings"][index]
         if "rid" in encoding:
             entry["rid"] = encoding["rid"]
-        self._score = [entry]
+        self._score[index] = entry
         self.emit("score", self.score)
         self.observer.emit("score", self.score)
         for consumer in list(self._consumers.values()):
-            consumer._on_producer_score(self._score)
+            consumer._on_producer_score(self.score)
 
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         name = event["event"]
         if name == "score":
-            self._on_score(event["ssrc"], event["score"])
+            self._on_score(event["encodingIndex"], event["ssrc"], event["score"])
         elif name in ("videoorientationchange", "trace"):
             self.emit(name, event["data"])
             self.observer.emit(name, event["data"])
@@ -364,11 +370,16 @@ async def create_producer(
         for extension in parameters["headerExtensions"]
         if extension["uri"] in router_extension_ids
     ]
-    # The worker forwards one encoding per producer: the first (for simulcast, the lowest;
-    # layer selection is the simulcast consumer's job).
-    encoding = parameters["encodings"][0] if parameters["encodings"] else {}
-    rid_extension_id = _extension_id(parameters, RID_URI)
-    rid = encoding.get("rid")
+    # One stream per encoding; a simulcast consumer picks among them.
+    encodings = [
+        (
+            encoding.get("ssrc"),
+            encoding.get("rid"),
+            encoding.get("rtx", {}).get("ssrc"),
+            mapped["mappedSsrc"],
+        )
+        for encoding, mapped in zip(parameters["encodings"], mapping["encodings"], strict=True)
+    ]
     rtx_payload_types = [
         (codec["payloadType"], int(codec["parameters"]["apt"]))
         for codec in parameters["codecs"]
@@ -402,17 +413,13 @@ async def create_producer(
             extension_ids=extension_ids,
             mid_extension_id=_extension_id(parameters, MID_URI),
             mid=parameters.get("mid"),
-            rid=None if rid is None or rid_extension_id is None else (rid_extension_id, rid),
-            ssrc=encoding.get("ssrc"),
-            mapped_ssrc=mapping["encodings"][0]["mappedSsrc"],
+            rid_extension_id=_extension_id(parameters, RID_URI),
+            repaired_rid_extension_id=_extension_id(parameters, REPAIRED_RID_URI),
+            encodings=encodings,
             # Consumers answer NACKs from these; mediasoup retransmits video only.
             store_for_retransmission=kind == "video",
             clock_rate=consumable["codecs"][0]["clockRate"],
-            rtx=(
-                (encoding.get("rtx", {}).get("ssrc"), rtx_payload_types)
-                if rtx_payload_types
-                else None
-            ),
+            rtx_payload_types=rtx_payload_types or None,
             # As mediasoup: NACK the sender when its codec negotiated plain NACK.
             generate_nacks=negotiated("nack", ""),
             transport_cc_extension_id=(

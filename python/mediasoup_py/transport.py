@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors
-from mediasoup_py.consumer import Consumer, create_consumer
+from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.producer import Producer, create_producer
 
@@ -200,6 +200,7 @@ class Transport(EventEmitter):
         paused: bool = False,
         mid: str | None = None,
         enable_rtx: bool | None = None,
+        preferred_layers: ConsumerLayers | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> Consumer:
         """Sends a producer's track to the endpoint, whose device has
@@ -214,6 +215,7 @@ class Transport(EventEmitter):
             paused=paused,
             mid=mid,
             enable_rtx=enable_rtx,
+            preferred_layers=preferred_layers,
             pipe=self._is_pipe,
             app_data=app_data,
         )

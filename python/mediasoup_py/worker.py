@@ -310,7 +310,7 @@ class Worker(EventEmitter):
             elif kind == "consumer":
                 consumer = self._consumers.get(event["consumerId"])
                 if consumer is not None:
-                    consumer._on_score(event["score"], event["producerScore"])
+                    consumer._on_worker_event(event)
             elif kind == "rtpobserver":
                 rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
                 if rtp_observer is not None:

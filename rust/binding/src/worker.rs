@@ -11,7 +11,8 @@ use mediasoup_core::dtls::{DtlsContext, DtlsState};
 use mediasoup_core::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use mediasoup_core::packet::codecs::PayloadCodec;
 use mediasoup_core::rtc::audio_level_observer::AudioLevelOptions;
-use mediasoup_core::rtc::consumer::{ConsumerSpec, ConsumerStats, RtxSpec};
+use mediasoup_core::rtc::consumer::{ConsumerSpec, ConsumerStats, LayerSpec, RtxSpec};
+use mediasoup_core::rtc::layer_selector::Layers;
 use mediasoup_core::rtc::producer::{ProducerRtx, ProducerSpec, ProducerStats};
 use mediasoup_core::rtc::producer_trace::{ProducerTrace, TraceInfo};
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
@@ -249,8 +250,12 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
             dict.set_item("ru_nvcsw", usage.ru_nvcsw)?;
             dict.set_item("ru_nivcsw", usage.ru_nivcsw)?;
         }
-        Response::ProducerStats(stats) => {
-            dict.set_item("stats", producer_stats_dict(py, stats)?)?;
+        Response::ProducerStats(streams) => {
+            let list = PyList::empty(py);
+            for stats in streams {
+                list.append(producer_stats_dict(py, stats)?)?;
+            }
+            dict.set_item("stats", list)?;
         }
         Response::ConsumerStats(stats) => {
             dict.set_item("stats", consumer_stats_dict(py, stats)?)?;
@@ -312,10 +317,16 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                 }
             }
         }
-        WorkerEvent::Score(ScoreChange::Producer { id, ssrc, score }) => {
+        WorkerEvent::Score(ScoreChange::Producer {
+            id,
+            stream,
+            ssrc,
+            score,
+        }) => {
             dict.set_item("kind", "producer")?;
             dict.set_item("producerId", id)?;
             dict.set_item("event", "score")?;
+            dict.set_item("encodingIndex", stream)?;
             dict.set_item("ssrc", ssrc)?;
             dict.set_item("score", score)?;
         }
@@ -342,6 +353,23 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
             data.set_item("flip", orientation.flip)?;
             data.set_item("rotation", orientation.rotation)?;
             dict.set_item("data", data)?;
+        }
+        WorkerEvent::Routing(RoutingNotice::ConsumerLayersChange {
+            consumer_id,
+            layers,
+        }) => {
+            dict.set_item("kind", "consumer")?;
+            dict.set_item("consumerId", consumer_id)?;
+            dict.set_item("event", "layerschange")?;
+            match layers {
+                Some(layers) => {
+                    let data = PyDict::new(py);
+                    data.set_item("spatialLayer", layers.spatial)?;
+                    data.set_item("temporalLayer", layers.temporal)?;
+                    dict.set_item("data", data)?;
+                }
+                None => dict.set_item("data", py.None())?,
+            }
         }
         WorkerEvent::Routing(RoutingNotice::Trace { producer_id, trace }) => {
             dict.set_item("kind", "producer")?;
@@ -437,7 +465,9 @@ fn log_filter(level: &str, tags: &[String]) -> PyResult<LogFilter> {
 }
 
 /// A producer's RTX stream as Python passes it: (SSRC if signaled, [(RTX PT, media PT)]).
-type RtxArgument = (Option<u32>, Vec<(u8, u8)>);
+/// One encoding of a producer: (SSRC if signaled, RID if any, RTX SSRC if signaled, the
+/// SSRC consumers see).
+type EncodingArgument = (Option<u32>, Option<String>, Option<u32>, u32);
 
 /// One worker thread, as the Python `Worker` drives it.
 #[pyclass(module = "mediasoup_py._core", name = "WorkerChannel")]
@@ -745,7 +775,7 @@ impl PyWorkerChannel {
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
     /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid, ssrc, mapped_ssrc, store_for_retransmission, clock_rate, rtx, generate_nacks, transport_cc_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid_extension_id, repaired_rid_extension_id, encodings, store_for_retransmission, clock_rate, rtx_payload_types, generate_nacks, transport_cc_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -756,12 +786,12 @@ impl PyWorkerChannel {
         extension_ids: Vec<(u8, u8)>,
         mid_extension_id: Option<u8>,
         mid: Option<String>,
-        rid: Option<(u8, String)>,
-        ssrc: Option<u32>,
-        mapped_ssrc: u32,
+        rid_extension_id: Option<u8>,
+        repaired_rid_extension_id: Option<u8>,
+        encodings: Vec<EncodingArgument>,
         store_for_retransmission: bool,
         clock_rate: u32,
-        rtx: Option<RtxArgument>,
+        rtx_payload_types: Option<Vec<(u8, u8)>>,
         generate_nacks: bool,
         transport_cc_extension_id: Option<u8>,
         audio_level_extension_id: Option<u8>,
@@ -770,10 +800,35 @@ impl PyWorkerChannel {
         use_fir: bool,
         paused: bool,
     ) -> PyResult<()> {
-        let payload_types = payload_types
+        let payload_types: Vec<_> = payload_types
             .into_iter()
             .map(|(client, router, mime_type)| {
                 (client, router, PayloadCodec::from_mime_type(&mime_type))
+            })
+            .collect();
+        let specs = encodings
+            .into_iter()
+            .map(|(ssrc, rid, rtx_ssrc, mapped_ssrc)| ProducerSpec {
+                payload_types: payload_types.clone(),
+                extension_ids: extension_ids.clone(),
+                mid_extension_id,
+                mid: mid.clone(),
+                rid: rid_extension_id.zip(rid),
+                repaired_rid_extension_id,
+                ssrc,
+                mapped_ssrc,
+                store_for_retransmission,
+                clock_rate,
+                rtx: rtx_payload_types.clone().map(|payload_types| ProducerRtx {
+                    ssrc: rtx_ssrc,
+                    payload_types,
+                }),
+                generate_nacks,
+                transport_cc_extension_id,
+                audio_level_extension_id,
+                video_orientation_extension_id,
+                key_frame_request_delay: Duration::from_millis(key_frame_request_delay_ms),
+                use_fir,
             })
             .collect();
         self.send(
@@ -781,27 +836,7 @@ impl PyWorkerChannel {
             Request::CreateProducer {
                 transport_id,
                 producer_id,
-                spec: Box::new(ProducerSpec {
-                    payload_types,
-                    extension_ids,
-                    mid_extension_id,
-                    mid,
-                    rid,
-                    ssrc,
-                    mapped_ssrc,
-                    store_for_retransmission,
-                    clock_rate,
-                    rtx: rtx.map(|(ssrc, payload_types)| ProducerRtx {
-                        ssrc,
-                        payload_types,
-                    }),
-                    generate_nacks,
-                    transport_cc_extension_id,
-                    audio_level_extension_id,
-                    video_orientation_extension_id,
-                    key_frame_request_delay: Duration::from_millis(key_frame_request_delay_ms),
-                    use_fir,
-                }),
+                specs,
                 paused,
             },
         )
@@ -810,7 +845,7 @@ impl PyWorkerChannel {
     /// `payload_types` and `extension_ids` are the router's that the endpoint accepted;
     /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
     /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX.
-    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, mime_type, layers, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_consumer(
         &self,
@@ -827,6 +862,8 @@ impl PyWorkerChannel {
         clock_rate: u32,
         cname: String,
         transport_cc_extension_id: Option<u8>,
+        mime_type: String,
+        layers: Option<(u8, u8, u8, u8)>,
         paused: bool,
     ) -> PyResult<()> {
         self.send(
@@ -848,8 +885,35 @@ impl PyWorkerChannel {
                     clock_rate,
                     cname,
                     transport_cc_extension_id,
+                    codec: PayloadCodec::from_mime_type(&mime_type),
+                    layers: layers.map(|(spatial_layers, temporal_layers, spatial, temporal)| {
+                        LayerSpec {
+                            spatial_layers,
+                            temporal_layers,
+                            preferred: Layers { spatial, temporal },
+                        }
+                    }),
                 }),
                 paused,
+            },
+        )
+    }
+
+    fn set_consumer_preferred_layers(
+        &self,
+        request_id: u64,
+        consumer_id: String,
+        spatial_layer: u8,
+        temporal_layer: u8,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetConsumerPreferredLayers {
+                consumer_id,
+                layers: Layers {
+                    spatial: spatial_layer,
+                    temporal: temporal_layer,
+                },
             },
         )
     }

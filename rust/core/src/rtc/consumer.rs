@@ -1,11 +1,17 @@
 //! A consumer: one producer's stream as one endpoint receives it. It starts on a keyframe,
-//! keeps its own SSRC and a sequence space without jumps across pauses, writes its MID, and
-//! passes on only the header extensions the endpoint negotiated.
+//! keeps its own SSRC and a sequence space without jumps across pauses and simulcast
+//! switches, writes its MID, and passes on only the header extensions the endpoint
+//! negotiated. Consumers of simulcast producers pick a stream and temporal layers
+//! ([`LayerSelector`]) and keep timestamps and VP8 picture ids continuous across switches.
 
 use std::time::Instant;
 
+use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
+use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
+use crate::rtc::layer_selector::{LayerSelector, Layers, PacketLayers, Selection};
+use crate::rtc::sequence_mapper::SequenceMapper;
 
 /// SDES item type of a CNAME (RFC 3550 §6.5.1).
 const SDES_CNAME: u8 = 1;
@@ -33,6 +39,21 @@ pub struct ConsumerSpec {
     /// The id of the transport-wide sequence number extension, when the endpoint accepted
     /// it: the transport numbers everything it sends there.
     pub transport_cc_extension_id: Option<u8>,
+    /// The media codec, for codec-aware forwarding (VP8 temporal layers and picture ids).
+    pub codec: Option<PayloadCodec>,
+    /// The producer's layers, for a simulcast consumer.
+    pub layers: Option<LayerSpec>,
+}
+
+/// The layers a simulcast consumer chooses among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerSpec {
+    /// The producer's streams.
+    pub spatial_layers: u8,
+    /// Temporal layers per stream.
+    pub temporal_layers: u8,
+    /// The layers the consumer aims at.
+    pub preferred: Layers,
 }
 
 /// The consumer's RTX stream (RFC 4588).
@@ -49,8 +70,8 @@ pub struct RtxSpec {
 pub enum Forward {
     /// The rewritten packet is the first `len` bytes of the output buffer.
     Send(usize),
-    /// Dropped: waiting for a keyframe (the caller requests one).
-    NeedKeyFrame,
+    /// Dropped: waiting for a keyframe of this producer stream (the caller requests one).
+    NeedKeyFrame(u8),
     /// Dropped: paused, or a payload type the endpoint did not accept.
     Skip,
 }
@@ -80,7 +101,17 @@ pub struct ConsumerStats {
     pub score: u8,
 }
 
-/// One consumer (a "simple" one: the producer's single stream).
+/// The VP8 numbering a consumer keeps continuous across simulcast switches and dropped
+/// temporal layers.
+#[derive(Debug)]
+struct Vp8Numbering {
+    picture_ids: SequenceMapper,
+    /// Producer TL0PICIDX + offset = ours (base layer frames are never dropped).
+    tl0_offset: u8,
+    last_tl0: Option<u8>,
+}
+
+/// One consumer of a producer: simple (one stream) or simulcast (a [`LayerSelector`]).
 #[derive(Debug)]
 pub struct Consumer {
     spec: ConsumerSpec,
@@ -89,14 +120,14 @@ pub struct Consumer {
     pub paused: bool,
     /// Paused because its producer is.
     pub producer_paused: bool,
-    started: bool,
-    /// Producer sequence number + offset = our sequence number; set when (re)starting so our
-    /// numbers continue where they left off.
-    sequence_offset: u16,
-    /// Our first sequence number since the last (re)start: the offset holds from there on,
-    /// so only these numbers map back to producer packets.
-    run_start: u16,
-    next_sequence: u16,
+    /// Producer sequence numbers to ours; a new run at each (re)start.
+    sequences: SequenceMapper,
+    /// The producer stream the current run forwards (its packets answer our NACKs).
+    run_stream: u8,
+    selector: Option<LayerSelector>,
+    /// Producer timestamp + offset = ours; moves at a switch to another stream.
+    timestamp_offset: u32,
+    vp8: Option<Vp8Numbering>,
     rtx_sequence: u16,
     /// The RTP timestamp of the last packet sent, and when: sender reports extrapolate it.
     last_sent: Option<(u32, Instant)>,
@@ -117,15 +148,23 @@ impl Consumer {
                 .insert(*id, *id)
                 .map_err(|error| error.to_string())?;
         }
+        let selector = spec.layers.map(|layers| {
+            LayerSelector::new(
+                layers.spatial_layers,
+                layers.temporal_layers,
+                layers.preferred,
+            )
+        });
         Ok(Consumer {
             spec,
             extension_map,
             paused,
             producer_paused: false,
-            started: false,
-            sequence_offset: 0,
-            run_start: initial_sequences.0,
-            next_sequence: initial_sequences.0,
+            sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
+            run_stream: 0,
+            selector,
+            timestamp_offset: 0,
+            vp8: None,
             rtx_sequence: initial_sequences.1,
             last_sent: None,
             stats: ConsumerStats {
@@ -154,7 +193,7 @@ impl Consumer {
     pub fn set_paused(&mut self, paused: bool) {
         if self.paused != paused {
             self.paused = paused;
-            self.started = false;
+            self.stop_run();
         }
     }
 
@@ -162,8 +201,48 @@ impl Consumer {
     pub fn set_producer_paused(&mut self, paused: bool) {
         if self.producer_paused != paused {
             self.producer_paused = paused;
-            self.started = false;
+            self.stop_run();
         }
+    }
+
+    fn stop_run(&mut self) {
+        self.sequences.stop();
+        if let Some(selector) = &mut self.selector {
+            selector.reset();
+        }
+    }
+
+    /// A simulcast consumer's preferred layers (clamped to the producer's); switching
+    /// follows at the next keyframe or layer sync point.
+    pub fn set_preferred_layers(&mut self, preferred: Layers) {
+        if let Some(selector) = &mut self.selector {
+            selector.set_preferred(preferred);
+        }
+    }
+
+    /// A simulcast consumer's (preferred, current) layers.
+    pub fn layers(&self) -> Option<(Layers, Option<Layers>)> {
+        let selector = self.selector.as_ref()?;
+        Some((selector.preferred(), selector.current()))
+    }
+
+    /// The current layers, if they changed since the last call (`Some(None)`: nothing is
+    /// being sent).
+    pub fn take_layers_change(&mut self) -> Option<Option<Layers>> {
+        let selector = self.selector.as_mut()?;
+        selector.take_change().then(|| selector.current())
+    }
+
+    /// Timers: a simulcast consumer whose producer sends nothing any more sends nothing.
+    pub fn on_tick(&mut self, now: Instant) {
+        if let Some(selector) = &mut self.selector {
+            selector.on_tick(now);
+        }
+    }
+
+    /// The producer stream it forwards now.
+    pub fn current_stream(&self) -> u8 {
+        self.run_stream
     }
 
     /// Counts a keyframe request from the endpoint.
@@ -171,11 +250,12 @@ impl Consumer {
         self.stats.key_frame_requests += 1;
     }
 
-    /// Writes the consumer's version of a producer packet (already in router terms) into
-    /// `output`, which needs room for the MID and an SRTP tag.
+    /// Writes the consumer's version of a producer packet (already in router terms, from
+    /// producer stream `stream`) into `output`, which needs room for the MID and an SRTP tag.
     pub fn forward(
         &mut self,
         packet: &[u8],
+        stream: u8,
         is_keyframe: bool,
         now: Instant,
         output: &mut [u8],
@@ -190,27 +270,122 @@ impl Consumer {
             return Forward::Skip;
         }
         let producer_sequence = view.sequence_number();
-        if !self.started {
-            if self.spec.needs_key_frame && !is_keyframe {
-                return Forward::NeedKeyFrame;
+        // Simulcast VP8 is forwarded by its layers and renumbered across streams.
+        let vp8 = match (&self.selector, self.spec.codec) {
+            (Some(_), Some(PayloadCodec::Vp8)) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
+            _ => None,
+        };
+        let restart = match &mut self.selector {
+            Some(selector) => {
+                // With one temporal layer signaled, whatever layer ids a sender writes
+                // are all forwarded.
+                let temporal_layers = self.spec.layers.map_or(1, |layers| layers.temporal_layers);
+                let temporal = vp8.and_then(|vp8| vp8.temporal_id).unwrap_or(0);
+                let layers = PacketLayers {
+                    spatial: stream,
+                    temporal: if temporal_layers > 1 { temporal } else { 0 },
+                    layer_sync: vp8.is_some_and(|vp8| vp8.layer_sync),
+                    keyframe: is_keyframe,
+                };
+                match selector.select(layers, now) {
+                    Selection::Forward { restart } => restart || !self.sequences.started(),
+                    Selection::NeedKeyFrame(stream) => return Forward::NeedKeyFrame(stream),
+                    Selection::Drop => {
+                        if stream == self.run_stream {
+                            // A temporal layer not sent: no gap for the endpoint to see.
+                            self.sequences.drop_input(producer_sequence);
+                            if let (Some(numbering), Some((id, _))) =
+                                (&mut self.vp8, vp8.and_then(|vp8| vp8.picture_id))
+                            {
+                                numbering.picture_ids.drop_input(id);
+                            }
+                        }
+                        return Forward::Skip;
+                    }
+                }
             }
-            self.started = true;
-            self.run_start = self.next_sequence;
-            self.sequence_offset = self.next_sequence.wrapping_sub(producer_sequence);
+            None if self.sequences.started() => false,
+            None if self.spec.needs_key_frame && !is_keyframe => {
+                return Forward::NeedKeyFrame(stream)
+            }
+            None => true,
+        };
+        if restart {
+            self.start_run(&view, stream, vp8, now);
         }
-        let sequence = producer_sequence.wrapping_add(self.sequence_offset);
+        let Some(sequence) = self.sequences.map(producer_sequence) else {
+            return Forward::Skip;
+        };
         let Some(len) = self.write_copy(packet, sequence, output) else {
             return Forward::Skip;
         };
-        // Later packets continue from here; a packet older than the newest keeps its place.
-        let ahead = sequence.wrapping_sub(self.next_sequence) < 0x8000;
-        if ahead {
-            self.next_sequence = sequence.wrapping_add(1);
+        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        if self.timestamp_offset != 0 || vp8.is_some() {
+            self.renumber(&mut output[..len], timestamp, vp8);
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
-        self.last_sent = Some((view.timestamp(), now));
+        self.last_sent = Some((timestamp, now));
         Forward::Send(len)
+    }
+
+    /// Starts a run on `first`, a packet of producer stream `stream`: our numbering
+    /// continues, and for simulcast so do our timestamps (advanced by the time since the last
+    /// packet sent) and VP8 picture ids and TL0PICIDX.
+    fn start_run(
+        &mut self,
+        first: &RtpPacket<&[u8]>,
+        stream: u8,
+        vp8: Option<Vp8PayloadDescriptor>,
+        now: Instant,
+    ) {
+        self.sequences.start(first.sequence_number());
+        self.run_stream = stream;
+        if self.selector.is_none() {
+            return;
+        }
+        if let Some((last_timestamp, sent_at)) = self.last_sent {
+            let elapsed = now.saturating_duration_since(sent_at).as_secs_f64();
+            // At least one tick on, so the new stream's first frame is a new frame.
+            let advance = ((elapsed * f64::from(self.spec.clock_rate)) as u32).max(1);
+            self.timestamp_offset = last_timestamp
+                .wrapping_add(advance)
+                .wrapping_sub(first.timestamp());
+        }
+        let Some((picture_id, width)) = vp8.and_then(|vp8| vp8.picture_id) else {
+            return;
+        };
+        let numbering = self.vp8.get_or_insert_with(|| Vp8Numbering {
+            picture_ids: SequenceMapper::new(width.max(), picture_id),
+            tl0_offset: 0,
+            last_tl0: None,
+        });
+        numbering.picture_ids.start(picture_id);
+        if let (Some(last), Some(tl0)) = (numbering.last_tl0, vp8.and_then(|vp8| vp8.tl0_pic_idx)) {
+            numbering.tl0_offset = last.wrapping_add(1).wrapping_sub(tl0);
+        }
+    }
+
+    /// Writes our timestamp and, for VP8, our picture id and TL0PICIDX into a copy.
+    fn renumber(&mut self, copy: &mut [u8], timestamp: u32, vp8: Option<Vp8PayloadDescriptor>) {
+        let Ok(mut view) = RtpPacket::parse(copy) else {
+            return;
+        };
+        view.set_timestamp(timestamp);
+        let (Some(mut descriptor), Some(numbering)) = (vp8, self.vp8.as_mut()) else {
+            return;
+        };
+        let payload = view.payload_mut();
+        if let Some((id, _)) = descriptor.picture_id {
+            if let Some(ours) = numbering.picture_ids.map(id) {
+                let _ = descriptor.set_picture_id(payload, ours);
+            }
+        }
+        if let Some(tl0) = descriptor.tl0_pic_idx {
+            let ours = tl0.wrapping_add(numbering.tl0_offset);
+            let _ = descriptor.set_tl0_pic_idx(payload, ours);
+            numbering.last_tl0 = Some(ours);
+        }
     }
 
     /// The sender report and SDES chunk describing what we sent, as of `now` (`ntp`: the
@@ -282,18 +457,25 @@ impl Consumer {
         self.stats.nacked_packets += lost as u64;
     }
 
-    /// The producer sequence number of the packet we sent as `sequence`, if it was sent in
-    /// the current run (before a pause or restart, the mapping was another).
-    pub fn producer_sequence(&self, sequence: u16) -> Option<u16> {
-        let sent_in_run = self.next_sequence.wrapping_sub(self.run_start);
-        (self.started && sequence.wrapping_sub(self.run_start) < sent_in_run)
-            .then(|| sequence.wrapping_sub(self.sequence_offset))
+    /// The producer stream and sequence number of the packet we sent as `sequence`, if it
+    /// was sent in the current run (before a pause or switch, the mapping was another).
+    pub fn producer_sequence(&self, sequence: u16) -> Option<(u8, u16)> {
+        Some((self.run_stream, self.sequences.unmap(sequence)?))
     }
 
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
     /// into `output`: on the RTX stream when negotiated, else as sent. Its length.
     pub fn retransmit(&mut self, stored: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
         let len = self.write_copy(stored, sequence, output)?;
+        if self.timestamp_offset != 0 || self.vp8.is_some() {
+            let view = RtpPacket::parse(stored).ok()?;
+            let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+            let vp8 = match self.spec.codec {
+                Some(PayloadCodec::Vp8) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
+                _ => None,
+            };
+            self.renumber(&mut output[..len], timestamp, vp8);
+        }
         let len = match &self.spec.rtx {
             Some(rtx) => {
                 let media_payload_type = RtpPacket::parse(&output[..len]).ok()?.payload_type();
@@ -347,6 +529,8 @@ mod tests {
             clock_rate: 90_000,
             cname: "cname".into(),
             transport_cc_extension_id: None,
+            codec: None,
+            layers: None,
             rtx: Some(RtxSpec {
                 ssrc: 0xABCE,
                 payload_types: vec![(101, 102)],
@@ -363,10 +547,11 @@ mod tests {
             vec![(1, b"0".to_vec()), (4, vec![1, 2, 3]), (9, vec![7])],
         );
         assert_eq!(
-            consumer.forward(&input, false, Instant::now(), &mut output),
-            Forward::NeedKeyFrame
+            consumer.forward(&input, 0, false, Instant::now(), &mut output),
+            Forward::NeedKeyFrame(0)
         );
-        let Forward::Send(len) = consumer.forward(&input, true, Instant::now(), &mut output) else {
+        let Forward::Send(len) = consumer.forward(&input, 0, true, Instant::now(), &mut output)
+        else {
             panic!("a keyframe starts the consumer");
         };
         let sent = RtpPacket::parse(&output[..len]).unwrap();
@@ -389,6 +574,7 @@ mod tests {
         for producer_sequence in [10u16, 11, 12] {
             if let Forward::Send(len) = consumer.forward(
                 &packet(producer_sequence, vec![]),
+                0,
                 true,
                 Instant::now(),
                 &mut output,
@@ -398,13 +584,14 @@ mod tests {
         }
         consumer.set_paused(true);
         assert_eq!(
-            consumer.forward(&packet(13, vec![]), true, Instant::now(), &mut output),
+            consumer.forward(&packet(13, vec![]), 0, true, Instant::now(), &mut output),
             Forward::Skip
         );
         consumer.set_paused(false);
         for producer_sequence in [500u16, 501] {
             if let Forward::Send(len) = consumer.forward(
                 &packet(producer_sequence, vec![]),
+                0,
                 true,
                 Instant::now(),
                 &mut output,
@@ -422,13 +609,14 @@ mod tests {
         for producer_sequence in [50u16, 51, 52] {
             consumer.forward(
                 &packet(producer_sequence, vec![]),
+                0,
                 true,
                 Instant::now(),
                 &mut output,
             );
         }
         // We sent 1000..=1002 for producer packets 50..=52.
-        assert_eq!(consumer.producer_sequence(1001), Some(51));
+        assert_eq!(consumer.producer_sequence(1001), Some((0, 51)));
         assert_eq!(consumer.producer_sequence(1003), None, "not sent yet");
         assert_eq!(consumer.producer_sequence(999), None, "before this run");
         let len = consumer
@@ -445,9 +633,9 @@ mod tests {
         // A restart maps our numbers anew: packets of the previous run are not resent.
         consumer.set_paused(true);
         consumer.set_paused(false);
-        consumer.forward(&packet(900, vec![]), true, Instant::now(), &mut output);
+        consumer.forward(&packet(900, vec![]), 0, true, Instant::now(), &mut output);
         assert_eq!(consumer.producer_sequence(1001), None);
-        assert_eq!(consumer.producer_sequence(1003), Some(900));
+        assert_eq!(consumer.producer_sequence(1003), Some((0, 900)));
         assert_eq!(consumer.stats().retransmitted_packets, 1);
     }
 
@@ -480,7 +668,7 @@ mod tests {
                 for _ in 0..3 {
                     producer_sequence = producer_sequence.wrapping_add(1);
                     let forwarded =
-                        consumer.forward(&packet(producer_sequence, vec![]), true, Instant::now(), &mut output);
+                        consumer.forward(&packet(producer_sequence, vec![]), 0, true, Instant::now(), &mut output);
                     let Forward::Send(len) = forwarded else {
                         return Err(TestCaseError::fail(format!("not sent: {forwarded:?}")));
                     };

@@ -13,6 +13,8 @@
 //!   estimation.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 //! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
+//! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
+//! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
 
@@ -20,11 +22,13 @@ pub mod audio_level_observer;
 pub mod consumer;
 pub mod datagram_sink;
 pub mod key_frame_requests;
+pub mod layer_selector;
 pub mod nack_generator;
 pub mod plain_connection;
 pub mod producer;
 pub mod producer_trace;
 pub mod receive_stats;
 pub mod rtp_packet_store;
+pub mod sequence_mapper;
 pub mod transport_cc_feedback;
 pub mod webrtc_connection;

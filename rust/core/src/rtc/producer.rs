@@ -1,6 +1,7 @@
-//! A producer: one client's media stream entering a router. It recognises the stream's
-//! packets (by SSRC, or by MID until it learns the SSRC), and rewrites them to the router's
-//! payload types, header extension ids and the SSRC consumers know it by.
+//! A producer stream: one encoding of a client's track entering a router (a simulcast
+//! producer has one per encoding). It recognises the stream's packets (by SSRC, or by MID
+//! and RID until it learns the SSRC), and rewrites them to the router's payload types, header
+//! extension ids and the SSRC consumers know it by.
 
 use std::time::{Duration, Instant};
 
@@ -23,9 +24,11 @@ pub struct ProducerSpec {
     pub mid_extension_id: Option<u8>,
     /// The MID of the producer's m-section.
     pub mid: Option<String>,
-    /// The client's RID extension id and the RID of the forwarded encoding, for senders
-    /// that tell encodings apart by RID (simulcast).
+    /// The client's RID extension id and the RID of this encoding, for senders that tell
+    /// encodings apart by RID (simulcast).
     pub rid: Option<(u8, String)>,
+    /// The client's repaired-RID extension id: RTX packets carry their encoding's RID there.
+    pub repaired_rid_extension_id: Option<u8>,
     /// The client's SSRC, if signaled (else learned from the MID).
     pub ssrc: Option<u32>,
     /// The SSRC consumers see.
@@ -144,7 +147,7 @@ pub struct ProducerStats {
     pub nacked_packets: u64,
 }
 
-/// One producer (a "simple" one: one encoding).
+/// One stream of a producer.
 #[derive(Debug)]
 pub struct Producer {
     spec: ProducerSpec,
@@ -152,8 +155,6 @@ pub struct Producer {
     learned_ssrc: Option<u32>,
     rtx_ssrc: Option<u32>,
     nack_generator: Option<NackGenerator>,
-    /// Paused producers accept packets but forward none.
-    pub paused: bool,
     key_frame_requests: KeyFrameRequests,
     /// The sequence number of our next FIR (RFC 5104 §4.3.1.1).
     fir_sequence: u8,
@@ -165,7 +166,7 @@ pub struct Producer {
 
 impl Producer {
     /// A producer for `spec`; fails when an extension id mapping is invalid.
-    pub fn new(spec: ProducerSpec, paused: bool) -> Result<Self, String> {
+    pub fn new(spec: ProducerSpec) -> Result<Self, String> {
         let mut extension_map = ExtensionIdMap::new();
         for (from, to) in &spec.extension_ids {
             extension_map
@@ -183,7 +184,6 @@ impl Producer {
             key_frame_requests: KeyFrameRequests::new(spec.key_frame_request_delay),
             spec,
             extension_map,
-            paused,
             fir_sequence: 0,
             video_orientation: None,
             stats: ProducerStats::default(),
@@ -238,10 +238,15 @@ impl Producer {
                 return Some(Stream::Media);
             }
         }
-        // With RIDs the RTX streams of several encodings share the MID: only a signaled
-        // RTX SSRC is trusted then.
+        // With RIDs the RTX streams of several encodings share the MID: one is this
+        // encoding's when it carries its RID as the repaired RID.
         let is_rtx = self.rtx_payload_types().any(|(rtx, _)| rtx == payload_type);
-        if is_rtx && self.rtx_ssrc.is_none() && self.spec.rid.is_none() {
+        let rtx_matches = match (&self.spec.rid, self.spec.repaired_rid_extension_id) {
+            (None, _) => true,
+            (Some((_, rid)), Some(id)) => packet.header_extension(id) == Some(rid.as_bytes()),
+            (Some(_), None) => false,
+        };
+        if is_rtx && self.rtx_ssrc.is_none() && rtx_matches {
             self.rtx_ssrc = Some(ssrc);
             return Some(Stream::Rtx);
         }
@@ -484,7 +489,7 @@ mod tests {
 
     #[test]
     fn a_signaled_ssrc_is_claimed_and_rewritten_to_router_terms() {
-        let mut producer = Producer::new(spec(Some(1111), None), false).unwrap();
+        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
         let mut bytes = packet(96, 1111, vec![(3, vec![1, 2, 3]), (9, vec![5])]);
         let produced = claim_and_rewrite(&mut producer, &mut bytes).unwrap();
         assert!(produced.is_keyframe);
@@ -501,7 +506,7 @@ mod tests {
 
     #[test]
     fn the_ssrc_is_learned_from_the_mid_but_not_from_the_rtx_stream() {
-        let mut producer = Producer::new(spec(None, None), false).unwrap();
+        let mut producer = Producer::new(spec(None, None)).unwrap();
         // Chrome's RTX padding carries the same MID first; it must not become the stream.
         let mut rtx = packet(97, 3333, vec![(1, b"0".to_vec())]);
         assert_eq!(claim_and_rewrite(&mut producer, &mut rtx), None);
@@ -517,7 +522,7 @@ mod tests {
 
     #[test]
     fn rtx_packets_are_restored_as_repairs_and_losses_are_nacked() {
-        let mut producer = Producer::new(spec(None, None), false).unwrap();
+        let mut producer = Producer::new(spec(None, None)).unwrap();
         let now = Instant::now();
         for sequence in [10u16, 13] {
             let mut media = packet(96, 5555, vec![(1, b"0".to_vec())]);
@@ -559,7 +564,7 @@ mod tests {
 
     #[test]
     fn with_a_rid_only_that_encoding_is_learned() {
-        let mut producer = Producer::new(spec(None, Some("r0")), false).unwrap();
+        let mut producer = Producer::new(spec(None, Some("r0"))).unwrap();
         let mut high = packet(96, 7000, vec![(1, b"0".to_vec()), (2, b"r2".to_vec())]);
         assert_eq!(claim_and_rewrite(&mut producer, &mut high), None);
         let mut low = packet(96, 7001, vec![(1, b"0".to_vec()), (2, b"r0".to_vec())]);
@@ -569,7 +574,7 @@ mod tests {
 
     #[test]
     fn unknown_payload_types_are_counted_and_dropped() {
-        let mut producer = Producer::new(spec(Some(1111), None), false).unwrap();
+        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
         let mut bytes = packet(111, 1111, vec![]);
         assert_eq!(claim_and_rewrite(&mut producer, &mut bytes), None);
         assert_eq!(producer.stats().unknown_payload_type, 1);
@@ -578,7 +583,7 @@ mod tests {
 
     #[test]
     fn a_keyframe_answers_the_pending_request() {
-        let mut producer = Producer::new(spec(Some(1111), None), false).unwrap();
+        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
         let start = Instant::now();
         assert!(producer.request_key_frame(start));
         assert!(!producer.request_key_frame(start + Duration::from_millis(10)));
@@ -595,7 +600,7 @@ mod tests {
         spec.extension_ids.extend([(5, 10), (6, 11)]);
         spec.audio_level_extension_id = Some(10);
         spec.video_orientation_extension_id = Some(11);
-        let mut producer = Producer::new(spec, false).unwrap();
+        let mut producer = Producer::new(spec).unwrap();
         let mut first = packet(96, 1111, vec![(5, vec![0x80 | 42]), (6, vec![0b1011])]);
         let produced = claim_and_rewrite(&mut producer, &mut first).unwrap();
         assert_eq!(

@@ -212,7 +212,7 @@ struct Worker {
     /// Score changes being reported, reused between rounds.
     score_changes: Vec<ScoreChange>,
     /// Producers whose losses were given up on, reused between rounds.
-    nack_key_frames: Vec<usize>,
+    nack_key_frames: Vec<(usize, u8)>,
     /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
     plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
@@ -444,21 +444,23 @@ impl Worker {
             };
             match kind {
                 PacketKind::Rtp => {
-                    let Some((producer_index, produced, len)) =
+                    let Some((producer_index, stream, produced, len)) =
                         self.routing.ingress(slot, packet, now)
                     else {
                         continue;
                     };
                     self.forward.truncate(index, len);
                     if produced.request_key_frame {
-                        self.request_key_frame(producer_index, now);
+                        self.request_key_frame(producer_index, stream, now);
                     }
-                    let mut needs_key_frame = false;
+                    // Streams (bits) whose keyframe some consumer waits for.
+                    let mut needs_key_frame = 0u32;
                     for nth in 0..self.routing.consumer_count(producer_index) {
                         let Some((consumer_slot, forward)) = self.routing.egress(
                             producer_index,
                             nth,
                             packet_bytes(&self.forward, index),
+                            stream,
                             produced.is_keyframe,
                             now,
                             &mut self.egress,
@@ -467,12 +469,16 @@ impl Worker {
                         };
                         match forward {
                             Forward::Send(len) => self.send_media(consumer_slot, len),
-                            Forward::NeedKeyFrame => needs_key_frame = true,
+                            Forward::NeedKeyFrame(wanted) => {
+                                needs_key_frame |= 1u32.checked_shl(u32::from(wanted)).unwrap_or(0);
+                            }
                             Forward::Skip => {}
                         }
                     }
-                    if needs_key_frame {
-                        self.request_key_frame(producer_index, now);
+                    for wanted in 0..32u8 {
+                        if needs_key_frame & (1 << wanted) != 0 {
+                            self.request_key_frame(producer_index, wanted, now);
+                        }
                     }
                 }
                 PacketKind::Rtcp => {
@@ -480,8 +486,8 @@ impl Worker {
                     self.routing.reports(slot, packet, now, ntp_middle);
                     self.routing.nacked_packets(slot, packet, &mut self.nacked);
                     let requests = self.routing.key_frame_requests(slot, packet);
-                    for producer_index in requests {
-                        self.request_key_frame(producer_index, now);
+                    for (producer_index, stream) in requests {
+                        self.request_key_frame(producer_index, stream, now);
                     }
                     self.retransmit(now);
                 }
@@ -543,8 +549,8 @@ impl Worker {
     }
 
     /// Asks the producer's endpoint for a keyframe, unless a request is pending or held back.
-    fn request_key_frame(&mut self, producer_index: usize, now: Instant) {
-        if let Some(request) = self.routing.key_frame_request(producer_index, now) {
+    fn request_key_frame(&mut self, producer_index: usize, stream: u8, now: Instant) {
+        if let Some(request) = self.routing.key_frame_request(producer_index, stream, now) {
             self.send_compounds(&[request]);
         }
     }
@@ -596,8 +602,8 @@ impl Worker {
         let mut key_frames = std::mem::take(&mut self.nack_key_frames);
         self.routing.due_nacks(now, &mut compounds, &mut key_frames);
         self.send_compounds(&compounds);
-        for &producer_index in &key_frames {
-            self.request_key_frame(producer_index, now);
+        for &(producer_index, stream) in &key_frames {
+            self.request_key_frame(producer_index, stream, now);
         }
         self.routing.due_transport_cc(now, &mut compounds);
         self.send_compounds(&compounds);
@@ -881,12 +887,12 @@ impl Worker {
             Request::CreateProducer {
                 transport_id,
                 producer_id,
-                spec,
+                specs,
                 paused,
             } => {
                 let slot = self.slot_of(&transport_id)?;
                 self.routing
-                    .add_producer(producer_id, slot, *spec, paused)?;
+                    .add_producer(producer_id, slot, specs, paused)?;
                 Ok(Response::Done)
             }
             Request::CreateConsumer {
@@ -913,6 +919,14 @@ impl Worker {
                 paused,
             } => {
                 self.routing.set_consumer_paused(&consumer_id, paused)?;
+                Ok(Response::Done)
+            }
+            Request::SetConsumerPreferredLayers {
+                consumer_id,
+                layers,
+            } => {
+                self.routing
+                    .set_consumer_preferred_layers(&consumer_id, layers)?;
                 Ok(Response::Done)
             }
             Request::CloseProducer { producer_id } => {
@@ -964,8 +978,8 @@ impl Worker {
                 Ok(Response::Done)
             }
             Request::RequestKeyFrame { consumer_id } => {
-                let producer_index = self.routing.producer_of_consumer(&consumer_id)?;
-                self.request_key_frame(producer_index, Instant::now());
+                let (producer_index, stream) = self.routing.producer_of_consumer(&consumer_id)?;
+                self.request_key_frame(producer_index, stream, Instant::now());
                 Ok(Response::Done)
             }
             Request::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),

@@ -11,6 +11,7 @@ pub use super::rtp_observers::{RtpObserverOptions, RtpObserverReport};
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
+use crate::rtc::layer_selector::Layers;
 use crate::rtc::producer::{ProducerSpec, ProducerStats};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
 use crate::srtp::SrtpProfile;
@@ -104,8 +105,9 @@ pub enum Request {
         transport_id: String,
         /// The id the caller chose.
         producer_id: String,
-        /// Payload types, extension ids and SSRCs, resolved against the router.
-        spec: Box<ProducerSpec>,
+        /// Payload types, extension ids and SSRCs, resolved against the router, per stream
+        /// (one per encoding; simulcast has several).
+        specs: Vec<ProducerSpec>,
         /// Whether it starts paused.
         paused: bool,
     },
@@ -135,6 +137,13 @@ pub enum Request {
         consumer_id: String,
         /// Paused or not.
         paused: bool,
+    },
+    /// Sets a simulcast consumer's preferred layers.
+    SetConsumerPreferredLayers {
+        /// The consumer.
+        consumer_id: String,
+        /// Spatial and temporal layer.
+        layers: Layers,
     },
     /// Closes a producer and its consumers.
     CloseProducer {
@@ -270,8 +279,8 @@ pub enum Response {
     TransportStats(Box<TransportStats>),
     /// The worker thread's resource use.
     ResourceUsage(ResourceUsage),
-    /// A producer's counters.
-    ProducerStats(ProducerStats),
+    /// A producer's counters, per stream.
+    ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
     /// The transport ids on this worker.

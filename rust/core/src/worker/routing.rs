@@ -11,6 +11,7 @@ use crate::packet::rtcp::{
 };
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
+use crate::rtc::layer_selector::Layers;
 use crate::rtc::producer::{
     Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats, VideoOrientation,
 };
@@ -27,10 +28,13 @@ const FMT_NACK: u8 = 1;
 struct ProducerEntry {
     id: String,
     transport_slot: usize,
-    producer: Producer,
+    /// One per encoding (the streams of a simulcast producer), in spatial layer order.
+    streams: Vec<Producer>,
+    /// Paused producers accept packets but forward none.
+    paused: bool,
     consumers: Vec<usize>,
-    /// The score last reported to the owner.
-    reported_score: Option<u8>,
+    /// The score of each stream last reported to the owner.
+    reported_scores: Vec<Option<u8>>,
     /// The [`TraceKind`]s it reports.
     trace: u8,
 }
@@ -52,6 +56,8 @@ pub enum ScoreChange {
     Producer {
         /// The producer.
         id: String,
+        /// The stream (encoding index).
+        stream: u8,
         /// The client's SSRC of the stream.
         ssrc: u32,
         /// 0-10.
@@ -84,6 +90,13 @@ pub enum RoutingNotice {
         producer_id: String,
         /// The event.
         trace: ProducerTrace,
+    },
+    /// A simulcast consumer's `layerschange` (`None`: nothing is being sent).
+    ConsumerLayersChange {
+        /// The consumer.
+        consumer_id: String,
+        /// Its current layers.
+        layers: Option<Layers>,
     },
     /// An RTP observer's report, by producer id.
     RtpObserver {
@@ -172,14 +185,17 @@ impl Routing {
             .ok_or_else(|| format!("consumer with id \"{id}\" not found"))
     }
 
-    /// Adds a producer receiving on transport `slot`.
+    /// Adds a producer receiving on transport `slot`, with one spec per stream (encoding).
     pub fn add_producer(
         &mut self,
         id: String,
         transport_slot: usize,
-        spec: ProducerSpec,
+        specs: Vec<ProducerSpec>,
         paused: bool,
     ) -> Result<(), String> {
+        if specs.is_empty() {
+            return Err("a producer needs at least one encoding".into());
+        }
         if self.producer_ids.contains_key(&id) {
             return Err(format!("a producer with id \"{id}\" already exists"));
         }
@@ -191,18 +207,27 @@ impl Routing {
             let Some(entry) = self.producers.get(other).and_then(Option::as_ref) else {
                 continue;
             };
-            if spec.ssrc.is_some() && entry.producer.client_ssrc() == spec.ssrc {
-                return Err(format!(
-                    "SSRC {} is already used by producer \"{}\"",
-                    spec.ssrc.unwrap_or_default(),
-                    entry.id
-                ));
+            for spec in &specs {
+                let Some(ssrc) = spec.ssrc else { continue };
+                if entry
+                    .streams
+                    .iter()
+                    .any(|stream| stream.client_ssrc() == Some(ssrc))
+                {
+                    return Err(format!(
+                        "SSRC {ssrc} is already used by producer \"{}\"",
+                        entry.id
+                    ));
+                }
             }
         }
-        if let Some(id) = spec.transport_cc_extension_id {
+        if let Some(id) = specs[0].transport_cc_extension_id {
             self.transport_cc_ids.insert(transport_slot, id);
         }
-        let producer = Producer::new(spec, paused)?;
+        let streams = specs
+            .into_iter()
+            .map(Producer::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let index = free_slot(&self.producers);
         put(
             &mut self.producers,
@@ -210,9 +235,10 @@ impl Routing {
             ProducerEntry {
                 id: id.clone(),
                 transport_slot,
-                producer,
+                reported_scores: vec![None; streams.len()],
+                streams,
+                paused,
                 consumers: Vec::new(),
-                reported_score: None,
                 trace: 0,
             },
         );
@@ -245,7 +271,7 @@ impl Routing {
         );
         let mut consumer = Consumer::new(spec, paused, initial_sequences)?;
         if let Some(Some(entry)) = self.producers.get(producer) {
-            consumer.set_producer_paused(entry.producer.paused);
+            consumer.set_producer_paused(entry.paused);
         }
         let index = free_slot(&self.consumers);
         put(
@@ -272,7 +298,7 @@ impl Routing {
         let Some(Some(entry)) = self.producers.get_mut(index) else {
             return Ok(());
         };
-        entry.producer.paused = paused;
+        entry.paused = paused;
         for &consumer in &entry.consumers {
             if let Some(Some(consumer)) = self.consumers.get_mut(consumer) {
                 consumer.consumer.set_producer_paused(paused);
@@ -351,15 +377,28 @@ impl Routing {
         self.transport_cc_ids.remove(&transport_slot);
     }
 
-    /// A producer's counters.
-    pub fn producer_stats(&self, id: &str) -> Result<ProducerStats, String> {
+    /// A producer's counters, per stream.
+    pub fn producer_stats(&self, id: &str) -> Result<Vec<ProducerStats>, String> {
         let index = self.producer_index(id)?;
         Ok(self
             .producers
             .get(index)
             .and_then(Option::as_ref)
-            .map(|entry| entry.producer.stats())
+            .map(|entry| entry.streams.iter().map(Producer::stats).collect())
             .unwrap_or_default())
+    }
+
+    /// Sets a simulcast consumer's preferred layers.
+    pub fn set_consumer_preferred_layers(
+        &mut self,
+        id: &str,
+        layers: Layers,
+    ) -> Result<(), String> {
+        let index = self.consumer_index(id)?;
+        if let Some(Some(entry)) = self.consumers.get_mut(index) {
+            entry.consumer.set_preferred_layers(layers);
+        }
+        Ok(())
     }
 
     /// A consumer's counters.
@@ -373,37 +412,47 @@ impl Routing {
             .unwrap_or_default())
     }
 
-    /// The producer (index) a consumer consumes.
-    pub fn producer_of_consumer(&self, id: &str) -> Result<usize, String> {
+    /// The producer (index) a consumer consumes and the stream it forwards now.
+    pub fn producer_of_consumer(&self, id: &str) -> Result<(usize, u8), String> {
         let index = self.consumer_index(id)?;
         self.consumers
             .get(index)
             .and_then(Option::as_ref)
-            .map(|entry| entry.producer)
+            .map(|entry| (entry.producer, entry.consumer.current_stream()))
             .ok_or_else(|| format!("consumer with id \"{id}\" not found"))
     }
 
-    /// Ingress: finds the producer of an RTP packet received on transport `slot` and rewrites
-    /// the packet in place to router terms (an RTX repair becomes the original packet, so it
-    /// can get shorter). Returns the producer, what the packet is and its length; `None` when
-    /// no producer takes it or its producer is paused.
+    /// Ingress: finds the producer stream of an RTP packet received on transport `slot` and
+    /// rewrites the packet in place to router terms (an RTX repair becomes the original
+    /// packet, so it can get shorter). Returns the producer, its stream, what the packet is
+    /// and its length; `None` when no producer takes it or its producer is paused.
     pub fn ingress(
         &mut self,
         slot: usize,
         packet: &mut [u8],
         now: Instant,
-    ) -> Option<(usize, ProducedPacket, usize)> {
+    ) -> Option<(usize, u8, ProducedPacket, usize)> {
         self.record_transport_cc(slot, packet, now);
         let candidates = self.producers_by_transport.get(&slot)?;
         for &index in candidates {
             let Some(Some(entry)) = self.producers.get_mut(index) else {
                 continue;
             };
-            match entry.producer.ingest(packet, now) {
-                Ingest::NotMine => continue,
-                Ingest::Dropped => return None,
-                Ingest::Accepted { produced, len } => {
-                    if entry.producer.paused {
+            let mut ingested = None;
+            for (stream, producer) in entry.streams.iter_mut().enumerate() {
+                match producer.ingest(packet, now) {
+                    Ingest::NotMine => continue,
+                    Ingest::Dropped => return None,
+                    Ingest::Accepted { produced, len } => {
+                        ingested = Some((stream as u8, produced, len));
+                        break;
+                    }
+                }
+            }
+            match ingested {
+                None => continue,
+                Some((stream, produced, len)) => {
+                    if entry.paused {
                         return None;
                     }
                     if let Some(orientation) = produced.video_orientation_change {
@@ -418,7 +467,7 @@ impl Routing {
                     if let Some(level) = produced.audio_level {
                         self.observers.record(index, level);
                     }
-                    return Some((index, produced, len));
+                    return Some((index, stream, produced, len));
                 }
             }
         }
@@ -454,20 +503,31 @@ impl Routing {
             .map_or(0, |entry| entry.consumers.len())
     }
 
-    /// Egress for the `nth` consumer of a producer: writes its copy of `packet` into
-    /// `output`; returns the consumer's transport slot and what to do.
+    /// Egress for the `nth` consumer of a producer: writes its copy of `packet` (from the
+    /// producer's `stream`) into `output`; returns the consumer's transport slot and what to
+    /// do.
+    #[allow(clippy::too_many_arguments)]
     pub fn egress(
         &mut self,
         producer: usize,
         nth: usize,
         packet: &[u8],
+        stream: u8,
         is_keyframe: bool,
         now: Instant,
         output: &mut [u8],
     ) -> Option<(usize, Forward)> {
         let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
         let entry = self.consumers.get_mut(consumer)?.as_mut()?;
-        let forward = entry.consumer.forward(packet, is_keyframe, now, output);
+        let forward = entry
+            .consumer
+            .forward(packet, stream, is_keyframe, now, output);
+        if let Some(layers) = entry.consumer.take_layers_change() {
+            self.notices.push(RoutingNotice::ConsumerLayersChange {
+                consumer_id: entry.id.clone(),
+                layers,
+            });
+        }
         if let Forward::Send(len) = forward {
             number_for_transport(
                 &mut self.transport_sequences,
@@ -479,9 +539,9 @@ impl Routing {
         Some((entry.transport_slot, forward))
     }
 
-    /// The producers whose keyframes RTCP received on transport `slot` asks for (PLI and
-    /// FIR addressed to a consumer on that transport).
-    pub fn key_frame_requests(&mut self, slot: usize, rtcp: &[u8]) -> Vec<usize> {
+    /// The producer streams (producer, stream) whose keyframes RTCP received on transport
+    /// `slot` asks for (PLI and FIR addressed to a consumer on that transport).
+    pub fn key_frame_requests(&mut self, slot: usize, rtcp: &[u8]) -> Vec<(usize, u8)> {
         let mut producers = Vec::new();
         for item in RtcpCompoundIter::new(rtcp) {
             let Ok((header, body)) = item else { break };
@@ -508,8 +568,9 @@ impl Routing {
                     });
                 if let Some(entry) = consumer {
                     entry.consumer.on_key_frame_request();
-                    if !producers.contains(&entry.producer) {
-                        producers.push(entry.producer);
+                    let stream = (entry.producer, entry.consumer.current_stream());
+                    if !producers.contains(&stream) {
+                        producers.push(stream);
                     }
                 }
             }
@@ -560,9 +621,12 @@ impl Routing {
         output: &mut [u8],
     ) -> Option<(usize, usize)> {
         let entry = self.consumers.get_mut(consumer)?.as_mut()?;
-        let producer_sequence = entry.consumer.producer_sequence(sequence)?;
+        let (stream, producer_sequence) = entry.consumer.producer_sequence(sequence)?;
         let producer = self.producers.get(entry.producer)?.as_ref()?;
-        let stored = producer.producer.stored_packet(producer_sequence, now)?;
+        let stored = producer
+            .streams
+            .get(usize::from(stream))?
+            .stored_packet(producer_sequence, now)?;
         let len = entry.consumer.retransmit(stored, sequence, output)?;
         number_for_transport(
             &mut self.transport_sequences,
@@ -592,11 +656,15 @@ impl Routing {
                 _ => continue,
             };
             if let Some((ssrc, middle)) = sender {
-                let producer = self.producers.iter_mut().flatten().find(|entry| {
-                    entry.transport_slot == slot && entry.producer.client_ssrc() == Some(ssrc)
-                });
-                if let Some(entry) = producer {
-                    entry.producer.receive_stats().on_sender_report(middle, now);
+                let stream = self
+                    .producers
+                    .iter_mut()
+                    .flatten()
+                    .filter(|entry| entry.transport_slot == slot)
+                    .flat_map(|entry| entry.streams.iter_mut())
+                    .find(|stream| stream.client_ssrc() == Some(ssrc));
+                if let Some(stream) = stream {
+                    stream.receive_stats().on_sender_report(middle, now);
                 }
             }
             for block in &blocks {
@@ -624,29 +692,34 @@ impl Routing {
         out.clear();
         scores.clear();
         for entry in self.producers.iter_mut().flatten() {
-            let Some(ssrc) = entry.producer.client_ssrc() else {
-                continue;
-            };
-            let Some(block) = entry.producer.receive_stats().report(ssrc, now) else {
-                continue;
-            };
-            let report = RtcpPacket::ReceiverReport(ReceiverReport {
-                // The sender SSRC of SFU reports: the mapped SSRC, which the client never uses.
-                ssrc: entry.producer.mapped_ssrc(),
-                reports: vec![block],
-            });
-            let mut compound = Vec::new();
-            if serialize_compound(&[report], &mut compound).is_ok() {
-                out.push((entry.transport_slot, compound));
-            }
-            let score = entry.producer.receive_stats().score();
-            if entry.reported_score != Some(score) {
-                entry.reported_score = Some(score);
-                scores.push(ScoreChange::Producer {
-                    id: entry.id.clone(),
-                    ssrc,
-                    score,
+            let streams = entry.streams.iter_mut().zip(&mut entry.reported_scores);
+            for (index, (stream, reported)) in streams.enumerate() {
+                let Some(ssrc) = stream.client_ssrc() else {
+                    continue;
+                };
+                let Some(block) = stream.receive_stats().report(ssrc, now) else {
+                    continue;
+                };
+                let report = RtcpPacket::ReceiverReport(ReceiverReport {
+                    // The sender SSRC of SFU reports: the mapped SSRC, which the client never
+                    // uses.
+                    ssrc: stream.mapped_ssrc(),
+                    reports: vec![block],
                 });
+                let mut compound = Vec::new();
+                if serialize_compound(&[report], &mut compound).is_ok() {
+                    out.push((entry.transport_slot, compound));
+                }
+                let score = stream.receive_stats().score();
+                if *reported != Some(score) {
+                    *reported = Some(score);
+                    scores.push(ScoreChange::Producer {
+                        id: entry.id.clone(),
+                        stream: index as u8,
+                        ssrc,
+                        score,
+                    });
+                }
             }
         }
         for entry in self.consumers.iter_mut().flatten() {
@@ -662,11 +735,22 @@ impl Routing {
                     out.push((entry.transport_slot, compound));
                 }
             }
+            entry.consumer.on_tick(now);
+            if let Some(layers) = entry.consumer.take_layers_change() {
+                self.notices.push(RoutingNotice::ConsumerLayersChange {
+                    consumer_id: entry.id.clone(),
+                    layers,
+                });
+            }
             let producer_score = self
                 .producers
                 .get(entry.producer)
                 .and_then(Option::as_ref)
-                .and_then(|producer| producer.reported_score)
+                .and_then(|producer| {
+                    *producer
+                        .reported_scores
+                        .get(usize::from(entry.consumer.current_stream()))?
+                })
                 .unwrap_or(0);
             let scores_now = (entry.consumer.stats().score, producer_score);
             if entry.reported_scores != Some(scores_now) {
@@ -681,54 +765,53 @@ impl Routing {
     }
 
     /// NACKs due to producers' endpoints, as (transport slot, RTCP compound) in `out`, and
-    /// the producers whose losses are beyond repair (they need a keyframe) in `key_frames`.
+    /// the producer streams (producer, stream) whose losses are beyond repair (they need a
+    /// keyframe) in `key_frames`.
     pub fn due_nacks(
         &mut self,
         now: Instant,
         out: &mut Vec<(usize, Vec<u8>)>,
-        key_frames: &mut Vec<usize>,
+        key_frames: &mut Vec<(usize, u8)>,
     ) {
         out.clear();
         key_frames.clear();
         let mut lost = Vec::new();
         for (index, entry) in self.producers.iter_mut().enumerate() {
             let Some(entry) = entry else { continue };
-            if entry
-                .producer
-                .next_nack_deadline()
-                .is_none_or(|due| due > now)
-            {
-                continue;
-            }
-            lost.clear();
-            if entry.producer.due_nacks(now, &mut lost) {
-                key_frames.push(index);
-            }
-            let Some(media_ssrc) = entry.producer.client_ssrc() else {
-                continue;
-            };
-            if lost.is_empty() {
-                continue;
-            }
-            entry.producer.on_nack_sent(lost.len());
-            if TraceKind::Nack.is_in(entry.trace) {
-                self.notices.push(RoutingNotice::Trace {
-                    producer_id: entry.id.clone(),
-                    trace: ProducerTrace {
-                        kind: TraceKind::Nack,
-                        incoming: false,
-                        timestamp_ms: wall_clock_ms(),
-                        info: TraceInfo::Nack {
-                            ssrc: media_ssrc,
-                            lost: lost.len(),
+            for (stream_index, stream) in entry.streams.iter_mut().enumerate() {
+                if stream.next_nack_deadline().is_none_or(|due| due > now) {
+                    continue;
+                }
+                lost.clear();
+                if stream.due_nacks(now, &mut lost) {
+                    key_frames.push((index, stream_index as u8));
+                }
+                let Some(media_ssrc) = stream.client_ssrc() else {
+                    continue;
+                };
+                if lost.is_empty() {
+                    continue;
+                }
+                stream.on_nack_sent(lost.len());
+                if TraceKind::Nack.is_in(entry.trace) {
+                    self.notices.push(RoutingNotice::Trace {
+                        producer_id: entry.id.clone(),
+                        trace: ProducerTrace {
+                            kind: TraceKind::Nack,
+                            incoming: false,
+                            timestamp_ms: wall_clock_ms(),
+                            info: TraceInfo::Nack {
+                                ssrc: media_ssrc,
+                                lost: lost.len(),
+                            },
                         },
-                    },
-                });
-            }
-            let nack = Nack::from_lost(entry.producer.mapped_ssrc(), media_ssrc, &lost);
-            let mut compound = Vec::new();
-            if RtcpPacket::Nack(nack).write(&mut compound).is_ok() {
-                out.push((entry.transport_slot, compound));
+                    });
+                }
+                let nack = Nack::from_lost(stream.mapped_ssrc(), media_ssrc, &lost);
+                let mut compound = Vec::new();
+                if RtcpPacket::Nack(nack).write(&mut compound).is_ok() {
+                    out.push((entry.transport_slot, compound));
+                }
             }
         }
     }
@@ -763,10 +846,11 @@ impl Routing {
         self.producers
             .iter()
             .flatten()
-            .flat_map(|entry| {
+            .flat_map(|entry| &entry.streams)
+            .flat_map(|stream| {
                 [
-                    entry.producer.next_nack_deadline(),
-                    entry.producer.next_key_frame_deadline(),
+                    stream.next_nack_deadline(),
+                    stream.next_key_frame_deadline(),
                 ]
             })
             .flatten()
@@ -778,13 +862,19 @@ impl Routing {
     /// A keyframe request (PLI, or FIR when that is what the client negotiated) for a
     /// producer's stream, when one goes out now (see [`Producer::request_key_frame`]);
     /// returns the producer's transport slot and the RTCP.
-    pub fn key_frame_request(&mut self, producer: usize, now: Instant) -> Option<(usize, Vec<u8>)> {
+    pub fn key_frame_request(
+        &mut self,
+        producer: usize,
+        stream: u8,
+        now: Instant,
+    ) -> Option<(usize, Vec<u8>)> {
         let entry = self.producers.get_mut(producer)?.as_mut()?;
-        entry.producer.client_ssrc()?;
-        if !entry.producer.request_key_frame(now) {
+        let producer_stream = entry.streams.get_mut(usize::from(stream))?;
+        producer_stream.client_ssrc()?;
+        if !producer_stream.request_key_frame(now) {
             return None;
         }
-        key_frame_request_rtcp(entry, &mut self.notices)
+        key_frame_request_rtcp(entry, usize::from(stream), &mut self.notices)
     }
 
     /// Keyframe requests due from timers (deferred by a `key_frame_request_delay`, or
@@ -792,15 +882,17 @@ impl Routing {
     pub fn due_key_frame_requests(&mut self, now: Instant, out: &mut Vec<(usize, Vec<u8>)>) {
         out.clear();
         for entry in self.producers.iter_mut().flatten() {
-            if entry
-                .producer
-                .next_key_frame_deadline()
-                .is_none_or(|due| due > now)
-            {
-                continue;
-            }
-            if entry.producer.key_frame_request_due(now) {
-                out.extend(key_frame_request_rtcp(entry, &mut self.notices));
+            for stream in 0..entry.streams.len() {
+                let producer_stream = &mut entry.streams[stream];
+                if producer_stream
+                    .next_key_frame_deadline()
+                    .is_none_or(|due| due > now)
+                {
+                    continue;
+                }
+                if producer_stream.key_frame_request_due(now) {
+                    out.extend(key_frame_request_rtcp(entry, stream, &mut self.notices));
+                }
             }
         }
     }
@@ -891,16 +983,18 @@ impl Routing {
     }
 }
 
-/// The RTCP asking a producer's client for a keyframe, and its trace.
+/// The RTCP asking a producer's client for a keyframe of one stream, and its trace.
 fn key_frame_request_rtcp(
     entry: &mut ProducerEntry,
+    stream: usize,
     notices: &mut Vec<RoutingNotice>,
 ) -> Option<(usize, Vec<u8>)> {
-    let media_ssrc = entry.producer.client_ssrc()?;
+    let producer_stream = entry.streams.get_mut(stream)?;
+    let media_ssrc = producer_stream.client_ssrc()?;
     // The sender SSRC of SFU feedback: the mapped SSRC, which the client never uses.
-    let sender_ssrc = entry.producer.mapped_ssrc();
-    let (packet, kind, fir_sequence_number) = if entry.producer.uses_fir() {
-        let sequence_number = entry.producer.next_fir_sequence();
+    let sender_ssrc = producer_stream.mapped_ssrc();
+    let (packet, kind, fir_sequence_number) = if producer_stream.uses_fir() {
+        let sequence_number = producer_stream.next_fir_sequence();
         let fir = Fir {
             sender_ssrc,
             media_ssrc: 0,
@@ -943,7 +1037,7 @@ fn trace_rtp(
     produced: &ProducedPacket,
     notices: &mut Vec<RoutingNotice>,
 ) {
-    let key_frame = produced.is_keyframe && entry.producer.is_video();
+    let key_frame = produced.is_keyframe && entry.streams.iter().any(Producer::is_video);
     let kinds = [(TraceKind::Rtp, true), (TraceKind::KeyFrame, key_frame)];
     for (kind, applies) in kinds {
         if !applies || !kind.is_in(entry.trace) {
@@ -971,6 +1065,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
     use crate::packet::codecs::PayloadCodec;
     use crate::packet::rtp::RtpHeader;
     use crate::packet::rtp::RtpPacket;
@@ -991,7 +1086,7 @@ mod tests {
             ..ProducerSpec::default()
         };
         routing
-            .add_producer("p".into(), SENDER, producer, false)
+            .add_producer("p".into(), SENDER, vec![producer], false)
             .unwrap();
         for (id, slot, ssrc) in [("b", RECEIVER_B, 0xB0), ("c", RECEIVER_C, 0xC0)] {
             let consumer = ConsumerSpec {
@@ -1027,7 +1122,8 @@ mod tests {
 
     /// Routes one packet from the sender; returns (transport slot, SSRC) per copy sent.
     fn route(routing: &mut Routing, mut packet: Vec<u8>) -> Vec<(usize, u32)> {
-        let Some((producer, produced, _)) = routing.ingress(SENDER, &mut packet, Instant::now())
+        let Some((producer, stream, produced, _)) =
+            routing.ingress(SENDER, &mut packet, Instant::now())
         else {
             return Vec::new();
         };
@@ -1039,6 +1135,7 @@ mod tests {
                     producer,
                     nth,
                     &packet,
+                    stream,
                     produced.is_keyframe,
                     Instant::now(),
                     &mut output,
@@ -1069,6 +1166,123 @@ mod tests {
         );
     }
 
+    /// A VP8 packet of simulcast stream `ssrc` with a 15-bit picture id, TL0PICIDX and TID.
+    fn vp8(ssrc: u32, sequence: u16, timestamp: u32, picture_id: u16, key: bool) -> Vec<u8> {
+        let header = RtpHeader {
+            payload_type: 96,
+            sequence_number: sequence,
+            timestamp,
+            ssrc,
+            ..RtpHeader::default()
+        };
+        let [high, low] = (picture_id | 0x8000).to_be_bytes();
+        let descriptor = [0x90, 0xE0, high, low, (picture_id & 0xFF) as u8, 0x00];
+        let mut payload = descriptor.to_vec();
+        payload.extend_from_slice(&[if key { 0x00 } else { 0x01 }, 0x9d, 0x01, 0x2a]);
+        let mut out = Vec::new();
+        header.write_into(&payload, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_simulcast_consumer_switches_streams_at_a_keyframe_without_a_jump() {
+        let mut routing = Routing::default();
+        let specs = [1000u32, 2000, 3000]
+            .iter()
+            .map(|&ssrc| ProducerSpec {
+                payload_types: vec![(96, 101, Some(PayloadCodec::Vp8))],
+                ssrc: Some(ssrc),
+                mapped_ssrc: ssrc + 1,
+                ..ProducerSpec::default()
+            })
+            .collect();
+        routing
+            .add_producer("sim".into(), SENDER, specs, false)
+            .unwrap();
+        let consumer = ConsumerSpec {
+            ssrc: 0xC0,
+            payload_types: vec![101],
+            needs_key_frame: true,
+            clock_rate: 90_000,
+            codec: Some(PayloadCodec::Vp8),
+            layers: Some(crate::rtc::consumer::LayerSpec {
+                spatial_layers: 3,
+                temporal_layers: 1,
+                preferred: Layers {
+                    spatial: 2,
+                    temporal: 0,
+                },
+            }),
+            ..ConsumerSpec::default()
+        };
+        routing
+            .add_consumer("c".into(), RECEIVER_C, "sim", consumer, false)
+            .unwrap();
+        let start = Instant::now();
+        let mut output = [0u8; 1500];
+        let mut send = |routing: &mut Routing, mut packet: Vec<u8>, at: Instant| {
+            let (producer, stream, produced, _) = routing.ingress(SENDER, &mut packet, at)?;
+            let (_, forward) = routing.egress(
+                producer,
+                0,
+                &packet,
+                stream,
+                produced.is_keyframe,
+                at,
+                &mut output,
+            )?;
+            Some(match forward {
+                Forward::Send(len) => {
+                    let view = RtpPacket::parse(&output[..len]).unwrap();
+                    let vp8 = Vp8PayloadDescriptor::parse(view.payload()).unwrap();
+                    Ok((
+                        view.sequence_number(),
+                        view.timestamp(),
+                        vp8.picture_id.unwrap().0,
+                    ))
+                }
+                other => Err(other),
+            })
+        };
+        // Only the low stream has shown up: start there.
+        let low = send(&mut routing, vp8(1000, 10, 500, 7, true), start).unwrap();
+        let (sequence, timestamp, picture_id) = low.unwrap();
+        let low2 = send(&mut routing, vp8(1000, 11, 3500, 8, false), start).unwrap();
+        assert_eq!(low2, Ok((sequence + 1, timestamp + 3000, picture_id + 1)));
+        // The top stream appears mid-frame: it is asked for a keyframe, the low goes on.
+        let ms40 = start + Duration::from_millis(40);
+        assert_eq!(
+            send(&mut routing, vp8(3000, 900, 77_000, 300, false), ms40),
+            Some(Err(Forward::NeedKeyFrame(2)))
+        );
+        // Its keyframe switches: numbering continues, the timestamp moves on by the 40 ms.
+        let top = send(&mut routing, vp8(3000, 901, 80_000, 301, true), ms40).unwrap();
+        let (top_sequence, top_timestamp, top_picture_id) = top.unwrap();
+        assert_eq!(top_sequence, sequence + 2);
+        assert_eq!(top_timestamp, timestamp + 3000 + 3600);
+        assert_eq!(top_picture_id, picture_id + 2);
+        assert_eq!(
+            send(&mut routing, vp8(1000, 12, 6500, 9, false), ms40),
+            Some(Err(Forward::Skip))
+        );
+        let next = send(&mut routing, vp8(3000, 902, 83_000, 302, false), ms40).unwrap();
+        assert_eq!(
+            next,
+            Ok((sequence + 3, top_timestamp + 3000, picture_id + 3))
+        );
+        let changes: Vec<RoutingNotice> = routing.take_notices().collect();
+        let layers = |spatial| RoutingNotice::ConsumerLayersChange {
+            consumer_id: "c".into(),
+            layers: Some(Layers {
+                spatial,
+                temporal: 0,
+            }),
+        };
+        assert_eq!(changes, [layers(0), layers(2)]);
+        // A NACK for the switched-to stream is answered from its own store.
+        assert_eq!(routing.producer_of_consumer("c").unwrap().1, 2);
+    }
+
     #[test]
     fn a_pli_for_a_consumer_becomes_one_pli_to_the_producer_per_interval() {
         let mut routing = routing();
@@ -1079,7 +1293,9 @@ mod tests {
             .key_frame_requests(RECEIVER_B, &pli(0xC0))
             .is_empty());
         let now = Instant::now();
-        let (slot, rtcp) = routing.key_frame_request(producers[0], now).unwrap();
+        let (slot, rtcp) = routing
+            .key_frame_request(producers[0].0, producers[0].1, now)
+            .unwrap();
         assert_eq!(slot, SENDER);
         let (header, body) = RtcpCompoundIter::new(&rtcp).next().unwrap().unwrap();
         assert_eq!(
@@ -1090,14 +1306,20 @@ mod tests {
             })
         );
         // Pending: later requests wait for the keyframe (or the retry a second later).
-        assert_eq!(routing.key_frame_request(producers[0], now), None);
+        assert_eq!(
+            routing.key_frame_request(producers[0].0, producers[0].1, now),
+            None
+        );
         let mut due = Vec::new();
         routing.due_key_frame_requests(now + Duration::from_millis(999), &mut due);
         assert!(due.is_empty());
         routing.due_key_frame_requests(now + Duration::from_secs(1), &mut due);
         assert_eq!(due.len(), 1, "retried once");
         assert_eq!(routing.consumer_stats("b").unwrap().key_frame_requests, 1);
-        assert_eq!(routing.producer_stats("p").unwrap().key_frame_requests, 2);
+        assert_eq!(
+            routing.producer_stats("p").unwrap()[0].key_frame_requests,
+            2
+        );
     }
 
     /// An opus packet with an RFC 6464 level (router extension id 6).
@@ -1131,7 +1353,7 @@ mod tests {
                 ..ProducerSpec::default()
             };
             routing
-                .add_producer(id.into(), SENDER, spec, false)
+                .add_producer(id.into(), SENDER, vec![spec], false)
                 .unwrap();
         }
         let options = RtpObserverOptions::AudioLevel(AudioLevelOptions {
@@ -1194,14 +1416,14 @@ mod tests {
             ..ProducerSpec::default()
         };
         routing
-            .add_producer("p".into(), SENDER, spec, false)
+            .add_producer("p".into(), SENDER, vec![spec], false)
             .unwrap();
         routing
             .set_producer_trace("p", TraceKind::KeyFrame as u8 | TraceKind::Fir as u8)
             .unwrap();
         let now = Instant::now();
-        let (index, _, _) = routing.ingress(SENDER, &mut keyframe(1), now).unwrap();
-        let (_, rtcp) = routing.key_frame_request(index, now).unwrap();
+        let (index, _, _, _) = routing.ingress(SENDER, &mut keyframe(1), now).unwrap();
+        let (_, rtcp) = routing.key_frame_request(index, 0, now).unwrap();
         let (header, body) = RtcpCompoundIter::new(&rtcp).next().unwrap().unwrap();
         assert!(matches!(
             RtcpPacket::parse(header, body).unwrap(),
@@ -1227,7 +1449,7 @@ mod tests {
         let mut sent_b = Vec::new();
         for sequence in 10..13 {
             let mut packet = keyframe(sequence);
-            let (producer, produced, _) = routing
+            let (producer, stream, produced, _) = routing
                 .ingress(SENDER, &mut packet, Instant::now())
                 .unwrap();
             let (_, forward) = routing
@@ -1235,6 +1457,7 @@ mod tests {
                     producer,
                     0,
                     &packet,
+                    stream,
                     produced.is_keyframe,
                     Instant::now(),
                     &mut output,
@@ -1299,6 +1522,7 @@ mod tests {
         // 3 of 4 packets arrived: 0.75^4 * 10 rounds to 3.
         assert!(scores.contains(&ScoreChange::Producer {
             id: "p".into(),
+            stream: 0,
             ssrc: 1111,
             score: 3,
         }));
@@ -1339,7 +1563,7 @@ mod tests {
             ..ProducerSpec::default()
         };
         routing
-            .add_producer("cc".into(), SENDER, spec, false)
+            .add_producer("cc".into(), SENDER, vec![spec], false)
             .unwrap();
         let consumer = ConsumerSpec {
             ssrc: 0xCC,
@@ -1366,13 +1590,15 @@ mod tests {
             };
             let mut packet = Vec::new();
             header.write_into(&[1, 2, 3], &mut packet).unwrap();
-            let (producer, produced, _) = routing.ingress(SENDER, &mut packet, start).unwrap();
+            let (producer, stream, produced, _) =
+                routing.ingress(SENDER, &mut packet, start).unwrap();
             let mut output = [0u8; 256];
             let (_, Forward::Send(len)) = routing
                 .egress(
                     producer,
                     0,
                     &packet,
+                    stream,
                     produced.is_keyframe,
                     start,
                     &mut output,
@@ -1422,7 +1648,7 @@ mod tests {
             ..ProducerSpec::default()
         };
         routing
-            .add_producer("p".into(), SENDER, spec, false)
+            .add_producer("p".into(), SENDER, vec![spec], false)
             .unwrap();
     }
 
@@ -1435,12 +1661,12 @@ mod tests {
             ..ProducerSpec::default()
         };
         let error = routing
-            .add_producer("q".into(), SENDER, same_ssrc.clone(), false)
+            .add_producer("q".into(), SENDER, vec![same_ssrc.clone()], false)
             .unwrap_err();
         assert!(error.contains("SSRC 1111"), "{error}");
         // Another transport may use the same SSRC: SSRCs are per endpoint.
         routing
-            .add_producer("q".into(), RECEIVER_B, same_ssrc, false)
+            .add_producer("q".into(), RECEIVER_B, vec![same_ssrc], false)
             .unwrap();
         let error = routing
             .add_consumer("b".into(), RECEIVER_B, "p", ConsumerSpec::default(), false)
