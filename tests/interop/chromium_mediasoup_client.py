@@ -1,6 +1,8 @@
 """Headless Chromium (Debian's) running mediasoup-client v3 from npm against mediasoup_py:
 one page produces the fake camera and microphone, a second page consumes both, and the
-result is what the second page's decoder reports (``getStats``), as JSON.
+result is what the second page's decoder reports (``getStats``), as JSON. With
+``--simulcast`` the camera goes out as three VP8 simulcast encodings and the consumer is
+moved across them with ``set_preferred_layers``.
 
 Signaling is what an application would carry over its WebSocket, here a function the pages
 call (Playwright's ``expose_function``) that runs on the server's asyncio loop.
@@ -8,6 +10,7 @@ call (Playwright's ``expose_function``) that runs on the server's asyncio loop.
 Run inside a network namespace that has only ``lo`` (the pytest test does that):
 
     python -m tests.interop.chromium_mediasoup_client --video-codec video/VP8
+    python -m tests.interop.chromium_mediasoup_client --simulcast
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import http.server
+import itertools
 import json
 import sys
 import tempfile
@@ -28,6 +32,7 @@ from typing import Any
 from playwright.async_api import Page, async_playwright
 
 import mediasoup_py
+from mediasoup_py.consumer import ConsumerLayers
 from tests.interop.chromium_webrtc import CHROMIUM, FLAGS, wait_until
 
 BUNDLE_DIRECTORY = Path(__file__).resolve().parent / "msc"
@@ -70,6 +75,29 @@ window.produce = async () => {{
   return [video.id, audio.id];
 }};
 
+// The camera at 720p as three simulcast encodings, as mediasoup-demo sends it (Chromium
+// gives fewer layers to smaller captures).
+window.produceSimulcast = async () => {{
+  const transport = await transportFor('send');
+  window.sendTransport = transport;
+  transport.on('produce', ({{kind, rtpParameters}}, callback, errback) => {{
+    window.signal('produce', {{transportId: transport.id, kind, rtpParameters}})
+      .then(callback, errback);
+  }});
+  const stream = await navigator.mediaDevices.getUserMedia(
+    {{video: {{width: 1280, height: 720}}, audio: false}});
+  const video = await transport.produce({{
+    track: stream.getVideoTracks()[0],
+    encodings: [
+      {{rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150000}},
+      {{rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500000}},
+      {{rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1500000}},
+    ],
+    codecOptions: {{videoGoogleStartBitrate: 1000}},
+  }});
+  return [video.id];
+}};
+
 window.consume = async (producerIds) => {{
   const transport = await transportFor('recv');
   window.consumers = [];
@@ -98,6 +126,19 @@ window.availableOutgoingBitrate = async () => {{
   return bitrate;
 }};
 
+// What the sender's encoder does per simulcast encoding.
+window.outbound = async () => {{
+  const result = [];
+  (await window.sendTransport.getStats()).forEach((entry) => {{
+    if (entry.type === 'outbound-rtp' && entry.kind === 'video') {{
+      result.push({{rid: entry.rid, frameWidth: entry.frameWidth,
+        framesEncoded: entry.framesEncoded, framesPerSecond: entry.framesPerSecond,
+        qualityLimitationReason: entry.qualityLimitationReason}});
+    }}
+  }});
+  return result.sort((a, b) => (a.rid || '').localeCompare(b.rid || ''));
+}};
+
 window.inbound = async () => {{
   const result = {{}};
   for (const consumer of window.consumers) {{
@@ -119,6 +160,8 @@ class Signaling:
         self.transports: dict[str, mediasoup_py.WebRtcTransport] = {}
         self.consumers: dict[str, mediasoup_py.Consumer] = {}
         self.producers: list[mediasoup_py.Producer] = []
+        # For simulcast producers' consumers.
+        self.preferred_layers: ConsumerLayers | None = None
 
     async def handle(self, method: str, data: dict[str, Any]) -> Any:
         if method == "routerRtpCapabilities":
@@ -148,6 +191,7 @@ class Signaling:
                 producer_id=data["producerId"],
                 rtp_capabilities=data["rtpCapabilities"],
                 paused=True,
+                preferred_layers=self.preferred_layers,
             )
             self.consumers[consumer.id] = consumer
             return {
@@ -214,46 +258,36 @@ async def scenario(video_codec: str) -> dict[str, Any]:
             ]
         )
         signaling = Signaling(router)
-        async with async_playwright() as playwright:
-            with tempfile.TemporaryDirectory() as profile, page_server() as url:
-                browser = await playwright.chromium.launch_persistent_context(
-                    profile,
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=FLAGS,
-                    ignore_default_args=["--headless"],
-                )
-                try:
-                    sender = await open_participant(browser, url, signaling)
-                    producer_ids = await sender.evaluate("window.produce()")
-                    receiver = await open_participant(browser, url, signaling)
-                    await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            with page_server() as url:
+                sender = await open_participant(browser, url, signaling)
+                producer_ids = await sender.evaluate("window.produce()")
+                receiver = await open_participant(browser, url, signaling)
+                await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
 
-                    async def decoding() -> bool:
-                        inbound = await receiver.evaluate("window.inbound()")
-                        video = inbound.get("video", {})
-                        audio = inbound.get("audio", {})
-                        return bool(
-                            video.get("framesDecoded", 0) >= 60
-                            and audio.get("packetsReceived", 0) >= 100
-                        )
-
-                    await wait_until(decoding, "the consumer page to decode")
+                async def decoding() -> bool:
                     inbound = await receiver.evaluate("window.inbound()")
-                    bitrates = [await sender.evaluate("window.availableOutgoingBitrate()")]
-                    # Give the estimate a few seconds to react to the feedback.
-                    for _ in range(4):
-                        await asyncio.sleep(1)
-                        bitrates.append(await sender.evaluate("window.availableOutgoingBitrate()"))
-                    consumer_stats = {
-                        consumer.kind: (await consumer.get_stats())[0]
-                        for consumer in signaling.consumers.values()
-                    }
-                    producer_parameters = {
-                        producer.kind: producer.rtp_parameters for producer in signaling.producers
-                    }
-                finally:
-                    await browser.close()
+                    video = inbound.get("video", {})
+                    audio = inbound.get("audio", {})
+                    return bool(
+                        video.get("framesDecoded", 0) >= 60
+                        and audio.get("packetsReceived", 0) >= 100
+                    )
+
+                await wait_until(decoding, "the consumer page to decode")
+                inbound = await receiver.evaluate("window.inbound()")
+                bitrates = [await sender.evaluate("window.availableOutgoingBitrate()")]
+                # Give the estimate a few seconds to react to the feedback.
+                for _ in range(4):
+                    await asyncio.sleep(1)
+                    bitrates.append(await sender.evaluate("window.availableOutgoingBitrate()"))
+                consumer_stats = {
+                    consumer.kind: (await consumer.get_stats())[0]
+                    for consumer in signaling.consumers.values()
+                }
+                producer_parameters = {
+                    producer.kind: producer.rtp_parameters for producer in signaling.producers
+                }
         video, audio = inbound["video"], inbound["audio"]
         return {
             "video": {
@@ -280,11 +314,139 @@ async def scenario(video_codec: str) -> dict[str, Any]:
         worker.close()
 
 
+@contextlib.asynccontextmanager
+async def browser_context(playwright: Any) -> Any:
+    with tempfile.TemporaryDirectory() as profile:
+        browser = await playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            ignore_default_args=["--headless"],
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+# The widths the three encodings of a 1280x720 capture decode at.
+SIMULCAST_WIDTHS = (320, 640, 1280)
+
+
+async def simulcast_scenario() -> dict[str, Any]:
+    """Produces three simulcast encodings, consumes them with the top layer preferred, then
+    prefers each spatial layer in turn; records what the decoder shows after each switch and
+    the longest gap between decoded frames throughout."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=47100, rtc_max_port=47199)
+    try:
+        router = await worker.create_router(
+            media_codecs=[{"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}]
+        )
+        signaling = Signaling(router)
+        signaling.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            with page_server() as url:
+                sender = await open_participant(browser, url, signaling)
+                producer_ids = await sender.evaluate("window.produceSimulcast()")
+                receiver = await open_participant(browser, url, signaling)
+                await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
+                (consumer,) = signaling.consumers.values()
+                layer_events: list[Any] = []
+                consumer.on("layerschange", layer_events.append)
+                samples: list[tuple[float, int]] = []
+
+                dropped: list[int] = [0]
+
+                async def sample_frames() -> None:
+                    loop = asyncio.get_running_loop()
+                    while True:
+                        video = (await receiver.evaluate("window.inbound()")).get("video", {})
+                        samples.append((loop.time(), video.get("framesDecoded", 0)))
+                        dropped[0] = video.get("framesDropped", 0)
+                        await asyncio.sleep(0.1)
+
+                async def width_is(width: int) -> bool:
+                    inbound = await receiver.evaluate("window.inbound()")
+                    return bool(inbound.get("video", {}).get("frameWidth") == width)
+
+                sampler = asyncio.ensure_future(sample_frames())
+                steps = []
+                try:
+                    # Chromium sends the top layer once its bandwidth estimate allows.
+                    await wait_until(lambda: width_is(SIMULCAST_WIDTHS[2]), "the top layer")
+                    for spatial in (0, 1, 2, 0):
+                        started = asyncio.get_running_loop().time()
+                        events_before = len(layer_events)
+                        dropped_before = dropped[0]
+                        await consumer.set_preferred_layers(
+                            {"spatialLayer": spatial, "temporalLayer": 2}
+                        )
+                        width = SIMULCAST_WIDTHS[spatial]
+                        await wait_until(lambda width=width: width_is(width), f"width {width}")
+                        steps.append(
+                            {
+                                "spatialLayer": spatial,
+                                "seconds": asyncio.get_running_loop().time() - started,
+                                "currentLayers": consumer.current_layers,
+                                "layerEvents": layer_events[events_before:],
+                            }
+                        )
+                        # Play a while at this layer.
+                        await asyncio.sleep(1.5)
+                        steps[-1]["framesDropped"] = dropped[0] - dropped_before
+                finally:
+                    sampler.cancel()
+                inbound = (await receiver.evaluate("window.inbound()"))["video"]
+                sender_layers = await sender.evaluate("window.outbound()")
+                (producer,) = signaling.producers
+                result = {
+                    "producerType": producer.type,
+                    "producerScore": producer.score,
+                    "producerStats": await producer.get_stats(),
+                    "consumerType": consumer.type,
+                    "consumerStats": (await consumer.get_stats())[0],
+                    "steps": steps,
+                    "longestFreeze": longest_freeze(samples),
+                    "senderLayers": sender_layers,
+                    "video": {
+                        key: inbound.get(key)
+                        for key in (
+                            "framesDecoded",
+                            "framesReceived",
+                            "framesPerSecond",
+                            "framesDropped",
+                            "freezeCount",
+                            "totalFreezesDuration",
+                            "frameWidth",
+                        )
+                    },
+                }
+        return result
+    finally:
+        worker.close()
+
+
+def longest_freeze(samples: list[tuple[float, int]]) -> float:
+    """The longest time the decoded frame count stood still, from (time, count) samples."""
+    longest = 0.0
+    since = samples[0][0] if samples else 0.0
+    for (_, before), (at, after) in itertools.pairwise(samples):
+        if after != before:
+            since = at
+        longest = max(longest, at - since)
+    return longest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
+    parser.add_argument("--simulcast", action="store_true")
     arguments = parser.parse_args()
-    result = asyncio.run(asyncio.wait_for(scenario(arguments.video_codec), 60))
+    if arguments.simulcast:
+        result = asyncio.run(asyncio.wait_for(simulcast_scenario(), 80))
+    else:
+        result = asyncio.run(asyncio.wait_for(scenario(arguments.video_codec), 60))
     json.dump(result, sys.stdout)
     return 0
 

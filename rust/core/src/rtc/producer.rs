@@ -141,6 +141,8 @@ pub struct ProducerStats {
     pub key_frame_requests: u64,
     /// Lost packets that arrived later as retransmissions.
     pub repaired_packets: u64,
+    /// RTX packets carrying a packet that was not missing (padding), dropped.
+    pub rtx_duplicates: u64,
     /// NACKs sent to the client, and the packets they asked for.
     pub nacks: u64,
     /// Packets the NACKs asked for.
@@ -288,7 +290,6 @@ impl Producer {
                 Ok(original_len) => len = original_len,
                 Err(_) => return Ingest::Dropped,
             }
-            self.stats.repaired_packets += 1;
         }
         let Ok(mut packet) = RtpPacket::parse(&mut buffer[..len]) else {
             return Ingest::Dropped;
@@ -317,12 +318,23 @@ impl Producer {
         };
         let client_ssrc = packet.ssrc();
         let sequence = packet.sequence_number();
-        self.receive_stats
-            .on_packet(sequence, packet.timestamp(), now, repaired);
-        let request_key_frame = self
+        let arrival = self
             .nack_generator
             .as_mut()
-            .is_some_and(|generator| generator.on_packet(sequence, now) == Arrival::KeyFrameNeeded);
+            .map(|generator| generator.on_packet(sequence, now));
+        if repaired {
+            // Senders also pad with RTX copies of packets already received (Chrome probes
+            // bandwidth so): only a packet we were missing is a repair. Forwarding the others
+            // would replay old frames, old keyframes included, to consumers.
+            if arrival != Some(Arrival::Recovered) {
+                self.stats.rtx_duplicates += 1;
+                return None;
+            }
+            self.stats.repaired_packets += 1;
+        }
+        self.receive_stats
+            .on_packet(sequence, packet.timestamp(), now, repaired);
+        let request_key_frame = arrival == Some(Arrival::KeyFrameNeeded);
         packet.set_payload_type(router_payload_type).ok()?;
         packet
             .remap_header_extension_ids(&self.extension_map)
@@ -557,6 +569,14 @@ mod tests {
         let mut probe = packet(97, 6666, vec![]);
         probe.truncate(probe.len() - 5);
         assert_eq!(producer.ingest(&mut probe, now), Ingest::Dropped);
+        // So is an RTX copy of a packet that was not missing (Chrome's payload padding):
+        // forwarding it would replay an old frame.
+        let mut padding = packet(97, 6666, vec![]);
+        let payload_at = padding.len() - 5;
+        padding.splice(payload_at..payload_at, 10u16.to_be_bytes());
+        assert_eq!(producer.ingest(&mut padding, now), Ingest::Dropped);
+        assert_eq!(producer.stats().rtx_duplicates, 1);
+        assert_eq!(producer.stats().repaired_packets, 1);
         lost.clear();
         producer.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");
