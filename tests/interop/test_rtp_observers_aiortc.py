@@ -1,7 +1,8 @@
 """RTP observers with real senders: pymediasoup peers send opus from aiortc, whose sender puts
 the RFC 6464 level of every frame it encodes in the ssrc-audio-level extension. One peer
 plays a loud tone and the other a quiet one (or silence), so the observers' reports can be
-checked against levels aiortc itself computed."""
+checked against levels aiortc itself computed, and the dominant speaker against who is
+actually talking."""
 
 from __future__ import annotations
 
@@ -124,6 +125,47 @@ def test_audio_level_observer_reports_the_loudest_first_then_silence() -> None:
     assert abs(loud_volume - sine_dbov(0.5)) <= 3, result
     assert abs(quiet_volume - sine_dbov(0.01)) <= 3, result
     assert result["silence_after"] < 3, result
+
+
+async def active_speaker_observer() -> list[tuple[str, float]]:
+    """Two peers take turns: the floor must follow, once per turn."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=47200, rtc_max_port=47299)
+    peers: list[Peer] = []
+    try:
+        router = await worker.create_router(media_codecs=OPUS)  # type: ignore[arg-type]
+        first, second = Tone(0.3), Tone(0.0)
+        names = {}
+        for name, tone in (("first", first), ("second", second)):
+            peer = await Peer.join(router, [tone])
+            peers.append(peer)
+            (producer,) = await peer.produce([tone])
+            names[producer.id] = name
+        observer = await router.create_active_speaker_observer(interval=300)
+        for producer_id in names:
+            await observer.add_producer(producer_id=producer_id)
+        loop = asyncio.get_running_loop()
+        changes: list[tuple[str, float]] = []
+        started = loop.time()
+        observer.on(
+            "dominantspeaker",
+            lambda event: changes.append((names[event["producer"].id], loop.time() - started)),
+        )
+        await asyncio.sleep(3)
+        first.amplitude, second.amplitude = 0.0, 0.3
+        started = loop.time()
+        await asyncio.sleep(4)
+        return changes
+    finally:
+        for peer in peers:
+            await peer.close()
+        worker.close()
+
+
+def test_active_speaker_observer_follows_the_talker() -> None:
+    changes = asyncio.run(active_speaker_observer())
+    assert [name for name, _ in changes] == ["first", "second"], changes
+    # Each turn is recognised within a couple of seconds (the long scale needs ~1 s).
+    assert all(seconds < 3 for _, seconds in changes), changes
 
 
 async def bad_observer_input() -> list[str]:

@@ -992,6 +992,24 @@ impl PyWorkerChannel {
         )
     }
 
+    /// mediasoup's `createActiveSpeakerObserver({interval})`.
+    fn create_active_speaker_observer(
+        &self,
+        request_id: u64,
+        observer_id: String,
+        interval_ms: u64,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::CreateRtpObserver {
+                observer_id,
+                options: RtpObserverOptions::ActiveSpeaker {
+                    interval: Duration::from_millis(interval_ms),
+                },
+            },
+        )
+    }
+
     fn close_rtp_observer(&self, request_id: u64, observer_id: String) -> PyResult<()> {
         self.send(request_id, Request::CloseRtpObserver { observer_id })
     }

@@ -16,11 +16,13 @@
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
 //! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
+//! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
 
 pub mod audio_level_observer;
 pub mod consumer;
 pub mod datagram_sink;
+pub mod dominant_speaker;
 pub mod key_frame_requests;
 pub mod layer_selector;
 pub mod nack_generator;

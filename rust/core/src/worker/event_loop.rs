@@ -973,8 +973,12 @@ impl Worker {
                 producer_id,
                 observed,
             } => {
-                self.routing
-                    .set_rtp_observer_producer(&observer_id, &producer_id, observed)?;
+                self.routing.set_rtp_observer_producer(
+                    &observer_id,
+                    &producer_id,
+                    observed,
+                    Instant::now(),
+                )?;
                 Ok(Response::Done)
             }
             Request::RequestKeyFrame { consumer_id } => {

@@ -465,7 +465,7 @@ impl Routing {
                         trace_rtp(entry, &packet[..len], &produced, &mut self.notices);
                     }
                     if let Some(level) = produced.audio_level {
-                        self.observers.record(index, level);
+                        self.observers.record(index, level, now);
                     }
                     return Some((index, stream, produced, len));
                 }
@@ -937,10 +937,11 @@ impl Routing {
         id: &str,
         producer_id: &str,
         observed: bool,
+        now: Instant,
     ) -> Result<(), String> {
         let producer = self.producer_index(producer_id)?;
         if observed {
-            self.observers.add_producer(id, producer)
+            self.observers.add_producer(id, producer, now)
         } else {
             self.observers.remove_producer(id, producer)
         }
@@ -1366,11 +1367,11 @@ mod tests {
             .unwrap();
         for producer in ["loud", "quiet"] {
             routing
-                .set_rtp_observer_producer("alo", producer, true)
+                .set_rtp_observer_producer("alo", producer, true, start)
                 .unwrap();
         }
         assert!(routing
-            .set_rtp_observer_producer("alo", "nope", true)
+            .set_rtp_observer_producer("alo", "nope", true, start)
             .is_err());
         for sequence in 0..25 {
             for (ssrc, level) in [(1, 10), (2, 50), (3, 0)] {

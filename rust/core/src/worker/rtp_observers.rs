@@ -1,15 +1,21 @@
 //! The worker's RTP observers (mediasoup's AudioLevelObserver and ActiveSpeakerObserver):
 //! which producers each watches, the audio levels routing feeds them, and their reports.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::rtc::audio_level_observer::{AudioLevelObserver, AudioLevelOptions, AudioLevelReport};
+use crate::rtc::dominant_speaker::DominantSpeakerDetector;
 
 /// What kind of observer to create.
 #[derive(Debug, Clone, Copy)]
 pub enum RtpObserverOptions {
     /// The loudest producers each interval.
     AudioLevel(AudioLevelOptions),
+    /// The dominant speaker, decided each interval.
+    ActiveSpeaker {
+        /// How often it decides.
+        interval: Duration,
+    },
 }
 
 /// What an observer reports, by producer slot (routing turns slots into ids).
@@ -26,6 +32,10 @@ pub enum RtpObserverReport<K> {
 #[derive(Debug)]
 enum Observer {
     AudioLevel(AudioLevelObserver<usize>),
+    ActiveSpeaker {
+        detector: DominantSpeakerDetector<usize>,
+        paused: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -62,6 +72,10 @@ impl RtpObservers {
             RtpObserverOptions::AudioLevel(options) => {
                 Observer::AudioLevel(AudioLevelObserver::new(options, now))
             }
+            RtpObserverOptions::ActiveSpeaker { interval } => Observer::ActiveSpeaker {
+                detector: DominantSpeakerDetector::new(interval, now),
+                paused: false,
+            },
         };
         self.observers.push(ObserverEntry { id, observer });
         Ok(())
@@ -81,14 +95,18 @@ impl RtpObservers {
     pub fn set_paused(&mut self, id: &str, paused: bool, now: Instant) -> Result<(), String> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.set_paused(paused, now),
+            Observer::ActiveSpeaker {
+                paused: is_paused, ..
+            } => *is_paused = paused,
         }
         Ok(())
     }
 
     /// Starts watching producer `producer`.
-    pub fn add_producer(&mut self, id: &str, producer: usize) -> Result<(), String> {
+    pub fn add_producer(&mut self, id: &str, producer: usize, now: Instant) -> Result<(), String> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.add_producer(producer),
+            Observer::ActiveSpeaker { detector, .. } => detector.add_speaker(producer, now),
         }
         Ok(())
     }
@@ -97,6 +115,7 @@ impl RtpObservers {
     pub fn remove_producer(&mut self, id: &str, producer: usize) -> Result<(), String> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.remove_producer(producer),
+            Observer::ActiveSpeaker { detector, .. } => detector.remove_speaker(producer),
         }
         Ok(())
     }
@@ -106,15 +125,21 @@ impl RtpObservers {
         for entry in &mut self.observers {
             match &mut entry.observer {
                 Observer::AudioLevel(observer) => observer.remove_producer(producer),
+                Observer::ActiveSpeaker { detector, .. } => detector.remove_speaker(producer),
             }
         }
     }
 
     /// The audio level of one packet of `producer`, to every observer watching it.
-    pub fn record(&mut self, producer: usize, level: u8) {
+    pub fn record(&mut self, producer: usize, level: u8, now: Instant) {
         for entry in &mut self.observers {
             match &mut entry.observer {
                 Observer::AudioLevel(observer) => observer.record(producer, level),
+                Observer::ActiveSpeaker { detector, paused } => {
+                    if !*paused {
+                        detector.record_level(producer, level, now);
+                    }
+                }
             }
         }
     }
@@ -125,6 +150,9 @@ impl RtpObservers {
             .iter()
             .filter_map(|entry| match &entry.observer {
                 Observer::AudioLevel(observer) => observer.next_deadline(),
+                Observer::ActiveSpeaker { detector, paused } => {
+                    (!paused).then(|| detector.next_deadline())
+                }
             })
             .min()
     }
@@ -140,6 +168,13 @@ impl RtpObservers {
                     Some(AudioLevelReport::Silence) => Some(RtpObserverReport::Silence),
                     None => None,
                 },
+                Observer::ActiveSpeaker { detector, paused } => {
+                    if *paused {
+                        None
+                    } else {
+                        detector.poll(now).map(RtpObserverReport::DominantSpeaker)
+                    }
+                }
             };
             if let Some(report) = report {
                 out.push((entry.id.clone(), report));
