@@ -2,7 +2,8 @@
 one page produces the fake camera and microphone, a second page consumes both, and the
 result is what the second page's decoder reports (``getStats``), as JSON. With
 ``--simulcast`` the camera goes out as three VP8 simulcast encodings and the consumer is
-moved across them with ``set_preferred_layers``.
+moved across them with ``set_preferred_layers``. With ``--ffmpeg-source`` the media comes
+from ffmpeg through PlainTransports instead of a sender page.
 
 Signaling is what an application would carry over its WebSocket, here a function the pages
 call (Playwright's ``expose_function``) that runs on the server's asyncio loop.
@@ -11,6 +12,7 @@ Run inside a network namespace that has only ``lo`` (the pytest test does that):
 
     python -m tests.interop.chromium_mediasoup_client --video-codec video/VP8
     python -m tests.interop.chromium_mediasoup_client --simulcast
+    python -m tests.interop.chromium_mediasoup_client --ffmpeg-source
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from playwright.async_api import Page, async_playwright
 import mediasoup_py
 from mediasoup_py.consumer import ConsumerLayers
 from tests.interop.chromium_webrtc import CHROMIUM, FLAGS, wait_until
+from tests.interop.ffmpeg_peer import producer_parameters, rtp_output, send_test_media
 
 BUNDLE_DIRECTORY = Path(__file__).resolve().parent / "msc"
 BUNDLE = "mediasoup-client.bundle.js"
@@ -427,6 +430,65 @@ async def simulcast_scenario() -> dict[str, Any]:
         worker.close()
 
 
+async def ffmpeg_source_scenario() -> dict[str, Any]:
+    """ffmpeg streams VP8 and opus into PlainTransport producers; a page consumes them
+    through a WebRtcTransport and decodes."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=47500, rtc_max_port=47599)
+    sender = None
+    try:
+        router = await worker.create_router(
+            media_codecs=[
+                {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+                {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+            ]
+        )
+        signaling = Signaling(router)
+        sources = {}
+        producer_ids = []
+        for kind in ("video", "audio"):
+            source = await router.create_plain_transport(
+                listen_info={"protocol": "udp", "ip": "127.0.0.1"}, comedia=True
+            )
+            producer = await source.produce(
+                kind=kind,  # type: ignore[arg-type]
+                rtp_parameters=producer_parameters(kind),  # type: ignore[arg-type]
+            )
+            sources[kind] = source
+            producer_ids.append(producer.id)
+        sender = await send_test_media(
+            rtp_output(sources["video"]), rtp_output(sources["audio"]), seconds=20, size="640x360"
+        )
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            with page_server() as url:
+                receiver = await open_participant(browser, url, signaling)
+                await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
+
+                async def decoding() -> bool:
+                    inbound = await receiver.evaluate("window.inbound()")
+                    video = inbound.get("video", {})
+                    audio = inbound.get("audio", {})
+                    return bool(
+                        video.get("framesDecoded", 0) >= 60
+                        and audio.get("packetsReceived", 0) >= 100
+                    )
+
+                await wait_until(decoding, "the page to decode ffmpeg's media")
+                inbound = await receiver.evaluate("window.inbound()")
+        video, audio = inbound["video"], inbound["audio"]
+        return {
+            "video": {
+                key: video.get(key)
+                for key in ("framesDecoded", "frameWidth", "frameHeight", "framesDropped")
+            },
+            "audio": {key: audio.get(key) for key in ("packetsReceived", "packetsLost")},
+        }
+    finally:
+        if sender is not None and sender.returncode is None:
+            sender.terminate()
+            await sender.wait()
+        worker.close()
+
+
 def longest_freeze(samples: list[tuple[float, int]]) -> float:
     """The longest time the decoded frame count stood still, from (time, count) samples."""
     longest = 0.0
@@ -442,9 +504,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
     parser.add_argument("--simulcast", action="store_true")
+    parser.add_argument("--ffmpeg-source", action="store_true")
     arguments = parser.parse_args()
     if arguments.simulcast:
         result = asyncio.run(asyncio.wait_for(simulcast_scenario(), 80))
+    elif arguments.ffmpeg_source:
+        result = asyncio.run(asyncio.wait_for(ffmpeg_source_scenario(), 60))
     else:
         result = asyncio.run(asyncio.wait_for(scenario(arguments.video_codec), 60))
     json.dump(result, sys.stdout)

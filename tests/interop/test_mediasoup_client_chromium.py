@@ -1,5 +1,6 @@
 """mediasoup-client v3 (npm) in headless Chromium, unchanged, against mediasoup_py: one page
-produces the fake camera and microphone, another consumes both and decodes them."""
+produces the fake camera and microphone, another consumes both and decodes them; and a page
+decodes what ffmpeg streams into PlainTransports."""
 
 from __future__ import annotations
 
@@ -30,3 +31,14 @@ def test_a_chromium_page_decodes_what_another_produces(loopback_namespace: str) 
     for kind in ("video", "audio"):
         assert 0 < result["consumers"][kind]["roundTripTime"] < 100, result["consumers"]
         assert result["consumers"][kind]["score"] == 10
+
+
+def test_a_chromium_page_decodes_what_ffmpeg_sends_through_a_plain_transport(
+    loopback_namespace: str,
+) -> None:
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--ffmpeg-source"
+    )
+    assert result["video"]["framesDecoded"] >= 60, result
+    assert (result["video"]["frameWidth"], result["video"]["frameHeight"]) == (640, 360)
+    assert result["audio"]["packetsReceived"] >= 100, result

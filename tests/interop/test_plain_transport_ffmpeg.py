@@ -15,52 +15,9 @@ from typing import Any
 import pytest
 
 import mediasoup_py
-from mediasoup_py.plain_transport import PlainTransport
+from tests.interop.ffmpeg_peer import rtp_output, send_test_media
 
 DURATION_S = 2
-
-
-def ffmpeg_output(transport: PlainTransport, srtp_key: str | None) -> list[str]:
-    port = transport.tuple["localPort"]
-    # RTCP goes to the same port (rtcp-mux); it comes from ffmpeg's RTCP socket, a different
-    # source port, so the transport drops it as not from the learned tuple.
-    url = f"rtp://127.0.0.1:{port}?rtcpport={port}&pkt_size=1200"
-    if srtp_key is None:
-        return ["-f", "rtp", url]
-    return [
-        "-f",
-        "rtp",
-        "-srtp_out_suite",
-        "AES_CM_128_HMAC_SHA1_80",
-        "-srtp_out_params",
-        srtp_key,
-        url.replace("rtp://", "srtp://"),
-    ]
-
-
-async def run_ffmpeg(*outputs: list[str]) -> None:
-    command = [
-        "ffmpeg",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc=size=320x240:rate=30:duration={DURATION_S}",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency=440:duration={DURATION_S}",
-    ]
-    video, audio = outputs
-    command += ["-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "500k"]
-    command += ["-payload_type", "101", "-ssrc", "11111111", *video]
-    command += ["-map", "1:a", "-c:a", "libopus", "-payload_type", "100", "-ssrc", "22222222"]
-    command += audio
-    process = await asyncio.create_subprocess_exec(*command)
-    assert await asyncio.wait_for(process.wait(), timeout=30) == 0
 
 
 async def stream_into_plain_transports(srtp: bool) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -87,7 +44,10 @@ async def stream_into_plain_transports(srtp: bool) -> tuple[dict[str, Any], dict
                 )
             else:
                 await transport.connect()
-        await run_ffmpeg(ffmpeg_output(video, ffmpeg_key), ffmpeg_output(audio, ffmpeg_key))
+        sender = await send_test_media(
+            rtp_output(video, ffmpeg_key), rtp_output(audio, ffmpeg_key), seconds=DURATION_S
+        )
+        assert await asyncio.wait_for(sender.wait(), timeout=30) == 0
         await asyncio.sleep(0.2)
         [video_stats] = await video.get_stats()
         [audio_stats] = await audio.get_stats()
