@@ -170,7 +170,7 @@ class WorkerChannel:
         cname: str,
         transport_cc_extension_id: int | None,
         mime_type: str,
-        layers: tuple[int, int, int, int] | None,
+        layers: tuple[bool, int, int, int, int] | None,
         paused: bool,
     ) -> None: ...
     def set_consumer_preferred_layers(

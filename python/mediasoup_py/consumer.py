@@ -161,7 +161,9 @@ class Consumer(EventEmitter):
         producer sends are lowered to its highest."""
         self._check_open()
         if self._preferred_layers is None:
-            raise errors.InvalidStateError("set_preferred_layers() is for simulcast consumers")
+            raise errors.InvalidStateError(
+                "set_preferred_layers() is for simulcast and SVC consumers"
+            )
         preferred = _checked_layers(layers, "layers", self._producer)
         worker = self._transport._worker
         native = worker._native
@@ -278,10 +280,13 @@ class Consumer(EventEmitter):
 
 
 def _layer_counts(producer: Producer) -> tuple[int, int]:
-    """The (spatial, temporal) layer counts of a simulcast producer."""
+    """The (spatial, temporal) layer counts of a simulcast or SVC producer: simulcast
+    streams are its spatial layers, an SVC stream's are in its scalability mode."""
     encodings = producer.rtp_parameters["encodings"]
-    temporal = ortc.scalability_temporal_layers(encodings[0].get("scalabilityMode"))
-    return len(encodings), temporal
+    spatial, temporal = ortc.scalability_layers(encodings[0].get("scalabilityMode"))
+    if producer.type == "simulcast":
+        spatial = len(encodings)
+    return spatial, temporal
 
 
 def _checked_layers(value: object, field: str, producer: Producer) -> ConsumerLayers:
@@ -351,9 +356,9 @@ async def create_consumer(
     )
     consumer_mid = rtp_parameters.get("mid")
     encoding = rtp_parameters["encodings"][0]
-    # A simulcast producer reaches a (non-pipe) consumer as layers it chooses among.
+    # A simulcast or SVC producer reaches a (non-pipe) consumer as layers it chooses among.
     layers: ConsumerLayers | None = None
-    if producer.type == "simulcast" and not pipe:
+    if producer.type in ("simulcast", "svc") and not pipe:
         spatial_layers, temporal_layers = _layer_counts(producer)
         layers = (
             _checked_layers(preferred_layers, "preferred_layers", producer)
@@ -363,7 +368,12 @@ async def create_consumer(
     layer_argument = (
         None
         if layers is None
-        else (*_layer_counts(producer), layers["spatialLayer"], layers["temporalLayer"])
+        else (
+            producer.type == "svc",
+            *_layer_counts(producer),
+            layers["spatialLayer"],
+            layers["temporalLayer"],
+        )
     )
     rtx_payload_types = [
         (int(codec["parameters"]["apt"]), codec["payloadType"])

@@ -622,10 +622,11 @@ def can_consume(consumable: RtpParameters, caps: RtpCapabilities) -> bool:
     return bool(matching) and not _is_rtx(matching[0])
 
 
-def scalability_temporal_layers(mode: str | None) -> int:
-    """The temporal layers of a scalability mode (``L1T3`` -> 3); 1 when absent."""
+def scalability_layers(mode: str | None) -> tuple[int, int]:
+    """The (spatial, temporal) layers of a scalability mode (``L3T3_KEY`` -> (3, 3));
+    (1, 1) when absent."""
     match = re.match(r"^[LS]([1-9]\d?)T([1-9]\d?)", mode or "")
-    return int(match.group(2)) if match else 1
+    return (int(match.group(1)), int(match.group(2))) if match else (1, 1)
 
 
 def get_consumer_rtp_parameters(
@@ -689,7 +690,7 @@ def get_consumer_rtp_parameters(
         )
         if len(consumable["encodings"]) > 1:
             # Simulcast reaches the consumer as spatial layers of one stream.
-            temporal = scalability_temporal_layers(scalability_mode)
+            temporal = scalability_layers(scalability_mode)[1]
             scalability_mode = f"L{len(consumable['encodings'])}T{temporal}"
         if scalability_mode:
             encoding["scalabilityMode"] = scalability_mode

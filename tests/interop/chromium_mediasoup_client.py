@@ -1,8 +1,9 @@
 """Headless Chromium (Debian's) running mediasoup-client v3 from npm against mediasoup_py:
 one page produces the fake camera and microphone, a second page consumes both, and the
 result is what the second page's decoder reports (``getStats``), as JSON. With
-``--simulcast`` the camera goes out as three VP8 simulcast encodings and the consumer is
-moved across them with ``set_preferred_layers``. With ``--ffmpeg-source`` the media comes
+``--layers simulcast`` the camera goes out as three VP8 simulcast encodings (``--layers svc``:
+one VP9 stream with three spatial layers) and the consumer is moved across them with
+``set_preferred_layers``. With ``--ffmpeg-source`` the media comes
 from ffmpeg through PlainTransports instead of a sender page.
 
 Signaling is what an application would carry over its WebSocket, here a function the pages
@@ -11,7 +12,7 @@ call (Playwright's ``expose_function``) that runs on the server's asyncio loop.
 Run inside a network namespace that has only ``lo`` (the pytest test does that):
 
     python -m tests.interop.chromium_mediasoup_client --video-codec video/VP8
-    python -m tests.interop.chromium_mediasoup_client --simulcast
+    python -m tests.interop.chromium_mediasoup_client --layers simulcast
     python -m tests.interop.chromium_mediasoup_client --ffmpeg-source
 """
 
@@ -78,9 +79,10 @@ window.produce = async () => {{
   return [video.id, audio.id];
 }};
 
-// The camera at 720p as three simulcast encodings, as mediasoup-demo sends it (Chromium
-// gives fewer layers to smaller captures).
-window.produceSimulcast = async () => {{
+// The camera at 720p in three spatial layers, as mediasoup-demo sends it: VP8 simulcast
+// (three encodings; Chromium gives fewer layers to smaller captures) or VP9 K-SVC (one
+// stream, 'L3T3_KEY').
+window.produceLayered = async (layering) => {{
   const transport = await transportFor('send');
   window.sendTransport = transport;
   transport.on('produce', ({{kind, rtpParameters}}, callback, errback) => {{
@@ -89,13 +91,16 @@ window.produceSimulcast = async () => {{
   }});
   const stream = await navigator.mediaDevices.getUserMedia(
     {{video: {{width: 1280, height: 720}}, audio: false}});
-  const video = await transport.produce({{
-    track: stream.getVideoTracks()[0],
-    encodings: [
+  const encodings = layering === 'svc'
+    ? [{{scalabilityMode: 'L3T3_KEY', maxBitrate: 2000000}}]
+    : [
       {{rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150000}},
       {{rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500000}},
       {{rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1500000}},
-    ],
+    ];
+  const video = await transport.produce({{
+    track: stream.getVideoTracks()[0],
+    encodings,
     codecOptions: {{videoGoogleStartBitrate: 1000}},
   }});
   return [video.id];
@@ -333,25 +338,29 @@ async def browser_context(playwright: Any) -> Any:
             await browser.close()
 
 
-# The widths the three encodings of a 1280x720 capture decode at.
-SIMULCAST_WIDTHS = (320, 640, 1280)
+# The widths the three spatial layers of a 1280x720 capture decode at.
+LAYER_WIDTHS = (320, 640, 1280)
 
 
-async def simulcast_scenario() -> dict[str, Any]:
-    """Produces three simulcast encodings, consumes them with the top layer preferred, then
-    prefers each spatial layer in turn; records what the decoder shows after each switch and
-    the longest gap between decoded frames throughout."""
+async def layers_scenario(layering: str) -> dict[str, Any]:
+    """Produces three spatial layers (``simulcast``: VP8 encodings; ``svc``: VP9 K-SVC),
+    consumes them with the top layer preferred, then prefers each spatial layer in turn;
+    records what the decoder shows after each switch and the longest gap between decoded
+    frames throughout."""
     worker = await mediasoup_py.create_worker(rtc_min_port=47100, rtc_max_port=47199)
     try:
+        codec = "video/VP9" if layering == "svc" else "video/VP8"
         router = await worker.create_router(
-            media_codecs=[{"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}]
+            media_codecs=[{"kind": "video", "mimeType": codec, "clockRate": 90000}]
         )
         signaling = Signaling(router)
         signaling.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             with page_server() as url:
                 sender = await open_participant(browser, url, signaling)
-                producer_ids = await sender.evaluate("window.produceSimulcast()")
+                producer_ids = await sender.evaluate(
+                    "(layering) => window.produceLayered(layering)", layering
+                )
                 receiver = await open_participant(browser, url, signaling)
                 await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
                 (consumer,) = signaling.consumers.values()
@@ -377,7 +386,7 @@ async def simulcast_scenario() -> dict[str, Any]:
                 steps = []
                 try:
                     # Chromium sends the top layer once its bandwidth estimate allows.
-                    await wait_until(lambda: width_is(SIMULCAST_WIDTHS[2]), "the top layer")
+                    await wait_until(lambda: width_is(LAYER_WIDTHS[2]), "the top layer")
                     for spatial in (0, 1, 2, 0):
                         started = asyncio.get_running_loop().time()
                         events_before = len(layer_events)
@@ -385,7 +394,7 @@ async def simulcast_scenario() -> dict[str, Any]:
                         await consumer.set_preferred_layers(
                             {"spatialLayer": spatial, "temporalLayer": 2}
                         )
-                        width = SIMULCAST_WIDTHS[spatial]
+                        width = LAYER_WIDTHS[spatial]
                         await wait_until(lambda width=width: width_is(width), f"width {width}")
                         steps.append(
                             {
@@ -398,6 +407,23 @@ async def simulcast_scenario() -> dict[str, Any]:
                         # Play a while at this layer.
                         await asyncio.sleep(1.5)
                         steps[-1]["framesDropped"] = dropped[0] - dropped_before
+
+                    async def decoded_rate(seconds: float) -> float:
+                        before = samples[-1]
+                        await asyncio.sleep(seconds)
+                        after = samples[-1]
+                        return (after[1] - before[1]) / (after[0] - before[0])
+
+                    # Temporal layers: the base layer alone, then all of them again.
+                    frame_rates = {"all": await decoded_rate(2)}
+                    dropped_before = dropped[0]
+                    await consumer.set_preferred_layers({"spatialLayer": 0, "temporalLayer": 0})
+                    await asyncio.sleep(1)
+                    frame_rates["base"] = await decoded_rate(2)
+                    await consumer.set_preferred_layers({"spatialLayer": 0, "temporalLayer": 2})
+                    await asyncio.sleep(1)
+                    frame_rates["restored"] = await decoded_rate(2)
+                    frame_rates["framesDropped"] = dropped[0] - dropped_before
                 finally:
                     sampler.cancel()
                 inbound = (await receiver.evaluate("window.inbound()"))["video"]
@@ -411,6 +437,7 @@ async def simulcast_scenario() -> dict[str, Any]:
                     "consumerStats": (await consumer.get_stats())[0],
                     "steps": steps,
                     "longestFreeze": longest_freeze(samples),
+                    "frameRates": frame_rates,
                     "senderLayers": sender_layers,
                     "video": {
                         key: inbound.get(key)
@@ -503,11 +530,11 @@ def longest_freeze(samples: list[tuple[float, int]]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
-    parser.add_argument("--simulcast", action="store_true")
+    parser.add_argument("--layers", choices=("simulcast", "svc"))
     parser.add_argument("--ffmpeg-source", action="store_true")
     arguments = parser.parse_args()
-    if arguments.simulcast:
-        result = asyncio.run(asyncio.wait_for(simulcast_scenario(), 80))
+    if arguments.layers:
+        result = asyncio.run(asyncio.wait_for(layers_scenario(arguments.layers), 80))
     elif arguments.ffmpeg_source:
         result = asyncio.run(asyncio.wait_for(ffmpeg_source_scenario(), 60))
     else:

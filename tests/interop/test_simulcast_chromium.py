@@ -1,25 +1,30 @@
-"""Simulcast with mediasoup-client v3 (npm) in headless Chromium: the sender page produces
-its 720p fake camera as three VP8 encodings, the receiver page consumes them, and the server
-moves the consumer across the layers with ``set_preferred_layers``. Each switch must show in
-the receiver's decoder (frame width), fire ``layerschange``, and never freeze the video."""
+"""Simulcast and SVC with mediasoup-client v3 (npm) in headless Chromium: the sender page
+produces its 720p fake camera as three VP8 encodings, or as one VP9 stream with three spatial
+layers (K-SVC), the receiver page consumes it, and the server moves the consumer across the
+layers with ``set_preferred_layers``. Each switch must show in the receiver's decoder (frame
+width), fire ``layerschange``, and never freeze the video; the preferred temporal layer sets
+the decoded frame rate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.interop.chromium_mediasoup_client import SIMULCAST_WIDTHS
+import pytest
+
+from tests.interop.chromium_mediasoup_client import LAYER_WIDTHS
 from tests.interop.netns import run_in_namespace
 
 
+@pytest.mark.parametrize("layering", ["simulcast", "svc"])
 def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
-    loopback_namespace: str,
+    loopback_namespace: str, layering: str
 ) -> None:
     result: dict[str, Any] = run_in_namespace(
-        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--simulcast"
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--layers", layering
     )
-    assert result["producerType"] == "simulcast"
-    assert result["consumerType"] == "simulcast"
-    assert len(result["producerStats"]) == 3
+    assert result["producerType"] == layering
+    assert result["consumerType"] == layering
+    assert len(result["producerStats"]) == (3 if layering == "simulcast" else 1)
     assert all(stats["packetCount"] > 0 for stats in result["producerStats"]), result
     for step in result["steps"]:
         spatial = step["spatialLayer"]
@@ -27,7 +32,13 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
         assert step["currentLayers"]["spatialLayer"] == spatial, step
         assert [event["spatialLayer"] for event in step["layerEvents"] if event][-1] == spatial
     assert [step["spatialLayer"] for step in result["steps"]] == [0, 1, 2, 0]
-    assert result["video"]["frameWidth"] == SIMULCAST_WIDTHS[0]
+    assert result["video"]["frameWidth"] == LAYER_WIDTHS[0]
     assert result["longestFreeze"] < 1.0, result
     video = result["video"]
     assert video["framesDropped"] < 0.05 * video["framesDecoded"], video
+    # Temporal layers (Chromium sends three, L1T3 or L3T3_KEY): the base layer alone is a
+    # quarter of the frame rate, decoded without errors, and all of them come back.
+    rates = result["frameRates"]
+    assert 0.15 * rates["all"] < rates["base"] < 0.4 * rates["all"], rates
+    assert rates["restored"] > 0.8 * rates["all"], rates
+    assert rates["framesDropped"] <= 2, rates

@@ -863,7 +863,7 @@ impl PyWorkerChannel {
         cname: String,
         transport_cc_extension_id: Option<u8>,
         mime_type: String,
-        layers: Option<(u8, u8, u8, u8)>,
+        layers: Option<(bool, u8, u8, u8, u8)>,
         paused: bool,
     ) -> PyResult<()> {
         self.send(
@@ -886,13 +886,14 @@ impl PyWorkerChannel {
                     cname,
                     transport_cc_extension_id,
                     codec: PayloadCodec::from_mime_type(&mime_type),
-                    layers: layers.map(|(spatial_layers, temporal_layers, spatial, temporal)| {
-                        LayerSpec {
+                    layers: layers.map(
+                        |(svc, spatial_layers, temporal_layers, spatial, temporal)| LayerSpec {
+                            svc,
                             spatial_layers,
                             temporal_layers,
                             preferred: Layers { spatial, temporal },
-                        }
-                    }),
+                        },
+                    ),
                 }),
                 paused,
             },

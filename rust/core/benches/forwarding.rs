@@ -83,6 +83,7 @@ fn forwarding(c: &mut Criterion) {
         .map(|stream| vp8(1000 + stream, 0, 0, true))
         .collect();
     let layers = LayerSpec {
+        svc: false,
         spatial_layers: 3,
         temporal_layers: 1,
         preferred: Layers {

@@ -7,11 +7,13 @@
 use std::time::Instant;
 
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
+use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
 use crate::rtc::layer_selector::{LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::sequence_mapper::SequenceMapper;
+use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
 
 /// SDES item type of a CNAME (RFC 3550 §6.5.1).
 const SDES_CNAME: u8 = 1;
@@ -45,10 +47,12 @@ pub struct ConsumerSpec {
     pub layers: Option<LayerSpec>,
 }
 
-/// The layers a simulcast consumer chooses among.
+/// The layers a simulcast or SVC consumer chooses among.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayerSpec {
-    /// The producer's streams.
+    /// The layers are inside one SVC stream (VP9) rather than simulcast streams.
+    pub svc: bool,
+    /// The producer's streams (simulcast) or spatial layers (SVC).
     pub spatial_layers: u8,
     /// Temporal layers per stream.
     pub temporal_layers: u8,
@@ -111,7 +115,54 @@ struct Vp8Numbering {
     last_tl0: Option<u8>,
 }
 
-/// One consumer of a producer: simple (one stream) or simulcast (a [`LayerSelector`]).
+/// How a consumer picks layers.
+#[derive(Debug)]
+enum Layering {
+    /// Among a simulcast producer's streams.
+    Simulcast(LayerSelector),
+    /// Inside an SVC stream.
+    Svc(SvcSelector),
+}
+
+impl Layering {
+    fn set_preferred(&mut self, preferred: Layers) {
+        match self {
+            Layering::Simulcast(selector) => selector.set_preferred(preferred),
+            Layering::Svc(selector) => selector.set_preferred(preferred),
+        }
+    }
+
+    fn preferred(&self) -> Layers {
+        match self {
+            Layering::Simulcast(selector) => selector.preferred(),
+            Layering::Svc(selector) => selector.preferred(),
+        }
+    }
+
+    fn current(&self) -> Option<Layers> {
+        match self {
+            Layering::Simulcast(selector) => selector.current(),
+            Layering::Svc(selector) => selector.current(),
+        }
+    }
+
+    fn take_change(&mut self) -> bool {
+        match self {
+            Layering::Simulcast(selector) => selector.take_change(),
+            Layering::Svc(selector) => selector.take_change(),
+        }
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Layering::Simulcast(selector) => selector.reset(),
+            Layering::Svc(selector) => selector.reset(),
+        }
+    }
+}
+
+/// One consumer of a producer: simple (one stream), simulcast (a [`LayerSelector`]) or SVC
+/// (an [`SvcSelector`]).
 #[derive(Debug)]
 pub struct Consumer {
     spec: ConsumerSpec,
@@ -124,7 +175,7 @@ pub struct Consumer {
     sequences: SequenceMapper,
     /// The producer stream the current run forwards (its packets answer our NACKs).
     run_stream: u8,
-    selector: Option<LayerSelector>,
+    selector: Option<Layering>,
     /// Producer timestamp + offset = ours; moves at a switch to another stream.
     timestamp_offset: u32,
     vp8: Option<Vp8Numbering>,
@@ -149,11 +200,12 @@ impl Consumer {
                 .map_err(|error| error.to_string())?;
         }
         let selector = spec.layers.map(|layers| {
-            LayerSelector::new(
-                layers.spatial_layers,
-                layers.temporal_layers,
-                layers.preferred,
-            )
+            let (spatial, temporal) = (layers.spatial_layers, layers.temporal_layers);
+            if layers.svc {
+                Layering::Svc(SvcSelector::new(spatial, temporal, layers.preferred))
+            } else {
+                Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
+            }
         });
         Ok(Consumer {
             spec,
@@ -235,7 +287,7 @@ impl Consumer {
 
     /// Timers: a simulcast consumer whose producer sends nothing any more sends nothing.
     pub fn on_tick(&mut self, now: Instant) {
-        if let Some(selector) = &mut self.selector {
+        if let Some(Layering::Simulcast(selector)) = &mut self.selector {
             selector.on_tick(now);
         }
     }
@@ -272,11 +324,40 @@ impl Consumer {
         let producer_sequence = view.sequence_number();
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
         let vp8 = match (&self.selector, self.spec.codec) {
-            (Some(_), Some(PayloadCodec::Vp8)) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
+            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => {
+                Vp8PayloadDescriptor::parse(view.payload()).ok()
+            }
             _ => None,
         };
+        let mut marker = None;
         let restart = match &mut self.selector {
-            Some(selector) => {
+            Some(Layering::Svc(selector)) => {
+                let Ok(vp9) = Vp9PayloadDescriptor::parse(view.payload()) else {
+                    return Forward::Skip;
+                };
+                let layer = vp9.layer;
+                let packet = SvcPacket {
+                    spatial: layer.map_or(0, |layer| layer.spatial_id),
+                    temporal: layer.map_or(0, |layer| layer.temporal_id),
+                    switching_up_point: layer.is_some_and(|layer| layer.switching_up_point),
+                    starts_layer_frame: vp9.start_of_frame,
+                    ends_layer_frame: vp9.end_of_frame,
+                    inter_picture_predicted: vp9.inter_picture_predicted,
+                };
+                match selector.select(packet, view.marker()) {
+                    SvcSelection::Forward { marker: wanted } => {
+                        marker = Some(wanted);
+                        !self.sequences.started()
+                    }
+                    SvcSelection::NeedKeyFrame => return Forward::NeedKeyFrame(stream),
+                    SvcSelection::Drop => {
+                        // A layer not sent: no gap for the endpoint to see.
+                        self.sequences.drop_input(producer_sequence);
+                        return Forward::Skip;
+                    }
+                }
+            }
+            Some(Layering::Simulcast(selector)) => {
                 // With one temporal layer signaled, whatever layer ids a sender writes
                 // are all forwarded.
                 let temporal_layers = self.spec.layers.map_or(1, |layers| layers.temporal_layers);
@@ -323,6 +404,11 @@ impl Consumer {
         if self.timestamp_offset != 0 || vp8.is_some() {
             self.renumber(&mut output[..len], timestamp, vp8);
         }
+        if let Some(marker) = marker.filter(|marker| *marker != view.marker()) {
+            if let Ok(mut copy) = RtpPacket::parse(&mut output[..len]) {
+                copy.set_marker(marker);
+            }
+        }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
         self.last_sent = Some((timestamp, now));
@@ -341,7 +427,7 @@ impl Consumer {
     ) {
         self.sequences.start(first.sequence_number());
         self.run_stream = stream;
-        if self.selector.is_none() {
+        if !matches!(self.selector, Some(Layering::Simulcast(_))) {
             return;
         }
         if let Some((last_timestamp, sent_at)) = self.last_sent {

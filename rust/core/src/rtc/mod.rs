@@ -14,6 +14,7 @@
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 //! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
+//! - [`svc_selector`]: which layers of an SVC (VP9) stream a consumer forwards.
 //! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
@@ -32,5 +33,6 @@ pub mod producer_trace;
 pub mod receive_stats;
 pub mod rtp_packet_store;
 pub mod sequence_mapper;
+pub mod svc_selector;
 pub mod transport_cc_feedback;
 pub mod webrtc_connection;

@@ -1207,6 +1207,7 @@ mod tests {
             clock_rate: 90_000,
             codec: Some(PayloadCodec::Vp8),
             layers: Some(crate::rtc::consumer::LayerSpec {
+                svc: false,
                 spatial_layers: 3,
                 temporal_layers: 1,
                 preferred: Layers {
