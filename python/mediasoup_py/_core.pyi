@@ -147,6 +147,7 @@ class WorkerChannel:
         rtx_payload_types: list[tuple[int, int]] | None,
         generate_nacks: bool,
         transport_cc_extension_id: int | None,
+        remb_abs_send_time_extension_id: int | None,
         audio_level_extension_id: int | None,
         video_orientation_extension_id: int | None,
         key_frame_request_delay_ms: int,

@@ -401,6 +401,11 @@ async def create_producer(
             for feedback in media_feedback
         )
 
+    transport_cc_extension_id = (
+        _extension_id(parameters, ortc.TRANSPORT_WIDE_CC_URI)
+        if negotiated("transport-cc", "")
+        else None
+    )
     worker = transport._worker
     native = worker._native
     producer_id_ = producer_id
@@ -422,9 +427,11 @@ async def create_producer(
             rtx_payload_types=rtx_payload_types or None,
             # As mediasoup: NACK the sender when its codec negotiated plain NACK.
             generate_nacks=negotiated("nack", ""),
-            transport_cc_extension_id=(
-                _extension_id(parameters, ortc.TRANSPORT_WIDE_CC_URI)
-                if any(feedback["type"] == "transport-cc" for feedback in media_feedback)
+            transport_cc_extension_id=transport_cc_extension_id,
+            # Without transport-cc the sender estimates its bandwidth from our REMBs.
+            remb_abs_send_time_extension_id=(
+                _extension_id(parameters, ortc.ABS_SEND_TIME_URI)
+                if transport_cc_extension_id is None and negotiated("goog-remb", "")
                 else None
             ),
             audio_level_extension_id=router_extension_id(AUDIO_LEVEL_URI),

@@ -58,8 +58,17 @@ async function transportFor(direction) {{
   return transport;
 }}
 
-window.join = async () => {{
+window.join = async (withoutTransportCc) => {{
   const routerRtpCapabilities = await window.signal('routerRtpCapabilities', {{}});
+  if (withoutTransportCc) {{
+    // A client without transport-cc (as older browsers were): REMB is all it has.
+    routerRtpCapabilities.headerExtensions = routerRtpCapabilities.headerExtensions.filter(
+      (extension) => !extension.uri.includes('transport-wide-cc'));
+    for (const codec of routerRtpCapabilities.codecs) {{
+      codec.rtcpFeedback = codec.rtcpFeedback.filter(
+        (feedback) => feedback.type !== 'transport-cc');
+    }}
+  }}
   window.device = new mediasoupClient.Device();
   await window.device.load({{routerRtpCapabilities}});
   return window.device.handlerName;
@@ -246,15 +255,17 @@ def page_server() -> Iterator[str]:
         server.server_close()
 
 
-async def open_participant(context: Any, url: str, signaling: Signaling) -> Page:
+async def open_participant(
+    context: Any, url: str, signaling: Signaling, without_transport_cc: bool = False
+) -> Page:
     page: Page = await context.new_page()
     await page.expose_function("signal", signaling.handle)
     await page.goto(url)
-    await page.evaluate("window.join()")
+    await page.evaluate("(without) => window.join(without)", without_transport_cc)
     return page
 
 
-async def scenario(video_codec: str) -> dict[str, Any]:
+async def scenario(video_codec: str, remb: bool = False) -> dict[str, Any]:
     if not (BUNDLE_DIRECTORY / BUNDLE).exists():
         raise FileNotFoundError(f"{BUNDLE_DIRECTORY / BUNDLE}: run .ci/setup.sh (npm build)")
     worker = await mediasoup_py.create_worker(rtc_min_port=47000, rtc_max_port=47099)
@@ -268,7 +279,7 @@ async def scenario(video_codec: str) -> dict[str, Any]:
         signaling = Signaling(router)
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             with page_server() as url:
-                sender = await open_participant(browser, url, signaling)
+                sender = await open_participant(browser, url, signaling, remb)
                 producer_ids = await sender.evaluate("window.produce()")
                 receiver = await open_participant(browser, url, signaling)
                 await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
@@ -532,13 +543,15 @@ def main() -> int:
     parser.add_argument("--video-codec", default="video/VP8")
     parser.add_argument("--layers", choices=("simulcast", "svc"))
     parser.add_argument("--ffmpeg-source", action="store_true")
+    parser.add_argument("--remb", action="store_true", help="the sender has no transport-cc")
     arguments = parser.parse_args()
     if arguments.layers:
         result = asyncio.run(asyncio.wait_for(layers_scenario(arguments.layers), 80))
     elif arguments.ffmpeg_source:
         result = asyncio.run(asyncio.wait_for(ffmpeg_source_scenario(), 60))
     else:
-        result = asyncio.run(asyncio.wait_for(scenario(arguments.video_codec), 60))
+        scenario_run = scenario(arguments.video_codec, arguments.remb)
+        result = asyncio.run(asyncio.wait_for(scenario_run, 60))
     json.dump(result, sys.stdout)
     return 0
 

@@ -775,7 +775,7 @@ impl PyWorkerChannel {
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
     /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid_extension_id, repaired_rid_extension_id, encodings, store_for_retransmission, clock_rate, rtx_payload_types, generate_nacks, transport_cc_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid_extension_id, repaired_rid_extension_id, encodings, store_for_retransmission, clock_rate, rtx_payload_types, generate_nacks, transport_cc_extension_id, remb_abs_send_time_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -794,6 +794,7 @@ impl PyWorkerChannel {
         rtx_payload_types: Option<Vec<(u8, u8)>>,
         generate_nacks: bool,
         transport_cc_extension_id: Option<u8>,
+        remb_abs_send_time_extension_id: Option<u8>,
         audio_level_extension_id: Option<u8>,
         video_orientation_extension_id: Option<u8>,
         key_frame_request_delay_ms: u64,
@@ -825,6 +826,7 @@ impl PyWorkerChannel {
                 }),
                 generate_nacks,
                 transport_cc_extension_id,
+                remb_abs_send_time_extension_id,
                 audio_level_extension_id,
                 video_orientation_extension_id,
                 key_frame_request_delay: Duration::from_millis(key_frame_request_delay_ms),

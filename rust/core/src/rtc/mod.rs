@@ -11,6 +11,8 @@
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
 //! - [`transport_cc_feedback`]: arrival times reported to senders for their bandwidth
 //!   estimation.
+//! - [`remote_bitrate_estimator`]: our estimate of a sender's bandwidth, for REMB when it
+//!   negotiated no transport-cc.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 //! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
@@ -31,6 +33,7 @@ pub mod plain_connection;
 pub mod producer;
 pub mod producer_trace;
 pub mod receive_stats;
+pub mod remote_bitrate_estimator;
 pub mod rtp_packet_store;
 pub mod sequence_mapper;
 pub mod svc_selector;

@@ -44,6 +44,9 @@ pub struct ProducerSpec {
     /// The client's id of the transport-wide sequence number extension, when it negotiated
     /// transport-cc feedback.
     pub transport_cc_extension_id: Option<u8>,
+    /// The client's id of the abs-send-time extension, when it negotiated REMB (and no
+    /// transport-cc): we estimate its bandwidth from it.
+    pub remb_abs_send_time_extension_id: Option<u8>,
     /// The router's id of the ssrc-audio-level extension (RFC 6464), when the client
     /// negotiated it: audio level observers read it.
     pub audio_level_extension_id: Option<u8>,

@@ -593,7 +593,7 @@ impl Worker {
     /// The routing's timers: NACKs for producers' lost packets that are due (first requests
     /// right after the loss is seen, repeats each round trip), keyframe requests for losses
     /// given up on, deferred or retried keyframe requests, transport-cc feedback every
-    /// 100 ms while packets arrive, and RTP observers' reports.
+    /// 100 ms while packets arrive, REMB estimates, and RTP observers' reports.
     fn run_routing_timers(&mut self, now: Instant) {
         if self.routing.next_deadline().is_none_or(|due| due > now) {
             return;
@@ -608,6 +608,8 @@ impl Worker {
         self.routing.due_transport_cc(now, &mut compounds);
         self.send_compounds(&compounds);
         self.routing.due_key_frame_requests(now, &mut compounds);
+        self.send_compounds(&compounds);
+        self.routing.due_rembs(now, &mut compounds);
         self.send_compounds(&compounds);
         self.routing.due_rtp_observer_reports(now);
         self.rtcp_compounds = compounds;

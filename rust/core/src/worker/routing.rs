@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime};
 
 use super::rtp_observers::{RtpObserverOptions, RtpObserverReport, RtpObservers};
 use crate::packet::rtcp::{
-    packet_type, serialize_compound, Fir, FirEntry, Nack, Pli, ReceiverReport, RtcpCompoundIter,
-    RtcpPacket, SourceDescription,
+    packet_type, serialize_compound, Fir, FirEntry, Nack, Pli, ReceiverReport, Remb,
+    RtcpCompoundIter, RtcpPacket, SourceDescription,
 };
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
@@ -16,6 +16,7 @@ use crate::rtc::producer::{
     Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats, VideoOrientation,
 };
 use crate::rtc::producer_trace::{ProducerTrace, TraceInfo, TraceKind};
+use crate::rtc::remote_bitrate_estimator::RemoteBitrateEstimator;
 use crate::rtc::transport_cc_feedback::{TransportCcFeedback, FEEDBACK_INTERVAL};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
@@ -130,6 +131,9 @@ pub struct Routing {
     /// The endpoint's transport-wide sequence number extension id per transport slot, from
     /// its producers that negotiated transport-cc.
     transport_cc_ids: HashMap<usize, u8>,
+    /// Bandwidth estimates for REMB, with the endpoint's abs-send-time extension id, per
+    /// transport slot whose producers negotiated REMB.
+    remb: HashMap<usize, (RemoteBitrateEstimator, u8)>,
     /// Audio level and active speaker observers.
     observers: RtpObservers,
     /// Producer and observer events for the owner, drained by [`Routing::take_notices`].
@@ -223,6 +227,11 @@ impl Routing {
         }
         if let Some(id) = specs[0].transport_cc_extension_id {
             self.transport_cc_ids.insert(transport_slot, id);
+        }
+        if let Some(id) = specs[0].remb_abs_send_time_extension_id {
+            self.remb
+                .entry(transport_slot)
+                .or_insert_with(|| (RemoteBitrateEstimator::new(Instant::now()), id));
         }
         let streams = specs
             .into_iter()
@@ -375,6 +384,7 @@ impl Routing {
         self.transport_cc.remove(&transport_slot);
         self.transport_sequences.remove(&transport_slot);
         self.transport_cc_ids.remove(&transport_slot);
+        self.remb.remove(&transport_slot);
     }
 
     /// A producer's counters, per stream.
@@ -478,6 +488,15 @@ impl Routing {
     /// number, before producers look at it: RTX padding (Chrome's bandwidth probes) belongs
     /// to no producer but must be acknowledged, or the sender takes its probes as lost.
     fn record_transport_cc(&mut self, slot: usize, packet: &[u8], now: Instant) {
+        if let Some((estimator, id)) = self.remb.get_mut(&slot) {
+            let send_time = RtpPacket::parse(packet).ok().and_then(|view| {
+                let bytes = view.header_extension(*id)?.first_chunk::<3>()?;
+                Some(u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]))
+            });
+            if let Some(send_time) = send_time {
+                estimator.on_packet(send_time, packet.len(), now);
+            }
+        }
         let Some(&id) = self.transport_cc_ids.get(&slot) else {
             return;
         };
@@ -856,6 +875,11 @@ impl Routing {
             .flatten()
             .chain(self.next_transport_cc)
             .chain(self.observers.next_deadline())
+            .chain(
+                self.remb
+                    .values()
+                    .filter_map(|(estimator, _)| estimator.next_deadline()),
+            )
             .min()
     }
 
@@ -875,6 +899,38 @@ impl Routing {
             return None;
         }
         key_frame_request_rtcp(entry, usize::from(stream), &mut self.notices)
+    }
+
+    /// REMBs due to endpoints we estimate the bandwidth of, as (transport slot, RTCP) in
+    /// `out` (cleared first): the estimate, for the client SSRCs of its producers there.
+    pub fn due_rembs(&mut self, now: Instant, out: &mut Vec<(usize, Vec<u8>)>) {
+        out.clear();
+        for (&slot, (estimator, _)) in &mut self.remb {
+            let Some(bitrate) = estimator.due_remb(now) else {
+                continue;
+            };
+            let ssrcs: Vec<u32> = self
+                .producers_by_transport
+                .get(&slot)
+                .into_iter()
+                .flatten()
+                .filter_map(|&index| self.producers.get(index)?.as_ref())
+                .flat_map(|entry| entry.streams.iter().filter_map(Producer::client_ssrc))
+                .collect();
+            if ssrcs.is_empty() {
+                continue;
+            }
+            let remb = Remb {
+                // As for other feedback: an SSRC the endpoint does not use.
+                sender_ssrc: 1,
+                bitrate,
+                ssrcs,
+            };
+            let mut compound = Vec::new();
+            if RtcpPacket::Remb(remb).write(&mut compound).is_ok() {
+                out.push((slot, compound));
+            }
+        }
     }
 
     /// Keyframe requests due from timers (deferred by a `key_frame_request_delay`, or
