@@ -12,6 +12,7 @@ use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
 use crate::rtc::layer_selector::{LayerSelector, Layers, PacketLayers, Selection};
+use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
 use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
 
@@ -182,6 +183,8 @@ pub struct Consumer {
     rtx_sequence: u16,
     /// The RTP timestamp of the last packet sent, and when: sender reports extrapolate it.
     last_sent: Option<(u32, Instant)>,
+    /// From the endpoint's receiver reports.
+    score: Score,
     stats: ConsumerStats,
 }
 
@@ -219,6 +222,7 @@ impl Consumer {
             vp8: None,
             rtx_sequence: initial_sequences.1,
             last_sent: None,
+            score: Score::default(),
             stats: ConsumerStats {
                 score: 10,
                 ..ConsumerStats::default()
@@ -516,7 +520,8 @@ impl Consumer {
         self.stats.fraction_lost = block.fraction_lost;
         self.stats.packets_lost = block.total_lost;
         let delivered = 1.0 - f64::from(block.fraction_lost) / 256.0;
-        self.stats.score = (delivered.powi(4) * 10.0).round() as u8;
+        self.score.on_interval(delivered, 1.0);
+        self.stats.score = self.score.get();
     }
 
     /// Our copy of a router-terms packet with our `sequence`, SSRC, extensions and MID,

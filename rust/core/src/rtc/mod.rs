@@ -9,6 +9,7 @@
 //!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
 //! - [`nack_generator`]: loss detection on an incoming stream and the NACKs it sends.
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
+//! - [`score`]: a stream's 0-10 score, mediasoup's way.
 //! - [`transport_cc_feedback`]: arrival times reported to senders for their bandwidth
 //!   estimation.
 //! - [`remote_bitrate_estimator`]: our estimate of a sender's bandwidth, for REMB when it
@@ -35,6 +36,7 @@ pub mod producer_trace;
 pub mod receive_stats;
 pub mod remote_bitrate_estimator;
 pub mod rtp_packet_store;
+pub mod score;
 pub mod sequence_mapper;
 pub mod svc_selector;
 pub mod transport_cc_feedback;

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use crate::packet::rtcp::ReceptionReport;
+use crate::rtc::score::Score;
 
 /// Sequence numbers further ahead than this are a restart, not loss (RFC 3550 A.1).
 const MAX_DROPOUT: u16 = 3000;
@@ -32,7 +33,7 @@ pub struct ReceiveStats {
     /// Retransmitted packets that filled a gap.
     repaired: u64,
     repaired_prior: u64,
-    score: u8,
+    score: Score,
 }
 
 impl ReceiveStats {
@@ -53,7 +54,7 @@ impl ReceiveStats {
             last_sr: None,
             repaired: 0,
             repaired_prior: 0,
-            score: 10,
+            score: Score::default(),
         }
     }
 
@@ -117,7 +118,7 @@ impl ReceiveStats {
 
     /// The stream's score, 0-10, from the last report interval.
     pub fn score(&self) -> u8 {
-        self.score
+        self.score.get()
     }
 
     /// The report block for `ssrc` as of `now`; starts a new interval (for the fraction
@@ -144,8 +145,7 @@ impl ReceiveStats {
             // mediasoup's score: the delivered share, to the 4th power, out of 10; packets
             // that only arrived as retransmissions count as half delivered.
             let delivered = received_interval as f64 - repaired_interval as f64 / 2.0;
-            let ratio = (delivered / expected_interval as f64).clamp(0.0, 1.0);
-            self.score = (ratio.powi(4) * 10.0).round() as u8;
+            self.score.on_interval(delivered, expected_interval as f64);
         }
         let (last_sr, delay_since_last_sr) = match self.last_sr {
             Some((ntp_middle, at)) => {
@@ -196,7 +196,7 @@ mod tests {
         }
         let report = stats.report(42, start).unwrap();
         assert_eq!((report.fraction_lost, report.total_lost), (0, 2));
-        assert_eq!(stats.score(), 10);
+        assert_eq!(stats.score(), 9, "weighted toward the clean interval");
     }
 
     #[test]
