@@ -360,10 +360,13 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
     frames throughout."""
     worker = await mediasoup_py.create_worker(rtc_min_port=47100, rtc_max_port=47199)
     try:
-        codec = "video/VP9" if layering == "svc" else "video/VP8"
-        router = await worker.create_router(
-            media_codecs=[{"kind": "video", "mimeType": codec, "clockRate": 90000}]
-        )
+        codec: dict[str, Any] = {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}
+        if layering == "svc":
+            codec["mimeType"] = "video/VP9"
+        elif layering == "simulcast-h264":
+            codec["mimeType"] = "video/H264"
+            codec["parameters"] = {"packetization-mode": 1, "profile-level-id": "42e01f"}
+        router = await worker.create_router(media_codecs=[codec])  # type: ignore[list-item]
         signaling = Signaling(router)
         signaling.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
         async with async_playwright() as playwright, browser_context(playwright) as browser:
@@ -541,7 +544,7 @@ def longest_freeze(samples: list[tuple[float, int]]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
-    parser.add_argument("--layers", choices=("simulcast", "svc"))
+    parser.add_argument("--layers", choices=("simulcast", "simulcast-h264", "svc"))
     parser.add_argument("--ffmpeg-source", action="store_true")
     parser.add_argument("--remb", action="store_true", help="the sender has no transport-cc")
     arguments = parser.parse_args()
