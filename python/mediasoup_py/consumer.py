@@ -358,7 +358,10 @@ async def create_consumer(
     encoding = rtp_parameters["encodings"][0]
     # A simulcast or SVC producer reaches a (non-pipe) consumer as layers it chooses among.
     layers: ConsumerLayers | None = None
-    if producer.type in ("simulcast", "svc") and not pipe:
+    # The worker reads SVC layers from VP9's payload descriptor; other SVC codecs (AV1, whose
+    # layers are in the dependency descriptor) go out whole, every layer.
+    svc_readable = rtp_parameters["codecs"][0]["mimeType"].lower() == "video/vp9"
+    if not pipe and (producer.type == "simulcast" or (producer.type == "svc" and svc_readable)):
         spatial_layers, temporal_layers = _layer_counts(producer)
         layers = (
             _checked_layers(preferred_layers, "preferred_layers", producer)
