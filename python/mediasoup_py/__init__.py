@@ -11,6 +11,7 @@ from mediasoup_py.direct_transport import DirectTransport
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.producer import Producer
+from mediasoup_py.room import Peer, PeerChannel, Room
 from mediasoup_py.router import Router
 from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
 from mediasoup_py.webrtc_server import WebRtcServer
@@ -22,9 +23,12 @@ __all__ = [
     "AudioLevelObserver",
     "Consumer",
     "DirectTransport",
+    "Peer",
+    "PeerChannel",
     "PipeTransport",
     "PlainTransport",
     "Producer",
+    "Room",
     "Router",
     "RtpObserver",
     "WebRtcServer",

@@ -227,9 +227,11 @@ class BundleAndPage(http.server.SimpleHTTPRequestHandler):
     """Serves the page at / and the mediasoup-client bundle next to it, on 127.0.0.1 (a
     secure context, where getUserMedia works)."""
 
+    page = PAGE
+
     def do_GET(self) -> None:
         if self.path == "/":
-            body = PAGE.encode()
+            body = self.page.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))
@@ -243,8 +245,10 @@ class BundleAndPage(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def page_server() -> Iterator[str]:
-    handler = functools.partial(BundleAndPage, directory=str(BUNDLE_DIRECTORY))
+def page_server(page: str = PAGE) -> Iterator[str]:
+    """Serves ``page`` and the bundle on a loopback port; yields the page's URL."""
+    serving = type("Serving", (BundleAndPage,), {"page": page})
+    handler = functools.partial(serving, directory=str(BUNDLE_DIRECTORY))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

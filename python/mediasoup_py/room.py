@@ -1,0 +1,497 @@
+"""Rooms and peers: a router shared by people who call each other, driven by the messages of
+mediasoup-demo's v3 protocol (:mod:`mediasoup_py.protocol`), so a mediasoup-client v3 app talks
+to it unchanged.
+
+The application owns the signaling. Per connected client it creates a :class:`Peer` with a
+:class:`PeerChannel` (how to send that client a request or a notification), hands every
+message from the client to :meth:`Peer.receive_request`, sends back the response, and closes
+the peer when the client goes. The room does the rest: transports, producers, a consumer in
+every other joined peer for each producer (announced with a ``newConsumer`` request), and the
+notifications mediasoup-demo clients expect (``newPeer``, ``peerClosed``, ``consumerClosed``,
+``consumerPaused``, ``consumerResumed``, ``consumerLayersChanged``, ``consumerScore``,
+``producerScore``, ``activeSpeaker``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mediasoup_py import errors, protocol
+from mediasoup_py.events import EventEmitter
+
+if TYPE_CHECKING:
+    from mediasoup_py.consumer import Consumer, ConsumerLayers
+    from mediasoup_py.producer import Producer
+    from mediasoup_py.router import Router
+    from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
+    from mediasoup_py.transport import ListenInfo
+    from mediasoup_py.webrtc_transport import WebRtcTransport
+
+__all__ = ["Peer", "PeerChannel", "Room"]
+
+_logger = logging.getLogger("mediasoup_py.room")
+
+
+class PeerChannel(Protocol):
+    """How the room reaches one client: the application implements it over its signaling."""
+
+    async def request(self, message: protocol.Request) -> protocol.Response:
+        """Sends the client a request and returns its response."""
+
+    def notify(self, message: protocol.Notification) -> None:
+        """Sends the client a notification."""
+
+
+def _string(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise errors.MediasoupTypeError(f"data.{key}: must be a non-empty string", f"data.{key}")
+    return value
+
+
+class Room(EventEmitter):
+    """A call: one router and the peers in it. Events: ``newpeer`` (Peer), ``close``."""
+
+    def __init__(
+        self,
+        router: Router,
+        listen_infos: list[ListenInfo],
+        audio_levels: AudioLevelObserver,
+    ) -> None:
+        super().__init__()
+        self._router = router
+        self._listen_infos = listen_infos
+        self._audio_levels = audio_levels
+        self._peers: dict[str, Peer] = {}
+        self._closed = False
+        audio_levels.on("volumes", self._on_volumes)
+        audio_levels.on("silence", lambda: self._notify_joined("activeSpeaker", {"peerId": None}))
+
+    @classmethod
+    async def create(cls, router: Router, *, listen_infos: list[ListenInfo]) -> Room:
+        """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``."""
+        audio_levels = await router.create_audio_level_observer(
+            max_entries=1, threshold=-80, interval=800
+        )
+        return cls(router, listen_infos, audio_levels)
+
+    @property
+    def router(self) -> Router:
+        """The room's router."""
+        return self._router
+
+    @property
+    def peers(self) -> list[Peer]:
+        """Every peer, joined or not."""
+        return list(self._peers.values())
+
+    @property
+    def closed(self) -> bool:
+        """Whether the room is closed."""
+        return self._closed
+
+    def get_peer(self, peer_id: str) -> Peer | None:
+        """A peer by id."""
+        return self._peers.get(peer_id)
+
+    def create_peer(self, peer_id: str, channel: PeerChannel) -> Peer:
+        """A new peer for a client that connected; it joins with a ``join`` request."""
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        if not isinstance(peer_id, str) or not peer_id:
+            raise errors.MediasoupTypeError("peer_id: must be a non-empty string", "peer_id")
+        if peer_id in self._peers:
+            raise errors.MediasoupTypeError(f"peer_id: {peer_id!r} is already here", "peer_id")
+        peer = Peer(self, peer_id, channel)
+        self._peers[peer_id] = peer
+        self.emit("newpeer", peer)
+        return peer
+
+    def close(self) -> None:
+        """Closes every peer and the router."""
+        if self._closed:
+            return
+        self._closed = True
+        for peer in list(self._peers.values()):
+            peer.close()
+        self._router.close()
+        self.emit("close")
+
+    def _joined(self, excluding: Peer | None = None) -> list[Peer]:
+        return [peer for peer in self._peers.values() if peer.joined and peer is not excluding]
+
+    def _notify_joined(
+        self, method: str, data: dict[str, Any], excluding: Peer | None = None
+    ) -> None:
+        for peer in self._joined(excluding):
+            peer._notify(method, data)
+
+    def _on_volumes(self, volumes: list[AudioLevelObserverVolume]) -> None:
+        loudest = volumes[0]
+        owner = loudest["producer"].app_data.get("peerId")
+        self._notify_joined("activeSpeaker", {"peerId": owner, "volume": loudest["volume"]})
+
+    def _forget_peer(self, peer: Peer) -> None:
+        self._peers.pop(peer.id, None)
+        if peer.joined:
+            self._notify_joined("peerClosed", {"peerId": peer.id})
+
+
+class Peer(EventEmitter):
+    """One client in a room. Events: ``close``."""
+
+    def __init__(self, room: Room, peer_id: str, channel: PeerChannel) -> None:
+        super().__init__()
+        self._room = room
+        self._id = peer_id
+        self._channel = channel
+        self._joined = False
+        self._closed = False
+        self.display_name = ""
+        self.device: dict[str, Any] = {}
+        self.rtp_capabilities: dict[str, Any] | None = None
+        self.transports: dict[str, WebRtcTransport] = {}
+        self.producers: dict[str, Producer] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "getRouterRtpCapabilities": self._get_router_rtp_capabilities,
+            "join": self._join,
+            "createWebRtcTransport": self._create_webrtc_transport,
+            "connectWebRtcTransport": self._connect_webrtc_transport,
+            "restartIce": self._restart_ice,
+            "produce": self._produce,
+            "closeProducer": self._close_producer,
+            "pauseProducer": self._pause_producer,
+            "resumeProducer": self._resume_producer,
+            "pauseConsumer": self._pause_consumer,
+            "resumeConsumer": self._resume_consumer,
+            "setConsumerPreferredLayers": self._set_consumer_preferred_layers,
+            "setConsumerPriority": self._set_consumer_priority,
+            "requestConsumerKeyFrame": self._request_consumer_key_frame,
+            "getTransportStats": self._get_transport_stats,
+            "getProducerStats": self._get_producer_stats,
+            "getConsumerStats": self._get_consumer_stats,
+        }
+
+    @property
+    def id(self) -> str:
+        """The peer's id."""
+        return self._id
+
+    @property
+    def joined(self) -> bool:
+        """Whether it has joined (sent ``join``)."""
+        return self._joined
+
+    @property
+    def closed(self) -> bool:
+        """Whether it is closed."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<Peer id={self._id} joined={self._joined} closed={self._closed}>"
+
+    async def receive_request(self, message: object) -> protocol.Response:
+        """Handles a request from the client; returns the response to send back. Bad
+        messages get an error response naming the field; nothing is raised."""
+        try:
+            parsed = protocol.parse_request(message)
+        except errors.MediasoupError as error:
+            request_id = message.get("id") if isinstance(message, dict) else None
+            return protocol.error_response(request_id if isinstance(request_id, int) else 0, error)
+        try:
+            if self._closed:
+                raise errors.InvalidStateError("peer closed")
+            handler = self._methods.get(parsed["method"])
+            if handler is None:
+                raise errors.MediasoupTypeError(
+                    f"method: unknown method {parsed['method']!r}", "method"
+                )
+            data = await handler(parsed["data"])
+        except errors.MediasoupError as error:
+            return protocol.error_response(parsed["id"], error)
+        except Exception as error:
+            # A bug, not bad input: the client still gets an answer, the log the details.
+            _logger.exception("request %s of peer %s failed", parsed["method"], self._id)
+            return protocol.error_response(parsed["id"], error)
+        return protocol.ok_response(parsed["id"], data)
+
+    def close(self) -> None:
+        """The client left: its transports close (and with them its producers, whose
+        consumers elsewhere are closed and announced), and joined peers hear ``peerClosed``."""
+        if self._closed:
+            return
+        self._closed = True
+        for transport in list(self.transports.values()):
+            transport.close()
+        self.transports.clear()
+        for task in self._tasks:
+            task.cancel()
+        self._room._forget_peer(self)
+        self.emit("close")
+
+    def _notify(self, method: str, data: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        try:
+            self._channel.notify(protocol.notification(method, data))
+        except Exception:
+            _logger.exception("notifying peer %s of %s failed", self._id, method)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _transport(self, data: dict[str, Any]) -> WebRtcTransport:
+        transport_id = _string(data, "transportId")
+        transport = self.transports.get(transport_id)
+        if transport is None:
+            raise errors.MediasoupTypeError(
+                f"data.transportId: no transport {transport_id!r}", "data.transportId"
+            )
+        return transport
+
+    def _producer(self, data: dict[str, Any]) -> Producer:
+        producer_id = _string(data, "producerId")
+        producer = self.producers.get(producer_id)
+        if producer is None:
+            raise errors.MediasoupTypeError(
+                f"data.producerId: no producer {producer_id!r}", "data.producerId"
+            )
+        return producer
+
+    def _consumer(self, data: dict[str, Any]) -> Consumer:
+        consumer_id = _string(data, "consumerId")
+        consumer = self.consumers.get(consumer_id)
+        if consumer is None:
+            raise errors.MediasoupTypeError(
+                f"data.consumerId: no consumer {consumer_id!r}", "data.consumerId"
+            )
+        return consumer
+
+    async def _get_router_rtp_capabilities(self, data: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._room.router.rtp_capabilities)
+
+    async def _join(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._joined:
+            raise errors.InvalidStateError("peer already joined")
+        display_name = data.get("displayName", "")
+        if not isinstance(display_name, str):
+            raise errors.MediasoupTypeError(
+                "data.displayName: must be a string", "data.displayName"
+            )
+        device = data.get("device") or {}
+        if not isinstance(device, dict):
+            raise errors.MediasoupTypeError("data.device: must be an object", "data.device")
+        capabilities = data.get("rtpCapabilities")
+        if capabilities is not None:
+            from mediasoup_py import ortc
+
+            ortc.validate_rtp_capabilities(capabilities)
+        self.display_name = display_name
+        self.device = device
+        self.rtp_capabilities = capabilities
+        others = self._room._joined(excluding=self)
+        self._joined = True
+        for other in others:
+            for producer in other.producers.values():
+                self._spawn(self._room_consume(other, producer))
+        self._room._notify_joined(
+            "newPeer",
+            {"id": self._id, "displayName": display_name, "device": device},
+            excluding=self,
+        )
+        return {
+            "peers": [
+                {"id": peer.id, "displayName": peer.display_name, "device": peer.device}
+                for peer in others
+            ]
+        }
+
+    async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        force_tcp = bool(data.get("forceTcp", False))
+        listen_infos = [
+            info for info in self._room._listen_infos if not force_tcp or info["protocol"] == "tcp"
+        ]
+        transport = await self._room.router.create_webrtc_transport(
+            listen_infos=listen_infos,
+            app_data={
+                "producing": bool(data.get("producing", False)),
+                "consuming": bool(data.get("consuming", False)),
+            },
+        )
+        self.transports[transport.id] = transport
+        transport.observer.on("close", lambda: self.transports.pop(transport.id, None))
+        return {
+            "id": transport.id,
+            "iceParameters": transport.ice_parameters,
+            "iceCandidates": transport.ice_candidates,
+            "dtlsParameters": transport.dtls_parameters,
+            "sctpParameters": None,
+        }
+
+    async def _connect_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        transport = self._transport(data)
+        await transport.connect(dtls_parameters=data.get("dtlsParameters"))  # type: ignore[arg-type]
+        return {}
+
+    async def _restart_ice(self, data: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self._transport(data).restart_ice())
+
+    async def _produce(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not self._joined:
+            raise errors.InvalidStateError("peer not joined")
+        transport = self._transport(data)
+        app_data = data.get("appData") or {}
+        if not isinstance(app_data, dict):
+            raise errors.MediasoupTypeError("data.appData: must be an object", "data.appData")
+        producer = await transport.produce(
+            kind=data.get("kind"),  # type: ignore[arg-type]
+            rtp_parameters=data.get("rtpParameters"),  # type: ignore[arg-type]
+            app_data={**app_data, "peerId": self._id},
+        )
+        self.producers[producer.id] = producer
+        producer.observer.on("close", lambda: self.producers.pop(producer.id, None))
+        producer.on(
+            "score",
+            lambda score: self._notify(
+                "producerScore", {"producerId": producer.id, "score": score}
+            ),
+        )
+        for other in self._room._joined(excluding=self):
+            other._spawn(other._room_consume(self, producer))
+        if producer.kind == "audio":
+            await self._room._audio_levels.add_producer(producer_id=producer.id)
+        return {"id": producer.id}
+
+    async def _close_producer(self, data: dict[str, Any]) -> dict[str, Any]:
+        self._producer(data).close()
+        return {}
+
+    async def _pause_producer(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._producer(data).pause()
+        return {}
+
+    async def _resume_producer(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._producer(data).resume()
+        return {}
+
+    async def _pause_consumer(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._consumer(data).pause()
+        return {}
+
+    async def _resume_consumer(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._consumer(data).resume()
+        return {}
+
+    async def _set_consumer_preferred_layers(self, data: dict[str, Any]) -> dict[str, Any]:
+        consumer = self._consumer(data)
+        # Checked (and a missing temporal layer taken as the highest) by the consumer.
+        layers = {key: data[key] for key in ("spatialLayer", "temporalLayer") if key in data}
+        await consumer.set_preferred_layers(layers)  # type: ignore[arg-type]
+        return {}
+
+    async def _set_consumer_priority(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._consumer(data).set_priority(data.get("priority"))  # type: ignore[arg-type]
+        return {}
+
+    async def _request_consumer_key_frame(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._consumer(data).request_key_frame()
+        return {}
+
+    async def _get_transport_stats(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"stats": await self._transport(data).get_stats()}
+
+    async def _get_producer_stats(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"stats": await self._producer(data).get_stats()}
+
+    async def _get_consumer_stats(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"stats": await self._consumer(data).get_stats()}
+
+    async def _room_consume(self, owner: Peer, producer: Producer) -> None:
+        """A consumer of ``owner``'s producer for this peer, announced with a ``newConsumer``
+        request and resumed once the client has it (so it starts on a keyframe)."""
+        capabilities = self.rtp_capabilities
+        if capabilities is None or not self._room.router.can_consume(
+            producer_id=producer.id,
+            rtp_capabilities=capabilities,  # type: ignore[arg-type]
+        ):
+            return
+        transport = next((t for t in self.transports.values() if t.app_data.get("consuming")), None)
+        if transport is None:
+            _logger.warning("peer %s has no consuming transport", self._id)
+            return
+        try:
+            consumer = await transport.consume(
+                producer_id=producer.id,
+                rtp_capabilities=capabilities,  # type: ignore[arg-type]
+                paused=True,
+            )
+        except errors.MediasoupError:
+            _logger.exception("consuming %s for peer %s failed", producer.id, self._id)
+            return
+        self.consumers[consumer.id] = consumer
+        self._wire_consumer(consumer)
+        message = protocol.request(
+            "newConsumer",
+            {
+                "peerId": owner.id,
+                "producerId": producer.id,
+                "id": consumer.id,
+                "kind": consumer.kind,
+                "rtpParameters": consumer.rtp_parameters,
+                "type": consumer.type,
+                "appData": producer.app_data,
+                "producerPaused": consumer.producer_paused,
+            },
+        )
+        try:
+            protocol.parse_response(await self._channel.request(message))
+        except (errors.MediasoupError, OSError) as error:
+            _logger.warning("peer %s refused consumer %s: %s", self._id, consumer.id, error)
+            consumer.close()
+            return
+        if not consumer.closed:
+            await consumer.resume()
+            self._notify("consumerScore", {"consumerId": consumer.id, "score": consumer.score})
+
+    def _wire_consumer(self, consumer: Consumer) -> None:
+        consumer_id = consumer.id
+
+        def closed() -> None:
+            self.consumers.pop(consumer_id, None)
+
+        def producer_closed() -> None:
+            closed()
+            self._notify("consumerClosed", {"consumerId": consumer_id})
+
+        def layers_changed(layers: ConsumerLayers | None) -> None:
+            self._notify(
+                "consumerLayersChanged",
+                {
+                    "consumerId": consumer_id,
+                    "spatialLayer": layers["spatialLayer"] if layers else None,
+                    "temporalLayer": layers["temporalLayer"] if layers else None,
+                },
+            )
+
+        consumer.on("transportclose", closed)
+        consumer.on("producerclose", producer_closed)
+        consumer.on(
+            "producerpause", lambda: self._notify("consumerPaused", {"consumerId": consumer_id})
+        )
+        consumer.on(
+            "producerresume", lambda: self._notify("consumerResumed", {"consumerId": consumer_id})
+        )
+        consumer.on(
+            "score",
+            lambda score: self._notify(
+                "consumerScore", {"consumerId": consumer_id, "score": score}
+            ),
+        )
+        consumer.on("layerschange", layers_changed)

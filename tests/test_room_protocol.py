@@ -1,0 +1,71 @@
+"""The Room's handling of bad protocol input: every malformed or out-of-order request gets an
+error response naming the problem, and the room stays usable."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import mediasoup_py
+from mediasoup_py import protocol
+
+
+class RecordingChannel:
+    """The application side of a peer's signaling, keeping what the room sends."""
+
+    def __init__(self) -> None:
+        self.notifications: list[protocol.Notification] = []
+
+    async def request(self, message: protocol.Request) -> protocol.Response:
+        return protocol.ok_response(message["id"], {})
+
+    def notify(self, message: protocol.Notification) -> None:
+        self.notifications.append(message)
+
+
+async def answers(messages: list[Any]) -> list[protocol.Response]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=47700, rtc_max_port=47749)
+    try:
+        router = await worker.create_router(
+            media_codecs=[
+                {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
+            ]
+        )
+        room = await mediasoup_py.Room.create(
+            router,
+            listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}],  # type: ignore[list-item]
+        )
+        peer = room.create_peer("p1", RecordingChannel())
+        return [await peer.receive_request(message) for message in messages]
+    finally:
+        worker.close()
+
+
+def test_bad_requests_get_error_responses_naming_the_problem() -> None:
+    responses = asyncio.run(
+        answers(
+            [
+                "not an object",
+                {"request": True, "id": "7", "method": "join"},
+                {"request": True, "id": 1, "method": "fly"},
+                {"request": True, "id": 2, "method": "produce", "data": {"transportId": "x"}},
+                {"request": True, "id": 3, "method": "connectWebRtcTransport", "data": {}},
+                {"request": True, "id": 4, "method": "join", "data": {"displayName": 5}},
+                {"request": True, "id": 5, "method": "join", "data": {"displayName": "ok"}},
+                {"request": True, "id": 6, "method": "join", "data": {}},
+                {"request": True, "id": 8, "method": "getRouterRtpCapabilities"},
+            ]
+        )
+    )
+    reasons = [response.get("errorReason", "") for response in responses]
+    assert not any(response["ok"] for response in responses[:6])
+    assert "message" in reasons[0]
+    assert "id" in reasons[1]
+    assert "unknown method 'fly'" in reasons[2]
+    assert "not joined" in reasons[3]
+    assert "data.transportId" in reasons[4]
+    assert "data.displayName" in reasons[5]
+    assert responses[6] == {"response": True, "id": 5, "ok": True, "data": {"peers": []}}
+    assert "already joined" in reasons[7]
+    assert responses[8]["ok"]
+    assert responses[8]["data"]["codecs"]
