@@ -5,9 +5,10 @@
 #     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with),
 #     chromium (the browser the WebRTC tests drive through Playwright) and iproute2 (the
 #     tests put Chromium in a loopback-only network namespace), and Node.js with npm when
-#     missing (mediasoup-client from npm is bundled for the browser tests);
-#   - mediasoup-client and esbuild from npm (tests/interop/msc, locked), bundled into one
-#     script the test pages load;
+#     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
+#   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
+#     into one script that the demo page and the test pages load (built before the package is
+#     installed, so the installed demo serves it);
 #   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp,
 #     aiortc, Playwright for Python, which drives Debian's chromium);
 #   - the package itself, built in release mode (`pip install .`).
@@ -36,10 +37,11 @@ if ! command -v npm >/dev/null; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
 fi
-if [ ! -f tests/interop/msc/mediasoup-client.bundle.js ] \
-  || [ tests/interop/msc/package-lock.json -nt tests/interop/msc/mediasoup-client.bundle.js ]; then
-  echo "setup: bundling mediasoup-client for the browser tests"
-  (cd tests/interop/msc && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+client=python/mediasoup_py/demo/client
+bundle=python/mediasoup_py/demo/static/mediasoup-client.js
+if [ ! -f "$bundle" ] || [ "$client/package-lock.json" -nt "$bundle" ]; then
+  echo "setup: bundling mediasoup-client for the demo and the browser tests"
+  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
@@ -53,5 +55,5 @@ export PATH="$repo/.venv/bin:$PATH"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "maturin>=1.8,<2"
 echo "setup: building and installing mediasoup_py (release) with its test extras"
-.venv/bin/python -m pip install -q --no-build-isolation "$repo[test]"
+.venv/bin/python -m pip install -q --no-build-isolation "$repo[test,demo]"
 .venv/bin/python -c "import mediasoup_py; print('setup: mediasoup_py', mediasoup_py.__version__, 'installed')"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The README's first command: installs everything (idempotent) and runs the main job.
-# Until the conference demo exists, the main job is the installation self-check, which drives
-# the native module end to end and reports what it did.
+# The README's first command: installs everything (idempotent: Debian packages, Node.js and
+# the mediasoup-client bundle, the Python environment and the package) and runs the
+# video-conference demo. Options go to the demo (see --help), e.g. --port 8080 --workers 2.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$repo/.ci/setup.sh"
-exec "$repo/.venv/bin/python" -m mediasoup_py.selfcheck "$@"
+exec "$repo/.venv/bin/python" -m mediasoup_py.demo "$@"

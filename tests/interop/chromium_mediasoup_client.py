@@ -35,12 +35,14 @@ from typing import Any
 from playwright.async_api import Page, async_playwright
 
 import mediasoup_py
+import mediasoup_py.demo
 from mediasoup_py.consumer import ConsumerLayers
 from tests.interop.chromium_webrtc import CHROMIUM, FLAGS, wait_until
 from tests.interop.ffmpeg_peer import producer_parameters, rtp_output, send_test_media
 
-BUNDLE_DIRECTORY = Path(__file__).resolve().parent / "msc"
-BUNDLE = "mediasoup-client.bundle.js"
+# The demo's bundle of mediasoup-client (npm), as installed with the package.
+BUNDLE_DIRECTORY = Path(mediasoup_py.demo.__file__).resolve().parent / "static"
+BUNDLE = "mediasoup-client.js"
 LOOPBACK_UDP = [{"protocol": "udp", "ip": "127.0.0.1"}]
 
 # A page with mediasoup-client and the two things a participant does, mediasoup's way.

@@ -1,0 +1,200 @@
+"""The demo's web server: the page, the mediasoup-client bundle, and a WebSocket per
+participant that carries the v3 protocol to its :class:`~mediasoup_py.room.Peer`."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+import mediasoup_py
+from mediasoup_py import errors, protocol
+from mediasoup_py.room import Room
+
+__all__ = ["DemoServer", "DemoSettings"]
+
+_logger = logging.getLogger("mediasoup_py.demo")
+
+STATIC = Path(__file__).resolve().parent / "static"
+BUNDLE = STATIC / "mediasoup-client.js"
+
+# The codecs every demo room offers: opus, VP8 (simulcast) and H264.
+MEDIA_CODECS: list[dict[str, Any]] = [
+    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+    {
+        "kind": "video",
+        "mimeType": "video/H264",
+        "clockRate": 90000,
+        "parameters": {"packetization-mode": 1, "profile-level-id": "42e01f"},
+    },
+]
+
+# How long a client may take to answer a request (newConsumer) before it is taken as gone.
+CLIENT_REQUEST_TIMEOUT_S = 10
+
+
+@dataclass
+class DemoSettings:
+    """What the command line sets."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rtc_ip: str = "127.0.0.1"
+    rtc_announced_ip: str | None = None
+    rtc_min_port: int = 40000
+    rtc_max_port: int = 49999
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+class WebSocketChannel:
+    """A peer's signaling over its WebSocket: notifications are sent, requests wait for the
+    response with the same id."""
+
+    def __init__(self, socket: web.WebSocketResponse) -> None:
+        self._socket = socket
+        self._pending: dict[int, asyncio.Future[protocol.Response]] = {}
+        self._sends: set[asyncio.Task[None]] = set()
+
+    async def request(self, message: protocol.Request) -> protocol.Response:
+        future: asyncio.Future[protocol.Response] = asyncio.get_running_loop().create_future()
+        self._pending[message["id"]] = future
+        try:
+            await self._socket.send_json(message)
+            return await asyncio.wait_for(future, CLIENT_REQUEST_TIMEOUT_S)
+        finally:
+            self._pending.pop(message["id"], None)
+
+    def notify(self, message: protocol.Notification) -> None:
+        if self._socket.closed:
+            return
+        task = asyncio.ensure_future(self._socket.send_json(message))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def on_response(self, message: object) -> None:
+        """A response from the client to one of our requests."""
+        if not isinstance(message, dict):
+            return
+        future = self._pending.get(message.get("id"))  # type: ignore[arg-type]
+        if future is not None and not future.done():
+            future.set_result(message)  # type: ignore[arg-type]
+
+
+class DemoServer:
+    """The SFU (workers, a room per name) and the aiohttp application."""
+
+    def __init__(self, settings: DemoSettings) -> None:
+        self.settings = settings
+        self.workers: list[mediasoup_py.Worker] = []
+        self.rooms: dict[str, Room] = {}
+        self._next_worker = itertools.count()
+        self._room_lock = asyncio.Lock()
+        # Requests being answered, kept until done.
+        self._answers: set[asyncio.Task[None]] = set()
+        self.app = web.Application()
+        self.app.router.add_get("/", self._index)
+        self.app.router.add_get("/ws", self._websocket)
+        self.app.router.add_static("/static/", STATIC)
+
+    async def start(self) -> None:
+        """Starts the workers, splitting the port range between them."""
+        if not BUNDLE.exists():
+            raise FileNotFoundError(
+                f"{BUNDLE} is missing: run `bash examples/demo.sh` (it bundles mediasoup-client)"
+            )
+        count = max(1, self.settings.workers)
+        span = (self.settings.rtc_max_port - self.settings.rtc_min_port + 1) // count
+        for index in range(count):
+            low = self.settings.rtc_min_port + index * span
+            worker = await mediasoup_py.create_worker(rtc_min_port=low, rtc_max_port=low + span - 1)
+            self.workers.append(worker)
+
+    async def close(self) -> None:
+        """Closes every room and worker."""
+        for room in list(self.rooms.values()):
+            room.close()
+        self.rooms.clear()
+        for worker in self.workers:
+            worker.close()
+
+    def status(self) -> dict[str, int]:
+        """Counts for the periodic status line."""
+        peers = [peer for room in self.rooms.values() for peer in room.peers]
+        return {
+            "rooms": len(self.rooms),
+            "peers": len(peers),
+            "producers": sum(len(peer.producers) for peer in peers),
+            "consumers": sum(len(peer.consumers) for peer in peers),
+        }
+
+    async def _room(self, room_id: str) -> Room:
+        async with self._room_lock:
+            room = self.rooms.get(room_id)
+            if room is not None:
+                return room
+            worker = self.workers[next(self._next_worker) % len(self.workers)]
+            router = await worker.create_router(media_codecs=MEDIA_CODECS)  # type: ignore[arg-type]
+            listen: dict[str, Any] = {"protocol": "udp", "ip": self.settings.rtc_ip}
+            if self.settings.rtc_announced_ip:
+                listen["announcedAddress"] = self.settings.rtc_announced_ip
+            room = await Room.create(router, listen_infos=[listen])  # type: ignore[list-item]
+            self.rooms[room_id] = room
+            room.on("close", lambda: self.rooms.pop(room_id, None))
+            _logger.info("room %r created", room_id)
+            return room
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        room_id = request.query.get("roomId", "")
+        if not room_id or len(room_id) > 64:
+            raise web.HTTPBadRequest(text="roomId: 1 to 64 characters")
+        peer_id = request.query.get("peerId") or str(uuid.uuid4())
+        socket = web.WebSocketResponse(heartbeat=5)
+        await socket.prepare(request)
+        room = await self._room(room_id)
+        channel = WebSocketChannel(socket)
+        try:
+            peer = room.create_peer(peer_id, channel)
+        except errors.MediasoupError as error:
+            await socket.close(message=str(error).encode()[:120])
+            return socket
+        _logger.info("peer %s joined room %r", peer_id, room_id)
+        try:
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and data.get("response"):
+                    channel.on_response(data)
+                elif isinstance(data, dict) and data.get("request"):
+                    # Requests are handled concurrently: a consume may wait on the client.
+                    task = asyncio.ensure_future(self._answer(peer, socket, data))
+                    self._answers.add(task)
+                    task.add_done_callback(self._answers.discard)
+        finally:
+            peer.close()
+            _logger.info("peer %s left room %r", peer_id, room_id)
+            if not room.peers:
+                room.close()
+        return socket
+
+    async def _answer(
+        self, peer: mediasoup_py.Peer, socket: web.WebSocketResponse, message: dict[str, Any]
+    ) -> None:
+        response = await peer.receive_request(message)
+        if not socket.closed:
+            await socket.send_json(response)

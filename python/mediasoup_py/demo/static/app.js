@@ -1,0 +1,253 @@
+// The demo client: mediasoup-client v3 speaking mediasoup-demo's protocol over a WebSocket
+// (requests, responses and notifications as in mediasoup_py.protocol).
+'use strict';
+
+const state = {
+  socket: null,
+  nextId: 1,
+  pending: new Map(),
+  device: null,
+  sendTransport: null,
+  recvTransport: null,
+  producers: {},
+  consumers: new Map(), // consumer id -> {consumer, peerId}
+  peers: new Map(), // peer id -> {displayName, tile}
+};
+
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text) { $('status').textContent = text; }
+
+function request(method, data = {}) {
+  const id = state.nextId++;
+  state.socket.send(JSON.stringify({request: true, id, method, data}));
+  return new Promise((resolve, reject) => state.pending.set(id, {resolve, reject}));
+}
+
+function tileFor(peerId, displayName) {
+  let peer = state.peers.get(peerId);
+  if (peer) return peer.tile;
+  const tile = document.createElement('div');
+  tile.className = 'tile';
+  tile.dataset.peerId = peerId;
+  tile.innerHTML = '<video autoplay playsinline></video><span class="name"></span>' +
+    '<div class="stats"></div>';
+  tile.querySelector('.name').textContent = displayName || peerId.slice(0, 8);
+  tile.querySelector('video').srcObject = new MediaStream();
+  $('tiles').appendChild(tile);
+  state.peers.set(peerId, {displayName, tile});
+  return tile;
+}
+
+function removePeer(peerId) {
+  const peer = state.peers.get(peerId);
+  if (peer) peer.tile.remove();
+  state.peers.delete(peerId);
+}
+
+function addLayerPicker(tile, consumerId) {
+  const select = document.createElement('select');
+  select.title = 'preferred simulcast layer';
+  for (const [value, label] of [[2, 'high'], [1, 'medium'], [0, 'low']]) {
+    const option = document.createElement('option');
+    option.value = value;
+    option.textContent = label;
+    select.appendChild(option);
+  }
+  select.onchange = () => request('setConsumerPreferredLayers',
+    {consumerId, spatialLayer: Number(select.value), temporalLayer: 2});
+  tile.appendChild(select);
+}
+
+async function onServerRequest(message) {
+  if (message.method !== 'newConsumer') {
+    return {response: true, id: message.id, ok: false, errorCode: 400,
+      errorReason: `unknown method ${message.method}`};
+  }
+  const {peerId, producerId, id, kind, rtpParameters, type} = message.data;
+  const consumer = await state.recvTransport.consume({id, producerId, kind, rtpParameters});
+  state.consumers.set(consumer.id, {consumer, peerId});
+  const tile = tileFor(peerId);
+  const video = tile.querySelector('video');
+  video.srcObject.addTrack(consumer.track);
+  video.play().catch(() => {});
+  if (kind === 'video' && type === 'simulcast') addLayerPicker(tile, consumer.id);
+  consumer.on('trackended', () => state.consumers.delete(consumer.id));
+  return {response: true, id: message.id, ok: true, data: {}};
+}
+
+function onNotification({method, data}) {
+  switch (method) {
+    case 'newPeer':
+      tileFor(data.id, data.displayName);
+      break;
+    case 'peerClosed':
+      removePeer(data.peerId);
+      break;
+    case 'consumerClosed': {
+      const entry = state.consumers.get(data.consumerId);
+      if (!entry) break;
+      entry.consumer.close();
+      const peer = state.peers.get(entry.peerId);
+      if (peer) peer.tile.querySelector('video').srcObject.removeTrack(entry.consumer.track);
+      state.consumers.delete(data.consumerId);
+      break;
+    }
+    case 'consumerLayersChanged': {
+      const entry = state.consumers.get(data.consumerId);
+      if (entry) entry.layer = data.spatialLayer;
+      break;
+    }
+    case 'consumerScore': {
+      const entry = state.consumers.get(data.consumerId);
+      if (entry) entry.score = data.score.score;
+      break;
+    }
+    case 'activeSpeaker':
+      for (const [peerId, peer] of state.peers) {
+        peer.tile.classList.toggle('speaking', peerId === data.peerId);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+async function connect(roomId, peerId) {
+  const url = new URL('/ws', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('roomId', roomId);
+  url.searchParams.set('peerId', peerId);
+  state.socket = new WebSocket(url);
+  state.socket.onmessage = async (event) => {
+    const message = JSON.parse(event.data);
+    if (message.response) {
+      const pending = state.pending.get(message.id);
+      if (!pending) return;
+      state.pending.delete(message.id);
+      if (message.ok) pending.resolve(message.data);
+      else pending.reject(new Error(message.errorReason));
+    } else if (message.request) {
+      let response;
+      try {
+        response = await onServerRequest(message);
+      } catch (error) {
+        response = {response: true, id: message.id, ok: false, errorCode: 500,
+          errorReason: String(error)};
+      }
+      state.socket.send(JSON.stringify(response));
+    } else if (message.notification) {
+      onNotification(message);
+    }
+  };
+  state.socket.onclose = () => setStatus('disconnected');
+  await new Promise((resolve, reject) => {
+    state.socket.onopen = resolve;
+    state.socket.onerror = reject;
+  });
+}
+
+function wireTransport(transport) {
+  transport.on('connect', ({dtlsParameters}, callback, errback) => {
+    request('connectWebRtcTransport', {transportId: transport.id, dtlsParameters})
+      .then(callback, errback);
+  });
+}
+
+async function join() {
+  const roomId = $('room').value.trim() || 'demo';
+  const displayName = $('name').value.trim() || 'guest';
+  const peerId = crypto.randomUUID();
+  $('join').disabled = true;
+  setStatus('connecting');
+  await connect(roomId, peerId);
+  const routerRtpCapabilities = await request('getRouterRtpCapabilities');
+  state.device = new mediasoupClient.Device();
+  await state.device.load({routerRtpCapabilities});
+  const send = await request('createWebRtcTransport', {producing: true, consuming: false});
+  state.sendTransport = state.device.createSendTransport(send);
+  wireTransport(state.sendTransport);
+  state.sendTransport.on('produce', ({kind, rtpParameters, appData}, callback, errback) => {
+    request('produce', {transportId: state.sendTransport.id, kind, rtpParameters, appData})
+      .then(callback, errback);
+  });
+  const recv = await request('createWebRtcTransport', {producing: false, consuming: true});
+  state.recvTransport = state.device.createRecvTransport(recv);
+  wireTransport(state.recvTransport);
+  const {peers} = await request('join', {
+    displayName,
+    device: {name: navigator.userAgent},
+    rtpCapabilities: state.device.rtpCapabilities,
+  });
+  for (const peer of peers) tileFor(peer.id, peer.displayName);
+  setStatus(`in room "${roomId}" as ${displayName}`);
+  if ($('send').checked) await sendMedia(displayName);
+  setInterval(showStats, 2000);
+}
+
+async function sendMedia(displayName) {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: true, video: {width: {ideal: 1280}, height: {ideal: 720}}});
+  const tile = tileFor('me', `${displayName} (me)`);
+  const video = tile.querySelector('video');
+  video.muted = true;
+  video.srcObject = new MediaStream(stream.getVideoTracks());
+  state.producers.audio = await state.sendTransport.produce({track: stream.getAudioTracks()[0]});
+  state.producers.video = await state.sendTransport.produce({
+    track: stream.getVideoTracks()[0],
+    encodings: [
+      {scaleResolutionDownBy: 4, maxBitrate: 150000},
+      {scaleResolutionDownBy: 2, maxBitrate: 500000},
+      {scaleResolutionDownBy: 1, maxBitrate: 1500000},
+    ],
+    codecOptions: {videoGoogleStartBitrate: 1000},
+  });
+  $('mic').disabled = false;
+  $('cam').disabled = false;
+}
+
+async function toggle(kind, button, onLabel, offLabel) {
+  const producer = state.producers[kind];
+  if (!producer) return;
+  if (producer.paused) {
+    producer.resume();
+    await request('resumeProducer', {producerId: producer.id});
+    button.textContent = onLabel;
+  } else {
+    producer.pause();
+    await request('pauseProducer', {producerId: producer.id});
+    button.textContent = offLabel;
+  }
+}
+
+async function showStats() {
+  for (const entry of state.consumers.values()) {
+    const stats = await entry.consumer.getStats();
+    stats.forEach((report) => {
+      if (report.type !== 'inbound-rtp') return;
+      const now = report.timestamp;
+      const bytes = report.bytesReceived;
+      const rate = entry.last ? (8 * (bytes - entry.last.bytes)) / (now - entry.last.now) : 0;
+      entry.last = {bytes, now};
+      entry.text = `${report.kind}: ${Math.round(rate)} kbps, lost ${report.packetsLost}` +
+        (report.frameWidth ? `, ${report.frameWidth}x${report.frameHeight}` : '') +
+        (entry.layer !== undefined && entry.layer !== null ? `, layer ${entry.layer}` : '') +
+        (entry.score !== undefined ? `, score ${entry.score}` : '');
+    });
+    const peer = state.peers.get(entry.peerId);
+    if (peer) {
+      const texts = [...state.consumers.values()]
+        .filter((other) => other.peerId === entry.peerId && other.text)
+        .map((other) => other.text);
+      peer.tile.querySelector('.stats').textContent = texts.join(' | ');
+    }
+  }
+}
+
+$('name').value = `guest-${Math.floor(Math.random() * 1000)}`;
+$('join').onclick = () => join().catch((error) => {
+  setStatus(`error: ${error.message}`);
+  $('join').disabled = false;
+});
+$('mic').onclick = () => toggle('audio', $('mic'), 'Mute', 'Unmute');
+$('cam').onclick = () => toggle('video', $('cam'), 'Stop camera', 'Start camera');

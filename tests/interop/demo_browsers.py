@@ -1,0 +1,121 @@
+"""The demo as a user meets it: its web server and SFU in this process, and two headless
+Chromium tabs that open its page, type a name, press Join and see each other. The result
+(what each tab decoded, whether the remote video shows a picture) is printed as JSON and a
+screenshot of the first tab is saved in tests/artifacts/.
+
+Run inside a network namespace that has only ``lo`` (the pytest test does):
+
+    python -m tests.interop.demo_browsers
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from playwright.async_api import Page, async_playwright
+
+from mediasoup_py.demo import DemoServer, DemoSettings
+from tests.interop.chromium_mediasoup_client import browser_context
+from tests.interop.chromium_webrtc import wait_until
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+# The remote tile's video: frames decoded, size, and how much its pixels vary (a blank or
+# black frame barely varies).
+REMOTE_VIDEO = """async () => {
+  const tile = [...document.querySelectorAll('.tile')].find((t) => t.dataset.peerId !== 'me');
+  if (!tile) return null;
+  const video = tile.querySelector('video');
+  let framesDecoded = 0;
+  for (const entry of window.demoConsumers()) {
+    (await entry.consumer.getStats()).forEach((report) => {
+      if (report.type === 'inbound-rtp' && report.kind === 'video') {
+        framesDecoded = report.framesDecoded;
+      }
+    });
+  }
+  let spread = 0;
+  if (video.videoWidth) {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 48;
+    const context = canvas.getContext('2d');
+    context.drawImage(video, 0, 0, 64, 48);
+    const pixels = context.getImageData(0, 0, 64, 48).data;
+    let sum = 0, squares = 0, count = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      const luma = (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;
+      sum += luma; squares += luma * luma; count++;
+    }
+    spread = Math.sqrt(squares / count - (sum / count) ** 2);
+  }
+  return {framesDecoded, width: video.videoWidth, height: video.videoHeight, spread,
+    name: tile.querySelector('.name').textContent};
+}"""
+
+
+async def join(page: Page, url: str, name: str) -> None:
+    await page.goto(url)
+    # Test hook: the page's consumers, for getStats.
+    await page.evaluate("window.demoConsumers = () => [...state.consumers.values()]")
+    await page.fill("#name", name)
+    await page.click("#join")
+
+
+async def scenario() -> dict[str, Any]:
+    server = DemoServer(DemoSettings(workers=1, rtc_min_port=47800, rtc_max_port=47899))
+    await server.start()
+    runner = web.AppRunner(server.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            alice, bob = await browser.new_page(), await browser.new_page()
+            await join(alice, url, "alice")
+            await join(bob, url, "bob")
+            seen: dict[str, Any] = {}
+            for name, page in (("alice", alice), ("bob", bob)):
+
+                async def decoding(page: Page = page, name: str = name) -> bool:
+                    remote = await page.evaluate(REMOTE_VIDEO)
+                    seen[name] = remote
+                    return bool(remote and remote["framesDecoded"] >= 30 and remote["spread"] > 5)
+
+                await wait_until(decoding, f"{name} to see the other")
+            status = server.status()
+            ARTIFACTS.mkdir(exist_ok=True)
+            screenshot = ARTIFACTS / "demo-two-tiles.png"
+            await alice.screenshot(path=str(screenshot))
+            tiles = await alice.evaluate("document.querySelectorAll('.tile').length")
+            await bob.close()
+            await asyncio.sleep(2)
+            tiles_after_leave = await alice.evaluate("document.querySelectorAll('.tile').length")
+        return {
+            "seen": seen,
+            "status": status,
+            "tiles": tiles,
+            "tilesAfterLeave": tiles_after_leave,
+            "statusAfterLeave": server.status(),
+            "screenshotBytes": screenshot.stat().st_size,
+        }
+    finally:
+        await runner.cleanup()
+        await server.close()
+
+
+def main() -> int:
+    result = asyncio.run(asyncio.wait_for(scenario(), 80))
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

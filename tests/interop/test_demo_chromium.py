@@ -1,0 +1,25 @@
+"""The demo end to end: two headless Chromium tabs open the demo's page, join the same room
+with their fake cameras and microphones, and each shows the other's video (decoded, named,
+not blank); when one leaves, the other's tile goes and the server forgets the room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.interop.netns import run_in_namespace
+
+
+def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
+    result: dict[str, Any] = run_in_namespace(loopback_namespace, "tests.interop.demo_browsers")
+    for viewer, other in (("alice", "bob"), ("bob", "alice")):
+        remote = result["seen"][viewer]
+        assert remote["name"] == other
+        assert remote["framesDecoded"] >= 30, remote
+        # The top simulcast layer of the 1280x720 fake camera.
+        assert (remote["width"], remote["height"]) == (1280, 720), remote
+        assert remote["spread"] > 5, "the picture is not blank"
+    assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
+    assert result["tiles"] == 2
+    assert result["tilesAfterLeave"] == 1
+    assert result["statusAfterLeave"]["rooms"] == 0
+    assert result["screenshotBytes"] > 10_000
