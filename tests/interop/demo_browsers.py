@@ -1,15 +1,17 @@
 """The demo as a user meets it: its web server and SFU in this process, and two headless
 Chromium tabs that open its page, type a name, press Join and see each other. The result
 (what each tab decoded, whether the remote video shows a picture) is printed as JSON and a
-screenshot of the first tab is saved in tests/artifacts/.
+screenshot of the first tab is saved in tests/artifacts/. With ``--bot`` the second participant
+is the demo's bot instead (pymediasoup over aiortc), which records what it receives.
 
-Run inside a network namespace that has only ``lo`` (the pytest test does):
+Run inside a network namespace that has only ``lo`` (the pytest tests do):
 
-    python -m tests.interop.demo_browsers
+    python -m tests.interop.demo_browsers [--bot]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -17,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiortc.contrib.media import MediaRecorder
+from aiortc.mediastreams import VideoStreamTrack
 from playwright.async_api import Page, async_playwright
 
 from mediasoup_py.demo import DemoServer, DemoSettings
+from mediasoup_py.demo.bot import Bot, Tone, include_loopback_candidates
 from tests.interop.chromium_mediasoup_client import browser_context
 from tests.interop.chromium_webrtc import wait_until
+from tests.interop.ffmpeg_peer import probe
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -67,7 +73,7 @@ async def join(page: Page, url: str, name: str) -> None:
     await page.click("#join")
 
 
-async def scenario() -> dict[str, Any]:
+async def start_demo() -> tuple[DemoServer, web.AppRunner, str]:
     server = DemoServer(DemoSettings(workers=1, rtc_min_port=47800, rtc_max_port=47899))
     await server.start()
     runner = web.AppRunner(server.app)
@@ -75,7 +81,48 @@ async def scenario() -> dict[str, Any]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{port}/"
+    return server, runner, f"http://127.0.0.1:{port}/"
+
+
+async def with_bot() -> dict[str, Any]:
+    """A Chromium tab and the bot call each other; the bot records the tab to a file."""
+    include_loopback_candidates()
+    server, runner, url = await start_demo()
+    try:
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            page = await browser.new_page()
+            await join(page, url, "alice")
+            ARTIFACTS.mkdir(exist_ok=True)
+            recording = ARTIFACTS / "bot-recording.webm"
+            bot = Bot(url, "demo", "bot", MediaRecorder(str(recording)))
+            peers = await bot.join([VideoStreamTrack(), Tone()])
+            seen: dict[str, Any] = {}
+
+            async def page_sees_bot() -> bool:
+                remote = await page.evaluate(REMOTE_VIDEO)
+                seen["alice"] = remote
+                return bool(remote and remote["framesDecoded"] >= 30)
+
+            await wait_until(page_sees_bot, "the tab to see the bot")
+            status = server.status()
+            await asyncio.sleep(3)
+            await bot.close()
+            streams = await probe(recording)
+        return {
+            "peersAtBotJoin": [peer["displayName"] for peer in peers],
+            "seen": seen,
+            "status": status,
+            "botConsumers": sorted(consumer.kind for consumer in bot.consumers),
+            "botNotifications": sorted({message["method"] for message in bot.notifications}),
+            "recording": streams,
+        }
+    finally:
+        await runner.cleanup()
+        await server.close()
+
+
+async def scenario() -> dict[str, Any]:
+    server, runner, url = await start_demo()
     try:
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             alice, bob = await browser.new_page(), await browser.new_page()
@@ -87,7 +134,13 @@ async def scenario() -> dict[str, Any]:
                 async def decoding(page: Page = page, name: str = name) -> bool:
                     remote = await page.evaluate(REMOTE_VIDEO)
                     seen[name] = remote
-                    return bool(remote and remote["framesDecoded"] >= 30 and remote["spread"] > 5)
+                    # The top layer comes once the sender's bandwidth estimate allows it.
+                    return bool(
+                        remote
+                        and remote["framesDecoded"] >= 30
+                        and remote["spread"] > 5
+                        and remote["width"] == 1280
+                    )
 
                 await wait_until(decoding, f"{name} to see the other")
             status = server.status()
@@ -112,7 +165,10 @@ async def scenario() -> dict[str, Any]:
 
 
 def main() -> int:
-    result = asyncio.run(asyncio.wait_for(scenario(), 80))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bot", action="store_true")
+    arguments = parser.parse_args()
+    result = asyncio.run(asyncio.wait_for(with_bot() if arguments.bot else scenario(), 80))
     json.dump(result, sys.stdout)
     return 0
 

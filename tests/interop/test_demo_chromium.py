@@ -1,6 +1,8 @@
 """The demo end to end: two headless Chromium tabs open the demo's page, join the same room
 with their fake cameras and microphones, and each shows the other's video (decoded, named,
-not blank); when one leaves, the other's tile goes and the server forgets the room."""
+not blank); when one leaves, the other's tile goes and the server forgets the room. And a tab
+(mediasoup-client v3) and the demo's bot (pymediasoup) exchange media through the demo's
+WebSocket signaling."""
 
 from __future__ import annotations
 
@@ -23,3 +25,22 @@ def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
     assert result["tilesAfterLeave"] == 1
     assert result["statusAfterLeave"]["rooms"] == 0
     assert result["screenshotBytes"] > 10_000
+
+
+def test_a_tab_and_the_pymediasoup_bot_call_each_other(loopback_namespace: str) -> None:
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace, "tests.interop.demo_browsers", "--bot"
+    )
+    assert result["peersAtBotJoin"] == ["alice"]
+    # mediasoup-client in Chromium decodes the bot's aiortc video (its test pattern)...
+    seen = result["seen"]["alice"]
+    assert seen["name"] == "bot"
+    assert seen["framesDecoded"] >= 30, seen
+    assert (seen["width"], seen["height"]) == (640, 480)
+    # ...and the bot (pymediasoup) decodes the tab's camera and records it to a file.
+    assert result["botConsumers"] == ["audio", "video"]
+    (video,) = result["recording"]
+    assert video["codec_name"] == "vp8"
+    assert int(video["nb_read_frames"]) >= 30, result["recording"]
+    assert "consumerScore" in result["botNotifications"]
+    assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}

@@ -7,60 +7,26 @@ actually talking."""
 from __future__ import annotations
 
 import asyncio
-import fractions
 import math
 import time
-from array import array
 from typing import Any
 
 import aioice.ice
 import pytest
-from aiortc.mediastreams import AudioStreamTrack
-from av import AudioFrame
 
 import mediasoup_py
+from mediasoup_py.demo.bot import Tone
 from tests.interop.pymediasoup_peer import Peer
 
 OPUS: list[dict[str, Any]] = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
 ]
-SAMPLE_RATE = 48000
-FRAME_SAMPLES = 960  # 20 ms
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     # aioice drops exactly "127.0.0.1" from host candidates; tests must stay on loopback.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-
-
-class Tone(AudioStreamTrack):
-    """A 440 Hz sine at ``amplitude`` (of full scale), paced in real time; the amplitude
-    can change while it plays."""
-
-    def __init__(self, amplitude: float) -> None:
-        super().__init__()
-        self.amplitude = amplitude
-        self._samples = 0
-        self._start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        due = self._start + self._samples / SAMPLE_RATE
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
-        scale = self.amplitude * 32767
-        step = 2 * math.pi * 440 / SAMPLE_RATE
-        wave = array(
-            "h", (round(scale * math.sin(step * (self._samples + n))) for n in range(FRAME_SAMPLES))
-        )
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(wave.tobytes())
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._samples
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._samples += FRAME_SAMPLES
-        return frame
 
 
 def sine_dbov(amplitude: float) -> float:

@@ -4,6 +4,7 @@ participant that carries the v3 protocol to its :class:`~mediasoup_py.room.Peer`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -76,9 +77,14 @@ class WebSocketChannel:
     def notify(self, message: protocol.Notification) -> None:
         if self._socket.closed:
             return
-        task = asyncio.ensure_future(self._socket.send_json(message))
+        task = asyncio.ensure_future(self._send(message))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
+
+    async def _send(self, message: protocol.Notification) -> None:
+        # A client that is going away may miss its last notifications; that is all.
+        with contextlib.suppress(ConnectionError):
+            await self._socket.send_json(message)
 
     def on_response(self, message: object) -> None:
         """A response from the client to one of our requests."""
