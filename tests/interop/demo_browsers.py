@@ -71,6 +71,10 @@ async def join(page: Page, url: str, name: str) -> None:
     await page.evaluate("window.demoConsumers = () => [...state.consumers.values()]")
     await page.fill("#name", name)
     await page.click("#join")
+    # Joined (the page shows it) before anyone else comes.
+    await page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('in room')", timeout=20_000
+    )
 
 
 async def start_demo() -> tuple[DemoServer, web.AppRunner, str]:
