@@ -14,6 +14,7 @@ from mediasoup_py.producer import Producer
 from mediasoup_py.room import Peer, PeerChannel, Room
 from mediasoup_py.router import Router
 from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
+from mediasoup_py.server import Server
 from mediasoup_py.webrtc_server import WebRtcServer
 from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
@@ -31,6 +32,7 @@ __all__ = [
     "Room",
     "Router",
     "RtpObserver",
+    "Server",
     "WebRtcServer",
     "WebRtcTransport",
     "Worker",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from aiohttp import WSMsgType, web
 import mediasoup_py
 from mediasoup_py import errors, protocol
 from mediasoup_py.room import Room
+from mediasoup_py.server import Server
 
 __all__ = ["DemoServer", "DemoSettings"]
 
@@ -100,9 +100,8 @@ class DemoServer:
 
     def __init__(self, settings: DemoSettings) -> None:
         self.settings = settings
-        self.workers: list[mediasoup_py.Worker] = []
+        self.server: Server | None = None
         self.rooms: dict[str, Room] = {}
-        self._next_worker = itertools.count()
         self._room_lock = asyncio.Lock()
         # Requests being answered, kept until done.
         self._answers: set[asyncio.Task[None]] = set()
@@ -117,20 +116,24 @@ class DemoServer:
             raise FileNotFoundError(
                 f"{BUNDLE} is missing: run `bash examples/demo.sh` (it bundles mediasoup-client)"
             )
-        count = max(1, self.settings.workers)
-        span = (self.settings.rtc_max_port - self.settings.rtc_min_port + 1) // count
-        for index in range(count):
-            low = self.settings.rtc_min_port + index * span
-            worker = await mediasoup_py.create_worker(rtc_min_port=low, rtc_max_port=low + span - 1)
-            self.workers.append(worker)
+        self.server = await Server.create(
+            num_workers=max(1, self.settings.workers),
+            rtc_ipv4=self.settings.rtc_ip,
+            rtc_announced_ipv4=self.settings.rtc_announced_ip,
+            rtc_min_port=self.settings.rtc_min_port,
+            rtc_max_port=self.settings.rtc_max_port,
+        )
+
+    @property
+    def workers(self) -> list[mediasoup_py.Worker]:
+        """The media workers."""
+        return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
         """Closes every room and worker."""
-        for room in list(self.rooms.values()):
-            room.close()
         self.rooms.clear()
-        for worker in self.workers:
-            worker.close()
+        if self.server is not None:
+            self.server.close()
 
     def status(self) -> dict[str, int]:
         """Counts for the periodic status line."""
@@ -147,12 +150,9 @@ class DemoServer:
             room = self.rooms.get(room_id)
             if room is not None:
                 return room
-            worker = self.workers[next(self._next_worker) % len(self.workers)]
-            router = await worker.create_router(media_codecs=MEDIA_CODECS)  # type: ignore[arg-type]
-            listen: dict[str, Any] = {"protocol": "udp", "ip": self.settings.rtc_ip}
-            if self.settings.rtc_announced_ip:
-                listen["announcedAddress"] = self.settings.rtc_announced_ip
-            room = await Room.create(router, listen_infos=[listen])  # type: ignore[list-item]
+            if self.server is None:
+                raise errors.InvalidStateError("the demo server is not started")
+            room = await self.server.create_room(MEDIA_CODECS)  # type: ignore[arg-type]
             self.rooms[room_id] = room
             room.on("close", lambda: self.rooms.pop(room_id, None))
             _logger.info("room %r created", room_id)
