@@ -24,10 +24,11 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer, ConsumerLayers
+    from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
-    from mediasoup_py.transport import ListenInfo
+    from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_transport import WebRtcTransport
 
 __all__ = ["Peer", "PeerChannel", "Room"]
@@ -153,7 +154,7 @@ class Peer(EventEmitter):
         self.display_name = ""
         self.device: dict[str, Any] = {}
         self.rtp_capabilities: dict[str, Any] | None = None
-        self.transports: dict[str, WebRtcTransport] = {}
+        self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -162,6 +163,9 @@ class Peer(EventEmitter):
             "join": self._join,
             "createWebRtcTransport": self._create_webrtc_transport,
             "connectWebRtcTransport": self._connect_webrtc_transport,
+            "createPlainTransport": self._create_plain_transport,
+            "connectPlainTransport": self._connect_plain_transport,
+            "consume": self._consume,
             "restartIce": self._restart_ice,
             "produce": self._produce,
             "closeProducer": self._close_producer,
@@ -247,7 +251,7 @@ class Peer(EventEmitter):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _transport(self, data: dict[str, Any]) -> WebRtcTransport:
+    def _transport(self, data: dict[str, Any]) -> Transport:
         transport_id = _string(data, "transportId")
         transport = self.transports.get(transport_id)
         if transport is None:
@@ -335,13 +339,77 @@ class Peer(EventEmitter):
             "sctpParameters": None,
         }
 
-    async def _connect_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _webrtc_transport(self, data: dict[str, Any]) -> WebRtcTransport:
+        from mediasoup_py.webrtc_transport import WebRtcTransport
+
         transport = self._transport(data)
+        if not isinstance(transport, WebRtcTransport):
+            raise errors.MediasoupTypeError(
+                "data.transportId: not a WebRTC transport", "data.transportId"
+            )
+        return transport
+
+    def _plain_transport(self, data: dict[str, Any]) -> PlainTransport:
+        from mediasoup_py.plain_transport import PlainTransport
+
+        transport = self._transport(data)
+        if not isinstance(transport, PlainTransport):
+            raise errors.MediasoupTypeError(
+                "data.transportId: not a plain transport", "data.transportId"
+            )
+        return transport
+
+    async def _connect_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        transport = self._webrtc_transport(data)
         await transport.connect(dtls_parameters=data.get("dtlsParameters"))  # type: ignore[arg-type]
         return {}
 
     async def _restart_ice(self, data: dict[str, Any]) -> dict[str, Any]:
-        return dict(await self._transport(data).restart_ice())
+        return dict(await self._webrtc_transport(data).restart_ice())
+
+    async def _create_plain_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A plain RTP transport, for broadcasters and recorders (ffmpeg, GStreamer):
+        mediasoup-demo's broadcaster API."""
+        listen = self._room._listen_infos[0]
+        transport = await self._room.router.create_plain_transport(
+            listen_info={"protocol": "udp", "ip": listen["ip"]},
+            comedia=bool(data.get("comedia", False)),
+            rtcp_mux=bool(data.get("rtcpMux", True)),
+        )
+        self.transports[transport.id] = transport
+        transport.observer.on("close", lambda: self.transports.pop(transport.id, None))
+        tuple_ = transport.tuple
+        return {
+            "id": transport.id,
+            "ip": listen.get("announcedAddress") or tuple_["localAddress"],
+            "port": tuple_["localPort"],
+            "rtcpPort": transport.rtcp_tuple["localPort"] if transport.rtcp_tuple else None,
+        }
+
+    async def _connect_plain_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        await self._plain_transport(data).connect(
+            ip=data.get("ip"), port=data.get("port"), rtcp_port=data.get("rtcpPort")
+        )
+        return {}
+
+    async def _consume(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An explicit consumer on a plain transport (a recorder); it starts paused, to be
+        resumed once the receiver listens."""
+        transport = self._plain_transport(data)
+        producer_id = _string(data, "producerId")
+        consumer = await transport.consume(
+            producer_id=producer_id,
+            rtp_capabilities=self._room.router.rtp_capabilities,
+            paused=True,
+        )
+        self.consumers[consumer.id] = consumer
+        self._wire_consumer(consumer)
+        return {
+            "id": consumer.id,
+            "producerId": producer_id,
+            "kind": consumer.kind,
+            "rtpParameters": consumer.rtp_parameters,
+        }
 
     async def _produce(self, data: dict[str, Any]) -> dict[str, Any]:
         if not self._joined:

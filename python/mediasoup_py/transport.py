@@ -3,6 +3,7 @@ request plumbing, and the cascade when its router or worker closes."""
 
 from __future__ import annotations
 
+import abc
 import ipaddress
 import time
 import uuid
@@ -123,7 +124,7 @@ def port_range_of(info: ListenInfo) -> tuple[int, int]:
     return (0, 0)
 
 
-class Transport(EventEmitter):
+class Transport(EventEmitter, abc.ABC):
     """Base of WebRtcTransport and PlainTransport. Events: ``routerclose``. Observer events:
     ``close``."""
 
@@ -224,6 +225,10 @@ class Transport(EventEmitter):
 
     # Pipe transports override this: their consumers carry the producer's stream as is.
     _is_pipe = False
+
+    @abc.abstractmethod
+    async def get_stats(self) -> list[dict[str, Any]]:
+        """mediasoup-style statistics of the transport (one entry, of its kind)."""
 
     def _add_producer(self, producer: Producer) -> None:
         self._producers[producer.id] = producer

@@ -1,5 +1,16 @@
-"""The demo's web server: the page, the mediasoup-client bundle, and a WebSocket per
-participant that carries the v3 protocol to its :class:`~mediasoup_py.room.Peer`."""
+"""The demo's web server: the page, the mediasoup-client bundle, a WebSocket per participant
+that carries the v3 protocol to its :class:`~mediasoup_py.room.Peer`, and mediasoup-demo's HTTP
+API for broadcasters (ffmpeg, GStreamer and recorders over plain RTP):
+
+- ``GET /rooms/{room}``: the peers and their producers
+- ``POST /rooms/{room}/broadcasters`` ``{id, displayName, device}``; ``DELETE`` to leave
+- ``POST /rooms/{room}/broadcasters/{id}/transports`` ``{comedia, rtcpMux}`` -> ``{id, ip,
+  port, rtcpPort}``
+- ``POST .../transports/{transportId}/connect`` ``{ip, port, rtcpPort}``
+- ``POST .../transports/{transportId}/producers`` ``{kind, rtpParameters}`` -> ``{id}``
+- ``POST .../transports/{transportId}/consume?producerId=...`` -> ``{id, producerId, kind,
+  rtpParameters}`` (paused), then ``POST .../consumers/{consumerId}/resume``
+"""
 
 from __future__ import annotations
 
@@ -95,6 +106,37 @@ class WebSocketChannel:
             future.set_result(message)  # type: ignore[arg-type]
 
 
+class BroadcasterChannel:
+    """A broadcaster has no signaling channel: it is told nothing, and the room never asks it
+    to consume (it negotiated no capabilities; it consumes explicitly)."""
+
+    async def request(self, message: protocol.Request) -> protocol.Response:
+        raise errors.InvalidStateError("broadcasters take no requests")
+
+    def notify(self, message: protocol.Notification) -> None:
+        """Dropped."""
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError as error:
+        raise web.HTTPBadRequest(text="the body must be JSON") from error
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+async def _call(peer: mediasoup_py.Peer, method: str, data: dict[str, Any]) -> web.Response:
+    """One protocol request on behalf of an HTTP call: its data, or a 400 with the reason."""
+    response = await peer.receive_request(protocol.request(method, data))
+    if not response["ok"]:
+        raise web.HTTPBadRequest(text=response.get("errorReason", "failed"))
+    return web.json_response(response.get("data", {}))
+
+
 class DemoServer:
     """The SFU (workers, a room per name) and the aiohttp application."""
 
@@ -108,6 +150,24 @@ class DemoServer:
         self.app = web.Application()
         self.app.router.add_get("/", self._index)
         self.app.router.add_get("/ws", self._websocket)
+        rooms = "/rooms/{room}"
+        broadcaster = rooms + "/broadcasters/{broadcaster}"
+        self.app.router.add_get(rooms, self._room_info)
+        self.app.router.add_post(rooms + "/broadcasters", self._create_broadcaster)
+        self.app.router.add_delete(broadcaster, self._delete_broadcaster)
+        self.app.router.add_post(broadcaster + "/transports", self._broadcaster_call)
+        self.app.router.add_post(
+            broadcaster + "/transports/{transport}/connect", self._broadcaster_call
+        )
+        self.app.router.add_post(
+            broadcaster + "/transports/{transport}/producers", self._broadcaster_call
+        )
+        self.app.router.add_post(
+            broadcaster + "/transports/{transport}/consume", self._broadcaster_call
+        )
+        self.app.router.add_post(
+            broadcaster + "/consumers/{consumer}/resume", self._broadcaster_call
+        )
         self.app.router.add_static("/static/", STATIC)
 
     async def start(self) -> None:
@@ -158,6 +218,74 @@ class DemoServer:
             _logger.info("room %r created", room_id)
             return room
 
+    async def _room_info(self, request: web.Request) -> web.Response:
+        room = self.rooms.get(request.match_info["room"])
+        if room is None:
+            raise web.HTTPNotFound(text="no such room")
+        peers = [
+            {
+                "id": peer.id,
+                "displayName": peer.display_name,
+                "producers": [
+                    {"id": producer.id, "kind": producer.kind}
+                    for producer in peer.producers.values()
+                ],
+            }
+            for peer in room.peers
+            if peer.joined
+        ]
+        return web.json_response({"peers": peers})
+
+    async def _create_broadcaster(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        broadcaster_id = body.get("id")
+        if not isinstance(broadcaster_id, str) or not broadcaster_id:
+            raise web.HTTPBadRequest(text="id: must be a non-empty string")
+        room = await self._room(request.match_info["room"])
+        try:
+            peer = room.create_peer(broadcaster_id, BroadcasterChannel())
+        except errors.MediasoupError as error:
+            raise web.HTTPBadRequest(text=str(error)) from error
+        data = {"displayName": body.get("displayName", broadcaster_id)}
+        data["device"] = body.get("device") or {"name": "broadcaster"}
+        return await _call(peer, "join", data)
+
+    async def _delete_broadcaster(self, request: web.Request) -> web.Response:
+        self._leave(self.rooms[request.match_info["room"]], self._broadcaster(request))
+        return web.json_response({})
+
+    @staticmethod
+    def _leave(room: Room, peer: mediasoup_py.Peer) -> None:
+        """A participant goes; an empty room goes with the last one."""
+        peer.close()
+        if not room.peers:
+            room.close()
+
+    async def _broadcaster_call(self, request: web.Request) -> web.Response:
+        """The broadcaster API's calls, as the same requests WebSocket peers make."""
+        peer = self._broadcaster(request)
+        path = request.path
+        body = await _json_body(request)
+        transport_id = request.match_info.get("transport")
+        if path.endswith("/transports"):
+            return await _call(peer, "createPlainTransport", body)
+        if path.endswith("/connect"):
+            return await _call(peer, "connectPlainTransport", {**body, "transportId": transport_id})
+        if path.endswith("/producers"):
+            return await _call(peer, "produce", {**body, "transportId": transport_id})
+        if path.endswith("/consume"):
+            producer_id = request.query.get("producerId", "")
+            data = {"transportId": transport_id, "producerId": producer_id}
+            return await _call(peer, "consume", data)
+        return await _call(peer, "resumeConsumer", {"consumerId": request.match_info["consumer"]})
+
+    def _broadcaster(self, request: web.Request) -> mediasoup_py.Peer:
+        room = self.rooms.get(request.match_info["room"])
+        peer = room.get_peer(request.match_info["broadcaster"]) if room else None
+        if peer is None:
+            raise web.HTTPNotFound(text="no such broadcaster")
+        return peer
+
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
@@ -192,10 +320,8 @@ class DemoServer:
                     self._answers.add(task)
                     task.add_done_callback(self._answers.discard)
         finally:
-            peer.close()
+            self._leave(room, peer)
             _logger.info("peer %s left room %r", peer_id, room_id)
-            if not room.peers:
-                room.close()
         return socket
 
     async def _answer(

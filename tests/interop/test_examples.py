@@ -1,0 +1,94 @@
+"""The examples run as their docstrings say, against the demo: ffmpeg streams a test pattern
+and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py), and the recorder
+(examples/record_participant.py) records that participant to a WebM file that ffprobe then
+decodes whole."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from mediasoup_py.demo import DemoServer, DemoSettings
+from tests.interop.ffmpeg_peer import probe
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+RECORD_SECONDS = 4
+
+
+async def run_examples() -> dict[str, Any]:
+    server = DemoServer(DemoSettings(workers=1, rtc_min_port=48200, rtc_max_port=48299))
+    await server.start()
+    runner = web.AppRunner(server.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        streamer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(EXAMPLES / "ffmpeg_into_room.py"),
+            "--url",
+            url,
+            "--room",
+            "examples",
+            "--seconds",
+            str(RECORD_SECONDS + 6),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        # The broadcaster is in the room once the example says it streams.
+        assert streamer.stdout is not None
+        announced = await asyncio.wait_for(streamer.stdout.readline(), 15)
+        status_while_streaming = server.status()
+        with tempfile.TemporaryDirectory() as directory:
+            output = Path(directory) / "recording.webm"
+            recorder = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(EXAMPLES / "record_participant.py"),
+                "--url",
+                url,
+                "--room",
+                "examples",
+                "--output",
+                str(output),
+                "--seconds",
+                str(RECORD_SECONDS),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            recorder_output, _ = await asyncio.wait_for(recorder.communicate(), 40)
+            streams = await probe(output)
+        streamer_code = await asyncio.wait_for(streamer.wait(), 30)
+        return {
+            "announced": announced.decode(),
+            "statusWhileStreaming": status_while_streaming,
+            "recorderOutput": recorder_output.decode(),
+            "recorderCode": recorder.returncode,
+            "streamerCode": streamer_code,
+            "streams": streams,
+            "roomsAfter": server.status()["rooms"],
+        }
+    finally:
+        await runner.cleanup()
+        await server.close()
+
+
+def test_ffmpeg_streams_into_a_room_and_the_recorder_records_it() -> None:
+    result = asyncio.run(asyncio.wait_for(run_examples(), 90))
+    assert "streaming into room 'examples'" in result["announced"]
+    assert result["statusWhileStreaming"]["producers"] == 2
+    assert "recording 'ffmpeg'" in result["recorderOutput"]
+    assert (result["recorderCode"], result["streamerCode"]) == (0, 0)
+    streams = {stream["codec_type"]: stream for stream in result["streams"]}
+    video, audio = streams["video"], streams["audio"]
+    assert (video["codec_name"], video["width"], video["height"]) == ("vp8", 640, 360)
+    # Recording starts at the first keyframe (ffmpeg sends one a second).
+    assert int(video["nb_read_frames"]) >= 25 * (RECORD_SECONDS - 1), result["streams"]
+    assert audio["codec_name"] == "opus"
+    assert int(audio["nb_read_frames"]) >= 40 * (RECORD_SECONDS - 1)
+    # Both left: the room is gone.
+    assert result["roomsAfter"] == 0
