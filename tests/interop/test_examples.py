@@ -1,11 +1,13 @@
-"""The examples run as their docstrings say, against the demo: ffmpeg streams a test pattern
-and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py), and the recorder
+"""The examples run as their docstrings say: against the demo, ffmpeg streams a test pattern
+and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py) and the recorder
 (examples/record_participant.py) records that participant to a WebM file that ffprobe then
-decodes whole."""
+decodes whole; and a DirectTransport consumer counts a producer's frames in Python
+(examples/direct_frame_counter.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -92,3 +94,16 @@ def test_ffmpeg_streams_into_a_room_and_the_recorder_records_it() -> None:
     assert int(audio["nb_read_frames"]) >= 40 * (RECORD_SECONDS - 1)
     # Both left: the room is gone.
     assert result["roomsAfter"] == 0
+
+
+def test_the_direct_transport_frame_counter_counts_ffmpegs_frames() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "direct_frame_counter.py"), "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    total = int(completed.stdout.strip().splitlines()[-1].split()[1])
+    # 3 s of ffmpeg's 30 fps test pattern, every frame seen by Python.
+    assert 80 <= total <= 95, completed.stdout
