@@ -148,6 +148,7 @@ async def scenario() -> dict[str, Any]:
 
                 await wait_until(decoding, f"{name} to see the other")
             status = server.status()
+            traffic = await server.traffic()
             ARTIFACTS.mkdir(exist_ok=True)
             screenshot = ARTIFACTS / "demo-two-tiles.png"
             await alice.screenshot(path=str(screenshot))
@@ -158,6 +159,7 @@ async def scenario() -> dict[str, Any]:
         return {
             "seen": seen,
             "status": status,
+            "traffic": traffic,
             "tiles": tiles,
             "tilesAfterLeave": tiles_after_leave,
             "statusAfterLeave": server.status(),

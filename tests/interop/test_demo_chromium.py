@@ -21,6 +21,9 @@ def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
         assert (remote["width"], remote["height"]) == (1280, 720), remote
         assert remote["spread"] > 5, "the picture is not blank"
     assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
+    received, sent = result["traffic"]
+    assert received > 100_000, "the status line's byte counts"
+    assert sent > 100_000
     assert result["tiles"] == 2
     assert result["tilesAfterLeave"] == 1
     assert result["statusAfterLeave"]["rooms"] == 0

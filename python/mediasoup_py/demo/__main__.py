@@ -58,9 +58,18 @@ async def serve(settings: DemoSettings) -> None:
         len(server.workers),
     )
     try:
+        before = await server.traffic()
         while True:
             await asyncio.sleep(STATUS_INTERVAL_S)
-            logger.info("status: %s", server.status())
+            now = await server.traffic()
+            # Transports that closed in between take their bytes with them: never below 0.
+            rates = [
+                max(0, b - a) * 8 / STATUS_INTERVAL_S / 1000
+                for a, b in zip(before, now, strict=True)
+            ]
+            before = now
+            counts = ", ".join(f"{key} {value}" for key, value in server.status().items())
+            logger.info("status: %s; in %.0f kbps, out %.0f kbps", counts, *rates)
     finally:
         await runner.cleanup()
         await server.close()

@@ -205,6 +205,18 @@ class DemoServer:
             "consumers": sum(len(peer.consumers) for peer in peers),
         }
 
+    async def traffic(self) -> tuple[int, int]:
+        """Bytes received and sent so far by the transports that are open now."""
+        received = sent = 0
+        for room in list(self.rooms.values()):
+            for peer in room.peers:
+                for transport in list(peer.transports.values()):
+                    with contextlib.suppress(errors.MediasoupError):
+                        (stats,) = await transport.get_stats()
+                        received += stats["bytesReceived"]
+                        sent += stats["bytesSent"]
+        return received, sent
+
     async def _room(self, room_id: str) -> Room:
         async with self._room_lock:
             room = self.rooms.get(room_id)
