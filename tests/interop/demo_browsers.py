@@ -37,12 +37,12 @@ REMOTE_VIDEO = """async () => {
   const tile = [...document.querySelectorAll('.tile')].find((t) => t.dataset.peerId !== 'me');
   if (!tile) return null;
   const video = tile.querySelector('video');
-  let framesDecoded = 0;
+  let framesDecoded = 0, audioSamplesDecoded = 0;
   for (const entry of window.demoConsumers()) {
     (await entry.consumer.getStats()).forEach((report) => {
-      if (report.type === 'inbound-rtp' && report.kind === 'video') {
-        framesDecoded = report.framesDecoded;
-      }
+      if (report.type !== 'inbound-rtp') return;
+      if (report.kind === 'video') framesDecoded = report.framesDecoded;
+      if (report.kind === 'audio') audioSamplesDecoded = report.totalSamplesReceived || 0;
     });
   }
   let spread = 0;
@@ -60,8 +60,8 @@ REMOTE_VIDEO = """async () => {
     }
     spread = Math.sqrt(squares / count - (sum / count) ** 2);
   }
-  return {framesDecoded, width: video.videoWidth, height: video.videoHeight, spread,
-    name: tile.querySelector('.name').textContent};
+  return {framesDecoded, audioSamplesDecoded, width: video.videoWidth,
+    height: video.videoHeight, spread, name: tile.querySelector('.name').textContent};
 }"""
 
 
@@ -153,15 +153,35 @@ async def scenario() -> dict[str, Any]:
             screenshot = ARTIFACTS / "demo-two-tiles.png"
             await alice.screenshot(path=str(screenshot))
             tiles = await alice.evaluate("document.querySelectorAll('.tile').length")
+            # Alice picks the low layer of Bob's video in the page.
+            await alice.select_option(".tile select", "0")
+
+            async def low_layer() -> bool:
+                remote = await alice.evaluate(REMOTE_VIDEO)
+                seen["aliceLow"] = remote
+                return bool(remote and remote["width"] == 320)
+
+            await wait_until(low_layer, "the low layer after picking it")
+            (room,) = server.rooms.values()
             await bob.close()
-            await asyncio.sleep(2)
+            left_at = asyncio.get_running_loop().time()
+
+            async def tile_removed() -> bool:
+                tiles_now = await alice.evaluate("document.querySelectorAll('.tile').length")
+                return bool(tiles_now == 1)
+
+            await wait_until(tile_removed, "bob's tile to go")
+            tile_removed_after = asyncio.get_running_loop().time() - left_at
             tiles_after_leave = await alice.evaluate("document.querySelectorAll('.tile').length")
+            remaining = [(peer.display_name, len(peer.transports)) for peer in room.peers]
         return {
             "seen": seen,
             "status": status,
             "traffic": traffic,
             "tiles": tiles,
             "tilesAfterLeave": tiles_after_leave,
+            "tileRemovedAfter": tile_removed_after,
+            "remainingPeers": remaining,
             "statusAfterLeave": server.status(),
             "screenshotBytes": screenshot.stat().st_size,
         }

@@ -20,12 +20,18 @@ def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
         # The top simulcast layer of the 1280x720 fake camera.
         assert (remote["width"], remote["height"]) == (1280, 720), remote
         assert remote["spread"] > 5, "the picture is not blank"
+        assert remote["audioSamplesDecoded"] > 48_000, "and the other is heard"
     assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
     received, sent = result["traffic"]
     assert received > 100_000, "the status line's byte counts"
     assert sent > 100_000
     assert result["tiles"] == 2
+    # The layer picker in the page moves the decoder to the low layer.
+    assert result["seen"]["aliceLow"]["width"] == 320
     assert result["tilesAfterLeave"] == 1
+    assert result["tileRemovedAfter"] < 5
+    # Bob left nothing behind: Alice alone, with her two transports.
+    assert result["remainingPeers"] == [["alice", 2]]
     assert result["statusAfterLeave"]["rooms"] == 0
     assert result["screenshotBytes"] > 10_000
 
