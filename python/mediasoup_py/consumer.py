@@ -215,6 +215,7 @@ class Consumer(EventEmitter):
             "nackCount": stats["nackCount"],
             "nackPacketCount": stats["nackPacketCount"],
             "packetsRetransmitted": stats["retransmittedPacketCount"],
+            "retransmissionRefusedCount": stats["retransmissionRefusedCount"],
             "fractionLost": stats["fractionLost"],
             "packetsLost": stats["packetsLost"],
             "score": stats["score"],

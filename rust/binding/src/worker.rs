@@ -201,6 +201,7 @@ fn consumer_stats_dict<'py>(
     dict.set_item("nackCount", stats.nacks)?;
     dict.set_item("nackPacketCount", stats.nacked_packets)?;
     dict.set_item("retransmittedPacketCount", stats.retransmitted_packets)?;
+    dict.set_item("retransmissionRefusedCount", stats.retransmissions_refused)?;
     dict.set_item("roundTripTime", stats.round_trip_time_ms)?;
     dict.set_item("fractionLost", stats.fraction_lost)?;
     dict.set_item("packetsLost", stats.packets_lost)?;

@@ -12,6 +12,7 @@ use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
 use crate::rtc::layer_selector::{LayerSelector, Layers, PacketLayers, Selection};
+use crate::rtc::retransmission_budget::RetransmissionBudget;
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
 use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
@@ -96,6 +97,8 @@ pub struct ConsumerStats {
     pub nacked_packets: u64,
     /// Packets resent in answer.
     pub retransmitted_packets: u64,
+    /// NACKed packets not resent because the endpoint asked for more than the budget.
+    pub retransmissions_refused: u64,
     /// Round-trip time from the endpoint's last receiver report, in milliseconds.
     pub round_trip_time_ms: Option<f64>,
     /// Fraction lost in that report (0-255).
@@ -185,6 +188,7 @@ pub struct Consumer {
     last_sent: Option<(u32, Instant)>,
     /// From the endpoint's receiver reports.
     score: Score,
+    retransmissions: RetransmissionBudget,
     stats: ConsumerStats,
 }
 
@@ -223,6 +227,7 @@ impl Consumer {
             rtx_sequence: initial_sequences.1,
             last_sent: None,
             score: Score::default(),
+            retransmissions: RetransmissionBudget::default(),
             stats: ConsumerStats {
                 score: 10,
                 ..ConsumerStats::default()
@@ -556,7 +561,17 @@ impl Consumer {
 
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
     /// into `output`: on the RTX stream when negotiated, else as sent. Its length.
-    pub fn retransmit(&mut self, stored: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
+    pub fn retransmit(
+        &mut self,
+        stored: &[u8],
+        sequence: u16,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Option<usize> {
+        if !self.retransmissions.allow(now) {
+            self.stats.retransmissions_refused += 1;
+            return None;
+        }
         let len = self.write_copy(stored, sequence, output)?;
         if self.timestamp_offset != 0 || self.vp8.is_some() {
             let view = RtpPacket::parse(stored).ok()?;
@@ -711,7 +726,7 @@ mod tests {
         assert_eq!(consumer.producer_sequence(1003), None, "not sent yet");
         assert_eq!(consumer.producer_sequence(999), None, "before this run");
         let len = consumer
-            .retransmit(&packet(51, vec![]), 1001, &mut output)
+            .retransmit(&packet(51, vec![]), 1001, Instant::now(), &mut output)
             .unwrap();
         let rtx = RtpPacket::parse(&output[..len]).unwrap();
         assert_eq!(

@@ -14,6 +14,7 @@
 //!   estimation.
 //! - [`remote_bitrate_estimator`]: our estimate of a sender's bandwidth, for REMB when it
 //!   negotiated no transport-cc.
+//! - [`retransmission_budget`]: how many retransmissions a consumer may send.
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 //! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
@@ -35,6 +36,7 @@ pub mod producer;
 pub mod producer_trace;
 pub mod receive_stats;
 pub mod remote_bitrate_estimator;
+pub mod retransmission_budget;
 pub mod rtp_packet_store;
 pub mod score;
 pub mod sequence_mapper;

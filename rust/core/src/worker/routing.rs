@@ -646,7 +646,7 @@ impl Routing {
             .streams
             .get(usize::from(stream))?
             .stored_packet(producer_sequence, now)?;
-        let len = entry.consumer.retransmit(stored, sequence, output)?;
+        let len = entry.consumer.retransmit(stored, sequence, now, output)?;
         number_for_transport(
             &mut self.transport_sequences,
             entry.transport_slot,
