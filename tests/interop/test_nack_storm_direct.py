@@ -76,5 +76,8 @@ def test_a_nack_storm_is_answered_within_the_consumers_budget() -> None:
     # The burst (250) plus what 0.5 s at 500/s refills, at most.
     assert 200 <= result["retransmissions"] <= 250 + 300, result
     stats = result["stats"]
-    assert stats["retransmissionRefusedCount"] >= result["requested"] - 550, stats
+    # The rest of what could be answered was refused (some asked-for numbers were never sent).
+    refused = stats["retransmissionRefusedCount"]
+    assert refused > 2000, stats
+    assert refused + result["retransmissions"] <= result["requested"]
     assert stats["packetsRetransmitted"] == result["retransmissions"]
