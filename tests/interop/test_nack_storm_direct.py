@@ -1,6 +1,7 @@
-"""A NACK storm from an authenticated endpoint: it asks again and again for every packet it
-got. The consumer resends within its budget (a burst of 250, then 500 a second) and refuses
-the rest, so the SFU cannot be made to resend without bound; honest repair stays untouched.
+"""Feedback storms from an authenticated endpoint. A NACK storm (asking again and again for
+every packet it got): the consumer resends within its budget (a burst of 250, then 500 a
+second) and refuses the rest, so the SFU cannot be made to resend without bound. A PLI storm:
+the producer's sender hears a handful of keyframe requests, not a thousand.
 The media is aiortc's VP8 encoder output fed through a DirectTransport, and the storm comes in
 as real RTCP through a DirectTransport consumer's transport."""
 
@@ -10,6 +11,7 @@ import asyncio
 from typing import Any
 
 import mediasoup_py
+from mediasoup_py.rtcp import parse as parse_rtcp
 from mediasoup_py.rtcp import serialize as serialize_rtcp
 from tests.interop.test_producer_events_direct import PAYLOAD_TYPE, SSRC, Sender
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
@@ -81,3 +83,61 @@ def test_a_nack_storm_is_answered_within_the_consumers_budget() -> None:
     assert refused > 2000, stats
     assert refused + result["retransmissions"] <= result["requested"]
     assert stats["packetsRetransmitted"] == result["retransmissions"]
+
+
+async def pli_storm() -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=48550, rtc_max_port=48599)
+    try:
+        router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
+        source = await router.create_direct_transport()
+        producer = await source.produce(
+            kind="video",
+            rtp_parameters={  # type: ignore[typeddict-item]
+                "codecs": [
+                    {
+                        "mimeType": "video/VP8",
+                        "payloadType": PAYLOAD_TYPE,
+                        "clockRate": 90000,
+                        "rtcpFeedback": [{"type": "nack", "parameter": "pli"}],
+                    }
+                ],
+                "encodings": [{"ssrc": SSRC}],
+            },
+        )
+        plis_to_sender: list[bytes] = []
+        source.on("rtcp", lambda packet: plis_to_sender.append(packet))
+        sink = await router.create_direct_transport()
+        consumer = await sink.consume(
+            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+        )
+        sender = Sender(producer)
+        await sender.frame(keyframe=True)
+        media_ssrc = consumer.rtp_parameters["encodings"][0]["ssrc"]
+        pli = serialize_rtcp([{"type": "pli", "sender_ssrc": 7, "media_ssrc": media_ssrc}])  # type: ignore[list-item]
+        # A thousand PLIs in two seconds, while the sender keeps sending delta frames.
+        for index in range(1000):
+            sink.send_rtcp(pli)
+            if index % 50 == 0:
+                await sender.frame(keyframe=False)
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
+        stats = (await consumer.get_stats())[0]
+        return {
+            "plisToSender": sum(
+                1
+                for packet in plis_to_sender
+                if any(item["type"] == "pli" for item in parse_rtcp(packet))
+            ),
+            "consumerPliCount": stats["pliCount"],
+        }
+    finally:
+        worker.close()
+
+
+def test_a_pli_storm_reaches_the_sender_as_a_few_requests() -> None:
+    result = asyncio.run(asyncio.wait_for(pli_storm(), 30))
+    # Every PLI is counted on the consumer...
+    assert result["consumerPliCount"] == 1000, result
+    # ...but the sender, who never answers with a keyframe here, is asked once, retried once
+    # a second later, and then again only after that request lapsed: a handful in 2 s.
+    assert 1 <= result["plisToSender"] <= 3, result
