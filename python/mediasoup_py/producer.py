@@ -235,6 +235,7 @@ class Producer(EventEmitter):
                 "nackPacketCount": stats["nackPacketCount"],
                 "packetsRepaired": stats["repairedPacketCount"],
             }
+            entry.update(_bitrates(stats["bitrateByLayer"], index, encoding))
             if index in self._score:
                 entry["ssrc"] = self._score[index]["ssrc"]
                 entry["score"] = self._score[index]["score"]
@@ -297,6 +298,27 @@ class Producer(EventEmitter):
     def _check_open(self) -> None:
         if self._closed:
             raise errors.InvalidStateError("producer closed")
+
+
+# How the worker lays out a stream's per-layer bitrates: [spatial * 4 + temporal].
+_WORKER_TEMPORAL_LAYERS = 4
+
+
+def _bitrates(by_layer: list[int], index: int, encoding: Any) -> dict[str, Any]:
+    """mediasoup's ``bitrate`` and ``bitrateByLayer`` of one stream: per ``"spatial.temporal"``
+    the bitrate of that layer and those it depends on (lower temporal layers, and for SVC lower
+    spatial ones). A simulcast stream's spatial layer is its encoding index."""
+    spatial_layers, temporal_layers = ortc.scalability_layers(encoding.get("scalabilityMode"))
+    layers: dict[str, int] = {}
+    for spatial in range(spatial_layers):
+        for temporal in range(temporal_layers):
+            key = f"{index + spatial}.{temporal}"
+            layers[key] = sum(
+                by_layer[s * _WORKER_TEMPORAL_LAYERS + t]
+                for s in range(spatial + 1)
+                for t in range(temporal + 1)
+            )
+    return {"bitrate": sum(by_layer), "bitrateByLayer": layers}
 
 
 async def create_producer(

@@ -27,6 +27,15 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
     assert result["consumerType"] == kind
     assert len(result["producerStats"]) == (3 if kind == "simulcast" else 1)
     assert all(stats["packetCount"] > 0 for stats in result["producerStats"]), result
+    # Bitrates by layer, mediasoup's way: "spatial.temporal", each including what it needs.
+    for index, stats in enumerate(result["producerStats"]):
+        layers = stats["bitrateByLayer"]
+        assert stats["bitrate"] > 0, stats
+        top = max(layers, key=lambda key: tuple(int(part) for part in key.split(".")))
+        assert layers[top] == max(layers.values()), layers
+        if layering != "simulcast-h264":
+            # VP8/VP9 packets name their layers: the base layer alone carries less.
+            assert 0 < layers[f"{index}.0"] < layers[top], layers
     for step in result["steps"]:
         spatial = step["spatialLayer"]
         assert step["seconds"] < 10, step

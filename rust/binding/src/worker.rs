@@ -187,6 +187,7 @@ fn producer_stats_dict<'py>(
     dict.set_item("repairedPacketCount", stats.repaired_packets)?;
     dict.set_item("nackCount", stats.nacks)?;
     dict.set_item("nackPacketCount", stats.nacked_packets)?;
+    dict.set_item("bitrateByLayer", stats.bitrate_by_layer.to_vec())?;
     Ok(dict)
 }
 

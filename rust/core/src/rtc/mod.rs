@@ -8,6 +8,7 @@
 //! - [`producer`] and [`consumer`]: a stream entering the router and its copy for one
 //!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
 //! - [`nack_generator`]: loss detection on an incoming stream and the NACKs it sends.
+//! - [`rate_meter`]: a stream's bitrate over the last second.
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
 //! - [`score`]: a stream's 0-10 score, mediasoup's way.
 //! - [`transport_cc_feedback`]: arrival times reported to senders for their bandwidth
@@ -34,6 +35,7 @@ pub mod nack_generator;
 pub mod plain_connection;
 pub mod producer;
 pub mod producer_trace;
+pub mod rate_meter;
 pub mod receive_stats;
 pub mod remote_bitrate_estimator;
 pub mod retransmission_budget;

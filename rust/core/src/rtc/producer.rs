@@ -5,10 +5,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
+use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::{self, PayloadCodec};
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
+use crate::rtc::rate_meter::RateMeter;
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
@@ -131,9 +134,18 @@ enum Stream {
     Rtx,
 }
 
+/// Spatial layers (inside one SVC stream) and temporal layers whose bitrates are kept apart.
+pub const MAX_SPATIAL_LAYERS: usize = 3;
+/// See [`MAX_SPATIAL_LAYERS`].
+pub const MAX_TEMPORAL_LAYERS: usize = 4;
+
 /// Counters of a producer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProducerStats {
+    /// Bits per second over the last second by (spatial, temporal) layer, as
+    /// `[spatial * MAX_TEMPORAL_LAYERS + temporal]`: the layer alone, not cumulative. Layers
+    /// come from the VP8/VP9 payload descriptors; other codecs count as layer 0.0.
+    pub bitrate_by_layer: [u64; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     /// Packets received and accepted.
     pub packets: u64,
     /// Their bytes.
@@ -166,6 +178,8 @@ pub struct Producer {
     video_orientation: Option<VideoOrientation>,
     store: Option<Box<RtpPacketStore>>,
     receive_stats: ReceiveStats,
+    /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
+    layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     stats: ProducerStats,
 }
 
@@ -191,6 +205,7 @@ impl Producer {
             extension_map,
             fir_sequence: 0,
             video_orientation: None,
+            layer_rates: Default::default(),
             stats: ProducerStats::default(),
         })
     }
@@ -200,9 +215,13 @@ impl Producer {
         self.spec.mapped_ssrc
     }
 
-    /// Counters.
-    pub fn stats(&self) -> ProducerStats {
-        self.stats
+    /// Counters, with the bitrates as of `now`.
+    pub fn stats(&mut self, now: Instant) -> ProducerStats {
+        let mut stats = self.stats;
+        for (rate, meter) in stats.bitrate_by_layer.iter_mut().zip(&mut self.layer_rates) {
+            *rate = meter.bits_per_second(now);
+        }
+        stats
     }
 
     /// The client's SSRC, once known.
@@ -346,6 +365,10 @@ impl Producer {
         self.stats.packets += 1;
         self.stats.bytes += packet.len() as u64;
         let is_keyframe = codec.is_none_or(|codec| codecs::is_keyframe(codec, packet.payload()));
+        let (spatial, temporal) = codec.map_or((0, 0), |codec| layer_of(codec, packet.payload()));
+        let layer = usize::from(spatial).min(MAX_SPATIAL_LAYERS - 1) * MAX_TEMPORAL_LAYERS
+            + usize::from(temporal).min(MAX_TEMPORAL_LAYERS - 1);
+        self.layer_rates[layer].record(packet.len(), now);
         if is_keyframe {
             self.key_frame_requests.on_key_frame();
         }
@@ -446,6 +469,22 @@ impl Producer {
         let sequence = self.fir_sequence;
         self.fir_sequence = sequence.wrapping_add(1);
         sequence
+    }
+}
+
+/// The (spatial, temporal) layer a payload's descriptor names: VP8's TID, VP9's SID and
+/// TID; (0, 0) otherwise.
+fn layer_of(codec: PayloadCodec, payload: &[u8]) -> (u8, u8) {
+    match codec {
+        PayloadCodec::Vp8 => Vp8PayloadDescriptor::parse(payload)
+            .ok()
+            .and_then(|descriptor| descriptor.temporal_id)
+            .map_or((0, 0), |temporal| (0, temporal)),
+        PayloadCodec::Vp9 => Vp9PayloadDescriptor::parse(payload)
+            .ok()
+            .and_then(|descriptor| descriptor.layer)
+            .map_or((0, 0), |layer| (layer.spatial_id, layer.temporal_id)),
+        _ => (0, 0),
     }
 }
 
@@ -567,7 +606,7 @@ mod tests {
             (101, 0x5EED, 11)
         );
         assert_eq!(restored.payload(), [0x10, 0x00, 0x9d, 0x01, 0x2a]);
-        assert_eq!(producer.stats().repaired_packets, 1);
+        assert_eq!(producer.stats(Instant::now()).repaired_packets, 1);
         // Padding-only RTX (a bandwidth probe) is dropped.
         let mut probe = packet(97, 6666, vec![]);
         probe.truncate(probe.len() - 5);
@@ -578,8 +617,8 @@ mod tests {
         let payload_at = padding.len() - 5;
         padding.splice(payload_at..payload_at, 10u16.to_be_bytes());
         assert_eq!(producer.ingest(&mut padding, now), Ingest::Dropped);
-        assert_eq!(producer.stats().rtx_duplicates, 1);
-        assert_eq!(producer.stats().repaired_packets, 1);
+        assert_eq!(producer.stats(Instant::now()).rtx_duplicates, 1);
+        assert_eq!(producer.stats(Instant::now()).repaired_packets, 1);
         lost.clear();
         producer.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");
@@ -600,8 +639,8 @@ mod tests {
         let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
         let mut bytes = packet(111, 1111, vec![]);
         assert_eq!(claim_and_rewrite(&mut producer, &mut bytes), None);
-        assert_eq!(producer.stats().unknown_payload_type, 1);
-        assert_eq!(producer.stats().packets, 0);
+        assert_eq!(producer.stats(Instant::now()).unknown_payload_type, 1);
+        assert_eq!(producer.stats(Instant::now()).packets, 0);
     }
 
     #[test]
@@ -613,7 +652,7 @@ mod tests {
         let mut keyframe = packet(96, 1111, vec![]);
         claim_and_rewrite(&mut producer, &mut keyframe).unwrap();
         assert!(producer.request_key_frame(start + Duration::from_millis(20)));
-        assert_eq!(producer.stats().key_frame_requests, 2);
+        assert_eq!(producer.stats(Instant::now()).key_frame_requests, 2);
     }
 
     #[test]

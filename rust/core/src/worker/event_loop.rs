@@ -941,7 +941,7 @@ impl Worker {
                 Ok(Response::Done)
             }
             Request::GetProducerStats { producer_id } => Ok(Response::ProducerStats(
-                self.routing.producer_stats(&producer_id)?,
+                self.routing.producer_stats(&producer_id, Instant::now())?,
             )),
             Request::GetConsumerStats { consumer_id } => Ok(Response::ConsumerStats(
                 self.routing.consumer_stats(&consumer_id)?,

@@ -387,14 +387,20 @@ impl Routing {
         self.remb.remove(&transport_slot);
     }
 
-    /// A producer's counters, per stream.
-    pub fn producer_stats(&self, id: &str) -> Result<Vec<ProducerStats>, String> {
+    /// A producer's counters, per stream, with bitrates as of `now`.
+    pub fn producer_stats(&mut self, id: &str, now: Instant) -> Result<Vec<ProducerStats>, String> {
         let index = self.producer_index(id)?;
         Ok(self
             .producers
-            .get(index)
-            .and_then(Option::as_ref)
-            .map(|entry| entry.streams.iter().map(Producer::stats).collect())
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .map(|entry| {
+                entry
+                    .streams
+                    .iter_mut()
+                    .map(|stream| stream.stats(now))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -1375,7 +1381,7 @@ mod tests {
         assert_eq!(due.len(), 1, "retried once");
         assert_eq!(routing.consumer_stats("b").unwrap().key_frame_requests, 1);
         assert_eq!(
-            routing.producer_stats("p").unwrap()[0].key_frame_requests,
+            routing.producer_stats("p", Instant::now()).unwrap()[0].key_frame_requests,
             2
         );
     }
@@ -1699,7 +1705,7 @@ mod tests {
         let mut routing = routing();
         routing.remove_transport(SENDER);
         assert!(routing.consumer_stats("b").is_err());
-        assert!(routing.producer_stats("p").is_err());
+        assert!(routing.producer_stats("p", Instant::now()).is_err());
         // The ids are free again.
         let spec = ProducerSpec {
             mapped_ssrc: 1,
