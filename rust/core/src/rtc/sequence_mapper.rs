@@ -15,6 +15,8 @@ pub struct SequenceMapper {
     mask: u16,
     /// Whether a run is under way.
     started: bool,
+    /// Nothing has been mapped or dropped in this run yet.
+    fresh: bool,
     /// The run's first input and its output.
     base_in: u16,
     base_out: u16,
@@ -32,6 +34,7 @@ impl SequenceMapper {
         SequenceMapper {
             mask,
             started: false,
+            fresh: true,
             base_in: 0,
             base_out: first_out & mask,
             highest: 0,
@@ -53,6 +56,7 @@ impl SequenceMapper {
     /// Starts a run whose first input is `first_in`, continuing the output.
     pub fn start(&mut self, first_in: u16) {
         self.started = true;
+        self.fresh = true;
         self.base_in = first_in & self.mask;
         self.base_out = self.next_out;
         self.highest = 0;
@@ -78,11 +82,37 @@ impl SequenceMapper {
             .wrapping_add(relative)
             .wrapping_sub(dropped_below)
             & self.mask;
-        if relative > self.highest || self.next_out == self.base_out {
+        if relative > self.highest || self.fresh {
+            self.fresh = false;
             self.highest = self.highest.max(relative);
             self.next_out = output.wrapping_add(1) & self.mask;
+            self.slide();
         }
         Some(output)
+    }
+
+    /// Keeps the run's base a little behind the newest input, so a run can last for ever:
+    /// inputs are related to the base within half the number space, and late packets up to
+    /// an eighth of it back still map.
+    fn slide(&mut self) {
+        let keep = self.mask / 8 + 1;
+        if self.highest <= self.mask / 8 * 3 {
+            return;
+        }
+        let new_base = self.highest - keep;
+        let dropped_below = self.drops.partition_point(|drop| *drop < new_base);
+        // What the input at the new base maps to (whether or not it was dropped).
+        self.base_out = self
+            .base_out
+            .wrapping_add(new_base)
+            .wrapping_sub(dropped_below as u16)
+            & self.mask;
+        self.base_in = self.base_in.wrapping_add(new_base) & self.mask;
+        self.highest -= new_base;
+        self.drops.drain(..dropped_below);
+        for drop in &mut self.drops {
+            *drop -= new_base;
+        }
     }
 
     /// Takes `input` out of the output space (the consumer drops it). Only inputs above
@@ -94,7 +124,7 @@ impl SequenceMapper {
         let Some(relative) = self.relative(input) else {
             return;
         };
-        let is_new = relative > self.highest || (relative == 0 && self.next_out == self.base_out);
+        let is_new = relative > self.highest || (relative == 0 && self.fresh);
         if !is_new || self.drops.back() == Some(&relative) {
             return;
         }
@@ -103,8 +133,10 @@ impl SequenceMapper {
         }
         // The base may have moved.
         let relative = input.wrapping_sub(self.base_in) & self.mask;
+        self.fresh = false;
         self.highest = relative;
         self.drops.push_back(relative);
+        self.slide();
     }
 
     /// Forgets the oldest drop by moving the run's base past it (inputs before it become
@@ -169,6 +201,28 @@ mod tests {
         assert_eq!(mapper.map(9), Some(105));
         assert_eq!(mapper.unmap(104), None, "sent in the previous run");
         assert_eq!(mapper.map(5), None, "before the run");
+    }
+
+    #[test]
+    fn a_run_lasts_for_ever_across_wraps() {
+        let mut mapper = SequenceMapper::new(0xFFFF, 7);
+        mapper.start(1000);
+        let mut expected = 7u16;
+        for step in 0..300_000u32 {
+            let input = (1000 + step) as u16;
+            if step % 10 == 3 {
+                mapper.drop_input(input);
+                continue;
+            }
+            assert_eq!(mapper.map(input), Some(expected), "step {step}");
+            expected = expected.wrapping_add(1);
+            // A packet 1000 back still maps to what it got then.
+            if step > 2000 && step % 1000 == 0 {
+                let late = input.wrapping_sub(1000);
+                let output = mapper.map(late).unwrap();
+                assert_eq!(mapper.unmap(output), Some(late));
+            }
+        }
     }
 
     #[test]
