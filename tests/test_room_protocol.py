@@ -23,7 +23,7 @@ class RecordingChannel:
         self.notifications.append(message)
 
 
-async def answers(messages: list[Any]) -> list[protocol.Response]:
+async def answers(messages: list[Any]) -> tuple[list[protocol.Response], dict[str, Any]]:
     worker = await mediasoup_py.create_worker(rtc_min_port=47700, rtc_max_port=47749)
     try:
         router = await worker.create_router(
@@ -36,13 +36,14 @@ async def answers(messages: list[Any]) -> list[protocol.Response]:
             listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}],  # type: ignore[list-item]
         )
         peer = room.create_peer("p1", RecordingChannel())
-        return [await peer.receive_request(message) for message in messages]
+        responses = [await peer.receive_request(message) for message in messages]
+        return responses, room.dump()
     finally:
         worker.close()
 
 
 def test_bad_requests_get_error_responses_naming_the_problem() -> None:
-    responses = asyncio.run(
+    responses, dump = asyncio.run(
         answers(
             [
                 "not an object",
@@ -54,6 +55,7 @@ def test_bad_requests_get_error_responses_naming_the_problem() -> None:
                 {"request": True, "id": 5, "method": "join", "data": {"displayName": "ok"}},
                 {"request": True, "id": 6, "method": "join", "data": {}},
                 {"request": True, "id": 8, "method": "getRouterRtpCapabilities"},
+                {"request": True, "id": 9, "method": "createWebRtcTransport", "data": {}},
             ]
         )
     )
@@ -69,3 +71,8 @@ def test_bad_requests_get_error_responses_naming_the_problem() -> None:
     assert "already joined" in reasons[7]
     assert responses[8]["ok"]
     assert responses[8]["data"]["codecs"]
+    # The room stayed consistent: one joined peer, with the one transport it made.
+    (peer,) = dump["peers"]
+    assert peer["joined"]
+    assert peer["transportIds"] == [responses[9]["data"]["id"]]
+    assert (peer["producerIds"], peer["consumerIds"]) == ([], [])

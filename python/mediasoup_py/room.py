@@ -98,6 +98,11 @@ class Room(EventEmitter):
         """A peer by id."""
         return self._peers.get(peer_id)
 
+    def dump(self) -> dict[str, Any]:
+        """What the room holds, for debugging: its router and each peer's objects."""
+        peers = [peer.dump() for peer in self._peers.values()]
+        return {"routerId": self._router.id, "peers": peers}
+
     def create_peer(self, peer_id: str, channel: PeerChannel) -> Peer:
         """A new peer for a client that connected; it joins with a ``join`` request."""
         if self._closed:
@@ -198,6 +203,17 @@ class Peer(EventEmitter):
 
     def __repr__(self) -> str:
         return f"<Peer id={self._id} joined={self._joined} closed={self._closed}>"
+
+    def dump(self) -> dict[str, Any]:
+        """The peer's state and the ids of its transports, producers and consumers."""
+        return {
+            "id": self._id,
+            "displayName": self.display_name,
+            "joined": self._joined,
+            "transportIds": list(self.transports),
+            "producerIds": list(self.producers),
+            "consumerIds": list(self.consumers),
+        }
 
     async def receive_request(self, message: object) -> protocol.Response:
         """Handles a request from the client; returns the response to send back. Bad
