@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
-from mediasoup_py.producer import MID_URI, ProducerType
+from mediasoup_py.producer import (
+    MID_URI,
+    ProducerTraceEventType,
+    ProducerType,
+    trace_event_bits,
+)
 
 if TYPE_CHECKING:
     from mediasoup_py.producer import Producer
@@ -38,8 +43,8 @@ class ConsumerScore(TypedDict):
 class Consumer(EventEmitter):
     """A consumer. Events: ``transportclose``, ``producerclose``, ``producerpause``,
     ``producerresume``, ``score``, ``layerschange`` (simulcast: the layers now sent, or
-    ``None`` when nothing can be). Observer events: ``close``, ``pause``, ``resume``,
-    ``score``, ``layerschange``."""
+    ``None`` when nothing can be), ``trace``. Observer events: ``close``, ``pause``,
+    ``resume``, ``score``, ``layerschange``, ``trace``."""
 
     def __init__(
         self,
@@ -174,6 +179,18 @@ class Consumer(EventEmitter):
         )
         self._preferred_layers = preferred
 
+    async def enable_trace_event(self, types: list[ProducerTraceEventType]) -> None:
+        """Emits ``trace`` events for these types: ``rtp`` and ``keyframe`` for packets sent
+        to the endpoint, ``nack``, ``pli`` and ``fir`` for its feedback. An empty list stops
+        them."""
+        self._check_open()
+        bits = trace_event_bits(types)
+        worker = self._transport._worker
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.set_consumer_trace(request_id, self._id, bits)
+        )
+
     async def set_priority(self, priority: int) -> None:
         """Sets the share of the transport's bandwidth this consumer gets relative to
         others (1 to 255, mediasoup's range); bandwidth allocation uses it."""
@@ -261,6 +278,9 @@ class Consumer(EventEmitter):
     def _on_worker_event(self, event: dict[str, Any]) -> None:
         if event["event"] == "score":
             self._on_score(event["score"], event["producerScore"])
+        elif event["event"] == "trace":
+            self.emit("trace", event["data"])
+            self.observer.emit("trace", event["data"])
         elif event["event"] == "layerschange":
             layers: ConsumerLayers | None = event["data"]
             self._current_layers = layers

@@ -27,6 +27,7 @@ __all__ = [
     "ProducerType",
     "ProducerVideoOrientation",
     "create_producer",
+    "trace_event_bits",
 ]
 
 ProducerType = Literal["simple", "simulcast", "svc"]
@@ -35,6 +36,20 @@ ProducerTraceEventType = Literal["rtp", "keyframe", "nack", "pli", "fir"]
 
 # The worker's bit for each trace event type.
 _TRACE_BITS: dict[str, int] = {"rtp": 1, "keyframe": 2, "nack": 4, "pli": 8, "fir": 16}
+
+
+def trace_event_bits(types: object) -> int:
+    """The worker's set of trace event types (producers' and consumers' alike)."""
+    if not isinstance(types, list):
+        raise errors.MediasoupTypeError("types: must be a list", "types")
+    bits = 0
+    for index, kind in enumerate(types):
+        if kind not in _TRACE_BITS:
+            raise errors.MediasoupTypeError(
+                f"types[{index}]: unknown trace event type {kind!r}", f"types[{index}]"
+            )
+        bits |= _TRACE_BITS[kind]
+    return bits
 
 
 class ProducerVideoOrientation(TypedDict):
@@ -186,15 +201,7 @@ class Producer(EventEmitter):
         ``info``) for these types: ``rtp`` and ``keyframe`` for received packets, ``nack``,
         ``pli`` and ``fir`` for feedback sent to the client. An empty list stops them."""
         self._check_open()
-        if not isinstance(types, list):
-            raise errors.MediasoupTypeError("types: must be a list", "types")
-        bits = 0
-        for index, kind in enumerate(types):
-            if kind not in _TRACE_BITS:
-                raise errors.MediasoupTypeError(
-                    f"types[{index}]: unknown trace event type {kind!r}", f"types[{index}]"
-                )
-            bits |= _TRACE_BITS[kind]
+        bits = trace_event_bits(types)
         worker = self._transport._worker
         native = worker._native
         await worker._request(

@@ -1,8 +1,8 @@
 """A producer's own events: ``trace`` (what ``enable_trace_event`` asked for),
 ``videoorientationchange`` (the 3GPP video orientation extension) and the pacing of keyframe
-requests by ``key_frame_request_delay``. The media is aiortc's VP8 encoder output fed through a
-DirectTransport, so the packets and keyframes are real and the RTCP the router sends back to
-the sender (PLIs) is visible to the test."""
+requests by ``key_frame_request_delay``; and a consumer's traces. The media is aiortc's VP8
+encoder output fed through a DirectTransport, so the packets and keyframes are real and the
+RTCP between the router and the two ends is visible to the test."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aiortc.mediastreams import VideoStreamTrack
 
 import mediasoup_py
 from mediasoup_py.rtcp import parse as parse_rtcp
+from mediasoup_py.rtcp import serialize as serialize_rtcp
 from mediasoup_py.rtp import RtpPacket
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
 
@@ -138,3 +139,53 @@ def test_traces_orientation_changes_and_delayed_key_frame_requests() -> None:
     assert packet["ssrc"] == SSRC
     pli = next(trace for trace in result["traces"] if trace["type"] == "pli")
     assert pli["info"] == {"ssrc": SSRC}
+
+
+async def consumer_traces() -> list[tuple[str, str]]:
+    worker = await mediasoup_py.create_worker(rtc_min_port=47300, rtc_max_port=47399)
+    try:
+        router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
+        source = await router.create_direct_transport()
+        producer = await source.produce(
+            kind="video",
+            rtp_parameters={  # type: ignore[typeddict-item]
+                "codecs": [
+                    {"mimeType": "video/VP8", "payloadType": PAYLOAD_TYPE, "clockRate": 90000}
+                ],
+                "encodings": [{"ssrc": SSRC}],
+            },
+        )
+        sink = await router.create_direct_transport()
+        consumer = await sink.consume(
+            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+        )
+        traces: list[dict[str, Any]] = []
+        consumer.on("trace", traces.append)
+        await consumer.enable_trace_event(["rtp", "keyframe", "nack", "pli"])
+        sender = Sender(producer)
+        await sender.frame(keyframe=True)
+        await sender.frame(keyframe=False)
+        await asyncio.sleep(0.1)
+        ssrc = consumer.rtp_parameters["encodings"][0]["ssrc"]
+        feedback = [
+            {"type": "pli", "sender_ssrc": 7, "media_ssrc": ssrc},
+            {
+                "type": "nack",
+                "sender_ssrc": 7,
+                "media_ssrc": ssrc,
+                "items": [{"pid": 0, "blp": 0}],
+            },
+        ]
+        sink.send_rtcp(serialize_rtcp(feedback))  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+        return [(trace["type"], trace["direction"]) for trace in traces]
+    finally:
+        worker.close()
+
+
+def test_consumer_traces_report_what_it_sends_and_what_its_endpoint_asks() -> None:
+    kinds = asyncio.run(asyncio.wait_for(consumer_traces(), 30))
+    assert ("keyframe", "out") in kinds
+    assert kinds.count(("rtp", "out")) >= 2, kinds
+    assert kinds.count(("pli", "in")) == 1, kinds
+    assert kinds.count(("nack", "in")) == 1, kinds

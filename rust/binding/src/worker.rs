@@ -373,6 +373,12 @@ fn event_dict<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound<'py, 
                 None => dict.set_item("data", py.None())?,
             }
         }
+        WorkerEvent::Routing(RoutingNotice::ConsumerTrace { consumer_id, trace }) => {
+            dict.set_item("kind", "consumer")?;
+            dict.set_item("consumerId", consumer_id)?;
+            dict.set_item("event", "trace")?;
+            dict.set_item("data", trace_dict(py, trace)?)?;
+        }
         WorkerEvent::Routing(RoutingNotice::Trace { producer_id, trace }) => {
             dict.set_item("kind", "producer")?;
             dict.set_item("producerId", producer_id)?;
@@ -972,6 +978,11 @@ impl PyWorkerChannel {
     /// `kinds`: bits of the trace kinds (rtp 1, keyframe 2, nack 4, pli 8, fir 16).
     fn set_producer_trace(&self, request_id: u64, producer_id: String, kinds: u8) -> PyResult<()> {
         self.send(request_id, Request::SetProducerTrace { producer_id, kinds })
+    }
+
+    /// `kinds`: bits of the trace kinds (rtp 1, keyframe 2, nack 4, pli 8, fir 16).
+    fn set_consumer_trace(&self, request_id: u64, consumer_id: String, kinds: u8) -> PyResult<()> {
+        self.send(request_id, Request::SetConsumerTrace { consumer_id, kinds })
     }
 
     /// mediasoup's `createAudioLevelObserver({maxEntries, threshold, interval})`.

@@ -240,6 +240,11 @@ impl Consumer {
         self.spec.transport_cc_extension_id
     }
 
+    /// Whether it carries video (keyframes matter).
+    pub fn is_video(&self) -> bool {
+        self.spec.codec.is_some_and(PayloadCodec::is_video)
+    }
+
     /// The SSRC the endpoint receives.
     pub fn ssrc(&self) -> u32 {
         self.spec.ssrc

@@ -950,6 +950,10 @@ impl Worker {
                 self.routing.set_producer_trace(&producer_id, kinds)?;
                 Ok(Response::Done)
             }
+            Request::SetConsumerTrace { consumer_id, kinds } => {
+                self.routing.set_consumer_trace(&consumer_id, kinds)?;
+                Ok(Response::Done)
+            }
             Request::CreateRtpObserver {
                 observer_id,
                 options,

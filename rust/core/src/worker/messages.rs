@@ -173,6 +173,13 @@ pub enum Request {
         /// The kinds.
         kinds: u8,
     },
+    /// Sets which trace event kinds a consumer reports.
+    SetConsumerTrace {
+        /// The consumer.
+        consumer_id: String,
+        /// The kinds.
+        kinds: u8,
+    },
     /// Creates an RTP observer (audio level or active speaker).
     CreateRtpObserver {
         /// The id the caller chose.

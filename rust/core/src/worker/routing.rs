@@ -48,6 +48,8 @@ struct ConsumerEntry {
     consumer: Consumer,
     /// The (score, producer score) last reported to the owner.
     reported_scores: Option<(u8, u8)>,
+    /// The [`TraceKind`]s it reports.
+    trace: u8,
 }
 
 /// A score that changed, for the owner's `score` events.
@@ -89,6 +91,13 @@ pub enum RoutingNotice {
     Trace {
         /// The producer.
         producer_id: String,
+        /// The event.
+        trace: ProducerTrace,
+    },
+    /// A consumer's `trace` (`rtp` and `keyframe` it sends, `nack`, `pli` and `fir` it gets).
+    ConsumerTrace {
+        /// The consumer.
+        consumer_id: String,
         /// The event.
         trace: ProducerTrace,
     },
@@ -292,6 +301,7 @@ impl Routing {
                 producer,
                 consumer,
                 reported_scores: None,
+                trace: 0,
             },
         );
         self.consumer_ids.insert(id, index);
@@ -560,6 +570,18 @@ impl Routing {
                 entry.consumer.transport_cc_extension_id(),
                 &mut output[..len],
             );
+            if entry.trace != 0 {
+                let key_frame = is_keyframe && entry.consumer.is_video();
+                for (kind, applies) in [(TraceKind::Rtp, true), (TraceKind::KeyFrame, key_frame)] {
+                    if !applies || !kind.is_in(entry.trace) {
+                        continue;
+                    }
+                    let ssrc = entry.consumer.ssrc();
+                    if let Some(info) = TraceInfo::of_rtp(&output[..len], ssrc, key_frame, false) {
+                        self.notices.push(consumer_trace(&entry.id, kind, info));
+                    }
+                }
+            }
         }
         Some((entry.transport_slot, forward))
     }
@@ -593,6 +615,18 @@ impl Routing {
                     });
                 if let Some(entry) = consumer {
                     entry.consumer.on_key_frame_request();
+                    let kind = if header.count == FMT_PLI {
+                        TraceKind::Pli
+                    } else {
+                        TraceKind::Fir
+                    };
+                    if kind.is_in(entry.trace) {
+                        let info = TraceInfo::KeyFrameRequest {
+                            ssrc,
+                            fir_sequence_number: None,
+                        };
+                        self.notices.push(consumer_trace(&entry.id, kind, info));
+                    }
                     let stream = (entry.producer, entry.consumer.current_stream());
                     if !producers.contains(&stream) {
                         producers.push(stream);
@@ -633,6 +667,14 @@ impl Routing {
                     .map(|sequence| (index, sequence)),
             );
             entry.consumer.on_nack(lost.len() - before);
+            if TraceKind::Nack.is_in(entry.trace) {
+                let info = TraceInfo::Nack {
+                    ssrc: nack.media_ssrc,
+                    lost: lost.len() - before,
+                };
+                self.notices
+                    .push(consumer_trace(&entry.id, TraceKind::Nack, info));
+            }
         }
     }
 
@@ -959,6 +1001,15 @@ impl Routing {
         }
     }
 
+    /// Sets which [`TraceKind`]s (bits) a consumer reports.
+    pub fn set_consumer_trace(&mut self, id: &str, kinds: u8) -> Result<(), String> {
+        let index = self.consumer_index(id)?;
+        if let Some(Some(entry)) = self.consumers.get_mut(index) {
+            entry.trace = kinds;
+        }
+        Ok(())
+    }
+
     /// Sets which [`TraceKind`]s (bits) a producer reports.
     pub fn set_producer_trace(&mut self, id: &str, kinds: u8) -> Result<(), String> {
         let index = self.producer_index(id)?;
@@ -1043,6 +1094,20 @@ impl Routing {
     /// The producer and observer events since the last call.
     pub fn take_notices(&mut self) -> std::vec::Drain<'_, RoutingNotice> {
         self.notices.drain(..)
+    }
+}
+
+/// A consumer's trace event: what it sent (`rtp`, `keyframe`) or what its endpoint asked.
+fn consumer_trace(consumer_id: &str, kind: TraceKind, info: TraceInfo) -> RoutingNotice {
+    RoutingNotice::ConsumerTrace {
+        consumer_id: consumer_id.to_owned(),
+        trace: ProducerTrace {
+            kind,
+            // Media goes out to the endpoint; feedback comes in from it.
+            incoming: !matches!(kind, TraceKind::Rtp | TraceKind::KeyFrame),
+            timestamp_ms: wall_clock_ms(),
+            info,
+        },
     }
 }
 
