@@ -399,6 +399,9 @@ impl Consumer {
                     }
                 }
             }
+            // One stream, one sequence space: a consumer without layer selection (a pipe
+            // consumer of a simulcast producer) forwards the first encoding only.
+            None if stream != 0 => return Forward::Skip,
             None if self.sequences.started() => false,
             None if self.spec.needs_key_frame && !is_keyframe => {
                 return Forward::NeedKeyFrame(stream)
@@ -748,6 +751,22 @@ mod tests {
         assert_eq!(consumer.producer_sequence(1001), None);
         assert_eq!(consumer.producer_sequence(1003), Some((0, 900)));
         assert_eq!(consumer.stats().retransmitted_packets, 1);
+    }
+
+    #[test]
+    fn without_layer_selection_only_the_first_stream_is_forwarded() {
+        let mut consumer = Consumer::new(spec(false), false, (10, 0)).unwrap();
+        let mut output = [0u8; 256];
+        let now = Instant::now();
+        assert!(matches!(
+            consumer.forward(&packet(1, vec![]), 0, true, now, &mut output),
+            Forward::Send(_)
+        ));
+        assert_eq!(
+            consumer.forward(&packet(900, vec![]), 1, true, now, &mut output),
+            Forward::Skip,
+            "another simulcast stream's numbers would break the sequence"
+        );
     }
 
     proptest! {
