@@ -16,6 +16,7 @@ from mediasoup_py.ffmpeg import producer_parameters, recorder_sdp
 from mediasoup_py.plain_transport import PlainTransport
 
 __all__ = [
+    "decode_errors",
     "free_udp_port",
     "probe",
     "producer_parameters",
@@ -72,7 +73,8 @@ async def recording(sdp: str, directory: Path, name: str, seconds: float) -> Any
         # ffmpeg binds its ports after reading the SDP; give it a moment.
         await asyncio.sleep(1.0)
         yield output
-        await asyncio.wait_for(process.wait(), timeout=seconds + 15)
+        returncode = await asyncio.wait_for(process.wait(), timeout=seconds + 15)
+        assert returncode == 0, f"the recorder exited with {returncode}"
     finally:
         if process.returncode is None:
             process.terminate()
@@ -96,3 +98,25 @@ async def probe(path: Path) -> list[dict[str, Any]]:
     stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     streams: list[dict[str, Any]] = json.loads(stdout)["streams"]
     return streams
+
+
+async def decode_errors(path: Path) -> str:
+    """What ffmpeg's decoders report, at error level, when decoding every frame of a file:
+    empty when every frame decodes. ffprobe's ``-count_frames`` does not tell: it skips
+    undecodable frames (an interframe before the first keyframe) silently and exits 0."""
+    process = await asyncio.create_subprocess_exec(
+        "ffmpeg",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-f",
+        "null",
+        "-",
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode(errors="replace")
+    return stderr.decode(errors="replace")

@@ -1,7 +1,7 @@
 """Recording through PlainTransports, as mediasoup's recording examples do: ffmpeg streams a
 VP8 test pattern and an opus tone into PlainTransport producers, PlainTransport consumers send
-them on to a second ffmpeg that writes them to a WebM file without re-encoding, and ffprobe
-then decodes every frame of the file."""
+them on to a second ffmpeg that writes them to a WebM file without re-encoding; ffprobe counts
+the file's frames and ffmpeg then decodes all of them without an error."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import mediasoup_py
 from tests.interop.ffmpeg_peer import (
+    decode_errors,
     free_udp_port,
     probe,
     producer_parameters,
@@ -66,9 +67,11 @@ async def record() -> dict[str, Any]:
                         sender.terminate()
                         await sender.wait()
             streams_found = await probe(output)
+            errors = await decode_errors(output)
             size = output.stat().st_size
         return {
             "streams": streams_found,
+            "decodeErrors": errors,
             "size": size,
             "consumers": {kind: (await c.get_stats())[0] for kind, c in consumers.items()},
         }
@@ -85,4 +88,5 @@ def test_plain_transport_consumers_feed_an_ffmpeg_recording() -> None:
     assert int(video["nb_read_frames"]) >= 25 * (SECONDS - 1), result
     assert audio["codec_name"] == "opus"
     assert int(audio["nb_read_frames"]) >= 40 * (SECONDS - 1), result
+    assert result["decodeErrors"] == "", result["decodeErrors"]
     assert result["consumers"]["video"]["packetCount"] > 0
