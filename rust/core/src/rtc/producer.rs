@@ -5,9 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
-use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
-use crate::packet::codecs::{self, PayloadCodec};
+use crate::packet::codecs::{self, FrameInfo, PayloadCodec};
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
@@ -364,10 +362,17 @@ impl Producer {
         packet.set_ssrc(self.spec.mapped_ssrc);
         self.stats.packets += 1;
         self.stats.bytes += packet.len() as u64;
-        let is_keyframe = codec.is_none_or(|codec| codecs::is_keyframe(codec, packet.payload()));
-        let (spatial, temporal) = codec.map_or((0, 0), |codec| layer_of(codec, packet.payload()));
-        let layer = usize::from(spatial).min(MAX_SPATIAL_LAYERS - 1) * MAX_TEMPORAL_LAYERS
-            + usize::from(temporal).min(MAX_TEMPORAL_LAYERS - 1);
+        // Codecs without a descriptor here: every packet can start decoding.
+        let frame = codec.map_or(
+            FrameInfo {
+                is_keyframe: true,
+                ..FrameInfo::default()
+            },
+            |codec| codecs::frame_info(codec, packet.payload()),
+        );
+        let is_keyframe = frame.is_keyframe;
+        let layer = usize::from(frame.spatial).min(MAX_SPATIAL_LAYERS - 1) * MAX_TEMPORAL_LAYERS
+            + usize::from(frame.temporal).min(MAX_TEMPORAL_LAYERS - 1);
         self.layer_rates[layer].record(packet.len(), now);
         if is_keyframe {
             self.key_frame_requests.on_key_frame();
@@ -469,22 +474,6 @@ impl Producer {
         let sequence = self.fir_sequence;
         self.fir_sequence = sequence.wrapping_add(1);
         sequence
-    }
-}
-
-/// The (spatial, temporal) layer a payload's descriptor names: VP8's TID, VP9's SID and
-/// TID; (0, 0) otherwise.
-fn layer_of(codec: PayloadCodec, payload: &[u8]) -> (u8, u8) {
-    match codec {
-        PayloadCodec::Vp8 => Vp8PayloadDescriptor::parse(payload)
-            .ok()
-            .and_then(|descriptor| descriptor.temporal_id)
-            .map_or((0, 0), |temporal| (0, temporal)),
-        PayloadCodec::Vp9 => Vp9PayloadDescriptor::parse(payload)
-            .ok()
-            .and_then(|descriptor| descriptor.layer)
-            .map_or((0, 0), |layer| (layer.spatial_id, layer.temporal_id)),
-        _ => (0, 0),
     }
 }
 

@@ -72,6 +72,45 @@ pub fn is_keyframe(codec: PayloadCodec, payload: &[u8]) -> bool {
     }
 }
 
+/// What one parse of a payload's descriptor says about its frame: whether it starts a key
+/// frame, and its (spatial, temporal) layer where the codec carries layer ids (VP8's TID,
+/// VP9's SID and TID; 0 otherwise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// See [`is_keyframe`].
+    pub is_keyframe: bool,
+    /// Spatial layer.
+    pub spatial: u8,
+    /// Temporal layer.
+    pub temporal: u8,
+}
+
+/// [`is_keyframe`] and the layer ids of a payload, parsing its descriptor once.
+pub fn frame_info(codec: PayloadCodec, payload: &[u8]) -> FrameInfo {
+    match codec {
+        PayloadCodec::Vp8 => vp8::Vp8PayloadDescriptor::parse(payload).map_or_else(
+            |_| FrameInfo::default(),
+            |d| FrameInfo {
+                is_keyframe: d.is_keyframe,
+                spatial: 0,
+                temporal: d.temporal_id.unwrap_or(0),
+            },
+        ),
+        PayloadCodec::Vp9 => vp9::Vp9PayloadDescriptor::parse(payload).map_or_else(
+            |_| FrameInfo::default(),
+            |d| FrameInfo {
+                is_keyframe: d.is_keyframe,
+                spatial: d.layer.map_or(0, |layer| layer.spatial_id),
+                temporal: d.layer.map_or(0, |layer| layer.temporal_id),
+            },
+        ),
+        _ => FrameInfo {
+            is_keyframe: is_keyframe(codec, payload),
+            ..FrameInfo::default()
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
