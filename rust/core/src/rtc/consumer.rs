@@ -11,7 +11,7 @@ use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
-use crate::rtc::layer_selector::{LayerSelector, Layers, PacketLayers, Selection};
+use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::retransmission_budget::RetransmissionBudget;
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
@@ -128,39 +128,22 @@ enum Layering {
     Svc(SvcSelector),
 }
 
-impl Layering {
-    fn set_preferred(&mut self, preferred: Layers) {
+impl std::ops::Deref for Layering {
+    type Target = LayerChoice;
+
+    fn deref(&self) -> &LayerChoice {
         match self {
-            Layering::Simulcast(selector) => selector.set_preferred(preferred),
-            Layering::Svc(selector) => selector.set_preferred(preferred),
+            Layering::Simulcast(selector) => selector,
+            Layering::Svc(selector) => selector,
         }
     }
+}
 
-    fn preferred(&self) -> Layers {
+impl std::ops::DerefMut for Layering {
+    fn deref_mut(&mut self) -> &mut LayerChoice {
         match self {
-            Layering::Simulcast(selector) => selector.preferred(),
-            Layering::Svc(selector) => selector.preferred(),
-        }
-    }
-
-    fn current(&self) -> Option<Layers> {
-        match self {
-            Layering::Simulcast(selector) => selector.current(),
-            Layering::Svc(selector) => selector.current(),
-        }
-    }
-
-    fn take_change(&mut self) -> bool {
-        match self {
-            Layering::Simulcast(selector) => selector.take_change(),
-            Layering::Svc(selector) => selector.take_change(),
-        }
-    }
-
-    fn reset(&mut self) {
-        match self {
-            Layering::Simulcast(selector) => selector.reset(),
-            Layering::Svc(selector) => selector.reset(),
+            Layering::Simulcast(selector) => selector,
+            Layering::Svc(selector) => selector,
         }
     }
 }

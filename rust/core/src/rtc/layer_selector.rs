@@ -46,39 +46,34 @@ pub enum Selection {
     NeedKeyFrame(u8),
 }
 
-/// The layer selection state of one consumer.
+/// What simulcast and SVC consumers keep alike: how many layers there are, the ones aimed at
+/// and the ones being sent. The selectors dereference to it.
 #[derive(Debug, Clone)]
-pub struct LayerSelector {
+pub struct LayerChoice {
     spatial_layers: u8,
     temporal_layers: u8,
     preferred: Layers,
     current: Option<Layers>,
-    /// When each stream last sent a packet.
-    last_seen: Vec<Option<Instant>>,
     /// `current` changed since the owner last asked.
     changed: bool,
 }
 
-impl LayerSelector {
-    /// A selector over `spatial_layers` streams of `temporal_layers` each, aiming at
-    /// `preferred` (clamped to what exists).
+impl LayerChoice {
+    /// Over `spatial_layers` x `temporal_layers` (at least one each), aiming at `preferred`.
     pub fn new(spatial_layers: u8, temporal_layers: u8, preferred: Layers) -> Self {
-        let spatial_layers = spatial_layers.max(1);
-        let temporal_layers = temporal_layers.max(1);
-        let mut selector = LayerSelector {
-            spatial_layers,
-            temporal_layers,
+        let mut choice = LayerChoice {
+            spatial_layers: spatial_layers.max(1),
+            temporal_layers: temporal_layers.max(1),
             preferred,
             current: None,
-            last_seen: vec![None; usize::from(spatial_layers)],
             changed: false,
         };
-        selector.set_preferred(preferred);
-        selector
+        choice.set_preferred(preferred);
+        choice
     }
 
-    /// Changes the preferred layers (clamped to what exists); the switch follows at the
-    /// next keyframe (spatial) or sync point (temporal up).
+    /// Changes the preferred layers (clamped to what exists); the selector switches when the
+    /// stream allows it.
     pub fn set_preferred(&mut self, preferred: Layers) {
         self.preferred = Layers {
             spatial: preferred.spatial.min(self.spatial_layers - 1),
@@ -96,16 +91,58 @@ impl LayerSelector {
         self.current
     }
 
-    /// Whether [`LayerSelector::current`] changed since the last call.
+    /// Whether the current layers changed since the last call.
     pub fn take_change(&mut self) -> bool {
         std::mem::take(&mut self.changed)
     }
 
-    /// Forget the current stream (pause, resume): the next start needs a keyframe.
+    /// Forget the current layers (pause, resume): the next start needs a keyframe.
     pub fn reset(&mut self) {
         if self.current.is_some() {
             self.current = None;
             self.changed = true;
+        }
+    }
+
+    /// Sets the layers being sent (a change is reported once).
+    pub(crate) fn set_current(&mut self, layers: Layers) {
+        if self.current != Some(layers) {
+            self.current = Some(layers);
+            self.changed = true;
+        }
+    }
+}
+
+/// The simulcast layer selection state of one consumer.
+#[derive(Debug, Clone)]
+pub struct LayerSelector {
+    choice: LayerChoice,
+    /// When each stream last sent a packet.
+    last_seen: Vec<Option<Instant>>,
+}
+
+impl std::ops::Deref for LayerSelector {
+    type Target = LayerChoice;
+
+    fn deref(&self) -> &LayerChoice {
+        &self.choice
+    }
+}
+
+impl std::ops::DerefMut for LayerSelector {
+    fn deref_mut(&mut self) -> &mut LayerChoice {
+        &mut self.choice
+    }
+}
+
+impl LayerSelector {
+    /// A selector over `spatial_layers` streams of `temporal_layers` each, aiming at
+    /// `preferred` (clamped to what exists).
+    pub fn new(spatial_layers: u8, temporal_layers: u8, preferred: Layers) -> Self {
+        let choice = LayerChoice::new(spatial_layers, temporal_layers, preferred);
+        LayerSelector {
+            last_seen: vec![None; usize::from(choice.spatial_layers)],
+            choice,
         }
     }
 
@@ -149,9 +186,10 @@ impl LayerSelector {
             }
             // A keyframe of the target stream: switch, with every temporal layer wanted
             // (a keyframe is a sync point for all of them).
+            let temporal = self.preferred.temporal;
             self.set_current(Layers {
                 spatial: packet.spatial,
-                temporal: self.preferred.temporal,
+                temporal,
             });
             return Selection::Forward { restart: true };
         }
@@ -174,13 +212,6 @@ impl LayerSelector {
         }
         // While another stream is the target, its own packets ask for its keyframe.
         Selection::Forward { restart: false }
-    }
-
-    fn set_current(&mut self, layers: Layers) {
-        if self.current != Some(layers) {
-            self.current = Some(layers);
-            self.changed = true;
-        }
     }
 
     /// Timers: when the current stream stopped and no other can take over, nothing is sent.

@@ -5,7 +5,7 @@
 //! apply at the next picture. The last packet of the highest forwarded spatial layer of a
 //! picture carries the marker bit, as the receiver expects of a picture's last packet.
 
-use crate::rtc::layer_selector::Layers;
+use crate::rtc::layer_selector::{LayerChoice, Layers};
 
 /// What a packet's layers are (from the VP9 payload descriptor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,69 +51,35 @@ pub enum SvcSelection {
 /// The SVC layer selection state of one consumer.
 #[derive(Debug, Clone)]
 pub struct SvcSelector {
-    spatial_layers: u8,
-    temporal_layers: u8,
-    preferred: Layers,
-    current: Option<Layers>,
-    changed: bool,
+    choice: LayerChoice,
+}
+
+impl std::ops::Deref for SvcSelector {
+    type Target = LayerChoice;
+
+    fn deref(&self) -> &LayerChoice {
+        &self.choice
+    }
+}
+
+impl std::ops::DerefMut for SvcSelector {
+    fn deref_mut(&mut self) -> &mut LayerChoice {
+        &mut self.choice
+    }
 }
 
 impl SvcSelector {
     /// A selector over `spatial_layers` x `temporal_layers`, aiming at `preferred`.
     pub fn new(spatial_layers: u8, temporal_layers: u8, preferred: Layers) -> Self {
-        let mut selector = SvcSelector {
-            spatial_layers: spatial_layers.max(1),
-            temporal_layers: temporal_layers.max(1),
-            preferred,
-            current: None,
-            changed: false,
-        };
-        selector.set_preferred(preferred);
-        selector
-    }
-
-    /// Changes the preferred layers (clamped to what exists).
-    pub fn set_preferred(&mut self, preferred: Layers) {
-        self.preferred = Layers {
-            spatial: preferred.spatial.min(self.spatial_layers - 1),
-            temporal: preferred.temporal.min(self.temporal_layers - 1),
-        };
-    }
-
-    /// The preferred layers.
-    pub fn preferred(&self) -> Layers {
-        self.preferred
-    }
-
-    /// The layers being sent.
-    pub fn current(&self) -> Option<Layers> {
-        self.current
-    }
-
-    /// Whether [`SvcSelector::current`] changed since the last call.
-    pub fn take_change(&mut self) -> bool {
-        std::mem::take(&mut self.changed)
-    }
-
-    /// Start over (pause, resume): the next start needs a keyframe.
-    pub fn reset(&mut self) {
-        if self.current.is_some() {
-            self.current = None;
-            self.changed = true;
-        }
-    }
-
-    fn set_current(&mut self, layers: Layers) {
-        if self.current != Some(layers) {
-            self.current = Some(layers);
-            self.changed = true;
+        SvcSelector {
+            choice: LayerChoice::new(spatial_layers, temporal_layers, preferred),
         }
     }
 
     /// Decides about one packet; `original_marker` is the marker bit it came with.
     pub fn select(&mut self, packet: SvcPacket, original_marker: bool) -> SvcSelection {
-        let target = self.preferred;
-        let mut current = match self.current {
+        let target = self.preferred();
+        let mut current = match self.current() {
             Some(current) => current,
             None if packet.is_keyframe() => {
                 self.set_current(target);
