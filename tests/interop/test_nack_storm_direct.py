@@ -13,7 +13,7 @@ from typing import Any
 import mediasoup_py
 from mediasoup_py.rtcp import parse as parse_rtcp
 from mediasoup_py.rtcp import serialize as serialize_rtcp
-from tests.interop.test_producer_events_direct import PAYLOAD_TYPE, SSRC, Sender
+from tests.interop.test_producer_events_direct import Sender, direct_vp8_producer
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
 
 STORM_NACKS = 200  # each asking for 17 packets: 3400 requests
@@ -23,16 +23,7 @@ async def storm() -> dict[str, Any]:
     worker = await mediasoup_py.create_worker(rtc_min_port=48500, rtc_max_port=48549)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
-        source = await router.create_direct_transport()
-        producer = await source.produce(
-            kind="video",
-            rtp_parameters={  # type: ignore[typeddict-item]
-                "codecs": [
-                    {"mimeType": "video/VP8", "payloadType": PAYLOAD_TYPE, "clockRate": 90000}
-                ],
-                "encodings": [{"ssrc": SSRC}],
-            },
-        )
+        _, producer = await direct_vp8_producer(router)
         sink = await router.create_direct_transport()
         consumer = await sink.consume(
             producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
@@ -89,21 +80,7 @@ async def pli_storm() -> dict[str, Any]:
     worker = await mediasoup_py.create_worker(rtc_min_port=48550, rtc_max_port=48599)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
-        source = await router.create_direct_transport()
-        producer = await source.produce(
-            kind="video",
-            rtp_parameters={  # type: ignore[typeddict-item]
-                "codecs": [
-                    {
-                        "mimeType": "video/VP8",
-                        "payloadType": PAYLOAD_TYPE,
-                        "clockRate": 90000,
-                        "rtcpFeedback": [{"type": "nack", "parameter": "pli"}],
-                    }
-                ],
-                "encodings": [{"ssrc": SSRC}],
-            },
-        )
+        source, producer = await direct_vp8_producer(router)
         plis_to_sender: list[bytes] = []
         source.on("rtcp", lambda packet: plis_to_sender.append(packet))
         sink = await router.create_direct_transport()

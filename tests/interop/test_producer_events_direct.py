@@ -54,26 +54,39 @@ class Sender:
             self.sequence += 1
 
 
+async def direct_vp8_producer(
+    router: mediasoup_py.Router, *, key_frame_request_delay: int = 0, orientation: bool = False
+) -> tuple[mediasoup_py.DirectTransport, mediasoup_py.Producer]:
+    """A DirectTransport and on it a producer of what :class:`Sender` sends (VP8 that takes
+    PLIs, with the video orientation extension when asked)."""
+    source = await router.create_direct_transport()
+    parameters: dict[str, Any] = {
+        "codecs": [
+            {
+                "mimeType": "video/VP8",
+                "payloadType": PAYLOAD_TYPE,
+                "clockRate": 90000,
+                "rtcpFeedback": [{"type": "nack", "parameter": "pli"}],
+            }
+        ],
+        "encodings": [{"ssrc": SSRC}],
+    }
+    if orientation:
+        parameters["headerExtensions"] = [{"uri": ORIENTATION_URI, "id": ORIENTATION_ID}]
+    producer = await source.produce(
+        kind="video",
+        key_frame_request_delay=key_frame_request_delay,
+        rtp_parameters=parameters,  # type: ignore[arg-type]
+    )
+    return source, producer
+
+
 async def scenario() -> dict[str, Any]:
     worker = await mediasoup_py.create_worker(rtc_min_port=47300, rtc_max_port=47399)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
-        source = await router.create_direct_transport()
-        producer = await source.produce(
-            kind="video",
-            key_frame_request_delay=1000,
-            rtp_parameters={  # type: ignore[typeddict-item]
-                "codecs": [
-                    {
-                        "mimeType": "video/VP8",
-                        "payloadType": PAYLOAD_TYPE,
-                        "clockRate": 90000,
-                        "rtcpFeedback": [{"type": "nack", "parameter": "pli"}],
-                    }
-                ],
-                "headerExtensions": [{"uri": ORIENTATION_URI, "id": ORIENTATION_ID}],
-                "encodings": [{"ssrc": SSRC}],
-            },
+        source, producer = await direct_vp8_producer(
+            router, key_frame_request_delay=1000, orientation=True
         )
         sink = await router.create_direct_transport()
         consumer = await sink.consume(
@@ -145,16 +158,7 @@ async def consumer_traces() -> list[tuple[str, str]]:
     worker = await mediasoup_py.create_worker(rtc_min_port=47300, rtc_max_port=47399)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
-        source = await router.create_direct_transport()
-        producer = await source.produce(
-            kind="video",
-            rtp_parameters={  # type: ignore[typeddict-item]
-                "codecs": [
-                    {"mimeType": "video/VP8", "payloadType": PAYLOAD_TYPE, "clockRate": 90000}
-                ],
-                "encodings": [{"ssrc": SSRC}],
-            },
-        )
+        _, producer = await direct_vp8_producer(router)
         sink = await router.create_direct_transport()
         consumer = await sink.consume(
             producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
