@@ -8,7 +8,8 @@
 #     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
 #   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
 #     into one script that the demo page and the test pages load (built before the package is
-#     installed, so the installed demo serves it);
+#     installed, so the installed demo serves it), and mediasoup-client 2.x likewise for the
+#     v2 protocol example (examples/v2_room/client);
 #   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp,
 #     aiortc, Playwright for Python, which drives Debian's chromium);
 #   - the package itself, built in release mode (`pip install .`).
@@ -42,6 +43,13 @@ bundle=python/mediasoup_py/demo/static/mediasoup-client.js
 if [ ! -f "$bundle" ] || [ "$client/package-lock.json" -nt "$bundle" ]; then
   echo "setup: bundling mediasoup-client for the demo and the browser tests"
   (cd "$client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+fi
+
+v2_client=examples/v2_room/client
+v2_bundle=examples/v2_room/static/mediasoup-client-v2.js
+if [ ! -f "$v2_bundle" ] || [ "$v2_client/package-lock.json" -nt "$v2_bundle" ]; then
+  echo "setup: bundling mediasoup-client 2.x for the v2 example and its browser test"
+  (cd "$v2_client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }

@@ -8,10 +8,11 @@ from mediasoup_py import errors
 from mediasoup_py._core import __version__
 from mediasoup_py.consumer import Consumer
 from mediasoup_py.direct_transport import DirectTransport
+from mediasoup_py.peer_v2 import V2Consumer, V2Peer
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.producer import Producer
-from mediasoup_py.room import Peer, PeerChannel, Room
+from mediasoup_py.room import Peer, PeerChannel, Room, RoomPeer
 from mediasoup_py.router import Router
 from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
 from mediasoup_py.server import Server
@@ -30,9 +31,12 @@ __all__ = [
     "PlainTransport",
     "Producer",
     "Room",
+    "RoomPeer",
     "Router",
     "RtpObserver",
     "Server",
+    "V2Consumer",
+    "V2Peer",
     "WebRtcServer",
     "WebRtcTransport",
     "Worker",

@@ -3,6 +3,7 @@ transport, with its own SSRC, MID and sequence numbers."""
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -342,9 +343,12 @@ async def create_consumer(
     preferred_layers: object,
     pipe: bool,
     app_data: dict[str, Any] | None,
+    announced: RtpParameters | None = None,
 ) -> Consumer:
     """``transport.consume``: the consumer's RTP parameters by mediasoup's rules, and the
-    consumer in the worker."""
+    consumer in the worker. ``announced`` are parameters already computed for this
+    producer and these capabilities and told to the client (the v2 protocol announces a
+    consumer, SSRCs included, before the client gives it a transport)."""
     if not isinstance(producer_id, str):
         raise errors.MediasoupTypeError("producer_id: must be a string", "producer_id")
     producer = transport._router._producer(producer_id)
@@ -356,7 +360,9 @@ async def create_consumer(
         raise errors.MediasoupTypeError("mid: must be a non-empty string", "mid")
     capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
     consumable = producer.consumable_rtp_parameters
-    if pipe:
+    if announced is not None:
+        rtp_parameters = copy.deepcopy(announced)
+    elif pipe:
         rtp_parameters = ortc.get_pipe_consumer_rtp_parameters(consumable, bool(enable_rtx))
     else:
         if not ortc.can_consume(consumable, capabilities):

@@ -1,6 +1,8 @@
 """Rooms and peers: a router shared by people who call each other, driven by the messages of
 mediasoup-demo's v3 protocol (:mod:`mediasoup_py.protocol`), so a mediasoup-client v3 app talks
-to it unchanged.
+to it unchanged, or by mediasoup's v2 protocol (:mod:`mediasoup_py.protocol_v2`, peers of
+:class:`~mediasoup_py.peer_v2.V2Peer`) for mediasoup-client 2.x apps. Both kinds of peer meet
+in the same room: each consumes what the others produce.
 
 The application owns the signaling. Per connected client it creates a :class:`Peer` with a
 :class:`PeerChannel` (how to send that client a request or a notification), hands every
@@ -14,9 +16,10 @@ notifications mediasoup-demo clients expect (``newPeer``, ``peerClosed``, ``cons
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mediasoup_py import errors, protocol
@@ -28,10 +31,11 @@ if TYPE_CHECKING:
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
+    from mediasoup_py.rtp_parameters import RtpCapabilities
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_transport import WebRtcTransport
 
-__all__ = ["Peer", "PeerChannel", "Room"]
+__all__ = ["Peer", "PeerChannel", "Room", "RoomPeer"]
 
 _logger = logging.getLogger("mediasoup_py.room")
 
@@ -54,7 +58,10 @@ def _string(data: dict[str, Any], key: str) -> str:
 
 
 class Room(EventEmitter):
-    """A call: one router and the peers in it. Events: ``newpeer`` (Peer), ``close``."""
+    """A call: one router and the peers in it. Events: ``newpeer`` (a :class:`Peer` or a
+    :class:`~mediasoup_py.peer_v2.V2Peer`), ``audiolevels`` (``[{"producer", "audioLevel"}]``,
+    loudest first, in dBov, every 500 ms while someone speaks; an empty list once all are
+    silent), ``close``."""
 
     def __init__(
         self,
@@ -66,16 +73,18 @@ class Room(EventEmitter):
         self._router = router
         self._listen_infos = listen_infos
         self._audio_levels = audio_levels
-        self._peers: dict[str, Peer] = {}
+        self._peers: dict[str, RoomPeer] = {}
+        # Who produced what, for active speaker and v2 notifications (``peerName``).
+        self._owners: dict[str, RoomPeer] = {}
         self._closed = False
         audio_levels.on("volumes", self._on_volumes)
-        audio_levels.on("silence", lambda: self._notify_joined("activeSpeaker", {"peerId": None}))
+        audio_levels.on("silence", self._on_silence)
 
     @classmethod
     async def create(cls, router: Router, *, listen_infos: list[ListenInfo]) -> Room:
         """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``."""
         audio_levels = await router.create_audio_level_observer(
-            max_entries=1, threshold=-80, interval=800
+            max_entries=16, threshold=-80, interval=500
         )
         return cls(router, listen_infos, audio_levels)
 
@@ -85,7 +94,12 @@ class Room(EventEmitter):
         return self._router
 
     @property
-    def peers(self) -> list[Peer]:
+    def rtp_capabilities(self) -> RtpCapabilities:
+        """What the room's router can receive and send (its codecs and header extensions)."""
+        return self._router.rtp_capabilities
+
+    @property
+    def peers(self) -> list[RoomPeer]:
         """Every peer, joined or not."""
         return list(self._peers.values())
 
@@ -94,8 +108,8 @@ class Room(EventEmitter):
         """Whether the room is closed."""
         return self._closed
 
-    def get_peer(self, peer_id: str) -> Peer | None:
-        """A peer by id."""
+    def get_peer(self, peer_id: str) -> RoomPeer | None:
+        """A peer by id (a v2 peer's id is its name)."""
         return self._peers.get(peer_id)
 
     def dump(self) -> dict[str, Any]:
@@ -105,16 +119,46 @@ class Room(EventEmitter):
 
     def create_peer(self, peer_id: str, channel: PeerChannel) -> Peer:
         """A new peer for a client that connected; it joins with a ``join`` request."""
-        if self._closed:
-            raise errors.InvalidStateError("room closed")
         if not isinstance(peer_id, str) or not peer_id:
             raise errors.MediasoupTypeError("peer_id: must be a non-empty string", "peer_id")
-        if peer_id in self._peers:
-            raise errors.MediasoupTypeError(f"peer_id: {peer_id!r} is already here", "peer_id")
+        self._check_new_peer_id(peer_id, "peer_id")
         peer = Peer(self, peer_id, channel)
         self._peers[peer_id] = peer
         self.emit("newpeer", peer)
         return peer
+
+    async def receive_request(self, request: object) -> dict[str, Any]:
+        """Handles a v2 request whose ``target`` is ``"room"`` (``queryRoom`` and ``join``)
+        and returns the response to send back; bad requests raise a typed error naming the
+        field. After ``join``, the new :class:`~mediasoup_py.peer_v2.V2Peer` (``newpeer``,
+        :meth:`get_peer`) takes the client's other messages, and its ``notify`` event gives
+        what the application must deliver to that client."""
+        from mediasoup_py import protocol_v2
+        from mediasoup_py.peer_v2 import V2Peer
+
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        method, fields = protocol_v2.parse_request(request, "room")
+        if method == "queryRoom":
+            return {
+                "rtpCapabilities": protocol_v2.room_rtp_capabilities(self._router.rtp_capabilities),
+                "mandatoryCodecPayloadTypes": [],
+            }
+        name = fields.get("peerName")
+        if not isinstance(name, str) or not name:
+            raise errors.MediasoupTypeError("peerName: must be a non-empty string", "peerName")
+        self._check_new_peer_id(name, "peerName")
+        peer = V2Peer.from_join(self, fields)
+        self._peers[name] = peer
+        response = peer._join()
+        self.emit("newpeer", peer)
+        return response
+
+    def _check_new_peer_id(self, peer_id: str, field: str) -> None:
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        if peer_id in self._peers:
+            raise errors.MediasoupTypeError(f"{field}: {peer_id!r} is already here", field)
 
     def close(self) -> None:
         """Closes every peer and the router."""
@@ -126,43 +170,142 @@ class Room(EventEmitter):
         self._router.close()
         self.emit("close")
 
-    def _joined(self, excluding: Peer | None = None) -> list[Peer]:
+    def _joined(self, excluding: RoomPeer | None = None) -> list[RoomPeer]:
+        """Joined peers, spies included (they receive, unseen)."""
         return [peer for peer in self._peers.values() if peer.joined and peer is not excluding]
 
-    def _notify_joined(
-        self, method: str, data: dict[str, Any], excluding: Peer | None = None
-    ) -> None:
-        for peer in self._joined(excluding):
-            peer._notify(method, data)
+    def _visible(self, excluding: RoomPeer | None = None) -> list[RoomPeer]:
+        """Joined peers the others know about: not spies."""
+        return [peer for peer in self._joined(excluding) if not peer.spy]
+
+    def _peer_joined(self, peer: RoomPeer) -> None:
+        if not peer.spy:
+            for other in self._joined(excluding=peer):
+                other._announce_peer_joined(peer)
+
+    def _producer_added(self, owner: RoomPeer, producer: Producer) -> None:
+        """A consumer of ``producer`` in every other joined peer, and its audio level
+        watched."""
+        self._owners[producer.id] = owner
+        producer.observer.on("close", lambda: self._owners.pop(producer.id, None))
+        for other in self._joined(excluding=owner):
+            other._spawn(other._room_consume(owner, producer))
+        if producer.kind == "audio":
+            owner._spawn(self._audio_levels.add_producer(producer_id=producer.id))
+
+    def _owner_of(self, producer: Producer) -> RoomPeer | None:
+        return self._owners.get(producer.id)
 
     def _on_volumes(self, volumes: list[AudioLevelObserverVolume]) -> None:
+        self.emit(
+            "audiolevels",
+            [{"producer": entry["producer"], "audioLevel": entry["volume"]} for entry in volumes],
+        )
         loudest = volumes[0]
-        owner = loudest["producer"].app_data.get("peerId")
-        self._notify_joined("activeSpeaker", {"peerId": owner, "volume": loudest["volume"]})
+        speaker = self._owner_of(loudest["producer"])
+        for peer in self._joined():
+            peer._announce_active_speaker(speaker, loudest["volume"])
 
-    def _forget_peer(self, peer: Peer) -> None:
+    def _on_silence(self) -> None:
+        self.emit("audiolevels", [])
+        for peer in self._joined():
+            peer._announce_active_speaker(None, None)
+
+    def _forget_peer(self, peer: RoomPeer) -> None:
         self._peers.pop(peer.id, None)
-        if peer.joined:
-            self._notify_joined("peerClosed", {"peerId": peer.id})
+        if peer.joined and not peer.spy:
+            for other in self._joined():
+                other._announce_peer_closed(peer)
 
 
-class Peer(EventEmitter):
-    """One client in a room. Events: ``close``."""
+class RoomPeer(EventEmitter, abc.ABC):
+    """What the room needs of every kind of peer (the v3 :class:`Peer` and the v2
+    :class:`~mediasoup_py.peer_v2.V2Peer`): its identity, and how it tells its client about
+    the others."""
 
-    def __init__(self, room: Room, peer_id: str, channel: PeerChannel) -> None:
+    transports: Mapping[Any, Transport]
+    producers: Mapping[Any, Producer]
+    consumers: Mapping[Any, object]
+
+    def __init__(self, room: Room, peer_id: str) -> None:
         super().__init__()
         self._room = room
         self._id = peer_id
-        self._channel = channel
         self._joined = False
         self._closed = False
+        self.spy = False
         self.display_name = ""
         self.device: dict[str, Any] = {}
         self.rtp_capabilities: dict[str, Any] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def id(self) -> str:
+        """The peer's id (a v2 peer's name)."""
+        return self._id
+
+    @property
+    def room(self) -> Room:
+        """The room it is in."""
+        return self._room
+
+    @property
+    def joined(self) -> bool:
+        """Whether it has joined."""
+        return self._joined
+
+    @property
+    def closed(self) -> bool:
+        """Whether it is closed."""
+        return self._closed
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Closes the peer and everything it has."""
+
+    @abc.abstractmethod
+    def dump(self) -> dict[str, Any]:
+        """The peer's state, for debugging."""
+
+    def _live_producers(self) -> list[Producer]:
+        """Its producers that are open."""
+        return list(self.producers.values())
+
+    @abc.abstractmethod
+    def _announce_peer_joined(self, other: RoomPeer) -> None:
+        """Tells the client that ``other`` joined."""
+
+    @abc.abstractmethod
+    def _announce_peer_closed(self, other: RoomPeer) -> None:
+        """Tells the client that ``other`` left."""
+
+    @abc.abstractmethod
+    def _announce_active_speaker(self, speaker: RoomPeer | None, volume: int | None) -> None:
+        """Tells the client who speaks loudest (``None``: nobody)."""
+
+    @abc.abstractmethod
+    async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
+        """Gives the client a consumer of ``owner``'s new ``producer``."""
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+class Peer(RoomPeer):
+    """One mediasoup-client v3 client in a room. Events: ``close``."""
+
+    def __init__(self, room: Room, peer_id: str, channel: PeerChannel) -> None:
+        super().__init__(room, peer_id)
+        self._channel = channel
         self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "getRouterRtpCapabilities": self._get_router_rtp_capabilities,
             "join": self._join,
@@ -185,21 +328,6 @@ class Peer(EventEmitter):
             "getProducerStats": self._get_producer_stats,
             "getConsumerStats": self._get_consumer_stats,
         }
-
-    @property
-    def id(self) -> str:
-        """The peer's id."""
-        return self._id
-
-    @property
-    def joined(self) -> bool:
-        """Whether it has joined (sent ``join``)."""
-        return self._joined
-
-    @property
-    def closed(self) -> bool:
-        """Whether it is closed."""
-        return self._closed
 
     def __repr__(self) -> str:
         return f"<Peer id={self._id} joined={self._joined} closed={self._closed}>"
@@ -249,10 +377,23 @@ class Peer(EventEmitter):
         for transport in list(self.transports.values()):
             transport.close()
         self.transports.clear()
-        for task in self._tasks:
-            task.cancel()
+        self._cancel_tasks()
         self._room._forget_peer(self)
         self.emit("close")
+
+    def _announce_peer_joined(self, other: RoomPeer) -> None:
+        self._notify(
+            "newPeer", {"id": other.id, "displayName": other.display_name, "device": other.device}
+        )
+
+    def _announce_peer_closed(self, other: RoomPeer) -> None:
+        self._notify("peerClosed", {"peerId": other.id})
+
+    def _announce_active_speaker(self, speaker: RoomPeer | None, volume: int | None) -> None:
+        if speaker is None:
+            self._notify("activeSpeaker", {"peerId": None})
+        else:
+            self._notify("activeSpeaker", {"peerId": speaker.id, "volume": volume})
 
     def _notify(self, method: str, data: dict[str, Any]) -> None:
         if self._closed:
@@ -261,11 +402,6 @@ class Peer(EventEmitter):
             self._channel.notify(protocol.notification(method, data))
         except Exception:
             _logger.exception("notifying peer %s of %s failed", self._id, method)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _transport(self, data: dict[str, Any]) -> Transport:
         transport_id = _string(data, "transportId")
@@ -316,20 +452,15 @@ class Peer(EventEmitter):
         self.display_name = display_name
         self.device = device
         self.rtp_capabilities = capabilities
-        others = self._room._joined(excluding=self)
         self._joined = True
-        for other in others:
-            for producer in other.producers.values():
+        for other in self._room._joined(excluding=self):
+            for producer in other._live_producers():
                 self._spawn(self._room_consume(other, producer))
-        self._room._notify_joined(
-            "newPeer",
-            {"id": self._id, "displayName": display_name, "device": device},
-            excluding=self,
-        )
+        self._room._peer_joined(self)
         return {
             "peers": [
                 {"id": peer.id, "displayName": peer.display_name, "device": peer.device}
-                for peer in others
+                for peer in self._room._visible(excluding=self)
             ]
         }
 
@@ -447,10 +578,7 @@ class Peer(EventEmitter):
                 "producerScore", {"producerId": producer.id, "score": score}
             ),
         )
-        for other in self._room._joined(excluding=self):
-            other._spawn(other._room_consume(self, producer))
-        if producer.kind == "audio":
-            await self._room._audio_levels.add_producer(producer_id=producer.id)
+        self._room._producer_added(self, producer)
         return {"id": producer.id}
 
     async def _close_producer(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -497,7 +625,7 @@ class Peer(EventEmitter):
     async def _get_consumer_stats(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"stats": await self._consumer(data).get_stats()}
 
-    async def _room_consume(self, owner: Peer, producer: Producer) -> None:
+    async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``owner``'s producer for this peer, announced with a ``newConsumer``
         request and resumed once the client has it (so it starts on a keyframe)."""
         capabilities = self.rtp_capabilities

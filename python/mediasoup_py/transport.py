@@ -223,6 +223,34 @@ class Transport(EventEmitter, abc.ABC):
         self.observer.emit("newconsumer", consumer)
         return consumer
 
+    async def _consume_announced(
+        self,
+        *,
+        producer_id: str,
+        rtp_capabilities: RtpCapabilities,
+        rtp_parameters: RtpParameters,
+        paused: bool,
+        preferred_layers: ConsumerLayers | None,
+        app_data: dict[str, Any],
+    ) -> Consumer:
+        """A consumer whose parameters (SSRCs included) the client was told before it had a
+        transport, as the v2 protocol does."""
+        self._check_open()
+        consumer = await create_consumer(
+            self,
+            producer_id=producer_id,
+            rtp_capabilities=rtp_capabilities,
+            paused=paused,
+            mid=None,
+            enable_rtx=None,
+            preferred_layers=preferred_layers,
+            pipe=False,
+            app_data=app_data,
+            announced=rtp_parameters,
+        )
+        self.observer.emit("newconsumer", consumer)
+        return consumer
+
     # Pipe transports override this: their consumers carry the producer's stream as is.
     _is_pipe = False
 

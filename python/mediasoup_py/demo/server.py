@@ -294,7 +294,7 @@ class DemoServer:
     def _broadcaster(self, request: web.Request) -> mediasoup_py.Peer:
         room = self.rooms.get(request.match_info["room"])
         peer = room.get_peer(request.match_info["broadcaster"]) if room else None
-        if peer is None:
+        if not isinstance(peer, mediasoup_py.Peer):
             raise web.HTTPNotFound(text="no such broadcaster")
         return peer
 
