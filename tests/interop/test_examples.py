@@ -1,8 +1,9 @@
 """The examples run as their docstrings say: against the demo, ffmpeg streams a test pattern
 and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py) and the recorder
 (examples/record_participant.py) records that participant to a WebM file that ffprobe then
-decodes whole; and a DirectTransport consumer counts a producer's frames in Python
-(examples/direct_frame_counter.py)."""
+decodes whole; a DirectTransport consumer counts a producer's frames in Python
+(examples/direct_frame_counter.py); and the v2 protocol app (examples/v2_room) serves its page
+(its calls are tested in test_mediasoup_client_v2_chromium.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from mediasoup_py.demo import DemoServer, DemoSettings
@@ -107,3 +109,36 @@ def test_the_direct_transport_frame_counter_counts_ffmpegs_frames() -> None:
     total = int(completed.stdout.strip().splitlines()[-1].split()[1])
     # 3 s of ffmpeg's 30 fps test pattern, every frame seen by Python.
     assert 80 <= total <= 95, completed.stdout
+
+
+def test_the_v2_room_example_serves_its_page_and_the_v2_client() -> None:
+    async def run() -> dict[str, int]:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(EXAMPLES / "v2_room" / "server.py"),
+            "--port",
+            "0",
+            "--seconds",
+            "10",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert server.stdout is not None
+            line = (await asyncio.wait_for(server.stdout.readline(), 20)).decode()
+            url = line.split("open ", 1)[1].split("?", 1)[0]
+            sizes = {}
+            async with aiohttp.ClientSession() as session:
+                for path in ("", "app.js", "mediasoup-client-v2.js"):
+                    async with session.get(url + path) as response:
+                        assert response.status == 200, path
+                        sizes[path] = len(await response.read())
+            return sizes
+        finally:
+            server.terminate()
+            await server.wait()
+
+    sizes = asyncio.run(run())
+    # The page, its script, and mediasoup-client 2.x bundled from npm by the set-up.
+    assert sizes[""] > 0
+    assert sizes["app.js"] > 0
+    assert sizes["mediasoup-client-v2.js"] > 100_000
