@@ -31,6 +31,9 @@ FIELD_NAMES = [
 ]  # fmt: skip
 METHODS = [
     *sorted(protocol_v2.ROOM_REQUESTS | protocol_v2.PEER_REQUESTS | protocol_v2.PEER_NOTIFICATIONS),
+    *("produce", "join", "consume", "x"),
+]
+    *sorted(protocol_v2.ROOM_REQUESTS | protocol_v2.PEER_REQUESTS | protocol_v2.PEER_NOTIFICATIONS),
     "produce",
     "join",
     "consume",
