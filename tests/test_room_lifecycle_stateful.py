@@ -33,12 +33,6 @@ METHODS = [
     *sorted(protocol_v2.ROOM_REQUESTS | protocol_v2.PEER_REQUESTS | protocol_v2.PEER_NOTIFICATIONS),
     *("produce", "join", "consume", "x"),
 ]
-    *sorted(protocol_v2.ROOM_REQUESTS | protocol_v2.PEER_REQUESTS | protocol_v2.PEER_NOTIFICATIONS),
-    "produce",
-    "join",
-    "consume",
-    "x",
-]
 FIELD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
