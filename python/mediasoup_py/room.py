@@ -79,6 +79,8 @@ class Room(EventEmitter):
         self._closed = False
         audio_levels.on("volumes", self._on_volumes)
         audio_levels.on("silence", self._on_silence)
+        # Its router goes with its worker (closed, or dead): so does the room.
+        router.observer.on("close", self.close)
 
     @classmethod
     async def create(cls, router: Router, *, listen_infos: list[ListenInfo]) -> Room:

@@ -21,15 +21,18 @@ __all__ = ["Server"]
 
 
 class Server(EventEmitter):
-    """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``."""
+    """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``. A worker that
+    dies takes its rooms with it (their peers are closed and told); the others carry on."""
 
     def __init__(self, workers: list[Worker], listen_infos: list[ListenInfo]) -> None:
         super().__init__()
-        self._workers = workers
+        self._workers = list(workers)
         self._listen_infos = listen_infos
-        self._next_worker = itertools.cycle(workers)
+        self._next_worker = itertools.cycle(self._workers)
         self._rooms: list[Room] = []
         self._closed = False
+        for worker in workers:
+            worker.on("died", lambda error, worker=worker: self._on_worker_died(worker))
 
     @classmethod
     async def create(
@@ -120,6 +123,15 @@ class Server(EventEmitter):
         room.on("close", lambda: self._rooms.remove(room) if room in self._rooms else None)
         self.emit("newroom", room)
         return room
+
+    def _on_worker_died(self, worker: Worker) -> None:
+        """A dead worker's rooms have closed with its routers; new rooms go to the others,
+        and the server closes with the last one (as mediasoup v2's did)."""
+        if worker in self._workers:
+            self._workers.remove(worker)
+            self._next_worker = itertools.cycle(self._workers)
+        if not self._workers:
+            self.close()
 
     def close(self) -> None:
         """Closes every room and worker."""

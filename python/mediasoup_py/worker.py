@@ -230,6 +230,12 @@ class Worker(EventEmitter):
             "transportIds": sorted(data["transportIds"]),
         }
 
+    def _debug_panic(self) -> None:
+        """A debug hook for fault tests: the worker thread panics, and the worker dies as it
+        would from a bug in the media plane (``died``, its routers and transports closed)."""
+        self._check_open()
+        self._send_unawaited(lambda request_id: self._channel.debug_panic(request_id))
+
     def close(self) -> None:
         """Closes every router and transport and ends the thread."""
         if self._closed:

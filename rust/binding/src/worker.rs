@@ -480,7 +480,9 @@ type EncodingArgument = (Option<u32>, Option<String>, Option<u32>, u32);
 /// One worker thread, as the Python `Worker` drives it.
 #[pyclass(module = "mediasoup_py._core", name = "WorkerChannel")]
 pub struct PyWorkerChannel {
-    handle: WorkerHandle,
+    /// Dropped at `close()`, so a closed worker holds no descriptors even while Python
+    /// still references it.
+    handle: Option<WorkerHandle>,
     fingerprints: Vec<DtlsFingerprint>,
 }
 
@@ -493,8 +495,14 @@ impl std::fmt::Debug for PyWorkerChannel {
 }
 
 impl PyWorkerChannel {
-    fn send(&self, id: u64, request: Request) -> PyResult<()> {
+    fn handle(&self) -> PyResult<&WorkerHandle> {
         self.handle
+            .as_ref()
+            .ok_or_else(|| InvalidStateError::new_err("worker closed"))
+    }
+
+    fn send(&self, id: u64, request: Request) -> PyResult<()> {
+        self.handle()?
             .request(id, request)
             .map_err(|error| InvalidStateError::new_err(error.to_string()))
     }
@@ -551,19 +559,19 @@ impl PyWorkerChannel {
         )
         .map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
         Ok(Self {
-            handle,
+            handle: Some(handle),
             fingerprints: certificate.fingerprints().to_vec(),
         })
     }
 
     /// The eventfd to watch; readable when `drain()` has something.
-    fn fileno(&self) -> i32 {
-        self.handle.events().fd()
+    fn fileno(&self) -> PyResult<i32> {
+        Ok(self.handle()?.events().fd())
     }
 
     /// Every response and event queued since the last call, as dicts.
     fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = self.handle.events().drain();
+        let events = self.handle()?.events().drain();
         let list = PyList::empty(py);
         for event in &events {
             list.append(event_dict(py, event)?)?;
@@ -1123,9 +1131,16 @@ impl PyWorkerChannel {
         self.send(request_id, Request::Dump)
     }
 
-    /// Closes every transport and ends the thread (waits for it, without the GIL).
+    /// The debug hook that makes the worker thread panic (fault tests).
+    fn debug_panic(&self, request_id: u64) -> PyResult<()> {
+        self.send(request_id, Request::Panic)
+    }
+
+    /// Closes every transport and ends the thread (waits for it, without the GIL), then
+    /// lets go of the thread's wake-up and event descriptors.
     fn close(&mut self, py: Python<'_>) {
-        let handle = &mut self.handle;
-        py.detach(|| handle.close());
+        if let Some(mut handle) = self.handle.take() {
+            py.detach(move || handle.close());
+        }
     }
 }

@@ -1000,8 +1000,7 @@ impl Worker {
             Request::Dump => Ok(Response::Dump {
                 transport_ids: self.by_id.keys().cloned().collect(),
             }),
-            #[cfg(test)]
-            Request::Panic => panic!("requested by a test"),
+            Request::Panic => panic!("requested by a test (the panic debug hook)"),
         }
     }
 

@@ -232,9 +232,8 @@ pub enum Request {
     },
     /// The worker's objects.
     Dump,
-    /// Makes the worker thread panic, to check that a dead worker is reported and that other
-    /// workers keep serving (tests only).
-    #[cfg(test)]
+    /// A debug hook: makes the worker thread panic, so tests (here and from Python) can
+    /// check that a dead worker is reported and that other workers keep serving.
     Panic,
 }
 
