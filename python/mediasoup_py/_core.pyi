@@ -173,6 +173,7 @@ class WorkerChannel:
         mime_type: str,
         layers: tuple[bool, int, int, int, int] | None,
         paused: bool,
+        stream: int = ...,
     ) -> None: ...
     def set_consumer_preferred_layers(
         self, request_id: int, consumer_id: str, spatial_layer: int, temporal_layer: int

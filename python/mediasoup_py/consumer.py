@@ -4,8 +4,10 @@ transport, with its own SSRC, MID and sequence numbers."""
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mediasoup_py import errors, ortc
@@ -56,10 +58,13 @@ class Consumer(EventEmitter):
         paused: bool,
         preferred_layers: ConsumerLayers | None,
         app_data: dict[str, Any],
+        native_ids: list[str],
     ) -> None:
         super().__init__()
         self._transport = transport
         self._id = consumer_id
+        # The worker's consumers: one, or one per stream for a pipe consumer of simulcast.
+        self._native_ids = native_ids
         self._producer = producer
         self._preferred_layers = preferred_layers
         self._current_layers: ConsumerLayers | None = None
@@ -150,10 +155,9 @@ class Consumer(EventEmitter):
 
     async def _set_paused(self, paused: bool) -> None:
         self._check_open()
-        worker = self._transport._worker
-        native = worker._native
-        await worker._request(
-            lambda request_id: native.set_consumer_paused(request_id, self._id, paused)
+        native = self._transport._worker._native
+        await self._request_each(
+            lambda request_id, native_id: native.set_consumer_paused(request_id, native_id, paused)
         )
         if self._paused == paused or self._closed:
             return
@@ -186,10 +190,9 @@ class Consumer(EventEmitter):
         them."""
         self._check_open()
         bits = trace_event_bits(types)
-        worker = self._transport._worker
-        native = worker._native
-        await worker._request(
-            lambda request_id: native.set_consumer_trace(request_id, self._id, bits)
+        native = self._transport._worker._native
+        await self._request_each(
+            lambda request_id, native_id: native.set_consumer_trace(request_id, native_id, bits)
         )
 
     async def set_priority(self, priority: int) -> None:
@@ -207,24 +210,33 @@ class Consumer(EventEmitter):
     async def request_key_frame(self) -> None:
         """Asks the producer's endpoint for a keyframe (PLI; at most one a second)."""
         self._check_open()
-        worker = self._transport._worker
-        native = worker._native
-        await worker._request(lambda request_id: native.request_key_frame(request_id, self._id))
+        native = self._transport._worker._native
+        await self._request_each(
+            lambda request_id, native_id: native.request_key_frame(request_id, native_id)
+        )
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup's ``outbound-rtp`` entry of the stream sent to the endpoint, with the
-        counters the worker keeps, followed by the producer's entries."""
+        """mediasoup's ``outbound-rtp`` entry of the stream sent to the endpoint (a pipe
+        consumer of simulcast: one per stream), with the counters the worker keeps, followed
+        by the producer's entries."""
         self._check_open()
         worker = self._transport._worker
         native = worker._native
-        data = await worker._request(
-            lambda request_id: native.get_consumer_stats(request_id, self._id)
-        )
-        stats: dict[str, Any] = data["stats"]
+        entries = []
+        for native_id, encoding in zip(
+            self._native_ids, self._rtp_parameters["encodings"], strict=False
+        ):
+            data = await worker._request(
+                functools.partial(_with_id, native.get_consumer_stats, native_id)
+            )
+            entries.append(self._stats_entry(encoding["ssrc"], data["stats"]))
+        return [*entries, *(await self._producer.get_stats())]
+
+    def _stats_entry(self, ssrc: int, stats: dict[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "type": "outbound-rtp",
             "timestamp": int(time.time() * 1000),
-            "ssrc": self._rtp_parameters["encodings"][0]["ssrc"],
+            "ssrc": ssrc,
             "kind": self.kind,
             "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
             "packetCount": stats["packetCount"],
@@ -240,16 +252,23 @@ class Consumer(EventEmitter):
         }
         if stats["roundTripTime"] is not None:
             entry["roundTripTime"] = stats["roundTripTime"]
-        return [entry, *(await self._producer.get_stats())]
+        return entry
+
+    async def _request_each(self, send: Callable[[int, str], None]) -> None:
+        """The same request to each of its worker consumers."""
+        worker = self._transport._worker
+        for native_id in self._native_ids:
+            await worker._request(functools.partial(_with_id, send, native_id))
 
     def close(self) -> None:
         """Closes the consumer."""
         if self._closed:
             return
         native = self._transport._worker._native
-        self._transport._worker._send_unawaited(
-            lambda request_id: native.close_consumer(request_id, self._id)
-        )
+        for native_id in self._native_ids:
+            self._transport._worker._send_unawaited(
+                functools.partial(_with_id, native.close_consumer, native_id)
+            )
         self._close()
 
     def _close(self) -> None:
@@ -299,6 +318,12 @@ class Consumer(EventEmitter):
     def _check_open(self) -> None:
         if self._closed:
             raise errors.InvalidStateError("consumer closed")
+
+
+def _with_id(send: Callable[[int, str], None], native_id: str, request_id: int) -> None:
+    """Sends a request about one of a consumer's worker consumers (``functools.partial``
+    binds all but the request id)."""
+    send(request_id, native_id)
 
 
 def _layer_counts(producer: Producer) -> tuple[int, int]:
@@ -410,49 +435,67 @@ async def create_consumer(
         for codec in rtp_parameters["codecs"]
         if codec["mimeType"].lower().endswith("/rtx")
     ]
-    rtx_ssrc = encoding.get("rtx", {}).get("ssrc")
     consumer_id = str(uuid.uuid4())
+    # A pipe consumer carries each of the producer's streams on its own SSRC: one worker
+    # consumer per stream, the first under the consumer's id.
+    encodings = rtp_parameters["encodings"] if pipe else [encoding]
+    native_ids = [consumer_id, *(f"{consumer_id}/{index}" for index in range(1, len(encodings)))]
     worker = transport._worker
     native = worker._native
-    await worker._request(
-        lambda request_id: native.create_consumer(
-            request_id,
-            transport_id=transport.id,
-            consumer_id=consumer_id,
-            producer_id=producer.id,
-            ssrc=encoding["ssrc"],
-            payload_types=[
-                codec["payloadType"]
-                for codec in rtp_parameters["codecs"]
-                if not codec["mimeType"].lower().endswith("/rtx")
-            ],
-            extension_ids=[extension["id"] for extension in rtp_parameters["headerExtensions"]],
-            mid=(
-                None
-                if mid_extension_id is None or consumer_mid is None
-                else (mid_extension_id, consumer_mid)
+    common: dict[str, Any] = {
+        "transport_id": transport.id,
+        "producer_id": producer.id,
+        "payload_types": [
+            codec["payloadType"]
+            for codec in rtp_parameters["codecs"]
+            if not codec["mimeType"].lower().endswith("/rtx")
+        ],
+        "extension_ids": [extension["id"] for extension in rtp_parameters["headerExtensions"]],
+        "mid": (
+            None
+            if mid_extension_id is None or consumer_mid is None
+            else (mid_extension_id, consumer_mid)
+        ),
+        "needs_key_frame": producer.kind == "video",
+        "clock_rate": rtp_parameters["codecs"][0]["clockRate"],
+        "cname": rtp_parameters["rtcp"].get("cname", ""),
+        "transport_cc_extension_id": next(
+            (
+                extension["id"]
+                for extension in rtp_parameters["headerExtensions"]
+                if extension["uri"] == ortc.TRANSPORT_WIDE_CC_URI
             ),
-            needs_key_frame=producer.kind == "video",
-            clock_rate=rtp_parameters["codecs"][0]["clockRate"],
-            cname=rtp_parameters["rtcp"].get("cname", ""),
-            transport_cc_extension_id=next(
-                (
-                    extension["id"]
-                    for extension in rtp_parameters["headerExtensions"]
-                    if extension["uri"] == ortc.TRANSPORT_WIDE_CC_URI
+            None,
+        ),
+        "mime_type": rtp_parameters["codecs"][0]["mimeType"],
+        "layers": layer_argument,
+        "paused": paused,
+    }
+    for stream, (native_id, stream_encoding) in enumerate(zip(native_ids, encodings, strict=True)):
+        rtx_ssrc = stream_encoding.get("rtx", {}).get("ssrc")
+        await worker._request(
+            functools.partial(
+                native.create_consumer,
+                consumer_id=native_id,
+                ssrc=stream_encoding["ssrc"],
+                rtx=(
+                    None
+                    if rtx_ssrc is None or not rtx_payload_types
+                    else (rtx_ssrc, rtx_payload_types)
                 ),
-                None,
-            ),
-            rtx=(
-                None if rtx_ssrc is None or not rtx_payload_types else (rtx_ssrc, rtx_payload_types)
-            ),
-            mime_type=rtp_parameters["codecs"][0]["mimeType"],
-            layers=layer_argument,
-            paused=paused,
+                stream=stream,
+                **common,
+            )
         )
-    )
     consumer = Consumer(
-        transport, consumer_id, producer, rtp_parameters, paused, layers, app_data or {}
+        transport,
+        consumer_id,
+        producer,
+        rtp_parameters,
+        paused,
+        layers,
+        app_data or {},
+        native_ids,
     )
     transport._add_consumer(consumer)
     producer._add_consumer(consumer)

@@ -367,8 +367,10 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
     """Produces three spatial layers (``simulcast``: VP8 encodings; ``svc``: VP9 K-SVC),
     consumes them with the top layer preferred, then prefers each spatial layer in turn;
     records what the decoder shows after each switch and the longest gap between decoded
-    frames throughout."""
+    frames throughout. ``simulcast-piped``: the receiver is on another worker's router,
+    which gets the producer through ``pipe_to_router``."""
     worker = await mediasoup_py.create_worker(rtc_min_port=47100, rtc_max_port=47199)
+    far_worker = await mediasoup_py.create_worker(rtc_min_port=48900, rtc_max_port=48999)
     try:
         codec: dict[str, Any] = {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}
         if layering == "svc":
@@ -378,16 +380,25 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
             codec["parameters"] = {"packetization-mode": 1, "profile-level-id": "42e01f"}
         router = await worker.create_router(media_codecs=[codec])  # type: ignore[list-item]
         signaling = Signaling(router)
-        signaling.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
+        receiving = signaling
+        if layering == "simulcast-piped":
+            far_router = await far_worker.create_router(media_codecs=[codec])  # type: ignore[list-item]
+            receiving = Signaling(far_router)
+        receiving.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             with page_server() as url:
                 sender = await open_participant(browser, url, signaling)
                 producer_ids = await sender.evaluate(
                     "(layering) => window.produceLayered(layering)", layering
                 )
-                receiver = await open_participant(browser, url, signaling)
+                if receiving is not signaling:
+                    for producer_id in producer_ids:
+                        await router.pipe_to_router(
+                            producer_id=producer_id, router=receiving.router
+                        )
+                receiver = await open_participant(browser, url, receiving)
                 await receiver.evaluate("(ids) => window.consume(ids)", producer_ids)
-                (consumer,) = signaling.consumers.values()
+                (consumer,) = receiving.consumers.values()
                 layer_events: list[Any] = []
                 consumer.on("layerschange", layer_events.append)
                 samples: list[tuple[float, int]] = []
@@ -479,6 +490,7 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
         return result
     finally:
         worker.close()
+        far_worker.close()
 
 
 async def ffmpeg_source_scenario() -> dict[str, Any]:
@@ -554,7 +566,9 @@ def longest_freeze(samples: list[tuple[float, int]]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
-    parser.add_argument("--layers", choices=("simulcast", "simulcast-h264", "svc"))
+    parser.add_argument(
+        "--layers", choices=("simulcast", "simulcast-h264", "simulcast-piped", "svc")
+    )
     parser.add_argument("--ffmpeg-source", action="store_true")
     parser.add_argument("--remb", action="store_true", help="the sender has no transport-cc")
     arguments = parser.parse_args()

@@ -3,7 +3,8 @@ produces its 720p fake camera as three VP8 (or H264) encodings, or as one VP9 st
 three spatial layers (K-SVC), the receiver page consumes it, and the server moves the consumer
 across the layers with ``set_preferred_layers``. Each switch must show in the receiver's
 decoder (frame width), fire ``layerschange``, and never freeze the video; the preferred
-temporal layer sets the decoded frame rate."""
+temporal layer sets the decoded frame rate. ``simulcast-piped``: the receiver is on another
+worker, reached through ``pipe_to_router``, which carries all three streams."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.interop.chromium_mediasoup_client import LAYER_WIDTHS
 from tests.interop.netns import run_in_namespace
 
 
-@pytest.mark.parametrize("layering", ["simulcast", "simulcast-h264", "svc"])
+@pytest.mark.parametrize("layering", ["simulcast", "simulcast-h264", "simulcast-piped", "svc"])
 def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
     loopback_namespace: str, layering: str
 ) -> None:

@@ -862,8 +862,9 @@ impl PyWorkerChannel {
 
     /// `payload_types` and `extension_ids` are the router's that the endpoint accepted;
     /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
-    /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX.
-    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, mime_type, layers, paused))]
+    /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX; `stream` is the producer
+    /// stream a consumer without `layers` carries.
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, mime_type, layers, paused, stream = 0))]
     #[allow(clippy::too_many_arguments)]
     fn create_consumer(
         &self,
@@ -883,6 +884,7 @@ impl PyWorkerChannel {
         mime_type: String,
         layers: Option<(bool, u8, u8, u8, u8)>,
         paused: bool,
+        stream: u8,
     ) -> PyResult<()> {
         self.send(
             request_id,
@@ -912,6 +914,7 @@ impl PyWorkerChannel {
                             preferred: Layers { spatial, temporal },
                         },
                     ),
+                    stream,
                 }),
                 paused,
             },

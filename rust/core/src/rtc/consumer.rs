@@ -47,6 +47,9 @@ pub struct ConsumerSpec {
     pub codec: Option<PayloadCodec>,
     /// The producer's layers, for a simulcast consumer.
     pub layers: Option<LayerSpec>,
+    /// Without layers: the producer stream it carries. A pipe consumer of a simulcast
+    /// producer carries every stream, each as one of these on its own SSRC.
+    pub stream: u8,
 }
 
 /// The layers a simulcast or SVC consumer chooses among.
@@ -189,6 +192,7 @@ impl Consumer {
                 .insert(*id, *id)
                 .map_err(|error| error.to_string())?;
         }
+        let stream = spec.stream;
         let selector = spec.layers.map(|layers| {
             let (spatial, temporal) = (layers.spatial_layers, layers.temporal_layers);
             if layers.svc {
@@ -203,7 +207,7 @@ impl Consumer {
             paused,
             producer_paused: false,
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
-            run_stream: 0,
+            run_stream: stream,
             selector,
             timestamp_offset: 0,
             vp8: None,
@@ -382,9 +386,9 @@ impl Consumer {
                     }
                 }
             }
-            // One stream, one sequence space: a consumer without layer selection (a pipe
-            // consumer of a simulcast producer) forwards the first encoding only.
-            None if stream != 0 => return Forward::Skip,
+            // One stream, one sequence space: without layer selection, the one stream it
+            // carries.
+            None if stream != self.spec.stream => return Forward::Skip,
             None if self.sequences.started() => false,
             None if self.spec.needs_key_frame && !is_keyframe => {
                 return Forward::NeedKeyFrame(stream)
@@ -628,6 +632,7 @@ mod tests {
             transport_cc_extension_id: None,
             codec: None,
             layers: None,
+            stream: 0,
             rtx: Some(RtxSpec {
                 ssrc: 0xABCE,
                 payload_types: vec![(101, 102)],
@@ -661,6 +666,37 @@ mod tests {
             "not negotiated by the endpoint"
         );
         assert_eq!(sent.payload(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_consumer_without_layers_carries_only_its_stream() {
+        // As a pipe consumer carries the second stream of a simulcast producer.
+        let mut consumer = Consumer::new(
+            ConsumerSpec {
+                stream: 1,
+                ..spec(false)
+            },
+            false,
+            (500, 0),
+        )
+        .unwrap();
+        let mut output = [0u8; 256];
+        let now = Instant::now();
+        assert_eq!(
+            consumer.forward(&packet(10, vec![]), 0, true, now, &mut output),
+            Forward::Skip
+        );
+        let Forward::Send(len) = consumer.forward(&packet(20, vec![]), 1, true, now, &mut output)
+        else {
+            panic!("its own stream goes out");
+        };
+        let sent = RtpPacket::parse(&output[..len]).unwrap();
+        assert_eq!((sent.ssrc(), sent.sequence_number()), (0xABCD, 500));
+        assert_eq!(consumer.current_stream(), 1);
+        assert_eq!(
+            consumer.forward(&packet(11, vec![]), 0, true, now, &mut output),
+            Forward::Skip
+        );
     }
 
     #[test]
