@@ -316,6 +316,9 @@ class Transport(EventEmitter, abc.ABC):
             "datagramsSent": stats["datagramsSent"],
             "droppedDatagrams": stats["droppedDatagrams"],
         }
+        # mediasoup's field: what the endpoint's feedback says can be sent to it.
+        if stats["availableOutgoingBitrate"] is not None:
+            entry["availableOutgoingBitrate"] = stats["availableOutgoingBitrate"]
         return stats, entry
 
     def _check_open(self) -> None:

@@ -96,9 +96,9 @@ def page_server() -> Iterator[str]:
         server.server_close()
 
 
-async def wait_until(condition: Any, what: str) -> None:
+async def wait_until(condition: Any, what: str, timeout: float = TIMEOUT_S) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT_S
+    deadline = loop.time() + timeout
     while not await condition():
         if loop.time() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")

@@ -1,6 +1,7 @@
-"""A UDP relay on 127.0.0.1 between a client and the server that loses packets for real: the
-client is given the relay's port as the server's candidate, the relay forwards each datagram
-to the other side, and drops a fraction of the SRTP/SRTCP going one way at random."""
+"""A UDP relay on 127.0.0.1 between a client and the server that impairs one direction for
+real: the client is given the relay's port as the server's candidate, the relay forwards each
+datagram to the other side, drops a fraction of the SRTP/SRTCP going one way at random, and
+can make that way a bottleneck (a link of ``rate_bps`` with a drop-tail queue)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,18 @@ _MEDIA_FIRST_BYTES = range(128, 192)
 @dataclass
 class LossyRelay(asyncio.DatagramProtocol):
     """Forwards between one client and ``server``; ``loss`` is the drop probability of
-    media going ``towards`` one of them."""
+    media going ``towards`` one of them, and ``rate_bps`` (when set) the capacity of that way,
+    whose queue holds ``max_queue_s`` of packets."""
 
     server: tuple[str, int]
     loss: float
     towards: Literal["client", "server"] = "client"
     seed: int = 1
+    rate_bps: float | None = None
+    max_queue_s: float = 0.25
     forwarded: int = 0
     dropped: int = 0
+    _busy_until: float = 0.0
     _client: tuple[str, int] | None = None
     _transport: asyncio.DatagramTransport | None = None
     _random: random.Random = field(default_factory=random.Random)
@@ -64,8 +69,28 @@ class LossyRelay(asyncio.DatagramProtocol):
         if lossy_way and media and self._random.random() < self.loss:
             self.dropped += 1
             return
+        if lossy_way and self.rate_bps is not None:
+            self._through_bottleneck(data, destination, self.rate_bps)
+            return
         self._transport.sendto(data, destination)
         self.forwarded += 1
+
+    def _through_bottleneck(self, data: bytes, destination: tuple[str, int], rate: float) -> None:
+        """Queues the datagram behind the others on a link of ``rate`` bits per second; a
+        full queue drops it."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        starts = max(now, self._busy_until)
+        if starts - now > self.max_queue_s:
+            self.dropped += 1
+            return
+        self._busy_until = starts + len(data) * 8 / rate
+        loop.call_at(self._busy_until, self._deliver, data, destination)
+
+    def _deliver(self, data: bytes, destination: tuple[str, int]) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, destination)
+            self.forwarded += 1
 
     def close(self) -> None:
         if self._transport is not None:

@@ -57,3 +57,21 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
         assert 0.15 * rates["all"] < rates["base"] < 0.4 * rates["all"], rates
     assert rates["restored"] > 0.8 * rates["all"], rates
     assert rates["framesDropped"] <= 2, rates
+
+
+def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
+    loopback_namespace: str,
+) -> None:
+    """The receiver's path (a relay) becomes a 500 kbps bottleneck: our estimate from its
+    transport-cc feedback drops, the consumer moves to a stream that fits; the path opens
+    again: trials of the next layer go through, and the consumer is back on the top stream."""
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth"
+    )
+    assert result["downSeconds"] < 15, result["timeline"]
+    at_bottleneck = result["atBottleneck"]
+    below_top = [sample for sample in at_bottleneck if sample["spatialLayer"] != 2]
+    assert len(below_top) >= 0.8 * len(at_bottleneck), at_bottleneck
+    estimates = sorted(sample["estimate"] for sample in at_bottleneck if sample["estimate"])
+    assert estimates[len(estimates) // 2] < 600_000, at_bottleneck
+    assert result["upSeconds"] < 40, result["timeline"]

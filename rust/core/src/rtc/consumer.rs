@@ -273,6 +273,24 @@ impl Consumer {
         }
     }
 
+    /// Limits a simulcast or SVC consumer to what its transport's bandwidth allows
+    /// (`None`: no limit).
+    pub fn set_bandwidth_limit(&mut self, limit: Option<Layers>) {
+        if let Some(selector) = &mut self.selector {
+            selector.set_limit(limit);
+        }
+    }
+
+    /// What a simulcast or SVC consumer chooses among, with its preferred layers now.
+    pub fn layer_spec(&self) -> Option<LayerSpec> {
+        let selector = self.selector.as_ref()?;
+        let spec = self.spec.layers?;
+        Some(LayerSpec {
+            preferred: selector.preferred(),
+            ..spec
+        })
+    }
+
     /// A simulcast consumer's (preferred, current) layers.
     pub fn layers(&self) -> Option<(Layers, Option<Layers>)> {
         let selector = self.selector.as_ref()?;

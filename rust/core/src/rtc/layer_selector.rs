@@ -52,7 +52,12 @@ pub enum Selection {
 pub struct LayerChoice {
     spatial_layers: u8,
     temporal_layers: u8,
+    /// What the application asked for.
     preferred: Layers,
+    /// The most the path to the endpoint takes (bandwidth allocation), if limited.
+    limit: Option<Layers>,
+    /// What the selector aims at: the preferred layers within the limit.
+    aim: Layers,
     current: Option<Layers>,
     /// `current` changed since the owner last asked.
     changed: bool,
@@ -65,6 +70,8 @@ impl LayerChoice {
             spatial_layers: spatial_layers.max(1),
             temporal_layers: temporal_layers.max(1),
             preferred,
+            limit: None,
+            aim: preferred,
             current: None,
             changed: false,
         };
@@ -79,11 +86,39 @@ impl LayerChoice {
             spatial: preferred.spatial.min(self.spatial_layers - 1),
             temporal: preferred.temporal.min(self.temporal_layers - 1),
         };
+        self.update_aim();
+    }
+
+    /// Limits the layers to what the path to the endpoint takes (`None`: no limit); the
+    /// selector goes down at once and up, as ever, at a keyframe or sync point.
+    pub fn set_limit(&mut self, limit: Option<Layers>) {
+        self.limit = limit;
+        self.update_aim();
+    }
+
+    fn update_aim(&mut self) {
+        self.aim = match self.limit {
+            Some(limit) if limit.spatial <= self.preferred.spatial => Layers {
+                spatial: limit.spatial,
+                temporal: limit.temporal.min(self.preferred.temporal),
+            },
+            _ => self.preferred,
+        };
     }
 
     /// The preferred layers.
     pub fn preferred(&self) -> Layers {
         self.preferred
+    }
+
+    /// The bandwidth limit, if any.
+    pub fn limit(&self) -> Option<Layers> {
+        self.limit
+    }
+
+    /// The layers aimed at: the preferred ones within the limit.
+    pub fn aim(&self) -> Layers {
+        self.aim
     }
 
     /// The layers being sent, `None` before the first packet or when nothing can be sent.
@@ -154,14 +189,14 @@ impl LayerSelector {
             .is_some_and(|seen| now.saturating_duration_since(seen) < INACTIVE_AFTER)
     }
 
-    /// The stream to be on: the highest active one up to the preferred, else the lowest
-    /// active one above it; `None` when none is active.
+    /// The stream to be on: the highest active one up to the aim, else the lowest active one
+    /// above it; `None` when none is active.
     pub fn target_spatial(&self, now: Instant) -> Option<u8> {
-        (0..=self.preferred.spatial)
+        (0..=self.aim.spatial)
             .rev()
             .find(|&spatial| self.active(spatial, now))
             .or_else(|| {
-                (self.preferred.spatial + 1..self.spatial_layers)
+                (self.aim.spatial + 1..self.spatial_layers)
                     .find(|&spatial| self.active(spatial, now))
             })
     }
@@ -181,12 +216,12 @@ impl LayerSelector {
             if !packet.keyframe {
                 return Selection::NeedKeyFrame(packet.spatial);
             }
-            if packet.temporal > self.preferred.temporal {
+            if packet.temporal > self.aim.temporal {
                 return Selection::Drop;
             }
             // A keyframe of the target stream: switch, with every temporal layer wanted
             // (a keyframe is a sync point for all of them).
-            let temporal = self.preferred.temporal;
+            let temporal = self.aim.temporal;
             self.set_current(Layers {
                 spatial: packet.spatial,
                 temporal,
@@ -196,14 +231,14 @@ impl LayerSelector {
         let Some(mut current) = self.current else {
             return Selection::Drop;
         };
-        if current.temporal > self.preferred.temporal {
-            current.temporal = self.preferred.temporal;
+        if current.temporal > self.aim.temporal {
+            current.temporal = self.aim.temporal;
             self.set_current(current);
         }
         if packet.temporal > current.temporal {
             // Up only where the higher layer does not need frames we did not send.
-            let can_rise = packet.temporal <= self.preferred.temporal
-                && (packet.layer_sync || packet.keyframe);
+            let can_rise =
+                packet.temporal <= self.aim.temporal && (packet.layer_sync || packet.keyframe);
             if !can_rise {
                 return Selection::Drop;
             }
@@ -243,6 +278,52 @@ mod tests {
             spatial: 2,
             temporal: 2,
         }
+    }
+
+    #[test]
+    fn a_bandwidth_limit_lowers_the_aim_and_lifting_it_restores_the_preference() {
+        let start = Instant::now();
+        let mut selector = LayerSelector::new(3, 3, top());
+        for spatial in 0..3 {
+            selector.select(packet(spatial, 0, true), start);
+        }
+        assert_eq!(selector.current().map(|layers| layers.spatial), Some(2));
+        selector.set_limit(Some(Layers {
+            spatial: 1,
+            temporal: 1,
+        }));
+        assert_eq!(selector.preferred(), top());
+        assert_eq!(
+            selector.aim(),
+            Layers {
+                spatial: 1,
+                temporal: 1
+            }
+        );
+        // The old stream flows until the new one's keyframe.
+        let later = start + 10 * MS;
+        assert_eq!(
+            selector.select(packet(1, 0, false), later),
+            Selection::NeedKeyFrame(1)
+        );
+        assert_eq!(
+            selector.select(packet(2, 0, false), later),
+            Selection::Forward { restart: false }
+        );
+        assert_eq!(
+            selector.select(packet(1, 0, true), later),
+            Selection::Forward { restart: true }
+        );
+        assert_eq!(selector.select(packet(1, 2, false), later), Selection::Drop);
+        selector.set_limit(None);
+        assert_eq!(selector.aim(), top());
+        // A limit above the preference changes nothing.
+        selector.set_preferred(Layers {
+            spatial: 0,
+            temporal: 2,
+        });
+        selector.set_limit(Some(top()));
+        assert_eq!(selector.aim().spatial, 0);
     }
 
     #[test]

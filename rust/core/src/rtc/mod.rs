@@ -26,6 +26,7 @@
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
 
 pub mod audio_level_observer;
+pub mod bandwidth_allocation;
 pub mod consumer;
 pub mod datagram_sink;
 pub mod dominant_speaker;
@@ -41,6 +42,7 @@ pub mod remote_bitrate_estimator;
 pub mod retransmission_budget;
 pub mod rtp_packet_store;
 pub mod score;
+pub mod send_side_bandwidth_estimator;
 pub mod sequence_mapper;
 pub mod svc_selector;
 pub mod transport_cc_feedback;

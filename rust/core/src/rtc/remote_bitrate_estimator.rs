@@ -113,9 +113,29 @@ impl RemoteBitrateEstimator {
         }
     }
 
+    /// Whether the estimate comes from measurements yet (the first half second sets it).
+    pub fn is_measured(&self) -> bool {
+        self.initialized
+    }
+
     /// The current estimate, bits per second.
     pub fn estimate(&self) -> u64 {
         self.estimate_bps as u64
+    }
+
+    /// A trial of a higher rate met no queue: the path takes `rate` (what was sent), and
+    /// the estimate rises to it at once (as a probe's result would raise it).
+    pub fn raise_to(&mut self, rate: f64) {
+        if self.initialized && rate > self.estimate_bps {
+            self.estimate_bps = rate;
+        }
+    }
+
+    /// The path loses packets: the estimate falls to `rate` at once, if above it.
+    pub fn lower_to(&mut self, rate: f64) {
+        if self.initialized && rate < self.estimate_bps {
+            self.estimate_bps = rate.max(MIN_BITRATE);
+        }
     }
 
     /// The rate packets arrive at now, bits per second.

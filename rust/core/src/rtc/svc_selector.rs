@@ -78,7 +78,7 @@ impl SvcSelector {
 
     /// Decides about one packet; `original_marker` is the marker bit it came with.
     pub fn select(&mut self, packet: SvcPacket, original_marker: bool) -> SvcSelection {
-        let target = self.preferred();
+        let target = self.aim();
         let mut current = match self.current() {
             Some(current) => current,
             None if packet.is_keyframe() => {

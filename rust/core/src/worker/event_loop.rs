@@ -484,6 +484,7 @@ impl Worker {
                 PacketKind::Rtcp => {
                     let ntp_middle = (ntp_now() >> 16) as u32;
                     self.routing.reports(slot, packet, now, ntp_middle);
+                    self.routing.congestion_feedback(slot, packet, now);
                     self.routing.nacked_packets(slot, packet, &mut self.nacked);
                     let requests = self.routing.key_frame_requests(slot, packet);
                     for (producer_index, stream) in requests {
@@ -877,9 +878,12 @@ impl Worker {
                 self.publish(slot, &mut transport_events);
                 Ok(Response::Done)
             }
-            Request::GetTransportStats { transport_id } => Ok(Response::TransportStats(Box::new(
-                self.transport_mut(&transport_id)?.stats(),
-            ))),
+            Request::GetTransportStats { transport_id } => {
+                let slot = self.slot_of(&transport_id)?;
+                let mut stats = self.transport_mut(&transport_id)?.stats();
+                stats.available_outgoing_bitrate = self.routing.available_outgoing_bitrate(slot);
+                Ok(Response::TransportStats(Box::new(stats)))
+            }
             Request::CloseTransport { transport_id } => {
                 if !self.remove_transport(&transport_id) {
                     return Err(format!("transport with id \"{transport_id}\" not found"));

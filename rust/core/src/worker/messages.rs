@@ -323,6 +323,9 @@ pub struct TransportStats {
     pub tuple: Option<TransportTuple>,
     /// A PlainTransport's RTCP tuple without rtcp-mux.
     pub rtcp_tuple: Option<TransportTuple>,
+    /// What the transport can send its endpoint (bits per second), once measured from its
+    /// transport-cc feedback or REMB.
+    pub available_outgoing_bitrate: Option<u64>,
 }
 
 /// `getrusage(RUSAGE_THREAD)` of the worker thread, in mediasoup's field names.

@@ -10,13 +10,16 @@ use crate::packet::rtcp::{
     RtcpCompoundIter, RtcpPacket, SourceDescription,
 };
 use crate::packet::rtp::RtpPacket;
+use crate::rtc::bandwidth_allocation::{LayeredDemand, UpgradeTrials};
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
 use crate::rtc::layer_selector::Layers;
 use crate::rtc::producer::{
     Ingest, ProducedPacket, Producer, ProducerSpec, ProducerStats, VideoOrientation,
+    MAX_SPATIAL_LAYERS, MAX_TEMPORAL_LAYERS,
 };
 use crate::rtc::producer_trace::{ProducerTrace, TraceInfo, TraceKind};
 use crate::rtc::remote_bitrate_estimator::RemoteBitrateEstimator;
+use crate::rtc::send_side_bandwidth_estimator::SendSideBandwidthEstimator;
 use crate::rtc::transport_cc_feedback::{TransportCcFeedback, FEEDBACK_INTERVAL};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
@@ -50,6 +53,24 @@ struct ConsumerEntry {
     reported_scores: Option<(u8, u8)>,
     /// The [`TraceKind`]s it reports.
     trace: u8,
+    /// Bytes it had sent at the last bandwidth allocation (its rate since then).
+    bytes_at_allocation: u64,
+}
+
+/// What a transport can send its endpoint, and how that is shared among its consumers.
+#[derive(Debug)]
+struct TransportBandwidth {
+    estimator: SendSideBandwidthEstimator,
+    trials: UpgradeTrials,
+}
+
+impl TransportBandwidth {
+    fn new(now: Instant) -> Self {
+        TransportBandwidth {
+            estimator: SendSideBandwidthEstimator::new(now),
+            trials: UpgradeTrials::new(now),
+        }
+    }
 }
 
 /// A score that changed, for the owner's `score` events.
@@ -143,6 +164,9 @@ pub struct Routing {
     /// Bandwidth estimates for REMB, with the endpoint's abs-send-time extension id, per
     /// transport slot whose producers negotiated REMB.
     remb: HashMap<usize, (RemoteBitrateEstimator, u8)>,
+    /// What each transport sending to consumers can send (from its endpoint's transport-cc
+    /// feedback or REMB), per transport slot.
+    bandwidth: HashMap<usize, TransportBandwidth>,
     /// Audio level and active speaker observers.
     observers: RtpObservers,
     /// Producer and observer events for the owner, drained by [`Routing::take_notices`].
@@ -152,20 +176,55 @@ pub struct Routing {
 /// Writes the transport's next transport-wide sequence number into a packet it is about to
 /// send (the producer's number means nothing to this endpoint: each transport numbers its
 /// own packets, as its feedback refers to them).
+/// The number written, which the endpoint's feedback will refer to.
 fn number_for_transport(
     sequences: &mut HashMap<usize, u16>,
     slot: usize,
     extension_id: Option<u8>,
     packet: &mut [u8],
-) {
-    let Some(id) = extension_id else { return };
-    let Ok(mut view) = RtpPacket::parse(packet) else {
-        return;
-    };
+) -> Option<u16> {
+    let id = extension_id?;
+    let mut view = RtpPacket::parse(packet).ok()?;
     let next = sequences.entry(slot).or_insert(0);
-    if view.set_header_extension(id, &next.to_be_bytes()).is_ok() {
-        *next = next.wrapping_add(1);
-    }
+    let written = *next;
+    view.set_header_extension(id, &written.to_be_bytes()).ok()?;
+    *next = next.wrapping_add(1);
+    Some(written)
+}
+
+/// What a simulcast or SVC consumer sends at each `[spatial][temporal]` layer, from its
+/// producer's streams' bitrates by (spatial, temporal) layer alone: a simulcast stream with
+/// its temporal layers up to that one; an SVC stream with every layer up to both.
+fn layer_bitrates(
+    streams: &[[u64; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS]],
+    svc: bool,
+    spatial_layers: u8,
+    temporal_layers: u8,
+) -> Vec<Vec<u64>> {
+    let rate = |stream: usize, spatial: usize, temporal: usize| {
+        streams
+            .get(stream)
+            .and_then(|rates| rates.get(spatial * MAX_TEMPORAL_LAYERS + temporal))
+            .copied()
+            .unwrap_or(0)
+    };
+    let temporal_layers = usize::from(temporal_layers.max(1)).min(MAX_TEMPORAL_LAYERS);
+    (0..usize::from(spatial_layers.max(1)))
+        .map(|spatial| {
+            (0..temporal_layers)
+                .map(|temporal| {
+                    if svc {
+                        (0..=spatial.min(MAX_SPATIAL_LAYERS - 1))
+                            .flat_map(|below| (0..=temporal).map(move |t| (below, t)))
+                            .map(|(below, t)| rate(0, below, t))
+                            .sum()
+                    } else {
+                        (0..=temporal).map(|t| rate(spatial, 0, t)).sum()
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn free_slot<T>(slots: &[Option<T>]) -> usize {
@@ -302,6 +361,7 @@ impl Routing {
                 consumer,
                 reported_scores: None,
                 trace: 0,
+                bytes_at_allocation: 0,
             },
         );
         self.consumer_ids.insert(id, index);
@@ -395,6 +455,7 @@ impl Routing {
         self.transport_sequences.remove(&transport_slot);
         self.transport_cc_ids.remove(&transport_slot);
         self.remb.remove(&transport_slot);
+        self.bandwidth.remove(&transport_slot);
     }
 
     /// A producer's counters, per stream, with bitrates as of `now`.
@@ -564,12 +625,19 @@ impl Routing {
             });
         }
         if let Forward::Send(len) = forward {
-            number_for_transport(
+            let numbered = number_for_transport(
                 &mut self.transport_sequences,
                 entry.transport_slot,
                 entry.consumer.transport_cc_extension_id(),
                 &mut output[..len],
             );
+            if let Some(sequence) = numbered {
+                self.bandwidth
+                    .entry(entry.transport_slot)
+                    .or_insert_with(|| TransportBandwidth::new(now))
+                    .estimator
+                    .on_sent(sequence, len, now);
+            }
             if entry.trace != 0 {
                 let key_frame = is_keyframe && entry.consumer.is_video();
                 for (kind, applies) in [(TraceKind::Rtp, true), (TraceKind::KeyFrame, key_frame)] {
@@ -695,12 +763,17 @@ impl Routing {
             .get(usize::from(stream))?
             .stored_packet(producer_sequence, now)?;
         let len = entry.consumer.retransmit(stored, sequence, now, output)?;
-        number_for_transport(
+        let numbered = number_for_transport(
             &mut self.transport_sequences,
             entry.transport_slot,
             entry.consumer.transport_cc_extension_id(),
             &mut output[..len],
         );
+        if let (Some(sequence), Some(bandwidth)) =
+            (numbered, self.bandwidth.get_mut(&entry.transport_slot))
+        {
+            bandwidth.estimator.on_sent(sequence, len, now);
+        }
         Some((entry.transport_slot, len))
     }
 
@@ -745,6 +818,104 @@ impl Routing {
         }
     }
 
+    /// Takes in what transport `slot`'s endpoint says about the path to it: transport-cc
+    /// feedback on our packets, or its REMB estimate.
+    pub fn congestion_feedback(&mut self, slot: usize, rtcp: &[u8], now: Instant) {
+        for item in RtcpCompoundIter::new(rtcp) {
+            let Ok((header, body)) = item else { break };
+            if header.packet_type != packet_type::RTPFB && header.packet_type != packet_type::PSFB {
+                continue;
+            }
+            match RtcpPacket::parse(header, body) {
+                Ok(RtcpPacket::TransportCc(feedback)) => {
+                    if let Some(bandwidth) = self.bandwidth.get_mut(&slot) {
+                        bandwidth.estimator.on_transport_cc(&feedback, now);
+                    }
+                }
+                Ok(RtcpPacket::Remb(remb)) => {
+                    self.bandwidth
+                        .entry(slot)
+                        .or_insert_with(|| TransportBandwidth::new(now))
+                        .estimator
+                        .on_remb(remb.bitrate);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// What transport `slot` can send its endpoint, bits per second, once measured.
+    pub fn available_outgoing_bitrate(&self, slot: usize) -> Option<u64> {
+        self.bandwidth.get(&slot)?.estimator.estimate()
+    }
+
+    /// Shares each transport's bandwidth among its consumers (once a second): consumers that
+    /// cannot adapt keep what they send; simulcast and SVC consumers get layers that fit
+    /// (see [`crate::rtc::bandwidth_allocation`]).
+    fn allocate_bandwidth(&mut self, now: Instant) {
+        for (&slot, bandwidth) in &mut self.bandwidth {
+            let estimate = bandwidth.estimator.estimate();
+            let mut fixed = 0u64;
+            let mut layered = Vec::new();
+            let mut demands = Vec::new();
+            for (index, entry) in self.consumers.iter_mut().enumerate() {
+                let Some(entry) = entry.as_mut().filter(|entry| entry.transport_slot == slot)
+                else {
+                    continue;
+                };
+                let bytes = entry.consumer.stats().bytes;
+                let sent_bits = bytes.saturating_sub(entry.bytes_at_allocation) * 8;
+                entry.bytes_at_allocation = bytes;
+                let Some(spec) = entry.consumer.layer_spec() else {
+                    // Allocation runs once a second: bits since then are its rate.
+                    fixed += sent_bits;
+                    continue;
+                };
+                let Some(producer) = self
+                    .producers
+                    .get_mut(entry.producer)
+                    .and_then(Option::as_mut)
+                else {
+                    continue;
+                };
+                let mut rates: Vec<[u64; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS]> = producer
+                    .streams
+                    .iter_mut()
+                    .map(|stream| stream.stats(now).bitrate_by_layer)
+                    .collect();
+                rates.truncate(usize::from(spec.spatial_layers));
+                demands.push(LayeredDemand {
+                    preferred: spec.preferred,
+                    bitrates: layer_bitrates(
+                        &rates,
+                        spec.svc,
+                        spec.spatial_layers,
+                        spec.temporal_layers,
+                    ),
+                });
+                layered.push(index);
+            }
+            let limits = match estimate {
+                Some(estimate) => {
+                    let keeps_up = bandwidth.estimator.path_keeps_up();
+                    let (layers, proved) = bandwidth
+                        .trials
+                        .allocate(estimate, keeps_up, fixed, &demands, now);
+                    if proved {
+                        bandwidth.estimator.confirm_delivered_rate();
+                    }
+                    layers.into_iter().map(Some).collect()
+                }
+                None => vec![None; layered.len()],
+            };
+            for (index, limit) in layered.into_iter().zip(limits) {
+                if let Some(entry) = self.consumers.get_mut(index).and_then(Option::as_mut) {
+                    entry.consumer.set_bandwidth_limit(limit);
+                }
+            }
+        }
+    }
+
     /// The periodic RTCP of every transport as (transport slot, compound) in `out`: an SR
     /// with SDES per consumer that has sent, an RR per producer that has received
     /// (`ntp`: the wall clock as 64-bit NTP time). Score changes since the last call go to
@@ -758,6 +929,7 @@ impl Routing {
     ) {
         out.clear();
         scores.clear();
+        self.allocate_bandwidth(now);
         for entry in self.producers.iter_mut().flatten() {
             let streams = entry.streams.iter_mut().zip(&mut entry.reported_scores);
             for (index, (stream, reported)) in streams.enumerate() {

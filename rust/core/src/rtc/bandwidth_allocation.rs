@@ -1,0 +1,317 @@
+//! Sharing the bandwidth a transport's endpoint can receive among its consumers, the way
+//! mediasoup's transports do: what cannot adapt (audio, single-stream video) is taken off the
+//! top; then the simulcast and SVC consumers start at their lowest layers and climb together,
+//! one layer step each in turn, while the next step still fits.
+//!
+//! An estimate only learns that the path takes more when more is sent (it stays near what
+//! arrives), so when consumers want more than it allows and the path keeps up with what is
+//! sent, [`UpgradeTrials`] now and then allocates one step more for a few seconds: if the
+//! path keeps up with that too, the estimate rises to what it delivered; if not, back down,
+//! and the next trial waits twice as long.
+
+use std::time::{Duration, Instant};
+
+use super::layer_selector::Layers;
+
+/// The first trial, and trials after a success, wait this long.
+const TRIAL_INTERVAL: Duration = Duration::from_secs(2);
+/// Failed trials double the wait up to this.
+const MAX_TRIAL_INTERVAL: Duration = Duration::from_secs(40);
+/// A trial the estimate has not refused by then went through.
+const TRIAL_LENGTH: Duration = Duration::from_secs(3);
+
+/// What one simulcast or SVC consumer could send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayeredDemand {
+    /// The most it may send.
+    pub preferred: Layers,
+    /// Bits per second it sends at each layer, `[spatial][temporal]`: for simulcast the one
+    /// stream with its temporal layers up to that one, for SVC every layer it needs. Zero:
+    /// the producer does not send that layer now.
+    pub bitrates: Vec<Vec<u64>>,
+}
+
+impl LayeredDemand {
+    fn bitrate(&self, layers: Layers) -> u64 {
+        self.bitrates
+            .get(usize::from(layers.spatial))
+            .and_then(|temporal| temporal.get(usize::from(layers.temporal)))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The next layer up from `layers` that the producer sends, within the preferred: the
+    /// next temporal layer, else the next stream's base layer.
+    fn next_step(&self, layers: Layers) -> Option<Layers> {
+        let preferred = self.preferred;
+        let mut candidate = layers;
+        loop {
+            let top_temporal = if candidate.spatial == preferred.spatial {
+                preferred.temporal
+            } else {
+                let temporal_layers = self.bitrates.get(usize::from(candidate.spatial))?.len();
+                u8::try_from(temporal_layers.saturating_sub(1)).ok()?
+            };
+            if candidate.temporal < top_temporal {
+                candidate.temporal += 1;
+            } else if candidate.spatial < preferred.spatial {
+                candidate = Layers {
+                    spatial: candidate.spatial + 1,
+                    temporal: 0,
+                };
+            } else {
+                return None;
+            }
+            if self.bitrate(candidate) > 0 {
+                return Some(candidate);
+            }
+        }
+    }
+}
+
+/// The layers each demand gets out of `budget` bits per second once `fixed` are spent, and
+/// the bitrate that uses in all. Each gets at least its lowest layer.
+pub fn allocate(budget: u64, fixed: u64, demands: &[LayeredDemand]) -> (Vec<Layers>, u64) {
+    let mut layers: Vec<Layers> = demands.iter().map(lowest).collect();
+    let mut used = fixed
+        + demands
+            .iter()
+            .zip(&layers)
+            .map(|(demand, &at)| demand.bitrate(at))
+            .sum::<u64>();
+    loop {
+        let mut climbed = false;
+        for (demand, at) in demands.iter().zip(layers.iter_mut()) {
+            let Some(next) = demand.next_step(*at) else {
+                continue;
+            };
+            // A higher stream's base layer can cost less than a lower one's top.
+            let with_next = used - demand.bitrate(*at) + demand.bitrate(next);
+            if with_next <= budget {
+                used = with_next;
+                *at = next;
+                climbed = true;
+            }
+        }
+        if !climbed {
+            return (layers, used);
+        }
+    }
+}
+
+/// One step more than `allocated` for the first demand that can climb, and the bitrate the
+/// result uses: what trying a higher rate than the estimate means.
+pub fn one_step_more(
+    allocated: &[Layers],
+    used: u64,
+    demands: &[LayeredDemand],
+) -> Option<(Vec<Layers>, u64)> {
+    demands
+        .iter()
+        .zip(allocated)
+        .enumerate()
+        .find_map(|(index, (demand, &at))| {
+            let next = demand.next_step(at)?;
+            let mut layers = allocated.to_vec();
+            layers[index] = next;
+            Some((layers, used - demand.bitrate(at) + demand.bitrate(next)))
+        })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Trial {
+    need: u64,
+    started: Instant,
+}
+
+/// One transport's allocations over time: from its estimate, with trials above it.
+#[derive(Debug)]
+pub struct UpgradeTrials {
+    trial: Option<Trial>,
+    next: Instant,
+    interval: Duration,
+}
+
+impl UpgradeTrials {
+    /// No trial before [`TRIAL_INTERVAL`] from `now`.
+    pub fn new(now: Instant) -> Self {
+        UpgradeTrials {
+            trial: None,
+            next: now + TRIAL_INTERVAL,
+            interval: TRIAL_INTERVAL,
+        }
+    }
+
+    /// The layers of each demand for the next while, given the `estimate` (bits per second),
+    /// whether the path `keeps_up` with what is sent now, and what the consumers that cannot
+    /// adapt use (`fixed`); and whether a trial just went through (the estimate should rise
+    /// to what the path delivered).
+    pub fn allocate(
+        &mut self,
+        estimate: u64,
+        keeps_up: bool,
+        fixed: u64,
+        demands: &[LayeredDemand],
+        now: Instant,
+    ) -> (Vec<Layers>, bool) {
+        let mut proved = false;
+        let mut budget = estimate;
+        if let Some(trial) = self.trial {
+            if !keeps_up {
+                self.trial = None;
+                self.interval = (self.interval * 2).min(MAX_TRIAL_INTERVAL);
+                self.next = now + self.interval;
+            } else if now.saturating_duration_since(trial.started) >= TRIAL_LENGTH {
+                self.trial = None;
+                self.interval = TRIAL_INTERVAL;
+                self.next = now + self.interval;
+                proved = true;
+                budget = budget.max(trial.need);
+            } else {
+                budget = budget.max(trial.need);
+            }
+        } else if !keeps_up {
+            // No trial while the path already struggles.
+            self.next = self.next.max(now + self.interval);
+        }
+        let (layers, used) = allocate(budget, fixed, demands);
+        if self.trial.is_none() && now >= self.next {
+            if let Some((more, need)) = one_step_more(&layers, used, demands) {
+                self.trial = Some(Trial { need, started: now });
+                return (more, proved);
+            }
+        }
+        (layers, proved)
+    }
+}
+
+fn lowest(demand: &LayeredDemand) -> Layers {
+    let base = Layers {
+        spatial: 0,
+        temporal: 0,
+    };
+    if demand.bitrate(base) > 0 {
+        return base;
+    }
+    demand.next_step(base).unwrap_or(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn layers(spatial: u8, temporal: u8) -> Layers {
+        Layers { spatial, temporal }
+    }
+
+    /// Chromium's three VP8 streams of a 720p camera, three temporal layers each (bps).
+    fn camera(preferred: Layers) -> LayeredDemand {
+        LayeredDemand {
+            preferred,
+            bitrates: vec![
+                vec![50_000, 80_000, 150_000],
+                vec![150_000, 250_000, 500_000],
+                vec![600_000, 900_000, 1_500_000],
+            ],
+        }
+    }
+
+    #[test]
+    fn a_roomy_path_gets_the_preferred_layers() {
+        let (allocated, used) = allocate(10_000_000, 100_000, &[camera(layers(2, 2))]);
+        assert_eq!(allocated, [layers(2, 2)]);
+        assert_eq!(used, 1_600_000);
+    }
+
+    #[test]
+    fn a_tight_path_gets_what_fits_and_consumers_climb_together() {
+        let demands = [camera(layers(2, 2)), camera(layers(2, 2))];
+        let (allocated, used) = allocate(1_100_000, 100_000, &demands);
+        assert_eq!(allocated, [layers(1, 2), layers(1, 2)]);
+        assert_eq!(used, 1_100_000);
+        // One more step is a trial above the estimate.
+        let (tried, tried_use) = one_step_more(&allocated, used, &demands).unwrap();
+        assert_eq!(tried, [layers(2, 0), layers(1, 2)]);
+        assert_eq!(tried_use, 1_200_000);
+    }
+
+    #[test]
+    fn the_preference_caps_and_missing_layers_are_skipped() {
+        let mut demand = camera(layers(1, 1));
+        let (allocated, _) = allocate(10_000_000, 0, std::slice::from_ref(&demand));
+        assert_eq!(allocated, [layers(1, 1)]);
+        // The producer stopped sending its middle stream.
+        demand.preferred = layers(2, 2);
+        demand.bitrates[1] = vec![0, 0, 0];
+        let (allocated, _) = allocate(700_000, 0, std::slice::from_ref(&demand));
+        assert_eq!(allocated, [layers(2, 0)]);
+        // Nothing fits: still the lowest layer.
+        let (allocated, used) = allocate(0, 300_000, &[camera(layers(2, 2))]);
+        assert_eq!((allocated, used), (vec![layers(0, 0)], 350_000));
+    }
+
+    #[test]
+    fn trials_step_up_now_and_then_and_back_off_when_refused() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let demands = [LayeredDemand {
+            preferred: layers(2, 2),
+            bitrates: vec![
+                vec![50_000, 80_000, 150_000],
+                vec![200_000, 300_000, 500_000],
+                vec![600_000, 900_000, 1_500_000],
+            ],
+        }];
+        let mut allocate = |estimate: u64, keeps_up: bool, seconds: u64| {
+            trials.allocate(estimate, keeps_up, 0, &demands, at(seconds))
+        };
+        assert_eq!(allocate(100_000, true, 0), (vec![layers(0, 1)], false));
+        // The first trial: one step more than the estimate allows, held a few seconds.
+        assert_eq!(allocate(100_000, true, 2), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(100_000, true, 4), (vec![layers(0, 2)], false));
+        // The path kept up: it went through.
+        assert_eq!(allocate(100_000, true, 5), (vec![layers(0, 2)], true));
+        // The next trial after the short interval.
+        assert_eq!(allocate(150_000, true, 7), (vec![layers(1, 0)], false));
+        // The path falls behind: back down, and the next trial waits 4 s.
+        assert_eq!(allocate(150_000, false, 8), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(150_000, true, 11), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(150_000, true, 12), (vec![layers(1, 0)], false));
+        // No trial starts while the path struggles.
+        let mut trials = UpgradeTrials::new(start);
+        let demands = [camera(layers(2, 2))];
+        assert_eq!(
+            trials.allocate(100_000, false, 0, &demands, at(3)),
+            (vec![layers(0, 1)], false)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_above_the_preference_nor_the_budget_beyond_the_lowest_layers(
+            budget in 0u64..5_000_000,
+            fixed in 0u64..500_000,
+            preferred in prop::collection::vec((0u8..3, 0u8..3), 1..4),
+            rates in prop::collection::vec(0u64..1_000_000, 9),
+        ) {
+            let demands: Vec<LayeredDemand> = preferred
+                .iter()
+                .map(|&(spatial, temporal)| LayeredDemand {
+                    preferred: layers(spatial, temporal),
+                    bitrates: rates.chunks(3).map(<[u64]>::to_vec).collect(),
+                })
+                .collect();
+            let (allocated, used) = allocate(budget, fixed, &demands);
+            let floor = fixed + demands.iter().map(|demand| demand.bitrate(lowest(demand))).sum::<u64>();
+            prop_assert!(used <= budget.max(floor));
+            for (demand, at) in demands.iter().zip(&allocated) {
+                prop_assert!(at.spatial <= demand.preferred.spatial);
+                if at.spatial == demand.preferred.spatial {
+                    prop_assert!(at.temporal <= demand.preferred.temporal);
+                }
+            }
+        }
+    }
+}
