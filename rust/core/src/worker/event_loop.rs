@@ -343,9 +343,12 @@ impl Worker {
                         slot * TOKENS_PER_SLOT,
                         &mut self.receive,
                         &mut self.send,
+                        now,
                         |event, packet, sink| {
                             let received = state.handle(event, packet, now, sink);
                             queue_media(forward, slot, received, packet);
+                            matches!(event, SocketEvent::Packet(tuple)
+                                if state.connection.ice().is_valid_tuple(&tuple))
                         },
                     )
                 } else {
@@ -403,26 +406,30 @@ impl Worker {
             SERVER_TOKEN_BASE + server_slot * TOKENS_PER_SERVER,
             &mut self.receive,
             &mut self.send,
+            now,
             |event, packet, sink| {
                 // Packets no transport claims (unknown ufrag, unvalidated tuple) are dropped.
                 let Some(slot) = routes.route(&event, packet) else {
-                    return;
+                    return false;
                 };
                 let Some(Some(WorkerTransport::WebRtc(transport))) = transports.get_mut(slot)
                 else {
-                    return;
+                    return false;
                 };
                 let received = transport.state.handle(event, packet, now, sink);
                 queue_media(forward, slot, received, packet);
-                if let SocketEvent::Packet(tuple) = event {
-                    let ice = transport.state.connection.ice();
-                    if ice.is_valid_tuple(&tuple) {
-                        routes.learn_tuple(tuple, slot, ice.tuples());
-                    }
-                }
                 if !touched.contains(&slot) {
                     touched.push(slot);
                 }
+                let SocketEvent::Packet(tuple) = event else {
+                    return false;
+                };
+                let ice = transport.state.connection.ice();
+                let valid = ice.is_valid_tuple(&tuple);
+                if valid {
+                    routes.learn_tuple(tuple, slot, ice.tuples());
+                }
+                valid
             },
         );
         for &slot in &touched {
