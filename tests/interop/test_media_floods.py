@@ -581,10 +581,13 @@ def test_slowloris_tcp_connections_do_not_lock_out_an_honest_ice_tcp_client() ->
     result.report(
         "TCP slowloris",
         connections=result.flood["sent"],
+        refused=result.flood["refused"],
         closed_by_server=result.flood["closed_by_peer"],
         honest_check=answer and (answer.message_class.name, answer.error_code),
     )
-    assert result.flood["sent"] == SLOWLORIS_CONNECTIONS, result.flood
+    # A few connects may time out while the listener's backlog is full; nearly all get in.
+    assert result.flood["sent"] + result.flood["refused"] == SLOWLORIS_CONNECTIONS, result.flood
+    assert result.flood["sent"] >= 0.95 * SLOWLORIS_CONNECTIONS, result.flood
     # The server never answers a frame it has not received whole.
     assert result.flood["reply_bytes"] == 0, result.flood
     result.assert_honest_flow_undisturbed()
