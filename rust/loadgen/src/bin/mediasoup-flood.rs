@@ -28,9 +28,10 @@
 //! off-path attacker who knows the honest peer's address; replies then go to that peer and
 //! are not counted here.
 //!
-//! Prints one JSON line: mode, sent, send_errors, seconds, sources, bytes_sent,
-//! smallest_request, largest_request, replies, reply_bytes, largest_reply, stun_error_replies, other_replies,
-//! and for TCP connections, refused, closed_by_peer.
+//! Prints one JSON line: mode, sent (datagrams, or connections opened for tcp-slowloris),
+//! send_errors, seconds, sources, spoofed, bytes_sent, smallest_request, largest_request,
+//! replies, reply_bytes, largest_reply, stun_error_replies, other_replies, and for TCP
+//! refused (connects that failed) and closed_by_peer.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
@@ -266,6 +267,7 @@ impl Forge {
                 self.captured.len()
             }
             Mode::RtcpAbsurdLength => self.absurd_rtcp(out),
+            // Sends bytes on its connections, no datagrams.
             Mode::TcpSlowloris => 0,
         }
     }
