@@ -48,6 +48,12 @@ const SERVER_TOKEN_BASE: usize = usize::MAX / 2;
 const TOKENS_PER_SERVER: usize = FIRST_TCP_CONNECTION_INDEX + MAX_SERVER_TCP_CONNECTIONS;
 /// Readiness events handled per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 256;
+/// Reads (each up to a `recvmmsg` batch, or a TCP chunk) of one socket before the other
+/// sockets, the timers and the owner's requests get their turn. A socket flooded faster than
+/// the worker reads it never drains: reading it until empty froze everything else on the
+/// worker (a 200,000 packets/s STUN flood on one port stalled requests for 2.5 s and cost
+/// another transport 6% of its packets).
+const READS_PER_TURN: usize = 4;
 
 /// Settings fixed at worker creation.
 #[derive(Debug, Clone)]
@@ -97,6 +103,7 @@ impl WorkerHandle {
             servers: Vec::new(),
             servers_by_id: HashMap::new(),
             touched: Vec::new(),
+            unfinished: Vec::new(),
             routing: Routing::default(),
             forward: ForwardQueue::default(),
             egress: vec![0; SLOT_LEN + EGRESS_HEADROOM],
@@ -195,6 +202,8 @@ struct Worker {
     servers_by_id: HashMap<String, usize>,
     /// Transports a server read touched, reused between reads.
     touched: Vec<usize>,
+    /// Sockets (tokens) whose turn ended with data left, read again next round.
+    unfinished: Vec<usize>,
     /// Producers and consumers, and which transport each lives on.
     routing: Routing,
     /// Media decrypted by the last read, for the routing phase.
@@ -224,15 +233,20 @@ impl Worker {
         let mut readiness = Events::with_capacity(EVENTS_PER_POLL);
         let mut transport_events = Vec::new();
         loop {
-            let timeout = self
-                .next_deadline()
-                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            // Sockets with data left are read again at once, after a look at the others.
+            let timeout = if self.unfinished.is_empty() {
+                self.next_deadline()
+                    .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             match self.poll.poll(&mut readiness, timeout) {
                 Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
             let now = Instant::now();
+            let unfinished = std::mem::take(&mut self.unfinished);
             for event in readiness.iter() {
                 if event.token() == WAKER {
                     if self.handle_commands() {
@@ -241,23 +255,15 @@ impl Worker {
                     }
                     continue;
                 }
-                let token = event.token().0;
-                if token >= SERVER_TOKEN_BASE {
-                    self.on_server_ready(
-                        token - SERVER_TOKEN_BASE,
-                        event.is_writable(),
-                        now,
-                        &mut transport_events,
-                    );
-                } else {
-                    self.on_transport_ready(
-                        token / TOKENS_PER_SLOT,
-                        token % TOKENS_PER_SLOT,
-                        event.is_writable(),
-                        now,
-                        &mut transport_events,
-                    );
-                }
+                self.on_socket_ready(
+                    event.token().0,
+                    event.is_writable(),
+                    now,
+                    &mut transport_events,
+                );
+            }
+            for token in unfinished {
+                self.on_socket_ready(token, false, now, &mut transport_events);
             }
             self.run_timers(now, &mut transport_events);
             if now >= self.next_rtcp {
@@ -296,19 +302,36 @@ impl Worker {
         }
     }
 
-    /// A socket of a transport is ready: read, route what was read, until drained.
-    fn on_transport_ready(
+    /// A socket is ready: read and route what was read, up to [`READS_PER_TURN`] times; a
+    /// socket with data left joins `unfinished`.
+    fn on_socket_ready(
         &mut self,
-        slot: usize,
-        index: usize,
+        token: usize,
         writable: bool,
         now: Instant,
         transport_events: &mut Vec<TransportEvent>,
     ) {
-        while self.read_transport(slot, index, writable, now, transport_events) {
+        let mut more = false;
+        for _ in 0..READS_PER_TURN {
+            more = if token >= SERVER_TOKEN_BASE {
+                self.read_server(token - SERVER_TOKEN_BASE, writable, now, transport_events)
+            } else {
+                self.read_transport(
+                    token / TOKENS_PER_SLOT,
+                    token % TOKENS_PER_SLOT,
+                    writable,
+                    now,
+                    transport_events,
+                )
+            };
             self.route(now);
+            if !more {
+                break;
+            }
         }
-        self.route(now);
+        if more && !self.unfinished.contains(&token) {
+            self.unfinished.push(token);
+        }
     }
 
     /// One read of a transport's socket; returns whether more may be waiting.
@@ -360,20 +383,6 @@ impl Worker {
         };
         self.publish(slot, transport_events);
         more
-    }
-
-    /// A socket of a WebRtcServer is ready: read, route what was read, until drained.
-    fn on_server_ready(
-        &mut self,
-        server_token: usize,
-        writable: bool,
-        now: Instant,
-        transport_events: &mut Vec<TransportEvent>,
-    ) {
-        while self.read_server(server_token, writable, now, transport_events) {
-            self.route(now);
-        }
-        self.route(now);
     }
 
     /// One read of a WebRtcServer socket, each packet going to the transport it routes to;
@@ -1432,5 +1441,80 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_socket_flooded_faster_than_it_is_read_leaves_requests_served() {
+        use crate::crypto::hmac_sha1::HmacSha1;
+        use crate::packet::stun::{binding_request, BindingRequest, IceRole};
+        use std::net::UdpSocket;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let worker = spawn("flooded", (47_420, 47_429));
+        worker
+            .request(
+                1,
+                Request::CreateWebRtcTransport {
+                    transport_id: "flooded".into(),
+                    listen: WebRtcListen::Own {
+                        ip: "127.0.0.1".parse().unwrap(),
+                        udp: Some(PortChoice::WorkerRange),
+                        tcp: None,
+                    },
+                    ice_consent_timeout: None,
+                },
+            )
+            .unwrap();
+        let WorkerEvent::Response {
+            result:
+                Ok(Response::WebRtcTransportCreated {
+                    ice_parameters,
+                    locals,
+                }),
+            ..
+        } = wait_for(&worker, |event| {
+            matches!(event, WorkerEvent::Response { id: 1, .. })
+        })
+        else {
+            panic!("no transport");
+        };
+        // Checks with the transport's username and a wrong password: each costs the worker
+        // an HMAC and a 401 answer, more than it costs the sender.
+        let mut check = Vec::new();
+        let request = BindingRequest {
+            transaction_id: [7; 12],
+            remote_ufrag: &ice_parameters.username_fragment,
+            local_ufrag: "flood",
+            priority: 1,
+            role: IceRole::Controlling { tiebreaker: 1 },
+            use_candidate: false,
+            nomination: None,
+        };
+        binding_request(&request, &HmacSha1::new(b"wrong"), &mut check).unwrap();
+        let target = locals[0].1;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flooding = Arc::clone(&stop);
+        let flooder = std::thread::spawn(move || {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let mut batch = SendBatch::default();
+            while !flooding.load(Ordering::Relaxed) {
+                while batch.push(target, &check) {}
+                batch.flush(&socket);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let mut slowest = Duration::ZERO;
+        for id in 10..15 {
+            let asked = Instant::now();
+            worker.request(id, Request::Dump).unwrap();
+            wait_for(
+                &worker,
+                |event| matches!(event, WorkerEvent::Response { id: answered, .. } if *answered == id),
+            );
+            slowest = slowest.max(asked.elapsed());
+        }
+        stop.store(true, Ordering::Relaxed);
+        flooder.join().unwrap();
+        assert!(slowest < Duration::from_millis(500), "{slowest:?}");
     }
 }
