@@ -498,6 +498,11 @@ impl Worker {
                     }
                 }
                 PacketKind::Rtcp => {
+                    if crate::packet::rtcp::parse_compound(packet).is_err() {
+                        if let Some(Some(transport)) = self.transports.get_mut(slot) {
+                            transport.count_malformed_rtcp();
+                        }
+                    }
                     let ntp_middle = (ntp_now() >> 16) as u32;
                     self.routing.reports(slot, packet, now, ntp_middle);
                     self.routing.nacked_packets(slot, packet, &mut self.nacked);
@@ -1516,5 +1521,63 @@ mod tests {
         stop.store(true, Ordering::Relaxed);
         flooder.join().unwrap();
         assert!(slowest < Duration::from_millis(500), "{slowest:?}");
+    }
+
+    #[test]
+    fn rtcp_compounds_that_do_not_parse_are_counted() {
+        let worker = spawn("rtcp", (47_430, 47_439));
+        let direct = || "direct".to_owned();
+        worker
+            .request(
+                1,
+                Request::CreateDirectTransport {
+                    transport_id: direct(),
+                },
+            )
+            .unwrap();
+        wait_for(&worker, |event| {
+            matches!(event, WorkerEvent::Response { id: 1, .. })
+        });
+        let receiver_report = vec![0x80, 201, 0, 1, 0, 0, 0, 7];
+        let packets = [
+            receiver_report.clone(),
+            // A receiver report, then a NACK whose length runs past the datagram.
+            [receiver_report.clone(), vec![0x81, 205, 0, 9, 0, 0, 0, 7]].concat(),
+            // A sender report announcing 31 report blocks and carrying none.
+            vec![
+                0x9f, 200, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        ];
+        for (id, packet) in (2..).zip(packets) {
+            worker
+                .request(
+                    id,
+                    Request::SendDirectPacket {
+                        transport_id: direct(),
+                        rtcp: true,
+                        packet,
+                    },
+                )
+                .unwrap();
+        }
+        worker
+            .request(
+                9,
+                Request::GetTransportStats {
+                    transport_id: direct(),
+                },
+            )
+            .unwrap();
+        let WorkerEvent::Response {
+            result: Ok(Response::TransportStats(stats)),
+            ..
+        } = wait_for(&worker, |event| {
+            matches!(event, WorkerEvent::Response { id: 9, .. })
+        })
+        else {
+            panic!("no stats");
+        };
+        assert_eq!(stats.rtcp_packets_received, 3);
+        assert_eq!(stats.rtcp_packets_malformed, 2);
     }
 }
