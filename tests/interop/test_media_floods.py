@@ -39,10 +39,11 @@ from mediasoup_py.transport import Transport
 from tests.interop.pymediasoup_peer import Peer
 
 FLOOD = REPOSITORY / "target" / "release" / "mediasoup-flood"
-ATTACK_PPS = 50_000
+# Asked of the generator; what it measures must be at least ATTACK_PPS_FLOOR (the issue's
+# bar), on this 2-core machine while the worker and the victims run.
+ATTACK_PPS = 52_000
+ATTACK_PPS_FLOOR = 50_000
 ATTACK_SECONDS = 10.0
-# What the generator must reach on this 2-core machine while the worker and the victims run.
-ATTACK_PPS_FLOOR = 0.95 * ATTACK_PPS
 HONEST_PPS = 1000
 LOSS_BUDGET = 0.001
 SOURCES = 256
@@ -268,9 +269,15 @@ class Attack:
         return LOSS_BUDGET * HONEST_PPS * float(self.flood["seconds"])
 
     def report(self, name: str, **extra: Any) -> None:
+        if self.flood["mode"] == "tcp-slowloris":
+            attack = f"{self.flood['sent']} connections held for {self.flood['seconds']} s"
+        else:
+            attack = (
+                f"{self.flood['sent']} packets in {self.flood['seconds']} s = "
+                f"{self.flood_pps:.0f} pps from {self.flood['sources']} sources"
+            )
         print(
-            f"\n[{name}] flood {self.flood['sent']} packets in {self.flood['seconds']} s = "
-            f"{self.flood_pps:.0f} pps from {self.flood['sources']} sources "
+            f"\n[{name}] flood {attack} "
             f"(send errors {self.flood['send_errors']}); replies {self.flood['replies']} "
             f"({self.flood['reply_bytes']} B for {self.flood['bytes_sent']} B sent, largest "
             f"{self.flood['largest_reply']} B, stun errors {self.flood['stun_error_replies']}, "
@@ -298,7 +305,7 @@ async def attack(
     address if asked), and returns when both ended."""
     loop = asyncio.get_running_loop()
     honest = asyncio.ensure_future(
-        run_json(plain.command(plain.ingress_port, ATTACK_SECONDS + 1.5, sink=True), 60)
+        run_json(plain.command(plain.ingress_port, ATTACK_SECONDS + 1.0, sink=True), 60)
     )
     honest_address = await plain.honest_address()
     assert flood is not None
@@ -508,6 +515,7 @@ def check_plain_flood(name: str, outcome: dict[str, Any]) -> Attack:
         dropped_by_worker=dropped,
         datagrams_received=after["datagramsReceived"] - before["datagramsReceived"],
         rtcp_received=after["rtcpPacketsReceived"] - before["rtcpPacketsReceived"],
+        rtcp_malformed=after["rtcpPacketsMalformed"] - before["rtcpPacketsMalformed"],
     )
     assert result.flood_pps >= ATTACK_PPS_FLOOR, result.flood
     result.assert_honest_flow_undisturbed()
@@ -533,10 +541,12 @@ def test_rtcp_with_absurd_lengths_from_the_consumers_endpoint() -> None:
     outcome = asyncio.run(plain_flood("rtcp-absurd-length"))
     result = check_plain_flood("RTCP absurd lengths (spoofed source)", outcome)
     before, after = outcome["before"], outcome["after"]
-    # Taken as RTCP from the connected endpoint, parsed, and found to ask for nothing.
-    assert after["rtcpPacketsReceived"] - before["rtcpPacketsReceived"] >= (
-        0.99 * result.flood["sent"]
-    )
+    # Taken as RTCP from the connected endpoint, parsed, counted as malformed...
+    received = after["rtcpPacketsReceived"] - before["rtcpPacketsReceived"]
+    malformed = after["rtcpPacketsMalformed"] - before["rtcpPacketsMalformed"]
+    assert received >= 0.99 * result.flood["sent"], received
+    assert malformed >= 0.99 * result.flood["sent"], malformed
+    # ...and found to ask for nothing (the only valid packets in them are empty reports).
     consumer_before, consumer_after = outcome["consumer_before"], outcome["consumer_after"]
     for counter in ("packetsRetransmitted", "nackCount", "nackPacketCount", "pliCount"):
         assert consumer_after[counter] == consumer_before[counter], counter
