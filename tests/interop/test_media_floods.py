@@ -11,10 +11,14 @@ The victims, in the worker under attack:
   on that very transport, whose packets a DirectTransport consumer numbers: every gap in the
   sequence numbers that cross the router during the attack is a lost packet.
 
-Each test also checks that the worker counted what it dropped, that nothing but STUN error
-responses no larger than the request went back to the attacking sockets (no amplification),
-that no state grew with the number of attacking addresses, and that the worker still creates
-transports afterwards. The rates and the victims' delivery are printed (``pytest -s``).
+The floods come from SOURCES sockets on as many loopback addresses, or, where an off-path
+attacker would forge the honest peer's address (to reach SRTP authentication, the replay
+check, the RTCP parser, an established DTLS session), from a raw socket with that source
+address (the suite runs as root). Each test also checks that the worker counted what it
+dropped, that nothing but STUN error responses no larger than the request went back to the
+attacking sockets (no amplification; not measurable when the source is forged), that the
+process did not grow with the packets, and that the worker still creates transports
+afterwards. The rates and the victims' delivery are printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ MEDIA_CODECS: list[dict[str, Any]] = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
     {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
 ]
-# Peak RSS the process may gain during one attack: a per-source table would grow it by far
-# more from 256 addresses at 50,000 packets/s.
+# Peak RSS the process may gain during one attack: anything kept per flood packet (500,000 of
+# them) would add tens of MB.
 MAX_RSS_GROWTH_KB = 16 * 1024
 
 
