@@ -312,6 +312,7 @@ class Transport(EventEmitter, abc.ABC):
             "bytesSent": stats["bytesSent"],
             "rtpPacketsReceived": stats["rtpPacketsReceived"],
             "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
+            "rtcpPacketsMalformed": stats["rtcpPacketsMalformed"],
             "datagramsReceived": stats["datagramsReceived"],
             "datagramsSent": stats["datagramsSent"],
             "droppedDatagrams": stats["droppedDatagrams"],

@@ -124,6 +124,7 @@ fn stats_dict<'py>(py: Python<'py>, stats: &TransportStats) -> PyResult<Bound<'p
     dict.set_item("bytesSent", stats.bytes_sent)?;
     dict.set_item("rtpPacketsReceived", stats.rtp_packets_received)?;
     dict.set_item("rtcpPacketsReceived", stats.rtcp_packets_received)?;
+    dict.set_item("rtcpPacketsMalformed", stats.rtcp_packets_malformed)?;
     dict.set_item("availableOutgoingBitrate", stats.available_outgoing_bitrate)?;
     let drops = PyDict::new(py);
     drops.set_item("stun", stats.drops.stun)?;

@@ -4,7 +4,9 @@
 //!
 //! mediasoup's rules: before the remote address is known nothing is sent and (without
 //! comedia) nothing is accepted; once known, packets from any other address are dropped, so
-//! a third party cannot inject media into the stream.
+//! a third party cannot inject media into the stream. With SRTP, comedia learns the address
+//! of the first packet that authenticates: anyone can send the first datagram, and a forged
+//! one must not take the transport from the sender that holds the key.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -57,6 +59,17 @@ pub enum PlainConnectionError {
     /// No remote address known yet.
     #[error("the remote address is not known yet")]
     NotConnected,
+}
+
+/// Where a datagram's source stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The connected (or learned) remote address of that socket.
+    Connected,
+    /// No address yet, and comedia learns this one if the packet is genuine.
+    Comedia,
+    /// Anyone else.
+    Foreign,
 }
 
 /// The plain (S)RTP connection of one PlainTransport or PipeTransport.
@@ -202,11 +215,8 @@ impl PlainConnection {
             self.drops.not_media += 1;
             return Received::Nothing;
         }
-        if !self.accepts(socket, source, kind) {
-            self.drops.unknown_source += 1;
-            return Received::Nothing;
-        }
-        if self.srtp_enabled && self.srtp.is_none() {
+        let standing = self.source_standing(socket, source, kind);
+        if standing == Source::Foreign || (self.srtp_enabled && self.srtp.is_none()) {
             self.drops.unknown_source += 1;
             return Received::Nothing;
         }
@@ -218,32 +228,40 @@ impl PlainConnection {
             }
             (Some((_, receive)), _) => receive.unprotect_rtcp(buffer).map(Received::Rtcp),
         };
-        unprotected.unwrap_or_else(|_| {
+        let Ok(received) = unprotected else {
             self.drops.srtp += 1;
-            Received::Nothing
-        })
+            return Received::Nothing;
+        };
+        if standing == Source::Comedia {
+            match (socket, self.local_rtcp) {
+                (PlainSocket::Rtp, _) => self.set_tuple(source),
+                (PlainSocket::Rtcp, Some(local)) => self.set_rtcp_tuple(local, source),
+                (PlainSocket::Rtcp, None) => {}
+            }
+        }
+        received
     }
 
-    /// Whether a datagram from `source` on `socket` belongs to the connection, learning the
-    /// address with comedia.
-    fn accepts(&mut self, socket: PlainSocket, source: SocketAddr, kind: DatagramKind) -> bool {
-        match socket {
-            PlainSocket::Rtp => match self.tuple {
-                Some(tuple) => tuple.remote == source,
-                None if self.comedia && kind == DatagramKind::Rtp => {
-                    self.set_tuple(source);
-                    true
-                }
-                None => false,
-            },
-            PlainSocket::Rtcp => match (self.rtcp_tuple, self.local_rtcp) {
-                (Some(tuple), _) => tuple.remote == source,
-                (None, Some(local)) if self.comedia => {
-                    self.set_rtcp_tuple(local, source);
-                    true
-                }
-                _ => false,
-            },
+    /// Whether a datagram from `source` on `socket` comes from the connected address, may
+    /// teach comedia its address, or comes from anyone else.
+    fn source_standing(
+        &self,
+        socket: PlainSocket,
+        source: SocketAddr,
+        kind: DatagramKind,
+    ) -> Source {
+        let known = match socket {
+            PlainSocket::Rtp => self.tuple,
+            PlainSocket::Rtcp => self.rtcp_tuple,
+        };
+        let learnable = match socket {
+            PlainSocket::Rtp => kind == DatagramKind::Rtp,
+            PlainSocket::Rtcp => self.local_rtcp.is_some(),
+        };
+        match known {
+            Some(tuple) if tuple.remote == source => Source::Connected,
+            None if self.comedia && learnable => Source::Comedia,
+            _ => Source::Foreign,
         }
     }
 
@@ -446,5 +464,61 @@ mod tests {
         let mut received = sent[0].1.clone();
         let len = remote_receiver.unprotect_rtp(&mut received).unwrap();
         assert_eq!(&received[..len], &rtp(8)[..]);
+    }
+
+    #[test]
+    fn comedia_with_srtp_learns_the_first_sender_that_authenticates() {
+        let profile = SrtpProfile::AesCm128HmacSha1_80;
+        let (ours, theirs) = ([1u8; 30], [2u8; 30]);
+        let mut connection = PlainConnection::new(address(4000), None, true, true);
+        let keys = SrtpKeys {
+            profile,
+            local: &ours,
+            remote: &theirs,
+        };
+        connection.connect(None, None, Some(keys)).unwrap();
+        let mut sender = SrtpSession::new(profile, &theirs[..16], &theirs[16..]).unwrap();
+        let mut protect = |sequence: u16| {
+            let mut packet = rtp(sequence);
+            let len = packet.len();
+            packet.resize(len + 10, 0);
+            let protected = sender.protect_rtp(&mut packet, len).unwrap();
+            packet.truncate(protected);
+            packet
+        };
+
+        // An attacker gets there first with a forged packet: it fails, and teaches nothing.
+        let mut forged = protect(1);
+        forged[20] ^= 1;
+        assert_eq!(
+            connection.handle_datagram(PlainSocket::Rtp, address(6000), &mut forged),
+            Received::Nothing
+        );
+        assert_eq!(connection.tuple(), None);
+        assert_eq!(connection.poll_event(), None);
+
+        // The sender with the key is learned, and from then on only it is accepted.
+        let mut genuine = protect(2);
+        assert!(matches!(
+            connection.handle_datagram(PlainSocket::Rtp, address(5000), &mut genuine),
+            Received::Rtp(_)
+        ));
+        assert_eq!(
+            connection.tuple().map(|tuple| tuple.remote),
+            Some(address(5000))
+        );
+        let mut from_attacker = protect(3);
+        assert_eq!(
+            connection.handle_datagram(PlainSocket::Rtp, address(6000), &mut from_attacker),
+            Received::Nothing
+        );
+        assert_eq!(
+            connection.drops(),
+            PlainDropCounters {
+                unknown_source: 1,
+                srtp: 1,
+                not_media: 0
+            }
+        );
     }
 }

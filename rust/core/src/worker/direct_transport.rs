@@ -32,6 +32,11 @@ impl WorkerDirectTransport {
         }
     }
 
+    /// Counts an RTCP compound that did not parse whole.
+    pub fn count_malformed_rtcp(&mut self) {
+        self.stats.rtcp_packets_malformed += 1;
+    }
+
     /// Counts a packet handed to the owner.
     pub fn on_sent(&mut self, len: usize) {
         self.stats.datagrams_sent += 1;

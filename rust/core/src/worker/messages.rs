@@ -311,6 +311,9 @@ pub struct TransportStats {
     pub rtp_packets_received: u64,
     /// RTCP packets that authenticated and decrypted.
     pub rtcp_packets_received: u64,
+    /// Of those, compounds with a packet whose framing or contents do not parse (the packets
+    /// that parsed were still used, as mediasoup does).
+    pub rtcp_packets_malformed: u64,
     /// Dropped datagrams by reason.
     pub drops: DropCounters,
     /// ICE state.

@@ -153,6 +153,11 @@ impl WorkerPlainTransport {
         }
     }
 
+    /// Counts an RTCP compound that did not parse whole.
+    pub fn count_malformed_rtcp(&mut self) {
+        self.stats.rtcp_packets_malformed += 1;
+    }
+
     /// Counters and tuples now.
     pub fn stats(&self) -> TransportStats {
         let drops = self.connection.drops();

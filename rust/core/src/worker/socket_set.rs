@@ -1,9 +1,15 @@
 //! The sockets a WebRTC transport listens on (its own, or a WebRtcServer's shared ones): a
 //! UDP socket and/or a TCP listener with the ICE-TCP connections it accepted. Reading hands
 //! each packet, with its tuple, to a dispatcher; sending goes through [`SocketSink`].
+//!
+//! TCP connections are few (a fixed table), so a connection that never carries a valid ICE
+//! check cannot keep its slot forever: when the table is full, a newcomer takes the slot of
+//! the oldest such connection open for [`UNVALIDATED_GRACE`]. Otherwise anyone could open
+//! a few connections, send half a frame, and lock every ICE-TCP client out (slowloris).
 
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use mio::{Interest, Registry, Token};
@@ -20,6 +26,9 @@ pub const UDP_INDEX: usize = 0;
 pub const TCP_LISTENER_INDEX: usize = 1;
 /// Socket index of the first TCP connection.
 pub const FIRST_TCP_CONNECTION_INDEX: usize = 2;
+/// How long a TCP connection keeps its slot without carrying a valid ICE check once the
+/// table is full (an honest ICE-TCP client sends its first check as soon as it connects).
+pub const UNVALIDATED_GRACE: Duration = Duration::from_secs(1);
 
 /// What a dispatcher is told about a closed TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,8 +205,10 @@ impl SocketSet {
 
     /// Handles readiness of socket `index`: reads one UDP batch, accepts TCP connections, or
     /// reads one chunk of TCP frames, handing each packet to `dispatch` with a sink for
-    /// answers. Returns whether more may be waiting: the caller routes what this read
-    /// decrypted, then calls again (so routing storage holds one read at most).
+    /// answers; `dispatch` says whether the packet's tuple is one ICE validated. `now`
+    /// dates accepted connections. Returns
+    /// whether more may be waiting: the caller routes what this read decrypted, then calls
+    /// again (so routing storage holds one read at most).
     #[allow(clippy::too_many_arguments)]
     pub fn on_ready(
         &mut self,
@@ -207,12 +218,13 @@ impl SocketSet {
         token_base: usize,
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
-        mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+        now: Instant,
+        mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
     ) -> bool {
         match index {
             UDP_INDEX => self.read_udp(receive, batch, &mut dispatch),
             TCP_LISTENER_INDEX => {
-                self.accept(registry, token_base);
+                self.accept(registry, token_base, now);
                 false
             }
             _ => {
@@ -231,7 +243,7 @@ impl SocketSet {
         &mut self,
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
-        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
     ) -> bool {
         let Some(socket) = self.udp.as_ref() else {
             return false;
@@ -265,7 +277,7 @@ impl SocketSet {
         received == BATCH
     }
 
-    fn accept(&mut self, registry: &Registry, token_base: usize) {
+    fn accept(&mut self, registry: &Registry, token_base: usize, now: Instant) {
         let Some(listener) = self.tcp.as_ref() else {
             return;
         };
@@ -276,21 +288,45 @@ impl SocketSet {
                 // WouldBlock: all accepted; other errors (e.g. EMFILE) end this round.
                 Err(_) => return,
             };
-            let Some(slot) = self.connections.iter().position(Option::is_none) else {
-                // Full: the stream drops and closes.
+            let Some(slot) = self
+                .connections
+                .iter()
+                .position(Option::is_none)
+                .or_else(|| self.stalest_unvalidated(now))
+            else {
+                // Full of validated or young connections: the stream drops and closes.
                 continue;
             };
             let Ok(local) = stream.local_addr() else {
                 continue;
             };
+            if let Some(mut evicted) = self.connections[slot].take() {
+                // Never validated, so no transport knows its tuple; it just closes.
+                let _ = registry.deregister(evicted.stream_mut());
+            }
             let token = Token(token_base + FIRST_TCP_CONNECTION_INDEX + slot);
             if registry
                 .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
                 .is_ok()
             {
-                self.connections[slot] = Some(TcpConnection::new(stream, remote, local));
+                self.connections[slot] = Some(TcpConnection::new(stream, remote, local, now));
             }
         }
+    }
+
+    /// The slot of the oldest connection that never carried a validated tuple and has been
+    /// open for [`UNVALIDATED_GRACE`].
+    fn stalest_unvalidated(&self, now: Instant) -> Option<usize> {
+        self.connections
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, connection)| Some((slot, connection.as_ref()?)))
+            .filter(|(_, connection)| {
+                !connection.validated
+                    && now.saturating_duration_since(connection.accepted_at) >= UNVALIDATED_GRACE
+            })
+            .min_by_key(|(_, connection)| connection.accepted_at)
+            .map(|(slot, _)| slot)
     }
 
     fn read_tcp(
@@ -298,7 +334,7 @@ impl SocketSet {
         slot: usize,
         registry: &Registry,
         batch: &mut SendBatch,
-        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>),
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
     ) -> bool {
         let Some(Some(tcp)) = self.connections.get_mut(slot) else {
             return false;
@@ -332,13 +368,104 @@ impl SocketSet {
             sent_datagrams: 0,
             sent_bytes: 0,
         };
+        let mut validated = false;
         for_each_frame(&mut buffer, |frame| {
-            dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
+            validated |= dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
         });
         sink.flush();
         if let Some(Some(tcp)) = self.connections.get_mut(slot) {
             tcp.restore_read_buffer(buffer);
+            tcp.validated |= validated;
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use mio::Poll;
+
+    use super::*;
+
+    /// Accepts what is waiting on the listener, dating the connections `now`.
+    fn accept_all(set: &mut SocketSet, poll: &Poll, now: Instant) {
+        set.on_ready(
+            TCP_LISTENER_INDEX,
+            false,
+            poll.registry(),
+            0,
+            &mut RecvBatch::default(),
+            &mut SendBatch::default(),
+            now,
+            |_, _, _| false,
+        );
+    }
+
+    fn slot_of(set: &SocketSet, client: &TcpStream) -> Option<usize> {
+        let remote = client.local_addr().unwrap();
+        set.connections
+            .iter()
+            .position(|connection| connection.as_ref().map(|c| c.remote) == Some(remote))
+    }
+
+    fn closed_by_server(client: &mut TcpStream) -> bool {
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        matches!(client.read(&mut [0u8; 16]), Ok(0) | Err(_))
+    }
+
+    #[test]
+    fn a_full_table_gives_the_oldest_never_validated_connection_to_a_newcomer() {
+        let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let address = listener.local_addr().unwrap();
+        let poll = Poll::new().unwrap();
+        let mut set = SocketSet::new(None, Some(listener), 2);
+        set.register(poll.registry(), 0).unwrap();
+        let start = Instant::now();
+
+        // A slowloris connection (half a frame, then nothing) and an ICE client.
+        let mut stalled = TcpStream::connect(address).unwrap();
+        stalled.write_all(&[0x03, 0xe8, 0x00]).unwrap();
+        let mut honest = TcpStream::connect(address).unwrap();
+        accept_all(&mut set, &poll, start);
+        let honest_slot = slot_of(&set, &honest).unwrap();
+        assert!(slot_of(&set, &stalled).is_some());
+        honest.write_all(&[0, 3, b'i', b'c', b'e']).unwrap();
+        let mut frames = 0;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while frames == 0 && Instant::now() < deadline {
+            set.on_ready(
+                FIRST_TCP_CONNECTION_INDEX + honest_slot,
+                false,
+                poll.registry(),
+                0,
+                &mut RecvBatch::default(),
+                &mut SendBatch::default(),
+                start,
+                |_, frame, _| {
+                    frames += 1;
+                    frame == b"ice"
+                },
+            );
+        }
+        assert_eq!(frames, 1);
+
+        // Full, and the stalled connection is still young: a newcomer is turned away.
+        let mut early = TcpStream::connect(address).unwrap();
+        accept_all(&mut set, &poll, start + UNVALIDATED_GRACE / 2);
+        assert!(closed_by_server(&mut early));
+        assert!(slot_of(&set, &stalled).is_some());
+
+        // Once the grace is over, the stalled connection gives way; the validated one stays.
+        let newcomer = TcpStream::connect(address).unwrap();
+        accept_all(&mut set, &poll, start + UNVALIDATED_GRACE);
+        assert!(slot_of(&set, &newcomer).is_some());
+        assert_eq!(slot_of(&set, &honest), Some(honest_slot));
+        assert_eq!(slot_of(&set, &stalled), None);
+        assert!(closed_by_server(&mut stalled));
     }
 }

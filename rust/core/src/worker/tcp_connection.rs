@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use mio::net::TcpStream;
 
@@ -41,11 +42,21 @@ pub struct TcpConnection {
     pending_write: Vec<u8>,
     /// Frames dropped because `pending_write` was full.
     pub dropped_frames: u64,
+    /// When it was accepted.
+    pub accepted_at: Instant,
+    /// Whether it carried a packet of a tuple ICE validated (such a connection keeps its
+    /// slot; one that never did may lose it to a newcomer when the slots run out).
+    pub validated: bool,
 }
 
 impl TcpConnection {
-    /// Wraps an accepted, non-blocking stream.
-    pub fn new(stream: TcpStream, remote: SocketAddr, local: SocketAddr) -> Self {
+    /// Wraps a non-blocking stream accepted at `accepted_at`.
+    pub fn new(
+        stream: TcpStream,
+        remote: SocketAddr,
+        local: SocketAddr,
+        accepted_at: Instant,
+    ) -> Self {
         TcpConnection {
             stream,
             remote,
@@ -53,6 +64,8 @@ impl TcpConnection {
             read_buffer: Vec::with_capacity(LENGTH_PREFIX_LEN + MAX_FRAME_LEN + READ_CHUNK),
             pending_write: Vec::new(),
             dropped_frames: 0,
+            accepted_at,
+            validated: false,
         }
     }
 
@@ -152,7 +165,12 @@ mod tests {
         let (accepted, remote) = listener.accept().unwrap();
         accepted.set_nonblocking(true).unwrap();
         let local = accepted.local_addr().unwrap();
-        let mut connection = TcpConnection::new(TcpStream::from_std(accepted), remote, local);
+        let mut connection = TcpConnection::new(
+            TcpStream::from_std(accepted),
+            remote,
+            local,
+            std::time::Instant::now(),
+        );
 
         // Two frames in one write, then a frame split in two writes, then an empty frame.
         client

@@ -125,6 +125,15 @@ impl WorkerTransport {
         }
     }
 
+    /// Counts an RTCP compound that did not parse whole.
+    pub fn count_malformed_rtcp(&mut self) {
+        match self {
+            WorkerTransport::WebRtc(transport) => transport.state.count_malformed_rtcp(),
+            WorkerTransport::Plain(transport) => transport.count_malformed_rtcp(),
+            WorkerTransport::Direct(transport) => transport.count_malformed_rtcp(),
+        }
+    }
+
     /// Counters and states.
     pub fn stats(&self) -> TransportStats {
         match self {

@@ -130,6 +130,11 @@ impl WebRtcTransportState {
         self.stats.bytes_sent += bytes;
     }
 
+    /// Counts an RTCP compound that did not parse whole.
+    pub fn count_malformed_rtcp(&mut self) {
+        self.stats.rtcp_packets_malformed += 1;
+    }
+
     /// Counters and states now.
     pub fn stats(&self) -> TransportStats {
         TransportStats {
