@@ -93,6 +93,23 @@ class WebRtcServer(EventEmitter):
     def __repr__(self) -> str:
         return f"<WebRtcServer id={self._id} listening={self._listening}>"
 
+    async def dump(self) -> dict[str, Any]:
+        """The server's state, for debugging (mediasoup's ``dump()``): where it listens, its
+        transports, and the datagrams it dropped because no transport claimed them (an
+        unknown ICE username fragment, an address ICE never validated), by kind."""
+        if self._closed:
+            raise errors.InvalidStateError("WebRtcServer closed")
+        native = self._worker._native
+        data = await self._worker._request(
+            lambda request_id: native.dump_webrtc_server(request_id, self._id)
+        )
+        return {
+            "id": self._id,
+            "listenInfos": self.listening,
+            "webRtcTransportIds": list(self._transports),
+            "unroutedDatagrams": data["unroutedDatagrams"],
+        }
+
     def close(self) -> None:
         """Closes the server and every transport on it."""
         if self._closed:

@@ -469,6 +469,67 @@ def test_dtls_client_hellos_from_the_clients_own_address() -> None:
     assert sent_to_client <= 10 * ATTACK_SECONDS, sent_to_client
 
 
+async def webrtc_server_flood(mode: str) -> dict[str, Any]:
+    """Floods a WebRtcServer's shared UDP port (with a transport on it) from SOURCES
+    addresses: nothing there belongs to a transport, so the server drops and counts it."""
+    scene = await Scene.create(with_webrtc=False)
+    try:
+        server = await scene.worker.create_webrtc_server(
+            listen_infos=[{**LOOPBACK_UDP, "portRange": {"min": 48790, "max": 48799}}]
+        )
+        transport = await scene.router.create_webrtc_transport(webrtc_server=server)
+        (listening,) = server.listening
+        options: dict[str, Any] = {"sources": SOURCES}
+        if mode == "stun-bad-credentials":
+            # The transport's own username fragment, with a wrong password: the server
+            # routes by username, and the transport refuses the check.
+            options["ice_ufrag"] = transport.ice_parameters["usernameFragment"]
+        result = await attack(
+            scene.worker,
+            scene.plain,
+            flood_command(mode, ("127.0.0.1", listening["port"]), **options),
+        )
+        await asyncio.sleep(0.3)
+        dump = await server.dump()
+        stats = await transport_stats(transport)
+        await worker_still_serves(scene.router)
+        return {"attack": result, "dump": dump, "transport": stats}
+    finally:
+        await scene.close()
+
+
+def test_random_datagrams_on_a_webrtc_servers_port() -> None:
+    outcome = asyncio.run(webrtc_server_flood("random"))
+    result: Attack = outcome["attack"]
+    unrouted = outcome["dump"]["unroutedDatagrams"]
+    result.report("WebRtcServer random datagrams", unrouted=unrouted)
+    assert result.flood_pps >= ATTACK_PPS_FLOOR, result.flood
+    result.assert_honest_flow_undisturbed()
+    # Nothing claimed them: each was dropped and counted, none answered.
+    assert sum(unrouted.values()) >= 0.99 * result.flood["sent"], unrouted
+    assert result.flood["replies"] == 0, result.flood
+
+
+def test_stun_with_bad_credentials_on_a_webrtc_servers_port() -> None:
+    outcome = asyncio.run(webrtc_server_flood("stun-bad-credentials"))
+    result: Attack = outcome["attack"]
+    flood = result.flood
+    dropped = outcome["transport"]["droppedDatagrams"]
+    unrouted = outcome["dump"]["unroutedDatagrams"]
+    result.report(
+        "WebRtcServer STUN bad credentials", dropped_by_transport=dropped, unrouted=unrouted
+    )
+    assert result.flood_pps >= ATTACK_PPS_FLOOR, flood
+    result.assert_honest_flow_undisturbed()
+    # Half carry a wrong username (no transport claims them: dropped unanswered by the
+    # server), half the transport's with a bad integrity (refused there with a small 401).
+    assert dropped["stun"] + unrouted["stun"] >= 0.99 * flood["sent"], (dropped, unrouted)
+    assert flood["stun_error_replies"] <= dropped["stun"], flood
+    assert flood["other_replies"] == 0, flood
+    assert flood["largest_reply"] <= flood["smallest_request"], flood
+    assert outcome["transport"]["iceState"] == "new"
+
+
 async def plain_flood(mode: str) -> dict[str, Any]:
     scene = await Scene.create(with_webrtc=False)
     try:

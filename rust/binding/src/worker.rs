@@ -267,6 +267,14 @@ fn response_dict<'py>(py: Python<'py>, response: &Response) -> PyResult<Bound<'p
         Response::Dump { transport_ids } => {
             dict.set_item("transportIds", transport_ids.clone())?;
         }
+        Response::WebRtcServerDump { unrouted } => {
+            let counters = PyDict::new(py);
+            counters.set_item("stun", unrouted.stun)?;
+            counters.set_item("dtls", unrouted.dtls)?;
+            counters.set_item("media", unrouted.media)?;
+            counters.set_item("unknown", unrouted.unknown)?;
+            dict.set_item("unroutedDatagrams", counters)?;
+        }
     }
     Ok(dict)
 }
@@ -1104,6 +1112,10 @@ impl PyWorkerChannel {
 
     fn close_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {
         self.send(request_id, Request::CloseWebRtcServer { server_id })
+    }
+
+    fn dump_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {
+        self.send(request_id, Request::DumpWebRtcServer { server_id })
     }
 
     fn restart_ice(&self, request_id: u64, transport_id: String) -> PyResult<()> {

@@ -29,7 +29,9 @@ use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION
 use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
 use super::udp_batch::SLOT_LEN;
 use super::udp_batch::{RecvBatch, SendBatch};
-use super::webrtc_server::{ServerRoutes, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS};
+use super::webrtc_server::{
+    ServerRoutes, UnroutedDatagrams, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS,
+};
 use super::webrtc_transport::{
     TransportSockets, WebRtcTransportState, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS,
 };
@@ -402,7 +404,9 @@ impl Worker {
             return false;
         };
         let WorkerWebRtcServer {
-            sockets, routes, ..
+            sockets,
+            routes,
+            unrouted,
         } = server;
         let transports = &mut self.transports;
         let forward = &mut self.forward;
@@ -419,6 +423,9 @@ impl Worker {
             |event, packet, sink| {
                 // Packets no transport claims (unknown ufrag, unvalidated tuple) are dropped.
                 let Some(slot) = routes.route(&event, packet) else {
+                    if let SocketEvent::Packet(_) = event {
+                        unrouted.count(packet);
+                    }
                     return false;
                 };
                 let Some(Some(WorkerTransport::WebRtc(transport))) = transports.get_mut(slot)
@@ -770,6 +777,16 @@ impl Worker {
                 tcp,
             } => self.create_webrtc_server(server_id, listen_ip, udp, tcp),
             Request::CloseWebRtcServer { server_id } => self.close_webrtc_server(&server_id),
+            Request::DumpWebRtcServer { server_id } => {
+                let server = self
+                    .servers_by_id
+                    .get(&server_id)
+                    .and_then(|&slot| self.servers.get(slot)?.as_ref())
+                    .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+                Ok(Response::WebRtcServerDump {
+                    unrouted: server.unrouted,
+                })
+            }
             Request::ConnectWebRtcTransport {
                 transport_id,
                 remote,
@@ -1150,6 +1167,7 @@ impl Worker {
         let server = WorkerWebRtcServer {
             sockets,
             routes: ServerRoutes::default(),
+            unrouted: UnroutedDatagrams::default(),
         };
         if slot == self.servers.len() {
             self.servers.push(Some(server));

@@ -8,6 +8,7 @@ use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
 pub use super::routing::{RoutingNotice, ScoreChange};
 pub use super::rtp_observers::{RtpObserverOptions, RtpObserverReport};
+use super::webrtc_server::UnroutedDatagrams;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
@@ -44,6 +45,11 @@ pub enum Request {
     },
     /// Closes a WebRtcServer and the transports on it.
     CloseWebRtcServer {
+        /// The server.
+        server_id: String,
+    },
+    /// What a WebRtcServer dropped.
+    DumpWebRtcServer {
         /// The server.
         server_id: String,
     },
@@ -293,6 +299,11 @@ pub enum Response {
     Dump {
         /// Transport ids.
         transport_ids: Vec<String>,
+    },
+    /// A WebRtcServer's counters.
+    WebRtcServerDump {
+        /// Datagrams no transport claimed.
+        unrouted: UnroutedDatagrams,
     },
 }
 

@@ -20,6 +20,35 @@ pub struct WorkerWebRtcServer {
     pub sockets: SocketSet,
     /// Routing state.
     pub routes: ServerRoutes,
+    /// Datagrams no transport claimed, dropped.
+    pub unrouted: UnroutedDatagrams,
+}
+
+/// Datagrams a WebRtcServer dropped because no transport claimed them (an unknown username
+/// fragment, a tuple ICE never validated), by what they looked like (RFC 7983).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnroutedDatagrams {
+    /// STUN.
+    pub stun: u64,
+    /// DTLS records.
+    pub dtls: u64,
+    /// RTP or RTCP.
+    pub media: u64,
+    /// Anything else.
+    pub unknown: u64,
+}
+
+impl UnroutedDatagrams {
+    /// Counts one dropped datagram.
+    pub fn count(&mut self, packet: &[u8]) {
+        let counter = match classify(packet) {
+            DatagramKind::Stun => &mut self.stun,
+            DatagramKind::Dtls => &mut self.dtls,
+            DatagramKind::Rtp | DatagramKind::Rtcp => &mut self.media,
+            DatagramKind::Unknown => &mut self.unknown,
+        };
+        *counter += 1;
+    }
 }
 
 /// Which transport (worker slot) a packet belongs to.
@@ -80,5 +109,31 @@ impl ServerRoutes {
     pub fn forget(&mut self, slot: usize) {
         self.by_ufrag.retain(|_, owner| *owner != slot);
         self.by_tuple.retain(|_, owner| *owner != slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unrouted_datagrams_are_counted_by_what_they_look_like() {
+        let mut unrouted = UnroutedDatagrams::default();
+        let mut stun = [0u8; 20];
+        stun[4..8].copy_from_slice(&0x2112_A442u32.to_be_bytes());
+        let dtls = [22u8, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let rtp = [0x80u8, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+        for packet in [&stun[..], &dtls, &rtp, &[], &[0x42, 0x42]] {
+            unrouted.count(packet);
+        }
+        assert_eq!(
+            unrouted,
+            UnroutedDatagrams {
+                stun: 1,
+                dtls: 1,
+                media: 1,
+                unknown: 2
+            }
+        );
     }
 }
