@@ -411,3 +411,27 @@ def test_arbitrary_rtp_parameters_only_raise_typed_errors(parameters: Any) -> No
         ortc.get_consumable_rtp_parameters("video", checked, router_capabilities, mapping)
     except errors.MediasoupError:
         pass
+
+
+def test_transport_bitrate_bounds_are_checked_and_bound_the_estimate() -> None:
+    async def scenario(router: mediasoup_py.Router) -> None:
+        webrtc = await transport(router)
+        for bad in (-1, 1.5, "100000", True):
+            with pytest.raises(errors.MediasoupTypeError, match="bitrate"):
+                await webrtc.set_max_incoming_bitrate(bad)  # type: ignore[arg-type]
+        await webrtc.set_max_incoming_bitrate(500_000)
+        await webrtc.set_max_incoming_bitrate(0)
+        await webrtc.set_min_outgoing_bitrate(200_000)
+        with pytest.raises(errors.MediasoupTypeError, match="minimum"):
+            await webrtc.set_max_outgoing_bitrate(100_000)
+        await webrtc.set_max_outgoing_bitrate(800_000)
+        with pytest.raises(errors.MediasoupTypeError, match="maximum"):
+            await webrtc.set_min_outgoing_bitrate(900_000)
+        # Nothing measured yet: what it may send is the application's maximum.
+        (stats,) = await webrtc.get_stats()
+        assert stats["availableOutgoingBitrate"] == 800_000
+        webrtc.close()
+        with pytest.raises(errors.InvalidStateError):
+            await webrtc.set_max_incoming_bitrate(1)
+
+    run(scenario)

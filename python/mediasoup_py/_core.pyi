@@ -99,6 +99,14 @@ class WorkerChannel:
         tcp: tuple[int, int] | None,
     ) -> None: ...
     def close_webrtc_server(self, request_id: int, server_id: str) -> None: ...
+    def set_transport_bitrates(
+        self,
+        request_id: int,
+        transport_id: str,
+        max_incoming: int,
+        min_outgoing: int,
+        max_outgoing: int,
+    ) -> None: ...
     def dump_webrtc_server(self, request_id: int, server_id: str) -> None: ...
     def connect_webrtc_transport(
         self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str

@@ -75,6 +75,12 @@ def _port(value: object, field: str) -> int:
     return value
 
 
+def _bitrate(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.MediasoupTypeError(f"{field}: must be a non-negative int (bps)", field)
+    return value
+
+
 def parse_listen_infos(value: object, field: str = "listen_infos") -> list[ListenInfo]:
     """Checks a list of listen infos, naming the bad field."""
     if not isinstance(value, list) or not value:
@@ -138,6 +144,10 @@ class Transport(EventEmitter, abc.ABC):
         self._consumers: dict[str, Consumer] = {}
         # mediasoup numbers consumer MIDs per transport from 0, wrapping at 10^8.
         self._next_mid = 0
+        # The application's bitrate bounds (bits per second, 0: none).
+        self._max_incoming_bitrate = 0
+        self._min_outgoing_bitrate = 0
+        self._max_outgoing_bitrate = 0
         self._producers_cname: str | None = None
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -253,6 +263,48 @@ class Transport(EventEmitter, abc.ABC):
 
     # Pipe transports override this: their consumers carry the producer's stream as is.
     _is_pipe = False
+
+    async def set_max_incoming_bitrate(self, bitrate: int) -> None:
+        """Asks the endpoint to send at most ``bitrate`` bits per second in all (a REMB,
+        which browsers take as a ceiling even when transport-cc drives their estimate); 0
+        removes the limit."""
+        self._max_incoming_bitrate = _bitrate(bitrate, "bitrate")
+        await self._send_bitrates()
+
+    async def set_max_outgoing_bitrate(self, bitrate: int) -> None:
+        """Allocates the consumers at most ``bitrate`` bits per second in all, whatever the
+        estimate says; 0 removes the limit."""
+        bitrate = _bitrate(bitrate, "bitrate")
+        if bitrate and bitrate < self._min_outgoing_bitrate:
+            raise errors.MediasoupTypeError(
+                "bitrate: must be at least the minimum outgoing bitrate", "bitrate"
+            )
+        self._max_outgoing_bitrate = bitrate
+        await self._send_bitrates()
+
+    async def set_min_outgoing_bitrate(self, bitrate: int) -> None:
+        """Allocates the consumers at least ``bitrate`` bits per second in all, whatever
+        the estimate says; 0 removes the floor."""
+        bitrate = _bitrate(bitrate, "bitrate")
+        if self._max_outgoing_bitrate and bitrate > self._max_outgoing_bitrate:
+            raise errors.MediasoupTypeError(
+                "bitrate: must be at most the maximum outgoing bitrate", "bitrate"
+            )
+        self._min_outgoing_bitrate = bitrate
+        await self._send_bitrates()
+
+    async def _send_bitrates(self) -> None:
+        self._check_open()
+        native = self._worker._native
+        await self._worker._request(
+            lambda request_id: native.set_transport_bitrates(
+                request_id,
+                self._id,
+                self._max_incoming_bitrate,
+                self._min_outgoing_bitrate,
+                self._max_outgoing_bitrate,
+            )
+        )
 
     @abc.abstractmethod
     async def get_stats(self) -> list[dict[str, Any]]:

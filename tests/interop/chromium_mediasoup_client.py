@@ -182,6 +182,8 @@ class Signaling:
         self.producers: list[mediasoup_py.Producer] = []
         # For simulcast producers' consumers.
         self.preferred_layers: ConsumerLayers | None = None
+        # The application's ceiling on what sending pages send (0: none).
+        self.max_incoming_bitrate = 0
 
     async def handle(self, method: str, data: dict[str, Any]) -> Any:
         if method == "routerRtpCapabilities":
@@ -189,6 +191,8 @@ class Signaling:
         if method == "createTransport":
             transport = await self.router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
             self.transports[transport.id] = transport
+            if data.get("direction") == "send" and self.max_incoming_bitrate:
+                await transport.set_max_incoming_bitrate(self.max_incoming_bitrate)
             return {
                 "id": transport.id,
                 "iceParameters": transport.ice_parameters,
@@ -290,7 +294,9 @@ async def open_participant(
     return page
 
 
-async def scenario(video_codec: str, remb: bool = False) -> dict[str, Any]:
+async def scenario(
+    video_codec: str, remb: bool = False, max_incoming_bitrate: int = 0
+) -> dict[str, Any]:
     if not (BUNDLE_DIRECTORY / BUNDLE).exists():
         raise FileNotFoundError(f"{BUNDLE_DIRECTORY / BUNDLE}: run .ci/setup.sh (npm build)")
     worker = await mediasoup_py.create_worker(rtc_min_port=47000, rtc_max_port=47099)
@@ -302,6 +308,7 @@ async def scenario(video_codec: str, remb: bool = False) -> dict[str, Any]:
             ]
         )
         signaling = Signaling(router)
+        signaling.max_incoming_bitrate = max_incoming_bitrate
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             with page_server() as url:
                 sender = await open_participant(browser, url, signaling, remb)
@@ -336,6 +343,10 @@ async def scenario(video_codec: str, remb: bool = False) -> dict[str, Any]:
                 producer_parameters = {
                     producer.kind: producer.rtp_parameters for producer in signaling.producers
                 }
+                producer_bitrates = {
+                    producer.kind: (await producer.get_stats())[0]["bitrate"]
+                    for producer in signaling.producers
+                }
         video, audio = inbound["video"], inbound["audio"]
         return {
             "video": {
@@ -344,6 +355,7 @@ async def scenario(video_codec: str, remb: bool = False) -> dict[str, Any]:
             },
             "videoCodec": video_codec,
             "senderAvailableOutgoingBitrate": bitrates,
+            "producerBitrates": producer_bitrates,
             "audio": {key: audio.get(key) for key in ("packetsReceived", "packetsLost")},
             "consumers": consumer_stats,
             "producerExtensions": {
@@ -671,6 +683,9 @@ def main() -> int:
     parser.add_argument(
         "--bandwidth", action="store_true", help="the receiver's path becomes a bottleneck"
     )
+    parser.add_argument(
+        "--max-incoming-bitrate", type=int, default=0, help="the server's ceiling on the sender"
+    )
     arguments = parser.parse_args()
     if arguments.bandwidth:
         result = asyncio.run(asyncio.wait_for(bandwidth_scenario(), 120))
@@ -679,7 +694,9 @@ def main() -> int:
     elif arguments.ffmpeg_source:
         result = asyncio.run(asyncio.wait_for(ffmpeg_source_scenario(), 60))
     else:
-        scenario_run = scenario(arguments.video_codec, arguments.remb)
+        scenario_run = scenario(
+            arguments.video_codec, arguments.remb, arguments.max_incoming_bitrate
+        )
         result = asyncio.run(asyncio.wait_for(scenario_run, 60))
     json.dump(result, sys.stdout)
     return 0

@@ -58,3 +58,19 @@ def test_a_sender_without_transport_cc_follows_our_remb(loopback_namespace: str)
     bitrates = result["senderAvailableOutgoingBitrate"]
     assert all(b >= a for a, b in itertools.pairwise(bitrates)), bitrates
     assert bitrates[-1] > 1.25 * bitrates[0], bitrates
+
+
+def test_set_max_incoming_bitrate_caps_what_a_chromium_sender_sends(
+    loopback_namespace: str,
+) -> None:
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace,
+        "tests.interop.chromium_mediasoup_client",
+        "--max-incoming-bitrate",
+        "300000",
+    )
+    assert result["video"]["framesDecoded"] >= 60, result
+    # Chromium takes our REMB as its ceiling although transport-cc drives its estimate.
+    assert "transport-cc" in result["producerFeedback"]["video"]
+    assert max(result["senderAvailableOutgoingBitrate"]) <= 300_000, result
+    assert sum(result["producerBitrates"].values()) <= 330_000, result["producerBitrates"]

@@ -931,6 +931,31 @@ impl PyWorkerChannel {
         )
     }
 
+    /// `max_incoming` 0: no limit; `outgoing` (min, max), max 0: no maximum.
+    fn set_transport_bitrates(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        max_incoming: u64,
+        min_outgoing: u64,
+        max_outgoing: u64,
+    ) -> PyResult<()> {
+        let max_outgoing = if max_outgoing == 0 {
+            u64::MAX
+        } else {
+            max_outgoing
+        };
+        self.send(
+            request_id,
+            Request::SetTransportBitrates {
+                transport_id,
+                max_incoming: (max_incoming > 0).then_some(max_incoming),
+                outgoing: (min_outgoing > 0 || max_outgoing < u64::MAX)
+                    .then_some((min_outgoing, max_outgoing)),
+            },
+        )
+    }
+
     fn set_consumer_preferred_layers(
         &self,
         request_id: u64,

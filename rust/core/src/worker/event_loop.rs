@@ -965,6 +965,16 @@ impl Worker {
                 self.routing.set_consumer_paused(&consumer_id, paused)?;
                 Ok(Response::Done)
             }
+            Request::SetTransportBitrates {
+                transport_id,
+                max_incoming,
+                outgoing,
+            } => {
+                let slot = self.slot_of(&transport_id)?;
+                self.routing
+                    .set_transport_bitrates(slot, max_incoming, outgoing);
+                Ok(Response::Done)
+            }
             Request::SetConsumerPreferredLayers {
                 consumer_id,
                 layers,

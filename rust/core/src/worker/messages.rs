@@ -144,6 +144,16 @@ pub enum Request {
         /// Paused or not.
         paused: bool,
     },
+    /// Bounds a transport's bitrates (mediasoup's `setMaxIncomingBitrate`,
+    /// `setMaxOutgoingBitrate`, `setMinOutgoingBitrate`).
+    SetTransportBitrates {
+        /// The transport.
+        transport_id: String,
+        /// What its endpoint is asked not to send above (`None`: no limit).
+        max_incoming: Option<u64>,
+        /// What its consumers are allocated within: (min, max), `None`: no bounds.
+        outgoing: Option<(u64, u64)>,
+    },
     /// Sets a simulcast consumer's preferred layers.
     SetConsumerPreferredLayers {
         /// The consumer.

@@ -167,6 +167,10 @@ pub struct Routing {
     /// What each transport sending to consumers can send (from its endpoint's transport-cc
     /// feedback or REMB), per transport slot.
     bandwidth: HashMap<usize, TransportBandwidth>,
+    /// The application's bounds per transport slot: the most its endpoint is asked to send
+    /// (REMB), and the (min, max) its consumers are allocated within.
+    max_incoming: HashMap<usize, u64>,
+    outgoing_bounds: HashMap<usize, (u64, u64)>,
     /// Audio level and active speaker observers.
     observers: RtpObservers,
     /// Producer and observer events for the owner, drained by [`Routing::take_notices`].
@@ -190,6 +194,16 @@ fn number_for_transport(
     view.set_header_extension(id, &written.to_be_bytes()).ok()?;
     *next = next.wrapping_add(1);
     Some(written)
+}
+
+/// An estimate within the application's (min, max) bounds; the maximum stands in while
+/// nothing is measured.
+fn within_bounds(estimate: Option<u64>, bounds: Option<&(u64, u64)>) -> Option<u64> {
+    match (estimate, bounds) {
+        (Some(estimate), Some(&(min, max))) => Some(estimate.clamp(min, max)),
+        (None, Some(&(_, max))) if max < u64::MAX => Some(max),
+        (estimate, _) => estimate,
+    }
 }
 
 /// What a simulcast or SVC consumer sends at each `[spatial][temporal]` layer, from its
@@ -456,6 +470,8 @@ impl Routing {
         self.transport_cc_ids.remove(&transport_slot);
         self.remb.remove(&transport_slot);
         self.bandwidth.remove(&transport_slot);
+        self.max_incoming.remove(&transport_slot);
+        self.outgoing_bounds.remove(&transport_slot);
     }
 
     /// A producer's counters, per stream, with bitrates as of `now`.
@@ -844,17 +860,74 @@ impl Routing {
         }
     }
 
-    /// What transport `slot` can send its endpoint, bits per second, once measured.
+    /// What transport `slot` can send its endpoint, bits per second, once measured (within
+    /// the application's bounds).
     pub fn available_outgoing_bitrate(&self, slot: usize) -> Option<u64> {
-        self.bandwidth.get(&slot)?.estimator.estimate()
+        let estimate = self
+            .bandwidth
+            .get(&slot)
+            .and_then(|bandwidth| bandwidth.estimator.estimate());
+        within_bounds(estimate, self.outgoing_bounds.get(&slot))
+    }
+
+    /// Sets transport `slot`'s bounds: what its endpoint is asked not to send above (in
+    /// REMB, also when transport-cc drives the endpoint's estimate: browsers take a REMB as a
+    /// ceiling), and what its consumers are allocated within.
+    pub fn set_transport_bitrates(
+        &mut self,
+        slot: usize,
+        max_incoming: Option<u64>,
+        outgoing: Option<(u64, u64)>,
+    ) {
+        match max_incoming {
+            Some(max) => self.max_incoming.insert(slot, max),
+            None => self.max_incoming.remove(&slot),
+        };
+        match outgoing {
+            Some(bounds) => self.outgoing_bounds.insert(slot, bounds),
+            None => self.outgoing_bounds.remove(&slot),
+        };
+    }
+
+    /// A REMB of `bitrate` for the streams transport `slot`'s endpoint sends us.
+    fn remb_to_producers(&self, slot: usize, bitrate: u64) -> Option<Vec<u8>> {
+        let ssrcs: Vec<u32> = self
+            .producers_by_transport
+            .get(&slot)
+            .into_iter()
+            .flatten()
+            .filter_map(|&index| self.producers.get(index)?.as_ref())
+            .flat_map(|entry| entry.streams.iter().filter_map(Producer::client_ssrc))
+            .collect();
+        if ssrcs.is_empty() {
+            return None;
+        }
+        let remb = Remb {
+            // As for other feedback: an SSRC the endpoint does not use.
+            sender_ssrc: 1,
+            bitrate,
+            ssrcs,
+        };
+        let mut compound = Vec::new();
+        RtcpPacket::Remb(remb).write(&mut compound).ok()?;
+        Some(compound)
     }
 
     /// Shares each transport's bandwidth among its consumers (once a second): consumers that
     /// cannot adapt keep what they send; simulcast and SVC consumers get layers that fit
     /// (see [`crate::rtc::bandwidth_allocation`]).
     fn allocate_bandwidth(&mut self, now: Instant) {
+        // Bounds apply before anything is measured, too.
+        for &slot in self.outgoing_bounds.keys() {
+            self.bandwidth
+                .entry(slot)
+                .or_insert_with(|| TransportBandwidth::new(now));
+        }
         for (&slot, bandwidth) in &mut self.bandwidth {
-            let estimate = bandwidth.estimator.estimate();
+            let estimate = within_bounds(
+                bandwidth.estimator.estimate(),
+                self.outgoing_bounds.get(&slot),
+            );
             let mut fixed = 0u64;
             let mut layered = Vec::new();
             let mut demands = Vec::new();
@@ -930,6 +1003,14 @@ impl Routing {
         out.clear();
         scores.clear();
         self.allocate_bandwidth(now);
+        // Endpoints not told our own estimate still hear the application's ceiling.
+        for (&slot, &max) in &self.max_incoming {
+            if !self.remb.contains_key(&slot) {
+                if let Some(compound) = self.remb_to_producers(slot, max) {
+                    out.push((slot, compound));
+                }
+            }
+        }
         for entry in self.producers.iter_mut().flatten() {
             let streams = entry.streams.iter_mut().zip(&mut entry.reported_scores);
             for (index, (stream, reported)) in streams.enumerate() {
@@ -1125,29 +1206,15 @@ impl Routing {
     /// `out` (cleared first): the estimate, for the client SSRCs of its producers there.
     pub fn due_rembs(&mut self, now: Instant, out: &mut Vec<(usize, Vec<u8>)>) {
         out.clear();
+        let mut due = Vec::new();
         for (&slot, (estimator, _)) in &mut self.remb {
-            let Some(bitrate) = estimator.due_remb(now) else {
-                continue;
-            };
-            let ssrcs: Vec<u32> = self
-                .producers_by_transport
-                .get(&slot)
-                .into_iter()
-                .flatten()
-                .filter_map(|&index| self.producers.get(index)?.as_ref())
-                .flat_map(|entry| entry.streams.iter().filter_map(Producer::client_ssrc))
-                .collect();
-            if ssrcs.is_empty() {
-                continue;
+            if let Some(bitrate) = estimator.due_remb(now) {
+                let ceiling = self.max_incoming.get(&slot).copied().unwrap_or(u64::MAX);
+                due.push((slot, bitrate.min(ceiling)));
             }
-            let remb = Remb {
-                // As for other feedback: an SSRC the endpoint does not use.
-                sender_ssrc: 1,
-                bitrate,
-                ssrcs,
-            };
-            let mut compound = Vec::new();
-            if RtcpPacket::Remb(remb).write(&mut compound).is_ok() {
+        }
+        for (slot, bitrate) in due {
+            if let Some(compound) = self.remb_to_producers(slot, bitrate) {
                 out.push((slot, compound));
             }
         }
@@ -1850,6 +1917,40 @@ mod tests {
             score: 3,
             producer_score: 3,
         }));
+    }
+
+    #[test]
+    fn a_max_incoming_bitrate_goes_to_the_sender_in_a_remb_each_second() {
+        let mut routing = routing();
+        let start = Instant::now();
+        route(&mut routing, keyframe(1));
+        routing.set_transport_bitrates(SENDER, Some(250_000), None);
+        let (mut out, mut scores) = (Vec::new(), Vec::new());
+        routing.periodic_rtcp(start, 0, &mut out, &mut scores);
+        let rembs: Vec<_> = out
+            .iter()
+            .filter(|(slot, _)| *slot == SENDER)
+            .flat_map(|(_, compound)| crate::packet::rtcp::parse_compound(compound).unwrap())
+            .filter_map(|packet| match packet {
+                RtcpPacket::Remb(remb) => Some(remb),
+                _ => None,
+            })
+            .collect();
+        let [remb] = rembs.as_slice() else {
+            panic!("one REMB to the sender: {rembs:?}")
+        };
+        assert_eq!(
+            (remb.bitrate, remb.ssrcs.as_slice()),
+            (250_000, [1111].as_slice())
+        );
+        routing.set_transport_bitrates(SENDER, None, None);
+        routing.periodic_rtcp(start, 0, &mut out, &mut scores);
+        assert!(out.iter().all(
+            |(_, compound)| !crate::packet::rtcp::parse_compound(compound)
+                .unwrap()
+                .iter()
+                .any(|packet| matches!(packet, RtcpPacket::Remb(_)))
+        ));
     }
 
     #[test]
