@@ -435,3 +435,23 @@ def test_transport_bitrate_bounds_are_checked_and_bound_the_estimate() -> None:
             await webrtc.set_max_incoming_bitrate(1)
 
     run(scenario)
+
+
+def test_consumer_priority_is_checked_and_reaches_the_worker() -> None:
+    async def scenario(router: mediasoup_py.Router) -> None:
+        producer = await (await transport(router)).produce(
+            kind="audio",
+            rtp_parameters=OPUS_PARAMETERS,  # type: ignore[arg-type]
+        )
+        consumer = await (await transport(router)).consume(
+            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+        )
+        for bad in (0, 256, "2", True, 1.5):
+            with pytest.raises(errors.MediasoupTypeError, match="priority"):
+                await consumer.set_priority(bad)  # type: ignore[arg-type]
+        await consumer.set_priority(200)
+        assert consumer.priority == 200
+        await consumer.unset_priority()
+        assert consumer.priority == 1
+
+    run(scenario)

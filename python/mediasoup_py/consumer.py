@@ -197,10 +197,18 @@ class Consumer(EventEmitter):
 
     async def set_priority(self, priority: int) -> None:
         """Sets the share of the transport's bandwidth this consumer gets relative to
-        others (1 to 255, mediasoup's range); bandwidth allocation uses it."""
+        others (1 to 255, mediasoup's range): when the estimate is short, simulcast and SVC
+        consumers of higher priority get their layers first, climbing as many layer steps
+        per turn as their priority."""
         if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 255:
             raise errors.MediasoupTypeError("priority: must be an int in 1..255", "priority")
         self._check_open()
+        native = self._transport._worker._native
+        await self._request_each(
+            lambda request_id, native_id: native.set_consumer_priority(
+                request_id, native_id, priority
+            )
+        )
         self._priority = priority
 
     async def unset_priority(self) -> None:

@@ -1031,6 +1031,21 @@ impl PyWorkerChannel {
         self.send(request_id, Request::SetConsumerTrace { consumer_id, kinds })
     }
 
+    fn set_consumer_priority(
+        &self,
+        request_id: u64,
+        consumer_id: String,
+        priority: u8,
+    ) -> PyResult<()> {
+        self.send(
+            request_id,
+            Request::SetConsumerPriority {
+                consumer_id,
+                priority,
+            },
+        )
+    }
+
     /// mediasoup's `createAudioLevelObserver({maxEntries, threshold, interval})`.
     fn create_audio_level_observer(
         &self,

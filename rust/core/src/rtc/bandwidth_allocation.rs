@@ -1,7 +1,8 @@
 //! Sharing the bandwidth a transport's endpoint can receive among its consumers, the way
 //! mediasoup's transports do: what cannot adapt (audio, single-stream video) is taken off the
 //! top; then the simulcast and SVC consumers start at their lowest layers and climb together,
-//! one layer step each in turn, while the next step still fits.
+//! highest priority first, each as many layer steps per turn as its priority, while the next
+//! step still fits.
 //!
 //! An estimate only learns that the path takes more when more is sent (it stays near what
 //! arrives), so when consumers want more than it allows and the path keeps up with what is
@@ -25,6 +26,8 @@ const TRIAL_LENGTH: Duration = Duration::from_secs(3);
 pub struct LayeredDemand {
     /// The most it may send.
     pub preferred: Layers,
+    /// Layer steps it climbs per turn (mediasoup's consumer priority, 1-255).
+    pub priority: u8,
     /// Bits per second it sends at each layer, `[spatial][temporal]`: for simulcast the one
     /// stream with its temporal layers up to that one, for SVC every layer it needs. Zero:
     /// the producer does not send that layer now.
@@ -79,15 +82,22 @@ pub fn allocate(budget: u64, fixed: u64, demands: &[LayeredDemand]) -> (Vec<Laye
             .zip(&layers)
             .map(|(demand, &at)| demand.bitrate(at))
             .sum::<u64>();
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(demands[index].priority));
     loop {
         let mut climbed = false;
-        for (demand, at) in demands.iter().zip(layers.iter_mut()) {
-            let Some(next) = demand.next_step(*at) else {
-                continue;
-            };
-            // A higher stream's base layer can cost less than a lower one's top.
-            let with_next = used - demand.bitrate(*at) + demand.bitrate(next);
-            if with_next <= budget {
+        for &index in &order {
+            let demand = &demands[index];
+            for _ in 0..demand.priority.max(1) {
+                let at = &mut layers[index];
+                let Some(next) = demand.next_step(*at) else {
+                    break;
+                };
+                // A higher stream's base layer can cost less than a lower one's top.
+                let with_next = used - demand.bitrate(*at) + demand.bitrate(next);
+                if with_next > budget {
+                    break;
+                }
                 used = with_next;
                 *at = next;
                 climbed = true;
@@ -209,6 +219,7 @@ mod tests {
     fn camera(preferred: Layers) -> LayeredDemand {
         LayeredDemand {
             preferred,
+            priority: 1,
             bitrates: vec![
                 vec![50_000, 80_000, 150_000],
                 vec![150_000, 250_000, 500_000],
@@ -237,6 +248,15 @@ mod tests {
     }
 
     #[test]
+    fn higher_priority_consumers_climb_first_and_further() {
+        let mut favoured = camera(layers(2, 2));
+        favoured.priority = 3;
+        let demands = [camera(layers(2, 2)), favoured];
+        let (allocated, _) = allocate(1_100_000, 0, &demands);
+        assert_eq!(allocated, [layers(1, 0), layers(2, 1)]);
+    }
+
+    #[test]
     fn the_preference_caps_and_missing_layers_are_skipped() {
         let mut demand = camera(layers(1, 1));
         let (allocated, _) = allocate(10_000_000, 0, std::slice::from_ref(&demand));
@@ -258,6 +278,7 @@ mod tests {
         let mut trials = UpgradeTrials::new(start);
         let demands = [LayeredDemand {
             preferred: layers(2, 2),
+            priority: 1,
             bitrates: vec![
                 vec![50_000, 80_000, 150_000],
                 vec![200_000, 300_000, 500_000],
@@ -300,6 +321,7 @@ mod tests {
                 .iter()
                 .map(|&(spatial, temporal)| LayeredDemand {
                     preferred: layers(spatial, temporal),
+                    priority: 1 + spatial,
                     bitrates: rates.chunks(3).map(<[u64]>::to_vec).collect(),
                 })
                 .collect();

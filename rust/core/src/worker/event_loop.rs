@@ -1006,6 +1006,13 @@ impl Worker {
                 self.routing.set_consumer_trace(&consumer_id, kinds)?;
                 Ok(Response::Done)
             }
+            Request::SetConsumerPriority {
+                consumer_id,
+                priority,
+            } => {
+                self.routing.set_consumer_priority(&consumer_id, priority)?;
+                Ok(Response::Done)
+            }
             Request::CreateRtpObserver {
                 observer_id,
                 options,

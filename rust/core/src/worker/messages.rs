@@ -196,6 +196,13 @@ pub enum Request {
         /// The kinds.
         kinds: u8,
     },
+    /// A consumer's share of its transport's bandwidth relative to the others (1-255).
+    SetConsumerPriority {
+        /// The consumer.
+        consumer_id: String,
+        /// The priority.
+        priority: u8,
+    },
     /// Creates an RTP observer (audio level or active speaker).
     CreateRtpObserver {
         /// The id the caller chose.

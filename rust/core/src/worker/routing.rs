@@ -55,6 +55,8 @@ struct ConsumerEntry {
     trace: u8,
     /// Bytes it had sent at the last bandwidth allocation (its rate since then).
     bytes_at_allocation: u64,
+    /// Its share of the transport's bandwidth relative to the others (1-255).
+    priority: u8,
 }
 
 /// What a transport can send its endpoint, and how that is shared among its consumers.
@@ -376,6 +378,7 @@ impl Routing {
                 reported_scores: None,
                 trace: 0,
                 bytes_at_allocation: 0,
+                priority: 1,
             },
         );
         self.consumer_ids.insert(id, index);
@@ -959,6 +962,7 @@ impl Routing {
                 rates.truncate(usize::from(spec.spatial_layers));
                 demands.push(LayeredDemand {
                     preferred: spec.preferred,
+                    priority: entry.priority,
                     bitrates: layer_bitrates(
                         &rates,
                         spec.svc,
@@ -1245,6 +1249,15 @@ impl Routing {
         let index = self.consumer_index(id)?;
         if let Some(Some(entry)) = self.consumers.get_mut(index) {
             entry.trace = kinds;
+        }
+        Ok(())
+    }
+
+    /// Sets a consumer's share of its transport's bandwidth relative to the others.
+    pub fn set_consumer_priority(&mut self, id: &str, priority: u8) -> Result<(), String> {
+        let index = self.consumer_index(id)?;
+        if let Some(Some(entry)) = self.consumers.get_mut(index) {
+            entry.priority = priority.max(1);
         }
         Ok(())
     }
