@@ -44,7 +44,7 @@ def trace_event_bits(types: object) -> int:
         raise errors.MediasoupTypeError("types: must be a list", "types")
     bits = 0
     for index, kind in enumerate(types):
-        if kind not in _TRACE_BITS:
+        if not isinstance(kind, str) or kind not in _TRACE_BITS:
             raise errors.MediasoupTypeError(
                 f"types[{index}]: unknown trace event type {kind!r}", f"types[{index}]"
             )
