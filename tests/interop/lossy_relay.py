@@ -27,6 +27,8 @@ class LossyRelay(asyncio.DatagramProtocol):
     seed: int = 1
     rate_bps: float | None = None
     max_queue_s: float = 0.25
+    # The client's network went away: nothing it sends reaches the server.
+    client_cut_off: bool = False
     forwarded: int = 0
     dropped: int = 0
     _busy_until: float = 0.0
@@ -63,6 +65,9 @@ class LossyRelay(asyncio.DatagramProtocol):
             self._client = addr
         destination = self._client if from_server else self.server
         if destination is None:
+            return
+        if self.client_cut_off and not from_server:
+            self.dropped += 1
             return
         lossy_way = (self.towards == "client") == from_server
         media = bool(data) and data[0] in _MEDIA_FIRST_BYTES

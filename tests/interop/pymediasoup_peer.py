@@ -44,6 +44,8 @@ class Peer:
     device: Device
     closers: list[Any] = field(default_factory=list)
     relays: list[LossyRelay] = field(default_factory=list)
+    # The server side of its last receive transport.
+    receiving: mediasoup_py.WebRtcTransport | None = None
 
     @classmethod
     async def join(
@@ -61,11 +63,18 @@ class Peer:
         return result
 
     async def _transports(
-        self, direction: Literal["send", "recv"], loss: float = 0.0
+        self,
+        direction: Literal["send", "recv"],
+        loss: float = 0.0,
+        relayed: bool = False,
+        ice_consent_timeout: float = 30,
     ) -> tuple[mediasoup_py.WebRtcTransport, ClientTransport]:
-        server = await self.router.create_webrtc_transport(listen_infos=LOOPBACK_UDP)  # type: ignore[arg-type]
+        server = await self.router.create_webrtc_transport(
+            listen_infos=LOOPBACK_UDP,  # type: ignore[arg-type]
+            ice_consent_timeout=ice_consent_timeout,
+        )
         options = transport_options(server)
-        if loss:
+        if loss or relayed:
             # The client reaches the server only through a relay that loses media.
             candidate = options["iceCandidates"][0]
             relay = await LossyRelay.start(
@@ -110,12 +119,18 @@ class Peer:
         return producers
 
     async def consume(
-        self, producers: list[mediasoup_py.Producer], loss: float = 0.0
+        self,
+        producers: list[mediasoup_py.Producer],
+        loss: float = 0.0,
+        relayed: bool = False,
+        ice_consent_timeout: float = 30,
     ) -> list[tuple[mediasoup_py.Consumer, ClientConsumer]]:
         """Receives ``producers`` through a new receive transport, mediasoup's way: the
-        consumer starts paused and resumes once the client has it. With ``loss``, media to
-        the client crosses a relay that drops that fraction of it."""
-        server, client = await self._transports("recv", loss)
+        consumer starts paused and resumes once the client has it. With ``loss`` (or
+        ``relayed``), the client reaches the server through a relay, which drops that
+        fraction of the media to the client."""
+        server, client = await self._transports("recv", loss, relayed, ice_consent_timeout)
+        self.receiving = server
         pairs = []
         for producer in producers:
             consumer = await server.consume(

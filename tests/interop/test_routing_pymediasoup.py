@@ -1,7 +1,9 @@
 """The SFU itself with real clients: a pymediasoup peer produces video and audio, two other
 pymediasoup peers consume both through their own transports, and their aiortc decoders turn
 what we forwarded into frames. The producer's send transport has the server as DTLS client
-and the receivers' transports have it as DTLS server, so both roles carry media."""
+and the receivers' transports have it as DTLS server, so both roles carry media. Loss on
+either side is repaired; a receiver whose network goes away stops getting media once its
+consent expires, and gets it again at its next consent check."""
 
 from __future__ import annotations
 
@@ -201,3 +203,62 @@ def test_loss_from_the_producer_is_repaired_by_nacking_its_sender() -> None:
     assert stats["packetsRepaired"] > 0, stats
     assert set(results["sizes"]) == {(640, 480)}
     assert results["fps"] > 20, results
+
+
+async def consent_expiry() -> dict[str, Any]:
+    """A receiver (aiortc) whose network goes away: nothing of it reaches the server, which
+    stops sending once consent expires (10 s, the shortest mediasoup allows); its network
+    comes back: its next consent check resumes the media."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=46200, rtc_max_port=46299)
+    peers: list[Peer] = []
+    try:
+        router = await worker.create_router(media_codecs=MEDIA_CODECS[:2])  # type: ignore[arg-type]
+        audio = AudioStreamTrack()
+        sender = await Peer.join(router, [audio])
+        peers.append(sender)
+        (producer,) = await sender.produce([audio])
+        receiver = await Peer.join(router)
+        peers.append(receiver)
+        ((_, client),) = await receiver.consume([producer], relayed=True, ice_consent_timeout=10)
+        transport, relay = receiver.receiving, receiver.relays[0]
+        assert transport is not None
+        await asyncio.wait_for(client.track.recv(), timeout=20)
+        loop = asyncio.get_running_loop()
+        relay.client_cut_off = True
+        cut_at = loop.time()
+        while (await transport.get_stats())[0]["iceState"] != "disconnected":
+            assert loop.time() - cut_at < 20, "consent never expired"
+            await asyncio.sleep(0.2)
+        expired_after = loop.time() - cut_at
+        forwarded = relay.forwarded
+        await asyncio.sleep(2)
+        sent_while_expired = relay.forwarded - forwarded
+        relay.client_cut_off = False
+        restored_at = loop.time()
+        # A check without nomination: connected again (RFC 7675 consent, ICE-lite).
+        while (await transport.get_stats())[0]["iceState"] not in ("connected", "completed"):
+            assert loop.time() - restored_at < 20, "consent never came back"
+            await asyncio.sleep(0.2)
+        back_after = loop.time() - restored_at
+        forwarded = relay.forwarded
+        await asyncio.sleep(1)
+        return {
+            "expiredAfter": expired_after,
+            "sentWhileExpired": sent_while_expired,
+            "backAfter": back_after,
+            "sentOnceBack": relay.forwarded - forwarded,
+        }
+    finally:
+        for peer in peers:
+            await peer.close()
+        worker.close()
+
+
+def test_consent_expiry_stops_media_to_a_receiver_and_a_new_check_resumes_it() -> None:
+    result = asyncio.run(asyncio.wait_for(consent_expiry(), 90))
+    assert 9 <= result["expiredAfter"] <= 13, result
+    # Not a datagram to an address that stopped consenting (RFC 7675).
+    assert result["sentWhileExpired"] == 0, result
+    # aioice checks consent every 5 s or so: the next one brings the media back.
+    assert result["backAfter"] < 12, result
+    assert result["sentOnceBack"] > 20, result
