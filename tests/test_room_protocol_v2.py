@@ -470,3 +470,55 @@ def test_bad_peer_messages_get_typed_errors_naming_the_field() -> None:
         assert room.dump()["peers"][0]["transportIds"] == [7]
 
     asyncio.run(in_room(body))
+
+
+def test_the_active_speaker_detector_follows_the_rooms_audio_levels() -> None:
+    async def body(room: mediasoup_py.Room) -> list[tuple[str | None, bool]]:
+        producers = {}
+        for name, ssrc in (("ann", 7000), ("ben", 7100)):
+            client = V2Client(room, name)
+            await client.join()
+            await client.request(
+                "createTransport", id=1, direction="send", dtlsParameters=CLIENT_DTLS
+            )
+            await client.request(
+                "createProducer", id=2, kind="audio", transportId=1,
+                rtpParameters=audio_parameters(ssrc), paused=False,
+            )  # fmt: skip
+            assert client.peer is not None
+            producers[name] = client.peer.producers[2]
+        detector = room.create_active_speaker_detector()
+        changes: list[tuple[str | None, bool]] = []
+
+        def changed(peer: mediasoup_py.RoomPeer | None, producer: object) -> None:
+            if peer is None:
+                changes.append((None, producer is None))
+            else:
+                changes.append((peer.id, producer is producers[peer.id]))
+
+        detector.on("activespeakerchange", changed)
+
+        def report(*levels: tuple[str, int]) -> None:
+            # What the room's audio level observer reports every 500 ms, loudest first.
+            room.emit(
+                "audiolevels",
+                [{"producer": producers[name], "audioLevel": level} for name, level in levels],
+            )
+
+        report(("ann", -30), ("ben", -50))  # nobody was speaking: ann at once
+        report(("ben", -20), ("ann", -40))  # ben must be loudest four times in a row
+        report(("ben", -20))
+        report(("ann", -20))
+        report(("ben", -20))
+        report(("ben", -20))
+        report(("ben", -20))
+        report(("ben", -20))  # the fourth in a row: ben
+        report(("ann", -90))  # too quiet to count: nobody
+        report()
+        await producers["ann"].pause()
+        report(("ann", -10), ("ben", -30))  # paused producers do not speak
+        detector.close()
+        report(("ann", -10))
+        return changes
+
+    assert asyncio.run(in_room(body)) == [("ann", True), ("ben", True), (None, True), ("ben", True)]

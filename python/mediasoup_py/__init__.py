@@ -6,6 +6,7 @@ threads; this package is the control plane and the typed surface over it.
 
 from mediasoup_py import errors
 from mediasoup_py._core import __version__
+from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
 from mediasoup_py.consumer import Consumer
 from mediasoup_py.direct_transport import DirectTransport
 from mediasoup_py.peer_v2 import V2Consumer, V2Peer
@@ -21,6 +22,7 @@ from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.worker import Worker, WorkerDiedError, create_worker
 
 __all__ = [
+    "ActiveSpeakerDetector",
     "ActiveSpeakerObserver",
     "AudioLevelObserver",
     "Consumer",

@@ -37,7 +37,8 @@ class EventEmitter:
     def off(self, event: str, handler: Handler) -> None:
         """Removes ``handler`` from ``event`` (no error if it was not there)."""
         handlers = self._handlers.get(event, [])
-        self._handlers[event] = [entry for entry in handlers if entry[0] is not handler]
+        # Equality, not identity: each access to a bound method makes a new object.
+        self._handlers[event] = [entry for entry in handlers if entry[0] != handler]
 
     def listener_count(self, event: str) -> int:
         """How many handlers ``event`` has."""

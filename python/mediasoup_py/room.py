@@ -26,6 +26,7 @@ from mediasoup_py import errors, protocol
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
+    from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
     from mediasoup_py.consumer import Consumer, ConsumerLayers
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
@@ -118,6 +119,14 @@ class Room(EventEmitter):
         """What the room holds, for debugging: its router and each peer's objects."""
         peers = [peer.dump() for peer in self._peers.values()]
         return {"routerId": self._router.id, "peers": peers}
+
+    def create_active_speaker_detector(self) -> ActiveSpeakerDetector:
+        """mediasoup v2's active speaker detector over this room's audio levels."""
+        from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
+
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        return ActiveSpeakerDetector(self)
 
     def create_peer(self, peer_id: str, channel: PeerChannel) -> Peer:
         """A new peer for a client that connected; it joins with a ``join`` request."""
