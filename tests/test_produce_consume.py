@@ -455,3 +455,20 @@ def test_consumer_priority_is_checked_and_reaches_the_worker() -> None:
         assert consumer.priority == 1
 
     run(scenario)
+
+
+def test_a_producer_with_more_encodings_than_any_sender_uses_is_refused() -> None:
+    async def scenario(router: mediasoup_py.Router) -> None:
+        webrtc = await transport(router)
+        parameters: dict[str, Any] = {
+            "codecs": [{"mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000}],
+            "encodings": [{"ssrc": 5000 + index} for index in range(ortc.MAX_ENCODINGS + 1)],
+        }
+        with pytest.raises(errors.MediasoupTypeError) as raised:
+            await webrtc.produce(kind="video", rtp_parameters=parameters)  # type: ignore[arg-type]
+        assert raised.value.field == "rtp_parameters.encodings"
+        parameters["encodings"] = parameters["encodings"][: ortc.MAX_ENCODINGS]
+        producer = await webrtc.produce(kind="video", rtp_parameters=parameters)  # type: ignore[arg-type]
+        assert producer.type == "simulcast"
+
+    run(scenario)

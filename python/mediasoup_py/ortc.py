@@ -342,6 +342,11 @@ def validate_rtp_parameters(params: object, field: str = "rtp_parameters") -> Rt
         ],
         "rtcp": {"reducedSize": True},
     }
+    if len(checked["encodings"]) > MAX_ENCODINGS:
+        raise _type_error(
+            f"{field}.encodings",
+            f"has {len(checked['encodings'])} encodings; at most {MAX_ENCODINGS} are taken",
+        )
     _check_encodings_consistent(checked, field)
     if params.get("mid") is not None:
         checked["mid"] = _string(params["mid"], f"{field}.mid")
@@ -355,6 +360,11 @@ def validate_rtp_parameters(params: object, field: str = "rtp_parameters") -> Rt
             rtcp.get("reducedSize"), f"{field}.rtcp.reducedSize", True
         )
     return checked
+
+
+# Each encoding is a stream the worker keeps state for (a packet store, NACKs, statistics):
+# a bound, well above what senders use (browsers send at most four simulcast encodings).
+MAX_ENCODINGS = 8
 
 
 def _check_encodings_consistent(params: RtpParameters, field: str) -> None:

@@ -614,6 +614,20 @@ mod tests {
     }
 
     #[test]
+    fn thousands_of_ssrcs_with_its_mid_leave_one_stream_learned() {
+        // An authenticated but abusive sender: every packet on a new SSRC, all with the
+        // producer's MID. The first is learned; the others are not this producer's, and
+        // nothing is kept for them.
+        let mut producer = Producer::new(spec(None, None)).unwrap();
+        for ssrc in 10_000..12_000u32 {
+            let mut bytes = packet(96, ssrc, vec![(1, b"0".to_vec())]);
+            let claimed = claim_and_rewrite(&mut producer, &mut bytes).is_some();
+            assert_eq!(claimed, ssrc == 10_000, "SSRC {ssrc}");
+        }
+        assert_eq!(producer.client_ssrc(), Some(10_000));
+    }
+
+    #[test]
     fn with_a_rid_only_that_encoding_is_learned() {
         let mut producer = Producer::new(spec(None, Some("r0"))).unwrap();
         let mut high = packet(96, 7000, vec![(1, b"0".to_vec()), (2, b"r2".to_vec())]);
