@@ -3,8 +3,9 @@
 # Debian 12 machine with Rust and Python 3.11 (root or sudo for apt-get):
 #   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
 #     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with),
-#     chromium (the browser the WebRTC tests drive through Playwright) and iproute2 (the
-#     tests put Chromium in a loopback-only network namespace), and Node.js with npm when
+#     chromium (the browser the WebRTC tests drive through Playwright), firefox-esr (driven
+#     over WebDriver BiDi by puppeteer-core from npm) and iproute2 (the tests put the
+#     browsers in a loopback-only network namespace), and Node.js with npm when
 #     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
 #   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
 #     into one script that the demo page and the test pages load (built before the package is
@@ -22,7 +23,7 @@ cd "$repo"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium iproute2)
+apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -43,6 +44,12 @@ bundle=python/mediasoup_py/demo/static/mediasoup-client.js
 if [ ! -f "$bundle" ] || [ "$client/package-lock.json" -nt "$bundle" ]; then
   echo "setup: bundling mediasoup-client for the demo and the browser tests"
   (cd "$client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+fi
+
+firefox_driver=tests/interop/firefox
+if [ ! -d "$firefox_driver/node_modules/puppeteer-core" ] || [ "$firefox_driver/package-lock.json" -nt "$firefox_driver/node_modules" ]; then
+  echo "setup: installing puppeteer-core, which drives Firefox ESR in the browser tests"
+  (cd "$firefox_driver" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 v2_client=examples/v2_room/client

@@ -26,3 +26,27 @@ def loopback_namespace() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=True)
+
+
+@pytest.fixture
+def firefox_namespace(loopback_namespace: str) -> str:
+    """The loopback namespace with a default route through ``lo`` from 127.0.0.1: Firefox
+    gathers ICE candidates only where it finds a default route (its "default address only"
+    mode, which applies to fake media), so without one it offers none. The route leads
+    nowhere but ``lo``: nothing can leave the namespace."""
+    subprocess.run(
+        [
+            "ip",
+            "-n",
+            loopback_namespace,
+            "route",
+            "add",
+            "default",
+            "dev",
+            "lo",
+            "src",
+            "127.0.0.1",
+        ],
+        check=True,
+    )
+    return loopback_namespace

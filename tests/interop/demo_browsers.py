@@ -2,17 +2,20 @@
 Chromium tabs that open its page, type a name, press Join and see each other. The result
 (what each tab decoded, whether the remote video shows a picture) is printed as JSON and a
 screenshot of the first tab is saved in tests/artifacts/. With ``--bot`` the second participant
-is the demo's bot instead (pymediasoup over aiortc), which records what it receives.
+is the demo's bot instead (pymediasoup over aiortc), which records what it receives; with
+``--firefox`` it is Debian's Firefox ESR (driven over WebDriver BiDi by puppeteer-core,
+tests/interop/firefox).
 
 Run inside a network namespace that has only ``lo`` (the pytest tests do):
 
-    python -m tests.interop.demo_browsers [--bot]
+    python -m tests.interop.demo_browsers [--bot | --firefox]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -30,6 +33,7 @@ from tests.interop.chromium_webrtc import wait_until
 from tests.interop.ffmpeg_peer import probe
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FIREFOX_PARTICIPANT = Path(__file__).resolve().parent / "firefox" / "participant.mjs"
 
 # The remote tile's video: frames decoded, size, and how much its pixels vary (a blank or
 # black frame barely varies).
@@ -45,7 +49,7 @@ REMOTE_VIDEO = """async () => {
       if (report.kind === 'audio') audioSamplesDecoded = report.totalSamplesReceived || 0;
     });
   }
-  let spread = 0;
+  let spread = 0, mean = 0;
   if (video.videoWidth) {
     const canvas = document.createElement('canvas');
     canvas.width = 64;
@@ -59,9 +63,10 @@ REMOTE_VIDEO = """async () => {
       sum += luma; squares += luma * luma; count++;
     }
     spread = Math.sqrt(squares / count - (sum / count) ** 2);
+    mean = sum / count;
   }
   return {framesDecoded, audioSamplesDecoded, width: video.videoWidth,
-    height: video.videoHeight, spread, name: tile.querySelector('.name').textContent};
+    height: video.videoHeight, spread, mean, name: tile.querySelector('.name').textContent};
 }"""
 
 
@@ -121,6 +126,69 @@ async def with_bot() -> dict[str, Any]:
             "recording": streams,
         }
     finally:
+        await runner.cleanup()
+        await server.close()
+
+
+async def with_firefox() -> dict[str, Any]:
+    """A Chromium tab and a Firefox tab join the same room and each decodes the other."""
+    server, runner, url = await start_demo()
+    firefox = await asyncio.create_subprocess_exec(
+        "node",
+        str(FIREFOX_PARTICIPANT),
+        url,
+        "fox",
+        "60",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert firefox.stdin is not None
+        assert firefox.stdout is not None
+        firefox.stdin.write(REMOTE_VIDEO.encode())
+        firefox.stdin.close()
+        async with async_playwright() as playwright, browser_context(playwright) as browser:
+            page = await browser.new_page()
+            await join(page, url, "chris")
+            seen: dict[str, Any] = {}
+
+            async def firefox_sees_chromium() -> None:
+                assert firefox.stdout is not None
+                while True:
+                    line = await firefox.stdout.readline()
+                    if not line:
+                        raise RuntimeError("the Firefox participant ended")
+                    message = json.loads(line)
+                    if "joined" in message:
+                        seen["firefoxUserAgent"] = message["userAgent"]
+                        continue
+                    remote = message["seen"]
+                    seen["firefox"] = remote
+                    if remote and remote["framesDecoded"] >= 30 and remote["spread"] > 5:
+                        return
+
+            async def chromium_sees_firefox() -> bool:
+                remote = await page.evaluate(REMOTE_VIDEO)
+                seen["chromium"] = remote
+                return bool(remote and remote["framesDecoded"] >= 30 and remote["width"] > 0)
+
+            await asyncio.wait_for(firefox_sees_chromium(), 45)
+            await wait_until(chromium_sees_firefox, "the Chromium tab to see Firefox")
+            # Firefox's fake camera is one colour at a time, changing: the picture moves.
+            await asyncio.sleep(1.5)
+            seen["chromiumLater"] = await page.evaluate(REMOTE_VIDEO)
+            producers = {
+                peer.display_name: sorted(
+                    (producer.kind, producer.type) for producer in peer.producers.values()
+                )
+                for room in server.rooms.values()
+                for peer in room.peers
+            }
+        return {"seen": seen, "producers": producers}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            firefox.terminate()
+        await firefox.wait()
         await runner.cleanup()
         await server.close()
 
@@ -193,8 +261,10 @@ async def scenario() -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bot", action="store_true")
+    parser.add_argument("--firefox", action="store_true")
     arguments = parser.parse_args()
-    result = asyncio.run(asyncio.wait_for(with_bot() if arguments.bot else scenario(), 80))
+    run = with_bot() if arguments.bot else with_firefox() if arguments.firefox else scenario()
+    result = asyncio.run(asyncio.wait_for(run, 80))
     json.dump(result, sys.stdout)
     return 0
 

@@ -2,7 +2,7 @@
 with their fake cameras and microphones, and each shows the other's video (decoded, named,
 not blank); when one leaves, the other's tile goes and the server forgets the room. And a tab
 (mediasoup-client v3) and the demo's bot (pymediasoup) exchange media through the demo's
-WebSocket signaling."""
+WebSocket signaling; and a Firefox page and a Chromium page call each other."""
 
 from __future__ import annotations
 
@@ -53,3 +53,30 @@ def test_a_tab_and_the_pymediasoup_bot_call_each_other(loopback_namespace: str) 
     assert int(video["nb_read_frames"]) >= 30, result["recording"]
     assert "consumerScore" in result["botNotifications"]
     assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
+
+
+def test_a_firefox_page_and_a_chromium_page_call_each_other_in_the_demo(
+    firefox_namespace: str,
+) -> None:
+    """Debian's Firefox ESR (mediasoup-client's Firefox handler, simulcast by RID) and
+    Chromium in one demo room: each decodes the other's video and audio."""
+    result: dict[str, Any] = run_in_namespace(
+        firefox_namespace, "tests.interop.demo_browsers", "--firefox"
+    )
+    seen = result["seen"]
+    assert "Firefox/" in seen["firefoxUserAgent"]
+    firefox, chromium, later = seen["firefox"], seen["chromium"], seen["chromiumLater"]
+    assert firefox["name"] == "chris"
+    assert firefox["framesDecoded"] >= 30, firefox
+    assert firefox["audioSamplesDecoded"] > 0, firefox
+    assert firefox["spread"] > 5, firefox
+    assert chromium["name"] == "fox"
+    assert chromium["framesDecoded"] >= 30, chromium
+    assert chromium["audioSamplesDecoded"] > 0, chromium
+    # Firefox's fake camera shows one colour at a time, changing: the picture moves.
+    assert later["framesDecoded"] > chromium["framesDecoded"]
+    assert later["mean"] != chromium["mean"], (chromium, later)
+    assert result["producers"] == {
+        "chris": [["audio", "simple"], ["video", "simulcast"]],
+        "fox": [["audio", "simple"], ["video", "simulcast"]],
+    }
