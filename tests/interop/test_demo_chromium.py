@@ -48,9 +48,15 @@ def test_a_tab_and_the_pymediasoup_bot_call_each_other(loopback_namespace: str) 
     assert (seen["width"], seen["height"]) == (640, 480)
     # ...and the bot (pymediasoup) decodes the tab's camera and records it to a file.
     assert result["botConsumers"] == ["audio", "video"]
-    (video,) = result["recording"]
+    streams = {stream["codec_type"]: stream for stream in result["recording"]}
+    assert set(streams) == {"video", "audio"}, result["recording"]
+    video, audio = streams["video"], streams["audio"]
     assert video["codec_name"] == "vp8"
     assert int(video["nb_read_frames"]) >= 30, result["recording"]
+    # The tab's camera at its size (the recorder sized the stream from the first frame).
+    assert int(video["width"]) > 0, video
+    assert audio["codec_name"] == "opus"
+    assert int(audio["nb_read_frames"]) >= 50, result["recording"]
     assert "consumerScore" in result["botNotifications"]
     assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
 

@@ -39,6 +39,29 @@ SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms
 
 
+class _AfterFirstVideoFrame(MediaStreamTrack):
+    """A remote track as the recorder reads it, ordered around the first video frame: the
+    video track (``announce``) sets ``first_frame`` when it hands that frame over; the audio
+    track hands nothing over before that."""
+
+    def __init__(
+        self, source: MediaStreamTrack, first_frame: asyncio.Event, announce: bool = False
+    ) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self._source = source
+        self._first_frame = first_frame
+        self._announce = announce
+
+    async def recv(self) -> Any:
+        if not self._announce:
+            await self._first_frame.wait()
+        frame = await self._source.recv()
+        if self._announce:
+            self._first_frame.set()
+        return frame
+
+
 class Tone(AudioStreamTrack):
     """A 440 Hz sine at ``amplitude`` (of full scale), paced in real time; the amplitude can
     change while it plays."""
@@ -90,6 +113,8 @@ class Bot:
         self._recv_transport: Any = None
         self._handling: set[asyncio.Task[None]] = set()
         self._recording_started = False
+        # Remote tracks to record, by kind (the first of each).
+        self._to_record: dict[str, MediaStreamTrack] = {}
 
     async def _request(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
         assert self._socket is not None
@@ -137,22 +162,30 @@ class Bot:
         await self._socket.send_json(protocol.ok_response(request["id"], {}))
 
     def _record(self, consumer: Any) -> None:
-        """Records the first remote video track, or the first audio track when no video
-        comes within two seconds. One track only: aiortc's recorder writes the container
-        header with the first packet, so a video track whose first frame comes after audio
-        started would be written with the wrong frame size."""
+        """Records the first remote video and audio tracks together (the audio alone when no
+        video comes within two seconds). aiortc's recorder writes the container header with
+        the first packet it muxes and sizes the video stream from the first video frame, so
+        the audio waits for that frame (:class:`_AfterFirstVideoFrame`)."""
         if self.recorder is None or self._recording_started:
             return
-        if consumer.kind == "video":
-            self._start_recorder(consumer.track)
-        else:
-            asyncio.get_running_loop().call_later(2.0, self._start_recorder, consumer.track)
+        self._to_record[consumer.kind] = consumer.track
+        if "video" in self._to_record and "audio" in self._to_record:
+            self._start_recorder()
+        elif consumer.kind == "audio":
+            asyncio.get_running_loop().call_later(2.0, self._start_recorder)
 
-    def _start_recorder(self, track: MediaStreamTrack) -> None:
+    def _start_recorder(self) -> None:
         if self.recorder is None or self._recording_started:
             return
         self._recording_started = True
-        self.recorder.addTrack(track)
+        video, audio = self._to_record.get("video"), self._to_record.get("audio")
+        if video is not None:
+            first_frame = asyncio.Event()
+            self.recorder.addTrack(_AfterFirstVideoFrame(video, first_frame, announce=True))
+            if audio is not None:
+                self.recorder.addTrack(_AfterFirstVideoFrame(audio, first_frame))
+        elif audio is not None:
+            self.recorder.addTrack(audio)
         task = asyncio.ensure_future(self.recorder.start())
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
