@@ -1,10 +1,11 @@
 //! Feeds arbitrary bytes to the RTP layer: parse, every accessor and extension, typed
-//! extension values, id remapping, MID upsert/remove, RTX round trip, and the codec payload
+//! extension values (the AV1 dependency descriptor among them), id remapping, MID upsert/remove, RTX round trip, and the codec payload
 //! descriptors on the payload. Nothing may panic, and the round trips must hold.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mediasoup_core::packet::codecs::dependency_descriptor::DependencyDescriptor;
 use mediasoup_core::packet::codecs::{self, vp8::Vp8PayloadDescriptor, PayloadCodec};
 use mediasoup_core::packet::rtp::extensions::{
     AbsCaptureTime, AbsSendTime, AudioLevel, Mid, PlayoutDelay, RepairedRtpStreamId, RtpStreamId,
@@ -24,6 +25,11 @@ const CODECS: [PayloadCodec; 5] = [
 ];
 
 fn walk_typed_values(value: &[u8]) {
+    if let Ok(descriptor) = DependencyDescriptor::parse(value) {
+        if let Some(structure) = descriptor.structure {
+            let _ = structure.layers_of(descriptor.template_id);
+        }
+    }
     let _ = Mid::parse(value);
     let _ = RtpStreamId::parse(value);
     let _ = RepairedRtpStreamId::parse(value);

@@ -162,6 +162,7 @@ class WorkerChannel:
         key_frame_request_delay_ms: int,
         use_fir: bool,
         paused: bool,
+        dependency_descriptor_extension_id: int | None = ...,
     ) -> None: ...
     def create_consumer(
         self,
@@ -183,6 +184,7 @@ class WorkerChannel:
         layers: tuple[bool, int, int, int, int] | None,
         paused: bool,
         stream: int = ...,
+        dependency_descriptor_extension_id: int | None = ...,
     ) -> None: ...
     def set_consumer_preferred_layers(
         self, request_id: int, consumer_id: str, spatial_layer: int, temporal_layer: int

@@ -18,6 +18,7 @@ from mediasoup_py.producer import (
     ProducerType,
     trace_event_bits,
 )
+from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
 if TYPE_CHECKING:
     from mediasoup_py.producer import Producer
@@ -418,9 +419,20 @@ async def create_consumer(
     encoding = rtp_parameters["encodings"][0]
     # A simulcast or SVC producer reaches a (non-pipe) consumer as layers it chooses among.
     layers: ConsumerLayers | None = None
-    # The worker reads SVC layers from VP9's payload descriptor; other SVC codecs (AV1, whose
-    # layers are in the dependency descriptor) go out whole, every layer.
-    svc_readable = rtp_parameters["codecs"][0]["mimeType"].lower() == "video/vp9"
+    # The worker reads SVC layers from VP9's payload descriptor, and AV1's from the
+    # dependency descriptor when the endpoint takes it; other SVC streams go out whole.
+    dependency_descriptor_id = next(
+        (
+            extension["id"]
+            for extension in rtp_parameters["headerExtensions"]
+            if extension["uri"] == DEPENDENCY_DESCRIPTOR_URI
+        ),
+        None,
+    )
+    mime_type = rtp_parameters["codecs"][0]["mimeType"].lower()
+    svc_readable = mime_type == "video/vp9" or (
+        mime_type == "video/av1" and dependency_descriptor_id is not None
+    )
     if not pipe and (producer.type == "simulcast" or (producer.type == "svc" and svc_readable)):
         spatial_layers, temporal_layers = _layer_counts(producer)
         layers = (
@@ -478,6 +490,7 @@ async def create_consumer(
         "mime_type": rtp_parameters["codecs"][0]["mimeType"],
         "layers": layer_argument,
         "paused": paused,
+        "dependency_descriptor_extension_id": dependency_descriptor_id,
     }
     for stream, (native_id, stream_encoding) in enumerate(zip(native_ids, encodings, strict=True)):
         rtx_ssrc = stream_encoding.get("rtx", {}).get("ssrc")

@@ -29,7 +29,9 @@ from mediasoup_py.rtp_parameters import (
     RtpMapping,
     RtpParameters,
 )
-from mediasoup_py.supported_rtp_capabilities import SUPPORTED_RTP_CAPABILITIES
+from mediasoup_py.supported_rtp_capabilities import (
+    SUPPORTED_RTP_CAPABILITIES,
+)
 
 __all__ = [
     "DYNAMIC_PAYLOAD_TYPES",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
 if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
@@ -465,6 +466,7 @@ async def create_producer(
             ),
             audio_level_extension_id=router_extension_id(AUDIO_LEVEL_URI),
             video_orientation_extension_id=router_extension_id(VIDEO_ORIENTATION_URI),
+            dependency_descriptor_extension_id=router_extension_id(DEPENDENCY_DESCRIPTOR_URI),
             key_frame_request_delay_ms=key_frame_request_delay,
             # As mediasoup: PLI when the client takes it, else FIR.
             use_fir=not negotiated("nack", "pli") and negotiated("ccm", "fir"),

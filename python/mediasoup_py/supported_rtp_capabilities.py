@@ -16,7 +16,7 @@ from mediasoup_py.rtp_parameters import (
     RtpHeaderExtension,
 )
 
-__all__ = ["SUPPORTED_RTP_CAPABILITIES"]
+__all__ = ["DEPENDENCY_DESCRIPTOR_URI", "SUPPORTED_RTP_CAPABILITIES"]
 
 _AUDIO_FEEDBACK: list[RtcpFeedback] = [{"type": "nack"}, {"type": "transport-cc"}]
 _TRANSPORT_CC: list[RtcpFeedback] = [{"type": "transport-cc"}]
@@ -81,11 +81,11 @@ def _extension(kind: str, uri: str, preferred_id: int, direction: str) -> RtpHea
     )
 
 
-_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
-_REPAIRED_RID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
-_DEPENDENCY_DESCRIPTOR = (
+DEPENDENCY_DESCRIPTOR_URI = (
     "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension"
 )
+_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+_REPAIRED_RID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 
 SUPPORTED_RTP_CAPABILITIES: RtpCapabilities = {
     "codecs": [
@@ -117,7 +117,8 @@ SUPPORTED_RTP_CAPABILITIES: RtpCapabilities = {
         _extension("audio", _TRANSPORT_WIDE_CC, 5, "recvonly"),
         _extension("video", _TRANSPORT_WIDE_CC, 5, "sendrecv"),
         _extension("audio", "urn:ietf:params:rtp-hdrext:ssrc-audio-level", 6, "sendrecv"),
-        _extension("video", _DEPENDENCY_DESCRIPTOR, 7, "recvonly"),
+        # Forwarded to consumers: AV1 SVC consumers choose layers by it.
+        _extension("video", DEPENDENCY_DESCRIPTOR_URI, 7, "sendrecv"),
         _extension("video", "urn:3gpp:video-orientation", 8, "sendrecv"),
         _extension("video", "urn:ietf:params:rtp-hdrext:toffset", 9, "sendrecv"),
         _extension("audio", _ABS_CAPTURE_TIME, 10, "sendrecv"),

@@ -103,7 +103,7 @@ window.produceLayered = async (layering) => {{
   }});
   const stream = await navigator.mediaDevices.getUserMedia(
     {{video: {{width: 1280, height: 720}}, audio: false}});
-  const encodings = layering === 'svc'
+  const encodings = layering.startsWith('svc')
     ? [{{scalabilityMode: 'L3T3_KEY', maxBitrate: 2000000}}]
     : [
       {{rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150000}},
@@ -374,14 +374,19 @@ async def scenario(
         worker.close()
 
 
+# Chromium offers the AV1 dependency descriptor (which AV1 SVC needs end to end) only with
+# this field trial.
+DEPENDENCY_DESCRIPTOR_TRIAL = "--force-fieldtrials=WebRTC-DependencyDescriptorAdvertised/Enabled/"
+
+
 @contextlib.asynccontextmanager
-async def browser_context(playwright: Any) -> Any:
+async def browser_context(playwright: Any, extra_flags: tuple[str, ...] = ()) -> Any:
     with tempfile.TemporaryDirectory() as profile:
         browser = await playwright.chromium.launch_persistent_context(
             profile,
             executable_path=CHROMIUM,
             headless=True,
-            args=FLAGS,
+            args=[*FLAGS, *extra_flags],
             ignore_default_args=["--headless"],
         )
         try:
@@ -406,6 +411,8 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
         codec: dict[str, Any] = {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}
         if layering == "svc":
             codec["mimeType"] = "video/VP9"
+        elif layering == "svc-av1":
+            codec["mimeType"] = "video/AV1"
         elif layering == "simulcast-h264":
             codec["mimeType"] = "video/H264"
             codec["parameters"] = {"packetization-mode": 1, "profile-level-id": "42e01f"}
@@ -416,7 +423,11 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
             far_router = await far_worker.create_router(media_codecs=[codec])  # type: ignore[list-item]
             receiving = Signaling(far_router)
         receiving.preferred_layers = {"spatialLayer": 2, "temporalLayer": 2}
-        async with async_playwright() as playwright, browser_context(playwright) as browser:
+        flags = (DEPENDENCY_DESCRIPTOR_TRIAL,) if layering == "svc-av1" else ()
+        async with (
+            async_playwright() as playwright,
+            browser_context(playwright, flags) as browser,
+        ):
             with page_server() as url:
                 sender = await open_participant(browser, url, signaling)
                 producer_ids = await sender.evaluate(
@@ -676,7 +687,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video-codec", default="video/VP8")
     parser.add_argument(
-        "--layers", choices=("simulcast", "simulcast-h264", "simulcast-piped", "svc")
+        "--layers",
+        choices=("simulcast", "simulcast-h264", "simulcast-piped", "svc", "svc-av1"),
     )
     parser.add_argument("--ffmpeg-source", action="store_true")
     parser.add_argument("--remb", action="store_true", help="the sender has no transport-cc")

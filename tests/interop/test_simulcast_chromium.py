@@ -4,7 +4,9 @@ three spatial layers (K-SVC), the receiver page consumes it, and the server move
 across the layers with ``set_preferred_layers``. Each switch must show in the receiver's
 decoder (frame width), fire ``layerschange``, and never freeze the video; the preferred
 temporal layer sets the decoded frame rate. ``simulcast-piped``: the receiver is on another
-worker, reached through ``pipe_to_router``, which carries all three streams."""
+worker, reached through ``pipe_to_router``, which carries all three streams. ``svc-av1``: AV1
+L3T3_KEY, whose layers the SFU reads from the dependency descriptor (which Chromium offers
+behind a field trial)."""
 
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from tests.interop.chromium_mediasoup_client import LAYER_WIDTHS
 from tests.interop.netns import run_in_namespace
 
 
-@pytest.mark.parametrize("layering", ["simulcast", "simulcast-h264", "simulcast-piped", "svc"])
+@pytest.mark.parametrize(
+    "layering", ["simulcast", "simulcast-h264", "simulcast-piped", "svc", "svc-av1"]
+)
 def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
     loopback_namespace: str, layering: str
 ) -> None:
     result: dict[str, Any] = run_in_namespace(
         loopback_namespace, "tests.interop.chromium_mediasoup_client", "--layers", layering
     )
-    kind = "svc" if layering == "svc" else "simulcast"
+    kind = "svc" if layering.startswith("svc") else "simulcast"
     assert result["producerType"] == kind
     assert result["consumerType"] == kind
     assert len(result["producerStats"]) == (3 if kind == "simulcast" else 1)

@@ -801,7 +801,7 @@ impl PyWorkerChannel {
     /// `extension_ids`: (client id, router id) per header extension the router knows;
     /// `rid`: (RID extension id, RID) of the forwarded encoding when the client sends RIDs;
     /// `rtx`: (RTX SSRC if signaled, [(client RTX PT, client media PT)]).
-    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid_extension_id, repaired_rid_extension_id, encodings, store_for_retransmission, clock_rate, rtx_payload_types, generate_nacks, transport_cc_extension_id, remb_abs_send_time_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused))]
+    #[pyo3(signature = (request_id, *, transport_id, producer_id, payload_types, extension_ids, mid_extension_id, mid, rid_extension_id, repaired_rid_extension_id, encodings, store_for_retransmission, clock_rate, rtx_payload_types, generate_nacks, transport_cc_extension_id, remb_abs_send_time_extension_id, audio_level_extension_id, video_orientation_extension_id, key_frame_request_delay_ms, use_fir, paused, dependency_descriptor_extension_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_producer(
         &self,
@@ -826,6 +826,7 @@ impl PyWorkerChannel {
         key_frame_request_delay_ms: u64,
         use_fir: bool,
         paused: bool,
+        dependency_descriptor_extension_id: Option<u8>,
     ) -> PyResult<()> {
         let payload_types: Vec<_> = payload_types
             .into_iter()
@@ -857,6 +858,7 @@ impl PyWorkerChannel {
                 video_orientation_extension_id,
                 key_frame_request_delay: Duration::from_millis(key_frame_request_delay_ms),
                 use_fir,
+                dependency_descriptor_extension_id,
             })
             .collect();
         self.send(
@@ -874,7 +876,7 @@ impl PyWorkerChannel {
     /// `mid` is (MID extension id, MID) when the endpoint negotiated the extension; `rtx` is
     /// (RTX SSRC, [(media PT, RTX PT)]) when it accepted RTX; `stream` is the producer
     /// stream a consumer without `layers` carries.
-    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, mime_type, layers, paused, stream = 0))]
+    #[pyo3(signature = (request_id, *, transport_id, consumer_id, producer_id, ssrc, payload_types, extension_ids, mid, needs_key_frame, rtx, clock_rate, cname, transport_cc_extension_id, mime_type, layers, paused, stream = 0, dependency_descriptor_extension_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_consumer(
         &self,
@@ -895,6 +897,7 @@ impl PyWorkerChannel {
         layers: Option<(bool, u8, u8, u8, u8)>,
         paused: bool,
         stream: u8,
+        dependency_descriptor_extension_id: Option<u8>,
     ) -> PyResult<()> {
         self.send(
             request_id,
@@ -925,6 +928,7 @@ impl PyWorkerChannel {
                         },
                     ),
                     stream,
+                    dependency_descriptor_extension_id,
                 }),
                 paused,
             },

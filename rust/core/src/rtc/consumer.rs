@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::PayloadCodec;
@@ -50,6 +51,9 @@ pub struct ConsumerSpec {
     /// Without layers: the producer stream it carries. A pipe consumer of a simulcast
     /// producer carries every stream, each as one of these on its own SSRC.
     pub stream: u8,
+    /// The dependency descriptor's extension id, when negotiated: an AV1 SVC consumer reads
+    /// layers from it.
+    pub dependency_descriptor_extension_id: Option<u8>,
 }
 
 /// The layers a simulcast or SVC consumer chooses among.
@@ -168,6 +172,9 @@ pub struct Consumer {
     selector: Option<Layering>,
     /// Producer timestamp + offset = ours; moves at a switch to another stream.
     timestamp_offset: u32,
+    /// AV1 SVC: the template layers of the last keyframe's dependency structure, and that
+    /// keyframe's RTP timestamp (its higher spatial layers reference no earlier picture).
+    av1_templates: Option<(TemplateLayers, u32)>,
     vp8: Option<Vp8Numbering>,
     rtx_sequence: u16,
     /// The RTP timestamp of the last packet sent, and when: sender reports extrapolate it.
@@ -210,6 +217,7 @@ impl Consumer {
             run_stream: stream,
             selector,
             timestamp_offset: 0,
+            av1_templates: None,
             vp8: None,
             rtx_sequence: initial_sequences.1,
             last_sent: None,
@@ -350,18 +358,20 @@ impl Consumer {
         };
         let mut marker = None;
         let restart = match &mut self.selector {
-            Some(Layering::Svc(selector)) => {
-                let Ok(vp9) = Vp9PayloadDescriptor::parse(view.payload()) else {
-                    return Forward::Skip;
+            Some(Layering::Svc(_)) => {
+                let Some(packet) = self.svc_packet(&view) else {
+                    // AV1 before a keyframe's dependency structure reached this consumer
+                    // (it came before the consumer did): ask for one.
+                    let waiting =
+                        self.spec.codec == Some(PayloadCodec::Av1) && self.av1_templates.is_none();
+                    return if waiting {
+                        Forward::NeedKeyFrame(stream)
+                    } else {
+                        Forward::Skip
+                    };
                 };
-                let layer = vp9.layer;
-                let packet = SvcPacket {
-                    spatial: layer.map_or(0, |layer| layer.spatial_id),
-                    temporal: layer.map_or(0, |layer| layer.temporal_id),
-                    switching_up_point: layer.is_some_and(|layer| layer.switching_up_point),
-                    starts_layer_frame: vp9.start_of_frame,
-                    ends_layer_frame: vp9.end_of_frame,
-                    inter_picture_predicted: vp9.inter_picture_predicted,
+                let Some(Layering::Svc(selector)) = &mut self.selector else {
+                    return Forward::Skip;
                 };
                 match selector.select(packet, view.marker()) {
                     SvcSelection::Forward { marker: wanted } => {
@@ -435,6 +445,43 @@ impl Consumer {
         self.stats.bytes += len as u64;
         self.last_sent = Some((timestamp, now));
         Forward::Send(len)
+    }
+
+    /// The layers of an SVC packet: VP9's from its payload descriptor; AV1's from the
+    /// dependency descriptor, by the template layers of the last keyframe's structure.
+    fn svc_packet(&mut self, view: &RtpPacket<&[u8]>) -> Option<SvcPacket> {
+        if self.spec.codec != Some(PayloadCodec::Av1) {
+            let vp9 = Vp9PayloadDescriptor::parse(view.payload()).ok()?;
+            let layer = vp9.layer;
+            return Some(SvcPacket {
+                spatial: layer.map_or(0, |layer| layer.spatial_id),
+                temporal: layer.map_or(0, |layer| layer.temporal_id),
+                switching_up_point: layer.is_some_and(|layer| layer.switching_up_point),
+                starts_layer_frame: vp9.start_of_frame,
+                ends_layer_frame: vp9.end_of_frame,
+                inter_picture_predicted: vp9.inter_picture_predicted,
+            });
+        }
+        let id = self.spec.dependency_descriptor_extension_id?;
+        let descriptor = DependencyDescriptor::parse(view.header_extension(id)?).ok()?;
+        if let Some(structure) = descriptor.structure {
+            // Keyframes carry the structure, on their first packet.
+            self.av1_templates = Some((structure, view.timestamp()));
+        }
+        let (templates, key_timestamp) = self.av1_templates.as_ref()?;
+        let (spatial, temporal) = templates.layers_of(descriptor.template_id)?;
+        Some(SvcPacket {
+            spatial,
+            temporal,
+            // WebRTC's AV1 temporal structures (L1T2, L1T3 and their spatial forms) never
+            // reference a frame of the same temporal layer above the base: any frame of a
+            // higher layer decodes from the lower ones.
+            switching_up_point: true,
+            starts_layer_frame: descriptor.start_of_frame,
+            ends_layer_frame: descriptor.end_of_frame,
+            // Every layer frame of the keyframe's picture refers only to that picture.
+            inter_picture_predicted: view.timestamp() != *key_timestamp,
+        })
     }
 
     /// Starts a run on `first`, a packet of producer stream `stream`: our numbering
@@ -651,6 +698,7 @@ mod tests {
             codec: None,
             layers: None,
             stream: 0,
+            dependency_descriptor_extension_id: None,
             rtx: Some(RtxSpec {
                 ssrc: 0xABCE,
                 payload_types: vec![(101, 102)],

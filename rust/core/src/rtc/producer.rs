@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::{self, FrameInfo, PayloadCodec};
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
@@ -59,6 +60,9 @@ pub struct ProducerSpec {
     pub key_frame_request_delay: Duration,
     /// Ask for keyframes with FIR (the client negotiated `ccm fir` but not `nack pli`).
     pub use_fir: bool,
+    /// The router's id of the dependency descriptor extension, when the client negotiated
+    /// it: AV1 layers are read from it.
+    pub dependency_descriptor_extension_id: Option<u8>,
 }
 
 /// How a sending camera is oriented (the video orientation extension).
@@ -178,6 +182,8 @@ pub struct Producer {
     receive_stats: ReceiveStats,
     /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
     layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
+    /// AV1 with the dependency descriptor: the last keyframe's template layers.
+    av1_templates: Option<TemplateLayers>,
     stats: ProducerStats,
 }
 
@@ -204,6 +210,7 @@ impl Producer {
             fir_sequence: 0,
             video_orientation: None,
             layer_rates: Default::default(),
+            av1_templates: None,
             stats: ProducerStats::default(),
         })
     }
@@ -363,13 +370,19 @@ impl Producer {
         self.stats.packets += 1;
         self.stats.bytes += packet.len() as u64;
         // Codecs without a descriptor here: every packet can start decoding.
-        let frame = codec.map_or(
+        let mut frame = codec.map_or(
             FrameInfo {
                 is_keyframe: true,
                 ..FrameInfo::default()
             },
             |codec| codecs::frame_info(codec, packet.payload()),
         );
+        if codec == Some(PayloadCodec::Av1) {
+            if let Some((spatial, temporal)) = self.av1_layers(packet) {
+                frame.spatial = spatial;
+                frame.temporal = temporal;
+            }
+        }
         let is_keyframe = frame.is_keyframe;
         let layer = usize::from(frame.spatial).min(MAX_SPATIAL_LAYERS - 1) * MAX_TEMPORAL_LAYERS
             + usize::from(frame.temporal).min(MAX_TEMPORAL_LAYERS - 1);
@@ -401,6 +414,19 @@ impl Producer {
             video_orientation_change,
             repaired,
         })
+    }
+
+    /// An AV1 packet's (spatial, temporal) layers, from its dependency descriptor and the
+    /// template layers of the last keyframe's structure (kept as keyframes bring them).
+    fn av1_layers(&mut self, packet: &RtpPacket<&mut [u8]>) -> Option<(u8, u8)> {
+        let id = self.spec.dependency_descriptor_extension_id?;
+        let descriptor = DependencyDescriptor::parse(packet.header_extension(id)?).ok()?;
+        if let Some(structure) = descriptor.structure {
+            self.av1_templates = Some(structure);
+        }
+        self.av1_templates
+            .as_ref()?
+            .layers_of(descriptor.template_id)
     }
 
     /// Appends the lost packets to ask the client for now to `lost`; true when some were

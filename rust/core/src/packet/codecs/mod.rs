@@ -3,6 +3,7 @@
 //! rewrites simulcast switching needs. Payloads are never decoded.
 
 pub mod av1;
+pub mod dependency_descriptor;
 pub mod h264;
 pub mod opus;
 pub mod vp8;
