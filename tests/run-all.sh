@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up (idempotent), Rust formatting, lints and tests,
 # the fuzz targets (built and replayed over their committed corpora), the Python package build,
-# Python lints/types and pytest. Fails on the first failure.
+# Python lints/types and pytest, and the packet path's instruction count against its baseline.
+# Fails on the first failure.
 # Usage: bash tests/run-all.sh
 set -euo pipefail
 
@@ -22,6 +23,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "instruction count of the packet path (regression guard)"
+bash benches/instruction_count.sh
 
 step "fuzz targets: build, replay the corpora, short random runs"
 bash fuzz/run.sh ci
