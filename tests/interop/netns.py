@@ -12,15 +12,18 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def run_in_namespace(namespace: str, module: str, *arguments: str) -> dict[str, object]:
-    """Runs ``python -m module arguments`` in the namespace; its stdout is JSON."""
+def run_in_namespace(
+    namespace: str, module: str, *arguments: str, timeout: float = 90
+) -> dict[str, object]:
+    """Runs ``python -m module arguments`` in the namespace (for at most ``timeout`` seconds);
+    its stdout is JSON."""
     completed = subprocess.run(
         ["ip", "netns", "exec", namespace, sys.executable, "-m", module, *arguments],
         cwd=REPOSITORY,
         env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=timeout,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -70,7 +70,7 @@ def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
     transport-cc feedback drops, the consumer moves to a stream that fits; the path opens
     again: trials of the next layer go through, and the consumer is back on the top stream."""
     result: dict[str, Any] = run_in_namespace(
-        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth"
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth", timeout=170
     )
     assert result["downSeconds"] < 15, result["timeline"]
     at_bottleneck = result["atBottleneck"]
@@ -78,4 +78,5 @@ def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
     assert len(below_top) >= 0.8 * len(at_bottleneck), at_bottleneck
     estimates = sorted(sample["estimate"] for sample in at_bottleneck if sample["estimate"])
     assert estimates[len(estimates) // 2] < 600_000, at_bottleneck
-    assert result["upSeconds"] < 40, result["timeline"]
+    # Trials refused at the bottleneck spaced the next ones out (up to 40 s apart).
+    assert result["upSeconds"] < 70, result["timeline"]

@@ -16,7 +16,10 @@ use super::layer_selector::Layers;
 
 /// The first trial, and trials after a success, wait this long.
 const TRIAL_INTERVAL: Duration = Duration::from_secs(2);
-/// Failed trials double the wait up to this.
+/// After a failed trial, or when the estimate takes layers away, the next trial waits at
+/// least this, doubling with each failure up to [`MAX_TRIAL_INTERVAL`]: a trial on a path
+/// that cannot take it overloads it for a moment.
+const FAILED_TRIAL_INTERVAL: Duration = Duration::from_secs(8);
 const MAX_TRIAL_INTERVAL: Duration = Duration::from_secs(40);
 /// A trial the estimate has not refused by then went through.
 const TRIAL_LENGTH: Duration = Duration::from_secs(3);
@@ -140,6 +143,8 @@ pub struct UpgradeTrials {
     trial: Option<Trial>,
     next: Instant,
     interval: Duration,
+    /// The layers allocated last time, to see the estimate take some away.
+    last: Vec<Layers>,
 }
 
 impl UpgradeTrials {
@@ -149,6 +154,7 @@ impl UpgradeTrials {
             trial: None,
             next: now + TRIAL_INTERVAL,
             interval: TRIAL_INTERVAL,
+            last: Vec::new(),
         }
     }
 
@@ -166,11 +172,12 @@ impl UpgradeTrials {
     ) -> (Vec<Layers>, bool) {
         let mut proved = false;
         let mut budget = estimate;
+        // A trial's end takes its step away: that is not the estimate's doing.
+        let trial_ran = self.trial.is_some();
         if let Some(trial) = self.trial {
             if !keeps_up {
                 self.trial = None;
-                self.interval = (self.interval * 2).min(MAX_TRIAL_INTERVAL);
-                self.next = now + self.interval;
+                self.back_off(now);
             } else if now.saturating_duration_since(trial.started) >= TRIAL_LENGTH {
                 self.trial = None;
                 self.interval = TRIAL_INTERVAL;
@@ -185,13 +192,32 @@ impl UpgradeTrials {
             self.next = self.next.max(now + self.interval);
         }
         let (layers, used) = allocate(budget, fixed, demands);
+        let taken_away = layers.len() == self.last.len()
+            && layers.iter().zip(&self.last).any(|(now, before)| {
+                (now.spatial, now.temporal) < (before.spatial, before.temporal)
+            });
+        self.last.clone_from(&layers);
+        if taken_away && !trial_ran {
+            // The path took less than it did: it is no time to try for more.
+            self.back_off(now);
+        }
         if self.trial.is_none() && now >= self.next {
             if let Some((more, need)) = one_step_more(&layers, used, demands) {
                 self.trial = Some(Trial { need, started: now });
+                self.last.clone_from(&more);
                 return (more, proved);
             }
         }
         (layers, proved)
+    }
+}
+
+impl UpgradeTrials {
+    fn back_off(&mut self, now: Instant) {
+        self.interval = (self.interval * 2)
+            .max(FAILED_TRIAL_INTERVAL)
+            .min(MAX_TRIAL_INTERVAL);
+        self.next = now + self.interval;
     }
 }
 
@@ -296,10 +322,16 @@ mod tests {
         assert_eq!(allocate(100_000, true, 5), (vec![layers(0, 2)], true));
         // The next trial after the short interval.
         assert_eq!(allocate(150_000, true, 7), (vec![layers(1, 0)], false));
-        // The path falls behind: back down, and the next trial waits 4 s.
+        // The path falls behind: back down, and the next trial waits 8 s.
         assert_eq!(allocate(150_000, false, 8), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 11), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 12), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(150_000, true, 15), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(150_000, true, 16), (vec![layers(1, 0)], false));
+        // Refused again: 16 s. And the estimate taking layers away counts as a refusal.
+        assert_eq!(allocate(150_000, false, 17), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(150_000, true, 32), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(100_000, true, 33), (vec![layers(0, 1)], false));
+        assert_eq!(allocate(150_000, true, 60), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(150_000, true, 65), (vec![layers(1, 0)], false));
         // No trial starts while the path struggles.
         let mut trials = UpgradeTrials::new(start);
         let demands = [camera(layers(2, 2))];
