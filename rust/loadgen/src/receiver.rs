@@ -49,10 +49,18 @@ pub struct ReceiveReport {
     pub latency: LatencyHistogram,
 }
 
+/// All receive buffers together ask for at most this much kernel memory (charged only while
+/// datagrams wait in them).
+const RECEIVE_BUFFER_BUDGET: usize = 256 << 20;
+const RECEIVE_BUFFER_MIN: usize = 1 << 20;
+const RECEIVE_BUFFER_MAX: usize = 64 << 20;
+
 /// Asks for a receive buffer that holds a fan-out burst (one producer packet to hundreds of
-/// consumers arrives at once): forced past `rmem_max` when running as root, else capped by it.
-fn enlarge_receive_buffer(socket: &UdpSocket) {
-    let size: libc::c_int = 8 << 20;
+/// consumers arrives at once, all of them at one port with `--sink`): forced past `rmem_max`
+/// when running as root, else capped by it.
+fn enlarge_receive_buffer(socket: &UdpSocket, ports: usize) {
+    let size = (RECEIVE_BUFFER_BUDGET / ports.max(1)).clamp(RECEIVE_BUFFER_MIN, RECEIVE_BUFFER_MAX);
+    let size = size as libc::c_int;
     for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
         // SAFETY: a valid socket and a c_int option value of the size given.
         let result = unsafe {
@@ -165,7 +173,7 @@ pub fn spawn(
     for (index, address) in addresses.iter().enumerate() {
         let socket =
             UdpSocket::bind(address).map_err(|error| format!("receive port {address}: {error}"))?;
-        enlarge_receive_buffer(&socket);
+        enlarge_receive_buffer(&socket, addresses.len());
         socket
             .set_nonblocking(true)
             .map_err(|error| error.to_string())?;
