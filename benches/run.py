@@ -458,20 +458,33 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
 
     written = []
     fanout = [row for row in rows if row["scenario"] == "fanout"]
-    figure, axes = plt.subplots(figsize=(7, 5))
+    figure, axes = plt.subplots(figsize=(8, 5.5))
+    # Colour by implementation, marker by fan-out size: several sizes share an offered load.
+    colours = dict(zip(names, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    sizes = sorted({row["size"] for row in fanout})
+    markers = dict(zip(sizes, "osD^v<>", strict=False))
     for name in names:
-        mine = sorted(
-            (r["offered_pps"], r["forwarded_pps"]) for r in fanout if r["implementation"] == name
-        )
-        if mine:
-            axes.plot(*zip(*mine, strict=True), marker="o", linestyle="", label=name)
+        for size in sizes:
+            series = sorted(
+                (row["offered_pps"], row["forwarded_pps"])
+                for row in fanout
+                if row["implementation"] == name and row["size"] == size
+            )
+            if series:
+                axes.plot(
+                    *zip(*series, strict=True),
+                    marker=markers.get(size, "o"),
+                    color=colours.get(name),
+                    label=f"{name}, 1 -> {size}",
+                    alpha=0.8,
+                )
     if fanout:
         top = max(row["offered_pps"] for row in fanout)
         axes.plot([0, top], [0, top], color="grey", linewidth=0.8, label="all delivered")
     axes.set_xlabel("offered forwarding load (packets/s out)")
     axes.set_ylabel("forwarded packets/s delivered")
     axes.set_title("Fan-out: forwarded packets/s against offered load")
-    axes.legend()
+    axes.legend(fontsize="small", ncol=2)
     axes.grid(alpha=0.3)
     written.append(save(figure, stem.with_name(stem.name + "-throughput.png")))
 
@@ -565,7 +578,16 @@ def main(arguments: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="runs per point and implementation")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--from-json", type=Path, help="only rewrite the tables and plots of an earlier run"
+    )
     options = parser.parse_args(arguments)
+    # Wide enough for the tables when the output is a log file rather than a terminal.
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    if options.from_json:
+        report = json.loads(options.from_json.read_text())
+        write_report(report, options.from_json.with_suffix(""), console)
+        return 0
     peers = [peer for peer in options.peers.split(",") if peer]
     if unknown := set(peers) - set(PEERS):
         parser.error(f"unknown peers {', '.join(sorted(unknown))} (known: {', '.join(PEERS)})")
@@ -575,8 +597,6 @@ def main(arguments: Sequence[str] | None = None) -> int:
         parser.error(f"--seconds must be above the {WARMUP_SECONDS:.0f} s warm-up")
     repeats = options.repeats or (1 if options.quick else 2)
 
-    # Wide enough for the tables when the output is a log file rather than a terminal.
-    console = Console(width=None if sys.stdout.isatty() else 180)
     build_loadgen()
     mediasoup = set_up_peers(peers, console)
     chosen = implementations(peers, mediasoup)
@@ -610,32 +630,36 @@ def main(arguments: Sequence[str] | None = None) -> int:
             time.sleep(PAUSE_SECONDS)
 
     rows = summarize(results, points, names)
-    ratio_rows = [entry for peer in names[1:] for entry in ratios(rows, peer)]
-    memory = memory_per_consumer(rows, names)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    context = {
+    report = {
         "date": date,
         "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}",
         "seconds": seconds,
         "repeats": repeats,
         "peers_measured": names[1:],
+        "summary": rows,
+        "ratios": [entry for peer in names[1:] for entry in ratios(rows, peer)],
+        "memory_per_consumer_kb": memory_per_consumer(rows, names),
+        "runs": [{**asdict(result), "point": result.point.label} for result in results],
     }
     options.output_dir.mkdir(parents=True, exist_ok=True)
     stem = options.output_dir / date
-    report = {
-        **context,
-        "summary": rows,
-        "ratios": ratio_rows,
-        "memory_per_consumer_kb": memory,
-        "runs": [{**asdict(result), "point": result.point.label} for result in results],
-    }
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown(rows, ratio_rows, memory, context))
+    write_report(report, stem, console)
+    return 0
+
+
+def write_report(report: dict[str, Any], stem: Path, console: Console) -> None:
+    """The markdown tables and the plots of a run's report, written next to its JSON."""
+    names = [OURS, *report["peers_measured"]]
+    rows, ratio_rows = report["summary"], report["ratios"]
+    stem.with_suffix(".md").write_text(
+        markdown(rows, ratio_rows, report["memory_per_consumer_kb"], report)
+    )
     pictures = plot(rows, names, stem)
     print_tables(console, rows, ratio_rows)
     written = [stem.with_suffix(".json"), stem.with_suffix(".md"), *pictures]
     console.print("wrote " + ", ".join(str(path) for path in written))
-    return 0
 
 
 if __name__ == "__main__":
