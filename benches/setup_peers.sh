@@ -11,7 +11,8 @@
 # Env:   PEERS_CACHE        where builds go (default benches/.peers, git-ignored)
 #        MEDIASOUP_VERSION  npm version (default 3.27.1)
 #        JOBS               parallel compile jobs (default: number of cores)
-# Prints, last, the variables the driver reads: MEDIASOUP_WORKER_BIN and MS_APP_DIR.
+# Prints, last, and writes to $PEERS_CACHE/peers.env the variables the driver reads:
+# MEDIASOUP_WORKER_BIN and MS_APP_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${PEERS_CACHE:-$here/.peers}
@@ -109,6 +110,8 @@ for peer in "${peers[@]}"; do
   esac
 done
 if [[ " ${peers[*]} " == *" mediasoup "* ]]; then
-  echo "MEDIASOUP_WORKER_BIN=$cache/mediasoup-$version/build/mediasoup-worker"
-  echo "MS_APP_DIR=$cache/mediasoup-$version/app"
+  {
+    echo "MEDIASOUP_WORKER_BIN=$cache/mediasoup-$version/build/mediasoup-worker"
+    echo "MS_APP_DIR=$cache/mediasoup-$version/app"
+  } | tee "$cache/peers.env"
 fi
