@@ -5,9 +5,9 @@ thread, the loss at the sink, and the worker's CPU per 1000 forwarded packets.
 
     .venv/bin/python -m benches.fanout_bench --consumers 10 100 500 --pps 200 --seconds 5
 
-Every consumer encrypts its own copy (real SRTP, as a WebRTC consumer would); the producer's
-packets carry VP8 keyframe headers so consumers forward from the first packet. The load
-generator runs on the same machine, so compare CPU per packet across runs.
+Every consumer encrypts its own copy (real SRTP, as a WebRTC consumer would); the producer
+sends VP8-shaped frames that start with a keyframe, so consumers forward from the first
+packet. The load generator runs on the same machine, so compare CPU per packet across runs.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ async def measure(consumers: int, pps: int, seconds: float) -> dict[str, Any]:
             )
         command = [str(LOADGEN), "--targets", f"127.0.0.1:{ingress.tuple['localPort']}"]
         command += ["--pps", str(pps), "--seconds", str(seconds), "--payload", "1000"]
-        command += ["--srtp", f"{PROFILE}:{producer_key.hex()}", "--vp8-keyframes"]
+        command += ["--srtp", f"{PROFILE}:{producer_key.hex()}", "--shape", "video"]
         command += ["--sink", f"127.0.0.1:{sink_port}"]
         before = await worker.get_resource_usage()
         started = time.perf_counter()

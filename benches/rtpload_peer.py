@@ -1,13 +1,19 @@
 """mediasoup_py as a plain-RTP forwarding peer, set up exactly like the mediasoup benchmark
-peer it is compared with: one comedia PlainTransport producer (VP8, rtcp-mux, 127.0.0.1) and
-N PlainTransport consumers sending to 127.0.0.1:<recv-base + i>, consuming with the router's
-full RTP capabilities (so header extensions are rewritten, as mediasoup does).
+peer it is compared with (benches/peers/mediasoup_peer.mjs):
 
-It prints one ready line as JSON and runs until SIGTERM/SIGINT or ``--max-seconds``. The load
-tool (an RTP sender and per-port receiver) measures delivery, gaps, latency and this
-process's CPU; the worker thread is the only busy thread in it.
+- fanout: one comedia PlainTransport producer (VP8, or opus with ``--kind audio``; rtcp-mux,
+  127.0.0.1) and N PlainTransport consumers sending to 127.0.0.1:<recv-base + i>;
+- conference: P participants, each with one comedia PlainTransport producing VP8 (SSRC
+  VIDEO_SSRC + i) and opus (AUDIO_SSRC + i) (opus only with ``--audio-only``), and one
+  PlainTransport to 127.0.0.1:<recv-base + i> consuming every other participant's producers.
+
+Consumers use the router's full RTP capabilities (so header extensions are rewritten, as
+mediasoup does). It prints one ready line as JSON and runs until SIGTERM/SIGINT or
+``--max-seconds``. The load tool (an RTP sender and per-port receiver) measures delivery,
+gaps, latency and this process's CPU; the worker thread is the only busy thread in it.
 
     python -m benches.rtpload_peer --consumers 10 --recv-base 41000 --max-seconds 60
+    python -m benches.rtpload_peer --scenario conference --participants 4 --recv-base 41000
 """
 
 from __future__ import annotations
@@ -19,79 +25,121 @@ import json
 import os
 import signal
 import sys
+from typing import Any, Literal
 
 import mediasoup_py
 
-PRODUCER_SSRC = 0x11223344
-PRODUCER_PAYLOAD_TYPE = 101
+VIDEO_SSRC = 0x11223344
+AUDIO_SSRC = 0x22334455
+VIDEO_PAYLOAD_TYPE = 101
+AUDIO_PAYLOAD_TYPE = 100
 LOOPBACK = {"protocol": "udp", "ip": "127.0.0.1"}
 MEDIA_CODECS = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
     {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
 ]
+# Far above any benchmark run; a stray peer still ends.
+LONGEST_RUN_SECONDS = 3600
+
+Kind = Literal["audio", "video"]
 
 
-async def serve(consumers: int, recv_base: int, max_seconds: float) -> None:
+def rtp_parameters(kind: Kind, ssrc: int) -> Any:
+    codec: dict[str, Any] = (
+        {"mimeType": "video/VP8", "payloadType": VIDEO_PAYLOAD_TYPE, "clockRate": 90000}
+        if kind == "video"
+        else {
+            "mimeType": "audio/opus",
+            "payloadType": AUDIO_PAYLOAD_TYPE,
+            "clockRate": 48000,
+            "channels": 2,
+        }
+    )
+    return {"codecs": [codec], "encodings": [{"ssrc": ssrc}]}
+
+
+async def egress_to(router: Any, port: int) -> Any:
+    transport = await router.create_plain_transport(listen_info=LOOPBACK, comedia=False)
+    await transport.connect(ip="127.0.0.1", port=port)
+    return transport
+
+
+async def fanout(router: Any, consumers: int, recv_base: int, kind: Kind) -> dict[str, Any]:
+    ingress = await router.create_plain_transport(listen_info=LOOPBACK, comedia=True)
+    producer = await ingress.produce(kind=kind, rtp_parameters=rtp_parameters(kind, VIDEO_SSRC))
+    for index in range(consumers):
+        egress = await egress_to(router, recv_base + index)
+        await egress.consume(producer_id=producer.id, rtp_capabilities=router.rtp_capabilities)
+    return {
+        "producerPort": ingress.tuple["localPort"],
+        "ssrc": VIDEO_SSRC,
+        "payloadType": VIDEO_PAYLOAD_TYPE if kind == "video" else AUDIO_PAYLOAD_TYPE,
+    }
+
+
+async def conference(
+    router: Any, participants: int, recv_base: int, audio_only: bool
+) -> dict[str, Any]:
+    kinds: list[Kind] = ["audio"] if audio_only else ["audio", "video"]
+    ingress_ports = []
+    producers = []
+    for index in range(participants):
+        ingress = await router.create_plain_transport(listen_info=LOOPBACK, comedia=True)
+        ingress_ports.append(ingress.tuple["localPort"])
+        for kind in kinds:
+            ssrc = (VIDEO_SSRC if kind == "video" else AUDIO_SSRC) + index
+            producer = await ingress.produce(kind=kind, rtp_parameters=rtp_parameters(kind, ssrc))
+            producers.append((index, producer))
+    for index in range(participants):
+        egress = await egress_to(router, recv_base + index)
+        for owner, producer in producers:
+            if owner != index:
+                await egress.consume(
+                    producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+                )
+    return {
+        "producerPorts": ingress_ports,
+        "videoSsrc": VIDEO_SSRC,
+        "audioSsrc": AUDIO_SSRC,
+        "videoPayloadType": VIDEO_PAYLOAD_TYPE,
+        "audioPayloadType": AUDIO_PAYLOAD_TYPE,
+    }
+
+
+async def serve(arguments: argparse.Namespace) -> None:
     worker = await mediasoup_py.create_worker(rtc_min_port=20000, rtc_max_port=29999)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS)  # type: ignore[arg-type]
-        ingress = await router.create_plain_transport(listen_info=LOOPBACK, comedia=True)  # type: ignore[arg-type]
-        producer = await ingress.produce(
-            kind="video",
-            rtp_parameters={  # type: ignore[typeddict-item]
-                "codecs": [
-                    {
-                        "mimeType": "video/VP8",
-                        "payloadType": PRODUCER_PAYLOAD_TYPE,
-                        "clockRate": 90000,
-                    }
-                ],
-                "encodings": [{"ssrc": PRODUCER_SSRC}],
-            },
-        )
-        for index in range(consumers):
-            egress = await router.create_plain_transport(listen_info=LOOPBACK, comedia=False)  # type: ignore[arg-type]
-            await egress.connect(ip="127.0.0.1", port=recv_base + index)
-            await egress.consume(producer_id=producer.id, rtp_capabilities=router.rtp_capabilities)
-        ready = {
-            "ready": True,
-            "producerPort": ingress.tuple["localPort"],
-            "ssrc": PRODUCER_SSRC,
-            "payloadType": PRODUCER_PAYLOAD_TYPE,
-            "cpuPid": os.getpid(),
-        }
-        print(json.dumps(ready), flush=True)
+        if arguments.scenario == "fanout":
+            setup = await fanout(router, arguments.consumers, arguments.recv_base, arguments.kind)
+        else:
+            setup = await conference(
+                router, arguments.participants, arguments.recv_base, arguments.audio_only
+            )
+        print(json.dumps({"ready": True, **setup, "cpuPid": os.getpid()}), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, stop.set)
         # Either a signal or the time limit ends the run.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=max_seconds)
-        usage = await worker.get_resource_usage()
-        [stats] = await producer.get_stats()
-        print(
-            json.dumps(
-                {
-                    "done": True,
-                    "workerCpuUserMs": usage["ru_utime"],
-                    "workerCpuSysMs": usage["ru_stime"],
-                    "producerPackets": stats["packetCount"],
-                }
-            ),
-            flush=True,
-        )
+            await asyncio.wait_for(
+                stop.wait(), timeout=min(arguments.max_seconds, LONGEST_RUN_SECONDS)
+            )
     finally:
         worker.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenario", choices=["fanout", "conference"], default="fanout")
     parser.add_argument("--consumers", type=int, default=4)
+    parser.add_argument("--kind", choices=["video", "audio"], default="video")
+    parser.add_argument("--participants", type=int, default=4)
+    parser.add_argument("--audio-only", action="store_true")
     parser.add_argument("--recv-base", type=int, default=40000)
     parser.add_argument("--max-seconds", type=float, default=300)
-    arguments = parser.parse_args()
-    asyncio.run(serve(arguments.consumers, arguments.recv_base, min(arguments.max_seconds, 3600)))
+    asyncio.run(serve(parser.parse_args()))
     return 0
 
 

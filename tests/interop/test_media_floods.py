@@ -147,7 +147,7 @@ class PlainVictim:
     def command(self, target_port: int, seconds: float, sink: bool) -> list[str]:
         command = [str(LOADGEN), "--targets", f"127.0.0.1:{target_port}"]
         command += ["--pps", str(HONEST_PPS), "--seconds", str(seconds), "--payload", "1000"]
-        command += ["--srtp", f"{PROFILE}:{self.key.hex()}", "--vp8-keyframes"]
+        command += ["--srtp", f"{PROFILE}:{self.key.hex()}", "--shape", "video"]
         if sink:
             command += ["--sink", f"127.0.0.1:{self.sink_port}"]
         return command
@@ -163,13 +163,14 @@ class PlainVictim:
 
     async def captured_packet(self) -> bytes:
         """The honest sender's first SRTP packet, captured on the wire: the load generator's
-        streams are deterministic (SSRC, sequence from 0, same key), so the honest run
-        later sends exactly these bytes first."""
+        streams start alike (SSRC, sequence 0, same key), so the honest run later sends a
+        packet of the same SRTP index first (its payload differs only in the send time it
+        carries): resent, this one is a replay."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as capture:
             capture.bind(("127.0.0.1", 0))
             capture.settimeout(5)
             port = capture.getsockname()[1]
-            await run_json(self.command(port, 0.0005, sink=False), timeout=10)
+            await run_json(self.command(port, 0.05, sink=False), timeout=10)
             packet, _ = capture.recvfrom(2048)
             return packet
 

@@ -1,281 +1,196 @@
-//! mediasoup-loadgen: sends paced RTP (optionally SRTP) streams to many UDP targets on
-//! loopback, batched with sendmmsg, and prints what it sent as one JSON line.
+//! mediasoup-loadgen: the load tool of the mediasoup_py benchmarks. It sends paced RTP
+//! (optionally SRTP) to an SFU on loopback, receives what the SFU forwards on N ports, and
+//! prints one JSON line: what was sent, what arrived per port, sequence gaps, reordering,
+//! one-way latency percentiles and the SFU process's CPU and memory.
 //!
-//! Usage: mediasoup-loadgen --targets 127.0.0.1:40000,127.0.0.1:40001 --pps 1000 \
-//!            --seconds 5 [--payload 1200] [--srtp PROFILE:HEX_KEY_AND_SALT] \
-//!            [--vp8-keyframes] [--sink 127.0.0.1:41000]
+//! Usage (see `options::USAGE` for every flag):
+//!     mediasoup-loadgen --targets 127.0.0.1:40000 --shape video --pps 5000 --seconds 6 \
+//!         --warmup 1 --ssrc 287454020 --pt 101 --recv-base 41000 --recv-count 10 --cpu-pid 1234
 //!
-//! `--vp8-keyframes` starts every payload with a VP8 keyframe header, so a video producer's
-//! consumers (which start on a keyframe) forward from the first packet. `--sink` also
-//! counts, on a second thread, the RTP datagrams arriving at that address until a second
-//! after sending stops: the fan-out benchmark points every consumer there.
+//! Streams: one per `--targets` address, shaped `plain` (same-size packets), `video` (VP8:
+//! frames of `--frame-packets` ~1200-byte packets, marker on the last, a keyframe every
+//! `--keyframe-interval` frames) or `audio` (opus: ~100 bytes, by default every 20 ms), plus
+//! an opus-shaped stream per `--audio-targets` address. `--pps` is per stream. Every packet
+//! carries its send time at byte 16 of the payload.
 //!
-//! `--pps` is per target. Each target gets its own SSRC and sequence space. The send loop
-//! runs in 1 ms ticks and catches up after a late tick, so the offered rate holds on a busy
-//! machine; every run is bounded by `--seconds`.
+//! Receivers: `--recv-base B --recv-count N` binds 127.0.0.1:B..B+N; `--sink ADDRESS` binds
+//! one port that any number of consumers may share. RTCP and PT 127 (probation) packets are
+//! not counted. Only packets sent after `--warmup` are measured (delivery, gaps, latency), and
+//! the CPU of `--cpu-pid` is taken over that same window; the receivers keep counting for a
+//! second after sending stops (packets in flight). Every run is bounded: `--seconds` <= 600.
 
-use std::net::{SocketAddr, UdpSocket};
+mod options;
+mod process;
+mod receiver;
+mod sender;
+mod stats;
+
 use std::process::ExitCode;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mediasoup_core::srtp::{SrtpProfile, SrtpSession};
-use mediasoup_core::worker::{recv_batch, RecvBatch, SendBatch, BATCH, SLOT_LEN};
+use options::{parse_options, Options, USAGE};
+use process::ProcessSample;
+use receiver::{ReceiveReport, Window};
+use sender::SendReport;
 
-const TICK: Duration = Duration::from_millis(1);
-const RTP_HEADER_LEN: usize = 12;
-/// Longest run allowed, whatever the arguments say.
-const MAX_SECONDS: f64 = 600.0;
-/// A VP8 payload descriptor (S=1, partition 0) and a payload header with P=0: a keyframe.
-const VP8_KEYFRAME_START: [u8; 5] = [0x10, 0x00, 0x9d, 0x01, 0x2a];
-/// How long the sink keeps counting after the sender stops (packets still in flight).
-const SINK_GRACE: Duration = Duration::from_secs(1);
+/// How long the receivers keep counting after sending stops.
+const RECEIVE_GRACE: Duration = Duration::from_secs(1);
 
-struct Options {
-    targets: Vec<SocketAddr>,
-    packets_per_second: f64,
-    seconds: f64,
-    payload: usize,
-    srtp: Option<(SrtpProfile, Vec<u8>)>,
-    vp8_keyframes: bool,
-    sink: Option<SocketAddr>,
+/// The SFU process's CPU over the measured window and its memory at the end of it.
+struct ProcessReport {
+    cpu_seconds: f64,
+    rss_bytes: u64,
 }
 
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(text.get(index..index + 2)?, 16).ok())
-        .collect()
-}
-
-fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        targets: Vec::new(),
-        packets_per_second: 100.0,
-        seconds: 5.0,
-        payload: 1200,
-        srtp: None,
-        vp8_keyframes: false,
-        sink: None,
-    };
-    while let Some(flag) = arguments.next() {
-        if flag == "--vp8-keyframes" {
-            options.vp8_keyframes = true;
-            continue;
-        }
-        let value = arguments
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--targets" => {
-                options.targets = value
-                    .split(',')
-                    .map(|target| target.parse().map_err(|_| format!("bad target {target}")))
-                    .collect::<Result<_, _>>()?;
-            }
-            "--pps" => options.packets_per_second = value.parse().map_err(|_| "bad --pps")?,
-            "--seconds" => options.seconds = value.parse().map_err(|_| "bad --seconds")?,
-            "--payload" => options.payload = value.parse().map_err(|_| "bad --payload")?,
-            "--srtp" => {
-                let (name, key) = value.split_once(':').ok_or("--srtp is PROFILE:HEX")?;
-                let profile = SrtpProfile::from_name(name).map_err(|error| error.to_string())?;
-                let key = parse_hex(key).ok_or("--srtp key is not hex")?;
-                options.srtp = Some((profile, key));
-            }
-            "--sink" => options.sink = Some(value.parse().map_err(|_| "bad --sink")?),
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    if options.targets.is_empty() {
-        return Err("--targets is required".into());
-    }
-    if !(0.0..=MAX_SECONDS).contains(&options.seconds) {
-        return Err(format!("--seconds must be at most {MAX_SECONDS}"));
-    }
-    if options.payload + RTP_HEADER_LEN + 16 > SLOT_LEN {
-        return Err(format!(
-            "--payload must leave room in {SLOT_LEN}-byte slots"
-        ));
-    }
-    Ok(options)
-}
-
-struct Stream {
-    target: SocketAddr,
-    ssrc: u32,
-    sequence: u16,
-    srtp: Option<SrtpSession>,
-}
-
-/// What a run did.
-struct Report {
-    sent: u64,
-    dropped: u64,
-    elapsed: Duration,
-    received: Option<u64>,
-}
-
-/// Asks for a receive buffer that holds a fan-out burst (one producer packet to hundreds of
-/// consumers arrives at once): forced past `rmem_max` when running as root, else capped by it.
-fn enlarge_receive_buffer(socket: &UdpSocket) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 64 << 20;
-    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: a valid socket and a c_int option value of the size given.
-        let result = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if result == 0 {
-            return;
-        }
+fn sleep_until(deadline: Instant) {
+    if let Some(wait) = deadline.checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait);
     }
 }
 
-/// Counts RTP datagrams arriving at `socket` until `until` (RTCP, told apart by its packet
-/// type as RFC 5761 does, is not forwarded media).
-fn count_arrivals(socket: UdpSocket, until: Instant) -> JoinHandle<u64> {
+/// Samples `pid` at the start and the end of the measured window, on its own thread.
+fn watch_process(
+    pid: u32,
+    from: Instant,
+    to: Instant,
+) -> std::thread::JoinHandle<Option<ProcessReport>> {
     std::thread::spawn(move || {
-        let mut batch = RecvBatch::default();
-        let mut received = 0u64;
-        while Instant::now() < until {
-            let count = match recv_batch(&socket, &mut batch) {
-                Ok(0) | Err(_) => {
-                    std::thread::sleep(TICK);
-                    continue;
-                }
-                Ok(count) => count,
-            };
-            for index in 0..count {
-                if let Some((buffer, len, _)) = batch.datagram_mut(index) {
-                    let is_rtcp = len > 1 && (192..=223).contains(&buffer[1]);
-                    received += u64::from(!is_rtcp);
-                }
-            }
-        }
-        received
+        sleep_until(from);
+        let first: ProcessSample = process::sample(pid)?;
+        sleep_until(to);
+        let last = process::sample(pid)?;
+        Some(ProcessReport {
+            cpu_seconds: last.cpu_ticks.saturating_sub(first.cpu_ticks) as f64
+                / process::ticks_per_second(),
+            rss_bytes: last.rss_bytes,
+        })
     })
 }
 
-fn run(options: &Options) -> Result<Report, String> {
-    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
-    let mut streams: Vec<Stream> = options
-        .targets
-        .iter()
-        .enumerate()
-        .map(|(index, target)| {
-            let srtp = options
-                .srtp
-                .as_ref()
-                .map(|(profile, key)| {
-                    let (master_key, salt) = key.split_at(profile.key_len().min(key.len()));
-                    SrtpSession::new(*profile, master_key, salt).map_err(|error| error.to_string())
-                })
-                .transpose()?;
-            Ok(Stream {
-                target: *target,
-                ssrc: 0x1000_0000 + index as u32,
-                sequence: 0,
-                srtp,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    let mut batch = SendBatch::default();
-    let mut packet = vec![0u8; SLOT_LEN];
-    let started = Instant::now();
-    let end = started + Duration::from_secs_f64(options.seconds);
-    let sink = options
-        .sink
-        .map(|address| {
-            let socket = UdpSocket::bind(address).map_err(|error| format!("--sink: {error}"))?;
-            enlarge_receive_buffer(&socket);
-            socket
-                .set_nonblocking(true)
-                .map_err(|error| error.to_string())?;
-            Ok::<_, String>(count_arrivals(socket, end + SINK_GRACE))
-        })
-        .transpose()?;
-    let per_stream_interval = 1.0 / options.packets_per_second;
-    let mut sent = 0u64;
-    let mut next_tick = started;
-    let mut due_per_stream = 0u64;
-    while Instant::now() < end {
-        let elapsed = Instant::now().duration_since(started).as_secs_f64();
-        let should_have_sent = (elapsed / per_stream_interval) as u64 + 1;
-        while due_per_stream < should_have_sent {
-            due_per_stream += 1;
-            for stream in &mut streams {
-                let len = RTP_HEADER_LEN + options.payload;
-                packet[0] = 0x80;
-                packet[1] = 96;
-                packet[2..4].copy_from_slice(&stream.sequence.to_be_bytes());
-                packet[4..8].copy_from_slice(&(u32::from(stream.sequence) * 3000).to_be_bytes());
-                packet[8..12].copy_from_slice(&stream.ssrc.to_be_bytes());
-                if options.vp8_keyframes {
-                    packet[RTP_HEADER_LEN..RTP_HEADER_LEN + VP8_KEYFRAME_START.len()]
-                        .copy_from_slice(&VP8_KEYFRAME_START);
-                }
-                stream.sequence = stream.sequence.wrapping_add(1);
-                let len = match stream.srtp.as_mut() {
-                    Some(session) => session
-                        .protect_rtp(&mut packet, len)
-                        .map_err(|error| error.to_string())?,
-                    None => len,
-                };
-                if batch.len() == BATCH {
-                    sent += batch.flush(&socket);
-                }
-                batch.push(stream.target, &packet[..len]);
-            }
-        }
-        sent += batch.flush(&socket);
-        next_tick += TICK;
-        if let Some(wait) = next_tick.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
+fn json_number(value: Option<impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "null".to_owned(), |value| value.to_string())
+}
+
+fn report_json(
+    options: &Options,
+    sent: &SendReport,
+    received: Option<&ReceiveReport>,
+    process: Option<&ProcessReport>,
+) -> String {
+    let window_seconds = options.seconds - options.warmup.as_secs_f64();
+    let mut fields = vec![
+        format!("\"sent\": {}", sent.sent),
+        format!("\"send_errors\": {}", sent.send_errors),
+        format!("\"seconds\": {:.3}", sent.elapsed.as_secs_f64()),
+        format!(
+            "\"targets\": {}",
+            options.targets.len() + options.audio_targets.len()
+        ),
+        format!("\"window_seconds\": {window_seconds:.3}"),
+        format!("\"sent_measured\": {}", sent.sent_measured),
+        format!(
+            "\"received\": {}",
+            json_number(received.map(|report| report.received))
+        ),
+    ];
+    if let Some(report) = received {
+        let latency = &report.latency;
+        let percentile = |quantile| json_number(latency.percentile(quantile));
+        let port_min = report.per_port_measured.iter().min();
+        let port_max = report.per_port_measured.iter().max();
+        fields.extend([
+            format!("\"received_measured\": {}", report.received_measured),
+            format!(
+                "\"received_pps\": {:.1}",
+                report.received_measured as f64 / window_seconds
+            ),
+            format!("\"ports\": {}", report.per_port_measured.len()),
+            format!("\"port_received_min\": {}", json_number(port_min)),
+            format!("\"port_received_max\": {}", json_number(port_max)),
+            format!("\"gaps\": {}", report.gaps),
+            format!("\"reordered\": {}", report.reordered),
+            format!("\"lost\": {}", report.lost),
+            format!("\"unstamped\": {}", report.unstamped),
+            format!(
+                "\"latency_us\": {{\"p50\": {}, \"p99\": {}, \"p999\": {}, \"max\": {}, \
+                 \"samples\": {}}}",
+                percentile(0.5),
+                percentile(0.99),
+                percentile(0.999),
+                json_number((latency.count() > 0).then(|| latency.max_micros())),
+                latency.count()
+            ),
+        ]);
     }
-    sent += batch.flush(&socket);
-    let elapsed = started.elapsed();
-    let received = sink
-        .map(|counter| counter.join().map_err(|_| "the sink thread panicked"))
+    if options.cpu_pid.is_some() {
+        fields.extend([
+            format!(
+                "\"cpu_seconds\": {}",
+                json_number(process.map(|p| format!("{:.3}", p.cpu_seconds)))
+            ),
+            format!(
+                "\"cpu_percent\": {}",
+                json_number(
+                    process.map(|p| format!("{:.1}", 100.0 * p.cpu_seconds / window_seconds))
+                )
+            ),
+            format!(
+                "\"rss_bytes\": {}",
+                json_number(process.map(|p| p.rss_bytes))
+            ),
+        ]);
+    }
+    format!("{{{}}}", fields.join(", "))
+}
+
+fn run(options: &Options) -> Result<String, String> {
+    let epoch = Instant::now();
+    let measured_from = epoch + options.warmup;
+    let send_end = epoch + Duration::from_secs_f64(options.seconds);
+    let window = Window {
+        from_nanos: options.warmup.as_nanos() as u64,
+        to_nanos: (options.seconds * 1e9) as u64,
+    };
+    let receivers = (!options.receive_ports.is_empty())
+        .then(|| {
+            receiver::spawn(
+                &options.receive_ports,
+                epoch,
+                window,
+                send_end + RECEIVE_GRACE,
+            )
+        })
         .transpose()?;
-    Ok(Report {
-        sent,
-        dropped: batch.dropped,
-        elapsed,
-        received,
-    })
+    let watcher = options
+        .cpu_pid
+        .map(|pid| watch_process(pid, measured_from, send_end));
+    let sent = sender::send(options, epoch)?;
+    let received = receivers
+        .map(|thread| thread.join().map_err(|_| "the receiver thread panicked"))
+        .transpose()?;
+    let process = watcher
+        .map(|thread| thread.join().map_err(|_| "the process watcher panicked"))
+        .transpose()?
+        .flatten();
+    Ok(report_json(
+        options,
+        &sent,
+        received.as_ref(),
+        process.as_ref(),
+    ))
 }
 
 fn main() -> ExitCode {
     let options = match parse_options(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(error) => {
-            eprintln!("mediasoup-loadgen: {error}");
+            eprintln!("mediasoup-loadgen: {error}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
     match run(&options) {
-        Ok(report) => {
-            let received = report
-                .received
-                .map_or_else(|| "null".to_owned(), |count| count.to_string());
-            println!(
-                "{{\"sent\": {}, \"send_errors\": {}, \"seconds\": {:.3}, \"targets\": {}, \
-                 \"received\": {received}}}",
-                report.sent,
-                report.dropped,
-                report.elapsed.as_secs_f64(),
-                options.targets.len()
-            );
+        Ok(line) => {
+            println!("{line}");
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -1,0 +1,1 @@
+// Intentionally empty: the library's code comes from a package (see meson.build).
