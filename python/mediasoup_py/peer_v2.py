@@ -292,8 +292,6 @@ class V2Peer(RoomPeer):
         self.transports: dict[int, Transport] = {}
         self.producers: dict[int, Producer] = {}
         self.consumers: dict[int, V2Consumer] = {}
-        self._transport_ids: dict[str, int] = {}
-        self._producer_ids: dict[str, int] = {}
         # The profile its client gave each encoding of each producer, lowest first.
         self._encoding_profiles: dict[str, list[protocol_v2.Profile]] = {}
         # Producers and transports the client itself paused, resumed or closed: it is not
@@ -558,7 +556,6 @@ class V2Peer(RoomPeer):
             app_data=_app_data(fields),
         )
         self.producers[producer_id] = producer
-        self._producer_ids[producer.id] = producer_id
         self._encoding_profiles[producer.id] = profiles
         producer.observer.on(
             "close", lambda: self._on_producer_closed(producer_id, producer, transport)
@@ -675,7 +672,6 @@ class V2Peer(RoomPeer):
 
     def _add_transport(self, transport_id: int, transport: Transport) -> None:
         self.transports[transport_id] = transport
-        self._transport_ids[transport.id] = transport_id
         transport.observer.on("close", lambda: self._on_transport_closed(transport_id, transport))
         self.emit("newtransport", transport)
 
@@ -702,7 +698,6 @@ class V2Peer(RoomPeer):
 
     def _on_transport_closed(self, transport_id: int, transport: Transport) -> None:
         self.transports.pop(transport_id, None)
-        self._transport_ids.pop(transport.id, None)
         self._stop_stats("transport", transport_id)
         told = ("transport", transport.id) in self._client_actions
         self._client_actions.discard(("transport", transport.id))
@@ -713,7 +708,6 @@ class V2Peer(RoomPeer):
         self, producer_id: int, producer: Producer, transport: Transport
     ) -> None:
         self.producers.pop(producer_id, None)
-        self._producer_ids.pop(producer.id, None)
         self._encoding_profiles.pop(producer.id, None)
         self._stop_stats("producer", producer_id)
         told = ("close", producer.id) in self._client_actions
