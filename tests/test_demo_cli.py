@@ -1,5 +1,6 @@
-"""The demo's command line: ``--help``, and the server it starts serving the page, the
-mediasoup-client bundle and the WebSocket endpoint on 127.0.0.1."""
+"""The demo's command line: ``--help``, the ``mediasoup-py`` console script, and the server
+it starts serving the page, the mediasoup-client bundle and the WebSocket endpoint on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import aiohttp
 
@@ -77,6 +79,19 @@ async def fetch_while_running() -> dict[str, object]:
         "log": stderr.decode(),
         "returncode": process.returncode,
     }
+
+
+def test_the_mediasoup_py_command_runs_the_demo_and_the_bot() -> None:
+    """The console script installed with the package (next to this Python)."""
+    command = str(Path(sys.executable).with_name("mediasoup-py"))
+    for subcommand, option in (("demo", "--rtc-announced-ip"), ("bot", "--room")):
+        completed = subprocess.run(
+            [command, subcommand, "--help"], capture_output=True, text=True, timeout=30, check=True
+        )
+        assert option in completed.stdout, completed.stdout
+    unknown = subprocess.run([command, "serve"], capture_output=True, text=True, timeout=30)
+    assert unknown.returncode == 2
+    assert "usage: mediasoup-py {demo,bot}" in unknown.stderr
 
 
 def test_the_demo_serves_its_page_bundle_and_protocol() -> None:

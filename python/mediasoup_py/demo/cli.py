@@ -1,0 +1,25 @@
+"""The ``mediasoup-py`` command installed with the package: ``mediasoup-py demo [options]``
+runs the video-conference demo (as ``python -m mediasoup_py.demo``) and ``mediasoup-py bot
+[options]`` its bot (as ``python -m mediasoup_py.demo.bot``); ``--help`` after either lists
+its options."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from mediasoup_py.demo import __main__ as demo
+from mediasoup_py.demo import bot
+
+__all__ = ["main"]
+
+COMMANDS: dict[str, Callable[[list[str] | None], int]] = {"demo": demo.main, "bot": bot.main}
+USAGE = "usage: mediasoup-py {demo,bot} [options]   (mediasoup-py demo --help for the demo's)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments or arguments[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    return COMMANDS[arguments[0]](arguments[1:])
