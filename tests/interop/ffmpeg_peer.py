@@ -118,5 +118,11 @@ async def decode_errors(path: Path) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, stderr.decode(errors="replace")
-    return stderr.decode(errors="replace")
+    report = stderr.decode(errors="replace")
+    assert process.returncode == 0, report
+    # The null output's muxer checks timestamps, not decoding: a frame the recorder stamped
+    # like the one before it (which a recorder on a loaded machine sometimes does) is its
+    # complaint, not a decoder's.
+    return "".join(
+        line for line in report.splitlines(keepends=True) if not line.startswith("[null @")
+    )
