@@ -7,6 +7,7 @@ use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::SLOT_LEN;
 
 use crate::sender::{Shape, RTP_HEADER_LEN};
+use mediasoup_py_loadgen::parse_hex;
 
 /// Longest run allowed, whatever the arguments say.
 const MAX_SECONDS: f64 = 600.0;
@@ -48,16 +49,6 @@ pub struct Options {
     pub receive_ports: Vec<SocketAddr>,
     pub warmup: Duration,
     pub cpu_pid: Option<u32>,
-}
-
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(text.get(index..index + 2)?, 16).ok())
-        .collect()
 }
 
 fn parse_addresses(value: &str) -> Result<Vec<SocketAddr>, String> {

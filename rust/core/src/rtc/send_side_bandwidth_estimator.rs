@@ -8,10 +8,10 @@
 //! estimate falls by half the loss fraction. An endpoint that only negotiated REMB sends its
 //! own estimate, which is taken as it is.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::packet::rtcp::{TransportCc, DELTA_TICK_US, REFERENCE_TIME_TICK_US};
+use crate::rtc::rate_meter::RateMeter;
 use crate::rtc::remote_bitrate_estimator::RemoteBitrateEstimator;
 
 /// Sent packets remembered for the feedback to match, by transport-wide sequence number
@@ -28,8 +28,6 @@ const HIGH_LOSS: f64 = 0.1;
 /// [`LOW_LOSS`] lost.
 const KEEPING_UP: f64 = 0.85;
 const LOW_LOSS: f64 = 0.05;
-/// The send rate is measured over this window.
-const SEND_RATE_WINDOW: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, Default)]
 struct SentPacket {
@@ -55,9 +53,8 @@ pub struct SendSideBandwidthEstimator {
     loss_window_start: Option<Instant>,
     /// The fraction lost in the last full loss window.
     recent_loss: f64,
-    /// What was sent in the last [`SEND_RATE_WINDOW`]: (when, bytes).
-    sending: VecDeque<(Instant, usize)>,
-    sending_bytes: usize,
+    /// What was sent over the last second.
+    sending: RateMeter,
 }
 
 impl SendSideBandwidthEstimator {
@@ -74,8 +71,7 @@ impl SendSideBandwidthEstimator {
             lost: 0,
             loss_window_start: None,
             recent_loss: 0.0,
-            sending: VecDeque::new(),
-            sending_bytes: 0,
+            sending: RateMeter::default(),
         }
     }
 
@@ -86,15 +82,7 @@ impl SendSideBandwidthEstimator {
             sent: Some(now),
             size,
         };
-        self.sending.push_back((now, size));
-        self.sending_bytes += size;
-        while let Some(&(at, bytes)) = self.sending.front() {
-            if now.saturating_duration_since(at) <= SEND_RATE_WINDOW {
-                break;
-            }
-            self.sending.pop_front();
-            self.sending_bytes -= bytes;
-        }
+        self.sending.record(size, now);
     }
 
     /// The endpoint's transport-cc feedback (received `now`): each packet it received, with
@@ -157,13 +145,13 @@ impl SendSideBandwidthEstimator {
         self.remb = Some(bitrate);
     }
 
-    /// Whether what was sent in the last second arrives (most of it, little lost): the
-    /// path keeps up. Always, for an endpoint that gives its own estimate (REMB).
-    pub fn path_keeps_up(&self) -> bool {
+    /// Whether what was sent in the last second (up to `now`) arrives (most of it, little
+    /// lost): the path keeps up. Always, for an endpoint that gives its own estimate (REMB).
+    pub fn path_keeps_up(&mut self, now: Instant) -> bool {
         if !self.transport_cc {
             return true;
         }
-        let sent = self.sending_bytes as f64 * 8.0 / SEND_RATE_WINDOW.as_secs_f64();
+        let sent = self.sending.bits_per_second(now) as f64;
         self.delay.incoming_bitrate() >= KEEPING_UP * sent && self.recent_loss <= LOW_LOSS
     }
 
@@ -264,7 +252,7 @@ mod tests {
             roomy >= 700_000,
             "a free path: at least what is sent, got {roomy}"
         );
-        assert!(estimator.path_keeps_up());
+        assert!(estimator.path_keeps_up(start + Duration::from_secs(4)));
         estimator.confirm_delivered_rate();
         assert!(estimator.estimate().expect("measured") >= roomy);
 
@@ -276,7 +264,7 @@ mod tests {
             "a 500 kbps path filled at 1.5 Mbps: the estimate drops to it, got {tight}"
         );
         assert!(
-            !estimator.path_keeps_up(),
+            !estimator.path_keeps_up(start + Duration::from_secs(8)),
             "it sends three times what arrives"
         );
     }

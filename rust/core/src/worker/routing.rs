@@ -974,7 +974,7 @@ impl Routing {
             }
             let limits = match estimate {
                 Some(estimate) => {
-                    let keeps_up = bandwidth.estimator.path_keeps_up();
+                    let keeps_up = bandwidth.estimator.path_keeps_up(now);
                     let (layers, proved) = bandwidth
                         .trials
                         .allocate(estimate, keeps_up, fixed, &demands, now);

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mediasoup_core::crypto::hmac_sha1::HmacSha1;
 use mediasoup_core::packet::stun::{binding_request, BindingRequest, IceRole};
 use mediasoup_core::worker::{recv_batch, RecvBatch, SendBatch, SLOT_LEN};
+use mediasoup_py_loadgen::parse_hex;
 
 const TICK: Duration = Duration::from_millis(1);
 /// Longest run allowed, whatever the arguments say.
@@ -107,16 +108,6 @@ struct Options {
     ice_ufrag: Option<String>,
     ssrc: u32,
     packet: Option<Vec<u8>>,
-}
-
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(text.get(index..index + 2)?, 16).ok())
-        .collect()
 }
 
 fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options, String> {
