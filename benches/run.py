@@ -209,6 +209,22 @@ def loadgen_arguments(point: Point, ready: dict[str, Any], seconds: float) -> li
     return [*arguments, "--ssrc", str(ready["videoSsrc"]), "--pt", str(ready["videoPayloadType"])]
 
 
+def start_peer(
+    implementation: Implementation, point: Point, seconds: float
+) -> subprocess.Popen[str]:
+    """Starts an implementation's peer program set up for ``point``; it prints a ready line
+    (``read_ready_line``)."""
+    return subprocess.Popen(
+        [*implementation.command, *peer_arguments(point, seconds)],
+        cwd=implementation.cwd,
+        env=implementation.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def read_ready_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
@@ -249,15 +265,7 @@ def run_once(
     implementation: Implementation, point: Point, repeat: int, seconds: float
 ) -> RunResult:
     started = time.monotonic()
-    peer = subprocess.Popen(
-        [*implementation.command, *peer_arguments(point, seconds)],
-        cwd=implementation.cwd,
-        env=implementation.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    peer = start_peer(implementation, point, seconds)
     try:
         ready = read_ready_line(peer, READY_TIMEOUT_SECONDS)
         setup_seconds = time.monotonic() - started

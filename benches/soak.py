@@ -20,14 +20,15 @@ import sys
 import time
 from typing import Any
 
-from benches.io_bench import LOADGEN, REPOSITORY, build_loadgen
+from benches.io_bench import LOADGEN, build_loadgen
 from benches.run import (
     READY_TIMEOUT_SECONDS,
     Point,
+    implementations,
     loadgen_arguments,
-    peer_arguments,
     read_ready_line,
     rss_bytes,
+    start_peer,
     stop,
 )
 
@@ -49,14 +50,8 @@ def sample(pid: int) -> dict[str, int | None]:
 def soak(participants: int, seconds: float) -> dict[str, Any]:
     build_loadgen()
     point = Point("conference", participants, VIDEO_PPS)
-    peer = subprocess.Popen(
-        [sys.executable, "-m", "benches.rtpload_peer", *peer_arguments(point, seconds)],
-        cwd=REPOSITORY,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    (ours, *_) = implementations((), None)
+    peer = start_peer(ours, point, seconds)
     try:
         ready = read_ready_line(peer, READY_TIMEOUT_SECONDS)
         load = subprocess.Popen(

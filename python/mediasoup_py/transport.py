@@ -218,9 +218,7 @@ class Transport(EventEmitter, abc.ABC):
         ``rtp_capabilities``; give the consumer's ``id``, ``kind`` and ``rtp_parameters``
         to the client's ``consume()``. mediasoup's advice holds: create it ``paused`` and
         resume once the client has it, so the first frame is a keyframe it can decode."""
-        self._check_open()
-        consumer = await create_consumer(
-            self,
+        return await self._consume(
             producer_id=producer_id,
             rtp_capabilities=rtp_capabilities,
             paused=paused,
@@ -230,34 +228,13 @@ class Transport(EventEmitter, abc.ABC):
             pipe=self._is_pipe,
             app_data=app_data,
         )
-        self.observer.emit("newconsumer", consumer)
-        return consumer
 
-    async def _consume_announced(
-        self,
-        *,
-        producer_id: str,
-        rtp_capabilities: RtpCapabilities,
-        rtp_parameters: RtpParameters,
-        paused: bool,
-        preferred_layers: ConsumerLayers | None,
-        app_data: dict[str, Any],
-    ) -> Consumer:
-        """A consumer whose parameters (SSRCs included) the client was told before it had a
-        transport, as the v2 protocol does."""
+    async def _consume(self, **options: Any) -> Consumer:
+        """A consumer on this transport (``create_consumer``'s options): ``consume``'s, and
+        the v2 protocol's, whose parameters (SSRCs included) the client was told before it
+        had a transport (``announced``)."""
         self._check_open()
-        consumer = await create_consumer(
-            self,
-            producer_id=producer_id,
-            rtp_capabilities=rtp_capabilities,
-            paused=paused,
-            mid=None,
-            enable_rtx=None,
-            preferred_layers=preferred_layers,
-            pipe=False,
-            app_data=app_data,
-            announced=rtp_parameters,
-        )
+        consumer = await create_consumer(self, **options)
         self.observer.emit("newconsumer", consumer)
         return consumer
 

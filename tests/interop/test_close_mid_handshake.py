@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 
 import aioice.ice
 import pytest
@@ -16,21 +15,13 @@ from aiortc.mediastreams import AudioStreamTrack
 import mediasoup_py
 from tests.interop.pymediasoup_peer import Peer
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
+from tests.test_faults import port_is_free
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     # aioice drops exactly "127.0.0.1" from host candidates; tests must stay on loopback.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 async def close_mid_handshake() -> dict[str, object]:
