@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import time
 from typing import Any
 
 import pytest
 
 import mediasoup_py
-from tests.interop.ffmpeg_peer import rtp_output, send_test_media
+from tests.interop.ffmpeg_peer import producer_parameters, rtp_output, send_test_media
 
 DURATION_S = 2
 
@@ -67,3 +68,63 @@ def test_ffmpeg_vp8_and_opus_reach_plain_transports(srtp: bool) -> None:
     for stats in (video, audio):
         assert stats["droppedDatagrams"]["srtp"] == 0
         assert stats["tuple"]["remoteIp"] == "127.0.0.1"
+
+
+CEILING_BPS = 100_000
+POLICED_SECONDS = 6
+
+
+async def police_ffmpeg() -> dict[str, Any]:
+    """ffmpeg sends 0.5 Mbps of VP8 into a PlainTransport whose max incoming bitrate is 100
+    kbps. ffmpeg reads no RTCP, so the REMB asking it to slow down goes unheard: the router
+    must cut what it forwards to a DirectTransport consumer back to the ceiling."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=44100, rtc_max_port=44199)
+    try:
+        router = await worker.create_router(
+            media_codecs=[
+                {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+                {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+            ]
+        )
+        options: dict[str, Any] = {"listen_info": {"protocol": "udp", "ip": "127.0.0.1"}}
+        video = await router.create_plain_transport(**options, comedia=True)
+        audio = await router.create_plain_transport(**options, comedia=True)
+        for transport in (video, audio):
+            await transport.connect()
+        await video.set_max_incoming_bitrate(CEILING_BPS)
+        producer = await video.produce(
+            kind="video",
+            rtp_parameters=producer_parameters("video"),  # type: ignore[arg-type]
+        )
+        sink = await router.create_direct_transport()
+        consumer = await sink.consume(
+            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+        )
+        forwarded: list[tuple[float, int]] = []
+        consumer.on("rtp", lambda packet: forwarded.append((time.monotonic(), len(packet))))
+        sender = await send_test_media(
+            rtp_output(video), rtp_output(audio), seconds=POLICED_SECONDS, size="640x360"
+        )
+        assert await asyncio.wait_for(sender.wait(), timeout=30) == 0
+        await asyncio.sleep(0.2)
+        [stats] = await video.get_stats()
+        forwarded_bytes = sum(size for _, size in forwarded)
+        seconds = forwarded[-1][0] - forwarded[0][0]
+        print(f"\nffmpeg sent {stats['bytesReceived']} B; {forwarded_bytes} B forwarded")
+        return {"forwarded_bytes": forwarded_bytes, "seconds": seconds, "stats": stats}
+    finally:
+        worker.close()
+
+
+def test_an_ffmpeg_sender_over_the_max_incoming_bitrate_is_cut_back_to_it() -> None:
+    result = asyncio.run(police_ffmpeg())
+    stats = result["stats"]
+    received = stats["bytesReceived"]
+    # ffmpeg sent several times the ceiling, and all of it arrived.
+    assert received * 8 / result["seconds"] > 3 * CEILING_BPS, stats
+    # What went on: the ceiling with its tolerance (1.5x) from the first packet to the last,
+    # a 2 s burst of that, and the last packet, which took what was left.
+    allowed = 1.5 * CEILING_BPS / 8 * (result["seconds"] + 2) + 1500
+    assert result["forwarded_bytes"] <= allowed, (result["forwarded_bytes"], allowed)
+    assert result["forwarded_bytes"] >= 0.5 * allowed, result
+    assert stats["droppedDatagrams"]["overMaxIncomingBitrate"] > 0, stats

@@ -132,6 +132,10 @@ fn stats_dict<'py>(py: Python<'py>, stats: &TransportStats) -> PyResult<Bound<'p
     drops.set_item("mediaNotReady", stats.drops.media_not_ready)?;
     drops.set_item("srtp", stats.drops.srtp)?;
     drops.set_item("unknown", stats.drops.unknown)?;
+    drops.set_item(
+        "overMaxIncomingBitrate",
+        stats.rtp_packets_over_max_incoming_bitrate,
+    )?;
     dict.set_item("droppedDatagrams", drops)?;
     dict.set_item("iceState", stats.ice_state.map(ice_state_name))?;
     dict.set_item(

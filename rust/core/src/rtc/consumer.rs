@@ -13,13 +13,20 @@ use crate::packet::codecs::PayloadCodec;
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
-use crate::rtc::retransmission_budget::RetransmissionBudget;
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
 use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
+use crate::rtc::token_bucket::TokenBucket;
 
 /// SDES item type of a CNAME (RFC 3550 §6.5.1).
 const SDES_CNAME: u8 = 1;
+
+/// Retransmissions per second a consumer may send in the long run: an endpoint that NACKs
+/// everything cannot make us resend without bound, while honest repair of a few percent of
+/// a stream always fits.
+const RETRANSMISSIONS_PER_SECOND: f64 = 500.0;
+/// And in a burst (a lost keyframe is a few dozen packets).
+const RETRANSMISSION_BURST: f64 = 250.0;
 
 /// How the signaling described the consumer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,7 +188,8 @@ pub struct Consumer {
     last_sent: Option<(u32, Instant)>,
     /// From the endpoint's receiver reports.
     score: Score,
-    retransmissions: RetransmissionBudget,
+    /// Bounds what an endpoint that NACKs everything can make us resend.
+    retransmissions: TokenBucket,
     stats: ConsumerStats,
 }
 
@@ -222,7 +230,7 @@ impl Consumer {
             rtx_sequence: initial_sequences.1,
             last_sent: None,
             score: Score::default(),
-            retransmissions: RetransmissionBudget::default(),
+            retransmissions: TokenBucket::new(RETRANSMISSIONS_PER_SECOND, RETRANSMISSION_BURST),
             stats: ConsumerStats {
                 score: 10,
                 ..ConsumerStats::default()
@@ -628,7 +636,7 @@ impl Consumer {
         now: Instant,
         output: &mut [u8],
     ) -> Option<usize> {
-        if !self.retransmissions.allow(now) {
+        if !self.retransmissions.take(1.0, now) {
             self.stats.retransmissions_refused += 1;
             return None;
         }

@@ -15,7 +15,8 @@
 //!   estimation.
 //! - [`remote_bitrate_estimator`]: our estimate of a sender's bandwidth, for REMB when it
 //!   negotiated no transport-cc.
-//! - [`retransmission_budget`]: how many retransmissions a consumer may send.
+//! - [`token_bucket`]: an allowance refilled at a steady rate (retransmissions a consumer
+//!   sends, bytes a transport's producers forward).
 //! - [`rtp_packet_store`]: a video producer's recent packets, for consumers' retransmissions.
 //! - [`key_frame_requests`]: when a producer's sender is asked for a keyframe.
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
@@ -39,11 +40,11 @@ pub mod producer_trace;
 pub mod rate_meter;
 pub mod receive_stats;
 pub mod remote_bitrate_estimator;
-pub mod retransmission_budget;
 pub mod rtp_packet_store;
 pub mod score;
 pub mod send_side_bandwidth_estimator;
 pub mod sequence_mapper;
 pub mod svc_selector;
+pub mod token_bucket;
 pub mod transport_cc_feedback;
 pub mod webrtc_connection;

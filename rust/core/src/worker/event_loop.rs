@@ -920,6 +920,8 @@ impl Worker {
                 let slot = self.slot_of(&transport_id)?;
                 let mut stats = self.transport_mut(&transport_id)?.stats();
                 stats.available_outgoing_bitrate = self.routing.available_outgoing_bitrate(slot);
+                stats.rtp_packets_over_max_incoming_bitrate =
+                    self.routing.packets_over_max_incoming_bitrate(slot);
                 Ok(Response::TransportStats(Box::new(stats)))
             }
             Request::CloseTransport { transport_id } => {

@@ -357,6 +357,9 @@ pub struct TransportStats {
     /// What the transport can send its endpoint (bits per second), once measured from its
     /// transport-cc feedback or REMB.
     pub available_outgoing_bitrate: Option<u64>,
+    /// RTP packets its producers sent above its `max_incoming_bitrate` (beyond a tolerance),
+    /// dropped rather than forwarded.
+    pub rtp_packets_over_max_incoming_bitrate: u64,
 }
 
 /// `getrusage(RUSAGE_THREAD)` of the worker thread, in mediasoup's field names.

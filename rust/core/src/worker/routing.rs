@@ -20,6 +20,7 @@ use crate::rtc::producer::{
 use crate::rtc::producer_trace::{ProducerTrace, TraceInfo, TraceKind};
 use crate::rtc::remote_bitrate_estimator::RemoteBitrateEstimator;
 use crate::rtc::send_side_bandwidth_estimator::SendSideBandwidthEstimator;
+use crate::rtc::token_bucket::TokenBucket;
 use crate::rtc::transport_cc_feedback::{TransportCcFeedback, FEEDBACK_INTERVAL};
 
 /// PSFB formats that ask for a keyframe (RFC 4585 PLI, RFC 5104 FIR).
@@ -27,6 +28,38 @@ const FMT_PLI: u8 = 1;
 const FMT_FIR: u8 = 4;
 /// RTPFB format of a generic NACK (RFC 4585 §6.2.1).
 const FMT_NACK: u8 = 1;
+
+/// What a transport's producers may forward above its `max_incoming_bitrate`, as a factor:
+/// honest senders overshoot for a moment (a keyframe, the second before our REMB reaches
+/// them); one that goes on ignoring the ceiling is cut back to it.
+const POLICING_TOLERANCE: f64 = 1.5;
+/// How long a burst at the tolerated rate fits before packets are dropped (a keyframe at a
+/// low ceiling is most of a second of it).
+const POLICING_BURST_SECONDS: f64 = 2.0;
+
+/// The application's ceiling on what a transport's endpoint sends, and its enforcement.
+#[derive(Debug)]
+struct IncomingLimit {
+    bitrate: u64,
+    /// Bytes of RTP the endpoint's producers may forward.
+    allowance: TokenBucket,
+    /// RTP packets dropped for going over it.
+    dropped: u64,
+}
+
+impl IncomingLimit {
+    fn new(bitrate: u64) -> Self {
+        let bytes_per_second = bitrate as f64 / 8.0 * POLICING_TOLERANCE;
+        IncomingLimit {
+            bitrate,
+            allowance: TokenBucket::new(
+                bytes_per_second,
+                bytes_per_second * POLICING_BURST_SECONDS,
+            ),
+            dropped: 0,
+        }
+    }
+}
 
 #[derive(Debug)]
 struct ProducerEntry {
@@ -170,8 +203,8 @@ pub struct Routing {
     /// feedback or REMB), per transport slot.
     bandwidth: HashMap<usize, TransportBandwidth>,
     /// The application's bounds per transport slot: the most its endpoint is asked to send
-    /// (REMB), and the (min, max) its consumers are allocated within.
-    max_incoming: HashMap<usize, u64>,
+    /// (REMB, and enforced), and the (min, max) its consumers are allocated within.
+    max_incoming: HashMap<usize, IncomingLimit>,
     outgoing_bounds: HashMap<usize, (u64, u64)>,
     /// Audio level and active speaker observers.
     observers: RtpObservers,
@@ -561,6 +594,14 @@ impl Routing {
                     if entry.paused {
                         return None;
                     }
+                    // After the producer counted it, so its stats show what was sent and it
+                    // does not ask for what we drop here.
+                    if let Some(limit) = self.max_incoming.get_mut(&slot) {
+                        if !limit.allowance.take(len as f64, now) {
+                            limit.dropped += 1;
+                            return None;
+                        }
+                    }
                     if let Some(orientation) = produced.video_orientation_change {
                         self.notices.push(RoutingNotice::VideoOrientationChange {
                             producer_id: entry.id.clone(),
@@ -863,6 +904,14 @@ impl Routing {
         }
     }
 
+    /// RTP packets of transport `slot`'s producers dropped for going over its
+    /// `max_incoming_bitrate` (with some tolerance).
+    pub fn packets_over_max_incoming_bitrate(&self, slot: usize) -> u64 {
+        self.max_incoming
+            .get(&slot)
+            .map_or(0, |limit| limit.dropped)
+    }
+
     /// What transport `slot` can send its endpoint, bits per second, once measured (within
     /// the application's bounds).
     pub fn available_outgoing_bitrate(&self, slot: usize) -> Option<u64> {
@@ -883,8 +932,21 @@ impl Routing {
         outgoing: Option<(u64, u64)>,
     ) {
         match max_incoming {
-            Some(max) => self.max_incoming.insert(slot, max),
-            None => self.max_incoming.remove(&slot),
+            Some(max) => {
+                let unchanged = self.max_incoming.get(&slot).map(|limit| limit.bitrate);
+                if unchanged != Some(max) {
+                    let dropped = self
+                        .max_incoming
+                        .get(&slot)
+                        .map_or(0, |limit| limit.dropped);
+                    let mut limit = IncomingLimit::new(max);
+                    limit.dropped = dropped;
+                    self.max_incoming.insert(slot, limit);
+                }
+            }
+            None => {
+                self.max_incoming.remove(&slot);
+            }
         };
         match outgoing {
             Some(bounds) => self.outgoing_bounds.insert(slot, bounds),
@@ -1008,9 +1070,9 @@ impl Routing {
         scores.clear();
         self.allocate_bandwidth(now);
         // Endpoints not told our own estimate still hear the application's ceiling.
-        for (&slot, &max) in &self.max_incoming {
+        for (&slot, limit) in &self.max_incoming {
             if !self.remb.contains_key(&slot) {
-                if let Some(compound) = self.remb_to_producers(slot, max) {
+                if let Some(compound) = self.remb_to_producers(slot, limit.bitrate) {
                     out.push((slot, compound));
                 }
             }
@@ -1213,7 +1275,10 @@ impl Routing {
         let mut due = Vec::new();
         for (&slot, (estimator, _)) in &mut self.remb {
             if let Some(bitrate) = estimator.due_remb(now) {
-                let ceiling = self.max_incoming.get(&slot).copied().unwrap_or(u64::MAX);
+                let ceiling = self
+                    .max_incoming
+                    .get(&slot)
+                    .map_or(u64::MAX, |limit| limit.bitrate);
                 due.push((slot, bitrate.min(ceiling)));
             }
         }
@@ -1964,6 +2029,63 @@ mod tests {
                 .iter()
                 .any(|packet| matches!(packet, RtcpPacket::Remb(_)))
         ));
+    }
+
+    /// 1000-byte packets to the producer at `packets_per_second` for `seconds`: how many
+    /// the router forwards.
+    fn forwarded_at(routing: &mut Routing, packets_per_second: u64, seconds: u64) -> u64 {
+        let start = Instant::now();
+        let header = RtpHeader {
+            payload_type: 96,
+            ssrc: 1111,
+            ..RtpHeader::default()
+        };
+        let mut forwarded = 0;
+        for nth in 0..packets_per_second * seconds {
+            let mut packet = Vec::new();
+            let mut payload = vec![0u8; 1000];
+            payload[0] = 0x10;
+            RtpHeader {
+                sequence_number: nth as u16,
+                ..header.clone()
+            }
+            .write_into(&payload, &mut packet)
+            .unwrap();
+            let at = start + Duration::from_micros(nth * 1_000_000 / packets_per_second);
+            if routing.ingress(SENDER, &mut packet, at).is_some() {
+                forwarded += 1;
+            }
+        }
+        forwarded
+    }
+
+    #[test]
+    fn a_sender_that_ignores_the_max_incoming_bitrate_is_cut_back_to_it() {
+        let mut routing = routing();
+        routing.set_transport_bitrates(SENDER, Some(200_000), None);
+        // 8 Mbps for 10 s: the tolerated 300 kbps, plus a 2 s burst of it.
+        let forwarded = forwarded_at(&mut routing, 1000, 10);
+        let allowed = (300_000 / 8 * 12 / 1012) as u64;
+        assert!(
+            forwarded.abs_diff(allowed) <= 2,
+            "{forwarded} forwarded, {allowed} allowed"
+        );
+        assert_eq!(
+            routing.packets_over_max_incoming_bitrate(SENDER),
+            10_000 - forwarded
+        );
+    }
+
+    #[test]
+    fn a_sender_within_the_max_incoming_bitrate_loses_nothing() {
+        let mut routing = routing();
+        routing.set_transport_bitrates(SENDER, Some(1_000_000), None);
+        // 50 packets/s of 1012 bytes: 405 kbps, and the ceiling can be set again unchanged.
+        assert_eq!(forwarded_at(&mut routing, 50, 20), 1000);
+        routing.set_transport_bitrates(SENDER, Some(1_000_000), None);
+        assert_eq!(routing.packets_over_max_incoming_bitrate(SENDER), 0);
+        routing.set_transport_bitrates(SENDER, None, None);
+        assert_eq!(forwarded_at(&mut routing, 5000, 1), 5000);
     }
 
     #[test]
