@@ -243,8 +243,10 @@ class Transport(EventEmitter, abc.ABC):
 
     async def set_max_incoming_bitrate(self, bitrate: int) -> None:
         """Asks the endpoint to send at most ``bitrate`` bits per second in all (a REMB,
-        which browsers take as a ceiling even when transport-cc drives their estimate); 0
-        removes the limit."""
+        which browsers take as a ceiling even when transport-cc drives their estimate), and
+        enforces it: RTP beyond 1.5 times the ceiling, once a 2 s burst of that is spent, is
+        dropped rather than forwarded (counted in the stats' ``droppedDatagrams``
+        ``overMaxIncomingBitrate``). 0 removes the limit."""
         self._max_incoming_bitrate = _bitrate(bitrate, "bitrate")
         await self._send_bitrates()
 
