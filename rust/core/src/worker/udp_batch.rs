@@ -230,67 +230,163 @@ impl SendBatch {
     /// datagram the kernel refuses (buffer full, unreachable) is dropped and counted, as UDP
     /// would lose it anyway; the batch is empty afterwards.
     pub fn flush(&mut self, socket: &UdpSocket) -> u64 {
-        let (sent, dropped) = send_datagrams(socket.as_raw_fd(), self.count, |index| {
-            (&self.destinations[index], self.buffers[index].as_slice())
-        });
+        // Handshakes and probes, in few datagrams: not worth segmenting.
+        let mut segmentation = Segmentation::Refused;
+        let (sent, dropped) = send_datagrams(
+            socket.as_raw_fd(),
+            self.count,
+            |index| (&self.destinations[index], self.buffers[index].as_slice()),
+            &mut segmentation,
+        );
         self.dropped += dropped;
         self.count = 0;
         sent
     }
 }
 
+/// The `UDP_SEGMENT` socket option and control message of Linux 4.18's UDP GSO
+/// (`linux/udp.h`; the libc crate does not define it for glibc).
+const UDP_SEGMENT: libc::c_int = 103;
+/// Datagrams one GSO message may carry (the kernel's `UDP_MAX_SEGMENTS`).
+const MAX_SEGMENTS: usize = 64;
+/// Payload bytes one GSO message may carry: one IPv6 or IPv4 datagram's worth, less headers.
+const MAX_SEGMENTED_BYTES: usize = 65_000;
+/// iovecs one `sendmmsg` call may point at (each datagram of a GSO message is one).
+const MAX_IOVECS: usize = 256;
+/// Room for one control message carrying a `u16` (the GSO segment size), as `u64`s so that
+/// it is aligned for `cmsghdr`.
+const CONTROL_WORDS: usize = 4;
+
+/// Whether datagrams to one destination may leave as one UDP GSO message: the kernel
+/// segments it, so the stack is crossed once for up to [`MAX_SEGMENTS`] datagrams. Turned
+/// off for good when the kernel refuses it (no GSO support, or a device without checksum
+/// offload on the path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segmentation {
+    Allowed,
+    Refused,
+}
+
 /// Sends `count` datagrams (`datagram(i)` gives the i-th destination and bytes) on socket
 /// `fd` with as few `sendmmsg` calls as it takes; a datagram the kernel refuses is dropped.
-/// Returns (sent, dropped).
+/// With segmentation allowed, consecutive datagrams to the same destination with the same
+/// length (the last of a run may be shorter) leave as one GSO message. Returns (sent,
+/// dropped).
 pub(super) fn send_datagrams<'a>(
     fd: RawFd,
     count: usize,
     datagram: impl Fn(usize) -> (&'a SocketAddr, &'a [u8]),
+    segmentation: &mut Segmentation,
 ) -> (u64, u64) {
     let (mut sent_total, mut dropped) = (0u64, 0u64);
     let mut start = 0;
     while start < count {
-        let pending = (count - start).min(BATCH);
         // SAFETY: sockaddr_storage and socklen_t are plain data; zeroed is valid.
         let mut storages: [(libc::sockaddr_storage, libc::socklen_t); BATCH] =
             unsafe { std::mem::zeroed() };
-        let mut iovecs: [MaybeUninit<libc::iovec>; BATCH] =
-            [const { MaybeUninit::uninit() }; BATCH];
+        let mut iovecs: [MaybeUninit<libc::iovec>; MAX_IOVECS] =
+            [const { MaybeUninit::uninit() }; MAX_IOVECS];
+        let mut controls = [[0u64; CONTROL_WORDS]; BATCH];
         // SAFETY: mmsghdr is plain data; zeroed is valid, filled in below.
         let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for offset in 0..pending {
-            let (destination, bytes) = datagram(start + offset);
-            storages[offset] = to_storage(destination);
-            let iovec = iovecs[offset].write(libc::iovec {
-                iov_base: bytes.as_ptr() as *mut libc::c_void,
-                iov_len: bytes.len(),
-            });
-            headers[offset].msg_hdr.msg_iov = iovec;
-            headers[offset].msg_hdr.msg_iovlen = 1;
-            headers[offset].msg_hdr.msg_name =
-                (&mut storages[offset].0 as *mut libc::sockaddr_storage).cast();
-            headers[offset].msg_hdr.msg_namelen = storages[offset].1;
+        // Datagrams per message.
+        let mut segments = [0usize; BATCH];
+        let (mut messages, mut iovecs_used, mut next) = (0, 0, start);
+        while messages < BATCH && next < count && iovecs_used < MAX_IOVECS {
+            let (destination, first) = datagram(next);
+            let mut run = 1;
+            let mut bytes = first.len();
+            if *segmentation == Segmentation::Allowed {
+                while next + run < count && run < MAX_SEGMENTS && iovecs_used + run < MAX_IOVECS {
+                    let (other, following) = datagram(next + run);
+                    if other != destination
+                        || following.len() > first.len()
+                        || following.is_empty()
+                        || bytes + following.len() > MAX_SEGMENTED_BYTES
+                    {
+                        break;
+                    }
+                    run += 1;
+                    bytes += following.len();
+                    if following.len() < first.len() {
+                        break;
+                    }
+                }
+            }
+            for offset in 0..run {
+                let (_, data) = datagram(next + offset);
+                iovecs[iovecs_used + offset].write(libc::iovec {
+                    iov_base: data.as_ptr() as *mut libc::c_void,
+                    iov_len: data.len(),
+                });
+            }
+            storages[messages] = to_storage(destination);
+            let header = &mut headers[messages].msg_hdr;
+            header.msg_iov = iovecs[iovecs_used].as_mut_ptr();
+            header.msg_iovlen = run;
+            header.msg_name = (&mut storages[messages].0 as *mut libc::sockaddr_storage).cast();
+            header.msg_namelen = storages[messages].1;
+            if run > 1 {
+                write_segment_size(header, &mut controls[messages], first.len() as u16);
+            }
+            segments[messages] = run;
+            messages += 1;
+            iovecs_used += run;
+            next += run;
         }
-        // SAFETY: each header points at a live buffer and address that outlive the call; the
-        // kernel only reads them.
+        // SAFETY: each header points at live buffers, addresses and control messages that
+        // outlive the call; the kernel only reads them.
         let sent = unsafe {
             libc::sendmmsg(
                 fd,
                 headers.as_mut_ptr(),
-                pending as libc::c_uint,
+                messages as libc::c_uint,
                 libc::MSG_DONTWAIT,
             )
         };
         if sent <= 0 {
-            // The first datagram failed: drop it and carry on with the rest.
-            dropped += 1;
-            start += 1;
+            let error = io::Error::last_os_error().raw_os_error();
+            let gso_refused = matches!(
+                error,
+                Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+            );
+            if segments[0] > 1 && gso_refused {
+                // Sent again one datagram per message.
+                *segmentation = Segmentation::Refused;
+                continue;
+            }
+            // The first message failed: drop it and carry on with the rest.
+            dropped += segments[0] as u64;
+            start += segments[0];
         } else {
-            sent_total += sent as u64;
-            start += sent as usize;
+            let sent = sent as usize;
+            sent_total += segments[..sent].iter().sum::<usize>() as u64;
+            start += segments[..sent].iter().sum::<usize>();
         }
     }
     (sent_total, dropped)
+}
+
+/// Makes `header` carry a `UDP_SEGMENT` control message of `segment_size`, in `control`.
+fn write_segment_size(
+    header: &mut libc::msghdr,
+    control: &mut [u64; CONTROL_WORDS],
+    segment_size: u16,
+) {
+    header.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    header.msg_controllen = unsafe { libc::CMSG_SPACE(2) } as _;
+    // SAFETY: `control` is aligned for cmsghdr and CONTROL_WORDS * 8 bytes exceed
+    // CMSG_SPACE(2), so the first header and its 2-byte data lie inside it.
+    unsafe {
+        let message = libc::CMSG_FIRSTHDR(header);
+        (*message).cmsg_level = libc::SOL_UDP;
+        (*message).cmsg_type = UDP_SEGMENT;
+        (*message).cmsg_len = libc::CMSG_LEN(2) as _;
+        libc::CMSG_DATA(message)
+            .cast::<u16>()
+            .write_unaligned(segment_size);
+    }
 }
 
 #[cfg(test)]
