@@ -2,8 +2,16 @@
 on this machine, in one run, under the same load from the project's load tool
 (rust/loadgen, ``mediasoup-loadgen``).
 
-Each point (a scenario at one size and offered load) runs against every implementation in
-turn, A B A B, over plain RTP on 127.0.0.1. A run starts the implementation's peer script
+Each point (a scenario at one size and offered load, in one transport mode) runs against
+every implementation in turn, A B A B, on 127.0.0.1. Modes (``--mode plain,webrtc``):
+
+- plain: PlainTransports, RTP in the clear (the default);
+- webrtc: WebRtcTransports (mediasoup_py and mediasoup only): the load tool connects to each
+  one as a browser would (ICE, a DTLS client handshake with a certificate made for the run,
+  SRTP AEAD_AES_128_GCM both ways) before media starts, and counts SRTP that fails to
+  authenticate apart.
+
+A run starts the implementation's peer script
 (benches/rtpload_peer.py, benches/peers/mediasoup_peer.mjs, benches/peers/janus_peer.py),
 waits for its ready line, runs the load tool against it for ``--seconds`` (the first second
 is warm-up, not measured) and stops it. Scenarios:
@@ -19,6 +27,7 @@ percentiles), and prints the tables. ``--peers mediasoup,janus`` sets the peers 
 (benches/setup_peers.sh, cached); without peers mediasoup_py is measured alone.
 
     .venv/bin/python -m benches.run --peers mediasoup
+    .venv/bin/python -m benches.run --peers mediasoup --mode webrtc
     .venv/bin/python -m benches.run --quick            # a few seconds, mediasoup_py alone
 
 MEDIASOUP_WORKER_BIN and MS_APP_DIR, when both set, point at an already built mediasoup
@@ -37,6 +46,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,12 +61,15 @@ from benches.io_bench import LOADGEN, REPOSITORY, build_loadgen
 
 OURS = "mediasoup_py"
 PEERS = ("mediasoup", "janus")
+MODES = ("plain", "webrtc")
 RECV_BASE = 41000
 AUDIO_PPS = 50
 WARMUP_SECONDS = 1.0
 LONGEST_RUN_SECONDS = 600
 # Setting up 500 consumers, or a 40-participant room, takes a while on a busy machine.
 READY_TIMEOUT_SECONDS = 120
+# The load tool's own bound on connecting every WebRTC transport (rust/loadgen webrtc.rs).
+WEBRTC_CONNECT_TIMEOUT_SECONDS = 60
 # A pause between runs, so one run's leftovers (sockets closing, the peer exiting) do not
 # land in the next, and the machine's other users get a breath.
 PAUSE_SECONDS = 1.0
@@ -69,12 +82,18 @@ class Point:
     scenario: str  # "fanout", "conference" or "audio-room"
     size: int  # consumers (fanout) or participants
     pps: int  # per producer (video for fanout and conference; opus is 50/s)
+    mode: str = "plain"  # "plain" or "webrtc"
 
     @property
     def label(self) -> str:
         if self.scenario == "audio-room":
             return f"audio-room {self.size}"
         return f"{self.scenario} {self.size}x{self.pps}"
+
+    @property
+    def title(self) -> str:
+        """The label with the mode, for output mixing modes."""
+        return f"{self.label} {self.mode}"
 
     @property
     def offered_forward_pps(self) -> int:
@@ -103,10 +122,18 @@ FULL_POINTS = [
     Point("audio-room", 25, AUDIO_PPS),
     Point("audio-room", 40, AUDIO_PPS),
 ]
+WEBRTC_POINTS = [
+    Point("fanout", 10, 2000, "webrtc"),
+    Point("fanout", 10, 5000, "webrtc"),
+    Point("fanout", 10, 10000, "webrtc"),
+    Point("fanout", 50, 2000, "webrtc"),
+    Point("conference", 4, 500, "webrtc"),
+]
 QUICK_POINTS = [
     Point("fanout", 10, 1000),
     Point("conference", 4, 200),
     Point("audio-room", 6, AUDIO_PPS),
+    Point("fanout", 10, 1000, "webrtc"),
 ]
 
 
@@ -128,6 +155,33 @@ class Implementation:
     cwd: Path
     env: dict[str, str]
     scenarios: tuple[str, ...]
+    modes: tuple[str, ...] = ("plain",)
+
+
+@dataclass(frozen=True)
+class WebRtcClient:
+    """The load tool's side of the WebRTC points: its certificate (made once per run), and
+    the directory the per-run peers files go to."""
+
+    certificate: Path
+    private_key: Path
+    fingerprint: dict[str, str]  # {"algorithm": "sha-256", "value": "AB:CD:..."}
+    directory: Path
+
+
+def make_webrtc_client(directory: Path) -> WebRtcClient:
+    """A fresh certificate from the load tool (``--make-cert``) in ``directory``."""
+    made = subprocess.run(
+        [str(LOADGEN), "--make-cert", str(directory)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    line = json.loads(made.stdout)
+    return WebRtcClient(
+        Path(line["certificate"]), Path(line["privateKey"]), line["fingerprint"], directory
+    )
 
 
 def implementations(peers: Sequence[str], mediasoup: dict[str, str] | None) -> list[Implementation]:
@@ -138,6 +192,7 @@ def implementations(peers: Sequence[str], mediasoup: dict[str, str] | None) -> l
             REPOSITORY,
             dict(os.environ),
             ("fanout", "conference", "audio-room"),
+            MODES,
         )
     ]
     if "mediasoup" in peers and mediasoup is not None:
@@ -148,6 +203,7 @@ def implementations(peers: Sequence[str], mediasoup: dict[str, str] | None) -> l
                 Path(mediasoup["MS_APP_DIR"]),
                 {**os.environ, "MEDIASOUP_WORKER_BIN": mediasoup["MEDIASOUP_WORKER_BIN"]},
                 ("fanout", "conference", "audio-room"),
+                MODES,
             )
         )
     if "janus" in peers:
@@ -182,19 +238,60 @@ def set_up_peers(peers: Sequence[str], console: Console) -> dict[str, str] | Non
     return paths if "mediasoup" in peers else None
 
 
-def peer_arguments(point: Point, run_seconds: float) -> list[str]:
+def peer_arguments(
+    point: Point, run_seconds: float, client: WebRtcClient | None = None
+) -> list[str]:
     arguments = ["--recv-base", str(RECV_BASE)]
-    arguments += ["--max-seconds", str(READY_TIMEOUT_SECONDS + run_seconds + 30)]
+    longest = READY_TIMEOUT_SECONDS + WEBRTC_CONNECT_TIMEOUT_SECONDS + run_seconds + 30
+    arguments += ["--max-seconds", str(longest)]
+    if point.mode == "webrtc":
+        if client is None:
+            raise ValueError("a WebRTC point needs the load tool's certificate")
+        fingerprint = f"{client.fingerprint['algorithm']}:{client.fingerprint['value']}"
+        arguments += ["--webrtc", "--client-fingerprint", fingerprint]
     if point.scenario == "fanout":
         return [*arguments, "--scenario", "fanout", "--consumers", str(point.size)]
     arguments += ["--scenario", "conference", "--participants", str(point.size)]
     return [*arguments, "--audio-only"] if point.scenario == "audio-room" else arguments
 
 
-def loadgen_arguments(point: Point, ready: dict[str, Any], seconds: float) -> list[str]:
+def write_webrtc_peers(ready: dict[str, Any], client: WebRtcClient) -> Path:
+    """The load tool's ``--webrtc-peers`` file from a WebRTC peer's ready line: the producer
+    transports the streams go to, and the consumer transport of each receive port."""
+
+    def transport(entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "address": f"127.0.0.1:{entry['port']}",
+            "usernameFragment": entry["usernameFragment"],
+            "password": entry["password"],
+            "fingerprint": entry["fingerprint"],
+        }
+
+    transports = ready["webrtcTransports"]
+    peers = {
+        "senders": [transport(entry) for entry in transports["producers"]],
+        "receivers": [
+            {"port": RECV_BASE + index, **transport(entry)}
+            for index, entry in enumerate(transports["consumers"])
+        ],
+    }
+    path = client.directory / "peers.json"
+    path.write_text(json.dumps(peers))
+    return path
+
+
+def loadgen_arguments(
+    point: Point, ready: dict[str, Any], seconds: float, client: WebRtcClient | None = None
+) -> list[str]:
     arguments = ["--seconds", str(seconds), "--warmup", str(WARMUP_SECONDS)]
     arguments += ["--recv-base", str(RECV_BASE), "--recv-count", str(point.size)]
     arguments += ["--cpu-pid", str(ready["cpuPid"])]
+    if point.mode == "webrtc":
+        if client is None:
+            raise ValueError("a WebRTC point needs the load tool's certificate")
+        arguments += ["--webrtc-cert", str(client.certificate)]
+        arguments += ["--webrtc-key", str(client.private_key)]
+        arguments += ["--webrtc-peers", str(write_webrtc_peers(ready, client))]
     if point.scenario == "fanout":
         arguments += ["--targets", f"127.0.0.1:{ready['producerPort']}", "--shape", "video"]
         arguments += ["--ssrc", str(ready["ssrc"]), "--pt", str(ready["payloadType"])]
@@ -210,12 +307,15 @@ def loadgen_arguments(point: Point, ready: dict[str, Any], seconds: float) -> li
 
 
 def start_peer(
-    implementation: Implementation, point: Point, seconds: float
+    implementation: Implementation,
+    point: Point,
+    seconds: float,
+    client: WebRtcClient | None = None,
 ) -> subprocess.Popen[str]:
     """Starts an implementation's peer program set up for ``point``; it prints a ready line
     (``read_ready_line``)."""
     return subprocess.Popen(
-        [*implementation.command, *peer_arguments(point, seconds)],
+        [*implementation.command, *peer_arguments(point, seconds, client)],
         cwd=implementation.cwd,
         env=implementation.env,
         stdin=subprocess.DEVNULL,
@@ -262,21 +362,30 @@ def rss_bytes(pid: int) -> int | None:
 
 
 def run_once(
-    implementation: Implementation, point: Point, repeat: int, seconds: float
+    implementation: Implementation,
+    point: Point,
+    repeat: int,
+    seconds: float,
+    client: WebRtcClient | None = None,
 ) -> RunResult:
     started = time.monotonic()
-    peer = start_peer(implementation, point, seconds)
+    peer = start_peer(implementation, point, seconds, client)
     try:
         ready = read_ready_line(peer, READY_TIMEOUT_SECONDS)
         setup_seconds = time.monotonic() - started
         rss = rss_bytes(ready["cpuPid"])
+        connecting = WEBRTC_CONNECT_TIMEOUT_SECONDS if point.mode == "webrtc" else 0
         load = subprocess.run(
-            [str(LOADGEN), *loadgen_arguments(point, ready, seconds)],
-            check=True,
+            [str(LOADGEN), *loadgen_arguments(point, ready, seconds, client)],
             capture_output=True,
             text=True,
-            timeout=seconds + 30,
+            timeout=seconds + connecting + 30,
         )
+        if load.returncode != 0:
+            raise RuntimeError(
+                f"the load tool failed on {point.title} against {implementation.name}:"
+                f" {load.stderr.strip()}"
+            )
     finally:
         stop(peer)
     result = RunResult(
@@ -305,6 +414,10 @@ def metrics(point: Point, load: dict[str, Any]) -> dict[str, float | None]:
         "cpu_us_per_packet": 1e6 * cpu_seconds / received if cpu_seconds and received else None,
         "forwarded_pps_per_core": (load["received_pps"] / cpu_fraction if cpu_fraction else None),
         "rss_mb": load["rss_bytes"] / 1e6 if load.get("rss_bytes") else None,
+        # WebRTC only: connecting every transport, and SRTP that failed to unprotect.
+        "connect_seconds": load.get("webrtc_setup_seconds"),
+        "srtp_auth_failures": load.get("srtp_auth_failures"),
+        "srtp_rejected": load.get("srtp_rejected"),
     }
 
 
@@ -332,6 +445,7 @@ def summarize(
                 rows.append(
                     {
                         "point": point.label,
+                        "mode": point.mode,
                         "scenario": point.scenario,
                         "size": point.size,
                         "implementation": name,
@@ -350,14 +464,15 @@ RATIO_METRICS = {
 
 
 def ratios(rows: Sequence[dict[str, Any]], peer: str) -> list[dict[str, Any]]:
-    """ours / peer for each point both ran."""
-    by_key = {(row["point"], row["implementation"]): row for row in rows}
+    """ours / peer for each point (in each mode) both ran."""
+    by_key = {(row["point"], row["mode"], row["implementation"]): row for row in rows}
     found = []
     for row in rows:
-        if row["implementation"] != OURS or (row["point"], peer) not in by_key:
+        key = (row["point"], row["mode"], peer)
+        if row["implementation"] != OURS or key not in by_key:
             continue
-        theirs = by_key[(row["point"], peer)]
-        entry: dict[str, Any] = {"point": row["point"], "peer": peer}
+        theirs = by_key[key]
+        entry: dict[str, Any] = {"point": row["point"], "mode": row["mode"], "peer": peer}
         for name in RATIO_METRICS:
             ours_value, their_value = row[name], theirs[name]
             entry[name] = ours_value / their_value if ours_value and their_value else None
@@ -366,18 +481,23 @@ def ratios(rows: Sequence[dict[str, Any]], peer: str) -> list[dict[str, Any]]:
 
 
 def memory_per_consumer(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, float]:
-    """RSS growth per consumer after setup, between the smallest and the largest fan-out."""
+    """RSS growth per consumer after setup, between the smallest and the largest fan-out,
+    per implementation ("name") and, for WebRTC transports, per implementation and mode
+    ("name webrtc")."""
     found = {}
     for name in names:
-        fanouts: dict[int, list[float]] = {}
-        for row in rows:
-            mine = row["implementation"] == name and row["scenario"] == "fanout"
-            if mine and row["rss_after_setup_mb"]:
-                fanouts.setdefault(row["size"], []).append(row["rss_after_setup_mb"])
-        if len(fanouts) >= 2:
-            small, large = min(fanouts), max(fanouts)
-            growth = statistics.median(fanouts[large]) - statistics.median(fanouts[small])
-            found[name] = 1e3 * growth / (large - small)
+        for mode in MODES:
+            fanouts: dict[int, list[float]] = {}
+            for row in rows:
+                mine = row["implementation"] == name and row["mode"] == mode
+                if mine and row["scenario"] == "fanout" and row["rss_after_setup_mb"]:
+                    fanouts.setdefault(row["size"], []).append(row["rss_after_setup_mb"])
+            if len(fanouts) >= 2:
+                small, large = min(fanouts), max(fanouts)
+                growth = statistics.median(fanouts[large]) - statistics.median(fanouts[small])
+                found[name if mode == "plain" else f"{name} {mode}"] = (
+                    1e3 * growth / (large - small)
+                )
     return found
 
 
@@ -387,6 +507,7 @@ def number(value: float | None, digits: int = 0) -> str:
 
 RESULT_COLUMNS = [
     ("point", "point", None),
+    ("mode", "mode", None),
     ("implementation", "implementation", None),
     ("offered_pps", "offered fwd pps", 0),
     ("forwarded_pps", "forwarded pps", 0),
@@ -399,11 +520,15 @@ RESULT_COLUMNS = [
     ("forwarded_pps_per_core", "pps per core", 0),
     ("rss_after_setup_mb", "RSS MB", 1),
     ("setup_seconds", "setup s", 2),
+    ("connect_seconds", "connect s", 2),
+    ("srtp_auth_failures", "SRTP auth fail", 0),
 ]
 
 
 def cell(row: dict[str, Any], key: str, digits: int | None) -> str:
-    return str(row[key]) if digits is None else number(row[key], digits)
+    # .get: reports written before the WebRTC mode have no mode or SRTP columns.
+    value = row.get(key, "plain" if key == "mode" else None)
+    return str(value) if digits is None else number(value, digits)
 
 
 def markdown(
@@ -417,7 +542,10 @@ def markdown(
         "",
         f"{context['machine']}; {context['seconds']} s per run ({WARMUP_SECONDS:.0f} s warm-up"
         f" not measured), {context['repeats']} runs per point and implementation, alternating;"
-        " medians. Plain RTP on 127.0.0.1; the load tool runs on the same machine. CPU is the"
+        " medians. On 127.0.0.1, in mode plain (PlainTransports, RTP in the clear) or webrtc"
+        " (WebRtcTransports: ICE, DTLS, SRTP AEAD_AES_128_GCM both ways; connect s is the load"
+        " tool connecting every transport before media, SRTP auth fail the forwarded packets"
+        " whose tag did not verify); the load tool runs on the same machine. CPU is the"
         " forwarding process's (mediasoup: its worker; mediasoup_py: the whole Python process;"
         " janus: the whole process); RSS is that process's after setup.",
         "",
@@ -440,11 +568,11 @@ def markdown(
             "Ratios, mediasoup_py / peer (above 1 is better for forwarded pps and pps per core;"
             " below 1 is better for CPU per packet and latency):",
             "",
-            "| point | peer | " + " | ".join(RATIO_METRICS.values()) + " |",
-            "|---|---|" + "---|" * len(RATIO_METRICS),
+            "| point | mode | peer | " + " | ".join(RATIO_METRICS.values()) + " |",
+            "|---|---|---|" + "---|" * len(RATIO_METRICS),
         ]
         lines += [
-            f"| {entry['point']} | {entry['peer']} | "
+            f"| {entry['point']} | {entry.get('mode', 'plain')} | {entry['peer']} | "
             + " | ".join(number(entry[name], 2) for name in RATIO_METRICS)
             + " |"
             for entry in ratio_rows
@@ -468,21 +596,26 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
     colours = dict(zip(names, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     sizes = sorted({row["size"] for row in fanout})
     markers = dict(zip(sizes, "osD^v<>", strict=False))
+    # Line style by mode: WebRTC dashed.
     for name in names:
-        for size in sizes:
-            series = sorted(
-                (row["offered_pps"], row["forwarded_pps"])
-                for row in fanout
-                if row["implementation"] == name and row["size"] == size
-            )
-            if series:
-                axes.plot(
-                    *zip(*series, strict=True),
-                    marker=markers.get(size, "o"),
-                    color=colours.get(name),
-                    label=f"{name}, 1 -> {size}",
-                    alpha=0.8,
+        for mode, style in zip(MODES, ("-", "--"), strict=True):
+            for size in sizes:
+                series = sorted(
+                    (row["offered_pps"], row["forwarded_pps"])
+                    for row in fanout
+                    if row["implementation"] == name
+                    and row["size"] == size
+                    and row.get("mode", "plain") == mode
                 )
+                if series:
+                    axes.plot(
+                        *zip(*series, strict=True),
+                        marker=markers.get(size, "o"),
+                        linestyle=style,
+                        color=colours.get(name),
+                        label=f"{name}, 1 -> {size}" + ("" if mode == "plain" else f", {mode}"),
+                        alpha=0.8,
+                    )
     if fanout:
         top = max(row["offered_pps"] for row in fanout)
         axes.plot([0, top], [0, top], color="grey", linewidth=0.8, label="all delivered")
@@ -493,7 +626,7 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
     axes.grid(alpha=0.3)
     written.append(save(figure, stem.with_name(stem.name + "-throughput.png")))
 
-    labels = list(dict.fromkeys(row["point"] for row in rows))
+    labels = list(dict.fromkeys(row_title(row) for row in rows))
     for metric, title, filename, log in [
         ("cpu_us_per_packet", "CPU µs per forwarded packet", "cpu", False),
         ("latency_p99_us", "one-way latency p99 (µs)", "latency", True),
@@ -501,7 +634,7 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
         figure, axes = plt.subplots(figsize=(max(7, len(labels) * 0.9), 5))
         width = 0.8 / max(len(names), 1)
         for offset, name in enumerate(names):
-            by_point = {r["point"]: r[metric] for r in rows if r["implementation"] == name}
+            by_point = {row_title(r): r[metric] for r in rows if r["implementation"] == name}
             values = [by_point.get(label) or 0 for label in labels]
             positions = [index + offset * width for index in range(len(labels))]
             axes.bar(positions, values, width, label=name)
@@ -509,7 +642,7 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
             for offset, name in enumerate(names):
                 for percentile, marker in (("latency_p50_us", "_"), ("latency_p999_us", "^")):
                     by_point = {
-                        r["point"]: r[percentile] for r in rows if r["implementation"] == name
+                        row_title(r): r[percentile] for r in rows if r["implementation"] == name
                     }
                     axes.scatter(
                         [i + offset * width for i in range(len(labels))],
@@ -533,6 +666,12 @@ def plot(rows: Sequence[dict[str, Any]], names: Sequence[str], stem: Path) -> li
     return written
 
 
+def row_title(row: dict[str, Any]) -> str:
+    """A summary row's point, with its mode when not plain (plot labels)."""
+    mode = row.get("mode", "plain")
+    return row["point"] if mode == "plain" else f"{row['point']} {mode}"
+
+
 def save(figure: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -553,16 +692,18 @@ def print_tables(
     console.print(table)
     if ratio_rows:
         ratio_table = Table(title="mediasoup_py / peer, same run")
-        for title in ["point", "peer", *RATIO_METRICS.values()]:
+        for title in ["point", "mode", "peer", *RATIO_METRICS.values()]:
             ratio_table.add_column(title)
         for entry in ratio_rows:
             values = [number(entry[name], 2) for name in RATIO_METRICS]
-            ratio_table.add_row(entry["point"], entry["peer"], *values)
+            mode = entry.get("mode", "plain")
+            ratio_table.add_row(entry["point"], mode, entry["peer"], *values)
         console.print(ratio_table)
 
 
 def parse_points(text: str) -> list[Point]:
-    """ "fanout:10x5000,conference:4x500,audio-room:25" -> points."""
+    """ "fanout:10x5000,conference:4x500,audio-room:25" -> points (plain; ``--mode`` sets
+    theirs)."""
     points = []
     for item in text.split(","):
         scenario, _, shape = item.partition(":")
@@ -579,6 +720,10 @@ def main(arguments: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--peers", default="", help="comma-separated: mediasoup, janus")
     parser.add_argument("--points", type=parse_points, help="e.g. fanout:10x5000,audio-room:25")
+    parser.add_argument(
+        "--mode",
+        help="comma-separated: plain, webrtc (default plain; --quick runs one webrtc point too)",
+    )
     parser.add_argument("--seconds", type=float, help="per run (default 6; 2 with --quick)")
     parser.add_argument("--repeats", type=int, help="runs per point and implementation")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -596,7 +741,10 @@ def main(arguments: Sequence[str] | None = None) -> int:
     peers = [peer for peer in options.peers.split(",") if peer]
     if unknown := set(peers) - set(PEERS):
         parser.error(f"unknown peers {', '.join(sorted(unknown))} (known: {', '.join(PEERS)})")
-    points = options.points or (QUICK_POINTS if options.quick else FULL_POINTS)
+    modes = [mode for mode in (options.mode or "").split(",") if mode]
+    if unknown := set(modes) - set(MODES):
+        parser.error(f"unknown modes {', '.join(sorted(unknown))} (known: {', '.join(MODES)})")
+    points = choose_points(options.points, modes, options.quick)
     seconds = min(options.seconds or (2.0 if options.quick else 6.0), LONGEST_RUN_SECONDS)
     if seconds <= WARMUP_SECONDS:
         parser.error(f"--seconds must be above the {WARMUP_SECONDS:.0f} s warm-up")
@@ -613,27 +761,15 @@ def main(arguments: Sequence[str] | None = None) -> int:
         for point in points
         for repeat in range(repeats)
         for implementation in chosen
-        if point.scenario in implementation.scenarios
+        if point.scenario in implementation.scenarios and point.mode in implementation.modes
     ]
-    results: list[RunResult] = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("starting", total=len(plan))
-        for point, repeat, implementation in plan:
-            progress.update(task, description=f"{point.label}: {implementation.name}")
-            result = run_once(implementation, point, repeat, seconds)
-            results.append(result)
-            figures = result.metrics
-            progress.console.print(
-                f"{point.label:<22} {implementation.name:<13}"
-                f" fwd {number(figures['forwarded_pps']):>9} pps"
-                f"  delivery {number(figures['delivery_percent'], 2):>6} %"
-                f"  p99 {number(figures['latency_p99_us']):>6} µs"
-                f"  CPU {number(figures['cpu_percent'], 1):>5} %"
-            )
-            progress.advance(task)
-            time.sleep(PAUSE_SECONDS)
-
+    with tempfile.TemporaryDirectory(prefix="benches-webrtc-") as directory:
+        client = (
+            make_webrtc_client(Path(directory))
+            if any(point.mode == "webrtc" for point, _, _ in plan)
+            else None
+        )
+        results = run_plan(plan, seconds, client, console)
     rows = summarize(results, points, names)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     report = {
@@ -645,13 +781,64 @@ def main(arguments: Sequence[str] | None = None) -> int:
         "summary": rows,
         "ratios": [entry for peer in names[1:] for entry in ratios(rows, peer)],
         "memory_per_consumer_kb": memory_per_consumer(rows, names),
-        "runs": [{**asdict(result), "point": result.point.label} for result in results],
+        "runs": [
+            {**asdict(result), "point": result.point.label, "mode": result.point.mode}
+            for result in results
+        ],
     }
     options.output_dir.mkdir(parents=True, exist_ok=True)
-    stem = options.output_dir / date
+    # A WebRTC run on the day of a plain one does not overwrite its results.
+    modes_run = sorted({point.mode for point in points})
+    stem = options.output_dir / (
+        date if modes_run == ["plain"] else f"{date}-{'-'.join(modes_run)}"
+    )
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     write_report(report, stem, console)
     return 0
+
+
+def choose_points(given: list[Point] | None, modes: Sequence[str], quick: bool) -> list[Point]:
+    """The points to run: ``given`` (from ``--points``) in each mode, else the quick or the
+    full set of the modes asked for. Without ``--mode``: plain, and --quick's WebRTC point."""
+    if given:
+        return [
+            Point(point.scenario, point.size, point.pps, mode)
+            for mode in modes or ["plain"]
+            for point in given
+        ]
+    if quick:
+        return [point for point in QUICK_POINTS if not modes or point.mode in modes]
+    return [point for point in FULL_POINTS + WEBRTC_POINTS if point.mode in (modes or ["plain"])]
+
+
+def run_plan(
+    plan: Sequence[tuple[Point, int, Implementation]],
+    seconds: float,
+    client: WebRtcClient | None,
+    console: Console,
+) -> list[RunResult]:
+    """Runs every (point, repeat, implementation) in order, printing each run's figures."""
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("starting", total=len(plan))
+        for point, repeat, implementation in plan:
+            progress.update(task, description=f"{point.title}: {implementation.name}")
+            result = run_once(implementation, point, repeat, seconds, client)
+            results.append(result)
+            figures = result.metrics
+            failures = figures["srtp_auth_failures"]
+            progress.console.print(
+                f"{point.title:<29} {implementation.name:<13}"
+                f" fwd {number(figures['forwarded_pps']):>9} pps"
+                f"  delivery {number(figures['delivery_percent'], 2):>6} %"
+                f"  p99 {number(figures['latency_p99_us']):>6} µs"
+                f"  CPU {number(figures['cpu_percent'], 1):>5} %"
+                + ("" if failures is None else f"  SRTP auth fail {failures}")
+            )
+            progress.advance(task)
+            time.sleep(PAUSE_SECONDS)
+    return results
 
 
 def write_report(report: dict[str, Any], stem: Path, console: Console) -> None:

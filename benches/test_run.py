@@ -1,5 +1,6 @@
 """The benchmark driver end to end, in its quick mode: mediasoup_py alone, every scenario,
-a couple of seconds each, results written where the test says.
+a couple of seconds each, plus one fan-out over WebRTC transports (the load tool runs ICE,
+DTLS and SRTP against them), results written where the test says.
 Run: .venv/bin/pytest benches/test_run.py
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benches.run import AUDIO_PPS, QUICK_POINTS, Point, main, parse_points
+from benches.run import AUDIO_PPS, QUICK_POINTS, Point, choose_points, main, parse_points
 
 
 def test_offered_load_counts_every_copy_the_sfu_sends() -> None:
@@ -25,15 +26,33 @@ def test_points_parse_from_the_command_line() -> None:
     ]
 
 
+def test_modes_choose_the_points() -> None:
+    given = [Point("fanout", 10, 5000)]
+    assert choose_points(given, ["plain", "webrtc"], quick=False) == [
+        Point("fanout", 10, 5000, "plain"),
+        Point("fanout", 10, 5000, "webrtc"),
+    ]
+    assert {point.mode for point in choose_points(None, [], quick=False)} == {"plain"}
+    assert {point.mode for point in choose_points(None, ["webrtc"], quick=False)} == {"webrtc"}
+    # --quick runs one WebRTC point unless --mode says otherwise.
+    assert choose_points(None, [], quick=True) == QUICK_POINTS
+    assert [p.mode for p in choose_points(None, ["webrtc"], quick=True)] == ["webrtc"]
+
+
 def test_quick_run_forwards_everything_and_writes_its_results(tmp_path: Path) -> None:
     assert main(["--quick", "--output-dir", str(tmp_path)]) == 0
     [report_path] = tmp_path.glob("*.json")
     report = json.loads(report_path.read_text())
-    assert [row["point"] for row in report["summary"]] == [p.label for p in QUICK_POINTS]
+    summary = [(row["point"], row["mode"]) for row in report["summary"]]
+    assert summary == [(p.label, p.mode) for p in QUICK_POINTS]
     for row in report["summary"]:
         assert row["implementation"] == "mediasoup_py"
         assert row["delivery_percent"] >= 99, row
         assert row["latency_p50_us"] is not None, row
+    [webrtc] = [row for row in report["summary"] if row["mode"] == "webrtc"]
+    # Every forwarded packet was SRTP under the keys DTLS gave: none failed to unprotect.
+    assert (webrtc["srtp_auth_failures"], webrtc["srtp_rejected"]) == (0, 0), webrtc
+    assert webrtc["connect_seconds"] is not None, webrtc
     assert report["peers_measured"] == []
     assert "No peers measured" in report_path.with_suffix(".md").read_text()
     assert len(list(tmp_path.glob("*.png"))) == 3

@@ -11,6 +11,12 @@
 //               participant's producers
 // Consumers use the router's full RTP capabilities (header extensions included).
 //
+// With --webrtc --client-fingerprint sha-256:AB:CD:... every transport is a WebRtcTransport
+// instead (UDP on 127.0.0.1, one port each), connected at once with DTLS role "client" and
+// that fingerprint (the load tool's certificate), so mediasoup is the DTLS server; the ready
+// line then also lists each transport's port, ICE credentials and certificate fingerprint
+// (webrtcTransports: producers in producer-transport order, consumers in receive-port order).
+//
 // Prints one JSON ready line, then runs until SIGTERM/SIGINT or --max-seconds.
 // Run from a directory whose node_modules has mediasoup, with MEDIASOUP_WORKER_BIN set:
 //   node mediasoup_peer.mjs --scenario fanout --consumers 10 --recv-base 41000 --max-seconds 60
@@ -42,6 +48,8 @@ const { values: options } = parseArgs({
 		'audio-only': { type: 'boolean', default: false },
 		'recv-base': { type: 'string', default: '40000' },
 		'max-seconds': { type: 'string', default: '300' },
+		webrtc: { type: 'boolean', default: false },
+		'client-fingerprint': { type: 'string' },
 	},
 });
 
@@ -53,33 +61,81 @@ function rtpParameters(kind, ssrc) {
 	return { codecs: [codec], encodings: [{ ssrc }] };
 }
 
-async function egressTo(router, port) {
-	const transport = await router.createPlainTransport({ listenInfo: LISTEN_INFO, comedia: false });
-	await transport.connect({ ip: '127.0.0.1', port });
-	return transport;
+// Makes the scenario's transports: plain RTP, or WebRTC connected to the load tool
+// (clientFingerprint set), listing what the load tool needs to reach each one.
+class Transports {
+	constructor(router, clientFingerprint) {
+		this.router = router;
+		this.clientFingerprint = clientFingerprint;
+		this.producers = [];
+		this.consumers = [];
+	}
+
+	// A transport the load tool sends to, and its port.
+	async ingress() {
+		if (!this.clientFingerprint) {
+			const transport = await this.router.createPlainTransport({ listenInfo: LISTEN_INFO, comedia: true });
+			return { transport, port: transport.tuple.localPort };
+		}
+		const transport = await this.webrtcTransport(this.producers);
+		return { transport, port: this.producers.at(-1).port };
+	}
+
+	// A transport whose consumers reach the load tool's port.
+	async egressTo(port) {
+		if (!this.clientFingerprint) {
+			const transport = await this.router.createPlainTransport({ listenInfo: LISTEN_INFO, comedia: false });
+			await transport.connect({ ip: '127.0.0.1', port });
+			return transport;
+		}
+		return this.webrtcTransport(this.consumers);
+	}
+
+	async webrtcTransport(listed) {
+		const transport = await this.router.createWebRtcTransport({ listenInfos: [LISTEN_INFO] });
+		await transport.connect({
+			dtlsParameters: { role: 'client', fingerprints: [this.clientFingerprint] },
+		});
+		const [candidate] = transport.iceCandidates;
+		const fingerprint = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
+		listed.push({
+			port: candidate.port,
+			usernameFragment: transport.iceParameters.usernameFragment,
+			password: transport.iceParameters.password,
+			fingerprint: { algorithm: fingerprint.algorithm, value: fingerprint.value },
+		});
+		return transport;
+	}
+
+	readyFields() {
+		if (!this.clientFingerprint) return {};
+		return { webrtcTransports: { producers: this.producers, consumers: this.consumers } };
+	}
 }
 
-async function fanout(router, consumers, recvBase, kind) {
-	const ingress = await router.createPlainTransport({ listenInfo: LISTEN_INFO, comedia: true });
+async function fanout(transports, consumers, recvBase, kind) {
+	const router = transports.router;
+	const { transport: ingress, port: ingressPort } = await transports.ingress();
 	const producer = await ingress.produce({ kind, rtpParameters: rtpParameters(kind, VIDEO_SSRC) });
 	for (let index = 0; index < consumers; index++) {
-		const egress = await egressTo(router, recvBase + index);
+		const egress = await transports.egressTo(recvBase + index);
 		await egress.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
 	}
 	return {
-		producerPort: ingress.tuple.localPort,
+		producerPort: ingressPort,
 		ssrc: VIDEO_SSRC,
 		payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
 	};
 }
 
-async function conference(router, participants, recvBase, audioOnly) {
+async function conference(transports, participants, recvBase, audioOnly) {
+	const router = transports.router;
 	const kinds = audioOnly ? ['audio'] : ['audio', 'video'];
 	const ingressPorts = [];
 	const producers = [];
 	for (let index = 0; index < participants; index++) {
-		const ingress = await router.createPlainTransport({ listenInfo: LISTEN_INFO, comedia: true });
-		ingressPorts.push(ingress.tuple.localPort);
+		const { transport: ingress, port: ingressPort } = await transports.ingress();
+		ingressPorts.push(ingressPort);
 		for (const kind of kinds) {
 			const ssrc = (kind === 'video' ? VIDEO_SSRC : AUDIO_SSRC) + index;
 			const producer = await ingress.produce({ kind, rtpParameters: rtpParameters(kind, ssrc) });
@@ -87,7 +143,7 @@ async function conference(router, participants, recvBase, audioOnly) {
 		}
 	}
 	for (let index = 0; index < participants; index++) {
-		const egress = await egressTo(router, recvBase + index);
+		const egress = await transports.egressTo(recvBase + index);
 		for (const { owner, producer } of producers) {
 			if (owner !== index) {
 				await egress.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
@@ -103,6 +159,15 @@ async function conference(router, participants, recvBase, audioOnly) {
 	};
 }
 
+// --client-fingerprint ALGORITHM:HEX as dtlsParameters' fingerprint, with --webrtc.
+function clientFingerprint() {
+	if (!options.webrtc) return undefined;
+	const text = options['client-fingerprint'] ?? '';
+	const separator = text.indexOf(':');
+	if (separator < 1) throw new Error('--webrtc needs --client-fingerprint ALGORITHM:HEX');
+	return { algorithm: text.slice(0, separator), value: text.slice(separator + 1) };
+}
+
 async function main() {
 	const recvBase = Number(options['recv-base']);
 	const maxSeconds = Math.min(Number(options['max-seconds']), LONGEST_RUN_SECONDS);
@@ -112,11 +177,12 @@ async function main() {
 		process.exit(1);
 	});
 	const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+	const transports = new Transports(router, clientFingerprint());
 	let setup;
 	if (options.scenario === 'fanout') {
-		setup = await fanout(router, Number(options.consumers), recvBase, options.kind);
+		setup = await fanout(transports, Number(options.consumers), recvBase, options.kind);
 	} else if (options.scenario === 'conference') {
-		setup = await conference(router, Number(options.participants), recvBase, options['audio-only']);
+		setup = await conference(transports, Number(options.participants), recvBase, options['audio-only']);
 	} else {
 		throw new Error(`unknown scenario ${options.scenario}`);
 	}
@@ -124,6 +190,7 @@ async function main() {
 		JSON.stringify({
 			ready: true,
 			...setup,
+			...transports.readyFields(),
 			workerPid: worker.pid,
 			cpuPid: worker.pid,
 			mediasoupVersion: mediasoup.version,

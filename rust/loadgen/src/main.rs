@@ -18,20 +18,31 @@
 //! not counted. Only packets sent after `--warmup` are measured (delivery, gaps, latency), and
 //! the CPU of `--cpu-pid` is taken over that same window; the receivers keep counting for a
 //! second after sending stops (packets in flight). Every run is bounded: `--seconds` <= 600.
+//!
+//! WebRTC mode (`--webrtc-cert`, `--webrtc-key`, `--webrtc-peers`): every target and every
+//! receive port is one of the SFU's WebRtcTransports, reached from a socket of its own that
+//! runs ICE, a DTLS client handshake and SRTP (AEAD_AES_128_GCM); see `webrtc`. Media starts
+//! once every transport is connected; the time that took is reported apart
+//! (`webrtc_setup_seconds`), as are SRTP packets that fail to unprotect.
+//! `mediasoup-loadgen --make-cert DIR` makes the certificate and key.
 
 mod options;
 mod process;
 mod receiver;
 mod sender;
 mod stats;
+mod webrtc;
 
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use options::{parse_options, Options, USAGE};
 use process::ProcessSample;
-use receiver::{ReceiveReport, Window};
-use sender::SendReport;
+use receiver::{ReceivePort, ReceiveReport, Window};
+use sender::{Outlet, SendReport};
+use webrtc::WebRtcConfig;
 
 /// How long the receivers keep counting after sending stops.
 const RECEIVE_GRACE: Duration = Duration::from_secs(1);
@@ -71,11 +82,18 @@ fn json_number(value: Option<impl std::fmt::Display>) -> String {
     value.map_or_else(|| "null".to_owned(), |value| value.to_string())
 }
 
+/// How the WebRTC transports connected.
+struct WebRtcSetup {
+    transports: usize,
+    seconds: f64,
+}
+
 fn report_json(
     options: &Options,
     sent: &SendReport,
     received: Option<&ReceiveReport>,
     process: Option<&ProcessReport>,
+    webrtc: Option<&WebRtcSetup>,
 ) -> String {
     let window_seconds = options.seconds - options.warmup.as_secs_f64();
     let mut fields = vec![
@@ -122,6 +140,18 @@ fn report_json(
             ),
         ]);
     }
+    if let Some(setup) = webrtc {
+        fields.extend([
+            format!("\"webrtc_transports\": {}", setup.transports),
+            format!("\"webrtc_setup_seconds\": {:.3}", setup.seconds),
+        ]);
+        if let Some(report) = received {
+            fields.extend([
+                format!("\"srtp_auth_failures\": {}", report.srtp_auth_failures),
+                format!("\"srtp_rejected\": {}", report.srtp_rejected),
+            ]);
+        }
+    }
     if options.cpu_pid.is_some() {
         fields.extend([
             format!(
@@ -143,7 +173,75 @@ fn report_json(
     format!("{{{}}}", fields.join(", "))
 }
 
+/// Connects a socket per distinct target and every receive port's socket to their SFU
+/// transports; returns the sender's outlets and the receive ports.
+fn connect_webrtc(
+    options: &Options,
+    config: &WebRtcConfig,
+    receive_sockets: Vec<UdpSocket>,
+) -> Result<(Vec<Outlet>, Vec<ReceivePort>, WebRtcSetup), String> {
+    let started = Instant::now();
+    let mut targets: Vec<SocketAddr> = Vec::new();
+    for target in options.targets.iter().chain(&options.audio_targets) {
+        if !targets.contains(target) {
+            targets.push(*target);
+        }
+    }
+    let mut sockets = Vec::with_capacity(targets.len() + receive_sockets.len());
+    for _ in &targets {
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|error| error.to_string())?;
+        sockets.push(socket);
+    }
+    sockets.extend(receive_sockets);
+    // Options checked that every target and port has its transport.
+    let transports = targets
+        .iter()
+        .map(|target| config.senders[target].clone())
+        .chain(
+            options
+                .receive_ports
+                .iter()
+                .map(|address| config.receivers[&address.port()].clone()),
+        )
+        .collect();
+    let mut links = webrtc::connect(&config.certificate, sockets, transports)?;
+    let receive_links = links.split_off(targets.len());
+    let setup = WebRtcSetup {
+        transports: links.len() + receive_links.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((
+        links
+            .into_iter()
+            .map(Outlet::webrtc)
+            .collect::<Result<_, _>>()?,
+        receive_links
+            .into_iter()
+            .map(ReceivePort::webrtc)
+            .collect::<Result<_, _>>()?,
+        setup,
+    ))
+}
+
 fn run(options: &Options) -> Result<String, String> {
+    let receive_sockets = receiver::bind(&options.receive_ports)?;
+    let (outlets, receive_ports, webrtc_setup) = match &options.webrtc {
+        Some(config) => {
+            let (outlets, ports, setup) = connect_webrtc(options, config, receive_sockets)?;
+            (outlets, ports, Some(setup))
+        }
+        None => (
+            vec![Outlet::plain(options)?],
+            receive_sockets
+                .into_iter()
+                .map(ReceivePort::plain)
+                .collect(),
+            None,
+        ),
+    };
     let epoch = Instant::now();
     let measured_from = epoch + options.warmup;
     let send_end = epoch + Duration::from_secs_f64(options.seconds);
@@ -151,20 +249,13 @@ fn run(options: &Options) -> Result<String, String> {
         from_nanos: options.warmup.as_nanos() as u64,
         to_nanos: (options.seconds * 1e9) as u64,
     };
-    let receivers = (!options.receive_ports.is_empty())
-        .then(|| {
-            receiver::spawn(
-                &options.receive_ports,
-                epoch,
-                window,
-                send_end + RECEIVE_GRACE,
-            )
-        })
+    let receivers = (!receive_ports.is_empty())
+        .then(|| receiver::spawn(receive_ports, epoch, window, send_end + RECEIVE_GRACE))
         .transpose()?;
     let watcher = options
         .cpu_pid
         .map(|pid| watch_process(pid, measured_from, send_end));
-    let sent = sender::send(options, epoch)?;
+    let sent = sender::send(options, epoch, outlets)?;
     let received = receivers
         .map(|thread| thread.join().map_err(|_| "the receiver thread panicked"))
         .transpose()?;
@@ -177,11 +268,27 @@ fn run(options: &Options) -> Result<String, String> {
         &sent,
         received.as_ref(),
         process.as_ref(),
+        webrtc_setup.as_ref(),
     ))
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options(std::env::args().skip(1)) {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, directory] = arguments.as_slice() {
+        if flag == "--make-cert" {
+            return match webrtc::make_certificate(Path::new(directory)) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("mediasoup-loadgen: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
+    let options = match parse_options(arguments.into_iter()) {
         Ok(options) => options,
         Err(error) => {
             eprintln!("mediasoup-loadgen: {error}\n{USAGE}");

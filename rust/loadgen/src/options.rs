@@ -1,12 +1,14 @@
 //! Command-line options.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::SLOT_LEN;
 
 use crate::sender::{Shape, RTP_HEADER_LEN};
+use crate::webrtc::WebRtcConfig;
 use mediasoup_py_loadgen::parse_hex;
 
 /// Longest run allowed, whatever the arguments say.
@@ -25,8 +27,16 @@ usage: mediasoup-loadgen --targets HOST:PORT[,...] [--pps N] [--seconds S]
          [--frame-packets N] [--keyframe-interval FRAMES]
          [--audio-targets HOST:PORT[,...]] [--audio-pps N] [--audio-ssrc N] [--audio-pt N]
          [--srtp PROFILE:HEX_KEY_AND_SALT]
+         [--webrtc-cert PEM --webrtc-key PEM --webrtc-peers JSON]
          [--sink HOST:PORT | --recv-base PORT --recv-count N] [--warmup S]
-         [--cpu-pid PID]";
+         [--cpu-pid PID]
+       mediasoup-loadgen --make-cert DIR
+
+--webrtc-peers names a JSON file {\"senders\": [TRANSPORT], \"receivers\": [TRANSPORT + \"port\"]}
+where TRANSPORT is {\"address\": \"HOST:PORT\", \"usernameFragment\", \"password\",
+\"fingerprint\": {\"algorithm\", \"value\"}}: the SFU's WebRtcTransport that each target
+address is, and the one that sends to each receive port. --make-cert writes DIR/cert.pem and
+DIR/key.pem and prints their sha-256 fingerprint.";
 
 pub struct Options {
     /// Streams shaped by `shape`, one per target, at `packets_per_second` each.
@@ -45,6 +55,8 @@ pub struct Options {
     pub audio_payload_type: u8,
     pub seconds: f64,
     pub srtp: Option<(SrtpProfile, Vec<u8>)>,
+    /// WebRTC mode: every target and receive port is a WebRtcTransport of the SFU.
+    pub webrtc: Option<WebRtcConfig>,
     /// Where forwarded packets arrive: one socket each.
     pub receive_ports: Vec<SocketAddr>,
     pub warmup: Duration,
@@ -82,6 +94,7 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
         audio_payload_type: 100,
         seconds: 5.0,
         srtp: None,
+        webrtc: None,
         receive_ports: Vec::new(),
         warmup: Duration::ZERO,
         cpu_pid: None,
@@ -89,6 +102,7 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
     let mut payload = None;
     let mut receive_base: Option<SocketAddr> = None;
     let mut receive_count = 0usize;
+    let (mut webrtc_certificate, mut webrtc_key, mut webrtc_peers) = (None, None, None);
     while let Some(flag) = arguments.next() {
         let value = arguments
             .next()
@@ -124,6 +138,9 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
                 let key = parse_hex(key).ok_or("--srtp key is not hex")?;
                 options.srtp = Some((profile, key));
             }
+            "--webrtc-cert" => webrtc_certificate = Some(PathBuf::from(value)),
+            "--webrtc-key" => webrtc_key = Some(PathBuf::from(value)),
+            "--webrtc-peers" => webrtc_peers = Some(PathBuf::from(value)),
             "--sink" => options.receive_ports = vec![parse(&flag, &value)?],
             "--recv-base" => {
                 // A bare port number is a port on loopback.
@@ -178,7 +195,39 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
             SLOT_LEN - RTP_HEADER_LEN - SRTP_TAG_ROOM
         ));
     }
+    match (webrtc_certificate, webrtc_key, webrtc_peers) {
+        (None, None, None) => {}
+        (Some(certificate), Some(key), Some(peers)) => {
+            let config = WebRtcConfig::load(&certificate, &key, &peers)?;
+            check_webrtc_config(&options, &config)?;
+            options.webrtc = Some(config);
+        }
+        _ => return Err("--webrtc-cert, --webrtc-key and --webrtc-peers go together".into()),
+    }
     Ok(options)
+}
+
+/// Every target must be a sending transport of the peers file and every receive port a
+/// receiving one; DTLS makes the SRTP keys.
+fn check_webrtc_config(options: &Options, config: &WebRtcConfig) -> Result<(), String> {
+    if options.srtp.is_some() {
+        return Err("--srtp is for plain RTP; WebRTC mode keys SRTP with DTLS".into());
+    }
+    let targets = options.targets.iter().chain(&options.audio_targets);
+    if let Some(target) = targets
+        .into_iter()
+        .find(|t| !config.senders.contains_key(t))
+    {
+        return Err(format!("--webrtc-peers has no sender for {target}"));
+    }
+    let ports = options.receive_ports.iter().map(SocketAddr::port);
+    if let Some(port) = ports
+        .into_iter()
+        .find(|p| !config.receivers.contains_key(p))
+    {
+        return Err(format!("--webrtc-peers has no receiver for port {port}"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

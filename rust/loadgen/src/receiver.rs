@@ -1,18 +1,22 @@
 //! Receivers: one socket per port, read with recvmmsg when mio says it is readable, counting
 //! forwarded RTP per port, sequence gaps and reordering per stream, and one-way latency from
-//! the send time the sender embedded.
+//! the send time the sender embedded. In WebRTC mode each port is a transport's: its SRTP is
+//! unprotected before counting (failures counted apart) and its consent checked.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use mediasoup_core::packet::demux::{classify, DatagramKind};
+use mediasoup_core::srtp::{SrtpError, SrtpSession};
 use mediasoup_core::worker::{recv_batch, RecvBatch};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::sender::{RTP_HEADER_LEN, SEND_TIME_OFFSET};
 use crate::stats::{LatencyHistogram, SequenceTracker};
+use crate::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
 
 /// mediasoup's bandwidth probation packets (padding-only RTP on PT 127), not forwarded media.
 const PROBATION_PAYLOAD_TYPE: u8 = 127;
@@ -47,6 +51,33 @@ pub struct ReceiveReport {
     /// Measured packets whose send time could not be read (an encrypted payload).
     pub unstamped: u64,
     pub latency: LatencyHistogram,
+    /// WebRTC mode: SRTP packets whose tag did not verify, and those refused otherwise
+    /// (replayed, too old, malformed); none of them is counted as received.
+    pub srtp_auth_failures: u64,
+    pub srtp_rejected: u64,
+}
+
+/// A receive port: its socket and, in WebRTC mode, its transport's SRTP and consent.
+pub struct ReceivePort {
+    socket: UdpSocket,
+    webrtc: Option<(SrtpSession, ConsentCheck)>,
+}
+
+impl ReceivePort {
+    pub fn plain(socket: UdpSocket) -> Self {
+        ReceivePort {
+            socket,
+            webrtc: None,
+        }
+    }
+
+    /// A connected WebRTC transport's port.
+    pub fn webrtc(link: Link) -> Result<Self, String> {
+        Ok(ReceivePort {
+            webrtc: Some((link.unprotect_session()?, link.consent)),
+            socket: link.socket,
+        })
+    }
 }
 
 /// All receive buffers together ask for at most this much kernel memory (charged only while
@@ -106,9 +137,41 @@ struct Receiver {
     ports: Vec<Port>,
     latency: LatencyHistogram,
     unstamped: u64,
+    srtp_auth_failures: u64,
+    srtp_rejected: u64,
 }
 
 impl Receiver {
+    fn new(ports: usize) -> Self {
+        Receiver {
+            ports: (0..ports).map(|_| Port::default()).collect(),
+            latency: LatencyHistogram::default(),
+            unstamped: 0,
+            srtp_auth_failures: 0,
+            srtp_rejected: 0,
+        }
+    }
+
+    /// Counts an SRTP datagram once it is unprotected (in place); RTCP, STUN and DTLS are
+    /// not counted.
+    fn count_srtp(
+        &mut self,
+        port: usize,
+        session: &mut SrtpSession,
+        datagram: &mut [u8],
+        window: Window,
+        arrival_nanos: u64,
+    ) {
+        if classify(datagram) != DatagramKind::Rtp {
+            return;
+        }
+        match session.unprotect_rtp(datagram) {
+            Ok(len) => self.count(port, &datagram[..len], window, arrival_nanos),
+            Err(SrtpError::AuthenticationFailed { .. }) => self.srtp_auth_failures += 1,
+            Err(_) => self.srtp_rejected += 1,
+        }
+    }
+
     fn count(&mut self, port: usize, packet: &[u8], window: Window, arrival_nanos: u64) {
         let Some(payload_offset) = media_payload_offset(packet) else {
             return;
@@ -156,67 +219,97 @@ impl Receiver {
             lost: trackers().map(SequenceTracker::lost).sum(),
             unstamped: self.unstamped,
             latency: self.latency,
+            srtp_auth_failures: self.srtp_auth_failures,
+            srtp_rejected: self.srtp_rejected,
         }
     }
 }
 
-/// Binds every port now (so nothing forwarded before the thread starts is refused) and
-/// counts on a thread until `until`.
+/// Binds every port, non-blocking, with a receive buffer sized for fan-out bursts.
+pub fn bind(addresses: &[SocketAddr]) -> Result<Vec<UdpSocket>, String> {
+    addresses
+        .iter()
+        .map(|address| {
+            let socket = UdpSocket::bind(address)
+                .map_err(|error| format!("receive port {address}: {error}"))?;
+            enlarge_receive_buffer(&socket, addresses.len());
+            socket
+                .set_nonblocking(true)
+                .map_err(|error| error.to_string())?;
+            Ok(socket)
+        })
+        .collect()
+}
+
+/// Counts on a thread until `until` what arrives at `ports` (bound before, so nothing
+/// forwarded before the thread starts is refused).
 pub fn spawn(
-    addresses: &[SocketAddr],
+    ports: Vec<ReceivePort>,
     epoch: Instant,
     window: Window,
     until: Instant,
 ) -> Result<JoinHandle<ReceiveReport>, String> {
     let poll = Poll::new().map_err(|error| error.to_string())?;
-    let mut sockets = Vec::with_capacity(addresses.len());
-    for (index, address) in addresses.iter().enumerate() {
-        let socket =
-            UdpSocket::bind(address).map_err(|error| format!("receive port {address}: {error}"))?;
-        enlarge_receive_buffer(&socket, addresses.len());
-        socket
-            .set_nonblocking(true)
-            .map_err(|error| error.to_string())?;
+    for (index, port) in ports.iter().enumerate() {
         poll.registry()
             .register(
-                &mut SourceFd(&socket.as_raw_fd()),
+                &mut SourceFd(&port.socket.as_raw_fd()),
                 Token(index),
                 Interest::READABLE,
             )
             .map_err(|error| error.to_string())?;
-        sockets.push(socket);
     }
     Ok(std::thread::spawn(move || {
-        receive(poll, &sockets, epoch, window, until)
+        receive(poll, ports, epoch, window, until)
     }))
 }
 
 fn receive(
     mut poll: Poll,
-    sockets: &[UdpSocket],
+    mut ports: Vec<ReceivePort>,
     epoch: Instant,
     window: Window,
     until: Instant,
 ) -> ReceiveReport {
-    let mut receiver = Receiver {
-        ports: sockets.iter().map(|_| Port::default()).collect(),
-        latency: LatencyHistogram::default(),
-        unstamped: 0,
-    };
+    let mut receiver = Receiver::new(ports.len());
     let mut events = Events::with_capacity(1024);
     let mut batch = RecvBatch::default();
-    while Instant::now() < until {
+    let mut next_consent = epoch + CONSENT_INTERVAL;
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        if now >= next_consent {
+            next_consent += CONSENT_INTERVAL;
+            for port in &mut ports {
+                if let Some((_, consent)) = port.webrtc.as_mut() {
+                    consent.send(&port.socket);
+                }
+            }
+        }
         if poll.poll(&mut events, Some(POLL_TIMEOUT)).is_err() {
             continue;
         }
         for event in &events {
-            let port = event.token().0;
+            let index = event.token().0;
+            let port = &mut ports[index];
             // Edge-triggered: read until the socket is empty.
-            while let Ok(count @ 1..) = recv_batch(&sockets[port], &mut batch) {
+            while let Ok(count @ 1..) = recv_batch(&port.socket, &mut batch) {
                 let arrival_nanos = epoch.elapsed().as_nanos() as u64;
-                for index in 0..count {
-                    if let Some((buffer, len, _)) = batch.datagram_mut(index) {
-                        receiver.count(port, &buffer[..len], window, arrival_nanos);
+                for datagram in 0..count {
+                    let Some((buffer, len, _)) = batch.datagram_mut(datagram) else {
+                        continue;
+                    };
+                    match port.webrtc.as_mut() {
+                        Some((session, _)) => receiver.count_srtp(
+                            index,
+                            session,
+                            &mut buffer[..len],
+                            window,
+                            arrival_nanos,
+                        ),
+                        None => receiver.count(index, &buffer[..len], window, arrival_nanos),
                     }
                 }
             }
@@ -265,11 +358,7 @@ mod tests {
 
     #[test]
     fn only_packets_sent_in_the_window_are_measured() {
-        let mut receiver = Receiver {
-            ports: vec![Port::default()],
-            latency: LatencyHistogram::default(),
-            unstamped: 0,
-        };
+        let mut receiver = Receiver::new(1);
         let window = Window {
             from_nanos: 1_000_000,
             to_nanos: 2_000_000,
@@ -285,5 +374,42 @@ mod tests {
         assert_eq!((report.received, report.received_measured), (3, 2));
         assert_eq!((report.gaps, report.lost), (1, 1));
         assert_eq!(report.latency.percentile(0.5), Some(300));
+    }
+
+    #[test]
+    fn srtp_is_counted_once_unprotected_and_forgeries_apart() {
+        let profile = crate::webrtc::SRTP_PROFILE;
+        let (key, salt) = (vec![1u8; profile.key_len()], vec![2u8; profile.salt_len()]);
+        let mut sender = SrtpSession::new(profile, &key, &salt).unwrap();
+        let mut session = SrtpSession::new(profile, &key, &salt).unwrap();
+        let mut receiver = Receiver::new(1);
+        let window = Window {
+            from_nanos: 0,
+            to_nanos: u64::MAX,
+        };
+        let mut protected = |sequence: u8| {
+            let mut payload = vec![0u8; 24];
+            payload[16..].copy_from_slice(&1_000u64.to_be_bytes());
+            let mut packet = rtp(96, 0, None, &payload);
+            packet[3] = sequence;
+            let len = packet.len();
+            packet.resize(len + profile.rtp_tag_len(), 0);
+            let len = sender.protect_rtp(&mut packet, len).unwrap();
+            packet.truncate(len);
+            packet
+        };
+        let mut good = protected(1);
+        let mut forged = protected(2);
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let mut replayed = good.clone();
+        let mut rtcp = rtp(200, 0, None, &[0; 20]);
+        for datagram in [&mut good, &mut forged, &mut replayed, &mut rtcp] {
+            receiver.count_srtp(0, &mut session, datagram, window, 301_000);
+        }
+        let report = receiver.report();
+        assert_eq!(report.received, 1);
+        assert_eq!(report.latency.percentile(0.5), Some(300));
+        assert_eq!((report.srtp_auth_failures, report.srtp_rejected), (1, 1));
     }
 }

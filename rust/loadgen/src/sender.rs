@@ -1,5 +1,6 @@
 //! Paced RTP senders: one stream per target, shaped like plain data, VP8 video or opus audio,
-//! each packet carrying its send time, batched with sendmmsg.
+//! each packet carrying its send time, batched with sendmmsg per outlet (the socket packets
+//! leave from: one for plain RTP, one per SFU transport in WebRTC mode).
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use mediasoup_core::srtp::SrtpSession;
 use mediasoup_core::worker::{SendBatch, BATCH, SLOT_LEN};
 
 use crate::options::Options;
+use crate::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
 
 pub const RTP_HEADER_LEN: usize = 12;
 /// Where in the RTP payload the send time goes (8 bytes, nanoseconds since the run's epoch,
@@ -66,7 +68,8 @@ struct Stream {
     frame_packets: u32,
     keyframe_interval: u32,
     timestamp_step: u32,
-    srtp: Option<SrtpSession>,
+    /// Index of the outlet the stream's packets leave from.
+    outlet: usize,
     sent: u64,
     sequence: u16,
     timestamp: u32,
@@ -133,6 +136,54 @@ impl Stream {
     }
 }
 
+/// A socket streams send from, the SRTP session that protects what leaves it and, for a
+/// WebRTC transport, its consent checks.
+pub struct Outlet {
+    socket: UdpSocket,
+    /// Where the socket's packets go (WebRTC: the SFU transport); `None` for the plain
+    /// outlet, which sends to every target.
+    remote: Option<SocketAddr>,
+    srtp: Option<SrtpSession>,
+    consent: Option<ConsentCheck>,
+    batch: SendBatch,
+}
+
+impl Outlet {
+    /// The one outlet of plain (S)RTP: a socket on an ephemeral port, `--srtp`'s session.
+    pub fn plain(options: &Options) -> Result<Self, String> {
+        let srtp = options
+            .srtp
+            .as_ref()
+            .map(|(profile, key)| {
+                let (master_key, salt) = key.split_at(profile.key_len().min(key.len()));
+                SrtpSession::new(*profile, master_key, salt).map_err(|error| error.to_string())
+            })
+            .transpose()?;
+        Ok(Outlet {
+            socket: UdpSocket::bind("127.0.0.1:0").map_err(|error| error.to_string())?,
+            remote: None,
+            srtp,
+            consent: None,
+            batch: SendBatch::default(),
+        })
+    }
+
+    /// A connected WebRTC transport's outlet.
+    pub fn webrtc(link: Link) -> Result<Self, String> {
+        Ok(Outlet {
+            srtp: Some(link.protect_session()?),
+            remote: Some(link.remote),
+            socket: link.socket,
+            consent: Some(link.consent),
+            batch: SendBatch::default(),
+        })
+    }
+
+    fn flush(&mut self) -> u64 {
+        self.batch.flush(&self.socket)
+    }
+}
+
 /// What the senders did.
 pub struct SendReport {
     pub sent: u64,
@@ -143,8 +194,9 @@ pub struct SendReport {
 }
 
 /// One stream per target: the `--targets` streams shaped by `--shape`, then an opus-shaped
-/// stream per audio target. SSRCs count up from each list's base.
-fn make_streams(options: &Options) -> Result<Vec<Stream>, String> {
+/// stream per audio target. SSRCs count up from each list's base. A stream leaves from the
+/// outlet whose remote is its target, else from the first (the plain outlet).
+fn make_streams(options: &Options, outlets: &[Outlet]) -> Vec<Stream> {
     let main_streams = options.targets.iter().enumerate().map(|(index, target)| {
         let ssrc = options.ssrc.wrapping_add(index as u32);
         let rate = options.packets_per_second;
@@ -178,15 +230,10 @@ fn make_streams(options: &Options) -> Result<Vec<Stream>, String> {
         .chain(audio_streams)
         .map(
             |(target, shape, ssrc, payload_type, packets_per_second, payload)| {
-                let srtp = options
-                    .srtp
-                    .as_ref()
-                    .map(|(profile, key)| {
-                        let (master_key, salt) = key.split_at(profile.key_len().min(key.len()));
-                        SrtpSession::new(*profile, master_key, salt)
-                            .map_err(|error| error.to_string())
-                    })
-                    .transpose()?;
+                let outlet = outlets
+                    .iter()
+                    .position(|outlet| outlet.remote == Some(target))
+                    .unwrap_or(0);
                 let timestamp_step = match shape {
                     Shape::Audio => AUDIO_TIMESTAMP_STEP,
                     Shape::Plain => (VIDEO_CLOCK_RATE / packets_per_second).max(1.0) as u32,
@@ -196,7 +243,7 @@ fn make_streams(options: &Options) -> Result<Vec<Stream>, String> {
                         (VIDEO_CLOCK_RATE / frames_per_second).max(1.0) as u32
                     }
                 };
-                Ok(Stream {
+                Stream {
                     target,
                     shape,
                     payload,
@@ -206,24 +253,29 @@ fn make_streams(options: &Options) -> Result<Vec<Stream>, String> {
                     frame_packets: options.frame_packets,
                     keyframe_interval: options.keyframe_interval,
                     timestamp_step,
-                    srtp,
+                    outlet,
                     sent: 0,
                     sequence: 0,
                     timestamp: 0,
                     frame_packet: 0,
                     frame: 0,
-                })
+                }
             },
         )
         .collect()
 }
 
-/// Sends every stream at its rate from `epoch` for `options.seconds`.
-pub fn send(options: &Options, epoch: Instant) -> Result<SendReport, String> {
-    let socket = UdpSocket::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
-    let mut streams = make_streams(options)?;
-    let mut batch = SendBatch::default();
+/// Sends every stream at its rate from `epoch` for `options.seconds`, from `outlets`.
+/// WebRTC outlets send a consent check every [`CONSENT_INTERVAL`]; what the SFU sends them
+/// (RTCP, check responses) is left unread, for the kernel to drop.
+pub fn send(
+    options: &Options,
+    epoch: Instant,
+    mut outlets: Vec<Outlet>,
+) -> Result<SendReport, String> {
+    let mut streams = make_streams(options, &outlets);
     let mut packet = vec![0u8; SLOT_LEN];
+    let mut next_consent = epoch + CONSENT_INTERVAL;
     let end = epoch + Duration::from_secs_f64(options.seconds);
     let measured_from = epoch + options.warmup;
     let (mut sent, mut sent_measured) = (0u64, 0u64);
@@ -238,22 +290,33 @@ pub fn send(options: &Options, epoch: Instant) -> Result<SendReport, String> {
         let measured = now >= measured_from;
         for stream in &mut streams {
             let due = (elapsed.as_secs_f64() * stream.packets_per_second) as u64 + 1;
+            let outlet = &mut outlets[stream.outlet];
             while stream.sent < due {
                 let len = stream.write_next(&mut packet, send_time_nanos);
-                let len = match stream.srtp.as_mut() {
+                let len = match outlet.srtp.as_mut() {
                     Some(session) => session
                         .protect_rtp(&mut packet, len)
                         .map_err(|error| error.to_string())?,
                     None => len,
                 };
-                if batch.len() == BATCH {
-                    sent += batch.flush(&socket);
+                if outlet.batch.len() == BATCH {
+                    sent += outlet.flush();
                 }
-                batch.push(stream.target, &packet[..len]);
+                outlet.batch.push(stream.target, &packet[..len]);
                 sent_measured += u64::from(measured);
             }
         }
-        sent += batch.flush(&socket);
+        for outlet in &mut outlets {
+            sent += outlet.flush();
+        }
+        if now >= next_consent {
+            next_consent += CONSENT_INTERVAL;
+            for outlet in &mut outlets {
+                if let Some(consent) = outlet.consent.as_mut() {
+                    consent.send(&outlet.socket);
+                }
+            }
+        }
         next_tick += TICK;
         if let Some(wait) = next_tick.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
@@ -262,7 +325,7 @@ pub fn send(options: &Options, epoch: Instant) -> Result<SendReport, String> {
     Ok(SendReport {
         sent,
         sent_measured,
-        send_errors: batch.dropped,
+        send_errors: outlets.iter().map(|outlet| outlet.batch.dropped).sum(),
         elapsed: epoch.elapsed(),
     })
 }
@@ -274,7 +337,7 @@ mod tests {
 
     fn streams(arguments: &str) -> Vec<Stream> {
         let options = parse_options(arguments.split_whitespace().map(str::to_owned)).unwrap();
-        make_streams(&options).unwrap()
+        make_streams(&options, &[Outlet::plain(&options).unwrap()])
     }
 
     #[test]
