@@ -27,6 +27,7 @@ mod udp_batch;
 mod webrtc_server;
 mod webrtc_transport;
 
+pub use egress_queue::EgressQueue;
 pub use event_loop::{WorkerGone, WorkerHandle, WorkerSettings};
 pub use event_queue::EventQueue;
 pub use ports::{PortAllocator, PortChoice, PortError};

@@ -1,0 +1,186 @@
+//! mediasoup-bare-forwarder: the floor of RTP fan-out on this machine, a benchmark peer that
+//! does nothing an SFU does beyond moving packets. It receives on one UDP port, gives each
+//! packet a per-consumer SSRC and sequence number, and sends the copies out of one socket
+//! per consumer to 127.0.0.1:<recv-base + i>: recvmmsg batches in, and the worker's own
+//! egress out (one sendmmsg per socket per batch, equal-size runs as UDP GSO messages). No
+//! RTCP, NACK, keyframe, layer or header-extension work: what is left is the kernel's UDP
+//! path and the copies, the ceiling an SFU built this way can approach.
+//!
+//! It follows the benchmark peers' contract (benches/rtpload_peer.py): fan-out only, one
+//! JSON ready line (producerPort, ssrc, payloadType, cpuPid), and it runs until killed or
+//! `--max-seconds`.
+//!
+//! Usage: mediasoup-bare-forwarder --scenario fanout --consumers 10 --recv-base 41000 \
+//!            [--max-seconds 300]
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use mediasoup_core::worker::{recv_batch, EgressQueue, RecvBatch};
+
+/// What the load tool is told to send (the forwarder reads neither).
+const SSRC: u32 = 0x1122_3344;
+const PAYLOAD_TYPE: u8 = 101;
+/// Most consumers: a port range's worth.
+const MAX_CONSUMERS: usize = 4096;
+/// Longest run allowed, whatever the arguments say.
+const MAX_SECONDS: f64 = 3600.0;
+/// How often a quiet forwarder looks at the clock.
+const IDLE_WAKE_MS: libc::c_int = 100;
+/// Reads per wake before the batch's copies go out (as the worker does per socket).
+const READS_PER_TURN: usize = 4;
+/// The receive buffer the worker asks for.
+const RECEIVE_BUFFER_BYTES: libc::c_int = 2 << 20;
+const RTP_HEADER_LEN: usize = 12;
+
+struct Options {
+    consumers: usize,
+    recv_base: u16,
+    max_seconds: f64,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        consumers: 4,
+        recv_base: 41000,
+        max_seconds: 300.0,
+    };
+    let mut arguments = std::env::args().skip(1);
+    while let Some(flag) = arguments.next() {
+        let value = arguments
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = || format!("bad {flag} {value}");
+        match flag.as_str() {
+            "--scenario" if value == "fanout" => {}
+            "--scenario" => return Err(format!("only the fanout scenario, not {value}")),
+            "--consumers" => options.consumers = value.parse().map_err(|_| bad())?,
+            "--recv-base" => options.recv_base = value.parse().map_err(|_| bad())?,
+            "--max-seconds" => options.max_seconds = value.parse().map_err(|_| bad())?,
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    if options.consumers == 0 || options.consumers > MAX_CONSUMERS {
+        return Err(format!("--consumers must be 1 to {MAX_CONSUMERS}"));
+    }
+    if usize::from(options.recv_base) + options.consumers > usize::from(u16::MAX) {
+        return Err("--recv-base leaves no room for the consumers' ports".to_owned());
+    }
+    options.max_seconds = options.max_seconds.clamp(0.0, MAX_SECONDS);
+    Ok(options)
+}
+
+/// One consumer: its socket, where it sends, and the SSRC and next sequence number it writes.
+struct Consumer {
+    socket: UdpSocket,
+    destination: SocketAddr,
+    ssrc: u32,
+    sequence: u16,
+}
+
+fn enlarge_receive_buffer(socket: &UdpSocket) {
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&RECEIVE_BUFFER_BYTES as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Waits until `socket` is readable or `IDLE_WAKE_MS` pass.
+fn wait_readable(socket: &UdpSocket) {
+    let mut poll = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut poll, 1, IDLE_WAKE_MS) };
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let loopback = Ipv4Addr::LOCALHOST;
+    let input = UdpSocket::bind((loopback, 0)).map_err(|error| error.to_string())?;
+    input
+        .set_nonblocking(true)
+        .map_err(|error| error.to_string())?;
+    enlarge_receive_buffer(&input);
+    let mut consumers = (0..options.consumers)
+        .map(|index| {
+            let socket = UdpSocket::bind((loopback, 0))?;
+            Ok(Consumer {
+                socket,
+                destination: SocketAddr::from((loopback, options.recv_base + index as u16)),
+                ssrc: 0x5000_0000 + index as u32,
+                sequence: index as u16,
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|error| error.to_string())?;
+    let port = input
+        .local_addr()
+        .map_err(|error| error.to_string())?
+        .port();
+    println!(
+        "{{\"ready\": true, \"producerPort\": {port}, \"ssrc\": {SSRC}, \"payloadType\": \
+         {PAYLOAD_TYPE}, \"cpuPid\": {}}}",
+        std::process::id()
+    );
+    let deadline = Instant::now() + Duration::from_secs_f64(options.max_seconds);
+    let mut batch = RecvBatch::default();
+    let mut egress = EgressQueue::default();
+    let mut copy = [0u8; mediasoup_core::worker::SLOT_LEN];
+    while Instant::now() < deadline {
+        wait_readable(&input);
+        for _ in 0..READS_PER_TURN {
+            let received = recv_batch(&input, &mut batch).map_err(|error| error.to_string())?;
+            for consumer in &mut consumers {
+                for index in 0..received {
+                    let Some((packet, len, _)) = batch.datagram_mut(index) else {
+                        continue;
+                    };
+                    if len < RTP_HEADER_LEN {
+                        continue;
+                    }
+                    copy[..len].copy_from_slice(&packet[..len]);
+                    copy[2..4].copy_from_slice(&consumer.sequence.to_be_bytes());
+                    copy[8..12].copy_from_slice(&consumer.ssrc.to_be_bytes());
+                    consumer.sequence = consumer.sequence.wrapping_add(1);
+                    egress.push(
+                        consumer.socket.as_raw_fd(),
+                        consumer.destination,
+                        &copy[..len],
+                    );
+                }
+            }
+            egress.flush();
+            if received < mediasoup_core::worker::BATCH {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
