@@ -24,7 +24,10 @@ is warm-up, not measured) and stops it. Scenarios:
 Writes benches/results/<date>.json, <date>.md (tables, ratios ours/mediasoup per point) and
 PNG plots (forwarded packets/s against offered load, CPU per forwarded packet, latency
 percentiles), and prints the tables. ``--peers mediasoup,janus`` sets the peers up first
-(benches/setup_peers.sh, cached); without peers mediasoup_py is measured alone.
+(benches/setup_peers.sh, cached); without peers mediasoup_py is measured alone. The peer
+``bare`` (plain fan-out only) is the load tool's ``mediasoup-bare-forwarder``: recvmmsg in,
+SSRC and sequence rewritten, our egress out (sendmmsg, UDP GSO) and nothing else, the floor
+of fan-out on this machine that mediasoup_py's figures can be held against.
 
     .venv/bin/python -m benches.run --peers mediasoup
     .venv/bin/python -m benches.run --peers mediasoup --mode webrtc
@@ -60,7 +63,9 @@ from rich.table import Table
 from benches.io_bench import LOADGEN, REPOSITORY, build_loadgen
 
 OURS = "mediasoup_py"
-PEERS = ("mediasoup", "janus")
+PEERS = ("mediasoup", "janus", "bare")
+# Built with the load tool (benches/setup_peers.sh has nothing to do for it).
+BARE_FORWARDER = LOADGEN.parent / "mediasoup-bare-forwarder"
 MODES = ("plain", "webrtc")
 RECV_BASE = 41000
 AUDIO_PPS = 50
@@ -216,6 +221,10 @@ def implementations(peers: Sequence[str], mediasoup: dict[str, str] | None) -> l
                 ("fanout",),
             )
         )
+    if "bare" in peers:
+        found.append(
+            Implementation("bare", [str(BARE_FORWARDER)], REPOSITORY, dict(os.environ), ("fanout",))
+        )
     return found
 
 
@@ -224,7 +233,11 @@ def set_up_peers(peers: Sequence[str], console: Console) -> dict[str, str] | Non
     if not peers:
         return None
     given = {name: os.environ.get(name) for name in ("MEDIASOUP_WORKER_BIN", "MS_APP_DIR")}
-    to_set_up = [peer for peer in peers if not (peer == "mediasoup" and all(given.values()))]
+    to_set_up = [
+        peer
+        for peer in peers
+        if peer != "bare" and not (peer == "mediasoup" and all(given.values()))
+    ]
     paths = {name: value for name, value in given.items() if value}
     if to_set_up:
         console.print(f"setting up {', '.join(to_set_up)} (benches/setup_peers.sh)")
