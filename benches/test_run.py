@@ -56,3 +56,16 @@ def test_quick_run_forwards_everything_and_writes_its_results(tmp_path: Path) ->
     assert report["peers_measured"] == []
     assert "No peers measured" in report_path.with_suffix(".md").read_text()
     assert len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_the_bare_forwarder_runs_beside_mediasoup_py(tmp_path: Path) -> None:
+    arguments = ["--peers", "bare", "--points", "fanout:10x1000", "--seconds", "3"]
+    assert main([*arguments, "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    [report_path] = tmp_path.glob("*.json")
+    report = json.loads(report_path.read_text())
+    rows = {row["implementation"]: row for row in report["summary"]}
+    assert set(rows) == {"mediasoup_py", "bare"}
+    for row in rows.values():
+        assert row["delivery_percent"] >= 99, row
+    [ratio] = report["ratios"]
+    assert ratio["peer"] == "bare"
