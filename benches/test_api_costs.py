@@ -1,7 +1,8 @@
 """pytest-benchmark: what the Python API costs a service, per call, on a real worker: creating
 and closing a WebRTC transport, producing and consuming on it, a v3 protocol request through a
-Room, and a v2 one. mediasoup's equivalents from Node are compared by benches/run.py's setup
-times (500 transports and consumers); these figures track our own costs between changes.
+Room, and a v2 one. benches/api_costs.py compares the same operations with mediasoup's from
+Node in one run, and benches/run.py's setup times 500 transports and consumers on both;
+these figures track our own costs between changes.
 Run: .venv/bin/pytest benches/test_api_costs.py --benchmark-only
 """
 
@@ -15,17 +16,14 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 import mediasoup_py
+from benches.api_costs import (
+    LOOPBACK,
+    MEDIA_CODECS,
+    create_and_close_a_webrtc_transport,
+    produce_and_consume_vp8,
+)
 from mediasoup_py import protocol
 
-LOOPBACK: Any = [{"protocol": "udp", "ip": "127.0.0.1"}]
-MEDIA_CODECS: Any = [
-    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
-    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
-]
-VP8: Any = {
-    "codecs": [{"mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000}],
-    "encodings": [{"ssrc": 1111}],
-}
 CALLS = 50
 
 
@@ -63,27 +61,14 @@ def per_call(
 def test_create_and_close_a_webrtc_transport(
     benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, router: mediasoup_py.Router
 ) -> None:
-    async def call() -> None:
-        transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
-        transport.close()
-
-    per_call(benchmark, loop, call)
+    per_call(benchmark, loop, lambda: create_and_close_a_webrtc_transport(router))
 
 
 def test_produce_and_consume(
     benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, router: mediasoup_py.Router
 ) -> None:
     transport = loop.run_until_complete(router.create_webrtc_transport(listen_infos=LOOPBACK))
-
-    async def call() -> None:
-        producer = await transport.produce(kind="video", rtp_parameters=VP8)
-        consumer = await transport.consume(
-            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
-        )
-        consumer.close()
-        producer.close()
-
-    per_call(benchmark, loop, call)
+    per_call(benchmark, loop, lambda: produce_and_consume_vp8(router, transport))
     transport.close()
 
 
