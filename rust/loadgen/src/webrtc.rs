@@ -345,7 +345,7 @@ pub fn connect(
     sockets: Vec<UdpSocket>,
     transports: Vec<RemoteTransport>,
 ) -> Result<Vec<Link>, String> {
-    let context = DtlsContext::new(certificate, &SrtpProfile::ALL).map_err(|e| e.to_string())?;
+    let context = DtlsContext::new(certificate, &[SRTP_PROFILE]).map_err(|e| e.to_string())?;
     let poll = Poll::new().map_err(|error| error.to_string())?;
     let now = Instant::now();
     let mut pending = Vec::with_capacity(sockets.len());
