@@ -66,6 +66,9 @@ OURS = "mediasoup_py"
 PEERS = ("mediasoup", "janus", "bare")
 # Built with the load tool (benches/setup_peers.sh has nothing to do for it).
 BARE_FORWARDER = LOADGEN.parent / "mediasoup-bare-forwarder"
+# The machine's loopback UDP datagrams per core-second, with the worker's system calls.
+UDP_CEILING = LOADGEN.parent / "mediasoup-udp-ceiling"
+CEILING_SECONDS = 1.0
 MODES = ("plain", "webrtc")
 RECV_BASE = 41000
 AUDIO_PPS = 50
@@ -593,6 +596,7 @@ def markdown(
     if memory:
         lines += ["", "RSS growth per consumer after setup (smallest to largest fan-out):", ""]
         lines += [f"- {name}: {kb:.1f} kB" for name, kb in memory.items()]
+    lines += ceiling_lines(context)
     return "\n".join(lines) + "\n"
 
 
@@ -776,6 +780,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
         for implementation in chosen
         if point.scenario in implementation.scenarios and point.mode in implementation.modes
     ]
+    # Before and after the points, for the machine's state on both sides of them.
+    ceiling = [measure_ceiling()]
     with tempfile.TemporaryDirectory(prefix="benches-webrtc-") as directory:
         client = (
             make_webrtc_client(Path(directory))
@@ -783,6 +789,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
             else None
         )
         results = run_plan(plan, seconds, client, console)
+    ceiling.append(measure_ceiling())
     rows = summarize(results, points, names)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     report = {
@@ -794,6 +801,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         "summary": rows,
         "ratios": [entry for peer in names[1:] for entry in ratios(rows, peer)],
         "memory_per_consumer_kb": memory_per_consumer(rows, names),
+        "udp_ceiling": ceiling,
         "runs": [
             {**asdict(result), "point": result.point.label, "mode": result.point.mode}
             for result in results
@@ -822,6 +830,57 @@ def choose_points(given: list[Point] | None, modes: Sequence[str], quick: bool) 
     if quick:
         return [point for point in QUICK_POINTS if not modes or point.mode in modes]
     return [point for point in FULL_POINTS + WEBRTC_POINTS if point.mode in (modes or ["plain"])]
+
+
+def measure_ceiling() -> dict[str, Any]:
+    """``mediasoup-udp-ceiling``'s report: datagrams per core-second for sendmmsg, sendmmsg
+    with GSO and recvmmsg on loopback."""
+    done = subprocess.run(
+        [str(UDP_CEILING), "--seconds", str(CEILING_SECONDS)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    measured: dict[str, Any] = json.loads(done.stdout)
+    return measured
+
+
+def ceiling_lines(report: dict[str, Any]) -> list[str]:
+    """The machine's ceiling (median of its measurements in the run) and how close each
+    implementation's best plain fan-out comes to it, in forwarded packets per core-second."""
+    measurements = report.get("udp_ceiling") or []
+    if not measurements:
+        return []
+    kinds = {
+        "sendmmsg": "sendmmsg",
+        "sendmmsg_gso": "sendmmsg with UDP GSO",
+        "recvmmsg": "recvmmsg",
+    }
+    lines = [
+        "",
+        "The machine's ceiling, measured in the same run (`mediasoup-udp-ceiling`: loopback UDP,"
+        " 1200-byte datagrams, per core-second of the measuring thread; median of the"
+        " measurements before and after the points):",
+        "",
+    ]
+    medians = {
+        kind: statistics.median(one[kind]["datagrams_per_cpu_second"] for one in measurements)
+        for kind in kinds
+    }
+    lines += [f"- {title}: {number(medians[kind])} datagrams/s" for kind, title in kinds.items()]
+    best: dict[str, float] = {}
+    for row in report["summary"]:
+        pps = row.get("forwarded_pps_per_core")
+        if row["point"].startswith("fanout") and row.get("mode", "plain") == "plain" and pps:
+            best[row["implementation"]] = max(best.get(row["implementation"], 0.0), pps)
+    lines += [
+        f"- {name}'s best plain fan-out: {number(pps)} forwarded/s per core,"
+        f" {pps / medians['sendmmsg']:.2f}x the sendmmsg ceiling,"
+        f" {pps / medians['sendmmsg_gso']:.2f}x the GSO one"
+        for name, pps in best.items()
+    ]
+    return lines
 
 
 def run_plan(

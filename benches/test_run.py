@@ -54,6 +54,9 @@ def test_quick_run_forwards_everything_and_writes_its_results(tmp_path: Path) ->
     assert (webrtc["srtp_auth_failures"], webrtc["srtp_rejected"]) == (0, 0), webrtc
     assert webrtc["connect_seconds"] is not None, webrtc
     assert report["peers_measured"] == []
+    # The machine's ceiling, before and after the points.
+    assert len(report["udp_ceiling"]) == 2
+    assert report["udp_ceiling"][0]["sendmmsg_gso"]["datagrams_per_cpu_second"] > 0
     assert "No peers measured" in report_path.with_suffix(".md").read_text()
     assert len(list(tmp_path.glob("*.png"))) == 3
 

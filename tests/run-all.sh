@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up (idempotent), Rust formatting, lints and tests,
 # the fuzz targets (built and replayed over their committed corpora), the Python package build,
-# Python lints/types and pytest, and the packet path's instruction count against its baseline.
+# Python lints/types and pytest, the packet path's instruction count against its baseline, and
+# a brief run of the benchmark tools.
 # Fails on the first failure.
 # Usage: bash tests/run-all.sh
 set -euo pipefail
@@ -37,5 +38,10 @@ mypy --strict python/mediasoup_py
 
 step "pytest"
 pytest tests
+
+# The benchmark tools themselves, briefly (mediasoup_py alone and the bare forwarder, a few
+# seconds each; benchmark loops run once): the figures come from `python -m benches.run`.
+step "benches smoke"
+pytest benches --benchmark-disable
 
 step "done"
