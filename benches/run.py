@@ -596,6 +596,12 @@ def markdown(
     if memory:
         lines += ["", "RSS growth per consumer after setup (smallest to largest fan-out):", ""]
         lines += [f"- {name}: {kb:.1f} kB" for name, kb in memory.items()]
+    if failures := context.get("failures"):
+        lines += ["", "Runs that failed (left out of their point):", ""]
+        lines += [
+            f"- {one['point']} ({one['mode']}), {one['implementation']}: {one['error']}"
+            for one in failures
+        ]
     lines += ceiling_lines(context)
     return "\n".join(lines) + "\n"
 
@@ -788,7 +794,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
             if any(point.mode == "webrtc" for point, _, _ in plan)
             else None
         )
-        results = run_plan(plan, seconds, client, console)
+        results, failures = run_plan(plan, seconds, client, console)
     ceiling.append(measure_ceiling())
     rows = summarize(results, points, names)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
@@ -802,6 +808,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         "ratios": [entry for peer in names[1:] for entry in ratios(rows, peer)],
         "memory_per_consumer_kb": memory_per_consumer(rows, names),
         "udp_ceiling": ceiling,
+        "failures": failures,
         "runs": [
             {**asdict(result), "point": result.point.label, "mode": result.point.mode}
             for result in results
@@ -888,29 +895,53 @@ def run_plan(
     seconds: float,
     client: WebRtcClient | None,
     console: Console,
-) -> list[RunResult]:
-    """Runs every (point, repeat, implementation) in order, printing each run's figures."""
+) -> tuple[list[RunResult], list[dict[str, str]]]:
+    """Runs every (point, repeat, implementation) in order, printing each run's figures. A
+    peer whose run fails is reported and left out of that point (its other repeats there are
+    skipped); a failure of mediasoup_py's ends the run. Returns the results and the failures."""
     results = []
+    failures: list[dict[str, str]] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("starting", total=len(plan))
         for point, repeat, implementation in plan:
             progress.update(task, description=f"{point.title}: {implementation.name}")
-            result = run_once(implementation, point, repeat, seconds, client)
+            failed = {(one["point"], one["mode"], one["implementation"]) for one in failures}
+            if (point.label, point.mode, implementation.name) in failed:
+                progress.advance(task)
+                continue
+            try:
+                result = run_once(implementation, point, repeat, seconds, client)
+            except (RuntimeError, subprocess.SubprocessError) as error:
+                if implementation.name == OURS:
+                    raise
+                failures.append(
+                    {
+                        "point": point.label,
+                        "mode": point.mode,
+                        "implementation": implementation.name,
+                        "error": str(error),
+                    }
+                )
+                progress.console.print(
+                    f"{point.title:<29} {implementation.name:<13} FAILED: {error}"
+                )
+                progress.advance(task)
+                continue
             results.append(result)
             figures = result.metrics
-            failures = figures["srtp_auth_failures"]
+            auth_failures = figures["srtp_auth_failures"]
             progress.console.print(
                 f"{point.title:<29} {implementation.name:<13}"
                 f" fwd {number(figures['forwarded_pps']):>9} pps"
                 f"  delivery {number(figures['delivery_percent'], 2):>6} %"
                 f"  p99 {number(figures['latency_p99_us']):>6} µs"
                 f"  CPU {number(figures['cpu_percent'], 1):>5} %"
-                + ("" if failures is None else f"  SRTP auth fail {failures}")
+                + ("" if auth_failures is None else f"  SRTP auth fail {auth_failures}")
             )
             progress.advance(task)
             time.sleep(PAUSE_SECONDS)
-    return results
+    return results, failures
 
 
 def write_report(report: dict[str, Any], stem: Path, console: Console) -> None:

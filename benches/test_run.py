@@ -9,7 +9,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benches.run import AUDIO_PPS, QUICK_POINTS, Point, choose_points, main, parse_points
+from rich.console import Console
+
+from benches.io_bench import REPOSITORY, build_loadgen
+from benches.run import (
+    AUDIO_PPS,
+    QUICK_POINTS,
+    Implementation,
+    Point,
+    choose_points,
+    implementations,
+    main,
+    parse_points,
+    run_plan,
+)
 
 
 def test_offered_load_counts_every_copy_the_sfu_sends() -> None:
@@ -72,3 +85,18 @@ def test_the_bare_forwarder_runs_beside_mediasoup_py(tmp_path: Path) -> None:
         assert row["delivery_percent"] >= 99, row
     [ratio] = report["ratios"]
     assert ratio["peer"] == "bare"
+
+
+def test_a_peer_that_fails_is_reported_and_left_out_of_its_point() -> None:
+    build_loadgen()
+    [ours] = implementations([], None)
+    # A peer that exits at once, never ready.
+    broken = Implementation("broken", ["false"], REPOSITORY, {}, ("fanout",))
+    point = Point("fanout", 2, 500)
+    plan = [(point, 0, ours), (point, 0, broken), (point, 1, broken)]
+    results, failures = run_plan(plan, 2.0, None, Console())
+    assert [result.implementation for result in results] == ["mediasoup_py"]
+    # Its second repeat at the point was not tried.
+    [failure] = failures
+    assert (failure["point"], failure["implementation"]) == ("fanout 2x500", "broken")
+    assert "not ready" in failure["error"]

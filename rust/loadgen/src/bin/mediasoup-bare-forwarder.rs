@@ -31,6 +31,9 @@ const MAX_SECONDS: f64 = 3600.0;
 const IDLE_WAKE_MS: libc::c_int = 100;
 /// Reads per wake before the batch's copies go out (as the worker does per socket).
 const READS_PER_TURN: usize = 4;
+/// Where the forwarder's own ports start: below the kernel's ephemeral range (32768 up), where
+/// the load tool's receive ports are, as the SFUs' configured port ranges are.
+const FIRST_PORT: u16 = 30000;
 /// The receive buffer the worker asks for.
 const RECEIVE_BUFFER_BYTES: libc::c_int = 2 << 20;
 const RTP_HEADER_LEN: usize = 12;
@@ -106,23 +109,27 @@ fn wait_readable(socket: &UdpSocket) {
 
 fn run(options: &Options) -> Result<(), String> {
     let loopback = Ipv4Addr::LOCALHOST;
-    let input = UdpSocket::bind((loopback, 0)).map_err(|error| error.to_string())?;
+    let mut ports = FIRST_PORT..options.recv_base;
+    let mut bind = || {
+        ports
+            .find_map(|port| UdpSocket::bind((loopback, port)).ok())
+            .ok_or_else(|| format!("no free port from {FIRST_PORT} below --recv-base"))
+    };
+    let input = bind()?;
     input
         .set_nonblocking(true)
         .map_err(|error| error.to_string())?;
     enlarge_receive_buffer(&input);
     let mut consumers = (0..options.consumers)
         .map(|index| {
-            let socket = UdpSocket::bind((loopback, 0))?;
             Ok(Consumer {
-                socket,
+                socket: bind()?,
                 destination: SocketAddr::from((loopback, options.recv_base + index as u16)),
                 ssrc: 0x5000_0000 + index as u32,
                 sequence: index as u16,
             })
         })
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|error| error.to_string())?;
+        .collect::<Result<Vec<_>, String>>()?;
     let port = input
         .local_addr()
         .map_err(|error| error.to_string())?
