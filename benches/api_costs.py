@@ -21,7 +21,6 @@ import datetime
 import json
 import os
 import statistics
-import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ from rich.table import Table
 
 import mediasoup_py
 from benches.io_bench import REPOSITORY
-from benches.run import OURS, RESULTS, set_up_peers
+from benches.run import OURS, RESULTS, json_output, set_up_peers
 
 LOOPBACK: Any = [{"protocol": "udp", "ip": "127.0.0.1"}]
 MEDIA_CODECS: Any = [
@@ -99,16 +98,13 @@ async def measure_ours(calls: int) -> dict[str, float]:
 
 def measure_mediasoup(calls: int, paths: dict[str, str]) -> dict[str, float]:
     """The same, one round, on mediasoup's worker from Node."""
-    done = subprocess.run(
+    measured = json_output(
         ["node", str(NODE_SCRIPT), "--calls", str(calls), "--rounds", "1"],
+        timeout=300,
         cwd=paths["MS_APP_DIR"],
         env={**os.environ, "MEDIASOUP_WORKER_BIN": paths["MEDIASOUP_WORKER_BIN"]},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    return {name: rounds[0] for name, rounds in json.loads(done.stdout).items()}
+    return {name: rounds[0] for name, rounds in measured.items()}
 
 
 def medians(rounds: Sequence[dict[str, float]]) -> dict[str, float]:

@@ -177,16 +177,22 @@ class WebRtcClient:
     directory: Path
 
 
+def json_output(
+    command: list[str],
+    timeout: float,
+    cwd: Path | str | None = None,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """What ``command`` prints as JSON, once it exits (successfully, within ``timeout``)."""
+    done = subprocess.run(
+        command, cwd=cwd, env=env, check=True, capture_output=True, text=True, timeout=timeout
+    )
+    return json.loads(done.stdout)
+
+
 def make_webrtc_client(directory: Path) -> WebRtcClient:
     """A fresh certificate from the load tool (``--make-cert``) in ``directory``."""
-    made = subprocess.run(
-        [str(LOADGEN), "--make-cert", str(directory)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    line = json.loads(made.stdout)
+    line = json_output([str(LOADGEN), "--make-cert", str(directory)], timeout=30)
     return WebRtcClient(
         Path(line["certificate"]), Path(line["privateKey"]), line["fingerprint"], directory
     )
@@ -842,14 +848,9 @@ def choose_points(given: list[Point] | None, modes: Sequence[str], quick: bool) 
 def measure_ceiling() -> dict[str, Any]:
     """``mediasoup-udp-ceiling``'s report: datagrams per core-second for sendmmsg, sendmmsg
     with GSO and recvmmsg on loopback."""
-    done = subprocess.run(
-        [str(UDP_CEILING), "--seconds", str(CEILING_SECONDS)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    measured: dict[str, Any] = json_output(
+        [str(UDP_CEILING), "--seconds", str(CEILING_SECONDS)], timeout=60
     )
-    measured: dict[str, Any] = json.loads(done.stdout)
     return measured
 
 

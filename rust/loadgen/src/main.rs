@@ -276,16 +276,7 @@ fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, directory] = arguments.as_slice() {
         if flag == "--make-cert" {
-            return match webrtc::make_certificate(Path::new(directory)) {
-                Ok(line) => {
-                    println!("{line}");
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("mediasoup-loadgen: {error}");
-                    ExitCode::FAILURE
-                }
-            };
+            return print_outcome(webrtc::make_certificate(Path::new(directory)));
         }
     }
     let options = match parse_options(arguments.into_iter()) {
@@ -295,7 +286,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&options) {
+    print_outcome(run(&options))
+}
+
+/// Prints a JSON report line on stdout, or the error on stderr.
+fn print_outcome(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS

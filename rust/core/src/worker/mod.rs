@@ -30,6 +30,6 @@ mod webrtc_transport;
 pub use egress_queue::EgressQueue;
 pub use event_loop::{WorkerGone, WorkerHandle, WorkerSettings};
 pub use event_queue::EventQueue;
-pub use ports::{PortAllocator, PortChoice, PortError};
+pub use ports::{enlarge_receive_buffer, PortAllocator, PortChoice, PortError};
 pub use tcp_connection::for_each_frame;
 pub use udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH, SLOT_LEN};

@@ -61,7 +61,7 @@ pub enum PortChoice {
 
 /// Asks for [`UDP_RECEIVE_BUFFER_BYTES`] of receive buffer. Best effort: a socket keeps its
 /// default buffer if the kernel refuses, and works, with less headroom under floods.
-fn enlarge_receive_buffer(socket: &UdpSocket) {
+pub fn enlarge_receive_buffer(socket: &UdpSocket) {
     let size = UDP_RECEIVE_BUFFER_BYTES as libc::c_int;
     // SAFETY: a valid socket and a c_int option value of the size given.
     unsafe {

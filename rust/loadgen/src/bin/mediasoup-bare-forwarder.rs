@@ -18,7 +18,7 @@ use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mediasoup_core::worker::{recv_batch, EgressQueue, RecvBatch};
+use mediasoup_core::worker::{enlarge_receive_buffer, recv_batch, EgressQueue, RecvBatch};
 
 /// What the load tool is told to send (the forwarder reads neither).
 const SSRC: u32 = 0x1122_3344;
@@ -34,8 +34,6 @@ const READS_PER_TURN: usize = 4;
 /// Where the forwarder's own ports start: below the kernel's ephemeral range (32768 up), where
 /// the load tool's receive ports are, as the SFUs' configured port ranges are.
 const FIRST_PORT: u16 = 30000;
-/// The receive buffer the worker asks for.
-const RECEIVE_BUFFER_BYTES: libc::c_int = 2 << 20;
 const RTP_HEADER_LEN: usize = 12;
 
 struct Options {
@@ -81,19 +79,6 @@ struct Consumer {
     destination: SocketAddr,
     ssrc: u32,
     sequence: u16,
-}
-
-fn enlarge_receive_buffer(socket: &UdpSocket) {
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&RECEIVE_BUFFER_BYTES as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
 }
 
 /// Waits until `socket` is readable or `IDLE_WAKE_MS` pass.
