@@ -43,8 +43,6 @@ struct IncomingLimit {
     bitrate: u64,
     /// Bytes of RTP the endpoint's producers may forward.
     allowance: TokenBucket,
-    /// RTP packets dropped for going over it.
-    dropped: u64,
 }
 
 impl IncomingLimit {
@@ -56,7 +54,6 @@ impl IncomingLimit {
                 bytes_per_second,
                 bytes_per_second * POLICING_BURST_SECONDS,
             ),
-            dropped: 0,
         }
     }
 }
@@ -205,6 +202,9 @@ pub struct Routing {
     /// The application's bounds per transport slot: the most its endpoint is asked to send
     /// (REMB, and enforced), and the (min, max) its consumers are allocated within.
     max_incoming: HashMap<usize, IncomingLimit>,
+    /// RTP packets dropped per transport slot for going over its ceiling (kept when the
+    /// ceiling is lifted: stats counters only grow).
+    over_max_incoming: HashMap<usize, u64>,
     outgoing_bounds: HashMap<usize, (u64, u64)>,
     /// Audio level and active speaker observers.
     observers: RtpObservers,
@@ -507,6 +507,7 @@ impl Routing {
         self.remb.remove(&transport_slot);
         self.bandwidth.remove(&transport_slot);
         self.max_incoming.remove(&transport_slot);
+        self.over_max_incoming.remove(&transport_slot);
         self.outgoing_bounds.remove(&transport_slot);
     }
 
@@ -598,7 +599,7 @@ impl Routing {
                     // does not ask for what we drop here.
                     if let Some(limit) = self.max_incoming.get_mut(&slot) {
                         if !limit.allowance.take(len as f64, now) {
-                            limit.dropped += 1;
+                            *self.over_max_incoming.entry(slot).or_default() += 1;
                             return None;
                         }
                     }
@@ -907,9 +908,7 @@ impl Routing {
     /// RTP packets of transport `slot`'s producers dropped for going over its
     /// `max_incoming_bitrate` (with some tolerance).
     pub fn packets_over_max_incoming_bitrate(&self, slot: usize) -> u64 {
-        self.max_incoming
-            .get(&slot)
-            .map_or(0, |limit| limit.dropped)
+        self.over_max_incoming.get(&slot).copied().unwrap_or(0)
     }
 
     /// What transport `slot` can send its endpoint, bits per second, once measured (within
@@ -932,16 +931,14 @@ impl Routing {
         outgoing: Option<(u64, u64)>,
     ) {
         match max_incoming {
+            // The same ceiling again keeps its allowance.
             Some(max) => {
-                let unchanged = self.max_incoming.get(&slot).map(|limit| limit.bitrate);
-                if unchanged != Some(max) {
-                    let dropped = self
-                        .max_incoming
-                        .get(&slot)
-                        .map_or(0, |limit| limit.dropped);
-                    let mut limit = IncomingLimit::new(max);
-                    limit.dropped = dropped;
-                    self.max_incoming.insert(slot, limit);
+                if self
+                    .max_incoming
+                    .get(&slot)
+                    .is_none_or(|limit| limit.bitrate != max)
+                {
+                    self.max_incoming.insert(slot, IncomingLimit::new(max));
                 }
             }
             None => {
@@ -2070,6 +2067,13 @@ mod tests {
             forwarded.abs_diff(allowed) <= 2,
             "{forwarded} forwarded, {allowed} allowed"
         );
+        assert_eq!(
+            routing.packets_over_max_incoming_bitrate(SENDER),
+            10_000 - forwarded
+        );
+        // Lifting the ceiling stops the drops and keeps the count.
+        routing.set_transport_bitrates(SENDER, None, None);
+        assert_eq!(forwarded_at(&mut routing, 1000, 1), 1000);
         assert_eq!(
             routing.packets_over_max_incoming_bitrate(SENDER),
             10_000 - forwarded
