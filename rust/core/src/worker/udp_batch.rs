@@ -294,31 +294,34 @@ pub(super) fn send_datagrams<'a>(
         let (mut messages, mut iovecs_used, mut next) = (0, 0, start);
         while messages < BATCH && next < count && iovecs_used < MAX_IOVECS {
             let (destination, first) = datagram(next);
-            let mut run = 1;
-            let mut bytes = first.len();
-            if *segmentation == Segmentation::Allowed {
-                while next + run < count && run < MAX_SEGMENTS && iovecs_used + run < MAX_IOVECS {
-                    let (other, following) = datagram(next + run);
-                    if other != destination
-                        || following.len() > first.len()
-                        || following.is_empty()
-                        || bytes + following.len() > MAX_SEGMENTED_BYTES
-                    {
-                        break;
-                    }
-                    run += 1;
-                    bytes += following.len();
-                    if following.len() < first.len() {
-                        break;
-                    }
-                }
-            }
-            for offset in 0..run {
-                let (_, data) = datagram(next + offset);
-                iovecs[iovecs_used + offset].write(libc::iovec {
+            let mut run = 0;
+            let mut bytes = 0;
+            let mut data = first;
+            loop {
+                iovecs[iovecs_used + run].write(libc::iovec {
                     iov_base: data.as_ptr() as *mut libc::c_void,
                     iov_len: data.len(),
                 });
+                run += 1;
+                bytes += data.len();
+                let room = next + run < count
+                    && run < MAX_SEGMENTS
+                    && iovecs_used + run < MAX_IOVECS
+                    && *segmentation == Segmentation::Allowed
+                    // Only the last segment may be shorter.
+                    && data.len() == first.len();
+                if !room {
+                    break;
+                }
+                let (other, following) = datagram(next + run);
+                if other != destination
+                    || following.len() > first.len()
+                    || following.is_empty()
+                    || bytes + following.len() > MAX_SEGMENTED_BYTES
+                {
+                    break;
+                }
+                data = following;
             }
             storages[messages] = to_storage(destination);
             let header = &mut headers[messages].msg_hdr;
@@ -359,9 +362,9 @@ pub(super) fn send_datagrams<'a>(
             dropped += segments[0] as u64;
             start += segments[0];
         } else {
-            let sent = sent as usize;
-            sent_total += segments[..sent].iter().sum::<usize>() as u64;
-            start += segments[..sent].iter().sum::<usize>();
+            let datagrams: usize = segments[..sent as usize].iter().sum();
+            sent_total += datagrams as u64;
+            start += datagrams;
         }
     }
     (sent_total, dropped)
