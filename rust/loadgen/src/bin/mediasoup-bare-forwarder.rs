@@ -18,7 +18,7 @@ use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mediasoup_core::worker::{enlarge_receive_buffer, recv_batch, EgressQueue, RecvBatch};
+use mediasoup_core::worker::{enlarge_receive_buffer, recv_batch, EgressQueue, RecvBatch, BATCH};
 
 /// What the load tool is told to send (the forwarder reads neither).
 const SSRC: u32 = 0x1122_3344;
@@ -127,7 +127,6 @@ fn run(options: &Options) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs_f64(options.max_seconds);
     let mut batch = RecvBatch::default();
     let mut egress = EgressQueue::default();
-    let mut copy = [0u8; mediasoup_core::worker::SLOT_LEN];
     while Instant::now() < deadline {
         wait_readable(&input);
         for _ in 0..READS_PER_TURN {
@@ -140,19 +139,19 @@ fn run(options: &Options) -> Result<(), String> {
                     if len < RTP_HEADER_LEN {
                         continue;
                     }
-                    copy[..len].copy_from_slice(&packet[..len]);
-                    copy[2..4].copy_from_slice(&consumer.sequence.to_be_bytes());
-                    copy[8..12].copy_from_slice(&consumer.ssrc.to_be_bytes());
+                    // Rewritten in place for each consumer in turn: the queue keeps a copy.
+                    packet[2..4].copy_from_slice(&consumer.sequence.to_be_bytes());
+                    packet[8..12].copy_from_slice(&consumer.ssrc.to_be_bytes());
                     consumer.sequence = consumer.sequence.wrapping_add(1);
                     egress.push(
                         consumer.socket.as_raw_fd(),
                         consumer.destination,
-                        &copy[..len],
+                        &packet[..len],
                     );
                 }
             }
             egress.flush();
-            if received < mediasoup_core::worker::BATCH {
+            if received < BATCH {
                 break;
             }
         }
