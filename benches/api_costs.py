@@ -30,14 +30,13 @@ from rich.console import Console
 from rich.table import Table
 
 import mediasoup_py
+from benches import rtpload_peer
 from benches.io_bench import REPOSITORY
 from benches.run import OURS, RESULTS, json_output, set_up_peers
 
-LOOPBACK: Any = [{"protocol": "udp", "ip": "127.0.0.1"}]
-MEDIA_CODECS: Any = [
-    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
-    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
-]
+# The forwarding benchmark's listen address and codecs.
+LOOPBACK: Any = [rtpload_peer.LOOPBACK]
+MEDIA_CODECS: Any = rtpload_peer.MEDIA_CODECS
 VP8: Any = {
     "codecs": [{"mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000}],
     "encodings": [{"ssrc": 1111}],

@@ -880,7 +880,7 @@ def ceiling_lines(report: dict[str, Any]) -> list[str]:
     best: dict[str, float] = {}
     for row in report["summary"]:
         pps = row.get("forwarded_pps_per_core")
-        if row["point"].startswith("fanout") and row.get("mode", "plain") == "plain" and pps:
+        if row["scenario"] == "fanout" and row.get("mode", "plain") == "plain" and pps:
             best[row["implementation"]] = max(best.get(row["implementation"], 0.0), pps)
     lines += [
         f"- {name}'s best plain fan-out: {number(pps)} forwarded/s per core,"
