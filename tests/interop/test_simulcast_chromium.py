@@ -66,11 +66,12 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
 def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
     loopback_namespace: str,
 ) -> None:
-    """The receiver's path (a relay) becomes a 500 kbps bottleneck: our estimate from its
-    transport-cc feedback drops, the consumer moves to a stream that fits; the path opens
-    again: trials of the next layer go through, and the consumer is back on the top stream."""
+    """The receiver's path (a relay) becomes a 500 kbps bottleneck once the sender's top
+    stream no longer fits in it: our estimate from its transport-cc feedback drops, the
+    consumer moves to a stream that fits; the path opens again: trials of the next layer go
+    through, and the consumer is back on the top stream."""
     result: dict[str, Any] = run_in_namespace(
-        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth", timeout=170
+        loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth", timeout=200
     )
     assert result["downSeconds"] < 15, result["timeline"]
     at_bottleneck = result["atBottleneck"]
