@@ -596,17 +596,26 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 top_seconds = loop.time() - started
                 relay.rate_bps = BOTTLENECK_BPS
                 narrowed = loop.time()
-                await wait_until(
-                    lambda: width_is(lambda w: 0 < w < LAYER_WIDTHS[2]), "a lower stream", 30
-                )
+
+                async def below_the_full_top() -> bool:
+                    # A lower stream, or the top one with fewer temporal layers (its base
+                    # layers may fit where all of it does not).
+                    await width_is(lambda w: True)
+                    layers = (timeline[-1]["spatialLayer"], timeline[-1]["temporalLayer"])
+                    return None not in layers and layers != (2, 2)
+
+                await wait_until(below_the_full_top, "layers below the full top stream", 30)
                 down_seconds = loop.time() - narrowed
-                # Ten seconds at the bottleneck: mostly on a stream that fits (trials of the
-                # top one come now and then, less often each time the path refuses).
+                # Ten seconds at the bottleneck: on layers that fit (trials of higher ones
+                # come now and then, less often each time the path refuses).
                 bottleneck_samples = len(timeline)
                 for _ in range(20):
                     await width_is(lambda w: True)
                     await asyncio.sleep(0.5)
                 at_bottleneck = timeline[bottleneck_samples:]
+                first, last = at_bottleneck[0], at_bottleneck[-1]
+                sent_at_bottleneck = (last["bytesSent"] - first["bytesSent"]) * 8
+                bitrate_at_bottleneck = sent_at_bottleneck / (last["t"] - first["t"])
                 relay.rate_bps = None
                 opened = loop.time()
                 held_since: list[float] = []
@@ -624,6 +633,8 @@ async def bandwidth_scenario() -> dict[str, Any]:
                     "topSeconds": top_seconds,
                     "downSeconds": down_seconds,
                     "atBottleneck": at_bottleneck,
+                    "bottleneck": BOTTLENECK_BPS,
+                    "bitrateAtBottleneck": bitrate_at_bottleneck,
                     "upSeconds": up_seconds,
                     "relayDropped": relay.dropped,
                     "timeline": timeline[::5],

@@ -67,16 +67,18 @@ def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
     loopback_namespace: str,
 ) -> None:
     """The receiver's path (a relay) becomes a 500 kbps bottleneck once the sender's top
-    stream no longer fits in it: our estimate from its transport-cc feedback drops, the
-    consumer moves to a stream that fits; the path opens again: trials of the next layer go
-    through, and the consumer is back on the top stream."""
+    stream no longer fits in it: our estimate from its transport-cc feedback drops, and the
+    consumer moves to layers that fit (a lower stream, or the top one's base temporal layers);
+    the path opens again: trials of the next layer go through, and the consumer is back on
+    the top stream."""
     result: dict[str, Any] = run_in_namespace(
         loopback_namespace, "tests.interop.chromium_mediasoup_client", "--bandwidth", timeout=200
     )
     assert result["downSeconds"] < 15, result["timeline"]
     at_bottleneck = result["atBottleneck"]
-    below_top = [sample for sample in at_bottleneck if sample["spatialLayer"] != 2]
-    assert len(below_top) >= 0.8 * len(at_bottleneck), at_bottleneck
+    # What we sent the receiver over the 10 s at the bottleneck fits it (a fifth more for
+    # keyframes and trials of higher layers).
+    assert result["bitrateAtBottleneck"] <= 1.2 * result["bottleneck"], at_bottleneck
     estimates = sorted(sample["estimate"] for sample in at_bottleneck if sample["estimate"])
     assert estimates[len(estimates) // 2] < 600_000, at_bottleneck
     # Trials refused at the bottleneck spaced the next ones out (up to 40 s apart).
