@@ -41,13 +41,11 @@ case "${1:-ci}" in
     binary=target/coverage/$host/release/$target
     scratch=$(mktemp -d)
     trap 'rm -rf "$scratch"' EXIT
-    mkdir -p "corpus/$target" artifacts "$scratch/new" "$scratch/merged"
+    mkdir -p "corpus/$target" artifacts "$scratch/new"
     "$binary" "$scratch/new" "corpus/$target" -max_total_time="${3:-60}" -artifact_prefix=artifacts/ \
       -print_final_stats=1
-    # Keeps the smallest set of inputs that covers what the run reached.
-    "$binary" -merge=1 "$scratch/merged" "corpus/$target" "$scratch/new" >/dev/null 2>&1
-    rm -f "corpus/$target"/*
-    cp "$scratch/merged"/* "corpus/$target"/
+    # Adds to the corpus the fewest new inputs that cover what the run reached beyond it.
+    "$binary" -merge=1 "corpus/$target" "$scratch/new" >/dev/null 2>&1
     echo "fuzz $target: $(ls "corpus/$target" | wc -l) corpus inputs"
     ;;
   *) echo "usage: $0 ci | fuzz TARGET SECONDS" >&2; exit 2 ;;
