@@ -2,8 +2,8 @@
 # Builds and runs the fuzz targets.
 #   bash fuzz/run.sh ci            stable toolchain: build every target as a plain libFuzzer
 #                                  binary, replay its committed corpus, then a short random run
-#   bash fuzz/run.sh fuzz T SECS   coverage-guided run of target T for SECS seconds; new inputs
-#                                  are merged (minimised) into the committed corpus
+#   bash fuzz/run.sh fuzz T SECS   coverage-guided run of target T for SECS seconds; the new
+#                                  inputs that reach further are added to the committed corpus
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 case "${1:-ci}" in

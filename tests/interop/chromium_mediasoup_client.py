@@ -540,8 +540,8 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
 async def bandwidth_scenario() -> dict[str, Any]:
     """Three VP8 simulcast streams to a receiver whose path becomes a 500 kbps bottleneck (once
     the sender's top stream no longer fits in it) and then opens again: our estimate from its
-    transport-cc feedback moves its consumer down to a stream that fits and back up to the
-    top. The timeline samples the sender's streams' bitrates and what the relay forwarded and
+    transport-cc feedback moves its consumer down to layers that fit and back up to the top
+    stream. The timeline samples the sender's streams' bitrates and what the relay forwarded and
     dropped."""
     worker = await mediasoup_py.create_worker(rtc_min_port=47100, rtc_max_port=47199)
     try:
