@@ -563,10 +563,12 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 timeline: list[dict[str, Any]] = []
                 loop = asyncio.get_running_loop()
                 started = loop.time()
-
                 (producer,) = sending.producers
 
-                async def width_is(wanted: Any) -> bool:
+                async def sample() -> dict[str, Any]:
+                    """Adds to the timeline what the receiver decodes, the consumer's layers,
+                    the transport's estimate and bytes sent, the sender's stream bitrates and
+                    the relay's counts; returns it."""
                     video = (await receiver.evaluate("window.inbound()")).get("video", {})
                     (stats,) = await transport.get_stats()
                     streams = await producer.get_stats()
@@ -585,14 +587,17 @@ async def bandwidth_scenario() -> dict[str, Any]:
                             "dropped": relay.dropped,
                         }
                     )
-                    return bool(wanted(video.get("frameWidth") or 0))
+                    return timeline[-1]
+
+                def on_top(entry: dict[str, Any]) -> bool:
+                    return bool(entry["width"] == LAYER_WIDTHS[2])
 
                 async def top_outgrows_the_bottleneck() -> bool:
                     # Chromium's encoders ramp up over seconds: a path narrowed while the top
                     # stream still fits in it leaves the consumer rightly on top.
-                    on_top = await width_is(lambda w: w == LAYER_WIDTHS[2])
-                    top_bitrate = timeline[-1]["streams"][-1] or 0
-                    return on_top and top_bitrate >= 1.3 * BOTTLENECK_BPS
+                    entry = await sample()
+                    top_bitrate = entry["streams"][-1] or 0
+                    return on_top(entry) and top_bitrate >= 1.3 * BOTTLENECK_BPS
 
                 await wait_until(top_outgrows_the_bottleneck, "the top, beyond the bottleneck", 40)
                 top_seconds = loop.time() - started
@@ -602,8 +607,8 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 async def below_the_full_top() -> bool:
                     # A lower stream, or the top one with fewer temporal layers (its base
                     # layers may fit where all of it does not).
-                    await width_is(lambda w: True)
-                    layers = (timeline[-1]["spatialLayer"], timeline[-1]["temporalLayer"])
+                    entry = await sample()
+                    layers = (entry["spatialLayer"], entry["temporalLayer"])
                     return None not in layers and layers != (2, 2)
 
                 await wait_until(below_the_full_top, "layers below the full top stream", 30)
@@ -612,7 +617,7 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 # come now and then, less often each time the path refuses).
                 bottleneck_samples = len(timeline)
                 for _ in range(20):
-                    await width_is(lambda w: True)
+                    await sample()
                     await asyncio.sleep(0.5)
                 at_bottleneck = timeline[bottleneck_samples:]
                 first, last = at_bottleneck[0], at_bottleneck[-1]
@@ -623,7 +628,7 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 held_since: list[float] = []
 
                 async def top_held() -> bool:
-                    if not await width_is(lambda w: w == LAYER_WIDTHS[2]):
+                    if not on_top(await sample()):
                         held_since.clear()
                         return False
                     held_since.append(loop.time())
