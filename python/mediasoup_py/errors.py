@@ -16,6 +16,15 @@ class InvalidStateError(MediasoupError):
     """The object is closed or not in a state that allows the call (mediasoup's name)."""
 
 
+class NotFoundError(InvalidStateError):
+    """The worker has no such object: never created, or closed already (with its parent,
+    for instance). An ``InvalidStateError``, as mediasoup reports a closed object."""
+
+
+class ResourceError(InvalidStateError):
+    """The worker lacks what the call needs: a free port, a socket, randomness."""
+
+
 class UnsupportedError(MediasoupError):
     """A codec, parameter or feature that mediasoup_py cannot serve (mediasoup's name)."""
 
@@ -68,7 +77,9 @@ __all__ = [
     "InvalidStateError",
     "MediasoupError",
     "MediasoupTypeError",
+    "NotFoundError",
     "PacketError",
+    "ResourceError",
     "RtcpError",
     "RtpError",
     "SrtpAuthenticationError",

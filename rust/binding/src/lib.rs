@@ -5,8 +5,10 @@ use pyo3::prelude::*;
 
 mod demux;
 mod errors;
+mod events;
 mod rtcp;
 mod rtp;
+mod specs;
 mod srtp;
 mod worker;
 

@@ -9,9 +9,10 @@ use std::time::Instant;
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
-use crate::packet::codecs::PayloadCodec;
+use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
-use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
+use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
+use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
@@ -32,9 +33,9 @@ const RETRANSMISSION_BURST: f64 = 250.0;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsumerSpec {
     /// The SSRC the endpoint expects.
-    pub ssrc: u32,
+    pub ssrc: Ssrc,
     /// Router payload types the endpoint accepted.
-    pub payload_types: Vec<u8>,
+    pub payload_types: Vec<PayloadType>,
     /// Router header extension ids the endpoint accepted (others are removed).
     pub extension_ids: Vec<u8>,
     /// The consumer's MID and the extension id it is written with.
@@ -80,16 +81,35 @@ pub struct LayerSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RtxSpec {
     /// Its SSRC.
-    pub ssrc: u32,
+    pub ssrc: Ssrc,
     /// Media payload type -> RTX payload type.
-    pub payload_types: Vec<(u8, u8)>,
+    pub payload_types: Vec<(PayloadType, PayloadType)>,
+}
+
+/// A producer packet in router terms, as each of its consumers reads it: parsed once when it
+/// arrived, with what its payload descriptor says.
+#[derive(Debug, Clone, Copy)]
+pub struct ProducerRtp<'a> {
+    /// The packet.
+    pub packet: &'a RtpPacket<&'a [u8]>,
+    /// The producer stream (encoding) it is on.
+    pub stream: u8,
+    /// Keyframe and layers.
+    pub frame: FrameInfo,
+    /// Its VP8 payload descriptor, for a VP8 producer.
+    pub vp8: Option<Vp8PayloadDescriptor>,
 }
 
 /// What the consumer does with a producer packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
-    /// The rewritten packet is the first `len` bytes of the output buffer.
-    Send(usize),
+    /// The copy is the first `len` bytes of the output buffer.
+    Send {
+        /// Its length.
+        len: usize,
+        /// The transport-wide sequence number it carries, when the endpoint takes them.
+        transport_sequence: Option<u16>,
+    },
     /// Dropped: waiting for a keyframe of this producer stream (the caller requests one).
     NeedKeyFrame(u8),
     /// Dropped: paused, or a payload type the endpoint did not accept.
@@ -249,8 +269,13 @@ impl Consumer {
     }
 
     /// The SSRC the endpoint receives.
-    pub fn ssrc(&self) -> u32 {
+    pub fn ssrc(&self) -> Ssrc {
         self.spec.ssrc
+    }
+
+    /// The SSRC of its RTX stream, when the endpoint accepted RTX.
+    pub fn rtx_ssrc(&self) -> Option<Ssrc> {
+        self.spec.rtx.as_ref().map(|rtx| rtx.ssrc)
     }
 
     /// Counters.
@@ -337,37 +362,42 @@ impl Consumer {
         self.stats.key_frame_requests += 1;
     }
 
-    /// Writes the consumer's version of a producer packet (already in router terms, from
-    /// producer stream `stream`) into `output`, which needs room for the MID and an SRTP tag.
+    /// Writes the consumer's copy of a producer packet into `output`, which needs room for
+    /// the MID and transport-wide sequence number extensions and an SRTP tag. When the copy
+    /// goes out and the endpoint takes transport-wide sequence numbers, it carries
+    /// `transport_sequence` (its transport's next), which then advances.
     pub fn forward(
         &mut self,
-        packet: &[u8],
-        stream: u8,
-        is_keyframe: bool,
+        produced: &ProducerRtp<'_>,
         now: Instant,
+        transport_sequence: &mut u16,
         output: &mut [u8],
     ) -> Forward {
         if self.paused || self.producer_paused {
             return Forward::Skip;
         }
-        let Ok(view) = RtpPacket::parse(packet) else {
-            return Forward::Skip;
-        };
-        if !self.spec.payload_types.contains(&view.payload_type()) {
+        let view = produced.packet;
+        let stream = produced.stream;
+        let payload_type = view.payload_type();
+        if !self
+            .spec
+            .payload_types
+            .iter()
+            .any(|accepted| accepted.get() == payload_type)
+        {
             return Forward::Skip;
         }
         let producer_sequence = view.sequence_number();
+        let is_keyframe = produced.frame.is_keyframe;
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
         let vp8 = match (&self.selector, self.spec.codec) {
-            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => {
-                Vp8PayloadDescriptor::parse(view.payload()).ok()
-            }
+            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => produced.vp8,
             _ => None,
         };
-        let mut marker = None;
+        let mut marker = view.marker();
         let restart = match &mut self.selector {
             Some(Layering::Svc(_)) => {
-                let Some(packet) = self.svc_packet(&view) else {
+                let Some(packet) = self.svc_packet(view) else {
                     // AV1 before a keyframe's dependency structure reached this consumer
                     // (it came before the consumer did): ask for one.
                     let waiting =
@@ -383,7 +413,7 @@ impl Consumer {
                 };
                 match selector.select(packet, view.marker()) {
                     SvcSelection::Forward { marker: wanted } => {
-                        marker = Some(wanted);
+                        marker = wanted;
                         !self.sequences.started()
                     }
                     SvcSelection::NeedKeyFrame => return Forward::NeedKeyFrame(stream),
@@ -432,27 +462,30 @@ impl Consumer {
             None => true,
         };
         if restart {
-            self.start_run(&view, stream, vp8, now);
+            self.start_run(view, stream, vp8, now);
         }
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
         };
-        let Some(len) = self.write_copy(packet, sequence, output) else {
+        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        let number = self
+            .spec
+            .transport_cc_extension_id
+            .map(|_| *transport_sequence);
+        let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
+        else {
             return Forward::Skip;
         };
-        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-        if self.timestamp_offset != 0 || vp8.is_some() {
-            self.renumber(&mut output[..len], timestamp, vp8);
-        }
-        if let Some(marker) = marker.filter(|marker| *marker != view.marker()) {
-            if let Ok(mut copy) = RtpPacket::parse(&mut output[..len]) {
-                copy.set_marker(marker);
-            }
+        if number.is_some() {
+            *transport_sequence = transport_sequence.wrapping_add(1);
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
         self.last_sent = Some((timestamp, now));
-        Forward::Send(len)
+        Forward::Send {
+            len,
+            transport_sequence: number,
+        }
     }
 
     /// The layers of an SVC packet: VP9's from its payload descriptor; AV1's from the
@@ -529,16 +562,11 @@ impl Consumer {
         }
     }
 
-    /// Writes our timestamp and, for VP8, our picture id and TL0PICIDX into a copy.
-    fn renumber(&mut self, copy: &mut [u8], timestamp: u32, vp8: Option<Vp8PayloadDescriptor>) {
-        let Ok(mut view) = RtpPacket::parse(copy) else {
+    /// Writes our VP8 picture id and TL0PICIDX into a copy's payload.
+    fn renumber_vp8(&mut self, payload: &mut [u8], mut descriptor: Vp8PayloadDescriptor) {
+        let Some(numbering) = self.vp8.as_mut() else {
             return;
         };
-        view.set_timestamp(timestamp);
-        let (Some(mut descriptor), Some(numbering)) = (vp8, self.vp8.as_mut()) else {
-            return;
-        };
-        let payload = view.payload_mut();
         if let Some((id, _)) = descriptor.picture_id {
             if let Some(ours) = numbering.picture_ids.map(id) {
                 let _ = descriptor.set_picture_id(payload, ours);
@@ -560,7 +588,7 @@ impl Consumer {
         let elapsed = now.duration_since(sent_at).as_secs_f64();
         let advance = (elapsed * f64::from(self.spec.clock_rate)) as u32;
         let report = SenderReport {
-            ssrc: self.spec.ssrc,
+            ssrc: self.spec.ssrc.0,
             ntp_seconds: (ntp >> 32) as u32,
             ntp_fraction: ntp as u32,
             rtp_timestamp: timestamp.wrapping_add(advance),
@@ -569,7 +597,7 @@ impl Consumer {
             reports: Vec::new(),
         };
         let chunk = SdesChunk {
-            ssrc: self.spec.ssrc,
+            ssrc: self.spec.ssrc.0,
             items: vec![SdesItem {
                 item_type: SDES_CNAME,
                 value: self.spec.cname.as_bytes().to_vec(),
@@ -597,22 +625,48 @@ impl Consumer {
         self.stats.score = self.score.get();
     }
 
-    /// Our copy of a router-terms packet with our `sequence`, SSRC, extensions and MID,
-    /// written into `output`; its length.
-    fn write_copy(&self, packet: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
-        output.get_mut(..packet.len())?.copy_from_slice(packet);
-        let mut rewritten = RtpPacket::parse(&mut output[..packet.len()]).ok()?;
-        rewritten.set_ssrc(self.spec.ssrc);
-        rewritten.set_sequence_number(sequence);
-        rewritten
-            .remap_header_extension_ids(&self.extension_map)
-            .ok()?;
-        match &self.spec.mid {
-            Some((id, mid)) => {
-                upsert_header_extension(output, packet.len(), *id, mid.as_bytes()).ok()
-            }
-            None => Some(packet.len()),
+    /// Writes our copy of a router-terms packet in one pass: our SSRC, `sequence`,
+    /// `timestamp` and `marker`, the extensions the endpoint accepted, our MID and the
+    /// transport-wide sequence number `number`, then for VP8 our picture id and TL0PICIDX.
+    /// Its length.
+    #[allow(clippy::too_many_arguments)]
+    fn write_copy(
+        &mut self,
+        packet: &RtpPacket<&[u8]>,
+        sequence: u16,
+        timestamp: u32,
+        marker: bool,
+        number: Option<u16>,
+        vp8: Option<Vp8PayloadDescriptor>,
+        output: &mut [u8],
+    ) -> Option<usize> {
+        let number_bytes = number.map(u16::to_be_bytes);
+        let mut added: [(u8, &[u8]); 2] = [(0, &[]); 2];
+        let mut count = 0;
+        if let Some((id, mid)) = &self.spec.mid {
+            added[count] = (*id, mid.as_bytes());
+            count += 1;
         }
+        if let (Some(id), Some(bytes)) = (self.spec.transport_cc_extension_id, &number_bytes) {
+            added[count] = (id, bytes);
+            count += 1;
+        }
+        let header = CopyHeader {
+            ssrc: self.spec.ssrc.0,
+            sequence_number: sequence,
+            timestamp,
+            marker,
+            extension_ids: &self.extension_map,
+            added: &added[..count],
+        };
+        let layout = write_copy(packet, &header, output).ok()?;
+        if let Some(descriptor) = vp8 {
+            let payload_end = layout.len - packet.padding_len();
+            if let Some(payload) = output.get_mut(layout.payload_offset..payload_end) {
+                self.renumber_vp8(payload, descriptor);
+            }
+        }
+        Some(layout.len)
     }
 
     /// Counts a NACK from the endpoint asking for `lost` packets.
@@ -628,45 +682,64 @@ impl Consumer {
     }
 
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
-    /// into `output`: on the RTX stream when negotiated, else as sent. Its length.
+    /// into `output`: on the RTX stream when negotiated, else as sent. Like
+    /// [`Consumer::forward`], it carries `transport_sequence` when the endpoint takes
+    /// transport-wide sequence numbers. Its length and that number.
     pub fn retransmit(
         &mut self,
         stored: &[u8],
         sequence: u16,
         now: Instant,
+        transport_sequence: &mut u16,
         output: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<(usize, Option<u16>)> {
         if !self.retransmissions.take(1.0, now) {
             self.stats.retransmissions_refused += 1;
             return None;
         }
-        let len = self.write_copy(stored, sequence, output)?;
-        if self.timestamp_offset != 0 || self.vp8.is_some() {
-            let view = RtpPacket::parse(stored).ok()?;
-            let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-            let vp8 = match self.spec.codec {
-                Some(PayloadCodec::Vp8) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
-                _ => None,
-            };
-            self.renumber(&mut output[..len], timestamp, vp8);
-        }
+        let view = RtpPacket::parse(stored).ok()?;
+        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        let vp8 = match (self.vp8.is_some(), self.spec.codec) {
+            (true, Some(PayloadCodec::Vp8)) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
+            _ => None,
+        };
+        let number = self
+            .spec
+            .transport_cc_extension_id
+            .map(|_| *transport_sequence);
+        let len = self.write_copy(
+            &view,
+            sequence,
+            timestamp,
+            view.marker(),
+            number,
+            vp8,
+            output,
+        )?;
         let len = match &self.spec.rtx {
             Some(rtx) => {
-                let media_payload_type = RtpPacket::parse(&output[..len]).ok()?.payload_type();
                 let &(_, rtx_payload_type) = rtx
                     .payload_types
                     .iter()
-                    .find(|(media, _)| *media == media_payload_type)?;
-                let rtx_len =
-                    rtx_encapsulate(output, len, rtx_payload_type, rtx.ssrc, self.rtx_sequence)
-                        .ok()?;
+                    .find(|(media, _)| media.get() == view.payload_type())?;
+                let rtx_len = rtx_encapsulate(
+                    output,
+                    len,
+                    rtx_payload_type.get(),
+                    rtx.ssrc.0,
+                    self.rtx_sequence,
+                )
+                .ok()?;
                 self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
                 rtx_len
             }
             None => len,
         };
+        if number.is_some() {
+            *transport_sequence = transport_sequence.wrapping_add(1);
+        }
         self.stats.retransmitted_packets += 1;
-        Some(len)
+        Some((len, number))
     }
 }
 
@@ -693,10 +766,36 @@ mod tests {
         out
     }
 
+    fn pt(value: u8) -> PayloadType {
+        PayloadType::new(value).unwrap()
+    }
+
+    /// The consumer's copy of `packet`, from producer stream `stream`.
+    fn forward(
+        consumer: &mut Consumer,
+        packet: &[u8],
+        stream: u8,
+        is_keyframe: bool,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Forward {
+        let view = RtpPacket::parse(packet).unwrap();
+        let produced = ProducerRtp {
+            packet: &view,
+            stream,
+            frame: FrameInfo {
+                is_keyframe,
+                ..FrameInfo::default()
+            },
+            vp8: None,
+        };
+        consumer.forward(&produced, now, &mut 0, output)
+    }
+
     fn spec(needs_key_frame: bool) -> ConsumerSpec {
         ConsumerSpec {
-            ssrc: 0xABCD,
-            payload_types: vec![101],
+            ssrc: Ssrc(0xABCD),
+            payload_types: vec![pt(101)],
             extension_ids: vec![1, 4],
             mid: Some((1, "3".into())),
             needs_key_frame,
@@ -708,8 +807,8 @@ mod tests {
             stream: 0,
             dependency_descriptor_extension_id: None,
             rtx: Some(RtxSpec {
-                ssrc: 0xABCE,
-                payload_types: vec![(101, 102)],
+                ssrc: Ssrc(0xABCE),
+                payload_types: vec![(pt(101), pt(102))],
             }),
         }
     }
@@ -723,10 +822,11 @@ mod tests {
             vec![(1, b"0".to_vec()), (4, vec![1, 2, 3]), (9, vec![7])],
         );
         assert_eq!(
-            consumer.forward(&input, 0, false, Instant::now(), &mut output),
+            forward(&mut consumer, &input, 0, false, Instant::now(), &mut output),
             Forward::NeedKeyFrame(0)
         );
-        let Forward::Send(len) = consumer.forward(&input, 0, true, Instant::now(), &mut output)
+        let Forward::Send { len, .. } =
+            forward(&mut consumer, &input, 0, true, Instant::now(), &mut output)
         else {
             panic!("a keyframe starts the consumer");
         };
@@ -757,18 +857,38 @@ mod tests {
         let mut output = [0u8; 256];
         let now = Instant::now();
         assert_eq!(
-            consumer.forward(&packet(10, vec![]), 0, true, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(10, vec![]),
+                0,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip
         );
-        let Forward::Send(len) = consumer.forward(&packet(20, vec![]), 1, true, now, &mut output)
-        else {
+        let Forward::Send { len, .. } = forward(
+            &mut consumer,
+            &packet(20, vec![]),
+            1,
+            true,
+            now,
+            &mut output,
+        ) else {
             panic!("its own stream goes out");
         };
         let sent = RtpPacket::parse(&output[..len]).unwrap();
         assert_eq!((sent.ssrc(), sent.sequence_number()), (0xABCD, 500));
         assert_eq!(consumer.current_stream(), 1);
         assert_eq!(
-            consumer.forward(&packet(11, vec![]), 0, true, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(11, vec![]),
+                0,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip
         );
     }
@@ -779,7 +899,8 @@ mod tests {
         let mut output = [0u8; 256];
         let mut sent = Vec::new();
         for producer_sequence in [10u16, 11, 12] {
-            if let Forward::Send(len) = consumer.forward(
+            if let Forward::Send { len, .. } = forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
@@ -791,12 +912,20 @@ mod tests {
         }
         consumer.set_paused(true);
         assert_eq!(
-            consumer.forward(&packet(13, vec![]), 0, true, Instant::now(), &mut output),
+            forward(
+                &mut consumer,
+                &packet(13, vec![]),
+                0,
+                true,
+                Instant::now(),
+                &mut output
+            ),
             Forward::Skip
         );
         consumer.set_paused(false);
         for producer_sequence in [500u16, 501] {
-            if let Forward::Send(len) = consumer.forward(
+            if let Forward::Send { len, .. } = forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
@@ -814,7 +943,8 @@ mod tests {
         let mut consumer = Consumer::new(spec(false), false, (1000, 7)).unwrap();
         let mut output = [0u8; 256];
         for producer_sequence in [50u16, 51, 52] {
-            consumer.forward(
+            forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
@@ -826,8 +956,14 @@ mod tests {
         assert_eq!(consumer.producer_sequence(1001), Some((0, 51)));
         assert_eq!(consumer.producer_sequence(1003), None, "not sent yet");
         assert_eq!(consumer.producer_sequence(999), None, "before this run");
-        let len = consumer
-            .retransmit(&packet(51, vec![]), 1001, Instant::now(), &mut output)
+        let (len, _) = consumer
+            .retransmit(
+                &packet(51, vec![]),
+                1001,
+                Instant::now(),
+                &mut 0,
+                &mut output,
+            )
             .unwrap();
         let rtx = RtpPacket::parse(&output[..len]).unwrap();
         assert_eq!(
@@ -840,7 +976,14 @@ mod tests {
         // A restart maps our numbers anew: packets of the previous run are not resent.
         consumer.set_paused(true);
         consumer.set_paused(false);
-        consumer.forward(&packet(900, vec![]), 0, true, Instant::now(), &mut output);
+        forward(
+            &mut consumer,
+            &packet(900, vec![]),
+            0,
+            true,
+            Instant::now(),
+            &mut output,
+        );
         assert_eq!(consumer.producer_sequence(1001), None);
         assert_eq!(consumer.producer_sequence(1003), Some((0, 900)));
         assert_eq!(consumer.stats().retransmitted_packets, 1);
@@ -852,11 +995,18 @@ mod tests {
         let mut output = [0u8; 256];
         let now = Instant::now();
         assert!(matches!(
-            consumer.forward(&packet(1, vec![]), 0, true, now, &mut output),
-            Forward::Send(_)
+            forward(&mut consumer, &packet(1, vec![]), 0, true, now, &mut output),
+            Forward::Send { .. }
         ));
         assert_eq!(
-            consumer.forward(&packet(900, vec![]), 1, true, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(900, vec![]),
+                1,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip,
             "another simulcast stream's numbers would break the sequence"
         );
@@ -891,8 +1041,8 @@ mod tests {
                 for _ in 0..3 {
                     producer_sequence = producer_sequence.wrapping_add(1);
                     let forwarded =
-                        consumer.forward(&packet(producer_sequence, vec![]), 0, true, Instant::now(), &mut output);
-                    let Forward::Send(len) = forwarded else {
+                        forward(&mut consumer, &packet(producer_sequence, vec![]), 0, true, Instant::now(), &mut output);
+                    let Forward::Send { len, .. } = forwarded else {
                         return Err(TestCaseError::fail(format!("not sent: {forwarded:?}")));
                     };
                     let sent = RtpPacket::parse(&output[..len]).unwrap().sequence_number();

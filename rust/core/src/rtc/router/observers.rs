@@ -1,10 +1,12 @@
-//! The worker's RTP observers (mediasoup's AudioLevelObserver and ActiveSpeakerObserver):
-//! which producers each watches, the audio levels routing feeds them, and their reports.
+//! A router's RTP observers (mediasoup's AudioLevelObserver and ActiveSpeakerObserver):
+//! which producers each watches, the audio levels the router feeds them, and their reports.
 
 use std::time::{Duration, Instant};
 
+use super::arena::ProducerIndex;
 use crate::rtc::audio_level_observer::{AudioLevelObserver, AudioLevelOptions, AudioLevelReport};
 use crate::rtc::dominant_speaker::DominantSpeakerDetector;
+use crate::rtc::request_error::RequestError;
 
 /// What kind of observer to create.
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +20,7 @@ pub enum RtpObserverOptions {
     },
 }
 
-/// What an observer reports, by producer slot (routing turns slots into ids).
+/// What an observer reports, by producer (the router's index inside, ids outside).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtpObserverReport<K> {
     /// `volumes`: the loudest producers, loudest first, with their volume in dBov.
@@ -31,9 +33,9 @@ pub enum RtpObserverReport<K> {
 
 #[derive(Debug)]
 enum Observer {
-    AudioLevel(AudioLevelObserver<usize>),
+    AudioLevel(AudioLevelObserver<ProducerIndex>),
     ActiveSpeaker {
-        detector: DominantSpeakerDetector<usize>,
+        detector: DominantSpeakerDetector<ProducerIndex>,
         paused: bool,
     },
 }
@@ -44,18 +46,23 @@ struct ObserverEntry {
     observer: Observer,
 }
 
-/// Every RTP observer of a worker, keyed by the producer slots routing uses.
+/// Every RTP observer of a router.
 #[derive(Debug, Default)]
 pub struct RtpObservers {
     observers: Vec<ObserverEntry>,
 }
 
 impl RtpObservers {
-    fn entry_mut(&mut self, id: &str) -> Result<&mut ObserverEntry, String> {
+    fn entry_mut(&mut self, id: &str) -> Result<&mut ObserverEntry, RequestError> {
         self.observers
             .iter_mut()
             .find(|entry| entry.id == id)
-            .ok_or_else(|| format!("RTP observer with id \"{id}\" not found"))
+            .ok_or_else(|| RequestError::not_found("RTP observer", id))
+    }
+
+    /// The observers' ids.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.observers.iter().map(|entry| entry.id.as_str())
     }
 
     /// Creates an observer watching no producer yet.
@@ -64,9 +71,12 @@ impl RtpObservers {
         id: String,
         options: RtpObserverOptions,
         now: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), RequestError> {
         if self.observers.iter().any(|entry| entry.id == id) {
-            return Err(format!("an RTP observer with id \"{id}\" already exists"));
+            return Err(RequestError::invalid(
+                "rtp_observer_id",
+                format!("an RTP observer with id \"{id}\" already exists"),
+            ));
         }
         let observer = match options {
             RtpObserverOptions::AudioLevel(options) => {
@@ -82,17 +92,17 @@ impl RtpObservers {
     }
 
     /// Closes an observer.
-    pub fn close(&mut self, id: &str) -> Result<(), String> {
+    pub fn close(&mut self, id: &str) -> Result<(), RequestError> {
         let before = self.observers.len();
         self.observers.retain(|entry| entry.id != id);
         if self.observers.len() == before {
-            return Err(format!("RTP observer with id \"{id}\" not found"));
+            return Err(RequestError::not_found("RTP observer", id));
         }
         Ok(())
     }
 
     /// Pauses or resumes an observer.
-    pub fn set_paused(&mut self, id: &str, paused: bool, now: Instant) -> Result<(), String> {
+    pub fn set_paused(&mut self, id: &str, paused: bool, now: Instant) -> Result<(), RequestError> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.set_paused(paused, now),
             Observer::ActiveSpeaker {
@@ -103,7 +113,12 @@ impl RtpObservers {
     }
 
     /// Starts watching producer `producer`.
-    pub fn add_producer(&mut self, id: &str, producer: usize, now: Instant) -> Result<(), String> {
+    pub fn add_producer(
+        &mut self,
+        id: &str,
+        producer: ProducerIndex,
+        now: Instant,
+    ) -> Result<(), RequestError> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.add_producer(producer),
             Observer::ActiveSpeaker { detector, .. } => detector.add_speaker(producer, now),
@@ -112,7 +127,11 @@ impl RtpObservers {
     }
 
     /// Stops watching producer `producer`.
-    pub fn remove_producer(&mut self, id: &str, producer: usize) -> Result<(), String> {
+    pub fn remove_producer(
+        &mut self,
+        id: &str,
+        producer: ProducerIndex,
+    ) -> Result<(), RequestError> {
         match &mut self.entry_mut(id)?.observer {
             Observer::AudioLevel(observer) => observer.remove_producer(producer),
             Observer::ActiveSpeaker { detector, .. } => detector.remove_speaker(producer),
@@ -120,8 +139,8 @@ impl RtpObservers {
         Ok(())
     }
 
-    /// A producer closed: every observer forgets it (its slot will be reused).
-    pub fn forget_producer(&mut self, producer: usize) {
+    /// A producer closed: every observer forgets it (its index will be reused).
+    pub fn forget_producer(&mut self, producer: ProducerIndex) {
         for entry in &mut self.observers {
             match &mut entry.observer {
                 Observer::AudioLevel(observer) => observer.remove_producer(producer),
@@ -131,7 +150,7 @@ impl RtpObservers {
     }
 
     /// The audio level of one packet of `producer`, to every observer watching it.
-    pub fn record(&mut self, producer: usize, level: u8, now: Instant) {
+    pub fn record(&mut self, producer: ProducerIndex, level: u8, now: Instant) {
         for entry in &mut self.observers {
             match &mut entry.observer {
                 Observer::AudioLevel(observer) => observer.record(producer, level),
@@ -158,7 +177,11 @@ impl RtpObservers {
     }
 
     /// The reports due now, as (observer id, report) in `out`.
-    pub fn poll(&mut self, now: Instant, out: &mut Vec<(String, RtpObserverReport<usize>)>) {
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<(String, RtpObserverReport<ProducerIndex>)>,
+    ) {
         for entry in &mut self.observers {
             let report = match &mut entry.observer {
                 Observer::AudioLevel(observer) => match observer.poll(now) {

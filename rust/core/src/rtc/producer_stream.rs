@@ -1,46 +1,47 @@
 //! A producer stream: one encoding of a client's track entering a router (a simulcast
-//! producer has one per encoding). It recognises the stream's packets (by SSRC, or by MID
-//! and RID until it learns the SSRC), and rewrites them to the router's payload types, header
-//! extension ids and the SSRC consumers know it by.
+//! producer has one per encoding; mediasoup's RtpStreamRecv). The router's RTP listener finds
+//! the stream of a packet (by SSRC, or by MID and RID until the SSRC is learned, which is
+//! where [`ProducerStream::learn`] decides); the stream then rewrites the packet to the
+//! router's payload types, header extension ids and the SSRC consumers know it by, keeps its
+//! reception statistics, loss tracking and recent packets, and asks for keyframes.
 
 use std::time::{Duration, Instant};
 
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
+use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::{self, FrameInfo, PayloadCodec};
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
+use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
 use crate::rtc::rate_meter::RateMeter;
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
-/// How the signaling described the producer, resolved against the router's capabilities.
+/// How the signaling described a producer, resolved against the router's capabilities: what
+/// its streams share, and one [`EncodingSpec`] per stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerSpec {
-    /// Client payload type -> router payload type, with the router codec's keyframe parser.
-    pub payload_types: Vec<(u8, u8, Option<PayloadCodec>)>,
+    /// Client payload type -> router payload type, with the router codec's descriptor.
+    pub payload_types: Vec<(PayloadType, PayloadType, Option<PayloadCodec>)>,
     /// Client header extension id -> router id (extensions the router does not know are
     /// dropped).
     pub extension_ids: Vec<(u8, u8)>,
-    /// The client's MID extension id, when negotiated.
-    pub mid_extension_id: Option<u8>,
-    /// The MID of the producer's m-section.
-    pub mid: Option<String>,
-    /// The client's RID extension id and the RID of this encoding, for senders that tell
-    /// encodings apart by RID (simulcast).
-    pub rid: Option<(u8, String)>,
+    /// The client's MID extension id and the MID of the producer's m-section, when both are
+    /// known: packets on SSRCs not signaled are recognised by it.
+    pub mid: Option<(u8, String)>,
+    /// The client's RID extension id, for senders that tell encodings apart by RID.
+    pub rid_extension_id: Option<u8>,
     /// The client's repaired-RID extension id: RTX packets carry their encoding's RID there.
     pub repaired_rid_extension_id: Option<u8>,
-    /// The client's SSRC, if signaled (else learned from the MID).
-    pub ssrc: Option<u32>,
-    /// The SSRC consumers see.
-    pub mapped_ssrc: u32,
+    /// One per encoding, lowest first (the streams of a simulcast producer).
+    pub encodings: Vec<EncodingSpec>,
     /// Keep recent packets so consumers can answer NACKs (video).
     pub store_for_retransmission: bool,
     /// The media codec's RTP clock rate (for jitter).
     pub clock_rate: u32,
-    /// The client's RTX stream, when it negotiated RTX.
-    pub rtx: Option<ProducerRtx>,
+    /// Client RTX payload type -> client media payload type, when the client negotiated RTX.
+    pub rtx_payload_types: Vec<(PayloadType, PayloadType)>,
     /// Ask the client to resend lost packets (it negotiated NACK).
     pub generate_nacks: bool,
     /// The client's id of the transport-wide sequence number extension, when it negotiated
@@ -65,6 +66,26 @@ pub struct ProducerSpec {
     pub dependency_descriptor_extension_id: Option<u8>,
 }
 
+impl ProducerSpec {
+    /// The codec its media payload types map to (the first with a descriptor here).
+    pub fn codec(&self) -> Option<PayloadCodec> {
+        self.payload_types.iter().find_map(|(_, _, codec)| *codec)
+    }
+}
+
+/// One encoding of a producer as signaled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodingSpec {
+    /// The client's SSRC, if signaled (else learned from the MID and RID).
+    pub ssrc: Option<Ssrc>,
+    /// The RID of this encoding, for senders that tell encodings apart by RID.
+    pub rid: Option<String>,
+    /// The client's RTX SSRC, if signaled (else learned like the media SSRC).
+    pub rtx_ssrc: Option<Ssrc>,
+    /// The SSRC consumers see.
+    pub mapped_ssrc: Ssrc,
+}
+
 /// How a sending camera is oriented (the video orientation extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VideoOrientation {
@@ -87,13 +108,16 @@ impl VideoOrientation {
     }
 }
 
-/// What the producer made of one packet.
+/// What the stream made of one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducedPacket {
-    /// Whether the payload starts a keyframe (always true for audio).
-    pub is_keyframe: bool,
+    /// What its payload descriptor says (keyframe, layers); every packet of a codec without a
+    /// descriptor here starts a keyframe.
+    pub frame: FrameInfo,
+    /// Its VP8 payload descriptor, for VP8.
+    pub vp8: Option<Vp8PayloadDescriptor>,
     /// The client's SSRC (for keyframe requests sent back to it).
-    pub client_ssrc: u32,
+    pub client_ssrc: Ssrc,
     /// The loss before it is beyond repair: ask the client for a keyframe.
     pub request_key_frame: bool,
     /// The RFC 6464 level the packet carries (0 = loudest, 127 = silence), when the
@@ -105,34 +129,26 @@ pub struct ProducedPacket {
     pub repaired: bool,
 }
 
-/// What [`Producer::ingest`] did with a packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ingest {
-    /// Not on one of this producer's streams.
-    NotMine,
-    /// This producer's, but unusable (a payload type not negotiated, RTX padding).
+/// What [`ProducerStream::ingest`] did with a packet.
+#[derive(Debug)]
+pub enum Ingest<'a> {
+    /// Unusable (a payload type not negotiated, RTX padding, a duplicate repair).
     Dropped,
-    /// Rewritten in place to router terms: the first `len` bytes of the buffer.
+    /// Rewritten in place to router terms.
     Accepted {
         /// What it is.
         produced: ProducedPacket,
-        /// Its length now (an RTX packet loses its 2-byte original sequence number).
-        len: usize,
+        /// The packet now (an RTX repair is shorter: it lost its original sequence number).
+        packet: RtpPacket<&'a mut [u8]>,
     },
 }
 
-/// The client's RTX stream for this producer (RFC 4588).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProducerRtx {
-    /// Its SSRC, if signaled (else learned from its MID).
-    pub ssrc: Option<u32>,
-    /// Client RTX payload type -> client media payload type.
-    pub payload_types: Vec<(u8, u8)>,
-}
-
+/// Which of a stream's two SSRCs a packet came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stream {
+pub enum StreamPart {
+    /// The media stream.
     Media,
+    /// Its RTX stream (RFC 4588): repairs, and padding probes.
     Rtx,
 }
 
@@ -141,7 +157,7 @@ pub const MAX_SPATIAL_LAYERS: usize = 3;
 /// See [`MAX_SPATIAL_LAYERS`].
 pub const MAX_TEMPORAL_LAYERS: usize = 4;
 
-/// Counters of a producer.
+/// Counters of a producer stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProducerStats {
     /// Bits per second over the last second by (spatial, temporal) layer, as
@@ -168,11 +184,13 @@ pub struct ProducerStats {
 
 /// One stream of a producer.
 #[derive(Debug)]
-pub struct Producer {
+pub struct ProducerStream {
     spec: ProducerSpec,
+    encoding: EncodingSpec,
     extension_map: ExtensionIdMap,
-    learned_ssrc: Option<u32>,
-    rtx_ssrc: Option<u32>,
+    /// The client's SSRCs once known (signaled, or learned).
+    media_ssrc: Option<Ssrc>,
+    rtx_ssrc: Option<Ssrc>,
     nack_generator: Option<NackGenerator>,
     key_frame_requests: KeyFrameRequests,
     /// The sequence number of our next FIR (RFC 5104 §4.3.1.1).
@@ -187,25 +205,35 @@ pub struct Producer {
     stats: ProducerStats,
 }
 
-impl Producer {
-    /// A producer for `spec`; fails when an extension id mapping is invalid.
-    pub fn new(spec: ProducerSpec) -> Result<Self, String> {
+impl ProducerStream {
+    /// Stream `encoding` of a producer described by `spec`; fails when an extension id
+    /// mapping is invalid or there is no such encoding.
+    pub fn new(spec: &ProducerSpec, encoding: usize) -> Result<Self, String> {
         let mut extension_map = ExtensionIdMap::new();
         for (from, to) in &spec.extension_ids {
             extension_map
                 .insert(*from, *to)
                 .map_err(|error| error.to_string())?;
         }
-        Ok(Producer {
-            learned_ssrc: spec.ssrc,
-            rtx_ssrc: spec.rtx.as_ref().and_then(|rtx| rtx.ssrc),
+        let encoding = spec
+            .encodings
+            .get(encoding)
+            .cloned()
+            .ok_or_else(|| format!("no encoding {encoding}"))?;
+        Ok(ProducerStream {
+            media_ssrc: encoding.ssrc,
+            rtx_ssrc: encoding.rtx_ssrc,
             nack_generator: spec.generate_nacks.then(NackGenerator::default),
             store: spec
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
             receive_stats: ReceiveStats::new(spec.clock_rate),
             key_frame_requests: KeyFrameRequests::new(spec.key_frame_request_delay),
-            spec,
+            spec: ProducerSpec {
+                encodings: Vec::new(),
+                ..spec.clone()
+            },
+            encoding,
             extension_map,
             fir_sequence: 0,
             video_orientation: None,
@@ -216,8 +244,13 @@ impl Producer {
     }
 
     /// The SSRC consumers see.
-    pub fn mapped_ssrc(&self) -> u32 {
-        self.spec.mapped_ssrc
+    pub fn mapped_ssrc(&self) -> Ssrc {
+        self.encoding.mapped_ssrc
+    }
+
+    /// The RID of its encoding, if the client sends RIDs.
+    pub fn rid(&self) -> Option<&str> {
+        self.encoding.rid.as_deref()
     }
 
     /// Counters, with the bitrates as of `now`.
@@ -229,100 +262,90 @@ impl Producer {
         stats
     }
 
-    /// The client's SSRC, once known.
-    pub fn client_ssrc(&self) -> Option<u32> {
-        self.learned_ssrc
+    /// The client's media SSRC, once known.
+    pub fn client_ssrc(&self) -> Option<Ssrc> {
+        self.media_ssrc
     }
 
-    /// Which of this producer's streams `packet` is on, if any: the media stream by SSRC,
-    /// or by MID (and RID) before the SSRC is known, from a media payload type only (the RTX
-    /// stream, e.g. Chrome's padding probes, carries the same MID); the RTX stream by its
-    /// signaled SSRC, or learned the same way from an RTX payload type.
-    fn stream_of(&mut self, packet: &RtpPacket<&mut [u8]>) -> Option<Stream> {
-        let ssrc = packet.ssrc();
-        if self.learned_ssrc == Some(ssrc) {
-            return Some(Stream::Media);
-        }
-        if self.rtx_ssrc == Some(ssrc) {
-            return Some(Stream::Rtx);
-        }
-        let (Some(id), Some(mid)) = (self.spec.mid_extension_id, self.spec.mid.as_deref()) else {
-            return None;
-        };
-        if packet.header_extension(id) != Some(mid.as_bytes()) {
-            return None;
-        }
+    /// The client's RTX SSRC, once known.
+    pub fn rtx_ssrc(&self) -> Option<Ssrc> {
+        self.rtx_ssrc
+    }
+
+    /// Whether a packet on an SSRC the router does not know yet, carrying this producer's
+    /// MID (or RID), is this stream's, and on which part; the SSRC is learned if so. The
+    /// media stream is learned from a media payload type only (Chrome's RTX padding probes
+    /// carry the same MID first), and only once: another SSRC with the same MID later is not
+    /// this stream's. With RIDs the RTX streams of several encodings share the MID: one is
+    /// this encoding's when it carries its RID as the repaired RID.
+    pub fn learn<B: AsRef<[u8]>>(&mut self, packet: &RtpPacket<B>) -> Option<StreamPart> {
+        let ssrc = Ssrc(packet.ssrc());
         let payload_type = packet.payload_type();
         let is_media = self
             .spec
             .payload_types
             .iter()
-            .any(|(client, _, _)| *client == payload_type);
-        if is_media && self.learned_ssrc.is_none() {
-            let rid_matches = self.spec.rid.as_ref().is_none_or(|(rid_id, rid)| {
-                packet.header_extension(*rid_id) == Some(rid.as_bytes())
-            });
-            if rid_matches {
-                self.learned_ssrc = Some(ssrc);
-                return Some(Stream::Media);
-            }
-        }
-        // With RIDs the RTX streams of several encodings share the MID: one is this
-        // encoding's when it carries its RID as the repaired RID.
-        let is_rtx = self.rtx_payload_types().any(|(rtx, _)| rtx == payload_type);
-        let rtx_matches = match (&self.spec.rid, self.spec.repaired_rid_extension_id) {
+            .any(|(client, _, _)| client.get() == payload_type);
+        let carries = |id: Option<u8>| match (&self.encoding.rid, id) {
             (None, _) => true,
-            (Some((_, rid)), Some(id)) => packet.header_extension(id) == Some(rid.as_bytes()),
+            (Some(rid), Some(id)) => packet.header_extension(id) == Some(rid.as_bytes()),
             (Some(_), None) => false,
         };
-        if is_rtx && self.rtx_ssrc.is_none() && rtx_matches {
+        if is_media && self.media_ssrc.is_none() && carries(self.spec.rid_extension_id) {
+            self.media_ssrc = Some(ssrc);
+            return Some(StreamPart::Media);
+        }
+        let is_rtx = self
+            .spec
+            .rtx_payload_types
+            .iter()
+            .any(|(rtx, _)| rtx.get() == payload_type);
+        if is_rtx && self.rtx_ssrc.is_none() && carries(self.spec.repaired_rid_extension_id) {
             self.rtx_ssrc = Some(ssrc);
-            return Some(Stream::Rtx);
+            return Some(StreamPart::Rtx);
         }
         None
     }
 
-    fn rtx_payload_types(&self) -> impl Iterator<Item = (u8, u8)> + '_ {
-        self.spec
-            .rtx
-            .iter()
-            .flat_map(|rtx| rtx.payload_types.iter().copied())
-    }
-
-    /// Takes in a packet of `buffer`: if it is this producer's, rewrites it in place to the
-    /// router's payload type, extension ids and mapped SSRC (restoring the original packet
-    /// first if it came on the RTX stream), updates reception statistics and loss tracking,
-    /// and keeps a copy for consumers' retransmissions.
-    pub fn ingest(&mut self, buffer: &mut [u8], now: Instant) -> Ingest {
-        let mut len = buffer.len();
-        let Ok(view) = RtpPacket::parse(&mut *buffer) else {
-            return Ingest::NotMine;
-        };
-        let Some(stream) = self.stream_of(&view) else {
-            return Ingest::NotMine;
-        };
-        let repaired = stream == Stream::Rtx;
+    /// Takes in a packet of this stream (found by the router's listener, on `part`):
+    /// rewrites it in place to the router's payload type, extension ids and mapped SSRC
+    /// (restoring the original packet first if it came on the RTX stream), updates reception
+    /// statistics and loss tracking, and keeps a copy for consumers' retransmissions.
+    pub fn ingest<'a>(
+        &mut self,
+        mut packet: RtpPacket<&'a mut [u8]>,
+        part: StreamPart,
+        now: Instant,
+    ) -> Ingest<'a> {
+        let repaired = part == StreamPart::Rtx;
         if repaired {
-            let rtx_payload_type = view.payload_type();
+            let len = packet.len();
+            let rtx_payload_type = packet.payload_type();
             let media = self
-                .rtx_payload_types()
-                .find(|(rtx, _)| *rtx == rtx_payload_type)
-                .map(|(_, media)| media);
-            let (Some(media_payload_type), Some(media_ssrc)) = (media, self.learned_ssrc) else {
+                .spec
+                .rtx_payload_types
+                .iter()
+                .find(|(rtx, _)| rtx.get() == rtx_payload_type)
+                .map(|(_, media)| *media);
+            let (Some(media_payload_type), Some(media_ssrc)) = (media, self.media_ssrc) else {
                 self.stats.unknown_payload_type += 1;
                 return Ingest::Dropped;
             };
-            // RTX padding (bandwidth probes) carries no original packet.
-            match rtx_decapsulate(buffer, len, media_payload_type, media_ssrc) {
-                Ok(original_len) => len = original_len,
-                Err(_) => return Ingest::Dropped,
-            }
+            // RTX padding (bandwidth probes) carries no original packet. A repair is a new
+            // packet layout: this is the one case where the bytes are parsed again.
+            let buffer = packet.into_inner();
+            let Ok(original_len) =
+                rtx_decapsulate(buffer, len, media_payload_type.get(), media_ssrc.0)
+            else {
+                return Ingest::Dropped;
+            };
+            let Ok(original) = RtpPacket::parse(&mut buffer[..original_len]) else {
+                return Ingest::Dropped;
+            };
+            packet = original;
         }
-        let Ok(mut packet) = RtpPacket::parse(&mut buffer[..len]) else {
-            return Ingest::Dropped;
-        };
         match self.rewrite(&mut packet, now, repaired) {
-            Some(produced) => Ingest::Accepted { produced, len },
+            Some(produced) => Ingest::Accepted { produced, packet },
             None => Ingest::Dropped,
         }
     }
@@ -338,12 +361,12 @@ impl Producer {
             .spec
             .payload_types
             .iter()
-            .find(|(client, _, _)| *client == client_payload_type)
+            .find(|(client, _, _)| client.get() == client_payload_type)
         else {
             self.stats.unknown_payload_type += 1;
             return None;
         };
-        let client_ssrc = packet.ssrc();
+        let client_ssrc = Ssrc(packet.ssrc());
         let sequence = packet.sequence_number();
         let arrival = self
             .nack_generator
@@ -362,32 +385,41 @@ impl Producer {
         self.receive_stats
             .on_packet(sequence, packet.timestamp(), now, repaired);
         let request_key_frame = arrival == Some(Arrival::KeyFrameNeeded);
-        packet.set_payload_type(router_payload_type).ok()?;
+        packet.set_payload_type(router_payload_type.get()).ok()?;
         packet
             .remap_header_extension_ids(&self.extension_map)
             .ok()?;
-        packet.set_ssrc(self.spec.mapped_ssrc);
+        packet.set_ssrc(self.encoding.mapped_ssrc.0);
         self.stats.packets += 1;
         self.stats.bytes += packet.len() as u64;
-        // Codecs without a descriptor here: every packet can start decoding.
-        let mut frame = codec.map_or(
-            FrameInfo {
+        // VP8's descriptor is kept for consumers, which renumber it. Codecs without a
+        // descriptor here: every packet can start decoding.
+        let mut vp8 = None;
+        let mut frame = match codec {
+            None => FrameInfo {
                 is_keyframe: true,
                 ..FrameInfo::default()
             },
-            |codec| codecs::frame_info(codec, packet.payload()),
-        );
+            Some(PayloadCodec::Vp8) => {
+                vp8 = Vp8PayloadDescriptor::parse(packet.payload()).ok();
+                vp8.map_or_else(FrameInfo::default, |descriptor| FrameInfo {
+                    is_keyframe: descriptor.is_keyframe,
+                    spatial: 0,
+                    temporal: descriptor.temporal_id.unwrap_or(0),
+                })
+            }
+            Some(codec) => codecs::frame_info(codec, packet.payload()),
+        };
         if codec == Some(PayloadCodec::Av1) {
             if let Some((spatial, temporal)) = self.av1_layers(packet) {
                 frame.spatial = spatial;
                 frame.temporal = temporal;
             }
         }
-        let is_keyframe = frame.is_keyframe;
         let layer = usize::from(frame.spatial).min(MAX_SPATIAL_LAYERS - 1) * MAX_TEMPORAL_LAYERS
             + usize::from(frame.temporal).min(MAX_TEMPORAL_LAYERS - 1);
         self.layer_rates[layer].record(packet.len(), now);
-        if is_keyframe {
+        if frame.is_keyframe {
             self.key_frame_requests.on_key_frame();
         }
         if let Some(store) = &mut self.store {
@@ -407,7 +439,8 @@ impl Producer {
             self.video_orientation = video_orientation_change;
         }
         Some(ProducedPacket {
-            is_keyframe,
+            frame,
+            vp8,
             client_ssrc,
             request_key_frame,
             audio_level,
@@ -437,9 +470,15 @@ impl Producer {
             .is_some_and(|generator| generator.due(now, None, lost))
     }
 
-    /// When [`Producer::due_nacks`] next has something to do.
-    pub fn next_nack_deadline(&self) -> Option<Instant> {
-        self.nack_generator.as_ref()?.next_deadline()
+    /// When [`ProducerStream::due_nacks`] or [`ProducerStream::key_frame_request_due`]
+    /// next have something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let nacks = self
+            .nack_generator
+            .as_ref()
+            .and_then(NackGenerator::next_deadline);
+        let key_frames = self.key_frame_requests.next_deadline();
+        nacks.into_iter().chain(key_frames).min()
     }
 
     /// Reception statistics of the client's stream (for receiver reports and the score).
@@ -477,17 +516,14 @@ impl Producer {
         send
     }
 
-    /// When [`Producer::key_frame_request_due`] next has something to do.
-    pub fn next_key_frame_deadline(&self) -> Option<Instant> {
-        self.key_frame_requests.next_deadline()
-    }
-
     /// Whether it carries video (keyframes matter).
     pub fn is_video(&self) -> bool {
-        self.spec
-            .payload_types
-            .iter()
-            .any(|(_, _, codec)| codec.is_some_and(PayloadCodec::is_video))
+        self.spec.codec().is_some_and(PayloadCodec::is_video)
+    }
+
+    /// The codec of its media, when it has a descriptor here.
+    pub fn codec(&self) -> Option<PayloadCodec> {
+        self.spec.codec()
     }
 
     /// Whether keyframes are asked for with FIR rather than PLI.
@@ -529,88 +565,115 @@ mod tests {
         out
     }
 
-    fn spec(ssrc: Option<u32>, rid: Option<&str>) -> ProducerSpec {
-        ProducerSpec {
-            payload_types: vec![(96, 101, Some(PayloadCodec::Vp8))],
+    fn pt(value: u8) -> PayloadType {
+        PayloadType::new(value).unwrap()
+    }
+
+    fn stream(ssrc: Option<u32>, rid: Option<&str>) -> ProducerStream {
+        let spec = ProducerSpec {
+            payload_types: vec![(pt(96), pt(101), Some(PayloadCodec::Vp8))],
             extension_ids: vec![(1, 1), (3, 4)],
-            mid_extension_id: Some(1),
-            mid: Some("0".into()),
-            rid: rid.map(|rid| (2, rid.to_owned())),
-            ssrc,
-            mapped_ssrc: 0x5EED,
+            mid: Some((1, "0".into())),
+            rid_extension_id: Some(2),
+            encodings: vec![EncodingSpec {
+                ssrc: ssrc.map(Ssrc),
+                rid: rid.map(str::to_owned),
+                rtx_ssrc: None,
+                mapped_ssrc: Ssrc(0x5EED),
+            }],
             store_for_retransmission: true,
             clock_rate: 90_000,
-            rtx: Some(ProducerRtx {
-                ssrc: None,
-                payload_types: vec![(97, 96)],
-            }),
+            rtx_payload_types: vec![(pt(97), pt(96))],
             generate_nacks: true,
             ..ProducerSpec::default()
+        };
+        ProducerStream::new(&spec, 0).unwrap()
+    }
+
+    /// What the router's listener does for a packet of this stream's producer: its known
+    /// SSRCs, else learning; then ingest.
+    fn take<'a>(stream: &mut ProducerStream, bytes: &'a mut [u8], now: Instant) -> Ingest<'a> {
+        let packet = RtpPacket::parse(&mut *bytes).unwrap();
+        let ssrc = Some(Ssrc(packet.ssrc()));
+        let part = if ssrc == stream.client_ssrc() {
+            Some(StreamPart::Media)
+        } else if ssrc == stream.rtx_ssrc() {
+            Some(StreamPart::Rtx)
+        } else {
+            stream.learn(&packet)
+        };
+        match part {
+            Some(part) => stream.ingest(packet, part, now),
+            None => Ingest::Dropped,
         }
     }
 
-    fn claim_and_rewrite(producer: &mut Producer, bytes: &mut [u8]) -> Option<ProducedPacket> {
-        match producer.ingest(bytes, Instant::now()) {
+    fn claim_and_rewrite(stream: &mut ProducerStream, bytes: &mut [u8]) -> Option<ProducedPacket> {
+        match take(stream, bytes, Instant::now()) {
             Ingest::Accepted { produced, .. } => Some(produced),
-            Ingest::NotMine | Ingest::Dropped => None,
+            Ingest::Dropped => None,
+        }
+    }
+
+    fn accepted_len(ingest: Ingest<'_>) -> Option<(ProducedPacket, usize)> {
+        match ingest {
+            Ingest::Accepted { produced, packet } => Some((produced, packet.len())),
+            Ingest::Dropped => None,
         }
     }
 
     #[test]
-    fn a_signaled_ssrc_is_claimed_and_rewritten_to_router_terms() {
-        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
+    fn a_signaled_ssrc_is_rewritten_to_router_terms() {
+        let mut stream = stream(Some(1111), None);
         let mut bytes = packet(96, 1111, vec![(3, vec![1, 2, 3]), (9, vec![5])]);
-        let produced = claim_and_rewrite(&mut producer, &mut bytes).unwrap();
-        assert!(produced.is_keyframe);
-        assert_eq!(produced.client_ssrc, 1111);
+        let produced = claim_and_rewrite(&mut stream, &mut bytes).unwrap();
+        assert!(produced.frame.is_keyframe);
+        assert_eq!(produced.client_ssrc, Ssrc(1111));
         let view = RtpPacket::parse(&bytes[..]).unwrap();
         assert_eq!((view.payload_type(), view.ssrc()), (101, 0x5EED));
         assert_eq!(view.header_extension(4), Some([1, 2, 3].as_slice()));
         assert_eq!(view.header_extension(9), None, "unknown to the router");
-        let stored = producer.stored_packet(1, Instant::now()).unwrap();
+        let stored = stream.stored_packet(1, Instant::now()).unwrap();
         assert_eq!(stored, &bytes[..], "kept in router terms");
-        let mut other = packet(96, 2222, vec![]);
-        assert_eq!(claim_and_rewrite(&mut producer, &mut other), None);
     }
 
     #[test]
-    fn the_ssrc_is_learned_from_the_mid_but_not_from_the_rtx_stream() {
-        let mut producer = Producer::new(spec(None, None)).unwrap();
-        // Chrome's RTX padding carries the same MID first; it must not become the stream.
-        let mut rtx = packet(97, 3333, vec![(1, b"0".to_vec())]);
-        assert_eq!(claim_and_rewrite(&mut producer, &mut rtx), None);
-        let mut wrong_mid = packet(96, 4444, vec![(1, b"1".to_vec())]);
-        assert_eq!(claim_and_rewrite(&mut producer, &mut wrong_mid), None);
-        let mut media = packet(96, 5555, vec![(1, b"0".to_vec())]);
-        assert!(claim_and_rewrite(&mut producer, &mut media).is_some());
-        assert_eq!(producer.client_ssrc(), Some(5555));
-        // Later packets of the stream need no MID.
-        let mut later = packet(96, 5555, vec![]);
-        assert!(claim_and_rewrite(&mut producer, &mut later).is_some());
+    fn the_media_ssrc_is_learned_from_a_media_payload_type_only() {
+        let mut stream = stream(None, None);
+        // Chrome's RTX padding comes first; it is the RTX stream, never the media stream.
+        let mut rtx = packet(97, 3333, vec![]);
+        assert_eq!(claim_and_rewrite(&mut stream, &mut rtx), None);
+        assert_eq!(stream.rtx_ssrc(), Some(Ssrc(3333)));
+        assert_eq!(stream.client_ssrc(), None);
+        let mut media = packet(96, 5555, vec![]);
+        assert!(claim_and_rewrite(&mut stream, &mut media).is_some());
+        assert_eq!(stream.client_ssrc(), Some(Ssrc(5555)));
     }
 
     #[test]
     fn rtx_packets_are_restored_as_repairs_and_losses_are_nacked() {
-        let mut producer = Producer::new(spec(None, None)).unwrap();
+        let mut stream = stream(None, None);
         let now = Instant::now();
         for sequence in [10u16, 13] {
-            let mut media = packet(96, 5555, vec![(1, b"0".to_vec())]);
+            let mut media = packet(96, 5555, vec![]);
             media[2..4].copy_from_slice(&sequence.to_be_bytes());
             assert!(matches!(
-                producer.ingest(&mut media, now),
+                take(&mut stream, &mut media, now),
                 Ingest::Accepted { .. }
             ));
         }
         let mut lost = Vec::new();
-        assert!(!producer.due_nacks(now, &mut lost));
+        assert!(!stream.due_nacks(now, &mut lost));
         assert_eq!(lost, [11, 12]);
-        // The client resends 11 on its RTX stream (learned from the MID): OSN first.
-        let mut rtx = packet(97, 6666, vec![(1, b"0".to_vec())]);
+        // The client resends 11 on its RTX stream (learned from its payload type): OSN
+        // first.
+        let mut rtx = packet(97, 6666, vec![]);
         let payload_at = rtx.len() - 5;
         rtx.splice(payload_at..payload_at, 11u16.to_be_bytes());
-        let Ingest::Accepted { len, .. } = producer.ingest(&mut rtx, now) else {
+        let Some((produced, len)) = accepted_len(take(&mut stream, &mut rtx, now)) else {
             panic!("an RTX repair is accepted")
         };
+        assert!(produced.repaired);
         let restored = RtpPacket::parse(&rtx[..len]).unwrap();
         assert_eq!(
             (
@@ -621,79 +684,92 @@ mod tests {
             (101, 0x5EED, 11)
         );
         assert_eq!(restored.payload(), [0x10, 0x00, 0x9d, 0x01, 0x2a]);
-        assert_eq!(producer.stats(Instant::now()).repaired_packets, 1);
+        assert_eq!(stream.stats(Instant::now()).repaired_packets, 1);
         // Padding-only RTX (a bandwidth probe) is dropped.
         let mut probe = packet(97, 6666, vec![]);
         probe.truncate(probe.len() - 5);
-        assert_eq!(producer.ingest(&mut probe, now), Ingest::Dropped);
+        assert!(matches!(
+            take(&mut stream, &mut probe, now),
+            Ingest::Dropped
+        ));
         // So is an RTX copy of a packet that was not missing (Chrome's payload padding):
         // forwarding it would replay an old frame.
         let mut padding = packet(97, 6666, vec![]);
         let payload_at = padding.len() - 5;
         padding.splice(payload_at..payload_at, 10u16.to_be_bytes());
-        assert_eq!(producer.ingest(&mut padding, now), Ingest::Dropped);
-        assert_eq!(producer.stats(Instant::now()).rtx_duplicates, 1);
-        assert_eq!(producer.stats(Instant::now()).repaired_packets, 1);
+        assert!(matches!(
+            take(&mut stream, &mut padding, now),
+            Ingest::Dropped
+        ));
+        assert_eq!(stream.stats(Instant::now()).rtx_duplicates, 1);
+        assert_eq!(stream.stats(Instant::now()).repaired_packets, 1);
         lost.clear();
-        producer.due_nacks(now + Duration::from_secs(1), &mut lost);
+        stream.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");
     }
 
     #[test]
-    fn thousands_of_ssrcs_with_its_mid_leave_one_stream_learned() {
+    fn thousands_of_ssrcs_leave_one_stream_learned() {
         // An authenticated but abusive sender: every packet on a new SSRC, all with the
-        // producer's MID. The first is learned; the others are not this producer's, and
-        // nothing is kept for them.
-        let mut producer = Producer::new(spec(None, None)).unwrap();
+        // producer's MID. The first is learned; the others are not this stream's.
+        let mut stream = stream(None, None);
         for ssrc in 10_000..12_000u32 {
             let mut bytes = packet(96, ssrc, vec![(1, b"0".to_vec())]);
-            let claimed = claim_and_rewrite(&mut producer, &mut bytes).is_some();
+            let claimed = claim_and_rewrite(&mut stream, &mut bytes).is_some();
             assert_eq!(claimed, ssrc == 10_000, "SSRC {ssrc}");
         }
-        assert_eq!(producer.client_ssrc(), Some(10_000));
+        assert_eq!(stream.client_ssrc(), Some(Ssrc(10_000)));
     }
 
     #[test]
     fn with_a_rid_only_that_encoding_is_learned() {
-        let mut producer = Producer::new(spec(None, Some("r0"))).unwrap();
+        let mut stream = stream(None, Some("r0"));
         let mut high = packet(96, 7000, vec![(1, b"0".to_vec()), (2, b"r2".to_vec())]);
-        assert_eq!(claim_and_rewrite(&mut producer, &mut high), None);
+        assert_eq!(claim_and_rewrite(&mut stream, &mut high), None);
         let mut low = packet(96, 7001, vec![(1, b"0".to_vec()), (2, b"r0".to_vec())]);
-        assert!(claim_and_rewrite(&mut producer, &mut low).is_some());
-        assert_eq!(producer.client_ssrc(), Some(7001));
+        assert!(claim_and_rewrite(&mut stream, &mut low).is_some());
+        assert_eq!(stream.client_ssrc(), Some(Ssrc(7001)));
     }
 
     #[test]
     fn unknown_payload_types_are_counted_and_dropped() {
-        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
+        let mut stream = stream(Some(1111), None);
         let mut bytes = packet(111, 1111, vec![]);
-        assert_eq!(claim_and_rewrite(&mut producer, &mut bytes), None);
-        assert_eq!(producer.stats(Instant::now()).unknown_payload_type, 1);
-        assert_eq!(producer.stats(Instant::now()).packets, 0);
+        assert_eq!(claim_and_rewrite(&mut stream, &mut bytes), None);
+        assert_eq!(stream.stats(Instant::now()).unknown_payload_type, 1);
+        assert_eq!(stream.stats(Instant::now()).packets, 0);
     }
 
     #[test]
     fn a_keyframe_answers_the_pending_request() {
-        let mut producer = Producer::new(spec(Some(1111), None)).unwrap();
+        let mut stream = stream(Some(1111), None);
         let start = Instant::now();
-        assert!(producer.request_key_frame(start));
-        assert!(!producer.request_key_frame(start + Duration::from_millis(10)));
+        assert!(stream.request_key_frame(start));
+        assert!(!stream.request_key_frame(start + Duration::from_millis(10)));
         let mut keyframe = packet(96, 1111, vec![]);
-        claim_and_rewrite(&mut producer, &mut keyframe).unwrap();
-        assert!(producer.request_key_frame(start + Duration::from_millis(20)));
-        assert_eq!(producer.stats(Instant::now()).key_frame_requests, 2);
+        claim_and_rewrite(&mut stream, &mut keyframe).unwrap();
+        assert!(stream.request_key_frame(start + Duration::from_millis(20)));
+        assert_eq!(stream.stats(Instant::now()).key_frame_requests, 2);
     }
 
     #[test]
     fn audio_levels_and_orientation_changes_are_read_in_router_terms() {
-        let mut spec = spec(Some(1111), None);
-        // Client ids 5 (audio level) and 6 (orientation) become the router's 10 and 11.
-        spec.extension_ids.extend([(5, 10), (6, 11)]);
-        spec.audio_level_extension_id = Some(10);
-        spec.video_orientation_extension_id = Some(11);
-        let mut producer = Producer::new(spec).unwrap();
+        let spec = ProducerSpec {
+            payload_types: vec![(pt(96), pt(101), Some(PayloadCodec::Vp8))],
+            // Client ids 5 (audio level) and 6 (orientation) become the router's 10 and 11.
+            extension_ids: vec![(5, 10), (6, 11)],
+            audio_level_extension_id: Some(10),
+            video_orientation_extension_id: Some(11),
+            encodings: vec![EncodingSpec {
+                ssrc: Some(Ssrc(1111)),
+                mapped_ssrc: Ssrc(0x5EED),
+                ..EncodingSpec::default()
+            }],
+            ..ProducerSpec::default()
+        };
+        let mut stream = ProducerStream::new(&spec, 0).unwrap();
         let mut first = packet(96, 1111, vec![(5, vec![0x80 | 42]), (6, vec![0b1011])]);
-        let produced = claim_and_rewrite(&mut producer, &mut first).unwrap();
+        let produced = claim_and_rewrite(&mut stream, &mut first).unwrap();
         assert_eq!(
             produced.audio_level,
             Some(42),
@@ -706,7 +782,7 @@ mod tests {
         };
         assert_eq!(produced.video_orientation_change, Some(orientation));
         let mut same = packet(96, 1111, vec![(6, vec![0b1011])]);
-        let produced = claim_and_rewrite(&mut producer, &mut same).unwrap();
+        let produced = claim_and_rewrite(&mut stream, &mut same).unwrap();
         assert_eq!(produced.video_orientation_change, None, "unchanged");
         assert_eq!(produced.audio_level, None);
     }
