@@ -1,16 +1,17 @@
 """The server: mediasoup v2's entry point, on asyncio. It starts the workers (splitting the
-RTC port range between them), creates rooms round-robin over them, and knows the addresses
-peers' transports listen on and announce."""
+RTC port range between them), creates rooms that span them (each transport on the least
+loaded worker, producers piped where they have consumers), and knows the addresses peers'
+transports listen on and announce."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.room import Room
+from mediasoup_py.room_media import WorkerLoad
 from mediasoup_py.worker import Worker, create_worker
 
 if TYPE_CHECKING:
@@ -22,13 +23,14 @@ __all__ = ["Server"]
 
 class Server(EventEmitter):
     """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``. A worker that
-    dies takes its rooms with it (their peers are closed and told); the others carry on."""
+    dies takes its transports with it (their peers lose them, and the others are told of
+    their closed producers); rooms go on on the other workers."""
 
     def __init__(self, workers: list[Worker], listen_infos: list[ListenInfo]) -> None:
         super().__init__()
         self._workers = list(workers)
         self._listen_infos = listen_infos
-        self._next_worker = itertools.cycle(self._workers)
+        self._load = WorkerLoad(self._workers)
         self._rooms: list[Room] = []
         self._closed = False
         for worker in workers:
@@ -113,23 +115,30 @@ class Server(EventEmitter):
         return self._closed
 
     async def create_room(self, media_codecs: list[RtpCodecCapability]) -> Room:
-        """A room (a router with these codecs) on the next worker, round-robin."""
+        """A room with these codecs spanning the workers: its home router on the least loaded
+        worker, its transports each on the least loaded worker when created."""
         if self._closed:
             raise errors.InvalidStateError("server closed")
-        worker = next(self._next_worker)
+        worker = self._load.least_loaded(self._workers)
         router = await worker.create_router(media_codecs=media_codecs)
-        room = await Room.create(router, listen_infos=self._listen_infos)
+        room = await Room.create(
+            router,
+            listen_infos=self._listen_infos,
+            workers=self._workers,
+            media_codecs=media_codecs,
+            load=self._load,
+        )
         self._rooms.append(room)
         room.on("close", lambda: self._rooms.remove(room) if room in self._rooms else None)
         self.emit("newroom", room)
         return room
 
     def _on_worker_died(self, worker: Worker) -> None:
-        """A dead worker's rooms have closed with its routers; new rooms go to the others,
-        and the server closes with the last one (as mediasoup v2's did)."""
+        """A dead worker's routers have closed (and rooms with no other router with them);
+        new transports go to the others, and the server closes with the last one (as
+        mediasoup v2's did)."""
         if worker in self._workers:
             self._workers.remove(worker)
-            self._next_worker = itertools.cycle(self._workers)
         if not self._workers:
             self.close()
 
