@@ -67,6 +67,7 @@ def _string(data: dict[str, Any], key: str) -> str:
 class Room(EventEmitter):
     """A call: its routers (one, or one per worker it spans) and the peers in it. Events:
     ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
+    ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
     ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
     while someone speaks; an empty list once all are silent), ``close``."""
 
@@ -223,12 +224,19 @@ class Room(EventEmitter):
         if not peer.spy:
             for other in self._joined(excluding=peer):
                 other._announce_peer_joined(peer)
+        self.emit("peerjoined", peer)
+
+    def _add_remote_peer(self, peer: RoomPeer) -> None:
+        """A peer joined through another node of the cluster (already joined)."""
+        self._peers[peer.id] = peer
+        self._peer_joined(peer)
 
     def _producer_added(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``producer`` in every other joined peer, and its audio level
         watched."""
         self._owners[producer.id] = owner
         producer.observer.on("close", lambda: self._owners.pop(producer.id, None))
+        self.emit("newproducer", owner, producer)
         for other in self._joined(excluding=owner):
             other._spawn(other._room_consume(owner, producer))
         if producer.kind == "audio":
@@ -321,6 +329,7 @@ class Room(EventEmitter):
         if peer.joined and not peer.spy:
             for other in self._joined():
                 other._announce_peer_closed(peer)
+        self.emit("peerleft", peer)
 
 
 class RoomPeer(EventEmitter, abc.ABC):

@@ -239,6 +239,11 @@ class RoomMedia(EventEmitter):
         for hop in self._planner.remove_producer(producer_id):
             self._close_hop(hop)
 
+    def origin_router_id(self, producer_id: str) -> str | None:
+        """The id of the router a producer of this node is on."""
+        origin = self._origins.get(producer_id)
+        return origin[1] if origin else None
+
     def has_producer(self, producer_id: str) -> bool:
         return self._planner.has_producer(producer_id)
 

@@ -5,6 +5,7 @@ transports listen on and announce."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from mediasoup_py.room_media import WorkerLoad
 from mediasoup_py.worker import Worker, create_worker
 
 if TYPE_CHECKING:
+    from mediasoup_py.cluster.node import ClusterNode
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo
 
@@ -26,8 +28,14 @@ class Server(EventEmitter):
     dies takes its transports with it (their peers lose them, and the others are told of
     their closed producers); rooms go on on the other workers."""
 
-    def __init__(self, workers: list[Worker], listen_infos: list[ListenInfo]) -> None:
+    def __init__(
+        self,
+        workers: list[Worker],
+        listen_infos: list[ListenInfo],
+        cluster: ClusterNode | None = None,
+    ) -> None:
         super().__init__()
+        self._cluster = cluster
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._load = WorkerLoad(self._workers)
@@ -51,11 +59,23 @@ class Server(EventEmitter):
         rtc_max_port: int = 49999,
         dtls_certificate_file: str | None = None,
         dtls_private_key_file: str | None = None,
+        redis: str | None = None,
+        cluster_secret: str | bytes | None = None,
+        pipe_ip: str | None = None,
+        pipe_announced_ip: str | None = None,
+        node_id: str | None = None,
     ) -> Server:
         """Starts ``num_workers`` workers (one per core by default), each with its share of
         ``rtc_min_port``..``rtc_max_port``. Peers' transports listen on ``rtc_ipv4`` and/or
         ``rtc_ipv6`` (``False``: not on that family) and announce the ``rtc_announced_*``
-        address when given (behind NAT)."""
+        address when given (behind NAT).
+
+        With ``redis`` (``redis://HOST:6379/0``) the server is a node of the cluster that
+        shares that Redis (:mod:`mediasoup_py.cluster`): rooms created with a ``room_id``
+        span every node that has peers in them. Other nodes' pipes reach this one at
+        ``pipe_announced_ip`` or ``pipe_ip`` (default: the RTC addresses);
+        ``cluster_secret`` signs what the nodes tell each other (nodes without it are not
+        trusted)."""
         count = (os.cpu_count() or 1) if num_workers is None else num_workers
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise errors.MediasoupTypeError("num_workers: must be a positive int", "num_workers")
@@ -97,7 +117,24 @@ class Server(EventEmitter):
             for worker in workers:
                 worker.close()
             raise
-        return cls(workers, listen_infos)
+        cluster = None
+        if redis is not None:
+            from mediasoup_py.cluster.node import ClusterNode
+
+            try:
+                cluster = await ClusterNode.start(
+                    redis,
+                    pipe_ip=pipe_ip or listen_infos[0]["ip"],
+                    pipe_announced_ip=pipe_announced_ip
+                    or (None if pipe_ip else listen_infos[0].get("announcedAddress")),
+                    node_id=node_id,
+                    secret=cluster_secret,
+                )
+            except BaseException:
+                for worker in workers:
+                    worker.close()
+                raise
+        return cls(workers, listen_infos, cluster)
 
     @property
     def workers(self) -> list[Worker]:
@@ -114,9 +151,17 @@ class Server(EventEmitter):
         """Whether the server is closed."""
         return self._closed
 
-    async def create_room(self, media_codecs: list[RtpCodecCapability]) -> Room:
+    @property
+    def cluster(self) -> ClusterNode | None:
+        """Its node of the cluster, when it was given a Redis."""
+        return self._cluster
+
+    async def create_room(
+        self, media_codecs: list[RtpCodecCapability], room_id: str | None = None
+    ) -> Room:
         """A room with these codecs spanning the workers: its home router on the least loaded
-        worker, its transports each on the least loaded worker when created."""
+        worker, its transports each on the least loaded worker when created. In a cluster,
+        the room ``room_id`` also spans the other nodes that have it (the same codecs)."""
         if self._closed:
             raise errors.InvalidStateError("server closed")
         worker = self._load.least_loaded(self._workers)
@@ -128,6 +173,8 @@ class Server(EventEmitter):
             media_codecs=media_codecs,
             load=self._load,
         )
+        if self._cluster is not None and room_id is not None:
+            self._cluster.link(room_id, room)
         self._rooms.append(room)
         room.on("close", lambda: self._rooms.remove(room) if room in self._rooms else None)
         self.emit("newroom", room)
@@ -151,4 +198,12 @@ class Server(EventEmitter):
             room.close()
         for worker in self._workers:
             worker.close()
+        if self._cluster is not None:
+            self._stopping = asyncio.ensure_future(self._cluster.stop())
         self.emit("close")
+
+    async def wait_closed(self) -> None:
+        """After :meth:`close`: until the cluster node has left (its registration gone)."""
+        stopping = getattr(self, "_stopping", None)
+        if stopping is not None:
+            await stopping
