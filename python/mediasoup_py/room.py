@@ -297,13 +297,18 @@ class Room(EventEmitter):
         router = self._media.router_of(transport)
         if router is None:
             raise errors.InvalidStateError("the transport is not in this room")
-        await self._media.acquire(producer_id, router)
+        copy = await self._media.acquire(producer_id, router)
         try:
             consumer = await consume()
         except BaseException:
             self._media.release(producer_id, router)
             raise
         consumer.observer.once("close", lambda: self._media.release(producer_id, router))
+        if copy.closed and not consumer.closed:
+            # The producer went while the consumer was being made: it would never hear.
+            consumer.close()
+        if consumer.closed:
+            raise errors.InvalidStateError(f"producer {producer_id!r} closed")
         return consumer
 
     def _owner_of(self, producer: Producer) -> RoomPeer | None:
@@ -772,8 +777,9 @@ class Peer(RoomPeer):
                     paused=True,
                 ),
             )
-        except errors.MediasoupError:
-            _logger.exception("consuming %s for peer %s failed", producer.id, self._id)
+        except errors.MediasoupError as error:
+            # Typically the producer closed meanwhile.
+            _logger.warning("consuming %s for peer %s failed: %s", producer.id, self._id, error)
             return
         self.consumers[consumer.id] = consumer
         self._wire_consumer(consumer)

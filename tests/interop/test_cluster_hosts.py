@@ -9,6 +9,10 @@ a node with another secret is not trusted."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.interop.cluster_hosts import ClusterOnHosts
+from tests.interop.cluster_hosts import REPOSITORY, ClusterOnHosts
 from tests.interop.ffmpeg_peer import probe
 
 
@@ -162,3 +166,53 @@ def test_hosts_reach_each_other_only_over_the_bridge(cluster: ClusterOnHosts) ->
         text=True,
     )
     assert '"live": ["a", "b"]' in reached.stdout
+
+
+def test_churn_over_two_nodes_leaves_nothing_behind(cluster: ClusterOnHosts) -> None:
+    """1,000 participants join (each with a producer that the other node's watcher
+    consumes through a pipe) and leave half a second later, through one node or the
+    other, 20 at a time."""
+    host_a, _ = cluster.nodes["a"]
+    host_b, _ = cluster.nodes["b"]
+    nodes = f"http://{host_a.address}:8080,http://{host_b.address}:8080"
+    churner = host_a.popen(
+        [sys.executable, "-m", "tests.interop.cluster_churn", "--nodes", nodes],
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert churner.stdin is not None
+        assert churner.stdout is not None
+        during = json.loads(churner.stdout.readline())
+        assert during["failureCount"] == 0, during["failures"]
+        # Each watcher was offered its own node's churners' producers and, piped over, most
+        # of the other node's (some leave before the other node hears of them).
+        assert min(during["consumersOffered"]) >= 750, during["consumersOffered"]
+        for node in during["nodes"].values():
+            room = node["rooms"]["r"]
+            assert [name for name, _ in room["peers"]] == ["watcher-0", "watcher-1"]
+            assert room["pipes"] == []
+            assert room["consumers"] == 0
+            assert room["link"]["incomingPipes"] == room["link"]["outgoingPipes"] == 0
+        assert cluster.redis_keys() == [
+            "msp:node:a",
+            "msp:node:a:rooms",
+            "msp:node:b",
+            "msp:node:b:rooms",
+            "msp:nodes",
+            "msp:room:r:peers",
+        ]
+        churner.stdin.write("go on\n")
+        churner.stdin.flush()
+        after = json.loads(churner.stdout.readline())
+        assert all(node["rooms"] == {} for node in after["nodes"].values())
+        assert cluster.redis_keys() == ["msp:node:a", "msp:node:b", "msp:nodes"]
+        assert churner.wait(30) == 0
+        print(f"churn: {during['cycles']} cycles in {during['seconds']:.1f} s")
+    finally:
+        if churner.poll() is None:
+            churner.kill()
+            churner.wait()
