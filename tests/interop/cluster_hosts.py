@@ -115,9 +115,9 @@ class ClusterOnHosts:
         result: dict[str, Any] = json.loads(done.stdout)
         return result
 
-    def room(self, node: str) -> dict[str, Any]:
-        """Room ``r`` on the node (empty if it has none)."""
-        room: dict[str, Any] = self.debug(node)["rooms"].get("r", {})
+    def room(self, node: str, room_id: str = "r") -> dict[str, Any]:
+        """A room on the node (empty if it has none)."""
+        room: dict[str, Any] = self.debug(node)["rooms"].get(room_id, {})
         return room
 
     def wait(self, condition: Any, what: str, timeout: float = 30) -> float:

@@ -216,3 +216,59 @@ def test_churn_over_two_nodes_leaves_nothing_behind(cluster: ClusterOnHosts) -> 
         if churner.poll() is None:
             churner.kill()
             churner.wait()
+
+
+def test_chromium_tabs_on_two_nodes_see_each_other_and_switch_layers(
+    cluster: ClusterOnHosts,
+) -> None:
+    """mediasoup-client in Chromium on each node's host, through each node's own demo page:
+    each decodes the other's video (top simulcast layer, 1280x720) and hears it; the tab on
+    b picks the low layer of a's simulcast producer, piped from a, and gets 320 wide."""
+    tabs = []
+    for node, name, extra in (("a", "ann", []), ("b", "bob", ["--pick-low"])):
+        host, _ = cluster.nodes[node]
+        tabs.append(
+            host.popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.interop.cluster_tab",
+                    "--url",
+                    f"http://{host.address}:8080/",
+                    "--name",
+                    name,
+                    *extra,
+                ],
+                cwd=REPOSITORY,
+                env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        ann, bob = tabs
+        assert ann.stdout is not None
+        assert bob.stdout is not None
+        ann_sees = json.loads(ann.stdout.readline())["top"]
+        bob_sees = json.loads(bob.stdout.readline())["top"]
+        for viewer, other in ((ann_sees, "bob"), (bob_sees, "ann")):
+            assert viewer["name"] == other
+            assert (viewer["width"], viewer["height"]) == (1280, 720)
+            assert viewer["framesDecoded"] >= 30
+            assert viewer["audioSamplesDecoded"] > 0
+        bob_low = json.loads(bob.stdout.readline())["low"]
+        assert bob_low["width"] == 320
+        # One video and one audio producer crossed each way (the page's room: "demo").
+        assert len(cluster.room("a", "demo")["pipes"]) == 2
+        assert len(cluster.room("b", "demo")["pipes"]) == 2
+    finally:
+        for tab in tabs:
+            if tab.stdin is not None:
+                tab.stdin.close()
+        for tab in tabs:
+            try:
+                tab.wait(30)
+            except subprocess.TimeoutExpired:
+                tab.kill()
+                tab.wait()
