@@ -142,6 +142,11 @@ class Server(EventEmitter):
         return list(self._workers)
 
     @property
+    def listen_infos(self) -> list[ListenInfo]:
+        """Where its rooms' WebRtcTransports listen."""
+        return list(self._listen_infos)
+
+    @property
     def rooms(self) -> list[Room]:
         """The open rooms."""
         return list(self._rooms)
