@@ -115,7 +115,8 @@ SessionHook = Callable[[WhipSession], "Awaitable[None] | None"]
 class WhipEndpoint:
     """WHIP and WHEP sessions on the routers ``router_for(room)`` gives.
 
-    ``listen_infos`` are the WebRtcTransports' (mediasoup's ``listenInfos``).
+    ``listen_infos`` are the WebRtcTransports' (mediasoup's ``listenInfos``; an attribute,
+    so an application can set it once its workers run).
     ``producers_for(room)`` lists what a WHEP viewer of the room gets (by default the
     producers published over WHIP into it). ``authorize`` sees each request's bearer token
     and says yes or no. ``on_session`` runs once a session's producers or consumers exist
@@ -135,8 +136,8 @@ class WhipEndpoint:
         prefix: str = "",
     ) -> None:
         self._router_for = router_for
-        self._listen_infos = listen_infos
-        self._producers_for = producers_for or self._published_producers
+        self.listen_infos = listen_infos
+        self._producers_for = producers_for or self.published_producers
         self._authorize = authorize
         self._on_session = on_session
         self._on_session_closed = on_session_closed
@@ -145,7 +146,8 @@ class WhipEndpoint:
         # Tasks started from transport events, kept until done.
         self._tasks: set[asyncio.Future[None]] = set()
 
-    def _published_producers(self, room: str) -> list[Producer]:
+    def published_producers(self, room: str) -> list[Producer]:
+        """The open producers of the room's WHIP publishers."""
         return [
             producer
             for session in self.sessions.values()
@@ -229,7 +231,7 @@ class WhipEndpoint:
                     f"must be {wanted}, not {section.direction}",
                 )
         router = await self._router_for(room)
-        transport = await router.create_webrtc_transport(listen_infos=self._listen_infos)
+        transport = await router.create_webrtc_transport(listen_infos=self.listen_infos)
         session = WhipSession(secrets.token_urlsafe(12), role, room, transport)
         refusals: list[str] = []
         try:
