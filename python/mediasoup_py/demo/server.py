@@ -68,6 +68,11 @@ class DemoSettings:
     rtc_min_port: int = 40000
     rtc_max_port: int = 49999
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # A cluster of demo processes sharing one Redis (rooms span them).
+    redis: str | None = None
+    cluster_secret: str | None = None
+    pipe_ip: str | None = None
+    node_id: str | None = None
 
 
 class WebSocketChannel:
@@ -201,6 +206,10 @@ class DemoServer:
             rtc_announced_ipv4=self.settings.rtc_announced_ip,
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
+            redis=self.settings.redis,
+            cluster_secret=self.settings.cluster_secret,
+            pipe_ip=self.settings.pipe_ip,
+            node_id=self.settings.node_id,
         )
         self.whip.listen_infos = self.server.listen_infos
 
@@ -215,6 +224,7 @@ class DemoServer:
         self.rooms.clear()
         if self.server is not None:
             self.server.close()
+            await self.server.wait_closed()
 
     def status(self) -> dict[str, int]:
         """Counts for the periodic status line."""
@@ -245,7 +255,7 @@ class DemoServer:
                 return room
             if self.server is None:
                 raise errors.InvalidStateError("the demo server is not started")
-            room = await self.server.create_room(MEDIA_CODECS)  # type: ignore[arg-type]
+            room = await self.server.create_room(MEDIA_CODECS, room_id)  # type: ignore[arg-type]
             self.rooms[room_id] = room
             self._room_names[room.router.id] = room_id
             room.on("close", lambda: self.rooms.pop(room_id, None))
