@@ -15,6 +15,10 @@ struct Link {
     now: Instant,
     /// Packets lost out of 1000, each way.
     loss_per_mille: u64,
+    /// Packets swapped with the next one out of 1000 (reordering).
+    reorder_per_mille: u64,
+    /// Packets delivered twice out of 1000.
+    duplicate_per_mille: u64,
     seed: u64,
     lost: usize,
 }
@@ -26,6 +30,8 @@ impl Link {
             server: SctpAssociation::new(server),
             now: Instant::now(),
             loss_per_mille: 0,
+            reorder_per_mille: 0,
+            duplicate_per_mille: 0,
             seed: 0x9e37_79b9_7f4a_7c15,
             lost: 0,
         }
@@ -45,33 +51,46 @@ impl Link {
         assert_eq!(self.server.state(), SctpState::Connected);
     }
 
-    fn dropped(&mut self) -> bool {
-        // xorshift64*: reproducible loss.
+    /// True `per_mille` times out of 1000 (xorshift64*: reproducible).
+    fn chance(&mut self, per_mille: u64) -> bool {
         self.seed ^= self.seed >> 12;
         self.seed ^= self.seed << 25;
         self.seed ^= self.seed >> 27;
         let value = self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32;
-        value % 1000 < self.loss_per_mille
+        value % 1000 < per_mille
+    }
+
+    /// What the wire does to one flight: loses, swaps neighbours, duplicates.
+    fn impair(&mut self, packets: Vec<Bytes>) -> Vec<Bytes> {
+        let mut delivered = Vec::with_capacity(packets.len());
+        for packet in packets {
+            if self.chance(self.loss_per_mille) {
+                self.lost += 1;
+                continue;
+            }
+            if self.chance(self.duplicate_per_mille) {
+                delivered.push(packet.clone());
+            }
+            delivered.push(packet);
+        }
+        for i in 1..delivered.len() {
+            if self.chance(self.reorder_per_mille) {
+                delivered.swap(i - 1, i);
+            }
+        }
+        delivered
     }
 
     /// Delivers what is queued each way once; true when something moved.
     fn exchange(&mut self) -> bool {
-        let mut moved = false;
-        while let Some(packet) = self.client.poll_transmit() {
-            moved = true;
-            if self.dropped() {
-                self.lost += 1;
-            } else {
-                self.server.handle_packet(&packet, self.now);
-            }
+        let to_server: Vec<Bytes> = std::iter::from_fn(|| self.client.poll_transmit()).collect();
+        let to_client: Vec<Bytes> = std::iter::from_fn(|| self.server.poll_transmit()).collect();
+        let moved = !to_server.is_empty() || !to_client.is_empty();
+        for packet in self.impair(to_server) {
+            self.server.handle_packet(&packet, self.now);
         }
-        while let Some(packet) = self.server.poll_transmit() {
-            moved = true;
-            if self.dropped() {
-                self.lost += 1;
-            } else {
-                self.client.handle_packet(&packet, self.now);
-            }
+        for packet in self.impair(to_client) {
+            self.client.handle_packet(&packet, self.now);
         }
         moved
     }
@@ -553,4 +572,36 @@ fn a_handshake_nobody_answers_fails_and_releases_everything() {
     link.run(Duration::from_secs(600));
     assert_eq!(link.client.state(), SctpState::Failed);
     assert!(link.client.is_released());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever the wire does (loss, reordering, duplication), an ordered reliable stream
+    /// delivers every message once, whole and in order, and the receiver counts no drop.
+    #[test]
+    fn ordered_streams_survive_any_impairment(
+        loss in 0u64..150,
+        reorder in 0u64..300,
+        duplicate in 0u64..200,
+        seed in 1u64..u64::MAX,
+        sizes in proptest::collection::vec(1usize..6000, 1..25),
+    ) {
+        let mut link = Link::connected();
+        link.loss_per_mille = loss;
+        link.reorder_per_mille = reorder;
+        link.duplicate_per_mille = duplicate;
+        link.seed = seed;
+        link.client.open_stream(0, StreamReliability::default(), link.now).unwrap();
+        for (index, &size) in sizes.iter().enumerate() {
+            link.client.send(0, Ppid::Binary, &numbered(index as u32, size), link.now).unwrap();
+        }
+        link.run(Duration::from_secs(120));
+        let received = messages(&mut link.server);
+        proptest::prop_assert_eq!(received.len(), sizes.len());
+        for (index, (_, _, payload)) in received.iter().enumerate() {
+            proptest::prop_assert_eq!(payload, &numbered(index as u32, sizes[index]));
+        }
+        proptest::prop_assert_eq!(link.server.drops(), SctpDropCounters::default());
+    }
 }
