@@ -44,8 +44,8 @@ impl Link {
     }
 
     fn connect(&mut self) {
-        self.server.start(SctpRole::Server, self.now);
-        self.client.start(SctpRole::Client, self.now);
+        self.server.start(SctpRole::Server);
+        self.client.start(SctpRole::Client);
         self.run(Duration::from_secs(5));
         assert_eq!(self.client.state(), SctpState::Connected);
         assert_eq!(self.server.state(), SctpState::Connected);
@@ -83,8 +83,10 @@ impl Link {
 
     /// Delivers what is queued each way once; true when something moved.
     fn exchange(&mut self) -> bool {
-        let to_server: Vec<Bytes> = std::iter::from_fn(|| self.client.poll_transmit()).collect();
-        let to_client: Vec<Bytes> = std::iter::from_fn(|| self.server.poll_transmit()).collect();
+        let to_server: Vec<Bytes> =
+            std::iter::from_fn(|| self.client.poll_transmit(self.now)).collect();
+        let to_client: Vec<Bytes> =
+            std::iter::from_fn(|| self.server.poll_transmit(self.now)).collect();
         let moved = !to_server.is_empty() || !to_client.is_empty();
         for packet in self.impair(to_server) {
             self.server.handle_packet(&packet, self.now);
@@ -185,7 +187,7 @@ fn ordered_messages_of_every_size_arrive_whole_and_in_order_through_loss() {
     let mut link = Link::connected();
     link.loss_per_mille = 50;
     link.client
-        .open_stream(3, StreamReliability::default(), link.now)
+        .open_stream(3, StreamReliability::default())
         .unwrap();
     // Sizes from 1 byte to maxSctpMessageSize, small ones more often.
     let sizes: Vec<usize> = (0..120u32)
@@ -202,7 +204,7 @@ fn ordered_messages_of_every_size_arrive_whole_and_in_order_through_loss() {
     while received.len() < sizes.len() {
         while sent < sizes.len() {
             let message = numbered(sent as u32, sizes[sent]);
-            match link.client.send(3, Ppid::Binary, &message, link.now) {
+            match link.client.send(3, Ppid::Binary, &message) {
                 Ok(()) => sent += 1,
                 Err(SctpSendError::SendBufferFull { .. }) => break,
                 Err(other) => panic!("send failed: {other}"),
@@ -231,11 +233,11 @@ fn unordered_without_retransmissions_delivers_intact_messages_and_loses_some() {
         ordered: false,
         reliability: Reliability::MaxRetransmits(0),
     };
-    link.client.open_stream(1, unreliable, link.now).unwrap();
+    link.client.open_stream(1, unreliable).unwrap();
     let count = 2000u32;
     for index in 0..count {
         link.client
-            .send(1, Ppid::Binary, &numbered(index, 200), link.now)
+            .send(1, Ppid::Binary, &numbered(index, 200))
             .unwrap();
         if index % 50 == 49 {
             link.run(Duration::from_millis(20));
@@ -261,23 +263,18 @@ fn unordered_without_retransmissions_delivers_intact_messages_and_loses_some() {
 fn a_message_over_the_limit_is_refused_and_the_stream_keeps_working() {
     let mut link = Link::connected();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     let oversize = Bytes::from(vec![7u8; 262_145]);
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &oversize, link.now),
+        link.client.send(0, Ppid::Binary, &oversize),
         Err(SctpSendError::TooLarge {
             len: 262_145,
             max: 262_144
         })
     );
     link.client
-        .send(
-            0,
-            Ppid::String,
-            &Bytes::from_static(b"still here"),
-            link.now,
-        )
+        .send(0, Ppid::String, &Bytes::from_static(b"still here"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
@@ -290,14 +287,10 @@ fn a_message_over_the_limit_is_refused_and_the_stream_keeps_working() {
 fn empty_messages_use_the_empty_ppids_and_arrive_empty() {
     let mut link = Link::connected();
     link.client
-        .open_stream(2, StreamReliability::default(), link.now)
+        .open_stream(2, StreamReliability::default())
         .unwrap();
-    link.client
-        .send(2, Ppid::String, &Bytes::new(), link.now)
-        .unwrap();
-    link.client
-        .send(2, Ppid::Binary, &Bytes::new(), link.now)
-        .unwrap();
+    link.client.send(2, Ppid::String, &Bytes::new()).unwrap();
+    link.client.send(2, Ppid::Binary, &Bytes::new()).unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
         messages(&mut link.server),
@@ -313,28 +306,26 @@ fn sending_needs_an_open_stream_and_an_established_association() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     let message = Bytes::from_static(b"x");
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::NotConnected(SctpState::New))
     );
     link.connect();
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::StreamNotOpen(0))
     );
     assert_eq!(
-        link.client
-            .open_stream(1024, StreamReliability::default(), link.now),
+        link.client.open_stream(1024, StreamReliability::default()),
         Err(SctpStreamError::OutOfRange {
             stream_id: 1024,
             os: 1024
         })
     );
     link.client
-        .open_stream(5, StreamReliability::default(), link.now)
+        .open_stream(5, StreamReliability::default())
         .unwrap();
     assert_eq!(
-        link.client
-            .open_stream(5, StreamReliability::default(), link.now),
+        link.client.open_stream(5, StreamReliability::default()),
         Err(SctpStreamError::InUse(5))
     );
 }
@@ -343,11 +334,11 @@ fn sending_needs_an_open_stream_and_an_established_association() {
 fn streams_opened_before_the_handshake_open_with_it() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     link.server
-        .open_stream(9, StreamReliability::default(), link.now)
+        .open_stream(9, StreamReliability::default())
         .unwrap();
     link.connect();
     link.server
-        .send(9, Ppid::String, &Bytes::from_static(b"hello"), link.now)
+        .send(9, Ppid::String, &Bytes::from_static(b"hello"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
@@ -367,18 +358,14 @@ fn the_send_buffer_limit_refuses_and_drains() {
     );
     link.connect();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     link.client.set_buffered_amount_low_threshold(0, 1000);
     let message = Bytes::from(vec![1u8; 4000]);
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
     assert!(matches!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::SendBufferFull {
             buffered: 8000,
             limit: 10_000
@@ -393,9 +380,7 @@ fn the_send_buffer_limit_refuses_and_drains() {
             buffered_amount: 0
         })
     );
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
 }
 
 #[test]
@@ -411,10 +396,10 @@ fn an_in_band_open_is_acknowledged_and_reported() {
         protocol: "json".to_owned(),
     };
     link.client
-        .open_stream(4, StreamReliability::default(), link.now)
+        .open_stream(4, StreamReliability::default())
         .unwrap();
     link.client
-        .send(4, Ppid::Dcep, &Bytes::from(open.to_bytes()), link.now)
+        .send(4, Ppid::Dcep, &Bytes::from(open.to_bytes()))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert!(
@@ -432,13 +417,11 @@ fn an_in_band_open_is_acknowledged_and_reported() {
 fn a_malformed_or_huge_open_is_counted_and_its_stream_reset() {
     let mut link = Link::connected();
     link.client
-        .open_stream(6, StreamReliability::default(), link.now)
+        .open_stream(6, StreamReliability::default())
         .unwrap();
     let mut huge = vec![0x03, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
     huge.resize(huge.len() + 65_535, b'l');
-    link.client
-        .send(6, Ppid::Dcep, &Bytes::from(huge), link.now)
-        .unwrap();
+    link.client.send(6, Ppid::Dcep, &Bytes::from(huge)).unwrap();
     link.run(Duration::from_secs(2));
     assert_eq!(link.server.drops().invalid_dcep, 1);
     assert!(events(&mut link.client).contains(&SctpEvent::StreamClosed { stream_id: 6 }));
@@ -456,21 +439,16 @@ fn messages_on_streams_beyond_mis_are_counted_and_dropped() {
     );
     link.connect();
     link.client
-        .open_stream(60_000, StreamReliability::default(), link.now)
+        .open_stream(60_000, StreamReliability::default())
         .unwrap();
     link.client
-        .send(
-            60_000,
-            Ppid::Binary,
-            &Bytes::from_static(b"absurd"),
-            link.now,
-        )
+        .send(60_000, Ppid::Binary, &Bytes::from_static(b"absurd"))
         .unwrap();
     link.client
-        .open_stream(1, StreamReliability::default(), link.now)
+        .open_stream(1, StreamReliability::default())
         .unwrap();
     link.client
-        .send(1, Ppid::Binary, &Bytes::from_static(b"fine"), link.now)
+        .send(1, Ppid::Binary, &Bytes::from_static(b"fine"))
         .unwrap();
     link.run(Duration::from_secs(2));
     assert_eq!(
@@ -486,8 +464,8 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
     // INITs of other would-be associations, each with its own tag.
     for _ in 0..500 {
         let mut other = SctpAssociation::new(SctpConfig::default());
-        other.start(SctpRole::Client, link.now);
-        let init = other.poll_transmit().expect("an INIT");
+        other.start(SctpRole::Client);
+        let init = other.poll_transmit(link.now).expect("an INIT");
         link.server.handle_packet(&init, link.now);
     }
     for len in [0usize, 1, 11, 12, 13, 100, 1200] {
@@ -499,10 +477,10 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
     assert_eq!(drops.malformed, 7);
     assert_eq!(link.server.state(), SctpState::Connected);
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     link.client
-        .send(0, Ppid::String, &Bytes::from_static(b"after"), link.now)
+        .send(0, Ppid::String, &Bytes::from_static(b"after"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(messages(&mut link.server).len(), 1);
@@ -511,8 +489,8 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
 #[test]
 fn packets_before_the_transport_is_up_are_counted() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
-    link.client.start(SctpRole::Client, link.now);
-    let init = link.client.poll_transmit().unwrap();
+    link.client.start(SctpRole::Client);
+    let init = link.client.poll_transmit(link.now).unwrap();
     link.server.handle_packet(&init, link.now);
     assert_eq!(link.server.drops().not_connected, 1);
     assert_eq!(link.server.state(), SctpState::New);
@@ -522,11 +500,11 @@ fn packets_before_the_transport_is_up_are_counted() {
 fn closing_mid_transfer_releases_everything() {
     let mut link = Link::connected();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     for index in 0..20 {
         link.client
-            .send(0, Ppid::Binary, &numbered(index, 10_000), link.now)
+            .send(0, Ppid::Binary, &numbered(index, 10_000))
             .unwrap();
     }
     link.exchange();
@@ -538,7 +516,7 @@ fn closing_mid_transfer_releases_everything() {
     assert_eq!(link.client.state(), SctpState::Closed);
     assert_eq!(link.client.buffered_amount(0), 0);
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &numbered(0, 1), link.now),
+        link.client.send(0, Ppid::Binary, &numbered(0, 1)),
         Err(SctpSendError::NotConnected(SctpState::Closed))
     );
 }
@@ -547,18 +525,18 @@ fn closing_mid_transfer_releases_everything() {
 fn a_stream_closed_by_one_side_is_reported_by_the_other() {
     let mut link = Link::connected();
     link.client
-        .open_stream(8, StreamReliability::default(), link.now)
+        .open_stream(8, StreamReliability::default())
         .unwrap();
     link.client
-        .send(8, Ppid::String, &Bytes::from_static(b"bye"), link.now)
+        .send(8, Ppid::String, &Bytes::from_static(b"bye"))
         .unwrap();
     link.run(Duration::from_millis(100));
-    link.client.close_stream(8, link.now);
+    link.client.close_stream(8);
     link.run(Duration::from_secs(1));
     assert!(events(&mut link.server).contains(&SctpEvent::StreamClosed { stream_id: 8 }));
     // The id can be used again.
     link.client
-        .open_stream(8, StreamReliability::default(), link.now)
+        .open_stream(8, StreamReliability::default())
         .unwrap();
 }
 
@@ -568,7 +546,7 @@ fn a_handshake_nobody_answers_fails_and_releases_everything() {
     // dead path is ICE consent's to detect.)
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     link.loss_per_mille = 1000;
-    link.client.start(SctpRole::Client, link.now);
+    link.client.start(SctpRole::Client);
     link.run(Duration::from_secs(600));
     assert_eq!(link.client.state(), SctpState::Failed);
     assert!(link.client.is_released());
@@ -592,9 +570,9 @@ proptest::proptest! {
         link.reorder_per_mille = reorder;
         link.duplicate_per_mille = duplicate;
         link.seed = seed;
-        link.client.open_stream(0, StreamReliability::default(), link.now).unwrap();
+        link.client.open_stream(0, StreamReliability::default()).unwrap();
         for (index, &size) in sizes.iter().enumerate() {
-            link.client.send(0, Ppid::Binary, &numbered(index as u32, size), link.now).unwrap();
+            link.client.send(0, Ppid::Binary, &numbered(index as u32, size)).unwrap();
         }
         link.run(Duration::from_secs(120));
         let received = messages(&mut link.server);
