@@ -36,6 +36,8 @@ class Server(EventEmitter):
     ) -> None:
         super().__init__()
         self._cluster = cluster
+        # The cluster node's leaving, once closed.
+        self._stopping: asyncio.Future[None] | None = None
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._load = WorkerLoad(self._workers)
@@ -209,6 +211,5 @@ class Server(EventEmitter):
 
     async def wait_closed(self) -> None:
         """After :meth:`close`: until the cluster node has left (its registration gone)."""
-        stopping = getattr(self, "_stopping", None)
-        if stopping is not None:
-            await stopping
+        if self._stopping is not None:
+            await self._stopping
