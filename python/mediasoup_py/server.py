@@ -41,6 +41,8 @@ class Server(EventEmitter):
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._load = WorkerLoad(self._workers)
+        # What the workers' threads cost lately, for placing transports by load.
+        self._sampling = asyncio.ensure_future(self._load.sample_periodically())
         self._rooms: list[Room] = []
         self._closed = False
         for worker in workers:
@@ -203,6 +205,7 @@ class Server(EventEmitter):
         self._closed = True
         for room in list(self._rooms):
             room.close()
+        self._sampling.cancel()
         for worker in self._workers:
             worker.close()
         if self._cluster is not None:
