@@ -188,6 +188,8 @@ impl std::ops::DerefMut for Layering {
 pub struct Consumer {
     spec: ConsumerSpec,
     extension_map: ExtensionIdMap,
+    /// The payload types of `spec` as a set (bit n: payload type n), checked per packet.
+    accepted_payload_types: u128,
     /// Paused by the application.
     pub paused: bool,
     /// Paused because its producer is.
@@ -236,9 +238,14 @@ impl Consumer {
                 Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
             }
         });
+        let accepted_payload_types = spec
+            .payload_types
+            .iter()
+            .fold(0u128, |set, payload_type| set | 1 << payload_type.get());
         Ok(Consumer {
             spec,
             extension_map,
+            accepted_payload_types,
             paused,
             producer_paused: false,
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
@@ -378,13 +385,7 @@ impl Consumer {
         }
         let view = produced.packet;
         let stream = produced.stream;
-        let payload_type = view.payload_type();
-        if !self
-            .spec
-            .payload_types
-            .iter()
-            .any(|accepted| accepted.get() == payload_type)
-        {
+        if self.accepted_payload_types & 1 << view.payload_type() == 0 {
             return Forward::Skip;
         }
         let producer_sequence = view.sequence_number();

@@ -63,14 +63,23 @@ pub fn write_copy<B: AsRef<[u8]>>(
                 .ok_or(RtpError::UnsupportedExtensionProfile(profile))?,
         ),
     };
-    let Some(fixed) = out.get_mut(..csrc_end) else {
+    let (Some(fixed), Some(source_fixed)) = (
+        out.first_chunk_mut::<FIXED_HEADER_LEN>(),
+        bytes.first_chunk::<FIXED_HEADER_LEN>(),
+    ) else {
         return Err(too_small(csrc_end));
     };
-    fixed.copy_from_slice(&bytes[..csrc_end]);
-    fixed[1] = (fixed[1] & !MARKER_BIT) | if header.marker { MARKER_BIT } else { 0 };
+    fixed[0] = source_fixed[0];
+    fixed[1] = (source_fixed[1] & !MARKER_BIT) | if header.marker { MARKER_BIT } else { 0 };
     fixed[2..4].copy_from_slice(&header.sequence_number.to_be_bytes());
     fixed[4..8].copy_from_slice(&header.timestamp.to_be_bytes());
     fixed[8..12].copy_from_slice(&header.ssrc.to_be_bytes());
+    if csrc_end > FIXED_HEADER_LEN {
+        let Some(csrcs) = out.get_mut(FIXED_HEADER_LEN..csrc_end) else {
+            return Err(too_small(csrc_end));
+        };
+        csrcs.copy_from_slice(&bytes[FIXED_HEADER_LEN..csrc_end]);
+    }
     // Elements go after the block header; the block's length is known once they are written.
     // Most copies fit the one-byte form; the rest are written again in the two-byte form.
     let elements_at = csrc_end + EXTENSION_BLOCK_HEADER_LEN;
@@ -79,7 +88,11 @@ pub fn write_copy<B: AsRef<[u8]>>(
         Some(ExtensionForm::TwoByte) => ExtensionForm::TwoByte,
         _ => ExtensionForm::OneByte,
     };
-    let (form, content_len) =
+    // Without a source block or added elements there is nothing to write (plain RTP from
+    // ffmpeg or GStreamer to a receiver that takes no MID).
+    let (form, content_len) = if source_form.is_none() && header.added.is_empty() {
+        (preferred, 0)
+    } else {
         match write_elements(data, source_form, header, preferred, out, elements_at)? {
             Some(written) => (preferred, written),
             None => {
@@ -94,7 +107,8 @@ pub fn write_copy<B: AsRef<[u8]>>(
                 .ok_or(RtpError::ExtensionBlockTooLong { len: capacity })?;
                 (ExtensionForm::TwoByte, written)
             }
-        };
+        }
+    };
     let payload_offset = if content_len == 0 {
         out[0] &= !EXTENSION_BIT;
         csrc_end
