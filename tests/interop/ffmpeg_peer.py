@@ -122,7 +122,13 @@ async def decode_errors(path: Path) -> str:
     assert process.returncode == 0, report
     # The null output's muxer checks timestamps, not decoding: a frame the recorder stamped
     # like the one before it (which a recorder on a loaded machine sometimes does) is its
-    # complaint, not a decoder's.
-    return "".join(
-        line for line in report.splitlines(keepends=True) if not line.startswith("[null @")
-    )
+    # complaint, not a decoder's, and so are ffmpeg's "Last message repeated" lines after it.
+    kept = []
+    muxer_complaint = False
+    for line in report.splitlines(keepends=True):
+        if line.startswith("[null @"):
+            muxer_complaint = True
+        elif not (muxer_complaint and line.strip().startswith("Last message repeated")):
+            muxer_complaint = False
+            kept.append(line)
+    return "".join(kept)
