@@ -37,5 +37,5 @@ export PATH="$repo/$tools/bin:$PATH"
 rm -f "$out"/mediasoup_py-*.whl "$out"/mediasoup_py-*.tar.gz
 "$tools/bin/maturin" build --release --locked --zig --compatibility manylinux_2_28 \
   --out "$out" --quiet
-"$tools/bin/maturin" sdist --out "$out" --quiet
+"$tools/bin/maturin" sdist --out "$out"
 ls "$out"/mediasoup_py-*.whl
