@@ -11,9 +11,11 @@
 #                            headers and pkg-config (cargo test links the system OpenSSL), a C++
 #                            compiler (the fuzz targets' libFuzzer), ffmpeg, chromium (driven by
 #                            Playwright), firefox-esr (driven by puppeteer-core from npm),
-#                            iproute2 (network namespaces), valgrind (instruction counts);
-#                            rustfmt and clippy; mediasoup-client 2.x bundled for the v2
-#                            example; the [test] extra in .venv; and the wheel's dependencies
+#                            iproute2 (network namespaces), valgrind (instruction counts),
+#                            redis-server (the cluster tests start their own) and curl (they
+#                            ask each node what it holds); rustfmt and clippy;
+#                            mediasoup-client 2.x bundled for the v2 example; the [test] and
+#                            [cluster] extras in .venv; and the wheel's dependencies
 #                            in target/wheels/deps, so the wheel test installs it offline.
 #
 # apt-get waits up to 10 minutes for the package manager's lock (another apt or dpkg running,
@@ -70,7 +72,7 @@ build_packages=(make perl)
 command -v npm >/dev/null || build_packages+=(nodejs npm)
 python=${PYTHON:-python3}
 "$python" -c 'import ensurepip' 2>/dev/null || build_packages+=(python3-venv)
-test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind)
+test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl)
 if [ "$mode" = test ]; then
   step "debian-packages" debian_packages "${build_packages[@]}" "${test_packages[@]}"
 else
@@ -149,7 +151,7 @@ step "firefox-driver" npm_project tests/interop/firefox \
 step "v2-client-bundle" npm_project examples/v2_room/client \
   examples/v2_room/static/mediasoup-client-v2.js npm run --silent build
 
-step "install" install_wheel "test,demo"
+step "install" install_wheel "test,demo,cluster"
 
 # maturin in .venv, for `maturin develop` while working on the Rust code.
 dev_tools() {

@@ -55,7 +55,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
     ]
     assert said["debian-packages"] == "all installed"
     assert said["venv"] == "exists"
-    assert said["install"] == "up to date [test,demo]"
+    assert said["install"] == "up to date [test,demo,cluster]"
     assert said["wheel-dependencies"] == "up to date"
     # The same wheel, rebuilt from the same sources, is the one .venv has.
     assert said["wheel"].endswith(wheels[0].name)

@@ -28,8 +28,11 @@ from aiohttp import WSMsgType, web
 
 import mediasoup_py
 from mediasoup_py import errors, protocol
+from mediasoup_py.metrics import Metrics
+from mediasoup_py.producer import Producer
 from mediasoup_py.room import Room
 from mediasoup_py.server import Server
+from mediasoup_py.whip import WhipEndpoint, add_aiohttp_routes
 
 __all__ = ["DemoServer", "DemoSettings"]
 
@@ -65,6 +68,11 @@ class DemoSettings:
     rtc_min_port: int = 40000
     rtc_max_port: int = 49999
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # A cluster of demo processes sharing one Redis (rooms span them).
+    redis: str | None = None
+    cluster_secret: str | None = None
+    pipe_ip: str | None = None
+    node_id: str | None = None
 
 
 class WebSocketChannel:
@@ -169,6 +177,22 @@ class DemoServer:
             broadcaster + "/consumers/{consumer}/resume", self._broadcaster_call
         )
         self.app.router.add_static("/static/", STATIC)
+        # Prometheus metrics of the workers, by room name.
+        room_names: dict[str, str] = {}
+        self.metrics = Metrics(
+            lambda: self.workers,
+            room_of=lambda router: room_names.get(router.id, router.id),
+        )
+        self._room_names = room_names
+        self.app.router.add_get("/metrics", self.metrics.aiohttp_handler)
+        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}); viewers get the
+        # room's producers, those of its peers and of WHIP publishers.
+        self.whip = WhipEndpoint(
+            router_for=self._room_router,
+            listen_infos=[],
+            producers_for=self._room_producers,
+        )
+        add_aiohttp_routes(self.app, self.whip)
 
     async def start(self) -> None:
         """Starts the workers, splitting the port range between them."""
@@ -182,7 +206,12 @@ class DemoServer:
             rtc_announced_ipv4=self.settings.rtc_announced_ip,
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
+            redis=self.settings.redis,
+            cluster_secret=self.settings.cluster_secret,
+            pipe_ip=self.settings.pipe_ip,
+            node_id=self.settings.node_id,
         )
+        self.whip.listen_infos = self.server.listen_infos
 
     @property
     def workers(self) -> list[mediasoup_py.Worker]:
@@ -191,9 +220,11 @@ class DemoServer:
 
     async def close(self) -> None:
         """Closes every room and worker."""
+        self.whip.close()
         self.rooms.clear()
         if self.server is not None:
             self.server.close()
+            await self.server.wait_closed()
 
     def status(self) -> dict[str, int]:
         """Counts for the periodic status line."""
@@ -224,11 +255,21 @@ class DemoServer:
                 return room
             if self.server is None:
                 raise errors.InvalidStateError("the demo server is not started")
-            room = await self.server.create_room(MEDIA_CODECS)  # type: ignore[arg-type]
+            room = await self.server.create_room(MEDIA_CODECS, room_id)  # type: ignore[arg-type]
             self.rooms[room_id] = room
+            self._room_names[room.router.id] = room_id
             room.on("close", lambda: self.rooms.pop(room_id, None))
             _logger.info("room %r created", room_id)
             return room
+
+    async def _room_router(self, room_id: str) -> mediasoup_py.Router:
+        return (await self._room(room_id)).router
+
+    def _room_producers(self, room_id: str) -> list[Producer]:
+        room = self.rooms.get(room_id)
+        peers = room.peers if room is not None else []
+        published = self.whip.published_producers(room_id)
+        return [p for peer in peers for p in peer.producers.values()] + published
 
     async def _room_info(self, request: web.Request) -> web.Response:
         room = self.rooms.get(request.match_info["room"])
