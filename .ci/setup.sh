@@ -103,10 +103,16 @@ python_environment() {
 }
 step "venv" python_environment
 
-# The wheel goes into .venv again only when it changed (same version, new build).
+# The wheel goes into .venv again only when what it carries changed (same version, new build):
+# its RECORD lists every file's digest (the archive itself differs in timestamps, and so does
+# the SBOM maturin writes, which is left out).
 install_wheel() {
   local extras=$1 stamp=.venv/mediasoup_py-wheel.sha256 digest note="up to date"
-  digest=$(sha256sum "$wheel" | cut -d' ' -f1)
+  digest=$("$python" -c 'import sys, zipfile, hashlib
+archive = zipfile.ZipFile(sys.argv[1])
+record = next(name for name in archive.namelist() if name.endswith(".dist-info/RECORD"))
+lines = [line for line in archive.read(record).splitlines() if b"/sboms/" not in line]
+print(hashlib.sha256(b"\n".join(lines)).hexdigest())' "$wheel")
   if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall \
       --no-deps "$wheel"

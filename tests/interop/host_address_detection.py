@@ -40,7 +40,7 @@ async def detected() -> dict[str, Any]:
             await wait_for(media_flows, "SRTP from aiortc to the detected address")
             return {
                 "listenInfos": infos,
-                "serverListenInfos": server._listen_infos,
+                "serverListenInfos": server.listen_infos,
                 "candidates": transport.ice_candidates,
                 "tuple": transport.ice_selected_tuple,
             }
