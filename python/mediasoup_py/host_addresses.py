@@ -133,20 +133,31 @@ def is_wildcard(ip: str) -> bool:
     return ipaddress.ip_address(ip).is_unspecified
 
 
+# Addresses a probe found on this host: checked once per process (each probe costs a socket).
+_listenable: set[str] = set()
+
+
 def check_listen_ip(ip: str, field: str) -> None:
     """Raises a ``MediasoupTypeError`` naming ``field`` unless ``ip`` is a wildcard or an
-    address this host can listen on (the kernel decides: a UDP socket is bound to it)."""
-    if is_wildcard(ip):
+    address this host can listen on (the kernel decides: a UDP socket is bound to it). When the
+    probe cannot run (no descriptor left, say) it says nothing, and the worker's own bind
+    reports whatever fails."""
+    if ip in _listenable or is_wildcard(ip):
         return
     family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+    try:
+        probe = socket.socket(family, socket.SOCK_DGRAM)
+    except OSError:
+        return
+    with probe:
         try:
             probe.bind((ip, 0))
         except OSError as error:
             if error.errno != errno.EADDRNOTAVAIL:
-                raise
+                return
             raise errors.MediasoupTypeError(
                 f"{field}: {ip} is not an address of this host (listen on one of its "
                 "addresses, or on 0.0.0.0 or :: with an announced address)",
                 field,
             ) from None
+    _listenable.add(ip)
