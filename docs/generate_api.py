@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import mediasoup_py
-from mediasoup_py import errors, metrics, protocol, protocol_v2, sdp, whip
+from mediasoup_py import (
+    errors,
+    frames,
+    metrics,
+    protocol,
+    protocol_v2,
+    recorder,
+    sctp,
+    sctp_parameters,
+    sdp,
+    whip,
+)
 from mediasoup_py.events import EventEmitter
 
 OUTPUT = Path(__file__).resolve().parent / "api.md"
@@ -95,7 +106,7 @@ def render() -> str:
         lines += _module_functions(module)
         lines.append("")
     # Modules an application imports on its own, with their classes.
-    for module in (sdp, whip, metrics):
+    for module in (frames, recorder, sdp, whip, metrics, sctp, sctp_parameters):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")

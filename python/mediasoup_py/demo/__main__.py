@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -45,6 +46,12 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         "or --rtc-ip)",
     )
     parser.add_argument("--node-id", default=None, help="this node's name in the cluster")
+    parser.add_argument(
+        "--record-dir",
+        type=Path,
+        default=defaults.record_dir,
+        help="where the record button writes its files",
+    )
     arguments = parser.parse_args(argv)
     return DemoSettings(
         host=arguments.host,
@@ -59,6 +66,7 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         cluster_secret=os.environ.get("MEDIASOUP_PY_CLUSTER_SECRET") or None,
         pipe_ip=arguments.pipe_ip,
         node_id=arguments.node_id,
+        record_dir=arguments.record_dir,
     )
 
 

@@ -19,10 +19,11 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +31,7 @@ import mediasoup_py
 from mediasoup_py import errors, protocol
 from mediasoup_py.metrics import Metrics
 from mediasoup_py.producer import Producer
+from mediasoup_py.recorder import Recorder, record
 from mediasoup_py.room import Room
 from mediasoup_py.server import Server
 from mediasoup_py.whip import WhipEndpoint, add_aiohttp_routes
@@ -73,6 +75,8 @@ class DemoSettings:
     cluster_secret: str | None = None
     pipe_ip: str | None = None
     node_id: str | None = None
+    # Where the record button's files go (the recorder; WebM, or Matroska with H.264).
+    record_dir: Path = field(default_factory=lambda: Path("recordings"))
 
 
 class WebSocketChannel:
@@ -193,6 +197,10 @@ class DemoServer:
             producers_for=self._room_producers,
         )
         add_aiohttp_routes(self.app, self.whip)
+        # The record button: one recording per room of its producers (or one peer's).
+        self.recordings: dict[str, Recorder] = {}
+        self.app.router.add_post(rooms + "/recording", self._start_recording)
+        self.app.router.add_delete(rooms + "/recording", self._stop_recording)
 
     async def start(self) -> None:
         """Starts the workers, splitting the port range between them."""
@@ -219,7 +227,10 @@ class DemoServer:
         return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
-        """Closes every room and worker."""
+        """Closes every room and worker, finishing recordings."""
+        for recorder in list(self.recordings.values()):
+            await recorder.stop()
+        self.recordings.clear()
         self.whip.close()
         self.rooms.clear()
         if self.server is not None:
@@ -270,6 +281,49 @@ class DemoServer:
         peers = room.peers if room is not None else []
         published = self.whip.published_producers(room_id)
         return [p for peer in peers for p in peer.producers.values()] + published
+
+    async def _start_recording(self, request: web.Request) -> web.Response:
+        room_id = request.match_info["room"]
+        room = self.rooms.get(room_id)
+        if room is None:
+            return web.json_response({"error": f"no room {room_id!r}"}, status=404)
+        if room_id in self.recordings:
+            return web.json_response({"error": "already recording"}, status=409)
+        body = await _json_body(request) if request.can_read_body else {}
+        peer_id = body.get("peerId")
+        producers = [
+            producer
+            for peer in room.peers
+            if peer_id is None or peer.id == peer_id
+            for producer in peer.producers.values()
+        ]
+        if not producers:
+            return web.json_response({"error": "nothing to record"}, status=409)
+        h264 = any(
+            p.rtp_parameters["codecs"][0]["mimeType"].lower() == "video/h264" for p in producers
+        )
+        container: Literal["webm", "mkv"] = "mkv" if h264 else "webm"
+        self.settings.record_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{room_id}-{time.strftime('%Y%m%d-%H%M%S')}.{container}"
+        path = self.settings.record_dir / name
+        self.recordings[room_id] = await record(room.router, producers, path, container=container)
+        room.on("close", lambda: self._spawn_stop_recording(room_id))
+        _logger.info("recording room %r to %s", room_id, path)
+        return web.json_response({"path": str(path)})
+
+    async def _stop_recording(self, request: web.Request) -> web.Response:
+        recorder = self.recordings.pop(request.match_info["room"], None)
+        if recorder is None:
+            return web.json_response({"error": "not recording"}, status=404)
+        await recorder.stop()
+        return web.json_response({"path": str(recorder.path), **recorder.stats()})
+
+    def _spawn_stop_recording(self, room_id: str) -> None:
+        recorder = self.recordings.pop(room_id, None)
+        if recorder is not None:
+            task = asyncio.ensure_future(recorder.stop())
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
 
     async def _room_info(self, request: web.Request) -> web.Response:
         room = self.rooms.get(request.match_info["room"])

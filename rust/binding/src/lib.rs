@@ -5,8 +5,10 @@ use pyo3::prelude::*;
 
 mod demux;
 mod errors;
+mod frames;
 mod rtcp;
 mod rtp;
+mod sctp;
 mod srtp;
 mod worker;
 
@@ -16,10 +18,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(demux::classify_datagram, m)?)?;
     m.add_class::<rtp::PyRtpPacket>()?;
     m.add_class::<srtp::PySrtpSession>()?;
+    m.add_class::<sctp::PySctpAssociation>()?;
     m.add_function(wrap_pyfunction!(rtcp::parse_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(rtcp::serialize_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;
     m.add("SRTP_PROFILES", srtp::profile_names())?;
     m.add_class::<worker::PyWorkerChannel>()?;
+    m.add_class::<frames::PyFrameAssembler>()?;
+    m.add_class::<frames::PyFramePacketizer>()?;
     Ok(())
 }
