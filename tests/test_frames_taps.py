@@ -1,16 +1,18 @@
 """100 audio taps in one process: frames() on 100 DirectTransport consumers of ten opus
 producers that a Python bot feeds with send_frame; every tap gets every frame, in order,
-and the bounded queue drops (and counts) the oldest frames of a tap nobody reads."""
+with its capture time once sender reports arrive, and the bounded queue drops (and counts)
+the oldest frames of a tap nobody reads."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import mediasoup_py
 
 OPUS: Any = {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
-FRAMES = 50
+FRAMES = 100
 
 
 def opus_packet(index: int) -> bytes:
@@ -55,10 +57,14 @@ async def taps() -> dict[str, Any]:
         )
         idle = idle_consumer.frames(max_queue=8)
         received: list[list[bytes]] = [[] for _ in streams]
+        # (capture time, arrival) of the first tap's frames.
+        clocks: list[tuple[float | None, float]] = []
 
         async def read(index: int) -> None:
             async for frame in streams[index]:
                 received[index].append(frame.data)
+                if index == 0:
+                    clocks.append((frame.capture_time, time.time()))
                 if len(received[index]) == FRAMES:
                     return
 
@@ -68,7 +74,12 @@ async def taps() -> dict[str, Any]:
                 await producer.send_frame(opus_packet(index), index * 960)
             await asyncio.sleep(0.02)
         await asyncio.wait_for(readers, 10)
-        return {"received": received, "idle": idle.stats(), "taps": len(streams)}
+        return {
+            "received": received,
+            "idle": idle.stats(),
+            "taps": len(streams),
+            "clocks": clocks,
+        }
     finally:
         worker.close()
 
@@ -78,6 +89,10 @@ def test_100_opus_taps_in_one_process_get_every_frame() -> None:
     assert result["taps"] == 100
     expected = [opus_packet(i) for i in range(FRAMES)]
     assert all(frames == expected for frames in result["received"])
+    # Once the sender's reports arrive, frames carry their capture time on the wall clock.
+    capture_time, arrival = result["clocks"][-1]
+    assert capture_time is not None
+    assert abs(arrival - capture_time) < 0.1
     # The unread tap kept its newest 8 frames and counted the rest as dropped.
     assert result["idle"]["framesQueued"] == 8
     assert result["idle"]["framesDroppedQueue"] == FRAMES - 8
