@@ -36,9 +36,13 @@ class Server(EventEmitter):
     ) -> None:
         super().__init__()
         self._cluster = cluster
+        # The cluster node's leaving, once closed.
+        self._stopping: asyncio.Future[None] | None = None
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._load = WorkerLoad(self._workers)
+        # What the workers' threads cost lately, for placing transports by load.
+        self._sampling = asyncio.ensure_future(self._load.sample_periodically())
         self._rooms: list[Room] = []
         self._closed = False
         for worker in workers:
@@ -201,6 +205,7 @@ class Server(EventEmitter):
         self._closed = True
         for room in list(self._rooms):
             room.close()
+        self._sampling.cancel()
         for worker in self._workers:
             worker.close()
         if self._cluster is not None:
@@ -209,6 +214,5 @@ class Server(EventEmitter):
 
     async def wait_closed(self) -> None:
         """After :meth:`close`: until the cluster node has left (its registration gone)."""
-        stopping = getattr(self, "_stopping", None)
-        if stopping is not None:
-            await stopping
+        if self._stopping is not None:
+            await self._stopping
