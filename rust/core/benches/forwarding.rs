@@ -79,7 +79,7 @@ fn forward(
         },
         vp8,
     };
-    consumer.forward(&produced, now, &mut 0, output)
+    consumer.forward(&produced, now, Some(&mut 0), output)
 }
 
 fn forwarding(c: &mut Criterion) {

@@ -371,13 +371,14 @@ impl Consumer {
 
     /// Writes the consumer's copy of a producer packet into `output`, which needs room for
     /// the MID and transport-wide sequence number extensions and an SRTP tag. When the copy
-    /// goes out and the endpoint takes transport-wide sequence numbers, it carries
-    /// `transport_sequence` (its transport's next), which then advances.
+    /// goes out, the endpoint takes transport-wide sequence numbers and `transport_sequence`
+    /// is given (its transport's next: the producer packet carried one), the copy carries
+    /// that number, which then advances.
     pub fn forward(
         &mut self,
         produced: &ProducerRtp<'_>,
         now: Instant,
-        transport_sequence: &mut u16,
+        transport_sequence: Option<&mut u16>,
         output: &mut [u8],
     ) -> Forward {
         if self.paused || self.producer_paused {
@@ -469,16 +470,15 @@ impl Consumer {
             return Forward::Skip;
         };
         let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-        let number = self
-            .spec
-            .transport_cc_extension_id
-            .map(|_| *transport_sequence);
+        let transport_sequence =
+            transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
+        let number = transport_sequence.as_deref().copied();
         let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
         else {
             return Forward::Skip;
         };
-        if number.is_some() {
-            *transport_sequence = transport_sequence.wrapping_add(1);
+        if let Some(next) = transport_sequence {
+            *next = next.wrapping_add(1);
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
@@ -685,7 +685,8 @@ impl Consumer {
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
     /// into `output`: on the RTX stream when negotiated, else as sent. Like
     /// [`Consumer::forward`], it carries `transport_sequence` when the endpoint takes
-    /// transport-wide sequence numbers. Its length and that number.
+    /// transport-wide sequence numbers and the stored packet carried one. Its length and
+    /// that number.
     pub fn retransmit(
         &mut self,
         stored: &[u8],
@@ -707,6 +708,7 @@ impl Consumer {
         let number = self
             .spec
             .transport_cc_extension_id
+            .filter(|&id| view.header_extension(id).is_some())
             .map(|_| *transport_sequence);
         let len = self.write_copy(
             &view,
@@ -790,7 +792,7 @@ mod tests {
             },
             vp8: None,
         };
-        consumer.forward(&produced, now, &mut 0, output)
+        consumer.forward(&produced, now, Some(&mut 0), output)
     }
 
     fn spec(needs_key_frame: bool) -> ConsumerSpec {

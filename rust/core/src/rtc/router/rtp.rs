@@ -102,6 +102,9 @@ impl Router {
         };
         // Streams (bits) whose keyframe some consumer waits for.
         let mut needs_key_frame = 0u32;
+        // Copies carry a transport-wide sequence number when the producer packet carried
+        // one (as before the router was redone): checked once per extension id.
+        let mut carries_sequence: Option<(u8, bool)> = None;
         for &consumer in &producer.consumers {
             let Some(entry) = self.consumers.get_mut(consumer) else {
                 continue;
@@ -109,10 +112,21 @@ impl Router {
             let Some(routes) = self.transports.get_mut(entry.transport) else {
                 continue;
             };
+            let numbered = entry
+                .consumer
+                .transport_cc_extension_id()
+                .is_some_and(|id| match carries_sequence {
+                    Some((checked, carries)) if checked == id => carries,
+                    _ => {
+                        let carries = view.header_extension(id).is_some();
+                        carries_sequence = Some((id, carries));
+                        carries
+                    }
+                });
             let forward = entry.consumer.forward(
                 &rtp,
                 now,
-                &mut routes.next_transport_sequence,
+                numbered.then_some(&mut routes.next_transport_sequence),
                 &mut self.copy_buffer,
             );
             if let Some(layers) = entry.consumer.take_layers_change() {
