@@ -6,7 +6,8 @@
 #   ANNOUNCED_IP=203.0.113.7 docker compose up        (compose.yaml: ports and the address)
 #
 # Media needs the address clients reach the host at (--rtc-announced-ip) and its ports
-# published as they are (UDP 40000-40099 here: two per participant).
+# published as they are: browsers' media on the one port 44444 (UDP, and TCP for ICE-TCP),
+# WHIP publishers' on UDP 40000-40099.
 
 FROM rust:1-bookworm AS build
 RUN apt-get update -q \
@@ -20,6 +21,6 @@ FROM python:3.11-slim-bookworm AS runtime
 COPY --from=build /wheels/ /tmp/wheels/
 RUN pip install --no-cache-dir /tmp/wheels/mediasoup_py-*.whl && rm -rf /tmp/wheels
 USER 65534:65534
-EXPOSE 8080/tcp 40000-40099/udp
+EXPOSE 8080/tcp 44444/udp 44444/tcp 40000-40099/udp
 ENTRYPOINT ["mediasoup-py", "demo"]
-CMD ["--host", "0.0.0.0", "--rtc-ip", "0.0.0.0", "--rtc-min-port", "40000", "--rtc-max-port", "40099"]
+CMD ["--host", "0.0.0.0", "--rtc-ip", "0.0.0.0", "--rtc-port", "44444", "--rtc-min-port", "40000", "--rtc-max-port", "40099"]

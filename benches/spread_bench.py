@@ -10,7 +10,12 @@ and each worker's CPU and CPU per forwarded packet.
     .venv/bin/python -m benches.spread_bench --mode webrtc ...   # WebRtcTransports instead
 
 In WebRTC mode every transport is a WebRtcTransport that the load tool reaches with ICE,
-a DTLS handshake and SRTP (AEAD_AES_128_GCM), as in ``benches.run --mode webrtc``.
+a DTLS handshake and SRTP (AEAD_AES_128_GCM), as in ``benches.run --mode webrtc``. With
+``--ports one`` they all share one WebRtcServer port for every worker (the process-wide
+server; ``per-transport``: a port each, from each worker's range); ``--ports per-transport
+one`` measures both, alternating, in the same run:
+
+    .venv/bin/python -m benches.spread_bench --mode webrtc --ports per-transport one ...
 
 The load generator runs on the same machine and takes CPU of its own: on two cores it
 competes with two workers, so the spread figures are a floor; say so with the results.
@@ -41,14 +46,22 @@ LOOPBACK = {"protocol": "udp", "ip": "127.0.0.1"}
 RECEIVE_BASE = 30000
 WORKER_PORTS = (42000, 49999)
 VP8 = [{"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}]
+# The one port of ``--ports one`` (below the workers' range).
+ONE_PORT = 41999
 
 
 async def webrtc_transport(
-    router: mediasoup_py.Router, client: WebRtcClient, listed: list[dict[str, Any]]
+    router: mediasoup_py.Router,
+    client: WebRtcClient,
+    listed: list[dict[str, Any]],
+    server: mediasoup_py.WebRtcServer | None = None,
 ) -> mediasoup_py.WebRtcTransport:
-    """A WebRtcTransport the load tool connects to as DTLS client, listed for its peers
-    file."""
-    transport = await router.create_webrtc_transport(listen_infos=[LOOPBACK])  # type: ignore[list-item]
+    """A WebRtcTransport (on ``server``'s port when given) the load tool connects to as DTLS
+    client, listed for its peers file."""
+    if server is not None:
+        transport = await router.create_webrtc_transport(webrtc_server=server)
+    else:
+        transport = await router.create_webrtc_transport(listen_infos=[LOOPBACK])  # type: ignore[list-item]
     await transport.connect(
         dtls_parameters={"role": "client", "fingerprints": [client.fingerprint]}  # type: ignore[typeddict-item]
     )
@@ -73,8 +86,10 @@ async def measure(
     pps: int,
     seconds: float,
     client: WebRtcClient | None = None,
+    one_port: bool = False,
 ) -> dict[str, Any]:
-    """One point; WebRTC transports when given the load tool's ``client`` certificate."""
+    """One point; WebRTC transports when given the load tool's ``client`` certificate, all on
+    one WebRtcServer port shared by the workers with ``one_port``."""
     low, high = WORKER_PORTS
     span = (high - low + 1) // workers_used
     workers = [
@@ -85,7 +100,13 @@ async def measure(
     ]
     producers: list[dict[str, Any]] = []
     consumers: list[dict[str, Any]] = []
+    server: mediasoup_py.WebRtcServer | None = None
     try:
+        if one_port:
+            server = await workers[0].create_webrtc_server(
+                listen_infos=[{**LOOPBACK, "port": ONE_PORT}],  # type: ignore[list-item]
+                share_with=workers[1:],
+            )
         # Counting from before the room's first router, as a Server does.
         load = WorkerLoad(workers)
         home = await workers[0].create_router(media_codecs=VP8)  # type: ignore[arg-type]
@@ -93,7 +114,7 @@ async def measure(
         producer_key = os.urandom(KEY_LENGTHS[PROFILE])
         ingress: Any
         if client is not None:
-            ingress = await webrtc_transport(home, client, producers)
+            ingress = await webrtc_transport(home, client, producers, server)
             ingress_port = producers[-1]["port"]
         else:
             ingress = await home.create_plain_transport(
@@ -117,7 +138,7 @@ async def measure(
             router = await media.router_for_transport()
             egress: Any
             if client is not None:
-                egress = await webrtc_transport(router, client, consumers)
+                egress = await webrtc_transport(router, client, consumers, server)
             else:
                 egress = await router.create_plain_transport(
                     listen_info=LOOPBACK,  # type: ignore[arg-type]
@@ -159,8 +180,11 @@ async def measure(
             (a["ru_utime"] + a["ru_stime"]) - (b["ru_utime"] + b["ru_stime"])
             for a, b in zip(after, before, strict=True)
         ]
+        dump = await server.dump() if server is not None else None
         return {
             "mode": "webrtc" if client is not None else "plain",
+            "ports": "one" if one_port else "per-transport",
+            "tuple_sockets": None if dump is None else [w["tupleSockets"] for w in dump["workers"]],
             "workers": workers_used,
             "subscribers": subscribers,
             "producer_pps": pps,
@@ -203,7 +227,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, os.cpu_count() or 1])
     parser.add_argument("--mode", choices=["plain", "webrtc"], default="plain")
+    parser.add_argument(
+        "--ports", choices=["per-transport", "one"], nargs="+", default=["per-transport"]
+    )
     arguments = parser.parse_args()
+    if "one" in arguments.ports and arguments.mode != "webrtc":
+        parser.error("--ports one needs --mode webrtc (a WebRtcServer serves WebRTC transports)")
     build_loadgen()
     results = []
     with tempfile.TemporaryDirectory() as certificates:
@@ -211,15 +240,25 @@ def main() -> int:
         client = make_webrtc_client(Path(certificates)) if webrtc else None
         for pps in arguments.pps:
             for workers in arguments.workers:
-                result = asyncio.run(
-                    measure(workers, arguments.subscribers, pps, arguments.seconds, client)
-                )
-                results.append(result)
-                print(json.dumps(result), flush=True)
+                for ports in arguments.ports:
+                    result = asyncio.run(
+                        measure(
+                            workers,
+                            arguments.subscribers,
+                            pps,
+                            arguments.seconds,
+                            client,
+                            one_port=ports == "one",
+                        )
+                    )
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
     directory = REPOSITORY / "benches" / "results"
     directory.mkdir(exist_ok=True)
     report = {"machine": machine(), "results": results}
     name = "spread_bench.json" if arguments.mode == "plain" else "spread_bench-webrtc.json"
+    if "one" in arguments.ports:
+        name = "spread_bench-one-port.json"
     (directory / name).write_text(json.dumps(report, indent=2) + "\n")
     return 0
 

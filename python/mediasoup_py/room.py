@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
     from mediasoup_py.rtp_parameters import RtpCapabilities, RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
+    from mediasoup_py.webrtc_server import WebRtcServer
     from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
 
@@ -77,10 +78,12 @@ class Room(EventEmitter):
         listen_infos: list[ListenInfo],
         audio_levels: AudioLevelObserver,
         media: RoomMedia | None = None,
+        webrtc_server: WebRtcServer | None = None,
     ) -> None:
         super().__init__()
         self._media = media or RoomMedia(router)
         self._listen_infos = listen_infos
+        self.webrtc_server = webrtc_server
         self._audio_levels = audio_levels
         self._peers: dict[str, RoomPeer] = {}
         # Who produced what, for active speaker and v2 notifications (``peerName``).
@@ -101,15 +104,18 @@ class Room(EventEmitter):
         workers: list[Worker] | None = None,
         media_codecs: list[RtpCodecCapability] | None = None,
         load: WorkerLoad | None = None,
+        webrtc_server: WebRtcServer | None = None,
     ) -> Room:
-        """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``.
+        """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``,
+        or share the ports of ``webrtc_server`` (which every worker of the room must share;
+        the attribute ``webrtc_server`` may be changed later, for new transports).
         With ``workers`` and the ``media_codecs`` ``router`` was made with, the room spans
         those workers (a router on each it needs, transports placed by ``load``)."""
         audio_levels = await router.create_audio_level_observer(
             max_entries=16, threshold=-80, interval=500
         )
         media = RoomMedia(router, workers=workers or (), media_codecs=media_codecs, load=load)
-        return cls(router, listen_infos, audio_levels, media)
+        return cls(router, listen_infos, audio_levels, media, webrtc_server)
 
     @property
     def router(self) -> Router:
@@ -587,18 +593,26 @@ class Peer(RoomPeer):
 
     async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
         force_tcp = bool(data.get("forceTcp", False))
-        listen_infos = [
-            info for info in self._room._listen_infos if not force_tcp or info["protocol"] == "tcp"
-        ]
         router = await self._room._media.router_for_transport(self._media_router)
         self._media_router = router
-        transport = await router.create_webrtc_transport(
-            listen_infos=listen_infos,
-            app_data={
-                "producing": bool(data.get("producing", False)),
-                "consuming": bool(data.get("consuming", False)),
-            },
-        )
+        app_data = {
+            "producing": bool(data.get("producing", False)),
+            "consuming": bool(data.get("consuming", False)),
+        }
+        server = self._room.webrtc_server
+        if server is not None and not server.closed:
+            transport = await router.create_webrtc_transport(
+                webrtc_server=server, enable_udp=not force_tcp, app_data=app_data
+            )
+        else:
+            listen_infos = [
+                info
+                for info in self._room._listen_infos
+                if not force_tcp or info["protocol"] == "tcp"
+            ]
+            transport = await router.create_webrtc_transport(
+                listen_infos=listen_infos, app_data=app_data
+            )
         self.transports[transport.id] = transport
         transport.observer.on("close", lambda: self.transports.pop(transport.id, None))
         return {

@@ -150,7 +150,7 @@ class Router(EventEmitter):
         listen_ips: list[str | dict[str, str]] | None = None,
         webrtc_server: WebRtcServer | None = None,
         enable_udp: bool = True,
-        enable_tcp: bool = False,
+        enable_tcp: bool | None = None,
         prefer_udp: bool = False,
         prefer_tcp: bool = False,
         ice_consent_timeout: float = 30,
@@ -161,8 +161,10 @@ class Router(EventEmitter):
         ``listen_infos`` is mediasoup v3's ``[{"protocol": "udp" | "tcp", "ip": ...,
         "announcedAddress": ...}]``; ``listen_ips`` the older ``["ip"]`` /
         ``[{"ip", "announcedIp"}]`` form with ``enable_udp``/``enable_tcp``; or
-        ``webrtc_server`` to share a WebRtcServer's ports. TCP candidates are passive
-        (RFC 6544); ``prefer_tcp`` puts the TCP candidate first.
+        ``webrtc_server`` to share a WebRtcServer's ports (``enable_udp``/``enable_tcp``
+        then choose which of its ports the client is offered, both by default; ``enable_tcp``
+        is off by default otherwise). TCP candidates are passive (RFC 6544); ``prefer_tcp``
+        puts the TCP candidate first.
         """
         from mediasoup_py.webrtc_transport import (
             ResolvedListen,
@@ -172,17 +174,26 @@ class Router(EventEmitter):
 
         self._check_open()
         listen: ResolvedListen | WebRtcServer
+        protocols = {"udp"} if enable_udp else set()
         if webrtc_server is not None:
             if listen_infos is not None or listen_ips is not None:
                 raise errors.MediasoupTypeError(
                     "webrtc_server: give webrtc_server or listen_infos, not both", "webrtc_server"
                 )
             listen = webrtc_server
+            if enable_tcp is not False:
+                protocols.add("tcp")
+            if not any(entry["protocol"] in protocols for entry in webrtc_server.listening):
+                raise errors.MediasoupTypeError(
+                    "enable_udp: the WebRtcServer listens on none of the enabled protocols",
+                    "enable_udp",
+                )
         else:
-            listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
+            listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, bool(enable_tcp))
         transport = await WebRtcTransport.create(
             self,
             listen,
+            server_protocols=frozenset(protocols),
             prefer_tcp=bool(prefer_tcp) and not prefer_udp,
             ice_consent_timeout=ice_consent_timeout,
             app_data=app_data or {},

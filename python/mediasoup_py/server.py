@@ -21,6 +21,7 @@ from mediasoup_py.worker import Worker, create_worker
 if TYPE_CHECKING:
     from mediasoup_py.cluster.node import ClusterNode
     from mediasoup_py.rtp_parameters import RtpCodecCapability
+    from mediasoup_py.webrtc_server import WebRtcServer
 
 __all__ = ["Server", "rtc_listen_infos"]
 
@@ -104,6 +105,28 @@ def rtc_listen_infos(
     return listen_infos
 
 
+def _webrtc_server_infos(
+    listen_infos: list[ListenInfo], rtc_port: int | None, rtc_tcp: bool
+) -> list[ListenInfo] | None:
+    """The listen infos of the one-port WebRtcServer, or None without ``rtc_port``."""
+    if rtc_port is None:
+        return None
+    if isinstance(rtc_port, bool) or not isinstance(rtc_port, int) or not 0 < rtc_port < 65536:
+        raise errors.MediasoupTypeError("rtc_port: must be a port number or None", "rtc_port")
+    if len(listen_infos) > 1:
+        raise errors.UnsupportedError(
+            "rtc_port: one port for both address families is not implemented yet; "
+            "give rtc_ipv4 or rtc_ipv6 alone"
+        )
+    udp: ListenInfo = {**listen_infos[0], "protocol": "udp", "port": rtc_port}
+    return [udp, {**udp, "protocol": "tcp"}] if rtc_tcp else [udp]
+
+
+async def _share_one_port(workers: list[Worker], infos: list[ListenInfo]) -> WebRtcServer:
+    """A WebRtcServer on the first worker shared with the others."""
+    return await workers[0].create_webrtc_server(listen_infos=infos, share_with=workers[1:])
+
+
 class Server(EventEmitter):
     """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``. A worker that
     dies takes its transports with it (their peers lose them, and the others are told of
@@ -114,9 +137,12 @@ class Server(EventEmitter):
         workers: list[Worker],
         listen_infos: list[ListenInfo],
         cluster: ClusterNode | None = None,
+        webrtc_server: WebRtcServer | None = None,
     ) -> None:
         super().__init__()
         self._cluster = cluster
+        # The process-wide WebRtcServer (one port for every worker), when asked for.
+        self._webrtc_server = webrtc_server
         # The cluster node's leaving, once closed.
         self._stopping: asyncio.Future[None] | None = None
         self._workers = list(workers)
@@ -126,6 +152,7 @@ class Server(EventEmitter):
         self._sampling = asyncio.ensure_future(self._load.sample_periodically())
         self._rooms: list[Room] = []
         self._closed = False
+        self._reopening: asyncio.Future[None] | None = None
         for worker in workers:
             worker.on("died", lambda error, worker=worker: self._on_worker_died(worker))
 
@@ -142,6 +169,8 @@ class Server(EventEmitter):
         rtc_announced_ipv6: str | None = None,
         rtc_min_port: int = 40000,
         rtc_max_port: int = 49999,
+        rtc_port: int | None = None,
+        rtc_tcp: bool = True,
         dtls_certificate_file: str | None = None,
         dtls_private_key_file: str | None = None,
         redis: str | None = None,
@@ -155,6 +184,12 @@ class Server(EventEmitter):
         ``rtc_ipv6`` (an address; ``True``: this host's first non-internal address of the
         family; ``False``: not on that family) and announce the ``rtc_announced_*`` address
         when given (behind NAT); see ``rtc_listen_infos``.
+
+        With ``rtc_port``, every peer's WebRTC transport, whatever its worker, shares one
+        WebRtcServer on that UDP port (and, with ``rtc_tcp``, ICE-TCP on the same TCP port):
+        the process listens on that port alone (``rtc_min_port``..``rtc_max_port`` are then
+        only for plain and pipe transports). The first worker reads the ports; if it dies,
+        the server is made again on the next one (its peers' transports close with it).
 
         With ``redis`` (``redis://HOST:6379/0``) the server is a node of the cluster that
         shares that Redis (:mod:`mediasoup_py.cluster`): rooms created with a ``room_id``
@@ -171,6 +206,7 @@ class Server(EventEmitter):
             rtc_announced_ipv4=rtc_announced_ipv4,
             rtc_announced_ipv6=rtc_announced_ipv6,
         )
+        server_infos = _webrtc_server_infos(listen_infos, rtc_port, rtc_tcp)
         span = (rtc_max_port - rtc_min_port + 1) // count
         if span < 2:
             raise errors.MediasoupTypeError(
@@ -211,7 +247,15 @@ class Server(EventEmitter):
                 for worker in workers:
                     worker.close()
                 raise
-        return cls(workers, listen_infos, cluster)
+        webrtc_server = None
+        if server_infos is not None:
+            try:
+                webrtc_server = await _share_one_port(workers, server_infos)
+            except BaseException:
+                for worker in workers:
+                    worker.close()
+                raise
+        return cls(workers, listen_infos, cluster, webrtc_server)
 
     @property
     def workers(self) -> list[Worker]:
@@ -222,6 +266,11 @@ class Server(EventEmitter):
     def listen_infos(self) -> list[ListenInfo]:
         """Where its rooms' WebRtcTransports listen."""
         return list(self._listen_infos)
+
+    @property
+    def webrtc_server(self) -> WebRtcServer | None:
+        """The WebRtcServer every worker's transports share (``rtc_port``), if any."""
+        return self._webrtc_server
 
     @property
     def rooms(self) -> list[Room]:
@@ -254,6 +303,7 @@ class Server(EventEmitter):
             workers=self._workers,
             media_codecs=media_codecs,
             load=self._load,
+            webrtc_server=self._webrtc_server,
         )
         if self._cluster is not None and room_id is not None:
             self._cluster.link(room_id, room)
@@ -270,6 +320,37 @@ class Server(EventEmitter):
             self._workers.remove(worker)
         if not self._workers:
             self.close()
+            return
+        server = self._webrtc_server
+        if server is not None and server.closed:
+            # It was the worker reading the one port: the port opens again on another.
+            self._reopening = asyncio.ensure_future(self._reopen_webrtc_server(server))
+
+    async def _reopen_webrtc_server(self, closed: WebRtcServer) -> None:
+        infos: list[ListenInfo] = [
+            {
+                "protocol": entry["protocol"],
+                "ip": entry["ip"],
+                "port": entry["port"],
+                **(
+                    {"announcedAddress": entry["announcedAddress"]}
+                    if entry.get("announcedAddress")
+                    else {}
+                ),
+            }
+            for entry in closed.listening
+        ]
+        try:
+            server = await _share_one_port(self._workers, infos)
+        except Exception:
+            _logger.exception("the one RTC port could not be opened again")
+            return
+        if self._closed:
+            server.close()
+            return
+        self._webrtc_server = server
+        for room in self._rooms:
+            room.webrtc_server = server
 
     def close(self) -> None:
         """Closes every room and worker."""

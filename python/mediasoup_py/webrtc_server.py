@@ -1,6 +1,10 @@
-"""WebRtcServers: one UDP port and/or one TCP port shared by many WebRtcTransports of a
-worker (mediasoup 3.10+), for hosts that can open only a port or two. The worker routes each
-client's packets to its transport by ICE username fragment, then by validated tuple."""
+"""WebRtcServers: one UDP port and/or one TCP port shared by many WebRtcTransports (mediasoup
+3.10+), for hosts that can open only a port or two, and here shared by several workers of the
+process: the whole process listens on the one port. The worker that created the server reads
+its ports and routes each client's packets by ICE username fragment, then by validated tuple,
+handing those of another worker's transports to that worker; once ICE validates a client's
+UDP tuple, its worker reads that client's datagrams directly (a socket connected to it on the
+same port), and an ICE-TCP connection moves whole to the worker of its transport."""
 
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ class WebRtcServer(EventEmitter):
     ) -> None:
         super().__init__()
         self._worker = worker
+        # The workers whose routers may use it, the creating one first.
+        self._members: list[Worker] = [worker]
         self._id = server_id
         self._transports: dict[str, WebRtcTransport] = {}
         self._closed = False
@@ -75,10 +81,36 @@ class WebRtcServer(EventEmitter):
         )
         return cls(worker, server_id, infos, data, app_data)
 
+    async def add_worker(self, worker: Worker) -> None:
+        """Lets ``worker``'s routers create WebRtcTransports on this server too (its ports
+        stay the creating worker's: the process listens on them once). Use the
+        ``share_with`` argument of ``Worker.create_webrtc_server`` at creation."""
+        from mediasoup_py.worker import Worker
+
+        if not isinstance(worker, Worker):
+            raise errors.MediasoupTypeError("share_with: must be Workers", "share_with")
+        if self._closed:
+            raise errors.InvalidStateError("WebRtcServer closed")
+        if worker in self._members:
+            return
+        worker._check_open()
+        native = worker._native
+        await worker._request(
+            lambda request_id: native.join_webrtc_server(request_id, self._id)
+        )
+        self._members.append(worker)
+        worker._adopt_webrtc_server(self)
+
     @property
     def id(self) -> str:
         """The server's id (a UUID)."""
         return self._id
+
+    @property
+    def workers(self) -> list[Worker]:
+        """The workers whose routers may use it, the one that created it (and reads its
+        ports) first."""
+        return list(self._members)
 
     @property
     def closed(self) -> bool:
@@ -96,18 +128,39 @@ class WebRtcServer(EventEmitter):
     async def dump(self) -> dict[str, Any]:
         """The server's state, for debugging (mediasoup's ``dump()``): where it listens, its
         transports, and the datagrams it dropped because no transport claimed them (an
-        unknown ICE username fragment, an address ICE never validated), by kind."""
+        unknown ICE username fragment, an address ICE never validated), by kind, summed over
+        its workers; per worker (``workers``, in ``self.workers`` order) also what that
+        worker handed to another (``handedOver``: datagrams and ICE-TCP connections) and its
+        sockets connected to single clients (``tupleSockets``)."""
         if self._closed:
             raise errors.InvalidStateError("WebRtcServer closed")
-        native = self._worker._native
-        data = await self._worker._request(
-            lambda request_id: native.dump_webrtc_server(request_id, self._id)
-        )
+        members = []
+        for worker in self._members:
+            native = worker._native
+            members.append(
+                await worker._request(
+                    lambda request_id, native=native: native.dump_webrtc_server(
+                        request_id, self._id
+                    )
+                )
+            )
+        unrouted = {
+            kind: sum(member["unroutedDatagrams"][kind] for member in members)
+            for kind in members[0]["unroutedDatagrams"]
+        }
         return {
             "id": self._id,
             "listenInfos": self.listening,
             "webRtcTransportIds": list(self._transports),
-            "unroutedDatagrams": data["unroutedDatagrams"],
+            "unroutedDatagrams": unrouted,
+            "workers": [
+                {
+                    "handedOver": member["handedOver"],
+                    "tupleSockets": member["tupleSockets"],
+                    "unroutedDatagrams": member["unroutedDatagrams"],
+                }
+                for member in members
+            ],
         }
 
     def close(self) -> None:
@@ -119,10 +172,15 @@ class WebRtcServer(EventEmitter):
             transport._on_listen_server_closed()
             self.observer.emit("webrtctransportunhandled", transport)
         self._transports.clear()
-        if not self._worker.closed:
-            native = self._worker._native
-            self._worker._send(lambda request_id: native.close_webrtc_server(request_id, self._id))
-        self._worker._forget_webrtc_server(self._id)
+        for worker in self._members:
+            if not worker.closed:
+                native = worker._native
+                worker._send(
+                    lambda request_id, native=native: native.close_webrtc_server(
+                        request_id, self._id
+                    )
+                )
+            worker._forget_webrtc_server(self._id)
         self.observer.emit("close")
 
     def _add_transport(self, transport: WebRtcTransport) -> None:
@@ -133,10 +191,15 @@ class WebRtcServer(EventEmitter):
         if self._transports.pop(transport.id, None) is not None:
             self.observer.emit("webrtctransportunhandled", transport)
 
-    def _on_worker_closed(self) -> None:
+    def _on_worker_closed(self, worker: Worker) -> None:
         if self._closed:
             return
-        self._closed = True
-        self._transports.clear()
+        if worker is not self._worker:
+            # Another member: its transports closed with its routers; the ports stay.
+            if worker in self._members:
+                self._members.remove(worker)
+            return
+        # The worker reading the ports: the server is gone for every member.
+        self._members.remove(worker)
+        self.close()
         self.emit("workerclose")
-        self.observer.emit("close")

@@ -221,6 +221,7 @@ class WebRtcTransport(Transport):
         router: Router,
         listen: ResolvedListen | WebRtcServer,
         *,
+        server_protocols: frozenset[str] = frozenset(("udp", "tcp")),
         prefer_tcp: bool,
         ice_consent_timeout: float,
         app_data: dict[str, Any],
@@ -236,9 +237,10 @@ class WebRtcTransport(Transport):
         worker = router.worker
         native = worker._native
         server = None if isinstance(listen, dict) else listen
-        if server is not None and (server.closed or server._worker is not worker):
+        if server is not None and (server.closed or worker not in server._members):
             raise errors.MediasoupTypeError(
-                "webrtc_server: must be an open WebRtcServer of the router's worker",
+                "webrtc_server: must be an open WebRtcServer of the router's worker (or one "
+                "shared with it)",
                 "webrtc_server",
             )
         own = listen if isinstance(listen, dict) else None
@@ -255,7 +257,9 @@ class WebRtcTransport(Transport):
             )
         )
         if server is not None:
-            listening = server.listening
+            listening = [
+                entry for entry in server.listening if entry["protocol"] in server_protocols
+            ]
         else:
             announced = None if own is None else own.get("announcedAddress")
             listening = [{**entry, "announcedAddress": announced} for entry in data["listening"]]

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,15 +193,30 @@ class Worker(EventEmitter):
         return router
 
     async def create_webrtc_server(
-        self, *, listen_infos: list[ListenInfo], app_data: dict[str, Any] | None = None
+        self,
+        *,
+        listen_infos: list[ListenInfo],
+        app_data: dict[str, Any] | None = None,
+        share_with: Iterable[Worker] = (),
     ) -> WebRtcServer:
         """Shared UDP/TCP ports for many WebRtcTransports (pass it to
-        ``Router.create_webrtc_transport(webrtc_server=...)``)."""
+        ``Router.create_webrtc_transport(webrtc_server=...)``). With ``share_with``, the
+        routers of those workers may use it too: one port for the whole process. This worker
+        reads the ports; closing it closes the server."""
         from mediasoup_py.webrtc_server import WebRtcServer
 
         self._check_open()
+        others = list(share_with) if not isinstance(share_with, Worker) else [share_with]
+        if not all(isinstance(worker, Worker) for worker in others):
+            raise errors.MediasoupTypeError("share_with: must be Workers", "share_with")
         server = await WebRtcServer.create(self, listen_infos, app_data or {})
-        self._webrtc_servers[server.id] = server
+        self._adopt_webrtc_server(server)
+        try:
+            for worker in others:
+                await server.add_worker(worker)
+        except BaseException:
+            server.close()
+            raise
         self.observer.emit("newwebrtcserver", server)
         return server
 
@@ -285,6 +300,9 @@ class Worker(EventEmitter):
     def _forget_router(self, router_id: str) -> None:
         self._routers.pop(router_id, None)
 
+    def _adopt_webrtc_server(self, server: WebRtcServer) -> None:
+        self._webrtc_servers[server.id] = server
+
     def _forget_webrtc_server(self, server_id: str) -> None:
         self._webrtc_servers.pop(server_id, None)
 
@@ -350,7 +368,7 @@ class Worker(EventEmitter):
             router._on_worker_closed()
         self._routers.clear()
         for server in list(self._webrtc_servers.values()):
-            server._on_worker_closed()
+            server._on_worker_closed(self)
         self._webrtc_servers.clear()
         if died is not None:
             self.emit("died", died)

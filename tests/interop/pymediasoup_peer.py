@@ -46,14 +46,19 @@ class Peer:
     relays: list[LossyRelay] = field(default_factory=list)
     # The server side of its last receive transport.
     receiving: mediasoup_py.WebRtcTransport | None = None
+    # Whose ports its transports share (aioice has no ICE-TCP: the UDP port only).
+    webrtc_server: mediasoup_py.WebRtcServer | None = None
 
     @classmethod
     async def join(
-        cls, router: mediasoup_py.Router, tracks: list[MediaStreamTrack] | None = None
+        cls,
+        router: mediasoup_py.Router,
+        tracks: list[MediaStreamTrack] | None = None,
+        webrtc_server: mediasoup_py.WebRtcServer | None = None,
     ) -> Peer:
         device = Device(handlerFactory=AiortcHandler.createFactory(tracks=tracks or []))
         await device.load(RtpCapabilities(**router.rtp_capabilities))
-        return cls(router=router, device=device)
+        return cls(router=router, device=device, webrtc_server=webrtc_server)
 
     @property
     def rtp_capabilities(self) -> dict[str, Any]:
@@ -69,10 +74,17 @@ class Peer:
         relayed: bool = False,
         ice_consent_timeout: float = 30,
     ) -> tuple[mediasoup_py.WebRtcTransport, ClientTransport]:
-        server = await self.router.create_webrtc_transport(
-            listen_infos=LOOPBACK_UDP,  # type: ignore[arg-type]
-            ice_consent_timeout=ice_consent_timeout,
-        )
+        if self.webrtc_server is not None:
+            server = await self.router.create_webrtc_transport(
+                webrtc_server=self.webrtc_server,
+                enable_tcp=False,
+                ice_consent_timeout=ice_consent_timeout,
+            )
+        else:
+            server = await self.router.create_webrtc_transport(
+                listen_infos=LOOPBACK_UDP,  # type: ignore[arg-type]
+                ice_consent_timeout=ice_consent_timeout,
+            )
         options = transport_options(server)
         if loss or relayed:
             # The client reaches the server only through a relay that loses media.

@@ -203,3 +203,6 @@ def test_the_container_runtime_stage_runs_in_a_fresh_venv(
     low = next(a for a in arguments if a.startswith("--rtc-min-port=")).split("=")[1]
     high = next(a for a in arguments if a.startswith("--rtc-max-port=")).split("=")[1]
     assert f"{low}-{high}:{low}-{high}/udp" in service["ports"]
+    one_port = next(a for a in arguments if a.startswith("--rtc-port=")).split("=")[1]
+    assert f"{one_port}:{one_port}/udp" in service["ports"]
+    assert f"{one_port}:{one_port}/tcp" in service["ports"]

@@ -29,7 +29,19 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
     parser.add_argument(
         "--rtc-announced-ip", default=None, help="address announced to browsers (behind NAT)"
     )
-    parser.add_argument("--rtc-min-port", type=int, default=defaults.rtc_min_port)
+    parser.add_argument(
+        "--rtc-port",
+        type=int,
+        default=defaults.rtc_port,
+        help="the one UDP and TCP (ICE-TCP) port of every browser's media; 0: a port per "
+        "transport from --rtc-min-port..--rtc-max-port instead",
+    )
+    parser.add_argument(
+        "--rtc-min-port",
+        type=int,
+        default=defaults.rtc_min_port,
+        help="ports of plain and pipe transports (and of WebRTC ones with --rtc-port 0)",
+    )
     parser.add_argument("--rtc-max-port", type=int, default=defaults.rtc_max_port)
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="media worker threads"
@@ -60,6 +72,7 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         rtc_announced_ip=arguments.rtc_announced_ip,
         rtc_min_port=arguments.rtc_min_port,
         rtc_max_port=arguments.rtc_max_port,
+        rtc_port=arguments.rtc_port or None,
         workers=arguments.workers,
         redis=arguments.redis,
         # A secret on the command line would show in the process list.

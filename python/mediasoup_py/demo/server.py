@@ -71,6 +71,8 @@ class DemoSettings:
     rtc_announced_ip: str | None = None
     rtc_min_port: int = 40000
     rtc_max_port: int = 49999
+    # One UDP and TCP port for every worker's WebRTC transports (None: a port per transport).
+    rtc_port: int | None = 44444
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     # A cluster of demo processes sharing one Redis (rooms span them).
     redis: str | None = None
@@ -268,6 +270,7 @@ class DemoServer:
             rtc_announced_ipv4=self.settings.rtc_announced_ip,
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
+            rtc_port=self.settings.rtc_port,
             redis=self.settings.redis,
             cluster_secret=self.settings.cluster_secret,
             pipe_ip=self.settings.pipe_ip,

@@ -254,6 +254,8 @@ enum ResponseOut<'a> {
     },
     WebRtcServerDump {
         unrouted_datagrams: UnroutedOut,
+        handed_over: u64,
+        tuple_sockets: usize,
     },
     Done {},
 }
@@ -339,13 +341,19 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
                 .collect(),
             rtp_observer_ids: &dump.rtp_observer_ids,
         },
-        Response::WebRtcServerDump { unrouted } => ResponseOut::WebRtcServerDump {
+        Response::WebRtcServerDump {
+            unrouted,
+            handed_over: *handed_over,
+            tuple_sockets: *tuple_sockets,
+        } => ResponseOut::WebRtcServerDump {
             unrouted_datagrams: UnroutedOut {
                 stun: unrouted.stun,
                 dtls: unrouted.dtls,
                 media: unrouted.media,
                 unknown: unrouted.unknown,
             },
+            handed_over: *handed_over,
+            tuple_sockets: *tuple_sockets,
         },
     }
 }

@@ -281,6 +281,12 @@ impl PyWorkerChannel {
         self.worker(request_id, request)
     }
 
+    /// Joins a WebRtcServer another worker of the process created (its routers' WebRTC
+    /// transports may then use it).
+    fn join_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {
+        self.worker(request_id, WorkerRequest::JoinWebRtcServer { server_id })
+    }
+
     fn update_settings(
         &self,
         request_id: u64,

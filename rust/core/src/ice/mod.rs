@@ -14,8 +14,10 @@
 
 mod credentials;
 mod server;
+mod server_demux;
 mod tuple;
 
 pub use credentials::{IceParameters, ICE_PASSWORD_LEN, ICE_USERNAME_FRAGMENT_LEN};
 pub use server::{IceDrop, IceEvent, IceServer, IceState, StunOutcome, MAX_TUPLES};
+pub use server_demux::{Destination, MemberDirectory, ServerRoutes};
 pub use tuple::{TransportProtocol, TransportTuple};

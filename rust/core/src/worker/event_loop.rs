@@ -7,6 +7,8 @@
 //! transports), runs the transports' and routers' timers, and answers requests, each by the
 //! entity it names.
 
+mod webrtc_servers;
+
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
@@ -29,17 +31,13 @@ use super::messages::{
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::{PortAllocator, PortChoice};
-use super::socket_set::{SocketEvent, SocketSet, FIRST_TCP_CONNECTION_INDEX};
+use super::socket_set::SocketSet;
 use super::transport::{Transport, TransportIo, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
-use super::webrtc_server::{
-    ServerRoutes, UnroutedDatagrams, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS,
-};
-use super::webrtc_transport::{
-    queue_media, TransportSockets, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS,
-};
+use super::webrtc_server::{Handoff, WorkerWebRtcServer};
+use super::webrtc_transport::{TransportSockets, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS};
 use crate::dtls::DtlsContext;
-use crate::ice::{IceParameters, TransportProtocol};
+use crate::ice::{IceParameters, TransportProtocol, TransportTuple};
 use crate::rtc::router::{
     Router, RouterOutput, RtcpParse, TransportIndex, TransportKey, MAX_PACKET_LEN,
 };
@@ -50,8 +48,6 @@ use crate::srtp::SrtpProfile;
 const WAKER: Token = Token(usize::MAX);
 /// Tokens from here on belong to WebRtcServers (transports use the range below).
 const SERVER_TOKEN_BASE: usize = usize::MAX / 2;
-/// Tokens per WebRtcServer slot.
-const TOKENS_PER_SERVER: usize = FIRST_TCP_CONNECTION_INDEX + MAX_SERVER_TCP_CONNECTIONS;
 /// Readiness events handled per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 256;
 /// Reads (each up to a `recvmmsg` batch, or a TCP chunk) of one socket before the other
@@ -76,6 +72,8 @@ pub struct WorkerSettings {
 
 enum Command {
     Request(RequestId, Request),
+    /// What another member of a WebRtcServer hands this worker.
+    Handoff(Handoff),
     Close,
 }
 
@@ -101,6 +99,8 @@ impl WorkerHandle {
             log: settings.log,
             poll,
             commands: receiver,
+            own_commands: commands.clone(),
+            waker: Arc::clone(&waker),
             events: Arc::clone(&events),
             ports,
             dtls_context,
@@ -111,6 +111,7 @@ impl WorkerHandle {
             servers: Vec::new(),
             servers_by_id: HashMap::new(),
             touched: Vec::new(),
+            learned: Vec::new(),
             unfinished: Vec::new(),
             forward: ForwardQueue::default(),
             routing: ForwardQueue::default(),
@@ -217,6 +218,9 @@ struct Worker {
     log: LogFilter,
     poll: Poll,
     commands: Receiver<Command>,
+    /// This worker's own command channel and waker, for the mailboxes it gives WebRtcServers.
+    own_commands: Sender<Command>,
+    waker: Arc<Waker>,
     events: Arc<EventQueue<WorkerEvent>>,
     ports: PortAllocator,
     dtls_context: Arc<DtlsContext>,
@@ -230,6 +234,8 @@ struct Worker {
     servers_by_id: HashMap<String, usize>,
     /// Transports a server read touched, reused between reads.
     touched: Vec<usize>,
+    /// UDP tuples a server read saw ICE validate, reused between reads.
+    learned: Vec<TransportTuple>,
     /// Sockets (tokens) whose turn ended with data left, read again next round.
     unfinished: Vec<usize>,
     /// What the last read decrypted, for the routing phase.
@@ -411,71 +417,6 @@ impl Worker {
         more
     }
 
-    /// One read of a WebRtcServer socket, each packet going to the transport it routes to;
-    /// returns whether more may be waiting.
-    fn read_server(&mut self, server_token: usize, writable: bool, now: Instant) -> bool {
-        let (server_slot, index) = (
-            server_token / TOKENS_PER_SERVER,
-            server_token % TOKENS_PER_SERVER,
-        );
-        let Some(Some(server)) = self.servers.get_mut(server_slot) else {
-            return false;
-        };
-        let WorkerWebRtcServer {
-            sockets,
-            routes,
-            unrouted,
-        } = server;
-        let transports = &mut self.transports;
-        let forward = &mut self.forward;
-        let mut touched = std::mem::take(&mut self.touched);
-        touched.clear();
-        let more = sockets.on_ready(
-            index,
-            writable,
-            self.poll.registry(),
-            SERVER_TOKEN_BASE + server_slot * TOKENS_PER_SERVER,
-            &mut self.receive,
-            &mut self.send,
-            now,
-            |event, packet, sink| {
-                // Packets no transport claims (unknown ufrag, unvalidated tuple) are dropped.
-                let Some(slot) = routes.route(&event, packet) else {
-                    if let SocketEvent::Packet(_) = event {
-                        unrouted.count(packet);
-                    }
-                    return false;
-                };
-                let Some(state) = transports
-                    .get_mut(slot)
-                    .and_then(Option::as_mut)
-                    .and_then(|entry| entry.transport.webrtc_state())
-                else {
-                    return false;
-                };
-                let received = state.handle(event, packet, now, sink);
-                queue_media(forward, slot, received, packet);
-                if !touched.contains(&slot) {
-                    touched.push(slot);
-                }
-                let SocketEvent::Packet(tuple) = event else {
-                    return false;
-                };
-                let ice = state.connection.ice();
-                let valid = ice.is_valid_tuple(&tuple);
-                if valid {
-                    routes.learn_tuple(tuple, slot, ice.tuples());
-                }
-                valid
-            },
-        );
-        for &slot in &touched {
-            self.publish_transport_events(slot);
-        }
-        self.touched = touched;
-        more
-    }
-
     /// The routing phase: every packet the last read decrypted goes to its transport's
     /// router, which sends its copies and feedback through the transports; then the media
     /// queued for each socket leaves.
@@ -597,6 +538,10 @@ impl Worker {
                     self.events.push(WorkerEvent::Response { id, result });
                     self.publish_router_events();
                 }
+                Ok(Command::Handoff(handoff)) => {
+                    self.take_handoff(handoff, Instant::now());
+                    self.publish_router_events();
+                }
                 Ok(Command::Close) | Err(TryRecvError::Disconnected) => return true,
                 Err(TryRecvError::Empty) => return false,
             }
@@ -691,6 +636,7 @@ impl Worker {
                 udp,
                 tcp,
             } => self.create_webrtc_server(server_id, listen_ip, udp, tcp),
+            WorkerRequest::JoinWebRtcServer { server_id } => self.join_webrtc_server(server_id),
             WorkerRequest::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
             WorkerRequest::UpdateSettings { log } => {
                 self.log = log;
@@ -712,16 +658,7 @@ impl Worker {
     ) -> Result<Response, RequestError> {
         match request {
             WebRtcServerRequest::Close => self.close_webrtc_server(server_id),
-            WebRtcServerRequest::Dump => {
-                let server = self
-                    .servers_by_id
-                    .get(server_id)
-                    .and_then(|&slot| self.servers.get(slot)?.as_ref())
-                    .ok_or_else(|| RequestError::not_found("WebRtcServer", server_id))?;
-                Ok(Response::WebRtcServerDump {
-                    unrouted: server.unrouted,
-                })
-            }
+            WebRtcServerRequest::Dump => self.dump_webrtc_server(server_id),
         }
     }
 
@@ -904,7 +841,13 @@ impl Worker {
         self.check_new_transport_id(&transport_id)?;
         let (sockets, server_slot) = match listen {
             WebRtcListen::Own { ip, udp, tcp } => (
-                TransportSockets::Own(self.bind_socket_set(ip, udp, tcp, MAX_TCP_CONNECTIONS)?),
+                TransportSockets::Own(self.bind_socket_set(
+                    ip,
+                    udp,
+                    tcp,
+                    MAX_TCP_CONNECTIONS,
+                    false,
+                )?),
                 None,
             ),
             WebRtcListen::Server(server_id) => {
@@ -919,7 +862,7 @@ impl Worker {
             TransportSockets::Own(own) => own.locals(),
             TransportSockets::Server(slot) => self.servers[*slot]
                 .as_ref()
-                .map(|server| server.sockets.locals())
+                .map(|server| server.shared.locals().to_vec())
                 .unwrap_or_default(),
         };
         let parameters =
@@ -944,14 +887,15 @@ impl Worker {
         })
     }
 
-    /// Binds a UDP socket and/or a TCP listener on `ip` at the chosen ports; on failure
-    /// nothing stays bound.
+    /// Binds a UDP socket (one connected sockets may share, for a WebRtcServer) and/or a TCP
+    /// listener on `ip` at the chosen ports; on failure nothing stays bound.
     fn bind_socket_set(
         &mut self,
         ip: IpAddr,
         udp: Option<PortChoice>,
         tcp: Option<PortChoice>,
         max_connections: usize,
+        shared_udp: bool,
     ) -> Result<SocketSet, RequestError> {
         if udp.is_none() && tcp.is_none() {
             return Err(RequestError::invalid(
@@ -961,7 +905,13 @@ impl Worker {
         }
         let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
         let udp = udp
-            .map(|port| self.ports.bind_udp_at(ip, port))
+            .map(|port| {
+                if shared_udp {
+                    self.ports.bind_shared_udp_at(ip, port)
+                } else {
+                    self.ports.bind_udp_at(ip, port)
+                }
+            })
             .transpose()
             .map_err(resource)?;
         let tcp = match tcp.map(|port| self.ports.bind_tcp_at(ip, port)).transpose() {
@@ -976,75 +926,12 @@ impl Worker {
         Ok(SocketSet::new(udp, tcp, max_connections))
     }
 
-    fn create_webrtc_server(
-        &mut self,
-        server_id: String,
-        listen_ip: IpAddr,
-        udp: Option<PortChoice>,
-        tcp: Option<PortChoice>,
-    ) -> Result<Response, RequestError> {
-        if self.servers_by_id.contains_key(&server_id) {
-            return Err(RequestError::invalid(
-                "webrtc_server_id",
-                format!("a WebRtcServer with id \"{server_id}\" already exists"),
-            ));
-        }
-        let mut sockets = self.bind_socket_set(listen_ip, udp, tcp, MAX_SERVER_TCP_CONNECTIONS)?;
-        let slot = self
-            .servers
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or(self.servers.len());
-        if let Err(error) = sockets.register(
-            self.poll.registry(),
-            SERVER_TOKEN_BASE + slot * TOKENS_PER_SERVER,
-        ) {
-            self.release_socket_set(&mut sockets);
-            return Err(RequestError::Resource(error.to_string()));
-        }
-        let locals = sockets.locals();
-        let server = WorkerWebRtcServer {
-            sockets,
-            routes: ServerRoutes::default(),
-            unrouted: UnroutedDatagrams::default(),
-        };
-        if slot == self.servers.len() {
-            self.servers.push(Some(server));
-        } else {
-            self.servers[slot] = Some(server);
-        }
-        self.servers_by_id.insert(server_id, slot);
-        Ok(Response::WebRtcServerCreated { locals })
-    }
-
     /// Deregisters a socket set and returns its ports.
     fn release_socket_set(&mut self, sockets: &mut SocketSet) {
         sockets.deregister(self.poll.registry());
         for (protocol, local) in sockets.locals() {
             self.ports.release(protocol, local);
         }
-    }
-
-    fn close_webrtc_server(&mut self, server_id: &str) -> Result<Response, RequestError> {
-        let server_slot = self
-            .servers_by_id
-            .remove(server_id)
-            .ok_or_else(|| RequestError::not_found("WebRtcServer", server_id))?;
-        let users: Vec<String> = self
-            .transports
-            .iter()
-            .flatten()
-            .filter(|entry| entry.transport.webrtc_server() == Some(server_slot))
-            .map(|entry| entry.transport.id().to_owned())
-            .collect();
-        let now = Instant::now();
-        for transport_id in users {
-            self.remove_transport(&transport_id, now);
-        }
-        if let Some(mut server) = self.servers.get_mut(server_slot).and_then(Option::take) {
-            self.release_socket_set(&mut server.sockets);
-        }
-        Ok(Response::Done)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1174,12 +1061,8 @@ impl Worker {
         if let Some(Some(router)) = self.routers.get_mut(entry.router) {
             router.router.remove_transport(entry.route);
         }
-        if let Some(Some(server)) = entry
-            .transport
-            .webrtc_server()
-            .and_then(|server| self.servers.get_mut(server))
-        {
-            server.routes.forget(slot);
+        if let Some(server_slot) = entry.transport.webrtc_server() {
+            self.forget_server_transport(server_slot, slot);
         }
         entry.transport.deregister(self.poll.registry());
         for (protocol, local) in entry.transport.locals() {

@@ -98,6 +98,12 @@ pub enum WorkerRequest {
         /// The TCP port, or `None` for no TCP.
         tcp: Option<PortChoice>,
     },
+    /// Joins this worker to a WebRtcServer another worker of the process created, so its
+    /// routers' WebRTC transports can use that server's ports too.
+    JoinWebRtcServer {
+        /// The server's id.
+        server_id: String,
+    },
     /// CPU and memory use of the worker thread.
     GetResourceUsage,
     /// mediasoup's `updateSettings({logLevel, logTags})`.
@@ -298,6 +304,10 @@ pub enum Response {
     WebRtcServerDump {
         /// Datagrams no transport claimed.
         unrouted: UnroutedDatagrams,
+        /// Datagrams and ICE-TCP connections this worker handed to another member.
+        handed_over: u64,
+        /// Sockets this worker holds connected to clients of validated UDP tuples.
+        tuple_sockets: usize,
     },
 }
 

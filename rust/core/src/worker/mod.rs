@@ -21,6 +21,7 @@ mod ports;
 mod socket_set;
 mod tcp_connection;
 mod transport;
+mod tuple_sockets;
 mod udp_batch;
 mod webrtc_server;
 mod webrtc_transport;

@@ -124,6 +124,21 @@ impl PortAllocator {
         })
     }
 
+    /// Binds a non-blocking UDP socket on `ip` at the chosen port that sockets connected to
+    /// single clients may share (a WebRtcServer's; see `tuple_sockets`). A port another
+    /// socket holds is taken even if that one allows sharing too (a second server, or a
+    /// second process of the same user): a plain bind tries the port first.
+    pub fn bind_shared_udp_at(
+        &mut self,
+        ip: IpAddr,
+        port: PortChoice,
+    ) -> Result<UdpSocket, PortError> {
+        self.bind(TransportProtocol::Udp, ip, port, |address| {
+            drop(UdpSocket::bind(address)?);
+            super::tuple_sockets::bind_shared_udp(address)
+        })
+    }
+
     /// Binds a non-blocking TCP listener on `ip` at the chosen port.
     pub fn bind_tcp_at(&mut self, ip: IpAddr, port: PortChoice) -> Result<TcpListener, PortError> {
         self.bind(TransportProtocol::Tcp, ip, port, |address| {

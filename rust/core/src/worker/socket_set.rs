@@ -9,6 +9,7 @@
 
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
@@ -29,6 +30,29 @@ pub const FIRST_TCP_CONNECTION_INDEX: usize = 2;
 /// How long a TCP connection keeps its slot without carrying a valid ICE check once the
 /// table is full (an honest ICE-TCP client sends its first check as soon as it connects).
 pub const UNVALIDATED_GRACE: Duration = Duration::from_secs(1);
+
+/// What became of a packet a dispatcher was handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handled, or dropped, on a tuple ICE has not validated.
+    Unvalidated,
+    /// Handled on a tuple ICE validated.
+    Validated,
+    /// For a transport of this other member of the WebRtcServer: a TCP connection moves
+    /// there with its frames (a UDP datagram the dispatcher hands over itself).
+    Elsewhere(usize),
+}
+
+/// An ICE-TCP connection leaving for another member of the server, with the frames read.
+#[derive(Debug)]
+pub struct Departure {
+    /// The connection, deregistered.
+    pub connection: TcpConnection,
+    /// The member it goes to.
+    pub member: usize,
+    /// The frames read from it that no transport here handled, in order.
+    pub frames: Vec<Vec<u8>>,
+}
 
 /// What a dispatcher is told about a closed TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,9 +139,14 @@ impl DatagramSink for SocketSink<'_> {
 /// A UDP socket and/or TCP listener with accepted connections.
 #[derive(Debug)]
 pub struct SocketSet {
-    udp: Option<UdpSocket>,
+    udp: Option<Arc<UdpSocket>>,
+    /// Whether this set reads its UDP socket (not when it only sends from a WebRtcServer's,
+    /// which another worker reads).
+    reads_udp: bool,
     tcp: Option<TcpListener>,
     connections: Vec<Option<TcpConnection>>,
+    /// Connections leaving for another member of a WebRtcServer.
+    departures: Vec<Departure>,
 }
 
 impl SocketSet {
@@ -125,10 +154,60 @@ impl SocketSet {
     /// connections at once.
     pub fn new(udp: Option<UdpSocket>, tcp: Option<TcpListener>, max_connections: usize) -> Self {
         SocketSet {
-            udp,
+            udp: udp.map(Arc::new),
+            reads_udp: true,
             tcp,
             connections: (0..max_connections).map(|_| None).collect(),
+            departures: Vec::new(),
         }
+    }
+
+    /// A set that sends from `udp` (read by another worker) and holds up to
+    /// `max_connections` TCP connections handed to it.
+    pub fn sending_from(udp: Option<Arc<UdpSocket>>, max_connections: usize) -> Self {
+        SocketSet {
+            udp,
+            reads_udp: false,
+            tcp: None,
+            connections: (0..max_connections).map(|_| None).collect(),
+            departures: Vec::new(),
+        }
+    }
+
+    /// Its UDP socket, to share with other workers for sending.
+    pub fn udp(&self) -> Option<Arc<UdpSocket>> {
+        self.udp.clone()
+    }
+
+    /// Connections that left for another member since the last call.
+    pub fn take_departures(&mut self) -> std::vec::Drain<'_, Departure> {
+        self.departures.drain(..)
+    }
+
+    /// Takes in a connection another member accepted, registering it at its token; false
+    /// (and it closes) when every slot is taken.
+    pub fn adopt(
+        &mut self,
+        mut connection: TcpConnection,
+        registry: &Registry,
+        token_base: usize,
+    ) -> bool {
+        let Some(slot) = self.connections.iter().position(Option::is_none) else {
+            return false;
+        };
+        let token = Token(token_base + FIRST_TCP_CONNECTION_INDEX + slot);
+        if registry
+            .register(
+                connection.stream_mut(),
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_err()
+        {
+            return false;
+        }
+        self.connections[slot] = Some(connection);
+        true
     }
 
     /// Bound addresses: UDP, then TCP.
@@ -149,7 +228,7 @@ impl SocketSet {
     /// A sink over these sockets whose UDP datagrams go out on its `flush`.
     pub fn sink<'a>(&'a mut self, batch: &'a mut SendBatch) -> SocketSink<'a> {
         SocketSink {
-            udp: self.udp.as_ref(),
+            udp: self.udp.as_deref(),
             out: UdpOut::Batch(batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -161,7 +240,7 @@ impl SocketSet {
     /// routing phase.
     pub fn deferred_sink<'a>(&'a mut self, queue: &'a mut EgressQueue) -> SocketSink<'a> {
         SocketSink {
-            udp: self.udp.as_ref(),
+            udp: self.udp.as_deref(),
             out: UdpOut::Deferred(queue),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -171,7 +250,7 @@ impl SocketSet {
 
     /// Registers the listening sockets at `token_base + index`.
     pub fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
-        if let Some(socket) = &self.udp {
+        if let Some(socket) = self.udp.as_ref().filter(|_| self.reads_udp) {
             registry.register(
                 &mut mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(socket)),
                 Token(token_base + UDP_INDEX),
@@ -190,7 +269,7 @@ impl SocketSet {
 
     /// Deregisters every socket (they are about to close; failures cannot matter).
     pub fn deregister(&mut self, registry: &Registry) {
-        if let Some(socket) = &self.udp {
+        if let Some(socket) = self.udp.as_ref().filter(|_| self.reads_udp) {
             let _ = registry.deregister(&mut mio::unix::SourceFd(
                 &std::os::fd::AsRawFd::as_raw_fd(socket),
             ));
@@ -205,7 +284,8 @@ impl SocketSet {
 
     /// Handles readiness of socket `index`: reads one UDP batch, accepts TCP connections, or
     /// reads one chunk of TCP frames, handing each packet to `dispatch` with a sink for
-    /// answers; `dispatch` says whether the packet's tuple is one ICE validated. `now`
+    /// answers; `dispatch` says what became of it (a TCP connection whose packet is for
+    /// another member leaves, see [`Self::take_departures`]). `now`
     /// dates accepted connections. Returns
     /// whether more may be waiting: the caller routes what this read decrypted, then calls
     /// again (so routing storage holds one read at most).
@@ -219,7 +299,7 @@ impl SocketSet {
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
         now: Instant,
-        mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
+        mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> Delivery,
     ) -> bool {
         match index {
             UDP_INDEX => self.read_udp(receive, batch, &mut dispatch),
@@ -243,9 +323,9 @@ impl SocketSet {
         &mut self,
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
-        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> Delivery,
     ) -> bool {
-        let Some(socket) = self.udp.as_ref() else {
+        let Some(socket) = self.udp.as_deref().filter(|_| self.reads_udp) else {
             return false;
         };
         let Ok(local) = socket.local_addr() else {
@@ -334,7 +414,7 @@ impl SocketSet {
         slot: usize,
         registry: &Registry,
         batch: &mut SendBatch,
-        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> bool,
+        dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> Delivery,
     ) -> bool {
         let Some(Some(tcp)) = self.connections.get_mut(slot) else {
             return false;
@@ -362,22 +442,45 @@ impl SocketSet {
         // tuple (STUN responses, DTLS) reach it.
         let mut buffer = tcp.take_read_buffer();
         let mut sink = SocketSink {
-            udp: self.udp.as_ref(),
+            udp: self.udp.as_deref(),
             out: UdpOut::Batch(&mut *batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
             sent_bytes: 0,
         };
         let mut validated = false;
+        // Once a frame is for another member, the connection and the frames after it go.
+        let mut leaving: Option<(usize, Vec<Vec<u8>>)> = None;
         for_each_frame(&mut buffer, |frame| {
-            validated |= dispatch(SocketEvent::Packet(tuple), frame, &mut sink);
+            if let Some((_, frames)) = &mut leaving {
+                frames.push(frame.to_vec());
+                return;
+            }
+            match dispatch(SocketEvent::Packet(tuple), frame, &mut sink) {
+                Delivery::Unvalidated => {}
+                Delivery::Validated => validated = true,
+                Delivery::Elsewhere(member) => leaving = Some((member, vec![frame.to_vec()])),
+            }
         });
         sink.flush();
-        if let Some(Some(tcp)) = self.connections.get_mut(slot) {
-            tcp.restore_read_buffer(buffer);
-            tcp.validated |= validated;
+        let Some(Some(tcp)) = self.connections.get_mut(slot) else {
+            return false;
+        };
+        tcp.restore_read_buffer(buffer);
+        tcp.validated |= validated;
+        let Some((member, frames)) = leaving else {
+            return true;
+        };
+        if let Some(mut connection) = self.connections[slot].take() {
+            // Deregistered here, it registers with the other worker's loop.
+            let _ = registry.deregister(connection.stream_mut());
+            self.departures.push(Departure {
+                connection,
+                member,
+                frames,
+            });
         }
-        true
+        false
     }
 }
 
@@ -400,7 +503,7 @@ mod tests {
             &mut RecvBatch::default(),
             &mut SendBatch::default(),
             now,
-            |_, _, _| false,
+            |_, _, _| Delivery::Unvalidated,
         );
     }
 
@@ -448,7 +551,11 @@ mod tests {
                 start,
                 |_, frame, _| {
                     frames += 1;
-                    frame == b"ice"
+                    if frame == b"ice" {
+                        Delivery::Validated
+                    } else {
+                        Delivery::Unvalidated
+                    }
                 },
             );
         }

@@ -1,27 +1,208 @@
-//! A WebRtcServer: one UDP socket and/or one TCP listener shared by many WebRtcTransports of
-//! a worker (mediasoup 3.10+), for deployments that can open only a port or two. Packets are
-//! routed to a transport by tuple once ICE validated it; before that, only STUN is routed,
-//! by the local username fragment in its USERNAME attribute.
+//! A WebRtcServer's sockets: one UDP socket and/or one TCP listener shared by many
+//! WebRtcTransports (mediasoup 3.10+), for deployments that can open only a port or two, and
+//! shared here by several workers of the process (each a *member* of the server).
+//!
+//! The first worker (the home member) binds the ports and reads them. A packet is routed by
+//! [`ServerRoutes`] (ICE username fragment, then validated tuple); one for a transport of
+//! another member is handed to that worker: a UDP datagram as a copy, an ICE-TCP connection
+//! whole (the stream moves, so that worker reads and writes it itself from then on). Every
+//! member sends from the shared UDP socket. Once ICE validates a UDP tuple, its member opens
+//! a socket on the same address and port connected to the client ([`TupleSockets`]): the
+//! kernel delivers a connected socket the datagrams of its peer before any unconnected one,
+//! so from then on the client's packets reach the worker that owns its transport directly,
+//! as with a port per transport, and the home member only sees checks before validation.
 
 use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use super::socket_set::{SocketEvent, SocketSet};
-use crate::ice::{TransportTuple, MAX_TUPLES};
+use super::socket_set::{SocketSet, FIRST_TCP_CONNECTION_INDEX};
+use super::tcp_connection::TcpConnection;
+use super::tuple_sockets::{TupleSockets, MAX_TUPLE_SOCKETS};
+use crate::ice::{MemberDirectory, ServerRoutes, TransportProtocol, TransportTuple};
 use crate::packet::demux::{classify, DatagramKind};
-use crate::packet::stun::StunMessage;
 
-/// TCP connections a server accepts at once, across its transports.
+/// TCP connections a server member holds at once, across its transports.
 pub const MAX_SERVER_TCP_CONNECTIONS: usize = 256;
+/// Socket index of a member's first connected UDP socket.
+pub const FIRST_TUPLE_SOCKET_INDEX: usize = FIRST_TCP_CONNECTION_INDEX + MAX_SERVER_TCP_CONNECTIONS;
+/// Tokens per server slot of a worker.
+pub const TOKENS_PER_SERVER: usize = FIRST_TUPLE_SOCKET_INDEX + MAX_TUPLE_SOCKETS;
 
-/// One WebRtcServer and its routing tables.
+/// What one member hands another.
+#[derive(Debug)]
+pub enum Handed {
+    /// A UDP datagram for one of its transports.
+    Datagram {
+        /// Where it came from and arrived.
+        tuple: TransportTuple,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// An ICE-TCP connection whose first frames are for one of its transports.
+    Connection {
+        /// The connection (its stream deregistered from the giver's loop).
+        connection: TcpConnection,
+        /// The frames read so far, in order.
+        frames: Vec<Vec<u8>>,
+    },
+}
+
+/// Something handed to a member of the server with this id.
+#[derive(Debug)]
+pub struct Handoff {
+    /// The server's id.
+    pub server_id: String,
+    /// What.
+    pub handed: Handed,
+}
+
+/// How a handoff reaches a worker (its command channel and waker).
+pub type Mailbox = Box<dyn Fn(Handoff) -> bool + Send + Sync>;
+
+/// A server as its members share it: its sockets' addresses, the UDP socket every member
+/// sends from, the directory of which member owns what, and how to reach each member.
+pub struct SharedWebRtcServer {
+    id: String,
+    udp: Option<Arc<UdpSocket>>,
+    locals: Vec<(TransportProtocol, SocketAddr)>,
+    /// Which member owns each username fragment and validated tuple.
+    pub directory: Arc<MemberDirectory>,
+    mailboxes: Mutex<Vec<Option<Mailbox>>>,
+}
+
+impl std::fmt::Debug for SharedWebRtcServer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SharedWebRtcServer")
+            .field("id", &self.id)
+            .field("locals", &self.locals)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The servers of the process, by id, so other workers can join them.
+fn servers() -> &'static Mutex<HashMap<String, Weak<SharedWebRtcServer>>> {
+    static SERVERS: std::sync::OnceLock<Mutex<HashMap<String, Weak<SharedWebRtcServer>>>> =
+        std::sync::OnceLock::new();
+    SERVERS.get_or_init(Mutex::default)
+}
+
+impl SharedWebRtcServer {
+    /// A server on the home member's sockets (`udp` shared for sending, `locals` where it
+    /// listens), registered for other workers to join; `None` if the id is taken.
+    pub fn publish(
+        id: String,
+        udp: Option<Arc<UdpSocket>>,
+        locals: Vec<(TransportProtocol, SocketAddr)>,
+        home: Mailbox,
+    ) -> Option<Arc<Self>> {
+        let mut servers = servers().lock().unwrap_or_else(PoisonError::into_inner);
+        servers.retain(|_, server| server.strong_count() > 0);
+        if servers.contains_key(&id) {
+            return None;
+        }
+        let server = Arc::new(SharedWebRtcServer {
+            id: id.clone(),
+            udp,
+            locals,
+            directory: Arc::default(),
+            mailboxes: Mutex::new(vec![Some(home)]),
+        });
+        servers.insert(id, Arc::downgrade(&server));
+        Some(server)
+    }
+
+    /// The server with this id, joined as a new member reached through `mailbox`: the
+    /// server and the member's index.
+    pub fn join(id: &str, mailbox: Mailbox) -> Option<(Arc<Self>, usize)> {
+        let server = {
+            let servers = servers().lock().unwrap_or_else(PoisonError::into_inner);
+            servers.get(id)?.upgrade()?
+        };
+        let member = {
+            let mut mailboxes = server
+                .mailboxes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            mailboxes.push(Some(mailbox));
+            mailboxes.len() - 1
+        };
+        Some((server, member))
+    }
+
+    /// Where it listens: UDP, then TCP.
+    pub fn locals(&self) -> &[(TransportProtocol, SocketAddr)] {
+        &self.locals
+    }
+
+    /// The UDP socket every member sends from.
+    pub fn udp(&self) -> Option<Arc<UdpSocket>> {
+        self.udp.clone()
+    }
+
+    /// Hands `handed` to member `member`; false if that member left (the caller drops it).
+    pub fn hand_over(&self, member: usize, handed: Handed) -> bool {
+        let mailboxes = self
+            .mailboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(Some(mailbox)) = mailboxes.get(member) else {
+            return false;
+        };
+        mailbox(Handoff {
+            server_id: self.id.clone(),
+            handed,
+        })
+    }
+
+    /// Member `member` left: nothing more is handed to it.
+    pub fn leave(&self, member: usize) {
+        let mut mailboxes = self
+            .mailboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(mailbox) = mailboxes.get_mut(member) {
+            *mailbox = None;
+        }
+    }
+}
+
+/// A worker's membership of a WebRtcServer: the sockets it reads (the home member: the
+/// shared ones and the ICE-TCP connections it accepted; another member: the connections
+/// handed to it) and its connected UDP sockets, with its routing tables.
 #[derive(Debug)]
 pub struct WorkerWebRtcServer {
-    /// The shared sockets.
+    /// The server.
+    pub shared: Arc<SharedWebRtcServer>,
+    /// This worker's index among the members (0: home).
+    pub member: usize,
+    /// Its sockets.
     pub sockets: SocketSet,
+    /// Its sockets connected to clients of validated UDP tuples.
+    pub tuple_sockets: TupleSockets,
     /// Routing state.
     pub routes: ServerRoutes,
     /// Datagrams no transport claimed, dropped.
     pub unrouted: UnroutedDatagrams,
+    /// Datagrams and connections handed to other members.
+    pub handed_over: u64,
+}
+
+impl WorkerWebRtcServer {
+    /// Member `member` of `shared` on `sockets`.
+    pub fn new(shared: Arc<SharedWebRtcServer>, member: usize, sockets: SocketSet) -> Self {
+        let routes = ServerRoutes::new(member, Arc::clone(&shared.directory));
+        WorkerWebRtcServer {
+            shared,
+            member,
+            sockets,
+            tuple_sockets: TupleSockets::default(),
+            routes,
+            unrouted: UnroutedDatagrams::default(),
+            handed_over: 0,
+        }
+    }
 }
 
 /// Datagrams a WebRtcServer dropped because no transport claimed them (an unknown username
@@ -48,67 +229,6 @@ impl UnroutedDatagrams {
             DatagramKind::Unknown => &mut self.unknown,
         };
         *counter += 1;
-    }
-}
-
-/// Which transport (worker slot) a packet belongs to.
-#[derive(Debug, Default)]
-pub struct ServerRoutes {
-    by_ufrag: HashMap<String, usize>,
-    by_tuple: HashMap<TransportTuple, usize>,
-}
-
-impl ServerRoutes {
-    /// The transport of a packet: STUN by username fragment (falling back to the tuple for
-    /// STUN without USERNAME), everything else by validated tuple.
-    pub fn route(&self, event: &SocketEvent, packet: &[u8]) -> Option<usize> {
-        let tuple = match event {
-            SocketEvent::Closed(tuple) => return self.by_tuple.get(tuple).copied(),
-            SocketEvent::Packet(tuple) => tuple,
-        };
-        if classify(packet) == DatagramKind::Stun {
-            let by_username = StunMessage::parse(packet)
-                .ok()
-                .and_then(|message| message.username())
-                .map(|username| {
-                    username
-                        .split_once(':')
-                        .map_or(username, |(local, _)| local)
-                })
-                .and_then(|ufrag| self.by_ufrag.get(ufrag).copied());
-            if by_username.is_some() {
-                return by_username;
-            }
-        }
-        self.by_tuple.get(tuple).copied()
-    }
-
-    /// Routes checks with this username fragment to `slot` (at creation and ICE restart).
-    pub fn add_ufrag(&mut self, ufrag: String, slot: usize) {
-        self.by_ufrag.insert(ufrag, slot);
-    }
-
-    /// Routes packets of a tuple ICE validated to `slot`; the transport's stale tuples are
-    /// forgotten once it has more than ICE keeps, so the table stays bounded.
-    pub fn learn_tuple(&mut self, tuple: TransportTuple, slot: usize, valid: &[TransportTuple]) {
-        if self.by_tuple.insert(tuple, slot) == Some(slot) {
-            return;
-        }
-        let known = self
-            .by_tuple
-            .values()
-            .filter(|known| **known == slot)
-            .count();
-        if known > MAX_TUPLES {
-            self.by_tuple
-                .retain(|known, owner| *owner != slot || valid.contains(known));
-        }
-    }
-
-    /// Forgets a closed transport.
-    pub fn forget(&mut self, slot: usize) {
-        self.by_ufrag.retain(|_, owner| *owner != slot);
-        self.by_tuple.retain(|_, owner| *owner != slot);
     }
 }
 

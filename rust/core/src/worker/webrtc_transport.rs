@@ -8,7 +8,7 @@ use mio::Registry;
 
 use super::forward_queue::{ForwardQueue, PacketKind};
 use super::messages::{Response, TransportEvent, TransportRequest, TransportStats};
-use super::socket_set::{SocketEvent, SocketSet, SocketSink};
+use super::socket_set::{Delivery, SocketEvent, SocketSet, SocketSink};
 use super::transport::{not_for_this_kind, Transport, TransportIo};
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, TransportProtocol};
@@ -112,8 +112,13 @@ impl Transport for WorkerWebRtcTransport {
             |event, packet, sink| {
                 let received = state.handle(event, packet, now, sink);
                 queue_media(forward, slot, received, packet);
-                matches!(event, SocketEvent::Packet(tuple)
+                if matches!(event, SocketEvent::Packet(tuple)
                     if state.connection.ice().is_valid_tuple(&tuple))
+                {
+                    Delivery::Validated
+                } else {
+                    Delivery::Unvalidated
+                }
             },
         )
     }

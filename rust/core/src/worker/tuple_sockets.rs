@@ -1,0 +1,271 @@
+//! UDP sockets connected to one client each, on a WebRtcServer's shared address and port.
+//!
+//! The server's UDP socket is bound with `SO_REUSEPORT`, so a worker can bind another socket
+//! to the same address and port and `connect` it to a client whose tuple ICE validated. Linux
+//! delivers a datagram to the connected socket matching its source before any unconnected
+//! one (a more specific match), so the client's packets then reach the worker that owns its
+//! transport without passing through the worker reading the shared socket: the kernel
+//! demultiplexes, as it does for a port per transport. Only sockets of the same user can
+//! join a port bound with `SO_REUSEPORT` (the kernel checks), so this opens the port to no
+//! other user's process. A datagram from another client that arrives between `bind` and
+//! `connect` is read and routed like one from the shared socket.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use mio::{Interest, Registry, Token};
+
+use super::ports::enlarge_receive_buffer;
+use super::udp_batch::{recv_batch, RecvBatch, BATCH};
+use crate::ice::{TransportProtocol, TransportTuple};
+
+/// Connected sockets a worker keeps per server (beyond them, clients are served through the
+/// shared socket, handed over by the worker reading it).
+pub const MAX_TUPLE_SOCKETS: usize = 4096;
+
+/// Binds a non-blocking UDP socket at `address` with `SO_REUSEPORT`, so sockets connected to
+/// single clients can share its address and port.
+pub fn bind_shared_udp(address: SocketAddr) -> io::Result<UdpSocket> {
+    let domain = match address {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: socket() takes no pointers; the descriptor is owned at once.
+    let fd = unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let enable: libc::c_int = 1;
+    // SAFETY: the option value points at a live c_int of the length given.
+    let set = unsafe {
+        libc::setsockopt(
+            owned.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            std::ptr::from_ref(&enable).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (storage, len) = socket_address(address);
+    // SAFETY: storage holds a sockaddr of the family and length given.
+    if unsafe { libc::bind(owned.as_raw_fd(), std::ptr::from_ref(&storage).cast(), len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let socket = UdpSocket::from(owned);
+    enlarge_receive_buffer(&socket);
+    Ok(socket)
+}
+
+fn socket_address(address: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_storage is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match address {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write(std::ptr::from_mut(&mut storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { std::ptr::write(std::ptr::from_mut(&mut storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+#[derive(Debug)]
+struct TupleSocket {
+    tuple: TransportTuple,
+    socket: UdpSocket,
+}
+
+/// A worker's connected sockets of one server, at socket indices `0..MAX_TUPLE_SOCKETS`
+/// from the base its caller gives.
+#[derive(Debug, Default)]
+pub struct TupleSockets {
+    sockets: Vec<Option<TupleSocket>>,
+}
+
+impl TupleSockets {
+    /// Opens a socket connected to the client of a validated UDP `tuple` (at the server's
+    /// address and port) and registers it at `token_base + index`; nothing when one is open
+    /// or all are taken (the client is then still served through the shared socket).
+    pub fn open(
+        &mut self,
+        tuple: TransportTuple,
+        registry: &Registry,
+        token_base: usize,
+    ) -> io::Result<()> {
+        if tuple.protocol != TransportProtocol::Udp
+            || self
+                .sockets
+                .iter()
+                .flatten()
+                .any(|open| open.tuple == tuple)
+        {
+            return Ok(());
+        }
+        let Some(index) = self
+            .sockets
+            .iter()
+            .position(Option::is_none)
+            .or((self.sockets.len() < MAX_TUPLE_SOCKETS).then_some(self.sockets.len()))
+        else {
+            return Ok(());
+        };
+        let socket = bind_shared_udp(tuple.local)?;
+        socket.connect(tuple.remote)?;
+        registry.register(
+            &mut mio::unix::SourceFd(&socket.as_raw_fd()),
+            Token(token_base + index),
+            Interest::READABLE,
+        )?;
+        let open = Some(TupleSocket { tuple, socket });
+        if index == self.sockets.len() {
+            self.sockets.push(open);
+        } else {
+            self.sockets[index] = open;
+        }
+        Ok(())
+    }
+
+    /// Closes the sockets whose tuple `keep` refuses.
+    pub fn retain(&mut self, registry: &Registry, keep: impl Fn(&TransportTuple) -> bool) {
+        for entry in &mut self.sockets {
+            if entry.as_ref().is_some_and(|open| !keep(&open.tuple)) {
+                if let Some(closed) = entry.take() {
+                    // Deregistering a closing socket cannot usefully fail.
+                    let _ =
+                        registry.deregister(&mut mio::unix::SourceFd(&closed.socket.as_raw_fd()));
+                }
+            }
+        }
+        while matches!(self.sockets.last(), Some(None)) {
+            self.sockets.pop();
+        }
+    }
+
+    /// Closes them all.
+    pub fn close_all(&mut self, registry: &Registry) {
+        self.retain(registry, |_| false);
+    }
+
+    /// How many are open.
+    pub fn len(&self) -> usize {
+        self.sockets.iter().flatten().count()
+    }
+
+    /// Reads one batch of socket `index`, handing each datagram to `dispatch` with its
+    /// tuple; whether more may be waiting.
+    pub fn read(
+        &mut self,
+        index: usize,
+        receive: &mut RecvBatch,
+        mut dispatch: impl FnMut(TransportTuple, &mut [u8]),
+    ) -> bool {
+        let Some(Some(open)) = self.sockets.get(index) else {
+            return false;
+        };
+        // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
+        let Ok(received) = recv_batch(&open.socket, receive) else {
+            return false;
+        };
+        let local = open.tuple.local;
+        for slot in 0..received {
+            let Some((buffer, len, source)) = receive.datagram_mut(slot) else {
+                continue;
+            };
+            let tuple = TransportTuple {
+                local,
+                remote: source,
+                protocol: TransportProtocol::Udp,
+            };
+            dispatch(tuple, &mut buffer[..len]);
+        }
+        received == BATCH
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mio::Poll;
+
+    use super::*;
+
+    #[test]
+    fn a_connected_socket_gets_its_clients_datagrams_and_the_shared_one_the_rest() {
+        let shared = bind_shared_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        let local = shared.local_addr().unwrap();
+        let known = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let poll = Poll::new().unwrap();
+        let mut sockets = TupleSockets::default();
+        let tuple = TransportTuple {
+            local,
+            remote: known.local_addr().unwrap(),
+            protocol: TransportProtocol::Udp,
+        };
+        sockets.open(tuple, poll.registry(), 0).unwrap();
+        sockets.open(tuple, poll.registry(), 0).unwrap();
+        assert_eq!(sockets.len(), 1);
+
+        known.send_to(b"known", local).unwrap();
+        other.send_to(b"other", local).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut receive = RecvBatch::default();
+        let mut got = Vec::new();
+        sockets.read(0, &mut receive, |tuple, packet| {
+            got.push((tuple, packet.to_vec()))
+        });
+        assert_eq!(got, [(tuple, b"known".to_vec())]);
+        let mut buffer = [0u8; 16];
+        let (len, source) = shared.recv_from(&mut buffer).unwrap();
+        assert_eq!(
+            (&buffer[..len], source),
+            (&b"other"[..], other.local_addr().unwrap())
+        );
+
+        // Closed, the client's datagrams go to the shared socket again.
+        sockets.retain(poll.registry(), |_| false);
+        assert_eq!(sockets.len(), 0);
+        known.send_to(b"again", local).unwrap();
+        shared
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        shared.set_nonblocking(false).unwrap();
+        let (len, _) = shared.recv_from(&mut buffer).unwrap();
+        assert_eq!(&buffer[..len], b"again");
+    }
+}
