@@ -103,7 +103,9 @@ async def measure(
     server: mediasoup_py.WebRtcServer | None = None
     try:
         if one_port:
-            server = await workers[0].create_webrtc_server(
+            server = await workers[
+                0
+            ].create_webrtc_server(
                 listen_infos=[{**LOOPBACK, "port": ONE_PORT}],  # type: ignore[list-item]
                 share_with=workers[1:],
             )

@@ -24,9 +24,7 @@ def test_the_service_publishes_the_port_the_demo_announces() -> None:
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
     assert "hostNetwork" not in pod
     [container] = pod["containers"]
-    arguments = [
-        argument.replace("$(NODE_IP)", "203.0.113.7") for argument in container["args"]
-    ]
+    arguments = [argument.replace("$(NODE_IP)", "203.0.113.7") for argument in container["args"]]
     settings = parse_settings(arguments)
     assert settings.rtc_announced_ip == "203.0.113.7"
     assert settings.rtc_port is not None

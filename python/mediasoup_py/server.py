@@ -327,19 +327,13 @@ class Server(EventEmitter):
             self._reopening = asyncio.ensure_future(self._reopen_webrtc_server(server))
 
     async def _reopen_webrtc_server(self, closed: WebRtcServer) -> None:
-        infos: list[ListenInfo] = [
-            {
-                "protocol": entry["protocol"],
-                "ip": entry["ip"],
-                "port": entry["port"],
-                **(
-                    {"announcedAddress": entry["announcedAddress"]}
-                    if entry.get("announcedAddress")
-                    else {}
-                ),
-            }
-            for entry in closed.listening
-        ]
+        infos: list[ListenInfo] = []
+        for entry in closed.listening:
+            info: ListenInfo = {"protocol": entry["protocol"], "ip": entry["ip"]}
+            info["port"] = entry["port"]
+            if entry.get("announcedAddress"):
+                info["announcedAddress"] = entry["announcedAddress"]
+            infos.append(info)
         try:
             server = await _share_one_port(self._workers, infos)
         except Exception:

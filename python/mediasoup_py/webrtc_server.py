@@ -8,6 +8,7 @@ same port), and an ICE-TCP connection moves whole to the worker of its transport
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +96,7 @@ class WebRtcServer(EventEmitter):
             return
         worker._check_open()
         native = worker._native
-        await worker._request(
-            lambda request_id: native.join_webrtc_server(request_id, self._id)
-        )
+        await worker._request(lambda request_id: native.join_webrtc_server(request_id, self._id))
         self._members.append(worker)
         worker._adopt_webrtc_server(self)
 
@@ -134,16 +133,12 @@ class WebRtcServer(EventEmitter):
         sockets connected to single clients (``tupleSockets``)."""
         if self._closed:
             raise errors.InvalidStateError("WebRtcServer closed")
-        members = []
-        for worker in self._members:
-            native = worker._native
-            members.append(
-                await worker._request(
-                    lambda request_id, native=native: native.dump_webrtc_server(
-                        request_id, self._id
-                    )
-                )
+        members = [
+            await worker._request(
+                functools.partial(worker._native.dump_webrtc_server, server_id=self._id)
             )
+            for worker in self._members
+        ]
         unrouted = {
             kind: sum(member["unroutedDatagrams"][kind] for member in members)
             for kind in members[0]["unroutedDatagrams"]
@@ -174,11 +169,8 @@ class WebRtcServer(EventEmitter):
         self._transports.clear()
         for worker in self._members:
             if not worker.closed:
-                native = worker._native
-                worker._send(
-                    lambda request_id, native=native: native.close_webrtc_server(
-                        request_id, self._id
-                    )
+                worker._send_unawaited(
+                    functools.partial(worker._native.close_webrtc_server, server_id=self._id)
                 )
             worker._forget_webrtc_server(self._id)
         self.observer.emit("close")

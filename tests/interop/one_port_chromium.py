@@ -52,6 +52,7 @@ class OnePortSignaling(Signaling):
         self.receiving = receiving
         self.server = server
         self.force_tcp = force_tcp
+        self.directions: dict[str, str] = {}
 
     async def handle(self, method: str, data: dict[str, Any]) -> Any:
         if method == "createTransport":
@@ -60,6 +61,7 @@ class OnePortSignaling(Signaling):
                 webrtc_server=self.server, enable_udp=not self.force_tcp
             )
             self.transports[transport.id] = transport
+            self.directions[transport.id] = data.get("direction", "recv")
             return {
                 "id": transport.id,
                 "iceParameters": transport.ice_parameters,
@@ -104,13 +106,15 @@ async def scenario(force_tcp: bool) -> dict[str, Any]:
 
                 await wait_until(decoding, "the consumer page to decode", timeout=40)
                 inbound = await receiver.evaluate("window.inbound()")
+                # Which worker holds each transport, as the workers report it.
+                held = [set((await worker.dump())["transportIds"]) for worker in (first, second)]
                 transports = {
-                    ("send" if transport.router is sending else "recv"): {
+                    signaling.directions[transport.id]: {
                         "candidates": [
                             (c["protocol"], c["port"]) for c in transport.ice_candidates
                         ],
                         "tuple": transport.ice_selected_tuple,
-                        "worker": 0 if transport.router.worker is first else 1,
+                        "worker": [transport.id in ids for ids in held].index(True),
                     }
                     for transport in signaling.transports.values()
                 }

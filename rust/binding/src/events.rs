@@ -343,8 +343,8 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
         },
         Response::WebRtcServerDump {
             unrouted,
-            handed_over: *handed_over,
-            tuple_sockets: *tuple_sockets,
+            handed_over,
+            tuple_sockets,
         } => ResponseOut::WebRtcServerDump {
             unrouted_datagrams: UnroutedOut {
                 stun: unrouted.stun,
