@@ -184,7 +184,12 @@ def test_bad_worker_settings_name_the_field(kwargs: dict[str, object], field: st
         ({"listen_infos": [{"ip": "not-an-ip"}]}, errors.MediasoupTypeError, "listen_infos[0].ip"),
         ({"listen_infos": LOOPBACK, "ice_consent_timeout": 5}, errors.MediasoupTypeError, None),
         (
-            {"listen_infos": [{"ip": "127.0.0.1"}, {"ip": "127.0.0.2", "protocol": "tcp"}]},
+            {"listen_infos": [{"ip": "127.0.0.1"}, {"ip": "127.0.0.1"}]},
+            errors.MediasoupTypeError,
+            "listen_infos[1]",
+        ),
+        (
+            {"listen_infos": [{"ip": f"127.0.0.{n}"} for n in range(1, 6)]},
             errors.UnsupportedError,
             None,
         ),
@@ -395,13 +400,14 @@ def test_webrtc_server_ports_and_validation() -> None:
             with pytest.raises(errors.MediasoupTypeError) as raised:
                 await router.create_webrtc_transport(webrtc_server=server, listen_infos=LOOPBACK)
             assert raised.value.field == "webrtc_server"
-            with pytest.raises(errors.UnsupportedError):
+            with pytest.raises(errors.MediasoupTypeError) as raised:
                 await worker.create_webrtc_server(
                     listen_infos=[
                         {"protocol": "udp", "ip": "127.0.0.1"},
                         {"protocol": "udp", "ip": "127.0.0.1"},
                     ]
                 )
+            assert raised.value.field == "listen_infos[1]"
             with pytest.raises(errors.MediasoupTypeError) as raised:
                 await worker.create_webrtc_server(
                     listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": 70000}]

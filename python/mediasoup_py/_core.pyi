@@ -323,9 +323,7 @@ class WorkerChannel:
         request_id: int,
         *,
         server_id: str,
-        listen_ip: str,
-        udp: tuple[int, int] | None,
-        tcp: tuple[int, int] | None,
+        listens: list[tuple[str, tuple[int, int] | None, tuple[int, int] | None]],
     ) -> None: ...
     def join_webrtc_server(self, request_id: int, server_id: str) -> None: ...
     def update_settings(self, request_id: int, log_level: str, log_tags: list[str]) -> None: ...
@@ -344,9 +342,7 @@ class WorkerChannel:
         *,
         router_id: str,
         transport_id: str,
-        listen_ip: str | None,
-        udp: tuple[int, int] | None,
-        tcp: tuple[int, int] | None,
+        listens: list[tuple[str, tuple[int, int] | None, tuple[int, int] | None]] | None,
         ice_consent_timeout: float,
         webrtc_server_id: str | None = None,
     ) -> None: ...

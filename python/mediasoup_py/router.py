@@ -37,7 +37,7 @@ def _udp_listen(
     """The IP and port choice of a plain or pipe transport, which listen on UDP only."""
     from mediasoup_py.webrtc_transport import resolve_listen_info
 
-    resolved = resolve_listen_info(
+    [resolved] = resolve_listen_info(
         None if listen_info is None else [listen_info],
         None if listen_ip is None else [listen_ip],
         enable_udp=True,
@@ -173,7 +173,7 @@ class Router(EventEmitter):
         )
 
         self._check_open()
-        listen: ResolvedListen | WebRtcServer
+        listen: list[ResolvedListen] | WebRtcServer
         protocols = {"udp"} if enable_udp else set()
         if webrtc_server is not None:
             if listen_infos is not None or listen_ips is not None:

@@ -113,13 +113,13 @@ def _webrtc_server_infos(
         return None
     if isinstance(rtc_port, bool) or not isinstance(rtc_port, int) or not 0 < rtc_port < 65536:
         raise errors.MediasoupTypeError("rtc_port: must be a port number or None", "rtc_port")
-    if len(listen_infos) > 1:
-        raise errors.UnsupportedError(
-            "rtc_port: one port for both address families is not implemented yet; "
-            "give rtc_ipv4 or rtc_ipv6 alone"
-        )
-    udp: ListenInfo = {**listen_infos[0], "protocol": "udp", "port": rtc_port}
-    return [udp, {**udp, "protocol": "tcp"}] if rtc_tcp else [udp]
+    infos: list[ListenInfo] = []
+    for info in listen_infos:
+        udp: ListenInfo = {**info, "protocol": "udp", "port": rtc_port}
+        infos.append(udp)
+        if rtc_tcp:
+            infos.append({**udp, "protocol": "tcp"})
+    return infos
 
 
 async def _share_one_port(workers: list[Worker], infos: list[ListenInfo]) -> WebRtcServer:

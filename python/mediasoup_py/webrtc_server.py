@@ -14,23 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
-from mediasoup_py.transport import ListenInfo, parse_listen_infos, port_range_of
+from mediasoup_py.transport import parse_listen_infos
+from mediasoup_py.webrtc_transport import (
+    ResolvedListen,
+    announce,
+    group_listen_infos,
+    native_listens,
+)
 
 if TYPE_CHECKING:
     from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
 
 __all__ = ["WebRtcServer"]
-
-
-def _listen_infos(value: object) -> list[ListenInfo]:
-    infos = parse_listen_infos(value)
-    protocols = [info["protocol"] for info in infos]
-    if len(set(protocols)) != len(protocols) or len({info["ip"] for info in infos}) != 1:
-        raise errors.UnsupportedError(
-            "a WebRtcServer supports one IP with at most one UDP and one TCP listen info"
-        )
-    return infos
 
 
 class WebRtcServer(EventEmitter):
@@ -41,7 +37,7 @@ class WebRtcServer(EventEmitter):
         self,
         worker: Worker,
         server_id: str,
-        infos: list[ListenInfo],
+        resolved: list[ResolvedListen],
         data: dict[str, Any],
         app_data: dict[str, Any],
     ) -> None:
@@ -54,33 +50,22 @@ class WebRtcServer(EventEmitter):
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
-        announced = {info["protocol"]: info.get("announcedAddress") for info in infos}
-        self._listening: list[dict[str, Any]] = [
-            {**entry, "announcedAddress": announced.get(entry["protocol"])}
-            for entry in data["listening"]
-        ]
+        self._listening = announce(data["listening"], resolved)
 
     @classmethod
     async def create(
         cls, worker: Worker, listen_infos: object, app_data: dict[str, Any]
     ) -> WebRtcServer:
         """Binds the server's ports; use ``Worker.create_webrtc_server``."""
-        infos = _listen_infos(listen_infos)
-        by_protocol = {info["protocol"]: info for info in infos}
+        resolved = group_listen_infos(parse_listen_infos(listen_infos))
         server_id = str(uuid.uuid4())
         native = worker._native
-
-        udp, tcp = by_protocol.get("udp"), by_protocol.get("tcp")
         data = await worker._request(
             lambda request_id: native.create_webrtc_server(
-                request_id,
-                server_id=server_id,
-                listen_ip=infos[0]["ip"],
-                udp=None if udp is None else port_range_of(udp),
-                tcp=None if tcp is None else port_range_of(tcp),
+                request_id, server_id=server_id, listens=native_listens(resolved)
             )
         )
-        return cls(worker, server_id, infos, data, app_data)
+        return cls(worker, server_id, resolved, data, app_data)
 
     async def add_worker(self, worker: Worker) -> None:
         """Lets ``worker``'s routers create WebRtcTransports on this server too (its ports

@@ -34,9 +34,13 @@ __all__ = [
     "WebRtcTransport",
 ]
 
-# mediasoup's candidate priorities: 2^24 * 64 + 2^8 * (10000 - 100 * index) + 255, by the
-# index of the listen info (the preferred protocol first).
-_CANDIDATE_PRIORITIES = (1076302079, 1076276479)
+
+def _candidate_priority(index: int) -> int:
+    """mediasoup's candidate priority: 2^24 * 64 + 2^8 * (10000 - 100 * index) + 255, by the
+    index of the listen info (the preferred protocol first)."""
+    return (1 << 30) + (10000 - 100 * index) * 256 + 255
+
+
 _FINGERPRINT_ALGORITHMS = ("sha-1", "sha-224", "sha-256", "sha-384", "sha-512")
 
 
@@ -75,14 +79,67 @@ class DtlsParameters(TypedDict):
     fingerprints: list[DtlsFingerprint]
 
 
+# Addresses a transport or WebRtcServer listens on at most (the worker's limit).
+MAX_LISTEN_ADDRESSES = 4
+
+
 class ResolvedListen(TypedDict):
-    """Where a transport listens once the options are checked: one IP, and for UDP and TCP
-    the port choice (see ``port_range_of``) or None when the protocol is off."""
+    """One address a transport listens on once the options are checked: for UDP and TCP
+    the port choice (see ``port_range_of``) or None when the protocol is off, and what each
+    protocol's candidate announces."""
 
     ip: str
-    announcedAddress: NotRequired[str]
     udp: tuple[int, int] | None
     tcp: tuple[int, int] | None
+    announced: dict[str, str]
+
+
+def group_listen_infos(
+    infos: list[ListenInfo], field: str = "listen_infos"
+) -> list[ResolvedListen]:
+    """Listen infos by address, in order (every address gets its candidates): at most one
+    UDP and one TCP info per address, at most ``MAX_LISTEN_ADDRESSES`` addresses."""
+    by_ip: dict[str, ResolvedListen] = {}
+    for index, info in enumerate(infos):
+        listen = by_ip.setdefault(
+            info["ip"], {"ip": info["ip"], "udp": None, "tcp": None, "announced": {}}
+        )
+        protocol = info["protocol"]
+        if listen[protocol] is not None:
+            raise errors.MediasoupTypeError(
+                f"{field}[{index}]: a second {protocol} listen info on {info['ip']}",
+                f"{field}[{index}]",
+            )
+        listen[protocol] = port_range_of(info)
+        if "announcedAddress" in info:
+            listen["announced"][protocol] = info["announcedAddress"]
+    if len(by_ip) > MAX_LISTEN_ADDRESSES:
+        raise errors.UnsupportedError(
+            f"{field}: at most {MAX_LISTEN_ADDRESSES} addresses (got {len(by_ip)})"
+        )
+    return list(by_ip.values())
+
+
+def native_listens(
+    resolved: list[ResolvedListen],
+) -> list[tuple[str, tuple[int, int] | None, tuple[int, int] | None]]:
+    """What the worker takes: ``(ip, udp, tcp)`` per address."""
+    return [(listen["ip"], listen["udp"], listen["tcp"]) for listen in resolved]
+
+
+def announce(
+    listening: list[dict[str, Any]], resolved: list[ResolvedListen]
+) -> list[dict[str, Any]]:
+    """The worker's bound ports with the address each one's candidate announces."""
+    announced = {
+        (protocol, listen["ip"]): address
+        for listen in resolved
+        for protocol, address in listen["announced"].items()
+    }
+    return [
+        {**entry, "announcedAddress": announced.get((entry["protocol"], entry["ip"]))}
+        for entry in listening
+    ]
 
 
 def _listen_ips(value: object, enable_udp: bool, enable_tcp: bool) -> list[ListenInfo]:
@@ -106,9 +163,10 @@ def resolve_listen_info(
     listen_ips: list[str | dict[str, str]] | None,
     enable_udp: bool,
     enable_tcp: bool,
-) -> ResolvedListen:
+) -> list[ResolvedListen]:
     """Checks either mediasoup form (v3 ``listen_infos`` with a protocol each, or
-    ``listen_ips`` with ``enable_udp``/``enable_tcp``) and returns the IP and protocols."""
+    ``listen_ips`` with ``enable_udp``/``enable_tcp``) and returns the addresses with their
+    protocols."""
     if listen_infos is not None and listen_ips is not None:
         raise errors.MediasoupTypeError(
             "listen_infos: give listen_infos or listen_ips, not both", "listen_infos"
@@ -125,23 +183,8 @@ def resolve_listen_info(
         raise errors.MediasoupTypeError(
             "listen_infos: a WebRTC transport needs listen_infos (or listen_ips)", "listen_infos"
         )
-    protocols = [info["protocol"] for info in infos]
-    addresses = {(info["ip"], info.get("announcedAddress")) for info in infos}
-    if len(addresses) != 1 or len(set(protocols)) != len(protocols):
-        raise errors.UnsupportedError(
-            "one IP with at most one UDP and one TCP listen info is supported for now "
-            "(candidates on several IPs are not implemented yet)"
-        )
-    by_protocol = {info["protocol"]: info for info in infos}
-    first = infos[0]
-    resolved: ResolvedListen = {
-        "ip": first["ip"],
-        "udp": port_range_of(by_protocol["udp"]) if "udp" in by_protocol else None,
-        "tcp": port_range_of(by_protocol["tcp"]) if "tcp" in by_protocol else None,
-    }
-    if "announcedAddress" in first:
-        resolved["announcedAddress"] = first["announcedAddress"]
-    return resolved
+    field = "listen_infos" if listen_infos is not None else "listen_ips"
+    return group_listen_infos(infos, field)
 
 
 def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
@@ -195,11 +238,11 @@ class WebRtcTransport(Transport):
         self._webrtc_server = webrtc_server
         ordered = sorted(listening, key=lambda entry: (entry["protocol"] == "tcp") != prefer_tcp)
         self._ice_candidates: list[IceCandidate] = []
-        for priority, entry in zip(_CANDIDATE_PRIORITIES, ordered, strict=False):
+        for index, entry in enumerate(ordered):
             address = entry.get("announcedAddress") or entry["ip"]
             candidate: IceCandidate = {
                 "foundation": f"{entry['protocol']}candidate",
-                "priority": priority,
+                "priority": _candidate_priority(index),
                 "ip": address,
                 "address": address,
                 "protocol": entry["protocol"],
@@ -219,7 +262,7 @@ class WebRtcTransport(Transport):
     async def create(
         cls,
         router: Router,
-        listen: ResolvedListen | WebRtcServer,
+        listen: list[ResolvedListen] | WebRtcServer,
         *,
         server_protocols: frozenset[str] = frozenset(("udp", "tcp")),
         prefer_tcp: bool,
@@ -236,22 +279,20 @@ class WebRtcTransport(Transport):
         transport_id = str(uuid.uuid4())
         worker = router.worker
         native = worker._native
-        server = None if isinstance(listen, dict) else listen
+        server = None if isinstance(listen, list) else listen
         if server is not None and (server.closed or worker not in server._members):
             raise errors.MediasoupTypeError(
                 "webrtc_server: must be an open WebRtcServer of the router's worker (or one "
                 "shared with it)",
                 "webrtc_server",
             )
-        own = listen if isinstance(listen, dict) else None
+        own = listen if isinstance(listen, list) else None
         data = await worker._request(
             lambda request_id: native.create_webrtc_transport(
                 request_id,
                 router_id=router.id,
                 transport_id=transport_id,
-                listen_ip=None if own is None else own["ip"],
-                udp=None if own is None else own["udp"],
-                tcp=None if own is None else own["tcp"],
+                listens=None if own is None else native_listens(own),
                 ice_consent_timeout=float(ice_consent_timeout),
                 webrtc_server_id=None if server is None else server.id,
             )
@@ -261,8 +302,7 @@ class WebRtcTransport(Transport):
                 entry for entry in server.listening if entry["protocol"] in server_protocols
             ]
         else:
-            announced = None if own is None else own.get("announcedAddress")
-            listening = [{**entry, "announcedAddress": announced} for entry in data["listening"]]
+            listening = announce(data["listening"], own or [])
         transport = cls(
             router,
             transport_id,

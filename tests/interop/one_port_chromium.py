@@ -6,13 +6,19 @@ worker, which accepts the connection, hands it whole to the second once its firs
 names a transport there; the receiving page's transport is on the first worker. The
 producers are piped from the second worker's router to the first's. Prints JSON.
 
-    python -m tests.interop.one_port_chromium [--udp]
+With ``--dual-stack`` the server listens on 127.0.0.1 and ::1 (the same port number on
+both, UDP and TCP), every transport on it gets candidates on both, and the sending page is
+given its IPv6 candidates only (as an application may): it connects over IPv6 loopback, the
+receiving page over whichever family Chromium picks.
+
+    python -m tests.interop.one_port_chromium [--udp] [--dual-stack]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import sys
 from typing import Any
@@ -47,11 +53,13 @@ class OnePortSignaling(Signaling):
         receiving: mediasoup_py.Router,
         server: mediasoup_py.WebRtcServer,
         force_tcp: bool,
+        sender_families: tuple[int, ...] = (4, 6),
     ) -> None:
         super().__init__(sending)
         self.receiving = receiving
         self.server = server
         self.force_tcp = force_tcp
+        self.sender_families = sender_families
         self.directions: dict[str, str] = {}
 
     async def handle(self, method: str, data: dict[str, Any]) -> Any:
@@ -62,10 +70,17 @@ class OnePortSignaling(Signaling):
             )
             self.transports[transport.id] = transport
             self.directions[transport.id] = data.get("direction", "recv")
+            candidates = transport.ice_candidates
+            if data.get("direction") == "send":
+                candidates = [
+                    candidate
+                    for candidate in candidates
+                    if ipaddress.ip_address(candidate["address"]).version in self.sender_families
+                ]
             return {
                 "id": transport.id,
                 "iceParameters": transport.ice_parameters,
-                "iceCandidates": transport.ice_candidates,
+                "iceCandidates": candidates,
                 "dtlsParameters": transport.dtls_parameters,
             }
         answer = await super().handle(method, data)
@@ -74,22 +89,26 @@ class OnePortSignaling(Signaling):
         return answer
 
 
-async def scenario(force_tcp: bool) -> dict[str, Any]:
+async def scenario(force_tcp: bool, dual_stack: bool = False) -> dict[str, Any]:
     if not (BUNDLE_DIRECTORY / BUNDLE).exists():
         raise FileNotFoundError(f"{BUNDLE_DIRECTORY / BUNDLE}: run .ci/setup.sh (npm build)")
     first = await mediasoup_py.create_worker(rtc_min_port=47200, rtc_max_port=47219)
     second = await mediasoup_py.create_worker(rtc_min_port=47220, rtc_max_port=47239)
     try:
+        addresses = ["127.0.0.1", "::1"] if dual_stack else ["127.0.0.1"]
         server = await first.create_webrtc_server(
             listen_infos=[
-                {"protocol": "udp", "ip": "127.0.0.1", "port": PORT},
-                {"protocol": "tcp", "ip": "127.0.0.1", "port": PORT},
+                {"protocol": protocol, "ip": address, "port": PORT}  # type: ignore[misc]
+                for address in addresses
+                for protocol in ("udp", "tcp")
             ],
             share_with=[second],
         )
         receiving = await first.create_router(media_codecs=CODECS)  # type: ignore[arg-type]
         sending = await second.create_router(media_codecs=CODECS)  # type: ignore[arg-type]
-        signaling = OnePortSignaling(sending, receiving, server, force_tcp)
+        signaling = OnePortSignaling(
+            sending, receiving, server, force_tcp, (6,) if dual_stack else (4, 6)
+        )
         async with async_playwright() as playwright, browser_context(playwright) as browser:
             with page_server() as url:
                 sender = await open_participant(browser, url, signaling)
@@ -111,7 +130,8 @@ async def scenario(force_tcp: bool) -> dict[str, Any]:
                 transports = {
                     signaling.directions[transport.id]: {
                         "candidates": [
-                            (c["protocol"], c["port"]) for c in transport.ice_candidates
+                            (c["protocol"], c["address"], c["port"])
+                            for c in transport.ice_candidates
                         ],
                         "tuple": transport.ice_selected_tuple,
                         "worker": [transport.id in ids for ids in held].index(True),
@@ -133,8 +153,9 @@ async def scenario(force_tcp: bool) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--udp", action="store_true", help="offer the UDP port too")
+    parser.add_argument("--dual-stack", action="store_true", help="on 127.0.0.1 and ::1")
     arguments = parser.parse_args()
-    result = asyncio.run(scenario(force_tcp=not arguments.udp))
+    result = asyncio.run(scenario(force_tcp=not arguments.udp, dual_stack=arguments.dual_stack))
     json.dump(result, sys.stdout)
     return 0
 

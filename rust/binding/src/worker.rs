@@ -16,7 +16,7 @@ use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRol
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
-    ConsumerRequest, ProducerRequest, Request, RouterRequest, RtpObserverOptions,
+    ConsumerRequest, ListenAddress, ProducerRequest, Request, RouterRequest, RtpObserverOptions,
     RtpObserverRequest, TransportRequest, WebRtcListen, WebRtcServerRequest, WorkerRequest,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
@@ -54,6 +54,22 @@ fn port_choice(range: (u16, u16)) -> PortChoice {
 }
 
 /// mediasoup's `logLevel` and `logTags`, checked.
+/// An address to listen on and its UDP and TCP port ranges, as Python gives them.
+type ListenTriple = (String, Option<(u16, u16)>, Option<(u16, u16)>);
+
+fn listen_addresses(listens: Vec<ListenTriple>) -> PyResult<Vec<ListenAddress>> {
+    listens
+        .into_iter()
+        .map(|(ip, udp, tcp)| {
+            Ok(ListenAddress {
+                ip: parse_ip(&ip, "listen_infos.ip")?,
+                udp: udp.map(port_choice),
+                tcp: tcp.map(port_choice),
+            })
+        })
+        .collect()
+}
+
 fn log_filter(level: &str, tags: &[String]) -> PyResult<LogFilter> {
     let level = LogLevel::from_name(level).ok_or_else(|| {
         type_error(
@@ -261,22 +277,18 @@ impl PyWorkerChannel {
         self.worker(request_id, WorkerRequest::CreateRouter { router_id })
     }
 
-    /// `udp`/`tcp`: None to not listen on the protocol, else a port range (see
-    /// `port_choice`).
-    #[pyo3(signature = (request_id, *, server_id, listen_ip, udp, tcp))]
+    /// `listens`: `(ip, udp, tcp)` per address; `udp`/`tcp`: None to not listen on the
+    /// protocol, else a port range (see `port_choice`).
+    #[pyo3(signature = (request_id, *, server_id, listens))]
     fn create_webrtc_server(
         &self,
         request_id: u64,
         server_id: String,
-        listen_ip: &str,
-        udp: Option<(u16, u16)>,
-        tcp: Option<(u16, u16)>,
+        listens: Vec<ListenTriple>,
     ) -> PyResult<()> {
         let request = WorkerRequest::CreateWebRtcServer {
             server_id,
-            listen_ip: parse_ip(listen_ip, "listen_infos.ip")?,
-            udp: udp.map(port_choice),
-            tcp: tcp.map(port_choice),
+            listens: listen_addresses(listens)?,
         };
         self.worker(request_id, request)
     }
@@ -332,28 +344,20 @@ impl PyWorkerChannel {
         self.router(request_id, router_id, RouterRequest::Dump)
     }
 
-    /// `udp`/`tcp`: None to not listen on the protocol, else a port range (see
-    /// `port_choice`).
-    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, udp, tcp, ice_consent_timeout, webrtc_server_id = None))]
-    #[allow(clippy::too_many_arguments)]
+    /// `listens`: `(ip, udp, tcp)` per address (see `create_webrtc_server`).
+    #[pyo3(signature = (request_id, *, router_id, transport_id, listens, ice_consent_timeout, webrtc_server_id = None))]
     fn create_webrtc_transport(
         &self,
         request_id: u64,
         router_id: String,
         transport_id: String,
-        listen_ip: Option<&str>,
-        udp: Option<(u16, u16)>,
-        tcp: Option<(u16, u16)>,
+        listens: Option<Vec<ListenTriple>>,
         ice_consent_timeout: f64,
         webrtc_server_id: Option<String>,
     ) -> PyResult<()> {
-        let listen = match (webrtc_server_id, listen_ip) {
+        let listen = match (webrtc_server_id, listens) {
             (Some(server_id), _) => WebRtcListen::Server(server_id),
-            (None, Some(ip)) => WebRtcListen::Own {
-                ip: parse_ip(ip, "listen_infos.ip")?,
-                udp: udp.map(port_choice),
-                tcp: tcp.map(port_choice),
-            },
+            (None, Some(listens)) => WebRtcListen::Own(listen_addresses(listens)?),
             (None, None) => {
                 return Err(type_error(
                     "listen_infos",

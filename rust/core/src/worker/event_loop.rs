@@ -26,12 +26,13 @@ use super::event_queue::EventQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::messages::{
-    Request, RequestError, RequestId, ResourceUsage, Response, RouterRequest, TransportEvent,
-    TransportRequest, WebRtcListen, WebRtcServerRequest, WorkerEvent, WorkerExit, WorkerRequest,
+    ListenAddress, Request, RequestError, RequestId, ResourceUsage, Response, RouterRequest,
+    TransportEvent, TransportRequest, WebRtcListen, WebRtcServerRequest, WorkerEvent, WorkerExit,
+    WorkerRequest,
 };
 use super::plain_transport::WorkerPlainTransport;
-use super::ports::{PortAllocator, PortChoice};
-use super::socket_set::SocketSet;
+use super::ports::{PortAllocator, PortChoice, PortError};
+use super::socket_set::{SocketSet, MAX_LISTEN_ADDRESSES};
 use super::transport::{Transport, TransportIo, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_server::{Handoff, WorkerWebRtcServer};
@@ -630,12 +631,9 @@ impl Worker {
                 self.routers_by_id.insert(router_id, slot);
                 Ok(Response::Done)
             }
-            WorkerRequest::CreateWebRtcServer {
-                server_id,
-                listen_ip,
-                udp,
-                tcp,
-            } => self.create_webrtc_server(server_id, listen_ip, udp, tcp),
+            WorkerRequest::CreateWebRtcServer { server_id, listens } => {
+                self.create_webrtc_server(server_id, &listens)
+            }
             WorkerRequest::JoinWebRtcServer { server_id } => self.join_webrtc_server(server_id),
             WorkerRequest::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
             WorkerRequest::UpdateSettings { log } => {
@@ -840,11 +838,9 @@ impl Worker {
     ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
         let (sockets, server_slot) = match listen {
-            WebRtcListen::Own { ip, udp, tcp } => (
+            WebRtcListen::Own(listens) => (
                 TransportSockets::Own(self.bind_socket_set(
-                    ip,
-                    udp,
-                    tcp,
+                    &listens,
                     MAX_TCP_CONNECTIONS,
                     false,
                 )?),
@@ -887,43 +883,79 @@ impl Worker {
         })
     }
 
-    /// Binds a UDP socket (one connected sockets may share, for a WebRtcServer) and/or a TCP
-    /// listener on `ip` at the chosen ports; on failure nothing stays bound.
+    /// Binds, on each address, a UDP socket and/or a TCP listener at the chosen ports
+    /// (`shared`: a WebRtcServer's, see `tuple_sockets`); on failure nothing stays bound.
     fn bind_socket_set(
         &mut self,
-        ip: IpAddr,
-        udp: Option<PortChoice>,
-        tcp: Option<PortChoice>,
+        listens: &[ListenAddress],
         max_connections: usize,
-        shared_udp: bool,
+        shared: bool,
     ) -> Result<SocketSet, RequestError> {
-        if udp.is_none() && tcp.is_none() {
+        if listens.is_empty() || listens.len() > MAX_LISTEN_ADDRESSES {
+            return Err(RequestError::invalid(
+                "listen_infos",
+                format!("between 1 and {MAX_LISTEN_ADDRESSES} addresses"),
+            ));
+        }
+        if listens
+            .iter()
+            .any(|listen| listen.udp.is_none() && listen.tcp.is_none())
+        {
             return Err(RequestError::invalid(
                 "listen_infos",
                 "at least one of UDP and TCP is needed",
             ));
         }
-        let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
-        let udp = udp
-            .map(|port| {
-                if shared_udp {
-                    self.ports.bind_shared_udp_at(ip, port)
-                } else {
-                    self.ports.bind_udp_at(ip, port)
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        let mut bound = Vec::new();
+        for listen in listens {
+            match self.bind_listen_address(listen, shared, &mut bound) {
+                Ok((socket, listener)) => {
+                    udp.extend(socket);
+                    tcp.extend(listener.map(mio::net::TcpListener::from_std));
                 }
-            })
-            .transpose()
-            .map_err(resource)?;
-        let tcp = match tcp.map(|port| self.ports.bind_tcp_at(ip, port)).transpose() {
-            Ok(listener) => listener.map(mio::net::TcpListener::from_std),
-            Err(error) => {
-                if let Some(local) = udp.as_ref().and_then(|socket| socket.local_addr().ok()) {
-                    self.ports.release(TransportProtocol::Udp, local);
+                Err(error) => {
+                    for (protocol, local) in bound {
+                        self.ports.release(protocol, local);
+                    }
+                    return Err(RequestError::Resource(error.to_string()));
                 }
-                return Err(resource(error));
             }
-        };
+        }
         Ok(SocketSet::new(udp, tcp, max_connections))
+    }
+
+    /// Binds one address's UDP socket and/or TCP listener, noting in `bound` what it bound.
+    fn bind_listen_address(
+        &mut self,
+        listen: &ListenAddress,
+        shared: bool,
+        bound: &mut Vec<(TransportProtocol, std::net::SocketAddr)>,
+    ) -> Result<(Option<std::net::UdpSocket>, Option<std::net::TcpListener>), PortError> {
+        let socket = match listen.udp {
+            Some(port) if shared => Some(self.ports.bind_shared_udp_at(listen.ip, port)?),
+            Some(port) => Some(self.ports.bind_udp_at(listen.ip, port)?),
+            None => None,
+        };
+        bound.extend(
+            socket
+                .as_ref()
+                .and_then(|socket| socket.local_addr().ok())
+                .map(|local| (TransportProtocol::Udp, local)),
+        );
+        let listener = match listen.tcp {
+            Some(port) if shared => Some(self.ports.bind_shared_tcp_at(listen.ip, port)?),
+            Some(port) => Some(self.ports.bind_tcp_at(listen.ip, port)?),
+            None => None,
+        };
+        bound.extend(
+            listener
+                .as_ref()
+                .and_then(|listener| listener.local_addr().ok())
+                .map(|local| (TransportProtocol::Tcp, local)),
+        );
+        Ok((socket, listener))
     }
 
     /// Deregisters a socket set and returns its ports.
@@ -1239,11 +1271,11 @@ mod tests {
                     "r",
                     RouterRequest::CreateWebRtcTransport {
                         transport_id: "flooded".into(),
-                        listen: WebRtcListen::Own {
+                        listen: WebRtcListen::Own(vec![ListenAddress {
                             ip: "127.0.0.1".parse().unwrap(),
                             udp: Some(PortChoice::WorkerRange),
                             tcp: None,
-                        },
+                        }]),
                         ice_consent_timeout: None,
                     },
                 ),

@@ -91,12 +91,8 @@ pub enum WorkerRequest {
     CreateWebRtcServer {
         /// The id the caller chose.
         server_id: String,
-        /// The address to bind.
-        listen_ip: IpAddr,
-        /// The UDP port, or `None` for no UDP.
-        udp: Option<PortChoice>,
-        /// The TCP port, or `None` for no TCP.
-        tcp: Option<PortChoice>,
+        /// Where it listens.
+        listens: Vec<ListenAddress>,
     },
     /// Joins this worker to a WebRtcServer another worker of the process created, so its
     /// routers' WebRTC transports can use that server's ports too.
@@ -232,18 +228,22 @@ pub enum TransportRequest {
     },
 }
 
+/// One address a WebRTC transport or WebRtcServer listens on, with its ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddress {
+    /// The address to bind.
+    pub ip: IpAddr,
+    /// The UDP port, or `None` for no UDP.
+    pub udp: Option<PortChoice>,
+    /// The TCP port (ICE-TCP passive candidates, RFC 6544), or `None` for no TCP.
+    pub tcp: Option<PortChoice>,
+}
+
 /// Where a WebRTC transport listens.
 #[derive(Debug, Clone)]
 pub enum WebRtcListen {
-    /// Its own ports.
-    Own {
-        /// The address to bind.
-        ip: IpAddr,
-        /// The UDP port, or `None` for no UDP.
-        udp: Option<PortChoice>,
-        /// The TCP port (ICE-TCP passive candidates, RFC 6544), or `None` for no TCP.
-        tcp: Option<PortChoice>,
-    },
+    /// Its own ports, on each of these addresses (candidates on every one).
+    Own(Vec<ListenAddress>),
     /// The sockets of this WebRtcServer.
     Server(String),
 }

@@ -134,9 +134,24 @@ impl PortAllocator {
         port: PortChoice,
     ) -> Result<UdpSocket, PortError> {
         self.bind(TransportProtocol::Udp, ip, port, |address| {
-            drop(UdpSocket::bind(address)?);
+            super::tuple_sockets::udp_port_is_free(address)?;
             super::tuple_sockets::bind_shared_udp(address)
         })
+    }
+
+    /// Binds a non-blocking TCP listener on `ip` at the chosen port for a WebRtcServer
+    /// (IPv6-only on the IPv6 wildcard, like its UDP socket).
+    pub fn bind_shared_tcp_at(
+        &mut self,
+        ip: IpAddr,
+        port: PortChoice,
+    ) -> Result<TcpListener, PortError> {
+        self.bind(
+            TransportProtocol::Tcp,
+            ip,
+            port,
+            super::tuple_sockets::bind_shared_tcp,
+        )
     }
 
     /// Binds a non-blocking TCP listener on `ip` at the chosen port.

@@ -1,13 +1,15 @@
-//! The sockets a WebRTC transport listens on (its own, or a WebRtcServer's shared ones): a
-//! UDP socket and/or a TCP listener with the ICE-TCP connections it accepted. Reading hands
-//! each packet, with its tuple, to a dispatcher; sending goes through [`SocketSink`].
+//! The sockets a WebRTC transport listens on (its own, or a WebRtcServer's shared ones): on
+//! each of its listen addresses (up to [`MAX_LISTEN_ADDRESSES`]: IPv4 and IPv6, several
+//! interfaces) a UDP socket and/or a TCP listener, and the ICE-TCP connections the listeners
+//! accepted. Reading hands each packet, with its tuple, to a dispatcher; sending goes
+//! through [`SocketSink`], from the socket of the tuple's local address.
 //!
 //! TCP connections are few (a fixed table), so a connection that never carries a valid ICE
 //! check cannot keep its slot forever: when the table is full, a newcomer takes the slot of
 //! the oldest such connection open for [`UNVALIDATED_GRACE`]. Otherwise anyone could open
 //! a few connections, send half a frame, and lock every ICE-TCP client out (slowloris).
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,12 +23,14 @@ use super::udp_batch::{recv_batch, RecvBatch, SendBatch, BATCH};
 use crate::ice::{TransportProtocol, TransportTuple};
 use crate::rtc::datagram_sink::DatagramSink;
 
-/// Socket index of the UDP socket within a token range.
-pub const UDP_INDEX: usize = 0;
-/// Socket index of the TCP listener.
-pub const TCP_LISTENER_INDEX: usize = 1;
+/// Listen addresses a set holds at most (each with a UDP socket and/or a TCP listener).
+pub const MAX_LISTEN_ADDRESSES: usize = 4;
+/// Socket index of the first UDP socket within a token range.
+pub const FIRST_UDP_INDEX: usize = 0;
+/// Socket index of the first TCP listener.
+pub const FIRST_TCP_LISTENER_INDEX: usize = MAX_LISTEN_ADDRESSES;
 /// Socket index of the first TCP connection.
-pub const FIRST_TCP_CONNECTION_INDEX: usize = 2;
+pub const FIRST_TCP_CONNECTION_INDEX: usize = 2 * MAX_LISTEN_ADDRESSES;
 /// How long a TCP connection keeps its slot without carrying a valid ICE check once the
 /// table is full (an honest ICE-TCP client sends its first check as soon as it connects).
 pub const UNVALIDATED_GRACE: Duration = Duration::from_secs(1);
@@ -76,7 +80,10 @@ enum UdpOut<'a> {
 /// Sends on a socket set: UDP datagrams into the worker's batch or egress queue, TCP frames
 /// to the connection of the tuple. Counts what it sent so the caller can charge the sender.
 pub struct SocketSink<'a> {
-    udp: Option<&'a UdpSocket>,
+    udp: &'a [Arc<UdpSocket>],
+    udp_locals: &'a [SocketAddr],
+    /// The UDP socket the batch's datagrams are for.
+    batch_socket: usize,
     out: UdpOut<'a>,
     connections: &'a mut [Option<TcpConnection>],
     /// Datagrams sent since the last [`SocketSink::take_counts`].
@@ -96,8 +103,18 @@ impl SocketSink<'_> {
 
     /// Sends what the UDP batch holds (deferred datagrams wait for the routing phase).
     pub fn flush(&mut self) {
-        if let (Some(socket), UdpOut::Batch(batch)) = (self.udp, &mut self.out) {
+        if let (Some(socket), UdpOut::Batch(batch)) =
+            (self.udp.get(self.batch_socket), &mut self.out)
+        {
             batch.flush(socket);
+        }
+    }
+
+    /// The index of the UDP socket bound to `local`.
+    fn udp_index(&self, local: &SocketAddr) -> Option<usize> {
+        match self.udp_locals {
+            [only] if only == local => Some(0),
+            locals => locals.iter().position(|bound| bound == local),
         }
     }
 }
@@ -106,12 +123,18 @@ impl DatagramSink for SocketSink<'_> {
     fn send(&mut self, tuple: &TransportTuple, datagram: &[u8]) {
         match tuple.protocol {
             TransportProtocol::Udp => {
-                let Some(socket) = self.udp else { return };
+                let Some(index) = self.udp_index(&tuple.local) else {
+                    return;
+                };
+                let socket = &*self.udp[index];
                 match &mut self.out {
                     UdpOut::Batch(batch) => {
-                        if batch.is_full() {
-                            batch.flush(socket);
+                        if batch.is_full() || (index != self.batch_socket && !batch.is_empty()) {
+                            if let Some(previous) = self.udp.get(self.batch_socket) {
+                                batch.flush(previous);
+                            }
                         }
+                        self.batch_socket = index;
                         if !batch.push(tuple.remote, datagram) {
                             return;
                         }
@@ -136,46 +159,67 @@ impl DatagramSink for SocketSink<'_> {
     }
 }
 
-/// A UDP socket and/or TCP listener with accepted connections.
+/// UDP sockets and/or TCP listeners with accepted connections.
 #[derive(Debug)]
 pub struct SocketSet {
-    udp: Option<Arc<UdpSocket>>,
-    /// Whether this set reads its UDP socket (not when it only sends from a WebRtcServer's,
+    udp: Vec<Arc<UdpSocket>>,
+    /// Their bound addresses, in the same order.
+    udp_locals: Vec<SocketAddr>,
+    /// Whether this set reads its UDP sockets (not when it only sends from a WebRtcServer's,
     /// which another worker reads).
     reads_udp: bool,
-    tcp: Option<TcpListener>,
+    tcp: Vec<TcpListener>,
     connections: Vec<Option<TcpConnection>>,
     /// Connections leaving for another member of a WebRtcServer.
     departures: Vec<Departure>,
 }
 
 impl SocketSet {
-    /// Bound, non-blocking sockets (at least one), accepting up to `max_connections` TCP
-    /// connections at once.
-    pub fn new(udp: Option<UdpSocket>, tcp: Option<TcpListener>, max_connections: usize) -> Self {
+    /// Bound, non-blocking sockets (at least one; at most [`MAX_LISTEN_ADDRESSES`] of each
+    /// protocol, the caller checks), accepting up to `max_connections` TCP connections at
+    /// once.
+    pub fn new(udp: Vec<UdpSocket>, tcp: Vec<TcpListener>, max_connections: usize) -> Self {
+        Self::with(
+            udp.into_iter().map(Arc::new).collect(),
+            true,
+            tcp,
+            max_connections,
+        )
+    }
+
+    /// A set that sends from `udp` (read by another worker) and holds up to
+    /// `max_connections` TCP connections handed to it.
+    pub fn sending_from(udp: Vec<Arc<UdpSocket>>, max_connections: usize) -> Self {
+        Self::with(udp, false, Vec::new(), max_connections)
+    }
+
+    fn with(
+        udp: Vec<Arc<UdpSocket>>,
+        reads_udp: bool,
+        tcp: Vec<TcpListener>,
+        max_connections: usize,
+    ) -> Self {
+        // A socket whose address cannot be read cannot be sent from by address either.
+        let udp: Vec<Arc<UdpSocket>> = udp
+            .into_iter()
+            .filter(|socket| socket.local_addr().is_ok())
+            .collect();
+        let udp_locals = udp
+            .iter()
+            .filter_map(|socket| socket.local_addr().ok())
+            .collect();
         SocketSet {
-            udp: udp.map(Arc::new),
-            reads_udp: true,
+            udp,
+            udp_locals,
+            reads_udp,
             tcp,
             connections: (0..max_connections).map(|_| None).collect(),
             departures: Vec::new(),
         }
     }
 
-    /// A set that sends from `udp` (read by another worker) and holds up to
-    /// `max_connections` TCP connections handed to it.
-    pub fn sending_from(udp: Option<Arc<UdpSocket>>, max_connections: usize) -> Self {
-        SocketSet {
-            udp,
-            reads_udp: false,
-            tcp: None,
-            connections: (0..max_connections).map(|_| None).collect(),
-            departures: Vec::new(),
-        }
-    }
-
-    /// Its UDP socket, to share with other workers for sending.
-    pub fn udp(&self) -> Option<Arc<UdpSocket>> {
+    /// Its UDP sockets, to share with other workers for sending.
+    pub fn udp(&self) -> Vec<Arc<UdpSocket>> {
         self.udp.clone()
     }
 
@@ -211,24 +255,25 @@ impl SocketSet {
     }
 
     /// Bound addresses: UDP, then TCP.
-    pub fn locals(&self) -> Vec<(TransportProtocol, std::net::SocketAddr)> {
+    pub fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)> {
         let udp = self
-            .udp
-            .as_ref()
-            .and_then(|socket| socket.local_addr().ok())
-            .map(|address| (TransportProtocol::Udp, address));
+            .udp_locals
+            .iter()
+            .map(|address| (TransportProtocol::Udp, *address));
         let tcp = self
             .tcp
-            .as_ref()
-            .and_then(|listener| listener.local_addr().ok())
+            .iter()
+            .filter_map(|listener| listener.local_addr().ok())
             .map(|address| (TransportProtocol::Tcp, address));
-        udp.into_iter().chain(tcp).collect()
+        udp.chain(tcp).collect()
     }
 
     /// A sink over these sockets whose UDP datagrams go out on its `flush`.
     pub fn sink<'a>(&'a mut self, batch: &'a mut SendBatch) -> SocketSink<'a> {
         SocketSink {
-            udp: self.udp.as_deref(),
+            udp: &self.udp,
+            udp_locals: &self.udp_locals,
+            batch_socket: 0,
             out: UdpOut::Batch(batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -240,7 +285,9 @@ impl SocketSet {
     /// routing phase.
     pub fn deferred_sink<'a>(&'a mut self, queue: &'a mut EgressQueue) -> SocketSink<'a> {
         SocketSink {
-            udp: self.udp.as_deref(),
+            udp: &self.udp,
+            udp_locals: &self.udp_locals,
+            batch_socket: 0,
             out: UdpOut::Deferred(queue),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -250,17 +297,19 @@ impl SocketSet {
 
     /// Registers the listening sockets at `token_base + index`.
     pub fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
-        if let Some(socket) = self.udp.as_ref().filter(|_| self.reads_udp) {
-            registry.register(
-                &mut mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(socket)),
-                Token(token_base + UDP_INDEX),
-                Interest::READABLE,
-            )?;
+        if self.reads_udp {
+            for (index, socket) in self.udp.iter().enumerate() {
+                registry.register(
+                    &mut mio::unix::SourceFd(&socket.as_raw_fd()),
+                    Token(token_base + FIRST_UDP_INDEX + index),
+                    Interest::READABLE,
+                )?;
+            }
         }
-        if let Some(listener) = &mut self.tcp {
+        for (index, listener) in self.tcp.iter_mut().enumerate() {
             registry.register(
                 listener,
-                Token(token_base + TCP_LISTENER_INDEX),
+                Token(token_base + FIRST_TCP_LISTENER_INDEX + index),
                 Interest::READABLE,
             )?;
         }
@@ -269,12 +318,12 @@ impl SocketSet {
 
     /// Deregisters every socket (they are about to close; failures cannot matter).
     pub fn deregister(&mut self, registry: &Registry) {
-        if let Some(socket) = self.udp.as_ref().filter(|_| self.reads_udp) {
-            let _ = registry.deregister(&mut mio::unix::SourceFd(
-                &std::os::fd::AsRawFd::as_raw_fd(socket),
-            ));
+        if self.reads_udp {
+            for socket in &self.udp {
+                let _ = registry.deregister(&mut mio::unix::SourceFd(&socket.as_raw_fd()));
+            }
         }
-        if let Some(listener) = &mut self.tcp {
+        for listener in &mut self.tcp {
             let _ = registry.deregister(listener);
         }
         for mut connection in self.connections.iter_mut().filter_map(Option::take) {
@@ -302,9 +351,11 @@ impl SocketSet {
         mut dispatch: impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> Delivery,
     ) -> bool {
         match index {
-            UDP_INDEX => self.read_udp(receive, batch, &mut dispatch),
-            TCP_LISTENER_INDEX => {
-                self.accept(registry, token_base, now);
+            FIRST_UDP_INDEX..FIRST_TCP_LISTENER_INDEX => {
+                self.read_udp(index - FIRST_UDP_INDEX, receive, batch, &mut dispatch)
+            }
+            FIRST_TCP_LISTENER_INDEX..FIRST_TCP_CONNECTION_INDEX => {
+                self.accept(index - FIRST_TCP_LISTENER_INDEX, registry, token_base, now);
                 false
             }
             _ => {
@@ -321,14 +372,16 @@ impl SocketSet {
 
     fn read_udp(
         &mut self,
+        udp_index: usize,
         receive: &mut RecvBatch,
         batch: &mut SendBatch,
         dispatch: &mut impl FnMut(SocketEvent, &mut [u8], &mut SocketSink<'_>) -> Delivery,
     ) -> bool {
-        let Some(socket) = self.udp.as_deref().filter(|_| self.reads_udp) else {
-            return false;
-        };
-        let Ok(local) = socket.local_addr() else {
+        let (Some(socket), Some(&local), true) = (
+            self.udp.get(udp_index),
+            self.udp_locals.get(udp_index),
+            self.reads_udp,
+        ) else {
             return false;
         };
         // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
@@ -336,7 +389,9 @@ impl SocketSet {
             return false;
         };
         let mut sink = SocketSink {
-            udp: Some(socket),
+            udp: &self.udp,
+            udp_locals: &self.udp_locals,
+            batch_socket: udp_index,
             out: UdpOut::Batch(&mut *batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -357,8 +412,8 @@ impl SocketSet {
         received == BATCH
     }
 
-    fn accept(&mut self, registry: &Registry, token_base: usize, now: Instant) {
-        let Some(listener) = self.tcp.as_ref() else {
+    fn accept(&mut self, listener: usize, registry: &Registry, token_base: usize, now: Instant) {
+        let Some(listener) = self.tcp.get(listener) else {
             return;
         };
         loop {
@@ -442,7 +497,9 @@ impl SocketSet {
         // tuple (STUN responses, DTLS) reach it.
         let mut buffer = tcp.take_read_buffer();
         let mut sink = SocketSink {
-            udp: self.udp.as_deref(),
+            udp: &self.udp,
+            udp_locals: &self.udp_locals,
+            batch_socket: 0,
             out: UdpOut::Batch(&mut *batch),
             connections: &mut self.connections,
             sent_datagrams: 0,
@@ -496,7 +553,7 @@ mod tests {
     /// Accepts what is waiting on the listener, dating the connections `now`.
     fn accept_all(set: &mut SocketSet, poll: &Poll, now: Instant) {
         set.on_ready(
-            TCP_LISTENER_INDEX,
+            FIRST_TCP_LISTENER_INDEX,
             false,
             poll.registry(),
             0,
@@ -522,11 +579,55 @@ mod tests {
     }
 
     #[test]
+    fn a_sink_sends_from_the_socket_of_the_tuples_local_address() {
+        let v4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let v6 = UdpSocket::bind("[::1]:0").unwrap();
+        let locals = [v4.local_addr().unwrap(), v6.local_addr().unwrap()];
+        let mut set = SocketSet::new(vec![v4, v6], Vec::new(), 0);
+        assert_eq!(
+            set.locals(),
+            [
+                (TransportProtocol::Udp, locals[0]),
+                (TransportProtocol::Udp, locals[1])
+            ]
+        );
+        let clients = [
+            UdpSocket::bind("127.0.0.1:0").unwrap(),
+            UdpSocket::bind("[::1]:0").unwrap(),
+        ];
+        let mut batch = SendBatch::default();
+        let mut sink = set.sink(&mut batch);
+        // Alternating sockets within one batch: each datagram leaves from its own.
+        for round in 0..2 {
+            for (local, client) in locals.iter().zip(&clients) {
+                let tuple = TransportTuple {
+                    local: *local,
+                    remote: client.local_addr().unwrap(),
+                    protocol: TransportProtocol::Udp,
+                };
+                sink.send(&tuple, &[round]);
+            }
+        }
+        sink.flush();
+        assert_eq!(sink.take_counts().0, 4);
+        for (local, client) in locals.iter().zip(&clients) {
+            client
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            for round in 0..2 {
+                let mut buffer = [0u8; 4];
+                let (len, source) = client.recv_from(&mut buffer).unwrap();
+                assert_eq!((&buffer[..len], source), (&[round][..], *local));
+            }
+        }
+    }
+
+    #[test]
     fn a_full_table_gives_the_oldest_never_validated_connection_to_a_newcomer() {
         let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let address = listener.local_addr().unwrap();
         let poll = Poll::new().unwrap();
-        let mut set = SocketSet::new(None, Some(listener), 2);
+        let mut set = SocketSet::new(Vec::new(), vec![listener], 2);
         set.register(poll.registry(), 0).unwrap();
         let start = Instant::now();
 

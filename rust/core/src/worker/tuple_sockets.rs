@@ -27,45 +27,84 @@ pub const MAX_TUPLE_SOCKETS: usize = 4096;
 /// Binds a non-blocking UDP socket at `address` with `SO_REUSEPORT`, so sockets connected to
 /// single clients can share its address and port.
 pub fn bind_shared_udp(address: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::from(bind_socket(
+        address,
+        libc::SOCK_DGRAM,
+        Some(libc::SO_REUSEPORT),
+    )?);
+    enlarge_receive_buffer(&socket);
+    Ok(socket)
+}
+
+/// Whether `address` is free for a UDP socket that does not share its port: binds one and
+/// closes it (a WebRtcServer's port is refused when another socket holds it, even one that
+/// would let it share).
+pub fn udp_port_is_free(address: SocketAddr) -> io::Result<()> {
+    bind_socket(address, libc::SOCK_DGRAM, None).map(drop)
+}
+
+/// Binds a non-blocking TCP listener at `address` (with `SO_REUSEADDR`, as std does).
+pub fn bind_shared_tcp(address: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let fd = bind_socket(address, libc::SOCK_STREAM, Some(libc::SO_REUSEADDR))?;
+    // SAFETY: listen() takes no pointers.
+    if unsafe { libc::listen(fd.as_raw_fd(), 128) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(std::net::TcpListener::from(fd))
+}
+
+/// A non-blocking socket of `kind` bound at `address`. On the IPv6 wildcard it is IPv6-only,
+/// so a server's IPv4 and IPv6 wildcards can share a port number (an IPv4 client gets the
+/// IPv4 listen info's candidate, as the family settings say). `reuse`: `SO_REUSEPORT` (a
+/// WebRtcServer's datagram sockets) or `SO_REUSEADDR` (listeners), if any.
+fn bind_socket(
+    address: SocketAddr,
+    kind: libc::c_int,
+    reuse: Option<libc::c_int>,
+) -> io::Result<OwnedFd> {
     let domain = match address {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
     };
     // SAFETY: socket() takes no pointers; the descriptor is owned at once.
-    let fd = unsafe {
-        libc::socket(
-            domain,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
+    let fd = unsafe { libc::socket(domain, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a new descriptor nothing else owns.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let enable: libc::c_int = 1;
-    // SAFETY: the option value points at a live c_int of the length given.
-    let set = unsafe {
-        libc::setsockopt(
-            owned.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            std::ptr::from_ref(&enable).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if set != 0 {
-        return Err(io::Error::last_os_error());
+    if let Some(option) = reuse {
+        enable(&owned, libc::SOL_SOCKET, option)?;
+    }
+    if address.ip() == std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED) {
+        enable(&owned, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
     }
     let (storage, len) = socket_address(address);
     // SAFETY: storage holds a sockaddr of the family and length given.
     if unsafe { libc::bind(owned.as_raw_fd(), std::ptr::from_ref(&storage).cast(), len) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let socket = UdpSocket::from(owned);
-    enlarge_receive_buffer(&socket);
-    Ok(socket)
+    Ok(owned)
+}
+
+/// Sets a boolean socket option.
+fn enable(socket: &OwnedFd, level: libc::c_int, option: libc::c_int) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: the option value points at a live c_int of the length given.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            option,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn socket_address(address: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {

@@ -64,7 +64,7 @@ pub type Mailbox = Box<dyn Fn(Handoff) -> bool + Send + Sync>;
 /// sends from, the directory of which member owns what, and how to reach each member.
 pub struct SharedWebRtcServer {
     id: String,
-    udp: Option<Arc<UdpSocket>>,
+    udp: Vec<Arc<UdpSocket>>,
     locals: Vec<(TransportProtocol, SocketAddr)>,
     /// Which member owns each username fragment and validated tuple.
     pub directory: Arc<MemberDirectory>,
@@ -93,7 +93,7 @@ impl SharedWebRtcServer {
     /// listens), registered for other workers to join; `None` if the id is taken.
     pub fn publish(
         id: String,
-        udp: Option<Arc<UdpSocket>>,
+        udp: Vec<Arc<UdpSocket>>,
         locals: Vec<(TransportProtocol, SocketAddr)>,
         home: Mailbox,
     ) -> Option<Arc<Self>> {
@@ -136,8 +136,8 @@ impl SharedWebRtcServer {
         &self.locals
     }
 
-    /// The UDP socket every member sends from.
-    pub fn udp(&self) -> Option<Arc<UdpSocket>> {
+    /// The UDP sockets every member sends from.
+    pub fn udp(&self) -> Vec<Arc<UdpSocket>> {
         self.udp.clone()
     }
 

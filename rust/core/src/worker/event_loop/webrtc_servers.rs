@@ -3,7 +3,6 @@
 //! each packet to the transport it routes to, here or handed to the member that owns it;
 //! taking in what other members hand over; closing.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,8 +10,7 @@ use super::{Command, TransportEntry, Worker, SERVER_TOKEN_BASE};
 use crate::ice::ServerRoutes;
 use crate::ice::{Destination, TransportProtocol, TransportTuple};
 use crate::worker::forward_queue::ForwardQueue;
-use crate::worker::messages::{RequestError, Response};
-use crate::worker::ports::PortChoice;
+use crate::worker::messages::{ListenAddress, RequestError, Response};
 use crate::worker::socket_set::{Delivery, SocketEvent, SocketSet, SocketSink};
 use crate::worker::webrtc_server::{
     Handed, Handoff, Mailbox, SharedWebRtcServer, UnroutedDatagrams, WorkerWebRtcServer,
@@ -139,9 +137,7 @@ impl Worker {
     pub(super) fn create_webrtc_server(
         &mut self,
         server_id: String,
-        listen_ip: IpAddr,
-        udp: Option<PortChoice>,
-        tcp: Option<PortChoice>,
+        listens: &[ListenAddress],
     ) -> Result<Response, RequestError> {
         let taken = || {
             RequestError::invalid(
@@ -152,8 +148,7 @@ impl Worker {
         if self.servers_by_id.contains_key(&server_id) {
             return Err(taken());
         }
-        let mut sockets =
-            self.bind_socket_set(listen_ip, udp, tcp, MAX_SERVER_TCP_CONNECTIONS, true)?;
+        let mut sockets = self.bind_socket_set(listens, MAX_SERVER_TCP_CONNECTIONS, true)?;
         let locals = sockets.locals();
         let Some(shared) = SharedWebRtcServer::publish(
             server_id.clone(),
