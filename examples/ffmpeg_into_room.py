@@ -37,15 +37,21 @@ async def broadcast(url: str, room: str, file: str | None, seconds: float) -> in
         try:
             outputs = {}
             for kind in ("video", "audio"):
+                # Its own RTCP port: ffmpeg sends RTCP from another port than RTP, and its
+                # sender reports are what lets receivers align video and audio.
                 transport = await post(
-                    session, f"{base}/{broadcaster}/transports", {"comedia": True, "rtcpMux": True}
+                    session,
+                    f"{base}/{broadcaster}/transports",
+                    {"comedia": True, "rtcpMux": False},
                 )
                 await post(
                     session,
                     f"{base}/{broadcaster}/transports/{transport['id']}/producers",
                     {"kind": kind, "rtpParameters": ffmpeg.producer_parameters(kind)},
                 )
-                outputs[kind] = ffmpeg.rtp_output(transport["ip"], transport["port"])
+                outputs[kind] = ffmpeg.rtp_output(
+                    transport["ip"], transport["port"], rtcp_port=transport["rtcpPort"]
+                )
             command = ffmpeg.sender_command(
                 outputs["video"], outputs["audio"], file=file, seconds=seconds
             )

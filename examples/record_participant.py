@@ -2,7 +2,8 @@
 mediasoup's recording FAQ describes: the demo's HTTP API makes a recorder (a broadcaster that
 only consumes), plain RTP transports that send to ffmpeg, and paused consumers of the
 participant's producers; ffmpeg listens as an SDP file tells it, then the consumers resume
-(starting on a keyframe) and ffmpeg writes the streams without re-encoding.
+(starting on a keyframe) and ffmpeg writes the streams without re-encoding, aligned by the
+sender reports each consumer sends ahead of its first packet.
 
     python -m mediasoup_py.demo &
     python examples/record_participant.py --room demo --output alice.webm --seconds 30
@@ -88,8 +89,13 @@ async def record(url: str, room: str, peer_id: str | None, output: str, seconds:
                 process = await asyncio.create_subprocess_exec(
                     *ffmpeg.recorder_command(str(sdp), output, seconds)
                 )
-                # ffmpeg binds its ports after reading the SDP.
-                await asyncio.sleep(1.0)
+                # ffmpeg binds its ports after reading the SDP; the consumers resume (and
+                # ask for a keyframe) once it listens.
+                ports = {port for _, port, _ in streams}
+                while not ports <= ffmpeg.udp_ports_of(process.pid):
+                    if process.returncode is not None:
+                        return process.returncode
+                    await asyncio.sleep(0.05)
                 for consumer_id in consumers:
                     await call(session, "POST", f"{base}/consumers/{consumer_id}/resume")
                 print(f"recording {target['displayName']!r} to {output}", flush=True)

@@ -16,6 +16,7 @@ from mediasoup_py.ffmpeg import producer_parameters, recorder_sdp
 from mediasoup_py.plain_transport import PlainTransport
 
 __all__ = [
+    "Recording",
     "decode_errors",
     "free_udp_port",
     "probe",
@@ -28,10 +29,17 @@ __all__ = [
 
 
 def rtp_output(transport: PlainTransport, srtp_key: str | None = None) -> list[str]:
-    """ffmpeg output options sending to a comedia PlainTransport on 127.0.0.1. Its RTCP comes
-    from another source port than its RTP, so the transport drops it as not from the learned
-    tuple; that is fine for these tests."""
-    return ffmpeg.rtp_output("127.0.0.1", transport.tuple["localPort"], srtp_key)
+    """ffmpeg output options sending to a comedia PlainTransport on 127.0.0.1. ffmpeg's RTCP
+    comes from another source port than its RTP: a transport made with ``rtcp_mux=False``
+    learns it on its RTCP port (and its producers get the sender reports); with rtcp-mux it is
+    dropped as not from the learned tuple."""
+    rtcp = transport.rtcp_tuple
+    return ffmpeg.rtp_output(
+        "127.0.0.1",
+        transport.tuple["localPort"],
+        srtp_key,
+        rtcp_port=rtcp["localPort"] if rtcp else None,
+    )
 
 
 async def send_test_media(
@@ -59,26 +67,54 @@ def free_udp_port() -> int:
         return port
 
 
+class Recording:
+    """A recording under way: where it goes, and once ffmpeg is done, what it warned of."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+
 @contextlib.asynccontextmanager
 async def recording(sdp: str, directory: Path, name: str, seconds: float) -> Any:
     """Runs ffmpeg recording the streams of ``sdp`` into ``directory/name`` (stream copy, no
-    re-encoding) for ``seconds`` of media; yields the output path once ffmpeg listens and
-    waits for it to finish on exit."""
+    re-encoding) for ``seconds`` of media; yields a :class:`Recording` once ffmpeg listens,
+    and waits for it to finish on exit. Its warnings include the timestamps it had to fix."""
     sdp_path = directory / "input.sdp"
     sdp_path.write_text(sdp)
-    output = directory / name
-    command = ffmpeg.recorder_command(str(sdp_path), str(output), seconds)
-    process = await asyncio.create_subprocess_exec(*command)
+    result = Recording(directory / name)
+    command = ffmpeg.recorder_command(str(sdp_path), str(result.path), seconds, "warning")
+    process = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    stderr = asyncio.ensure_future(process.stderr.read())
     try:
-        # ffmpeg binds its ports after reading the SDP; give it a moment.
-        await asyncio.sleep(1.0)
-        yield output
-        returncode = await asyncio.wait_for(process.wait(), timeout=seconds + 15)
-        assert returncode == 0, f"the recorder exited with {returncode}"
+        await listening_on_udp(process.pid, sdp_ports(sdp))
+        yield result
+        # ffmpeg stops after `seconds` of media, which a loaded machine sends slower than
+        # real time.
+        returncode = await asyncio.wait_for(process.wait(), timeout=seconds * 5 + 30)
+        result.warnings = (await stderr).decode(errors="replace").splitlines()
+        assert returncode == 0, f"the recorder exited with {returncode}: {result.warnings}"
     finally:
         if process.returncode is None:
             process.terminate()
             await process.wait()
+        stderr.cancel()
+
+
+def sdp_ports(sdp: str) -> set[int]:
+    """The ports an SDP's m-lines listen on."""
+    return {int(line.split()[1]) for line in sdp.splitlines() if line.startswith("m=")}
+
+
+async def listening_on_udp(pid: int, ports: set[int], timeout: float = 30) -> None:
+    """Waits until process ``pid`` has UDP sockets bound to all of ``ports`` (ffmpeg binds
+    them after reading its SDP, which takes it a while on a loaded machine)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not ports <= ffmpeg.udp_ports_of(pid):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"process {pid} did not bind UDP ports {sorted(ports)}")
+        await asyncio.sleep(0.05)
 
 
 async def probe(path: Path) -> list[dict[str, Any]]:
@@ -101,9 +137,10 @@ async def probe(path: Path) -> list[dict[str, Any]]:
 
 
 async def decode_errors(path: Path) -> str:
-    """What ffmpeg's decoders report, at error level, when decoding every frame of a file:
-    empty when every frame decodes. ffprobe's ``-count_frames`` does not tell: it skips
-    undecodable frames (an interframe before the first keyframe) silently and exits 0."""
+    """What ffmpeg reports, at error level, when decoding every frame of a file: empty when
+    every frame decodes and the timestamps grow. ffprobe's ``-count_frames`` does not tell:
+    it skips undecodable frames (an interframe before the first keyframe) silently and exits
+    0."""
     process = await asyncio.create_subprocess_exec(
         "ffmpeg",
         "-hide_banner",
@@ -117,12 +154,9 @@ async def decode_errors(path: Path) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     report = stderr.decode(errors="replace")
     assert process.returncode == 0, report
-    # The null output's muxer checks timestamps, not decoding: a frame the recorder stamped
-    # like the one before it (which a recorder on a loaded machine sometimes does) is its
-    # complaint, not a decoder's.
-    return "".join(
-        line for line in report.splitlines(keepends=True) if not line.startswith("[null @")
-    )
+    # The null output's muxer checks the timestamps too: a frame stamped like the one before
+    # it is reported, and counts.
+    return report

@@ -8,6 +8,7 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mediasoup_core::packet::codecs::PayloadCodec;
 use mediasoup_core::packet::rtp::RtpHeader;
+use mediasoup_core::rtc::capture_clock::CaptureClock;
 use mediasoup_core::rtc::consumer::{Consumer, ConsumerSpec, Forward, LayerSpec};
 use mediasoup_core::rtc::layer_selector::Layers;
 
@@ -59,12 +60,14 @@ fn forwarding(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let mut output = vec![0u8; 1500];
     let now = Instant::now();
+    // What the routing passes along with every packet: its stream's capture clock.
+    let clock = Some(CaptureClock::new(90_000, 0, now, 0));
 
     // One stream: a keyframe, then packets with the next numbers.
     let mut packet = vp8(1000, 0, 0, true);
     let mut simple = Consumer::new(spec(None), false, (1, 1)).expect("valid spec");
     assert!(matches!(
-        simple.forward(&packet, 0, true, now, &mut output),
+        simple.forward(&packet, 0, true, clock, now, &mut output),
         Forward::Send(_)
     ));
     packet[18] = 0x01; // inter frames from now on
@@ -73,7 +76,7 @@ fn forwarding(c: &mut Criterion) {
         b.iter(|| {
             index = index.wrapping_add(1);
             advance(&mut packet, index);
-            black_box(simple.forward(black_box(&packet), 0, false, now, &mut output))
+            black_box(simple.forward(black_box(&packet), 0, false, clock, now, &mut output))
         })
     });
     assert!(simple.stats().packets > 1, "the simple consumer forwarded");
@@ -93,7 +96,7 @@ fn forwarding(c: &mut Criterion) {
     };
     let mut simulcast = Consumer::new(spec(Some(layers)), false, (1, 1)).expect("valid spec");
     for (stream, packet) in streams.iter_mut().enumerate() {
-        simulcast.forward(packet, stream as u8, true, now, &mut output);
+        simulcast.forward(packet, stream as u8, true, clock, now, &mut output);
         packet[18] = 0x01;
     }
     let mut index = 0u32;
@@ -109,6 +112,7 @@ fn forwarding(c: &mut Criterion) {
                     black_box(packet),
                     stream as u8,
                     false,
+                    clock,
                     now,
                     &mut output,
                 ))

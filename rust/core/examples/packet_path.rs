@@ -101,10 +101,16 @@ fn main() {
         let Ingest::Accepted { produced, len } = producer.ingest(&mut buffer[..plain], now) else {
             panic!("the producer's packet");
         };
+        let clock = producer.capture_clock();
         for (consumer, sender) in &mut consumers {
-            if let Forward::Send(copy) =
-                consumer.forward(&buffer[..len], 0, produced.is_keyframe, now, &mut output)
-            {
+            if let Forward::Send(copy) = consumer.forward(
+                &buffer[..len],
+                0,
+                produced.is_keyframe,
+                clock,
+                now,
+                &mut output,
+            ) {
                 sender.protect_rtp(&mut output, copy).expect("protect");
                 sent += 1;
             }

@@ -22,12 +22,15 @@
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
 //! - [`svc_selector`]: which layers of an SVC (VP9) stream a consumer forwards.
 //! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
+//! - [`capture_clock`]: when a producer stream's media was captured (from its sender
+//!   reports): consumers' timestamps across switches and their own sender reports.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
 
 pub mod audio_level_observer;
 pub mod bandwidth_allocation;
+pub mod capture_clock;
 pub mod consumer;
 pub mod datagram_sink;
 pub mod dominant_speaker;

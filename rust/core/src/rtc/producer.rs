@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::{self, FrameInfo, PayloadCodec};
+use crate::packet::rtcp::SenderReport;
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
+use crate::rtc::capture_clock::{CaptureClock, Continuity, NtpOrigin, StreamClock};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
 use crate::rtc::rate_meter::RateMeter;
@@ -180,6 +182,11 @@ pub struct Producer {
     video_orientation: Option<VideoOrientation>,
     store: Option<Box<RtpPacketStore>>,
     receive_stats: ReceiveStats,
+    /// When its media was captured, from the client's sender reports; and its restarts.
+    clock: StreamClock,
+    /// Where the client's NTP clock stands on ours (its first sender report on this
+    /// transport), once known.
+    ntp_origin: Option<NtpOrigin>,
     /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
     layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     /// AV1 with the dependency descriptor: the last keyframe's template layers.
@@ -204,6 +211,8 @@ impl Producer {
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
             receive_stats: ReceiveStats::new(spec.clock_rate),
+            clock: StreamClock::new(spec.clock_rate),
+            ntp_origin: None,
             key_frame_requests: KeyFrameRequests::new(spec.key_frame_request_delay),
             spec,
             extension_map,
@@ -232,6 +241,35 @@ impl Producer {
     /// The client's SSRC, once known.
     pub fn client_ssrc(&self) -> Option<u32> {
         self.learned_ssrc
+    }
+
+    /// When the stream's media was captured, once a packet or sender report told.
+    pub fn capture_clock(&self) -> Option<CaptureClock> {
+        self.clock.clock()
+    }
+
+    /// Where the client's NTP clock stands on ours, once a sender report told.
+    pub fn ntp_origin(&self) -> Option<NtpOrigin> {
+        self.ntp_origin
+    }
+
+    /// Takes in the client's sender report on this stream, arrived `now`; `origin` is where
+    /// the client's NTP clock stands on ours if another of its streams measured it (all of
+    /// them share one, so their timing relative to each other stays the client's).
+    pub fn on_sender_report(
+        &mut self,
+        report: &SenderReport,
+        now: Instant,
+        origin: Option<NtpOrigin>,
+    ) {
+        let middle = ((report.ntp_seconds & 0xFFFF) << 16) | (report.ntp_fraction >> 16);
+        self.receive_stats.on_sender_report(middle, now);
+        let ntp = (u64::from(report.ntp_seconds) << 32) | u64::from(report.ntp_fraction);
+        let origin = self.ntp_origin.or(origin);
+        self.ntp_origin = Some(
+            self.clock
+                .on_sender_report(report.rtp_timestamp, ntp, now, origin),
+        );
     }
 
     /// Which of this producer's streams `packet` is on, if any: the media stream by SSRC,
@@ -345,6 +383,18 @@ impl Producer {
         };
         let client_ssrc = packet.ssrc();
         let sequence = packet.sequence_number();
+        match self
+            .clock
+            .on_packet(sequence, packet.timestamp(), now, repaired)
+        {
+            Continuity::Continues => {}
+            // Far from the stream's numbers: dropped unless the next packet confirms the
+            // client restarted (then consumers start anew on this epoch).
+            Continuity::Probation => return None,
+            Continuity::Restarted => {
+                self.nack_generator = self.spec.generate_nacks.then(NackGenerator::default);
+            }
+        }
         let arrival = self
             .nack_generator
             .as_mut()

@@ -112,6 +112,7 @@ impl WorkerHandle {
             nacked: Vec::new(),
             egress_queue: EgressQueue::default(),
             next_rtcp: Instant::now() + RTCP_INTERVAL,
+            ntp: NtpClock::now(),
             rtcp_compounds: Vec::new(),
             score_changes: Vec::new(),
             nack_key_frames: Vec::new(),
@@ -218,6 +219,8 @@ struct Worker {
     egress_queue: EgressQueue,
     /// When the next sender/receiver reports are due.
     next_rtcp: Instant,
+    /// The NTP times of our reports.
+    ntp: NtpClock,
     /// Periodic RTCP being sent, reused between rounds.
     rtcp_compounds: Vec<(usize, Vec<u8>)>,
     /// Score changes being reported, reused between rounds.
@@ -491,7 +494,19 @@ impl Worker {
                             continue;
                         };
                         match forward {
-                            Forward::Send(len) => self.send_media(consumer_slot, len),
+                            Forward::Send(len) => {
+                                // A consumer's first report goes ahead of its first packet:
+                                // ffmpeg, recording, aligns streams by reports and would
+                                // place packets that came before one wrongly.
+                                if let Some((slot, report)) =
+                                    self.routing.opening_report(producer_index, nth, now, || {
+                                        self.ntp.at(now)
+                                    })
+                                {
+                                    self.send_rtcp_compound(slot, report);
+                                }
+                                self.send_media(consumer_slot, len);
+                            }
                             Forward::NeedKeyFrame(wanted) => {
                                 needs_key_frame |= 1u32.checked_shl(u32::from(wanted)).unwrap_or(0);
                             }
@@ -510,7 +525,7 @@ impl Worker {
                             transport.count_malformed_rtcp();
                         }
                     }
-                    let ntp_middle = (ntp_now() >> 16) as u32;
+                    let ntp_middle = (self.ntp.at(now) >> 16) as u32;
                     self.routing.reports(slot, packet, now, ntp_middle);
                     self.routing.congestion_feedback(slot, packet, now);
                     self.routing.nacked_packets(slot, packet, &mut self.nacked);
@@ -587,13 +602,26 @@ impl Worker {
     /// Sends `self.egress[..len]` as RTCP on a transport (now: RTCP is not batched).
     fn send_rtcp(&mut self, slot: usize, len: usize) {
         let mut egress = std::mem::take(&mut self.egress);
+        self.send_rtcp_from(slot, &mut egress, len);
+        self.egress = egress;
+    }
+
+    /// Sends an RTCP compound on a transport, leaving `self.egress` as it is.
+    fn send_rtcp_compound(&mut self, slot: usize, mut compound: Vec<u8>) {
+        let len = compound.len();
+        compound.resize(len + EGRESS_HEADROOM, 0);
+        self.send_rtcp_from(slot, &mut compound, len);
+    }
+
+    /// Sends `buffer[..len]` (with room for the SRTCP trailer after it) as RTCP.
+    fn send_rtcp_from(&mut self, slot: usize, egress: &mut [u8], len: usize) {
         match self.transports.get_mut(slot) {
             Some(Some(WorkerTransport::Plain(transport))) => {
-                transport.send_rtcp(&mut egress, len, &mut self.egress_queue);
+                transport.send_rtcp(egress, len, &mut self.egress_queue);
                 self.egress_queue.flush();
             }
             Some(Some(WorkerTransport::WebRtc(_))) => {
-                self.with_sink(slot, |state, sink| state.send_rtcp(&mut egress, len, sink));
+                self.with_sink(slot, |state, sink| state.send_rtcp(egress, len, sink));
             }
             Some(Some(WorkerTransport::Direct(transport))) => {
                 transport.on_sent(len);
@@ -605,7 +633,6 @@ impl Worker {
             }
             _ => {}
         }
-        self.egress = egress;
     }
 
     /// Sends RTCP compounds built by the routing, each on its transport.
@@ -651,7 +678,7 @@ impl Worker {
         let mut compounds = std::mem::take(&mut self.rtcp_compounds);
         let mut scores = std::mem::take(&mut self.score_changes);
         self.routing
-            .periodic_rtcp(now, ntp_now(), &mut compounds, &mut scores);
+            .periodic_rtcp(now, self.ntp.at(now), &mut compounds, &mut scores);
         self.send_compounds(&compounds);
         for change in scores.drain(..) {
             self.events.push(WorkerEvent::Score(change));
@@ -1391,13 +1418,37 @@ const RTCP_INTERVAL: Duration = Duration::from_secs(1);
 /// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
-/// The wall clock as 64-bit NTP time (32.32 fixed point), for sender reports.
-fn ntp_now() -> u64 {
-    let since_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
-    ((since_unix.as_secs() + NTP_UNIX_OFFSET) << 32) | fraction
+/// The NTP times (64-bit, 32.32 fixed point) our sender reports carry: the wall clock when
+/// the worker started, moved on by the monotonic clock. A report pairs its NTP time with the
+/// RTP timestamp of the same instant; reading the wall clock apart from that instant would
+/// add whatever time passed in between (a busy thread, a preempted one) to the pairing, and
+/// receivers that align streams by reports (ffmpeg) would see it as timestamps jumping.
+#[derive(Debug, Clone, Copy)]
+struct NtpClock {
+    origin: Instant,
+    origin_ntp: u64,
+}
+
+impl NtpClock {
+    fn now() -> Self {
+        let since_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+        NtpClock {
+            origin: Instant::now(),
+            origin_ntp: ((since_unix.as_secs() + NTP_UNIX_OFFSET) << 32) | fraction,
+        }
+    }
+
+    /// The NTP time of `instant`.
+    fn at(&self, instant: Instant) -> u64 {
+        let since = instant.saturating_duration_since(self.origin);
+        let fraction = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
+        self.origin_ntp
+            .wrapping_add(since.as_secs() << 32)
+            .wrapping_add(fraction)
+    }
 }
 
 /// Bytes a consumer's copy may grow by: its MID extension (with a new extension block) and

@@ -11,6 +11,7 @@ use crate::packet::rtcp::{
 };
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::bandwidth_allocation::{LayeredDemand, UpgradeTrials};
+use crate::rtc::capture_clock::NtpOrigin;
 use crate::rtc::consumer::{Consumer, ConsumerSpec, ConsumerStats, Forward};
 use crate::rtc::layer_selector::Layers;
 use crate::rtc::producer::{
@@ -674,11 +675,16 @@ impl Routing {
         now: Instant,
         output: &mut [u8],
     ) -> Option<(usize, Forward)> {
-        let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
+        let producer_entry = self.producers.get(producer)?.as_ref()?;
+        let consumer = *producer_entry.consumers.get(nth)?;
+        let clock = producer_entry
+            .streams
+            .get(usize::from(stream))
+            .and_then(Producer::capture_clock);
         let entry = self.consumers.get_mut(consumer)?.as_mut()?;
         let forward = entry
             .consumer
-            .forward(packet, stream, is_keyframe, now, output);
+            .forward(packet, stream, is_keyframe, clock, now, output);
         if let Some(layers) = entry.consumer.take_layers_change() {
             self.notices.push(RoutingNotice::ConsumerLayersChange {
                 consumer_id: entry.id.clone(),
@@ -713,6 +719,30 @@ impl Routing {
             }
         }
         Some((entry.transport_slot, forward))
+    }
+
+    /// The sender report the `nth` consumer of a producer owes ahead of the first packet it
+    /// just wrote (once per consumer): its transport slot and the RTCP compound. `ntp`
+    /// gives the wall clock, read only when a report is due.
+    pub fn opening_report(
+        &mut self,
+        producer: usize,
+        nth: usize,
+        now: Instant,
+        ntp: impl FnOnce() -> u64,
+    ) -> Option<(usize, Vec<u8>)> {
+        let consumer = *self.producers.get(producer)?.as_ref()?.consumers.get(nth)?;
+        let entry = self.consumers.get_mut(consumer)?.as_mut()?;
+        let (report, chunk) = entry.consumer.opening_report(now, ntp)?;
+        let packets = [
+            RtcpPacket::SenderReport(report),
+            RtcpPacket::SourceDescription(SourceDescription {
+                chunks: vec![chunk],
+            }),
+        ];
+        let mut compound = Vec::new();
+        serialize_compound(&packets, &mut compound).ok()?;
+        Some((entry.transport_slot, compound))
     }
 
     /// The producer streams (producer, stream) whose keyframes RTCP received on transport
@@ -848,24 +878,43 @@ impl Routing {
                 continue;
             }
             let (sender, blocks) = match RtcpPacket::parse(header, body) {
-                Ok(RtcpPacket::SenderReport(report)) => {
-                    let middle =
-                        ((report.ntp_seconds & 0xFFFF) << 16) | (report.ntp_fraction >> 16);
-                    (Some((report.ssrc, middle)), report.reports)
+                Ok(RtcpPacket::SenderReport(mut report)) => {
+                    let blocks = std::mem::take(&mut report.reports);
+                    (Some(report), blocks)
                 }
                 Ok(RtcpPacket::ReceiverReport(report)) => (None, report.reports),
                 _ => continue,
             };
-            if let Some((ssrc, middle)) = sender {
+            if let Some(report) = sender {
+                let on_transport = |entry: &&mut ProducerEntry| entry.transport_slot == slot;
+                // One endpoint, one NTP clock: its streams share where it stands on ours, and
+                // so do endpoints whose clocks agree with it.
+                let origins = self
+                    .producers
+                    .iter()
+                    .flatten()
+                    .flat_map(|entry| entry.streams.iter().map(move |stream| (entry, stream)));
+                let mut own = None;
+                let mut known = Vec::new();
+                for (entry, stream) in origins {
+                    if let Some(origin) = stream.ntp_origin() {
+                        if entry.transport_slot == slot {
+                            own = Some(origin);
+                        }
+                        known.push(origin);
+                    }
+                }
+                let ntp = (u64::from(report.ntp_seconds) << 32) | u64::from(report.ntp_fraction);
+                let origin = own.or_else(|| NtpOrigin::agreeing(known, ntp, now));
                 let stream = self
                     .producers
                     .iter_mut()
                     .flatten()
-                    .filter(|entry| entry.transport_slot == slot)
+                    .filter(on_transport)
                     .flat_map(|entry| entry.streams.iter_mut())
-                    .find(|stream| stream.client_ssrc() == Some(ssrc));
+                    .find(|stream| stream.client_ssrc() == Some(report.ssrc));
                 if let Some(stream) = stream {
-                    stream.receive_stats().on_sender_report(middle, now);
+                    stream.on_sender_report(&report, now, origin);
                 }
             }
             for block in &blocks {
@@ -1635,6 +1684,7 @@ mod tests {
                 payload_types: vec![(96, 101, Some(PayloadCodec::Vp8))],
                 ssrc: Some(ssrc),
                 mapped_ssrc: ssrc + 1,
+                clock_rate: 90_000,
                 ..ProducerSpec::default()
             })
             .collect();
@@ -1698,11 +1748,14 @@ mod tests {
             send(&mut routing, vp8(3000, 900, 77_000, 300, false), ms40),
             Some(Err(Forward::NeedKeyFrame(2)))
         );
-        // Its keyframe switches: numbering continues, the timestamp moves on by the 40 ms.
+        // Its keyframe switches: numbering continues, and the timestamp is the keyframe's
+        // capture time on the low stream's clock. Without sender reports the clocks start at
+        // each stream's first packet: the keyframe, 33 ms after the top stream's first
+        // packet, which came 40 ms after the low one's, is 73 ms (6600 ticks) after it.
         let top = send(&mut routing, vp8(3000, 901, 80_000, 301, true), ms40).unwrap();
         let (top_sequence, top_timestamp, top_picture_id) = top.unwrap();
         assert_eq!(top_sequence, sequence + 2);
-        assert_eq!(top_timestamp, timestamp + 3000 + 3600);
+        assert_eq!(top_timestamp, timestamp + 6600);
         assert_eq!(top_picture_id, picture_id + 2);
         assert_eq!(
             send(&mut routing, vp8(1000, 12, 6500, 9, false), ms40),
@@ -2028,9 +2081,14 @@ mod tests {
         ));
     }
 
-    /// 1000-byte packets to the producer at `packets_per_second` for `seconds`: how many
-    /// the router forwards.
-    fn forwarded_at(routing: &mut Routing, packets_per_second: u64, seconds: u64) -> u64 {
+    /// 1000-byte packets to the producer at `packets_per_second` for `seconds`, numbered
+    /// from `first_sequence`: how many the router forwards.
+    fn forwarded_at(
+        routing: &mut Routing,
+        first_sequence: u64,
+        packets_per_second: u64,
+        seconds: u64,
+    ) -> u64 {
         let start = Instant::now();
         let header = RtpHeader {
             payload_type: 96,
@@ -2043,7 +2101,7 @@ mod tests {
             let mut payload = vec![0u8; 1000];
             payload[0] = 0x10;
             RtpHeader {
-                sequence_number: nth as u16,
+                sequence_number: (first_sequence + nth) as u16,
                 ..header.clone()
             }
             .write_into(&payload, &mut packet)
@@ -2061,7 +2119,7 @@ mod tests {
         let mut routing = routing();
         routing.set_transport_bitrates(SENDER, Some(200_000), None);
         // 8 Mbps for 10 s: the tolerated 300 kbps, plus a 2 s burst of it.
-        let forwarded = forwarded_at(&mut routing, 1000, 10);
+        let forwarded = forwarded_at(&mut routing, 0, 1000, 10);
         let allowed = (300_000 / 8 * 12 / 1012) as u64;
         assert!(
             forwarded.abs_diff(allowed) <= 2,
@@ -2073,7 +2131,7 @@ mod tests {
         );
         // Lifting the ceiling stops the drops and keeps the count.
         routing.set_transport_bitrates(SENDER, None, None);
-        assert_eq!(forwarded_at(&mut routing, 1000, 1), 1000);
+        assert_eq!(forwarded_at(&mut routing, 10_000, 1000, 1), 1000);
         assert_eq!(
             routing.packets_over_max_incoming_bitrate(SENDER),
             10_000 - forwarded
@@ -2085,11 +2143,11 @@ mod tests {
         let mut routing = routing();
         routing.set_transport_bitrates(SENDER, Some(1_000_000), None);
         // 50 packets/s of 1012 bytes: 405 kbps, and the ceiling can be set again unchanged.
-        assert_eq!(forwarded_at(&mut routing, 50, 20), 1000);
+        assert_eq!(forwarded_at(&mut routing, 0, 50, 20), 1000);
         routing.set_transport_bitrates(SENDER, Some(1_000_000), None);
         assert_eq!(routing.packets_over_max_incoming_bitrate(SENDER), 0);
         routing.set_transport_bitrates(SENDER, None, None);
-        assert_eq!(forwarded_at(&mut routing, 5000, 1), 5000);
+        assert_eq!(forwarded_at(&mut routing, 1000, 5000, 1), 5000);
     }
 
     #[test]
