@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import mediasoup_py
-from mediasoup_py import errors, protocol, protocol_v2
+from mediasoup_py import (
+    errors,
+    frames,
+    metrics,
+    protocol,
+    protocol_v2,
+    recorder,
+    sctp_parameters,
+    sdp,
+    whip,
+)
 from mediasoup_py.events import EventEmitter
 
 OUTPUT = Path(__file__).resolve().parent / "api.md"
@@ -94,6 +104,15 @@ def render() -> str:
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")
+    # Modules an application imports on its own, with their classes.
+    for module in (frames, recorder, sdp, whip, metrics, sctp_parameters):
+        lines += [f"## `{module.__name__}`", "", _summary(module), ""]
+        lines += _module_functions(module)
+        lines.append("")
+        for name in module.__all__:
+            member = getattr(module, name)
+            if inspect.isclass(member) and not issubclass(member, Exception):
+                lines += _class_section(member)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -12,6 +12,10 @@ every other joined peer for each producer (announced with a ``newConsumer`` requ
 notifications mediasoup-demo clients expect (``newPeer``, ``peerClosed``, ``consumerClosed``,
 ``consumerPaused``, ``consumerResumed``, ``consumerLayersChanged``, ``consumerScore``,
 ``producerScore``, ``activeSpeaker``).
+
+Given the process's workers, a room spans them (:mod:`mediasoup_py.room_media`): each new
+transport goes to the least loaded worker, and producers are piped to the workers where they
+have consumers; its clients cannot tell.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mediasoup_py import errors, protocol
+from mediasoup_py import errors, ortc, protocol
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.room_media import RoomMedia, WorkerLoad
 
 if TYPE_CHECKING:
     from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
@@ -32,9 +37,10 @@ if TYPE_CHECKING:
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
-    from mediasoup_py.rtp_parameters import RtpCapabilities
+    from mediasoup_py.rtp_parameters import RtpCapabilities, RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_transport import WebRtcTransport
+    from mediasoup_py.worker import Worker
 
 __all__ = ["Peer", "PeerChannel", "Room", "RoomPeer"]
 
@@ -59,47 +65,71 @@ def _string(data: dict[str, Any], key: str) -> str:
 
 
 class Room(EventEmitter):
-    """A call: one router and the peers in it. Events: ``newpeer`` (a :class:`Peer` or a
-    :class:`~mediasoup_py.peer_v2.V2Peer`), ``audiolevels`` (``[{"producer", "audioLevel"}]``,
-    loudest first, in dBov, every 500 ms while someone speaks; an empty list once all are
-    silent), ``close``."""
+    """A call: its routers (one, or one per worker it spans) and the peers in it. Events:
+    ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
+    ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
+    ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
+    while someone speaks; an empty list once all are silent), ``close``."""
 
     def __init__(
         self,
         router: Router,
         listen_infos: list[ListenInfo],
         audio_levels: AudioLevelObserver,
+        media: RoomMedia | None = None,
     ) -> None:
         super().__init__()
-        self._router = router
+        self._media = media or RoomMedia(router)
         self._listen_infos = listen_infos
         self._audio_levels = audio_levels
         self._peers: dict[str, RoomPeer] = {}
         # Who produced what, for active speaker and v2 notifications (``peerName``).
         self._owners: dict[str, RoomPeer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        audio_levels.on("volumes", self._on_volumes)
-        audio_levels.on("silence", self._on_silence)
-        # Its router goes with its worker (closed, or dead): so does the room.
-        router.observer.on("close", self.close)
+        self._watch_audio_levels(audio_levels)
+        # Its routers go with their workers (closed, or dead): the room with the last.
+        self._media.on("close", self.close)
+        self._media.on("routerclose", self._on_router_closed)
 
     @classmethod
-    async def create(cls, router: Router, *, listen_infos: list[ListenInfo]) -> Room:
-        """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``."""
+    async def create(
+        cls,
+        router: Router,
+        *,
+        listen_infos: list[ListenInfo],
+        workers: list[Worker] | None = None,
+        media_codecs: list[RtpCodecCapability] | None = None,
+        load: WorkerLoad | None = None,
+    ) -> Room:
+        """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``.
+        With ``workers`` and the ``media_codecs`` ``router`` was made with, the room spans
+        those workers (a router on each it needs, transports placed by ``load``)."""
         audio_levels = await router.create_audio_level_observer(
             max_entries=16, threshold=-80, interval=500
         )
-        return cls(router, listen_infos, audio_levels)
+        media = RoomMedia(router, workers=workers or (), media_codecs=media_codecs, load=load)
+        return cls(router, listen_infos, audio_levels, media)
 
     @property
     def router(self) -> Router:
-        """The room's router."""
-        return self._router
+        """The room's home router: its capabilities are the room's (every router of a
+        spanning room has the same), and it hears every audio producer."""
+        return self._media.home
+
+    @property
+    def routers(self) -> list[Router]:
+        """Every router of the room (one per worker it uses)."""
+        return self._media.routers
+
+    def router_of(self, transport: Transport) -> Router | None:
+        """The router one of the room's transports is on."""
+        return self._media.router_of(transport)
 
     @property
     def rtp_capabilities(self) -> RtpCapabilities:
         """What the room's router can receive and send (its codecs and header extensions)."""
-        return self._router.rtp_capabilities
+        return self.router.rtp_capabilities
 
     @property
     def peers(self) -> list[RoomPeer]:
@@ -116,9 +146,10 @@ class Room(EventEmitter):
         return self._peers.get(peer_id)
 
     def dump(self) -> dict[str, Any]:
-        """What the room holds, for debugging: its router and each peer's objects."""
+        """What the room holds, for debugging: its routers, the pipes between them and each
+        peer's objects."""
         peers = [peer.dump() for peer in self._peers.values()]
-        return {"routerId": self._router.id, "peers": peers}
+        return {"routerId": self.router.id, **self._media.dump(), "peers": peers}
 
     def create_active_speaker_detector(self) -> ActiveSpeakerDetector:
         """mediasoup v2's active speaker detector over this room's audio levels."""
@@ -152,7 +183,7 @@ class Room(EventEmitter):
         method, fields = protocol_v2.parse_request(request, "room")
         if method == "queryRoom":
             return {
-                "rtpCapabilities": protocol_v2.room_rtp_capabilities(self._router.rtp_capabilities),
+                "rtpCapabilities": protocol_v2.room_rtp_capabilities(self.router.rtp_capabilities),
                 "mandatoryCodecPayloadTypes": [],
             }
         name = fields.get("peerName")
@@ -178,7 +209,7 @@ class Room(EventEmitter):
         self._closed = True
         for peer in list(self._peers.values()):
             peer.close()
-        self._router.close()
+        self._media.close()
         self.emit("close")
 
     def _joined(self, excluding: RoomPeer | None = None) -> list[RoomPeer]:
@@ -193,16 +224,92 @@ class Room(EventEmitter):
         if not peer.spy:
             for other in self._joined(excluding=peer):
                 other._announce_peer_joined(peer)
+        self.emit("peerjoined", peer)
+
+    def _add_remote_peer(self, peer: RoomPeer) -> None:
+        """A peer joined through another node of the cluster (already joined)."""
+        self._peers[peer.id] = peer
+        self._peer_joined(peer)
 
     def _producer_added(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``producer`` in every other joined peer, and its audio level
         watched."""
         self._owners[producer.id] = owner
         producer.observer.on("close", lambda: self._owners.pop(producer.id, None))
+        self.emit("newproducer", owner, producer)
         for other in self._joined(excluding=owner):
             other._spawn(other._room_consume(owner, producer))
         if producer.kind == "audio":
-            owner._spawn(self._audio_levels.add_producer(producer_id=producer.id))
+            owner._spawn(self._hear(producer.id, self._audio_levels))
+
+    async def _hear(self, producer_id: str, audio_levels: AudioLevelObserver) -> None:
+        """Adds an audio producer to the audio observer, on the home router (piped there
+        if it is on another, for as long as it lives)."""
+        home = self._media.home
+        try:
+            await self._media.acquire(producer_id, home)
+            await audio_levels.add_producer(producer_id=producer_id)
+        except errors.MediasoupError as error:
+            _logger.warning("audio levels of producer %s unheard: %s", producer_id, error)
+
+    def _watch_audio_levels(self, audio_levels: AudioLevelObserver) -> None:
+        audio_levels.on("volumes", self._on_volumes)
+        audio_levels.on("silence", self._on_silence)
+
+    def _on_router_closed(self, router: Router) -> None:
+        """A worker of the room died: its peers lost their transports there (and told the
+        others of their closed producers); if it was the home, the audio observer moves
+        to the new home with every audio producer."""
+        if self._closed or not self._audio_levels.closed:
+            return
+        self._spawn_room_task(self._rehome_audio_levels())
+
+    async def _rehome_audio_levels(self) -> None:
+        home = self._media.home
+        try:
+            audio_levels = await home.create_audio_level_observer(
+                max_entries=16, threshold=-80, interval=500
+            )
+        except errors.MediasoupError as error:
+            _logger.warning("room lost its audio levels: %s", error)
+            return
+        self._audio_levels = audio_levels
+        self._watch_audio_levels(audio_levels)
+        for producer_id, owner in list(self._owners.items()):
+            producer = owner.producers.get(producer_id)
+            if producer is not None and producer.kind == "audio":
+                await self._hear(producer_id, audio_levels)
+
+    def _spawn_room_task(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _consume_on(
+        self,
+        transport: Transport,
+        producer_id: str,
+        consume: Callable[[], Awaitable[Consumer]],
+    ) -> Consumer:
+        """``consume()``'s consumer of the producer on ``transport``, with the producer
+        piped to the transport's router first if it is elsewhere (and unpiped after the last
+        consumer there)."""
+        router = self._media.router_of(transport)
+        if router is None:
+            raise errors.InvalidStateError("the transport is not in this room")
+        copy = await self._media.acquire(producer_id, router)
+        try:
+            consumer = await consume()
+        except BaseException:
+            self._media.release(producer_id, router)
+            raise
+        consumer.observer.once("close", lambda: self._media.release(producer_id, router))
+        if copy.closed and not consumer.closed:
+            # The producer went while the consumer was being made: it would never hear.
+            consumer.close()
+        if consumer.closed:
+            raise errors.InvalidStateError(f"producer {producer_id!r} closed")
+        return consumer
 
     def _owner_of(self, producer: Producer) -> RoomPeer | None:
         return self._owners.get(producer.id)
@@ -227,6 +334,7 @@ class Room(EventEmitter):
         if peer.joined and not peer.spy:
             for other in self._joined():
                 other._announce_peer_closed(peer)
+        self.emit("peerleft", peer)
 
 
 class RoomPeer(EventEmitter, abc.ABC):
@@ -248,6 +356,8 @@ class RoomPeer(EventEmitter, abc.ABC):
         self.display_name = ""
         self.device: dict[str, Any] = {}
         self.rtp_capabilities: dict[str, Any] | None = None
+        # The router of its transports (in a room spanning workers).
+        self._media_router: Router | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -480,7 +590,9 @@ class Peer(RoomPeer):
         listen_infos = [
             info for info in self._room._listen_infos if not force_tcp or info["protocol"] == "tcp"
         ]
-        transport = await self._room.router.create_webrtc_transport(
+        router = await self._room._media.router_for_transport(self._media_router)
+        self._media_router = router
+        transport = await router.create_webrtc_transport(
             listen_infos=listen_infos,
             app_data={
                 "producing": bool(data.get("producing", False)),
@@ -529,7 +641,9 @@ class Peer(RoomPeer):
         """A plain RTP transport, for broadcasters and recorders (ffmpeg, GStreamer):
         mediasoup-demo's broadcaster API."""
         listen = self._room._listen_infos[0]
-        transport = await self._room.router.create_plain_transport(
+        router = await self._room._media.router_for_transport(self._media_router)
+        self._media_router = router
+        transport = await router.create_plain_transport(
             listen_info={"protocol": "udp", "ip": listen["ip"]},
             comedia=bool(data.get("comedia", False)),
             rtcp_mux=bool(data.get("rtcpMux", True)),
@@ -555,10 +669,14 @@ class Peer(RoomPeer):
         resumed once the receiver listens."""
         transport = self._plain_transport(data)
         producer_id = _string(data, "producerId")
-        consumer = await transport.consume(
-            producer_id=producer_id,
-            rtp_capabilities=self._room.router.rtp_capabilities,
-            paused=True,
+        consumer = await self._room._consume_on(
+            transport,
+            producer_id,
+            lambda: transport.consume(
+                producer_id=producer_id,
+                rtp_capabilities=self._room.router.rtp_capabilities,
+                paused=True,
+            ),
         )
         self.consumers[consumer.id] = consumer
         self._wire_consumer(consumer)
@@ -640,9 +758,9 @@ class Peer(RoomPeer):
         """A consumer of ``owner``'s producer for this peer, announced with a ``newConsumer``
         request and resumed once the client has it (so it starts on a keyframe)."""
         capabilities = self.rtp_capabilities
-        if capabilities is None or not self._room.router.can_consume(
-            producer_id=producer.id,
-            rtp_capabilities=capabilities,  # type: ignore[arg-type]
+        if capabilities is None or not ortc.can_consume(
+            producer.consumable_rtp_parameters,
+            ortc.validate_rtp_capabilities(capabilities),
         ):
             return
         transport = next((t for t in self.transports.values() if t.app_data.get("consuming")), None)
@@ -650,13 +768,18 @@ class Peer(RoomPeer):
             _logger.warning("peer %s has no consuming transport", self._id)
             return
         try:
-            consumer = await transport.consume(
-                producer_id=producer.id,
-                rtp_capabilities=capabilities,  # type: ignore[arg-type]
-                paused=True,
+            consumer = await self._room._consume_on(
+                transport,
+                producer.id,
+                lambda: transport.consume(
+                    producer_id=producer.id,
+                    rtp_capabilities=capabilities,  # type: ignore[arg-type]
+                    paused=True,
+                ),
             )
-        except errors.MediasoupError:
-            _logger.exception("consuming %s for peer %s failed", producer.id, self._id)
+        except errors.MediasoupError as error:
+            # Typically the producer closed meanwhile.
+            _logger.warning("consuming %s for peer %s failed: %s", producer.id, self._id, error)
             return
         self.consumers[consumer.id] = consumer
         self._wire_consumer(consumer)

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -32,6 +34,24 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="media worker threads"
     )
+    parser.add_argument(
+        "--redis",
+        default=None,
+        help="redis://HOST:6379/0: a node of the cluster sharing this Redis (rooms span nodes)",
+    )
+    parser.add_argument(
+        "--pipe-ip",
+        default=None,
+        help="address other nodes send this node's pipes to (default: --rtc-announced-ip "
+        "or --rtc-ip)",
+    )
+    parser.add_argument("--node-id", default=None, help="this node's name in the cluster")
+    parser.add_argument(
+        "--record-dir",
+        type=Path,
+        default=defaults.record_dir,
+        help="where the record button writes its files",
+    )
     arguments = parser.parse_args(argv)
     return DemoSettings(
         host=arguments.host,
@@ -41,6 +61,12 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         rtc_min_port=arguments.rtc_min_port,
         rtc_max_port=arguments.rtc_max_port,
         workers=arguments.workers,
+        redis=arguments.redis,
+        # A secret on the command line would show in the process list.
+        cluster_secret=os.environ.get("MEDIASOUP_PY_CLUSTER_SECRET") or None,
+        pipe_ip=arguments.pipe_ip,
+        node_id=arguments.node_id,
+        record_dir=arguments.record_dir,
     )
 
 

@@ -19,17 +19,22 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
 import mediasoup_py
 from mediasoup_py import errors, protocol
+from mediasoup_py.metrics import Metrics
+from mediasoup_py.producer import Producer
+from mediasoup_py.recorder import Recorder, record
 from mediasoup_py.room import Room
 from mediasoup_py.server import Server
+from mediasoup_py.whip import WhipEndpoint, add_aiohttp_routes
 
 __all__ = ["DemoServer", "DemoSettings"]
 
@@ -65,6 +70,13 @@ class DemoSettings:
     rtc_min_port: int = 40000
     rtc_max_port: int = 49999
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # A cluster of demo processes sharing one Redis (rooms span them).
+    redis: str | None = None
+    cluster_secret: str | None = None
+    pipe_ip: str | None = None
+    node_id: str | None = None
+    # Where the record button's files go (the recorder; WebM, or Matroska with H.264).
+    record_dir: Path = field(default_factory=lambda: Path("recordings"))
 
 
 class WebSocketChannel:
@@ -169,6 +181,26 @@ class DemoServer:
             broadcaster + "/consumers/{consumer}/resume", self._broadcaster_call
         )
         self.app.router.add_static("/static/", STATIC)
+        # Prometheus metrics of the workers, by room name.
+        room_names: dict[str, str] = {}
+        self.metrics = Metrics(
+            lambda: self.workers,
+            room_of=lambda router: room_names.get(router.id, router.id),
+        )
+        self._room_names = room_names
+        self.app.router.add_get("/metrics", self.metrics.aiohttp_handler)
+        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}); viewers get the
+        # room's producers, those of its peers and of WHIP publishers.
+        self.whip = WhipEndpoint(
+            router_for=self._room_router,
+            listen_infos=[],
+            producers_for=self._room_producers,
+        )
+        add_aiohttp_routes(self.app, self.whip)
+        # The record button: one recording per room of its producers (or one peer's).
+        self.recordings: dict[str, Recorder] = {}
+        self.app.router.add_post(rooms + "/recording", self._start_recording)
+        self.app.router.add_delete(rooms + "/recording", self._stop_recording)
 
     async def start(self) -> None:
         """Starts the workers, splitting the port range between them."""
@@ -182,7 +214,12 @@ class DemoServer:
             rtc_announced_ipv4=self.settings.rtc_announced_ip,
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
+            redis=self.settings.redis,
+            cluster_secret=self.settings.cluster_secret,
+            pipe_ip=self.settings.pipe_ip,
+            node_id=self.settings.node_id,
         )
+        self.whip.listen_infos = self.server.listen_infos
 
     @property
     def workers(self) -> list[mediasoup_py.Worker]:
@@ -190,10 +227,15 @@ class DemoServer:
         return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
-        """Closes every room and worker."""
+        """Closes every room and worker, finishing recordings."""
+        for recorder in list(self.recordings.values()):
+            await recorder.stop()
+        self.recordings.clear()
+        self.whip.close()
         self.rooms.clear()
         if self.server is not None:
             self.server.close()
+            await self.server.wait_closed()
 
     def status(self) -> dict[str, int]:
         """Counts for the periodic status line."""
@@ -224,11 +266,64 @@ class DemoServer:
                 return room
             if self.server is None:
                 raise errors.InvalidStateError("the demo server is not started")
-            room = await self.server.create_room(MEDIA_CODECS)  # type: ignore[arg-type]
+            room = await self.server.create_room(MEDIA_CODECS, room_id)  # type: ignore[arg-type]
             self.rooms[room_id] = room
+            self._room_names[room.router.id] = room_id
             room.on("close", lambda: self.rooms.pop(room_id, None))
             _logger.info("room %r created", room_id)
             return room
+
+    async def _room_router(self, room_id: str) -> mediasoup_py.Router:
+        return (await self._room(room_id)).router
+
+    def _room_producers(self, room_id: str) -> list[Producer]:
+        room = self.rooms.get(room_id)
+        peers = room.peers if room is not None else []
+        published = self.whip.published_producers(room_id)
+        return [p for peer in peers for p in peer.producers.values()] + published
+
+    async def _start_recording(self, request: web.Request) -> web.Response:
+        room_id = request.match_info["room"]
+        room = self.rooms.get(room_id)
+        if room is None:
+            return web.json_response({"error": f"no room {room_id!r}"}, status=404)
+        if room_id in self.recordings:
+            return web.json_response({"error": "already recording"}, status=409)
+        body = await _json_body(request) if request.can_read_body else {}
+        peer_id = body.get("peerId")
+        producers = [
+            producer
+            for peer in room.peers
+            if peer_id is None or peer.id == peer_id
+            for producer in peer.producers.values()
+        ]
+        if not producers:
+            return web.json_response({"error": "nothing to record"}, status=409)
+        h264 = any(
+            p.rtp_parameters["codecs"][0]["mimeType"].lower() == "video/h264" for p in producers
+        )
+        container: Literal["webm", "mkv"] = "mkv" if h264 else "webm"
+        self.settings.record_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{room_id}-{time.strftime('%Y%m%d-%H%M%S')}.{container}"
+        path = self.settings.record_dir / name
+        self.recordings[room_id] = await record(room.router, producers, path, container=container)
+        room.on("close", lambda: self._spawn_stop_recording(room_id))
+        _logger.info("recording room %r to %s", room_id, path)
+        return web.json_response({"path": str(path)})
+
+    async def _stop_recording(self, request: web.Request) -> web.Response:
+        recorder = self.recordings.pop(request.match_info["room"], None)
+        if recorder is None:
+            return web.json_response({"error": "not recording"}, status=404)
+        await recorder.stop()
+        return web.json_response({"path": str(recorder.path), **recorder.stats()})
+
+    def _spawn_stop_recording(self, room_id: str) -> None:
+        recorder = self.recordings.pop(room_id, None)
+        if recorder is not None:
+            task = asyncio.ensure_future(recorder.stop())
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
 
     async def _room_info(self, request: web.Request) -> web.Response:
         room = self.rooms.get(request.match_info["room"])

@@ -25,15 +25,22 @@
 //! - [`capture_clock`]: when a producer stream's media was captured (from its sender
 //!   reports): consumers' timestamps across switches and their own sender reports.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
+//! - [`data_producer`] and [`data_consumer`]: DataChannel messages entering the router on a
+//!   stream and each endpoint's copy (pause, subchannels, size limit, counters).
+//! - [`sctp_stream_ids`]: the stream ids a transport gives its DataConsumers.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
+//! - [`frames`]: encoded frames from a stream's packets and packets from frames, per codec.
 
 pub mod audio_level_observer;
 pub mod bandwidth_allocation;
 pub mod capture_clock;
 pub mod consumer;
+pub mod data_consumer;
+pub mod data_producer;
 pub mod datagram_sink;
 pub mod dominant_speaker;
+pub mod frames;
 pub mod key_frame_requests;
 pub mod layer_selector;
 pub mod nack_generator;
@@ -45,6 +52,7 @@ pub mod receive_stats;
 pub mod remote_bitrate_estimator;
 pub mod rtp_packet_store;
 pub mod score;
+pub mod sctp_stream_ids;
 pub mod send_side_bandwidth_estimator;
 pub mod sequence_mapper;
 pub mod svc_selector;
