@@ -19,6 +19,7 @@ from mediasoup_py import (
     protocol,
     protocol_v2,
     recorder,
+    sctp,
     sctp_parameters,
     sdp,
     whip,
@@ -105,7 +106,7 @@ def render() -> str:
         lines += _module_functions(module)
         lines.append("")
     # Modules an application imports on its own, with their classes.
-    for module in (frames, recorder, sdp, whip, metrics, sctp_parameters):
+    for module in (frames, recorder, sdp, whip, metrics, sctp, sctp_parameters):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")

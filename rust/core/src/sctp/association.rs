@@ -197,7 +197,8 @@ pub struct SctpDropCounters {
     pub not_connected: u64,
     /// Packets sctp-proto refused: bad checksum, malformed header, unknown association.
     pub malformed: u64,
-    /// INITs beyond the one association a transport carries (an INIT flood).
+    /// INITs beyond the one association a transport carries: the peer's own INIT when both
+    /// ends initiate (RFC 8841 §9.3; the association forms from ours), or an INIT flood.
     pub extra_init: u64,
     /// Messages on stream ids at or beyond the incoming streams we accept.
     pub stream_out_of_range: u64,
