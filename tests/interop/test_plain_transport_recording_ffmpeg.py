@@ -1,6 +1,6 @@
-"""Recording through PlainTransports, as mediasoup's recording examples do: ffmpeg streams VP8
+"""Recording through PlainTransports, as mediasoup's recording FAQ does: ffmpeg streams VP8
 and opus into PlainTransport producers, PlainTransport consumers send them on to a second
-ffmpeg that writes them to a WebM file without re-encoding.
+ffmpeg that writes them to a WebM file without re-encoding (benches/av_sync.py runs both).
 
 ffmpeg's recorder aligns its streams by the consumers' sender reports, which it gets ahead of
 the first packet of each; the recording must have growing timestamps throughout (ffmpeg
@@ -21,81 +21,27 @@ from typing import Any
 
 import pytest
 
-import mediasoup_py
-from benches.av_sync import analyse, marked_sender_command
-from tests.interop.ffmpeg_peer import (
-    free_udp_port,
-    probe,
-    producer_parameters,
-    recorder_sdp,
-    recording,
-    rtp_output,
-)
+from benches.av_sync import free_udp_port, mediasoup_py_session, record_marks
+from tests.interop.ffmpeg_peer import probe
 
-MEDIA_CODECS: list[dict[str, Any]] = [
-    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
-    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
-]
 # Four marks (1 s, 3 s, 5 s, 7 s into the sender's timeline).
 SECONDS = 8
-LOOPBACK = {"protocol": "udp", "ip": "127.0.0.1"}
 # How far apart a flash and its beep may be in the recording (people notice audio leading
 # video from about 45 ms, ITU-R BT.1359).
 MAX_OFFSET_MS = 20
 
 
 async def record(sender_reports: bool) -> dict[str, Any]:
-    worker = await mediasoup_py.create_worker(rtc_min_port=47400, rtc_max_port=47499)
+    ports = {"video": free_udp_port(), "audio": free_udp_port()}
+    session = await mediasoup_py_session(ports, sender_reports)
     try:
-        router = await worker.create_router(media_codecs=MEDIA_CODECS)  # type: ignore[arg-type]
-        inputs: dict[str, Any] = {}
-        consumers: dict[str, mediasoup_py.Consumer] = {}
-        streams = []
-        for kind in ("video", "audio"):
-            source = await router.create_plain_transport(
-                listen_info=LOOPBACK,  # type: ignore[arg-type]
-                comedia=True,
-                rtcp_mux=not sender_reports,
-            )
-            producer = await source.produce(kind=kind, rtp_parameters=producer_parameters(kind))  # type: ignore[arg-type]
-            inputs[kind] = source
-            sink = await router.create_plain_transport(listen_info=LOOPBACK)  # type: ignore[arg-type]
-            port = free_udp_port()
-            await sink.connect(ip="127.0.0.1", port=port)
-            consumer = await sink.consume(
-                producer_id=producer.id, rtp_capabilities=router.rtp_capabilities, paused=True
-            )
-            consumers[kind] = consumer
-            streams.append((kind, port, consumer.rtp_parameters))
         with tempfile.TemporaryDirectory() as directory:
-            sdp = recorder_sdp(streams)  # type: ignore[arg-type]
-            async with recording(sdp, Path(directory), "out.webm", SECONDS) as output:
-                for consumer in consumers.values():
-                    await consumer.resume()
-                sender = await asyncio.create_subprocess_exec(
-                    *marked_sender_command(
-                        rtp_output(inputs["video"]),
-                        rtp_output(inputs["audio"]),
-                        seconds=SECONDS + 4,
-                    ),
-                    stdout=asyncio.subprocess.DEVNULL,
-                )
-                try:
-                    # A loaded machine encodes slower than real time: the recorder stops
-                    # after SECONDS of media, however long they take to come.
-                    await asyncio.wait_for(sender.wait(), timeout=SECONDS * 5 + 30)
-                finally:
-                    if sender.returncode is None:
-                        sender.terminate()
-                        await sender.wait()
-            return {
-                "streams": await probe(output.path),
-                "recording": await analyse(output.path),
-                "recorderWarnings": output.warnings,
-                "consumers": {kind: (await c.get_stats())[0] for kind, c in consumers.items()},
-            }
+            marked = await record_marks(session, Path(directory), SECONDS)
+            streams = await probe(marked.recording.path)
+        stats = {kind: (await c.get_stats())[0] for kind, c in session.consumers.items()}
+        return {"streams": streams, "marked": marked, "consumers": stats}
     finally:
-        worker.close()
+        await session.close()
 
 
 @pytest.mark.parametrize(
@@ -110,17 +56,18 @@ def test_plain_transport_consumers_feed_an_ffmpeg_recording_in_sync(sender_repor
     assert int(video["nb_read_frames"]) >= 25 * (SECONDS - 1), result
     assert audio["codec_name"] == "opus"
     assert int(audio["nb_read_frames"]) >= 40 * (SECONDS - 1), result
-    recording = result["recording"]
-    assert recording.decode_errors == [], recording
-    assert recording.timestamp_complaints == [], recording
-    fixed = [line for line in result["recorderWarnings"] if "DTS" in line or "PTS" in line]
-    assert fixed == [], result["recorderWarnings"]
+    marked = result["marked"]
+    analysis = marked.analysis
+    assert analysis.decode_errors == [], analysis
+    assert analysis.timestamp_complaints == [], analysis
+    assert analysis.frame_rate_complaints == [], analysis
+    assert marked.fixed_timestamps == [], marked.recording.warnings
     # Every mark in the recording, flash and beep together. (Opus's 6.5 ms of encoder delay
     # shows too: the RTP recording has no header to tell the decoder to skip it; ffmpeg
     # recording ffmpeg directly shows the same.) Without the sender's reports the consumers
     # can only date each stream from its first packet's arrival, which a loaded machine
     # delays by tens of milliseconds: the marks are there, their offset is the fallback's.
-    assert len(recording.offsets_ms) >= len(recording.flashes) >= 3, recording
+    assert len(analysis.offsets_ms) >= len(analysis.flashes) >= 3, analysis
     if sender_reports:
-        assert all(abs(offset) < MAX_OFFSET_MS for offset in recording.offsets_ms), recording
+        assert all(abs(offset) < MAX_OFFSET_MS for offset in analysis.offsets_ms), analysis
     assert result["consumers"]["video"]["packetCount"] > 0

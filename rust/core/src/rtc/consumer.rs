@@ -13,8 +13,14 @@
 //! before the last frame sent (a new stream's keyframe captured before the old stream's last
 //! frame arrived), that run is sent one frame later than its capture, and the reports keep
 //! the timeline: a receiver that orders frames by the reports still sees them in order.
+//!
+//! When the producer's clock itself moves (its first sender report replaces the fallback, or
+//! the sender's clock steps), what the reports say moves towards it by at most
+//! [`REPORT_SLEW`] per report where that puts frames earlier: a receiver that places frames
+//! by the reports (ffmpeg recording) would otherwise see later frames placed before earlier
+//! ones. Moving them later goes at once.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
@@ -40,6 +46,9 @@ const RETRANSMISSIONS_PER_SECOND: f64 = 500.0;
 const RETRANSMISSION_BURST: f64 = 250.0;
 /// The frame rate assumed until two frames have been sent.
 const DEFAULT_FRAME_RATE: u32 = 30;
+/// How far one sender report may move frames earlier than the last one placed them: under
+/// the shortest frame interval in use (60 fps), so frames placed by reports stay in order.
+pub const REPORT_SLEW: Duration = Duration::from_millis(10);
 
 /// How the signaling described the consumer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -194,6 +203,9 @@ pub struct Consumer {
     run_clock: Option<CaptureClock>,
     /// Producer timestamp + this = ours on the timeline; set at each run's start.
     line_offset: u32,
+    /// Producer timestamp + this = ours as our sender reports tell it: `line_offset`, or on
+    /// its way there after the producer's clock moved (see [`REPORT_SLEW`]).
+    report_offset: u32,
     /// Producer timestamp + this = what we send: `line_offset`, or a frame later when the
     /// timeline puts the run's first frame before the last one sent.
     timestamp_offset: u32,
@@ -250,6 +262,7 @@ impl Consumer {
             selector,
             run_clock: None,
             line_offset: 0,
+            report_offset: 0,
             timestamp_offset: 0,
             highest_timestamp: None,
             frame_step,
@@ -470,8 +483,8 @@ impl Consumer {
         };
         if restart {
             self.start_run(&view, stream, vp8, clock, now);
-        } else if clock.is_some() {
-            self.run_clock = clock;
+        } else if let Some(clock) = clock {
+            self.follow_clock(clock, now);
         }
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
@@ -543,16 +556,28 @@ impl Consumer {
         now: Instant,
     ) {
         self.sequences.start(first.sequence_number());
-        self.run_stream = stream;
+        let previous_stream = std::mem::replace(&mut self.run_stream, stream);
         let first_timestamp = first.timestamp();
         // Without the producer's clock (nothing reached it yet), the run's own: captured now.
         let clock = clock
             .unwrap_or_else(|| CaptureClock::new(self.spec.clock_rate, first_timestamp, now, 0));
+        let same_stream = self
+            .run_clock
+            .is_some_and(|previous| previous.epoch() == clock.epoch());
+        if stream == previous_stream && same_stream {
+            // A resume: this stream's clock may have moved meanwhile, the timeline with it.
+            self.follow_clock(clock, now);
+        }
         if let (Some(previous), Some(highest)) = (self.run_clock, self.highest_timestamp) {
             let on_line = clock
                 .map_to(first_timestamp, &previous)
                 .wrapping_add(self.line_offset);
-            self.line_offset = on_line.wrapping_sub(first_timestamp);
+            let moved = on_line
+                .wrapping_sub(first_timestamp)
+                .wrapping_sub(self.line_offset);
+            // Same timeline on the new run's clock: the reports move with it.
+            self.line_offset = self.line_offset.wrapping_add(moved);
+            self.report_offset = self.report_offset.wrapping_add(moved);
             let earliest = highest.wrapping_add(self.frame_step);
             let sent_as = if signed(on_line.wrapping_sub(earliest)) < 0 {
                 earliest
@@ -601,6 +626,35 @@ impl Consumer {
         }
     }
 
+    /// The current run's stream's clock is now `clock`: the timeline follows it; if it moved,
+    /// the reports stay where they were and catch up report by report.
+    fn follow_clock(&mut self, clock: CaptureClock, now: Instant) {
+        if let Some(previous) = self.run_clock.replace(clock) {
+            if previous != clock {
+                let moved = previous
+                    .timestamp_at(now)
+                    .wrapping_sub(clock.timestamp_at(now));
+                self.report_offset = self.report_offset.wrapping_add(moved);
+            }
+        }
+    }
+
+    /// Moves what the reports say towards the timeline: later at once, earlier by at most
+    /// [`REPORT_SLEW`].
+    fn slew_reports(&mut self) {
+        let gap = signed(self.line_offset.wrapping_sub(self.report_offset));
+        let slew = (REPORT_SLEW.as_millis() as u32 * self.spec.clock_rate / 1000) as i32;
+        // A larger offset puts a timestamp at an earlier capture time.
+        let step = gap.min(slew.max(1));
+        self.report_offset = self.report_offset.wrapping_add(step as u32);
+    }
+
+    /// How far the reports have still to move to reach the timeline, in ticks.
+    #[cfg(test)]
+    fn report_gap(&self) -> i32 {
+        signed(self.line_offset.wrapping_sub(self.report_offset))
+    }
+
     /// Books a packet sent with `timestamp`.
     fn on_sent(&mut self, timestamp: u32) {
         let Some(highest) = self.highest_timestamp else {
@@ -622,14 +676,15 @@ impl Consumer {
     /// wall clock as 64-bit NTP time); `None` before the first packet. Its RTP timestamp is
     /// the one captured now on our timeline: the producer's capture clock, shifted as our
     /// timestamps are.
-    pub fn sender_report(&self, now: Instant, ntp: u64) -> Option<(SenderReport, SdesChunk)> {
+    pub fn sender_report(&mut self, now: Instant, ntp: u64) -> Option<(SenderReport, SdesChunk)> {
         self.highest_timestamp?;
         let clock = self.run_clock?;
+        self.slew_reports();
         let report = SenderReport {
             ssrc: self.spec.ssrc,
             ntp_seconds: (ntp >> 32) as u32,
             ntp_fraction: ntp as u32,
-            rtp_timestamp: clock.timestamp_at(now).wrapping_add(self.line_offset),
+            rtp_timestamp: clock.timestamp_at(now).wrapping_add(self.report_offset),
             packet_count: self.stats.packets as u32,
             octet_count: self.stats.bytes as u32,
             reports: Vec::new(),
@@ -1063,17 +1118,20 @@ mod tests {
             sender_ntp(now - start) + (1234 << 32)
         }
 
-        /// The instant a consumer's report puts its timestamp `timestamp` at.
-        fn reported_instant(report: &SenderReport, now: Instant, timestamp: u32) -> i64 {
+        /// When (ns after `start`) a consumer's report made at `made` puts its timestamp
+        /// `timestamp`.
+        fn reported_at(
+            report: &SenderReport,
+            start: Instant,
+            made: Instant,
+            timestamp: u32,
+        ) -> i64 {
             let ticks = i64::from(signed(timestamp.wrapping_sub(report.rtp_timestamp)));
-            let nanos = ticks * 1_000_000_000 / i64::from(RATE);
-            let base = now.duration_since(instant_zero(now)).as_nanos() as i64;
-            base + nanos
+            nanos_since(start, made) + ticks * 1_000_000_000 / i64::from(RATE)
         }
 
-        /// A fixed reference for comparing instants as numbers.
-        fn instant_zero(now: Instant) -> Instant {
-            now.checked_sub(Duration::from_secs(100_000)).unwrap_or(now)
+        fn nanos_since(start: Instant, instant: Instant) -> i64 {
+            instant.duration_since(start).as_nanos() as i64
         }
 
         #[test]
@@ -1345,6 +1403,8 @@ mod tests {
             /// How far the reports put this run's frames after their capture (ns), once its
             /// stream's clock is reported.
             run_error: Option<i64>,
+            /// The last report, and when it was made.
+            last_report: Option<(SenderReport, Instant)>,
         }
 
         proptest! {
@@ -1374,6 +1434,7 @@ mod tests {
                         last: None,
                         paused_since: false,
                         run_error: None,
+                        last_report: None,
                     })
                     .collect();
                 let mut started = [false; 3];
@@ -1427,14 +1488,22 @@ mod tests {
                                         }
                                         seen.last = Some((stream, epoch, frame, sent));
                                         seen.paused_since = false;
-                                        if clock.is_some_and(|clock| clock.is_reported()) {
-                                            let ntp = our_ntp(start, now);
-                                            let (report, _) = seen.consumer.sender_report(now, ntp).unwrap();
-                                            let reported = reported_instant(&report, now, sent);
-                                            let actual = captured.duration_since(instant_zero(now)).as_nanos() as i64;
-                                            let error = reported - actual;
-                                            // A tick of rounding at each end.
-                                            let tick = 1_000_000_000 / i64::from(RATE);
+                                        // A report after each packet: it never puts a frame
+                                        // more than REPORT_SLEW earlier than the last one did.
+                                        let (report, _) = seen.consumer.sender_report(now, our_ntp(start, now)).unwrap();
+                                        // A tick of rounding at each end.
+                                        let tick = 1_000_000_000 / i64::from(RATE);
+                                        let placed = reported_at(&report, start, now, sent);
+                                        if let Some((previous, previous_at)) = seen.last_report.replace((report, now)) {
+                                            let placed_before = reported_at(&previous, start, previous_at, sent);
+                                            let slew = REPORT_SLEW.as_nanos() as i64;
+                                            prop_assert!(placed >= placed_before - slew - 2 * tick, "moved {} ns earlier", placed_before - placed);
+                                        }
+                                        // Once the reports caught up with a reported clock, they
+                                        // put each frame at its capture time, or the whole run a
+                                        // fixed amount later.
+                                        if clock.is_some_and(|clock| clock.is_reported()) && seen.consumer.report_gap() == 0 {
+                                            let error = placed - nanos_since(start, captured);
                                             prop_assert!(error >= -2 * tick, "reported {} ns before capture", -error);
                                             match seen.run_error {
                                                 Some(run_error) => prop_assert!((error - run_error).abs() <= 2 * tick, "{} then {}", run_error, error),
