@@ -194,10 +194,6 @@ class RoomMedia(EventEmitter):
         return list(self._routers.values())
 
     @property
-    def planner(self) -> CascadePlanner:
-        return self._planner
-
-    @property
     def spans(self) -> bool:
         """Whether the room may use more than one worker."""
         return len(self._workers) > 1 and self._media_codecs is not None

@@ -5,15 +5,14 @@ its options."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
-
-from mediasoup_py.demo import __main__ as demo
-from mediasoup_py.demo import bot
 
 __all__ = ["main"]
 
-COMMANDS: dict[str, Callable[[list[str] | None], int]] = {"demo": demo.main, "bot": bot.main}
+# Each command's module, imported when it runs: the bot's dependencies (pymediasoup, aiortc)
+# are the [demo] extra, which the demo itself does not need.
+COMMANDS = {"demo": "mediasoup_py.demo.__main__", "bot": "mediasoup_py.demo.bot"}
 USAGE = "usage: mediasoup-py {demo,bot} [options]   (mediasoup-py demo --help for the demo's)"
 
 
@@ -22,4 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments or arguments[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2
-    return COMMANDS[arguments[0]](arguments[1:])
+    try:
+        command = importlib.import_module(COMMANDS[arguments[0]])
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] == "mediasoup_py":
+            raise
+        print(
+            f"mediasoup-py {arguments[0]} needs {error.name}: pip install 'mediasoup_py[demo]'",
+            file=sys.stderr,
+        )
+        return 2
+    status: int = command.main(arguments[1:])
+    return status

@@ -33,7 +33,9 @@ from mediasoup_py.metrics import Metrics
 from mediasoup_py.producer import Producer
 from mediasoup_py.recorder import Recorder, record
 from mediasoup_py.room import Room
+from mediasoup_py.rtp_parameters import RtpParameters
 from mediasoup_py.server import Server
+from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.whip import WhipEndpoint, add_aiohttp_routes
 
 __all__ = ["DemoServer", "DemoSettings"]
@@ -149,6 +151,57 @@ async def _call(peer: mediasoup_py.Peer, method: str, data: dict[str, Any]) -> w
     return web.json_response(response.get("data", {}))
 
 
+async def _protocol_call(peer: mediasoup_py.Peer, method: str, data: dict[str, Any]) -> Any:
+    """One protocol request on behalf of the server itself: its data, or the reason."""
+    response = await peer.receive_request(protocol.request(method, data))
+    if not response["ok"]:
+        raise errors.MediasoupTypeError(response.get("errorReason", f"{method} failed"))
+    return response.get("data", {})
+
+
+class _RoomPublishing:
+    """WHIP publishers join their room as participants without a channel (as broadcasters
+    do) and produce through the room's protocol, so everyone in the room gets their media."""
+
+    def __init__(self, demo: DemoServer) -> None:
+        self._demo = demo
+        self._peers: dict[str, tuple[Room, mediasoup_py.Peer]] = {}
+
+    async def create_transport(self, room_id: str, session_id: str) -> WebRtcTransport:
+        room = await self._demo._room(room_id)
+        peer = room.create_peer(f"whip-{session_id}", BroadcasterChannel())
+        self._peers[session_id] = (room, peer)
+        await _protocol_call(
+            peer, "join", {"displayName": "WHIP publisher", "device": {"name": "WHIP"}}
+        )
+        data = await _protocol_call(
+            peer, "createWebRtcTransport", {"producing": True, "consuming": False}
+        )
+        transport = peer.transports[data["id"]]
+        assert isinstance(transport, WebRtcTransport)
+        return transport
+
+    async def produce(
+        self,
+        session_id: str,
+        transport: WebRtcTransport,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+    ) -> Producer:
+        _, peer = self._peers[session_id]
+        data = await _protocol_call(
+            peer,
+            "produce",
+            {"transportId": transport.id, "kind": kind, "rtpParameters": rtp_parameters},
+        )
+        return peer.producers[data["id"]]
+
+    async def closed(self, session_id: str) -> None:
+        room, peer = self._peers.pop(session_id, (None, None))
+        if room is not None and peer is not None:
+            self._demo._leave(room, peer)
+
+
 class DemoServer:
     """The SFU (workers, a room per name) and the aiohttp application."""
 
@@ -189,12 +242,13 @@ class DemoServer:
         )
         self._room_names = room_names
         self.app.router.add_get("/metrics", self.metrics.aiohttp_handler)
-        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}); viewers get the
-        # room's producers, those of its peers and of WHIP publishers.
+        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}): publishers join the
+        # room (everyone in it gets their media), viewers get the room's producers.
         self.whip = WhipEndpoint(
             router_for=self._room_router,
             listen_infos=[],
             producers_for=self._room_producers,
+            publishing=_RoomPublishing(self),
         )
         add_aiohttp_routes(self.app, self.whip)
         # The record button: one recording per room of its producers (or one peer's).
@@ -279,8 +333,7 @@ class DemoServer:
     def _room_producers(self, room_id: str) -> list[Producer]:
         room = self.rooms.get(room_id)
         peers = room.peers if room is not None else []
-        published = self.whip.published_producers(room_id)
-        return [p for peer in peers for p in peer.producers.values()] + published
+        return [p for peer in peers for p in peer.producers.values()]
 
     async def _start_recording(self, request: web.Request) -> web.Response:
         room_id = request.match_info["room"]
