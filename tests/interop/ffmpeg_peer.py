@@ -76,23 +76,19 @@ async def decode_errors(path: Path) -> str:
     """What ffmpeg reports, at error level, when decoding every frame of a file: empty when
     every frame decodes and the timestamps grow. ffprobe's ``-count_frames`` does not tell:
     it skips undecodable frames (an interframe before the first keyframe) silently and exits
-    0."""
+    0.
+
+    The output keeps the file's time base (``-enc_time_base -1``), so a timestamp that does
+    not grow is the file's: by default ffmpeg puts decoded video on a grid of the nominal
+    frame rate, where two frames of a sender that captured them less than a frame interval
+    apart (Chromium's fake camera on a busy machine does) meet."""
     process = await asyncio.create_subprocess_exec(
-        "ffmpeg",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-f",
-        "null",
-        "-",
+        *["ffmpeg", "-hide_banner", "-v", "error", "-i", str(path)],
+        *["-enc_time_base", "-1", "-f", "null", "-"],
         stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     report = stderr.decode(errors="replace")
     assert process.returncode == 0, report
-    # The null output's muxer checks the timestamps too: a frame stamped like the one before
-    # it is reported, and counts.
     return report
