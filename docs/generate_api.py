@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import mediasoup_py
-from mediasoup_py import errors, protocol, protocol_v2
+from mediasoup_py import errors, limits, protocol, protocol_v2, signaling
 from mediasoup_py.events import EventEmitter
 
 OUTPUT = Path(__file__).resolve().parent / "api.md"
@@ -90,10 +90,17 @@ def render() -> str:
         if inspect.isclass(member) and issubclass(member, Exception) and not name.startswith("_"):
             lines.append(f"- `{name}`: {_summary(member)}")
     lines.append("")
-    for module in (protocol, protocol_v2):
+    for module in (protocol, protocol_v2, limits):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")
+    lines += [f"## `{signaling.__name__}`", "", _summary(signaling), ""]
+    lines += _module_functions(signaling)
+    lines.append("")
+    for name in signaling.__all__:
+        member = getattr(signaling, name)
+        if inspect.isclass(member):
+            lines += _class_section(member)
     return "\n".join(lines).rstrip() + "\n"
 
 

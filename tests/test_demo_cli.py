@@ -91,7 +91,7 @@ def test_the_mediasoup_py_command_runs_the_demo_and_the_bot() -> None:
         assert option in completed.stdout, completed.stdout
     unknown = subprocess.run([command, "serve"], capture_output=True, text=True, timeout=30)
     assert unknown.returncode == 2
-    assert "usage: mediasoup-py {demo,bot}" in unknown.stderr
+    assert "usage: mediasoup-py {demo,bot,token}" in unknown.stderr
 
 
 def test_the_demo_serves_its_page_bundle_and_protocol() -> None:

@@ -1,6 +1,7 @@
 """The server: mediasoup v2's entry point, on asyncio. It starts the workers (splitting the
 RTC port range between them), creates rooms round-robin over them, and knows the addresses
-peers' transports listen on and announce."""
+peers' transports listen on and announce. Its :class:`~mediasoup_py.limits.Limits` bound the
+rooms it holds and are those of every room it creates."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.limits import Limits, check_count
 from mediasoup_py.room import Room
 from mediasoup_py.worker import Worker, create_worker
 
@@ -24,12 +26,16 @@ class Server(EventEmitter):
     """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``. A worker that
     dies takes its rooms with it (their peers are closed and told); the others carry on."""
 
-    def __init__(self, workers: list[Worker], listen_infos: list[ListenInfo]) -> None:
+    def __init__(
+        self, workers: list[Worker], listen_infos: list[ListenInfo], limits: Limits | None = None
+    ) -> None:
         super().__init__()
         self._workers = list(workers)
         self._listen_infos = listen_infos
+        self._limits = limits or Limits()
         self._next_worker = itertools.cycle(self._workers)
         self._rooms: list[Room] = []
+        self._rooms_being_created = 0
         self._closed = False
         for worker in workers:
             worker.on("died", lambda error, worker=worker: self._on_worker_died(worker))
@@ -49,11 +55,15 @@ class Server(EventEmitter):
         rtc_max_port: int = 49999,
         dtls_certificate_file: str | None = None,
         dtls_private_key_file: str | None = None,
+        limits: Limits | None = None,
     ) -> Server:
         """Starts ``num_workers`` workers (one per core by default), each with its share of
         ``rtc_min_port``..``rtc_max_port``. Peers' transports listen on ``rtc_ipv4`` and/or
         ``rtc_ipv6`` (``False``: not on that family) and announce the ``rtc_announced_*``
-        address when given (behind NAT)."""
+        address when given (behind NAT). ``limits`` bound its rooms and what their peers
+        can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults if none)."""
+        if limits is not None and not isinstance(limits, Limits):
+            raise errors.MediasoupTypeError("limits: must be a Limits", "limits")
         count = (os.cpu_count() or 1) if num_workers is None else num_workers
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise errors.MediasoupTypeError("num_workers: must be a positive int", "num_workers")
@@ -95,7 +105,7 @@ class Server(EventEmitter):
             for worker in workers:
                 worker.close()
             raise
-        return cls(workers, listen_infos)
+        return cls(workers, listen_infos, limits)
 
     @property
     def workers(self) -> list[Worker]:
@@ -112,13 +122,26 @@ class Server(EventEmitter):
         """Whether the server is closed."""
         return self._closed
 
+    @property
+    def limits(self) -> Limits:
+        """The limits of the server and its rooms."""
+        return self._limits
+
     async def create_room(self, media_codecs: list[RtpCodecCapability]) -> Room:
-        """A room (a router with these codecs) on the next worker, round-robin."""
+        """A room (a router with these codecs) on the next worker, round-robin; past
+        ``limits.rooms_per_server`` open rooms, ``LimitExceededError``."""
         if self._closed:
             raise errors.InvalidStateError("server closed")
+        # Rooms being created count: concurrent calls cannot pass the limit together.
+        count = len(self._rooms) + self._rooms_being_created
+        check_count("rooms_per_server", count, self._limits.rooms_per_server)
         worker = next(self._next_worker)
-        router = await worker.create_router(media_codecs=media_codecs)
-        room = await Room.create(router, listen_infos=self._listen_infos)
+        self._rooms_being_created += 1
+        try:
+            router = await worker.create_router(media_codecs=media_codecs)
+            room = await Room.create(router, listen_infos=self._listen_infos, limits=self._limits)
+        finally:
+            self._rooms_being_created -= 1
         self._rooms.append(room)
         room.on("close", lambda: self._rooms.remove(room) if room in self._rooms else None)
         self.emit("newroom", room)
@@ -134,7 +157,8 @@ class Server(EventEmitter):
             self.close()
 
     def close(self) -> None:
-        """Closes every room and worker."""
+        """Closes every room (so every peer: their signaling connections are closed as going
+        away) and worker."""
         if self._closed:
             return
         self._closed = True

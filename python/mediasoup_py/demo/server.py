@@ -1,6 +1,7 @@
-"""The demo's web server: the page, the mediasoup-client bundle, a WebSocket per participant
-that carries the v3 protocol to its :class:`~mediasoup_py.room.Peer`, and mediasoup-demo's HTTP
-API for broadcasters (ffmpeg, GStreamer and recorders over plain RTP):
+"""The demo's web server: the page, the mediasoup-client bundle, and the hardened signaling of
+:class:`~mediasoup_py.signaling.SignalingServer`: a WebSocket per participant that carries the
+v3 protocol to its :class:`~mediasoup_py.room.Peer`, and mediasoup-demo's HTTP API for
+broadcasters (ffmpeg, GStreamer and recorders over plain RTP), for rooms someone joined:
 
 - ``GET /rooms/{room}``: the peers and their producers
 - ``POST /rooms/{room}/broadcasters`` ``{id, displayName, device}``; ``DELETE`` to leave
@@ -10,26 +11,29 @@ API for broadcasters (ffmpeg, GStreamer and recorders over plain RTP):
 - ``POST .../transports/{transportId}/producers`` ``{kind, rtpParameters}`` -> ``{id}``
 - ``POST .../transports/{transportId}/consume?producerId=...`` -> ``{id, producerId, kind,
   rtpParameters}`` (paused), then ``POST .../consumers/{consumerId}/resume``
+
+With a token secret or public key, every call needs a join token (``?token=`` on the
+WebSocket, ``Authorization: Bearer`` on HTTP); without, it serves anyone, and only on a
+loopback address unless ``insecure``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 import mediasoup_py
-from mediasoup_py import errors, protocol
+from mediasoup_py import errors
+from mediasoup_py.limits import Limits
 from mediasoup_py.room import Room
 from mediasoup_py.server import Server
+from mediasoup_py.signaling import SignalingServer, TokenVerifier
 
 __all__ = ["DemoServer", "DemoSettings"]
 
@@ -50,13 +54,11 @@ MEDIA_CODECS: list[dict[str, Any]] = [
     },
 ]
 
-# How long a client may take to answer a request (newConsumer) before it is taken as gone.
-CLIENT_REQUEST_TIMEOUT_S = 10
-
 
 @dataclass
 class DemoSettings:
-    """What the command line sets."""
+    """What the command line sets. ``limits`` default to :class:`~mediasoup_py.limits.Limits`'
+    with rooms closing as soon as their last peer leaves, as mediasoup-demo's do."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -65,110 +67,44 @@ class DemoSettings:
     rtc_min_port: int = 40000
     rtc_max_port: int = 49999
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-
-class WebSocketChannel:
-    """A peer's signaling over its WebSocket: notifications are sent, requests wait for the
-    response with the same id."""
-
-    def __init__(self, socket: web.WebSocketResponse) -> None:
-        self._socket = socket
-        self._pending: dict[int, asyncio.Future[protocol.Response]] = {}
-        self._sends: set[asyncio.Task[None]] = set()
-
-    async def request(self, message: protocol.Request) -> protocol.Response:
-        future: asyncio.Future[protocol.Response] = asyncio.get_running_loop().create_future()
-        self._pending[message["id"]] = future
-        try:
-            await self._socket.send_json(message)
-            return await asyncio.wait_for(future, CLIENT_REQUEST_TIMEOUT_S)
-        finally:
-            self._pending.pop(message["id"], None)
-
-    def notify(self, message: protocol.Notification) -> None:
-        if self._socket.closed:
-            return
-        task = asyncio.ensure_future(self._send(message))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
-
-    async def _send(self, message: protocol.Notification) -> None:
-        # A client that is going away may miss its last notifications; that is all.
-        with contextlib.suppress(ConnectionError):
-            await self._socket.send_json(message)
-
-    def on_response(self, message: object) -> None:
-        """A response from the client to one of our requests."""
-        if not isinstance(message, dict):
-            return
-        future = self._pending.get(message.get("id"))  # type: ignore[arg-type]
-        if future is not None and not future.done():
-            future.set_result(message)  # type: ignore[arg-type]
-
-
-class BroadcasterChannel:
-    """A broadcaster has no signaling channel: it is told nothing, and the room never asks it
-    to consume (it negotiated no capabilities; it consumes explicitly)."""
-
-    async def request(self, message: protocol.Request) -> protocol.Response:
-        raise errors.InvalidStateError("broadcasters take no requests")
-
-    def notify(self, message: protocol.Notification) -> None:
-        """Dropped."""
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError as error:
-        raise web.HTTPBadRequest(text="the body must be JSON") from error
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="the body must be a JSON object")
-    return body
-
-
-async def _call(peer: mediasoup_py.Peer, method: str, data: dict[str, Any]) -> web.Response:
-    """One protocol request on behalf of an HTTP call: its data, or a 400 with the reason."""
-    response = await peer.receive_request(protocol.request(method, data))
-    if not response["ok"]:
-        raise web.HTTPBadRequest(text=response.get("errorReason", "failed"))
-    return web.json_response(response.get("data", {}))
+    limits: Limits = field(default_factory=lambda: Limits(empty_room_grace=0.0))
+    # Join tokens: an HMAC secret, or a PEM public key (neither: open).
+    token_secret: str | None = None
+    token_public_key: str | None = None
+    allowed_origins: list[str] = field(default_factory=list)
+    insecure: bool = False
 
 
 class DemoServer:
-    """The SFU (workers, a room per name) and the aiohttp application."""
+    """The SFU (workers, a room per name), its signaling and the page."""
 
     def __init__(self, settings: DemoSettings) -> None:
         self.settings = settings
-        self.server: Server | None = None
-        self.rooms: dict[str, Room] = {}
-        self._room_lock = asyncio.Lock()
-        # Requests being answered, kept until done.
-        self._answers: set[asyncio.Task[None]] = set()
-        self.app = web.Application()
+        tokens = None
+        if settings.token_secret is not None or settings.token_public_key is not None:
+            tokens = TokenVerifier(
+                secret=settings.token_secret, public_key=settings.token_public_key
+            )
+        self.signaling = SignalingServer(
+            MEDIA_CODECS,  # type: ignore[arg-type]
+            tokens=tokens,
+            allowed_origins=settings.allowed_origins,
+            limits=settings.limits,
+            insecure=settings.insecure,
+        )
+        self.app = self.signaling.app
         self.app.router.add_get("/", self._index)
-        self.app.router.add_get("/ws", self._websocket)
-        rooms = "/rooms/{room}"
-        broadcaster = rooms + "/broadcasters/{broadcaster}"
-        self.app.router.add_get(rooms, self._room_info)
-        self.app.router.add_post(rooms + "/broadcasters", self._create_broadcaster)
-        self.app.router.add_delete(broadcaster, self._delete_broadcaster)
-        self.app.router.add_post(broadcaster + "/transports", self._broadcaster_call)
-        self.app.router.add_post(
-            broadcaster + "/transports/{transport}/connect", self._broadcaster_call
-        )
-        self.app.router.add_post(
-            broadcaster + "/transports/{transport}/producers", self._broadcaster_call
-        )
-        self.app.router.add_post(
-            broadcaster + "/transports/{transport}/consume", self._broadcaster_call
-        )
-        self.app.router.add_post(
-            broadcaster + "/consumers/{consumer}/resume", self._broadcaster_call
-        )
         self.app.router.add_static("/static/", STATIC)
+
+    @property
+    def server(self) -> Server | None:
+        """The mediasoup server."""
+        return self.signaling.server
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        """The open rooms by name."""
+        return self.signaling.rooms
 
     async def start(self) -> None:
         """Starts the workers, splitting the port range between them."""
@@ -176,13 +112,15 @@ class DemoServer:
             raise FileNotFoundError(
                 f"{BUNDLE} is missing: run `bash examples/demo.sh` (it bundles mediasoup-client)"
             )
-        self.server = await Server.create(
+        server = await Server.create(
             num_workers=max(1, self.settings.workers),
             rtc_ipv4=self.settings.rtc_ip,
             rtc_announced_ipv4=self.settings.rtc_announced_ip,
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
+            limits=self.settings.limits,
         )
+        self.signaling.use(server)
 
     @property
     def workers(self) -> list[mediasoup_py.Worker]:
@@ -190,10 +128,8 @@ class DemoServer:
         return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
-        """Closes every room and worker."""
-        self.rooms.clear()
-        if self.server is not None:
-            self.server.close()
+        """Closes every WebSocket (going away), room and worker."""
+        await self.signaling.close()
 
     def status(self) -> dict[str, int]:
         """Counts for the periodic status line."""
@@ -217,128 +153,5 @@ class DemoServer:
                         sent += stats["bytesSent"]
         return received, sent
 
-    async def _room(self, room_id: str) -> Room:
-        async with self._room_lock:
-            room = self.rooms.get(room_id)
-            if room is not None:
-                return room
-            if self.server is None:
-                raise errors.InvalidStateError("the demo server is not started")
-            room = await self.server.create_room(MEDIA_CODECS)  # type: ignore[arg-type]
-            self.rooms[room_id] = room
-            room.on("close", lambda: self.rooms.pop(room_id, None))
-            _logger.info("room %r created", room_id)
-            return room
-
-    async def _room_info(self, request: web.Request) -> web.Response:
-        room = self.rooms.get(request.match_info["room"])
-        if room is None:
-            raise web.HTTPNotFound(text="no such room")
-        peers = [
-            {
-                "id": peer.id,
-                "displayName": peer.display_name,
-                "producers": [
-                    {"id": producer.id, "kind": producer.kind}
-                    for producer in peer.producers.values()
-                ],
-            }
-            for peer in room.peers
-            if peer.joined
-        ]
-        return web.json_response({"peers": peers})
-
-    async def _create_broadcaster(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        broadcaster_id = body.get("id")
-        if not isinstance(broadcaster_id, str) or not broadcaster_id:
-            raise web.HTTPBadRequest(text="id: must be a non-empty string")
-        room = await self._room(request.match_info["room"])
-        try:
-            peer = room.create_peer(broadcaster_id, BroadcasterChannel())
-        except errors.MediasoupError as error:
-            raise web.HTTPBadRequest(text=str(error)) from error
-        data = {"displayName": body.get("displayName", broadcaster_id)}
-        data["device"] = body.get("device") or {"name": "broadcaster"}
-        return await _call(peer, "join", data)
-
-    async def _delete_broadcaster(self, request: web.Request) -> web.Response:
-        self._leave(self.rooms[request.match_info["room"]], self._broadcaster(request))
-        return web.json_response({})
-
-    @staticmethod
-    def _leave(room: Room, peer: mediasoup_py.Peer) -> None:
-        """A participant goes; an empty room goes with the last one."""
-        peer.close()
-        if not room.peers:
-            room.close()
-
-    async def _broadcaster_call(self, request: web.Request) -> web.Response:
-        """The broadcaster API's calls, as the same requests WebSocket peers make."""
-        peer = self._broadcaster(request)
-        path = request.path
-        body = await _json_body(request)
-        transport_id = request.match_info.get("transport")
-        if path.endswith("/transports"):
-            return await _call(peer, "createPlainTransport", body)
-        if path.endswith("/connect"):
-            return await _call(peer, "connectPlainTransport", {**body, "transportId": transport_id})
-        if path.endswith("/producers"):
-            return await _call(peer, "produce", {**body, "transportId": transport_id})
-        if path.endswith("/consume"):
-            producer_id = request.query.get("producerId", "")
-            data = {"transportId": transport_id, "producerId": producer_id}
-            return await _call(peer, "consume", data)
-        return await _call(peer, "resumeConsumer", {"consumerId": request.match_info["consumer"]})
-
-    def _broadcaster(self, request: web.Request) -> mediasoup_py.Peer:
-        room = self.rooms.get(request.match_info["room"])
-        peer = room.get_peer(request.match_info["broadcaster"]) if room else None
-        if not isinstance(peer, mediasoup_py.Peer):
-            raise web.HTTPNotFound(text="no such broadcaster")
-        return peer
-
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
-
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        room_id = request.query.get("roomId", "")
-        if not room_id or len(room_id) > 64:
-            raise web.HTTPBadRequest(text="roomId: 1 to 64 characters")
-        peer_id = request.query.get("peerId") or str(uuid.uuid4())
-        socket = web.WebSocketResponse(heartbeat=5)
-        await socket.prepare(request)
-        room = await self._room(room_id)
-        channel = WebSocketChannel(socket)
-        try:
-            peer = room.create_peer(peer_id, channel)
-        except errors.MediasoupError as error:
-            await socket.close(message=str(error).encode()[:120])
-            return socket
-        _logger.info("peer %s joined room %r", peer_id, room_id)
-        try:
-            async for message in socket:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    data = json.loads(message.data)
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and data.get("response"):
-                    channel.on_response(data)
-                elif isinstance(data, dict) and data.get("request"):
-                    # Requests are handled concurrently: a consume may wait on the client.
-                    task = asyncio.ensure_future(self._answer(peer, socket, data))
-                    self._answers.add(task)
-                    task.add_done_callback(self._answers.discard)
-        finally:
-            self._leave(room, peer)
-            _logger.info("peer %s left room %r", peer_id, room_id)
-        return socket
-
-    async def _answer(
-        self, peer: mediasoup_py.Peer, socket: web.WebSocketResponse, message: dict[str, Any]
-    ) -> None:
-        response = await peer.receive_request(message)
-        if not socket.closed:
-            await socket.send_json(response)

@@ -1,0 +1,19 @@
+"""A hardened signaling layer for rooms: mediasoup-demo's v3 protocol over WebSockets and its
+broadcaster HTTP API (:class:`SignalingServer`), each connection bounded
+(:class:`WebSocketConnection`), and join tokens (:class:`TokenVerifier`, :func:`issue_token`).
+Needs the ``signaling`` extra (aiohttp, PyJWT)."""
+
+from mediasoup_py.signaling.auth import JoinGrant, TokenVerifier, issue_token
+from mediasoup_py.signaling.connection import WebSocketConnection
+from mediasoup_py.signaling.messages import decode
+from mediasoup_py.signaling.server import SignalingServer, is_loopback
+
+__all__ = [
+    "JoinGrant",
+    "SignalingServer",
+    "TokenVerifier",
+    "WebSocketConnection",
+    "decode",
+    "is_loopback",
+    "issue_token",
+]
