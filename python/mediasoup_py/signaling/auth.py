@@ -53,17 +53,18 @@ def issue_token(
     room: str,
     peer_id: str,
     display_name: str | None = None,
-    permissions: Iterable[str] = PERMISSIONS,
+    permissions: Iterable[str] | None = None,
     kind: str = "peer",
     ttl: float = 3600,
     algorithm: str = "HS256",
     audience: str | None = None,
 ) -> str:
     """A join token for ``peer_id`` in ``room``, valid for ``ttl`` seconds, signed with
-    ``key`` (an HMAC secret, or a PEM private key for a public-key ``algorithm``)."""
+    ``key`` (an HMAC secret, or a PEM private key for a public-key ``algorithm``);
+    ``permissions`` default to all."""
     if kind not in KINDS:
         raise errors.MediasoupTypeError(f"kind: one of {KINDS}", "kind")
-    granted = sorted(set(permissions))
+    granted = sorted(PERMISSIONS if permissions is None else set(permissions))
     if not set(granted) <= PERMISSIONS:
         raise errors.MediasoupTypeError(
             f"permissions: a subset of {sorted(PERMISSIONS)}", "permissions"
