@@ -39,8 +39,8 @@ class LimitExceededError(MediasoupError):
     ``limit`` names the limit (e.g. ``transports_per_peer``), ``maximum`` is its value.
     """
 
-    def __init__(self, limit: str, maximum: int | float, message: str | None = None) -> None:
-        super().__init__(message or f"{limit}: at most {maximum}")
+    def __init__(self, limit: str, maximum: int | float, detail: str | None = None) -> None:
+        super().__init__(f"{limit}: {detail or f'at most {maximum}'}")
         self.limit = limit
         self.maximum = maximum
 

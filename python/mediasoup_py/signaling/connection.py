@@ -105,9 +105,13 @@ class WebSocketConnection:
         """Hands the client's messages to ``peer`` until it goes; then closes."""
         try:
             async for message in self._socket:
+                if self.closed:
+                    break
                 if message.type == WSMsgType.TEXT:
                     self._receive(peer, message.data)
-                # Binary frames carry nothing of the protocol: ignored.
+                # Binary frames carry nothing of the protocol: ignored. One message at a
+                # time: a client that pipelines thousands does not hold up the others.
+                await asyncio.sleep(0)
         finally:
             for task in list(self._answering):
                 task.cancel()

@@ -342,8 +342,8 @@ class SignalingServer:
         page of any site post it without a CORS preflight)."""
         if not request.body_exists:
             return {}
-        if request.content_type != "application/json":
-            raise web.HTTPUnsupportedMediaType(text="the body must be application/json")
+        if request.content_type != "application/json" or (request.charset or "utf-8") != "utf-8":
+            raise web.HTTPUnsupportedMediaType(text="the body must be application/json (UTF-8)")
         try:
             body = decode(await request.read(), self.limits)
         except errors.LimitExceededError as error:
