@@ -6,7 +6,8 @@
 #     chromium (the browser the WebRTC tests drive through Playwright), firefox-esr (driven
 #     over WebDriver BiDi by puppeteer-core from npm) and iproute2 (the tests put the
 #     browsers in a loopback-only network namespace), valgrind (the packet path's
-#     instruction count is a regression guard), and Node.js with npm when
+#     instruction count is a regression guard), redis-server (the cluster tests start their
+#     own Redis, the engine nodes of one room share across machines), and Node.js with npm when
 #     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
 #   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
 #     into one script that the demo page and the test pages load (built before the package is
@@ -24,7 +25,7 @@ cd "$repo"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2 valgrind)
+apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2 valgrind redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -71,5 +72,5 @@ export PATH="$repo/.venv/bin:$PATH"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "maturin>=1.8,<2"
 echo "setup: building and installing mediasoup_py (release) with its test extras"
-.venv/bin/python -m pip install -q --no-build-isolation "$repo[test,demo]"
+.venv/bin/python -m pip install -q --no-build-isolation "$repo[test,demo,cluster]"
 .venv/bin/python -c "import mediasoup_py; print('setup: mediasoup_py', mediasoup_py.__version__, 'installed')"
