@@ -6,13 +6,14 @@ Needs the ``signaling`` extra (aiohttp, PyJWT)."""
 from mediasoup_py.signaling.auth import JoinGrant, TokenVerifier, issue_token
 from mediasoup_py.signaling.connection import WebSocketConnection
 from mediasoup_py.signaling.messages import decode
-from mediasoup_py.signaling.server import SignalingServer, is_loopback
+from mediasoup_py.signaling.server import SignalingServer, check_origin, is_loopback
 
 __all__ = [
     "JoinGrant",
     "SignalingServer",
     "TokenVerifier",
     "WebSocketConnection",
+    "check_origin",
     "decode",
     "is_loopback",
     "issue_token",

@@ -1,8 +1,9 @@
-"""One client's WebSocket, carrying the v3 protocol to its :class:`~mediasoup_py.room.Peer`
-within bounds: what waits to be sent to it (messages and bytes), the requests of its being
-answered at once, and each message's size and depth. A client that stops reading is closed
-with 1008 instead of being buffered for; a disconnect while it is being answered is not an
-error."""
+"""One client's WebSocket within bounds: what waits to be sent to it (messages and bytes),
+each message's size and depth, and (for the v3 protocol, :meth:`WebSocketConnection.serve`)
+the requests of its being answered at once. A client that stops reading is closed with 1008
+instead of being buffered for; a disconnect while it is being answered is not an error.
+Other protocols (mediasoup v2's, examples/v2_room) use :meth:`~WebSocketConnection.messages`
+and :meth:`~WebSocketConnection.send` alone."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import collections
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from mediasoup_py import errors, protocol
-from mediasoup_py.limits import Limits, quote
+from mediasoup_py.limits import Limits
 from mediasoup_py.signaling.messages import decode
 
 if TYPE_CHECKING:
@@ -101,17 +103,31 @@ class WebSocketConnection:
 
     # Reading.
 
+    async def messages(self) -> AsyncIterator[dict[str, Any]]:
+        """The client's JSON objects, one per loop turn (a client that pipelines thousands
+        does not hold up the others), each checked against ``message_bytes`` and
+        ``json_depth`` (past either, the connection is closed with 1008); what is not a JSON
+        object is skipped, and binary frames carry nothing. Ends when the client goes."""
+        async for message in self._socket:
+            if self.closed:
+                return
+            if message.type == WSMsgType.TEXT:
+                try:
+                    decoded = decode(message.data, self._limits)
+                except errors.LimitExceededError as error:
+                    self.close(POLICY_VIOLATION, str(error))
+                    return
+                except errors.MediasoupTypeError:
+                    decoded = None
+                if isinstance(decoded, dict):
+                    yield decoded
+            await asyncio.sleep(0)
+
     async def serve(self, peer: Peer) -> None:
         """Hands the client's messages to ``peer`` until it goes; then closes."""
         try:
-            async for message in self._socket:
-                if self.closed:
-                    break
-                if message.type == WSMsgType.TEXT:
-                    self._receive(peer, message.data)
-                # Binary frames carry nothing of the protocol: ignored. One message at a
-                # time: a client that pipelines thousands does not hold up the others.
-                await asyncio.sleep(0)
+            async for message in self.messages():
+                self._receive(peer, message)
         finally:
             for task in list(self._answering):
                 task.cancel()
@@ -119,17 +135,7 @@ class WebSocketConnection:
             if self._closing is not None:
                 await self._closing
 
-    def _receive(self, peer: Peer, data: str) -> None:
-        try:
-            message = decode(data, self._limits)
-        except errors.LimitExceededError as error:
-            self.close(POLICY_VIOLATION, str(error))
-            return
-        except errors.MediasoupTypeError:
-            _logger.debug("peer %s sent something that is not JSON", quote(peer.id))
-            return
-        if not isinstance(message, dict):
-            return
+    def _receive(self, peer: Peer, message: dict[str, Any]) -> None:
         if message.get("response") is True:
             self._on_response(message)
         elif message.get("request") is True:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.server import Server
 
-__all__ = ["SignalingServer", "is_loopback"]
+__all__ = ["SignalingServer", "check_origin", "is_loopback"]
 
 _logger = logging.getLogger("mediasoup_py.signaling")
 
@@ -68,6 +68,17 @@ _STATUSES: dict[int, type[web.HTTPException]] = {
     409: web.HTTPConflict,
     429: web.HTTPTooManyRequests,
 }
+
+
+def check_origin(request: web.Request, allowed_origins: Iterable[str] = ()) -> None:
+    """Browsers say which page makes a call (``Origin``): only the server's own origin and
+    ``allowed_origins`` (``"*"``: any) pass, else 403; clients that are not browsers send
+    none."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == f"{request.scheme}://{request.host}":
+        return
+    if "*" not in allowed_origins and origin not in allowed_origins:
+        raise web.HTTPForbidden(text=f"origin {quote(origin)} is not allowed")
 
 
 def _status_error(status: int, reason: str) -> web.HTTPException:
@@ -235,14 +246,7 @@ class SignalingServer:
             return web.Response(status=499)
 
     def _check_origin(self, request: web.Request) -> None:
-        """Browsers say which page makes the call: only the server's own origin and the
-        allowed ones pass (clients that are not browsers send none)."""
-        origin = request.headers.get("Origin")
-        if origin is None or "*" in self._allowed_origins or origin in self._allowed_origins:
-            return
-        own = f"{request.scheme}://{request.host}"
-        if origin != own:
-            raise web.HTTPForbidden(text=f"origin {quote(origin)} is not allowed")
+        check_origin(request, self._allowed_origins)
 
     def _grant(
         self, request: web.Request, room_id: str, kind: str, peer_id: str | None
