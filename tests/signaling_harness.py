@@ -44,6 +44,13 @@ class Client:
         self.notifications: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self._reader = asyncio.ensure_future(self._read())
+        # Done when the server closes the connection.
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reader.add_done_callback(lambda _: self._ended())
+
+    def _ended(self) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     async def _read(self) -> None:
         async for message in self.socket:
