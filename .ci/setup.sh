@@ -7,7 +7,8 @@
 #     over WebDriver BiDi by puppeteer-core from npm) and iproute2 (the tests put the
 #     browsers in a loopback-only network namespace), valgrind (the packet path's
 #     instruction count is a regression guard), redis-server (the cluster tests start their
-#     own Redis, the engine nodes of one room share across machines), and Node.js with npm when
+#     own Redis, the engine nodes of one room share across machines), curl (those tests
+#     ask each node on its host what it holds), and Node.js with npm when
 #     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
 #   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
 #     into one script that the demo page and the test pages load (built before the package is
@@ -25,7 +26,7 @@ cd "$repo"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2 valgrind redis-server)
+apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

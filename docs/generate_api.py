@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import mediasoup_py
-from mediasoup_py import errors, limits, protocol, protocol_v2, signaling
+from mediasoup_py import errors, limits, metrics, protocol, protocol_v2, sdp, signaling, whip
 from mediasoup_py.events import EventEmitter
 
 OUTPUT = Path(__file__).resolve().parent / "api.md"
@@ -94,13 +94,15 @@ def render() -> str:
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")
-    lines += [f"## `{signaling.__name__}`", "", _summary(signaling), ""]
-    lines += _module_functions(signaling)
-    lines.append("")
-    for name in signaling.__all__:
-        member = getattr(signaling, name)
-        if inspect.isclass(member):
-            lines += _class_section(member)
+    # Modules an application imports on its own, with their classes.
+    for module in (sdp, whip, metrics, signaling):
+        lines += [f"## `{module.__name__}`", "", _summary(module), ""]
+        lines += _module_functions(module)
+        lines.append("")
+        for name in module.__all__:
+            member = getattr(module, name)
+            if inspect.isclass(member) and not issubclass(member, Exception):
+                lines += _class_section(member)
     return "\n".join(lines).rstrip() + "\n"
 
 

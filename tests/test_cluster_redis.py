@@ -124,7 +124,9 @@ def test_nodes_see_each_other_and_a_killed_node_goes_within_its_deadline(
     redis_server: RedisServer,
 ) -> None:
     async def scenario(redis: Redis) -> None:
-        alpha, beta = _registry(redis, "alpha"), _registry(redis, "beta")
+        # Each node has its own connection, as separate processes would.
+        other = Redis.from_url(redis_server.url)
+        alpha, beta = _registry(redis, "alpha"), _registry(other, "beta")
         downs: list[tuple[str, bool]] = []
         alpha.on("nodedown", lambda node_id, reaper: downs.append((node_id, reaper)))
         await alpha.start()
@@ -143,13 +145,16 @@ def test_nodes_see_each_other_and_a_killed_node_goes_within_its_deadline(
         assert set(alpha.live) == {"alpha"}
         assert await redis.smembers(KEYS.nodes) == {b"alpha"}
         await alpha.stop()
+        await other.aclose()
 
     run_with_redis(redis_server, scenario)
 
 
 def test_a_redis_restart_does_not_take_nodes_down(redis_server: RedisServer) -> None:
     async def scenario(redis: Redis) -> None:
-        alpha, beta = _registry(redis, "alpha"), _registry(redis, "beta")
+        # Each node has its own connection, as separate processes would.
+        other = Redis.from_url(redis_server.url)
+        alpha, beta = _registry(redis, "alpha"), _registry(other, "beta")
         events: list[str] = []
         for registry in (alpha, beta):
             registry.on("nodedown", lambda node_id, reaper: events.append(f"down {node_id}"))
@@ -167,6 +172,7 @@ def test_a_redis_restart_does_not_take_nodes_down(redis_server: RedisServer) -> 
         assert await redis.smembers(KEYS.nodes) == {b"alpha", b"beta"}
         await alpha.stop()
         await beta.stop()
+        await other.aclose()
 
     run_with_redis(redis_server, scenario)
 

@@ -1,5 +1,5 @@
-"""``Server``: workers with their share of the port range, rooms round-robin over them, typed
-errors for bad options, and a close that takes everything down."""
+"""``Server``: workers with their share of the port range, rooms placed by load (idle
+workers: in turn), typed errors for bad options, and a close that takes everything down."""
 
 from __future__ import annotations
 

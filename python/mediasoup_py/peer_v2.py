@@ -187,16 +187,21 @@ class V2Consumer:
             raise errors.InvalidStateError(f"consumer {self._id} already enabled")
         self._remotely_paused = paused
         self._preferred_profile = profile
-        consumer = await transport._consume(
-            producer_id=self._producer.id,
-            rtp_capabilities=self._capabilities,
-            paused=True,
-            mid=None,
-            enable_rtx=None,
-            preferred_layers=protocol_v2.layers_for_profile(profile, self._profiles),
-            pipe=False,
-            app_data={},
-            announced=self._rtp_parameters,
+        # Through the room: the producer may have to be piped to the transport's router.
+        consumer = await self._peer.room._consume_on(
+            transport,
+            self._producer.id,
+            lambda: transport._consume(
+                producer_id=self._producer.id,
+                rtp_capabilities=self._capabilities,
+                paused=True,
+                mid=None,
+                enable_rtx=None,
+                preferred_layers=protocol_v2.layers_for_profile(profile, self._profiles),
+                pipe=False,
+                app_data={},
+                announced=self._rtp_parameters,
+            ),
         )
         if self._closed:
             consumer.close()

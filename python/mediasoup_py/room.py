@@ -13,6 +13,10 @@ notifications mediasoup-demo clients expect (``newPeer``, ``peerClosed``, ``cons
 ``consumerPaused``, ``consumerResumed``, ``consumerLayersChanged``, ``consumerScore``,
 ``producerScore``, ``activeSpeaker``).
 
+Given the process's workers, a room spans them (:mod:`mediasoup_py.room_media`): each new
+transport goes to the least loaded worker, and producers are piped to the workers where they
+have consumers; its clients cannot tell.
+
 What clients can make a room hold is bounded by its :class:`~mediasoup_py.limits.Limits`
 (peers, transports, producers and consumers per peer, id and name lengths, ``appData`` size);
 a request past a limit gets an error naming it. A peer's permissions (``produce``,
@@ -29,7 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mediasoup_py import errors, protocol
+from mediasoup_py import errors, ortc, protocol
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.limits import (
     Limits,
@@ -39,6 +43,7 @@ from mediasoup_py.limits import (
     check_id,
     quote,
 )
+from mediasoup_py.room_media import RoomMedia, WorkerLoad
 
 if TYPE_CHECKING:
     from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
@@ -47,9 +52,10 @@ if TYPE_CHECKING:
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_observer import AudioLevelObserver, AudioLevelObserverVolume
-    from mediasoup_py.rtp_parameters import RtpCapabilities
+    from mediasoup_py.rtp_parameters import RtpCapabilities, RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_transport import WebRtcTransport
+    from mediasoup_py.worker import Worker
 
 __all__ = ["PERMISSIONS", "BroadcasterChannel", "Peer", "PeerChannel", "Room", "RoomPeer"]
 
@@ -117,11 +123,12 @@ def _string(data: dict[str, Any], key: str) -> str:
 
 
 class Room(EventEmitter):
-    """A call: one router and the peers in it. Events: ``newpeer`` (a :class:`Peer` or a
-    :class:`~mediasoup_py.peer_v2.V2Peer`), ``audiolevels`` (``[{"producer", "audioLevel"}]``,
-    loudest first, in dBov, every 500 ms while someone speaks; an empty list once all are
-    silent), ``close``. A room with no peers for ``limits.empty_room_grace`` seconds
-    closes."""
+    """A call: its routers (one, or one per worker it spans) and the peers in it. Events:
+    ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
+    ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
+    ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
+    while someone speaks; an empty list once all are silent), ``close``. A room with no
+    peers for ``limits.empty_room_grace`` seconds closes."""
 
     def __init__(
         self,
@@ -129,35 +136,47 @@ class Room(EventEmitter):
         listen_infos: list[ListenInfo],
         audio_levels: AudioLevelObserver,
         limits: Limits | None = None,
+        media: RoomMedia | None = None,
     ) -> None:
         super().__init__()
-        self._router = router
+        self._media = media or RoomMedia(router)
         self._listen_infos = listen_infos
         self._audio_levels = audio_levels
         self._limits = limits or Limits()
         self._peers: dict[str, RoomPeer] = {}
         self._broadcasters: dict[str, Peer] = {}
         self._empty_timer: asyncio.TimerHandle | None = None
+        self._holds = 0
         # Who produced what, for active speaker and v2 notifications (``peerName``).
         self._owners: dict[str, RoomPeer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        audio_levels.on("volumes", self._on_volumes)
-        audio_levels.on("silence", self._on_silence)
-        # Its router goes with its worker (closed, or dead): so does the room.
-        router.observer.on("close", self.close)
+        self._watch_audio_levels(audio_levels)
+        # Its routers go with their workers (closed, or dead): the room with the last.
+        self._media.on("close", self.close)
+        self._media.on("routerclose", self._on_router_closed)
         self._start_empty_timer()
 
     @classmethod
     async def create(
-        cls, router: Router, *, listen_infos: list[ListenInfo], limits: Limits | None = None
+        cls,
+        router: Router,
+        *,
+        listen_infos: list[ListenInfo],
+        workers: list[Worker] | None = None,
+        media_codecs: list[RtpCodecCapability] | None = None,
+        load: WorkerLoad | None = None,
+        limits: Limits | None = None,
     ) -> Room:
         """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``,
         bounded by ``limits`` (the defaults of :class:`~mediasoup_py.limits.Limits` if
-        none)."""
+        none). With ``workers`` and the ``media_codecs`` ``router`` was made with, the room
+        spans those workers (a router on each it needs, transports placed by ``load``)."""
         audio_levels = await router.create_audio_level_observer(
             max_entries=16, threshold=-80, interval=500
         )
-        return cls(router, listen_infos, audio_levels, limits)
+        media = RoomMedia(router, workers=workers or (), media_codecs=media_codecs, load=load)
+        return cls(router, listen_infos, audio_levels, limits, media)
 
     @property
     def limits(self) -> Limits:
@@ -166,13 +185,23 @@ class Room(EventEmitter):
 
     @property
     def router(self) -> Router:
-        """The room's router."""
-        return self._router
+        """The room's home router: its capabilities are the room's (every router of a
+        spanning room has the same), and it hears every audio producer."""
+        return self._media.home
+
+    @property
+    def routers(self) -> list[Router]:
+        """Every router of the room (one per worker it uses)."""
+        return self._media.routers
+
+    def router_of(self, transport: Transport) -> Router | None:
+        """The router one of the room's transports is on."""
+        return self._media.router_of(transport)
 
     @property
     def rtp_capabilities(self) -> RtpCapabilities:
         """What the room's router can receive and send (its codecs and header extensions)."""
-        return self._router.rtp_capabilities
+        return self.router.rtp_capabilities
 
     @property
     def peers(self) -> list[RoomPeer]:
@@ -193,9 +222,10 @@ class Room(EventEmitter):
         return self._broadcasters.get(broadcaster_id)
 
     def dump(self) -> dict[str, Any]:
-        """What the room holds, for debugging: its router and each peer's objects."""
+        """What the room holds, for debugging: its routers, the pipes between them and each
+        peer's objects."""
         peers = [peer.dump() for peer in self._peers.values()]
-        return {"routerId": self._router.id, "peers": peers}
+        return {"routerId": self.router.id, **self._media.dump(), "peers": peers}
 
     def create_active_speaker_detector(self) -> ActiveSpeakerDetector:
         """mediasoup v2's active speaker detector over this room's audio levels."""
@@ -271,7 +301,7 @@ class Room(EventEmitter):
         method, fields = protocol_v2.parse_request(request, "room")
         if method == "queryRoom":
             return {
-                "rtpCapabilities": protocol_v2.room_rtp_capabilities(self._router.rtp_capabilities),
+                "rtpCapabilities": protocol_v2.room_rtp_capabilities(self.router.rtp_capabilities),
                 "mandatoryCodecPayloadTypes": [],
             }
         name = check_id(fields.get("peerName"), "peerName", self._limits)
@@ -290,10 +320,27 @@ class Room(EventEmitter):
             raise errors.MediasoupTypeError(f"{field}: {peer_id!r} is already here", field)
         check_count("peers_per_room", len(self._peers), self._limits.peers_per_room)
 
+    def hold(self) -> Callable[[], None]:
+        """Keeps the room open without peers (for what uses its routers otherwise, such as
+        WHIP sessions) until the returned release is called (once)."""
+        self._holds += 1
+        self._stop_empty_timer()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._holds -= 1
+                self._start_empty_timer()
+
+        return release
+
     def _start_empty_timer(self) -> None:
         """Closes the room if it stays without peers for ``empty_room_grace``."""
         grace = self._limits.empty_room_grace
-        if grace is None or self._closed or self._peers or self._empty_timer is not None:
+        idle = not self._peers and not self._holds
+        if grace is None or self._closed or not idle or self._empty_timer is not None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -308,8 +355,8 @@ class Room(EventEmitter):
 
     def _close_if_empty(self) -> None:
         self._empty_timer = None
-        if not self._peers:
-            _logger.info("room of router %s closes: no peers", self._router.id)
+        if not self._peers and not self._holds:
+            _logger.info("room of router %s closes: no peers", self.router.id)
             self.close()
 
     def close(self) -> None:
@@ -320,7 +367,7 @@ class Room(EventEmitter):
         self._stop_empty_timer()
         for peer in list(self._peers.values()):
             peer.close()
-        self._router.close()
+        self._media.close()
         self.emit("close")
 
     def _joined(self, excluding: RoomPeer | None = None) -> list[RoomPeer]:
@@ -335,14 +382,13 @@ class Room(EventEmitter):
         """``newPeer`` to the others, up to ``announced_peers`` known peers each: past that
         a peer hears of another when it gets a consumer of theirs (:meth:`RoomPeer._meet`),
         so a join in a large room costs O(announced_peers), not O(peers)."""
-        if peer.spy:
-            return
-        for other in self._joined(excluding=peer):
+        for other in [] if peer.spy else self._joined(excluding=peer):
             known = other._known_peers
             if known is None:
                 other._announce_peer_joined(peer)
             elif len(known) < self._limits.announced_peers:
                 other._meet(peer)
+        self.emit("peerjoined", peer)
 
     def _listed_on_join(self, peer: RoomPeer) -> list[RoomPeer]:
         """The peers a joining peer is told of in its join response: those that produce
@@ -354,16 +400,91 @@ class Room(EventEmitter):
             peer._known_peers.update(other.id for other in listed)
         return listed
 
+    def _add_remote_peer(self, peer: RoomPeer) -> None:
+        """A peer joined through another node of the cluster (already joined)."""
+        self._peers[peer.id] = peer
+        self._peer_joined(peer)
+
     def _producer_added(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``producer`` in every other joined peer (told of ``owner`` first),
         and its audio level watched."""
         self._owners[producer.id] = owner
         producer.observer.on("close", lambda: self._owners.pop(producer.id, None))
+        self.emit("newproducer", owner, producer)
         for other in self._joined(excluding=owner):
             other._meet(owner)
             other._spawn(other._room_consume(owner, producer))
         if producer.kind == "audio":
-            owner._spawn(self._audio_levels.add_producer(producer_id=producer.id))
+            owner._spawn(self._hear(producer.id, self._audio_levels))
+
+    async def _hear(self, producer_id: str, audio_levels: AudioLevelObserver) -> None:
+        """Adds an audio producer to the audio observer, on the home router (piped there
+        if it is on another, for as long as it lives)."""
+        home = self._media.home
+        try:
+            await self._media.acquire(producer_id, home)
+            await audio_levels.add_producer(producer_id=producer_id)
+        except errors.MediasoupError as error:
+            _logger.warning("audio levels of producer %s unheard: %s", producer_id, error)
+
+    def _watch_audio_levels(self, audio_levels: AudioLevelObserver) -> None:
+        audio_levels.on("volumes", self._on_volumes)
+        audio_levels.on("silence", self._on_silence)
+
+    def _on_router_closed(self, router: Router) -> None:
+        """A worker of the room died: its peers lost their transports there (and told the
+        others of their closed producers); if it was the home, the audio observer moves
+        to the new home with every audio producer."""
+        if self._closed or not self._audio_levels.closed:
+            return
+        self._spawn_room_task(self._rehome_audio_levels())
+
+    async def _rehome_audio_levels(self) -> None:
+        home = self._media.home
+        try:
+            audio_levels = await home.create_audio_level_observer(
+                max_entries=16, threshold=-80, interval=500
+            )
+        except errors.MediasoupError as error:
+            _logger.warning("room lost its audio levels: %s", error)
+            return
+        self._audio_levels = audio_levels
+        self._watch_audio_levels(audio_levels)
+        for producer_id, owner in list(self._owners.items()):
+            producer = owner.producers.get(producer_id)
+            if producer is not None and producer.kind == "audio":
+                await self._hear(producer_id, audio_levels)
+
+    def _spawn_room_task(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _consume_on(
+        self,
+        transport: Transport,
+        producer_id: str,
+        consume: Callable[[], Awaitable[Consumer]],
+    ) -> Consumer:
+        """``consume()``'s consumer of the producer on ``transport``, with the producer
+        piped to the transport's router first if it is elsewhere (and unpiped after the last
+        consumer there)."""
+        router = self._media.router_of(transport)
+        if router is None:
+            raise errors.InvalidStateError("the transport is not in this room")
+        copy = await self._media.acquire(producer_id, router)
+        try:
+            consumer = await consume()
+        except BaseException:
+            self._media.release(producer_id, router)
+            raise
+        consumer.observer.once("close", lambda: self._media.release(producer_id, router))
+        if copy.closed and not consumer.closed:
+            # The producer went while the consumer was being made: it would never hear.
+            consumer.close()
+        if consumer.closed:
+            raise errors.InvalidStateError(f"producer {producer_id!r} closed")
+        return consumer
 
     def _owner_of(self, producer: Producer) -> RoomPeer | None:
         return self._owners.get(producer.id)
@@ -393,6 +514,7 @@ class Room(EventEmitter):
                 elif peer.id in known:
                     known.discard(peer.id)
                     other._announce_peer_closed(peer)
+        self.emit("peerleft", peer)
         self._start_empty_timer()
 
 
@@ -418,6 +540,8 @@ class RoomPeer(EventEmitter, abc.ABC):
         self.permissions = PERMISSIONS
         # The peers its client was told of (``None``: all, as v2 peers are).
         self._known_peers: set[str] | None = None
+        # The router of its transports (in a room spanning workers).
+        self._media_router: Router | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -677,7 +801,9 @@ class Peer(RoomPeer):
         listen_infos = [
             info for info in self._room._listen_infos if not force_tcp or info["protocol"] == "tcp"
         ]
-        transport = await self._room.router.create_webrtc_transport(
+        router = await self._room._media.router_for_transport(self._media_router)
+        self._media_router = router
+        transport = await router.create_webrtc_transport(
             listen_infos=listen_infos,
             app_data={
                 "producing": bool(data.get("producing", False)),
@@ -727,7 +853,9 @@ class Peer(RoomPeer):
         mediasoup-demo's broadcaster API."""
         self._check_limit("transports_per_peer", len(self.transports))
         listen = self._room._listen_infos[0]
-        transport = await self._room.router.create_plain_transport(
+        router = await self._room._media.router_for_transport(self._media_router)
+        self._media_router = router
+        transport = await router.create_plain_transport(
             listen_info={"protocol": "udp", "ip": listen["ip"]},
             comedia=bool(data.get("comedia", False)),
             rtcp_mux=bool(data.get("rtcpMux", True)),
@@ -755,10 +883,14 @@ class Peer(RoomPeer):
         transport = self._plain_transport(data)
         producer_id = _string(data, "producerId")
         self._check_limit("consumers_per_peer", len(self.consumers))
-        consumer = await transport.consume(
-            producer_id=producer_id,
-            rtp_capabilities=self._room.router.rtp_capabilities,
-            paused=True,
+        consumer = await self._room._consume_on(
+            transport,
+            producer_id,
+            lambda: transport.consume(
+                producer_id=producer_id,
+                rtp_capabilities=self._room.router.rtp_capabilities,
+                paused=True,
+            ),
         )
         self.consumers[consumer.id] = consumer
         self._wire_consumer(consumer)
@@ -845,9 +977,9 @@ class Peer(RoomPeer):
         if (
             "consume" not in self.permissions
             or capabilities is None
-            or not self._room.router.can_consume(
-                producer_id=producer.id,
-                rtp_capabilities=capabilities,  # type: ignore[arg-type]
+            or not ortc.can_consume(
+                producer.consumable_rtp_parameters,
+                ortc.validate_rtp_capabilities(capabilities),
             )
         ):
             return
@@ -865,12 +997,17 @@ class Peer(RoomPeer):
             )
             return
         try:
-            consumer = await transport.consume(
-                producer_id=producer.id,
-                rtp_capabilities=capabilities,  # type: ignore[arg-type]
-                paused=True,
+            consumer = await self._room._consume_on(
+                transport,
+                producer.id,
+                lambda: transport.consume(
+                    producer_id=producer.id,
+                    rtp_capabilities=capabilities,  # type: ignore[arg-type]
+                    paused=True,
+                ),
             )
         except errors.MediasoupError as error:
+            # Typically the producer closed meanwhile.
             _logger.warning(
                 "consuming %s for peer %s failed: %s", producer.id, quote(self._id), error
             )

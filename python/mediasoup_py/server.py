@@ -1,11 +1,12 @@
 """The server: mediasoup v2's entry point, on asyncio. It starts the workers (splitting the
-RTC port range between them), creates rooms round-robin over them, and knows the addresses
-peers' transports listen on and announce. Its :class:`~mediasoup_py.limits.Limits` bound the
-rooms it holds and are those of every room it creates."""
+RTC port range between them), creates rooms that span them (each transport on the least
+loaded worker, producers piped where they have consumers), and knows the addresses peers'
+transports listen on and announce. Its :class:`~mediasoup_py.limits.Limits` bound the rooms
+it holds and are those of every room it creates."""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,11 @@ from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.limits import Limits, check_count
 from mediasoup_py.room import Room
+from mediasoup_py.room_media import WorkerLoad
 from mediasoup_py.worker import Worker, create_worker
 
 if TYPE_CHECKING:
+    from mediasoup_py.cluster.node import ClusterNode
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo
 
@@ -24,16 +27,22 @@ __all__ = ["Server"]
 
 class Server(EventEmitter):
     """Workers and the rooms on them. Events: ``newroom`` (Room), ``close``. A worker that
-    dies takes its rooms with it (their peers are closed and told); the others carry on."""
+    dies takes its transports with it (their peers lose them, and the others are told of
+    their closed producers); rooms go on on the other workers."""
 
     def __init__(
-        self, workers: list[Worker], listen_infos: list[ListenInfo], limits: Limits | None = None
+        self,
+        workers: list[Worker],
+        listen_infos: list[ListenInfo],
+        cluster: ClusterNode | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__()
+        self._cluster = cluster
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._limits = limits or Limits()
-        self._next_worker = itertools.cycle(self._workers)
+        self._load = WorkerLoad(self._workers)
         self._rooms: list[Room] = []
         self._rooms_being_created = 0
         self._closed = False
@@ -55,13 +64,25 @@ class Server(EventEmitter):
         rtc_max_port: int = 49999,
         dtls_certificate_file: str | None = None,
         dtls_private_key_file: str | None = None,
+        redis: str | None = None,
+        cluster_secret: str | bytes | None = None,
+        pipe_ip: str | None = None,
+        pipe_announced_ip: str | None = None,
+        node_id: str | None = None,
         limits: Limits | None = None,
     ) -> Server:
         """Starts ``num_workers`` workers (one per core by default), each with its share of
         ``rtc_min_port``..``rtc_max_port``. Peers' transports listen on ``rtc_ipv4`` and/or
         ``rtc_ipv6`` (``False``: not on that family) and announce the ``rtc_announced_*``
         address when given (behind NAT). ``limits`` bound its rooms and what their peers
-        can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults if none)."""
+        can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults if none).
+
+        With ``redis`` (``redis://HOST:6379/0``) the server is a node of the cluster that
+        shares that Redis (:mod:`mediasoup_py.cluster`): rooms created with a ``room_id``
+        span every node that has peers in them. Other nodes' pipes reach this one at
+        ``pipe_announced_ip`` or ``pipe_ip`` (default: the RTC addresses);
+        ``cluster_secret`` signs what the nodes tell each other (nodes without it are not
+        trusted)."""
         if limits is not None and not isinstance(limits, Limits):
             raise errors.MediasoupTypeError("limits: must be a Limits", "limits")
         count = (os.cpu_count() or 1) if num_workers is None else num_workers
@@ -105,12 +126,34 @@ class Server(EventEmitter):
             for worker in workers:
                 worker.close()
             raise
-        return cls(workers, listen_infos, limits)
+        cluster = None
+        if redis is not None:
+            from mediasoup_py.cluster.node import ClusterNode
+
+            try:
+                cluster = await ClusterNode.start(
+                    redis,
+                    pipe_ip=pipe_ip or listen_infos[0]["ip"],
+                    pipe_announced_ip=pipe_announced_ip
+                    or (None if pipe_ip else listen_infos[0].get("announcedAddress")),
+                    node_id=node_id,
+                    secret=cluster_secret,
+                )
+            except BaseException:
+                for worker in workers:
+                    worker.close()
+                raise
+        return cls(workers, listen_infos, cluster, limits)
 
     @property
     def workers(self) -> list[Worker]:
         """The workers."""
         return list(self._workers)
+
+    @property
+    def listen_infos(self) -> list[ListenInfo]:
+        """Where its rooms' WebRtcTransports listen."""
+        return list(self._listen_infos)
 
     @property
     def rooms(self) -> list[Room]:
@@ -127,32 +170,50 @@ class Server(EventEmitter):
         """The limits of the server and its rooms."""
         return self._limits
 
-    async def create_room(self, media_codecs: list[RtpCodecCapability]) -> Room:
-        """A room (a router with these codecs) on the next worker, round-robin; past
+    @property
+    def cluster(self) -> ClusterNode | None:
+        """Its node of the cluster, when it was given a Redis."""
+        return self._cluster
+
+    async def create_room(
+        self, media_codecs: list[RtpCodecCapability], room_id: str | None = None
+    ) -> Room:
+        """A room with these codecs spanning the workers: its home router on the least loaded
+        worker, its transports each on the least loaded worker when created. In a cluster,
+        the room ``room_id`` also spans the other nodes that have it (the same codecs). Past
         ``limits.rooms_per_server`` open rooms, ``LimitExceededError``."""
         if self._closed:
             raise errors.InvalidStateError("server closed")
         # Rooms being created count: concurrent calls cannot pass the limit together.
         count = len(self._rooms) + self._rooms_being_created
         check_count("rooms_per_server", count, self._limits.rooms_per_server)
-        worker = next(self._next_worker)
+        worker = self._load.least_loaded(self._workers)
         self._rooms_being_created += 1
         try:
             router = await worker.create_router(media_codecs=media_codecs)
-            room = await Room.create(router, listen_infos=self._listen_infos, limits=self._limits)
+            room = await Room.create(
+                router,
+                listen_infos=self._listen_infos,
+                workers=self._workers,
+                media_codecs=media_codecs,
+                load=self._load,
+                limits=self._limits,
+            )
         finally:
             self._rooms_being_created -= 1
+        if self._cluster is not None and room_id is not None:
+            self._cluster.link(room_id, room)
         self._rooms.append(room)
         room.on("close", lambda: self._rooms.remove(room) if room in self._rooms else None)
         self.emit("newroom", room)
         return room
 
     def _on_worker_died(self, worker: Worker) -> None:
-        """A dead worker's rooms have closed with its routers; new rooms go to the others,
-        and the server closes with the last one (as mediasoup v2's did)."""
+        """A dead worker's routers have closed (and rooms with no other router with them);
+        new transports go to the others, and the server closes with the last one (as
+        mediasoup v2's did)."""
         if worker in self._workers:
             self._workers.remove(worker)
-            self._next_worker = itertools.cycle(self._workers)
         if not self._workers:
             self.close()
 
@@ -166,4 +227,12 @@ class Server(EventEmitter):
             room.close()
         for worker in self._workers:
             worker.close()
+        if self._cluster is not None:
+            self._stopping = asyncio.ensure_future(self._cluster.stop())
         self.emit("close")
+
+    async def wait_closed(self) -> None:
+        """After :meth:`close`: until the cluster node has left (its registration gone)."""
+        stopping = getattr(self, "_stopping", None)
+        if stopping is not None:
+            await stopping

@@ -78,10 +78,13 @@ class ProducerEntry:
     consumable_rtp_parameters: dict[str, Any]
     app_data: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
+    # The router of its node it is on (where that node's end of a pipe of it goes).
+    router_id: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "producerId": self.producer_id,
+            "routerId": self.router_id,
             "nodeId": self.node_id,
             "peerId": self.peer_id,
             "kind": self.kind,
@@ -103,6 +106,7 @@ class ProducerEntry:
             _object(payload, "consumableRtpParameters"),
             _object(payload, "appData"),
             bool(payload.get("paused", False)),
+            _text(payload, "routerId"),
         )
 
 

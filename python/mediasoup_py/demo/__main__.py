@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -61,6 +62,18 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="media worker threads"
     )
+    parser.add_argument(
+        "--redis",
+        default=None,
+        help="redis://HOST:6379/0: a node of the cluster sharing this Redis (rooms span nodes)",
+    )
+    parser.add_argument(
+        "--pipe-ip",
+        default=None,
+        help="address other nodes send this node's pipes to (default: --rtc-announced-ip "
+        "or --rtc-ip)",
+    )
+    parser.add_argument("--node-id", default=None, help="this node's name in the cluster")
     security = parser.add_argument_group("who may join (docs/protocol.md: join tokens)")
     security.add_argument(
         "--token-secret-file",
@@ -114,6 +127,11 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         token_public_key=public_key,
         allowed_origins=arguments.allowed_origin,
         insecure=arguments.insecure,
+        redis=arguments.redis,
+        # A secret on the command line would show in the process list.
+        cluster_secret=os.environ.get("MEDIASOUP_PY_CLUSTER_SECRET") or None,
+        pipe_ip=arguments.pipe_ip,
+        node_id=arguments.node_id,
     )
 
 

@@ -12,16 +12,22 @@ broadcasters (ffmpeg, GStreamer and recorders over plain RTP), for rooms someone
 - ``POST .../transports/{transportId}/consume?producerId=...`` -> ``{id, producerId, kind,
   rtpParameters}`` (paused), then ``POST .../consumers/{consumerId}/resume``
 
+Also ``/metrics`` (Prometheus, by room name) and WHIP publishers and WHEP viewers
+(``/whip/{room}``, ``/whep/{room}``: viewers get the room's producers).
+
 With a token secret or public key, every call needs a join token (``?token=`` on the
-WebSocket, ``Authorization: Bearer`` on HTTP); without, it serves anyone, and only on a
-loopback address unless ``insecure``.
+WebSocket, ``Authorization: Bearer`` on HTTP and WHIP/WHEP, a broadcaster token for the room
+that may produce, or consume for WHEP); without, it serves anyone, and only on a loopback
+address unless ``insecure``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +37,12 @@ from aiohttp import web
 import mediasoup_py
 from mediasoup_py import errors
 from mediasoup_py.limits import Limits
+from mediasoup_py.metrics import Metrics
+from mediasoup_py.producer import Producer
 from mediasoup_py.room import Room
 from mediasoup_py.server import Server
 from mediasoup_py.signaling import SignalingServer, TokenVerifier
+from mediasoup_py.whip import WhipEndpoint, WhipRequest, WhipSession, add_aiohttp_routes
 
 __all__ = ["DemoServer", "DemoSettings"]
 
@@ -73,6 +82,15 @@ class DemoSettings:
     token_public_key: str | None = None
     allowed_origins: list[str] = field(default_factory=list)
     insecure: bool = False
+    # A cluster of demo processes sharing one Redis (rooms span them).
+    redis: str | None = None
+    cluster_secret: str | None = None
+    pipe_ip: str | None = None
+    node_id: str | None = None
+
+
+# How long a room made for a WHIP request stays open before its session is up.
+WHIP_SETUP_HOLD_S = 10.0
 
 
 class DemoServer:
@@ -80,21 +98,43 @@ class DemoServer:
 
     def __init__(self, settings: DemoSettings) -> None:
         self.settings = settings
-        tokens = None
+        self._tokens = None
         if settings.token_secret is not None or settings.token_public_key is not None:
-            tokens = TokenVerifier(
+            self._tokens = TokenVerifier(
                 secret=settings.token_secret, public_key=settings.token_public_key
             )
+        # Room names by router, for the metrics.
+        self._room_names: dict[str, str] = {}
         self.signaling = SignalingServer(
             MEDIA_CODECS,  # type: ignore[arg-type]
-            tokens=tokens,
+            tokens=self._tokens,
             allowed_origins=settings.allowed_origins,
             limits=settings.limits,
             insecure=settings.insecure,
+            on_new_room=lambda name, room: self._room_names.__setitem__(room.router.id, name),
         )
         self.app = self.signaling.app
         self.app.router.add_get("/", self._index)
         self.app.router.add_static("/static/", STATIC)
+        # Prometheus metrics of the workers, by room name.
+        self.metrics = Metrics(
+            lambda: self.workers,
+            room_of=lambda router: self._room_names.get(router.id, router.id),
+        )
+        self.app.router.add_get("/metrics", self.metrics.aiohttp_handler)
+        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}); viewers get the
+        # room's producers, those of its peers and of WHIP publishers. Each session keeps
+        # its room open.
+        self._whip_holds: dict[str, Callable[[], None]] = {}
+        self.whip = WhipEndpoint(
+            router_for=self._room_router,
+            listen_infos=[],
+            producers_for=self._room_producers,
+            authorize=self._authorize_whip if self._tokens is not None else None,
+            on_session=self._whip_session,
+            on_session_closed=self._whip_session_closed,
+        )
+        add_aiohttp_routes(self.app, self.whip)
 
     @property
     def server(self) -> Server | None:
@@ -119,8 +159,13 @@ class DemoServer:
             rtc_min_port=self.settings.rtc_min_port,
             rtc_max_port=self.settings.rtc_max_port,
             limits=self.settings.limits,
+            redis=self.settings.redis,
+            cluster_secret=self.settings.cluster_secret,
+            pipe_ip=self.settings.pipe_ip,
+            node_id=self.settings.node_id,
         )
         self.signaling.use(server)
+        self.whip.listen_infos = server.listen_infos
 
     @property
     def workers(self) -> list[mediasoup_py.Worker]:
@@ -128,7 +173,8 @@ class DemoServer:
         return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
-        """Closes every WebSocket (going away), room and worker."""
+        """Closes every WebSocket (going away), WHIP session, room and worker."""
+        self.whip.close()
         await self.signaling.close()
 
     def status(self) -> dict[str, int]:
@@ -152,6 +198,38 @@ class DemoServer:
                         received += stats["bytesReceived"]
                         sent += stats["bytesSent"]
         return received, sent
+
+    async def _room_router(self, room_id: str) -> mediasoup_py.Router:
+        room = await self.signaling.room(room_id)
+        # Open while the WHIP request sets its session up (or fails).
+        release = room.hold()
+        asyncio.get_running_loop().call_later(WHIP_SETUP_HOLD_S, release)
+        return room.router
+
+    def _whip_session(self, session: WhipSession) -> None:
+        room = self.rooms.get(session.room)
+        if room is not None:
+            self._whip_holds[session.id] = room.hold()
+
+    def _whip_session_closed(self, session: WhipSession) -> None:
+        release = self._whip_holds.pop(session.id, None)
+        if release is not None:
+            release()
+
+    def _authorize_whip(self, request: WhipRequest) -> bool:
+        """A broadcaster token for the room that may produce (WHIP) or consume (WHEP)."""
+        assert self._tokens is not None
+        try:
+            grant = self._tokens.verify(request.token, room=request.room, kind="broadcaster")
+        except errors.AuthenticationError:
+            return False
+        return ("produce" if request.role == "whip" else "consume") in grant.permissions
+
+    def _room_producers(self, room_id: str) -> list[Producer]:
+        room = self.rooms.get(room_id)
+        peers = room.peers if room is not None else []
+        published = self.whip.published_producers(room_id)
+        return [p for peer in peers for p in peer.producers.values()] + published
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")

@@ -94,7 +94,8 @@ class SignalingServer:
     :meth:`use`), on an aiohttp application (:attr:`app`; add your own routes to it).
     ``tokens`` checks join tokens (``None``: open, for development on a loopback address);
     ``allowed_origins`` are the browser origins allowed besides the server's own (``"*"``:
-    any); ``limits`` default to the server's."""
+    any); ``limits`` default to the server's; ``on_new_room(name, room)`` is called for each
+    room it creates."""
 
     def __init__(
         self,
@@ -104,8 +105,10 @@ class SignalingServer:
         allowed_origins: Iterable[str] = (),
         limits: Limits | None = None,
         insecure: bool = False,
+        on_new_room: Callable[[str, Room], None] | None = None,
     ) -> None:
         self._media_codecs = media_codecs
+        self._on_new_room = on_new_room
         self._tokens = tokens
         self._allowed_origins = frozenset(allowed_origins)
         self._limits = limits
@@ -198,6 +201,8 @@ class SignalingServer:
             self._server.close()
         self._close_connections()
         closing = [connection.wait_closed() for connection in self._connections]
+        if self._server is not None:
+            closing.append(self._server.wait_closed())
         if closing:
             await asyncio.gather(*closing, return_exceptions=True)
 
@@ -207,6 +212,11 @@ class SignalingServer:
 
     # Rooms.
 
+    async def room(self, room_id: str) -> Room:
+        """The room of that name, created if there is none (what a WebSocket join does;
+        another endpoint of the application may too)."""
+        return await self._room_for_join(room_id)
+
     async def _room_for_join(self, room_id: str) -> Room:
         """The room a client joins, created on first join (only a join creates rooms)."""
         async with self._room_lock:
@@ -215,10 +225,13 @@ class SignalingServer:
                 return room
             if self._server is None or self._closed:
                 raise errors.InvalidStateError("the server is not serving")
-            room = await self._server.create_room(self._media_codecs)
+            # Named, so that in a cluster it spans the nodes that have it.
+            room = await self._server.create_room(self._media_codecs, room_id)
             self.rooms[room_id] = room
             room.on("close", lambda: self._forget_room(room_id, room))
             _logger.info("room %s created", quote(room_id))
+            if self._on_new_room is not None:
+                self._on_new_room(room_id, room)
             return room
 
     def _forget_room(self, room_id: str, room: Room) -> None:

@@ -15,6 +15,7 @@
 //!   replay window, protect/unprotect in place.
 //! - [`dtls`]: the DTLS-SRTP handshake as a sans-IO state machine.
 //! - [`ice`]: the ICE-lite server: connectivity checks, tuples, nomination, consent.
+//! - [`sctp`]: SCTP associations and DCEP for data channels (over DTLS, or plain UDP).
 //! - [`rtc`]: the SFU: transports (ICE + DTLS + SRTP) and routing.
 //! - [`worker`]: the only I/O: worker threads, their event loop, batched sockets, ports.
 //!
@@ -25,6 +26,7 @@ pub mod dtls;
 pub mod ice;
 pub mod packet;
 pub mod rtc;
+pub mod sctp;
 pub mod srtp;
 pub mod worker;
 

@@ -25,12 +25,14 @@
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
+//! - [`frames`]: encoded frames from a stream's packets and packets from frames, per codec.
 
 pub mod audio_level_observer;
 pub mod bandwidth_allocation;
 pub mod consumer;
 pub mod datagram_sink;
 pub mod dominant_speaker;
+pub mod frames;
 pub mod key_frame_requests;
 pub mod layer_selector;
 pub mod nack_generator;

@@ -70,7 +70,7 @@ pub struct Av1PayloadDescriptor {
 }
 
 /// Reads a LEB128 value at `pos`; returns it and the position after it.
-fn read_leb128(payload: &[u8], pos: usize) -> Result<(usize, usize), Av1Error> {
+pub fn read_leb128(payload: &[u8], pos: usize) -> Result<(usize, usize), Av1Error> {
     let mut value: u64 = 0;
     for i in 0..LEB128_MAX_BYTES {
         let byte = *payload
@@ -85,42 +85,106 @@ fn read_leb128(payload: &[u8], pos: usize) -> Result<(usize, usize), Av1Error> {
     Err(Av1Error::BadLeb128 { offset: pos })
 }
 
-impl Av1PayloadDescriptor {
-    /// Reads the aggregation header and walks the OBU elements.
+impl Av1AggregationHeader {
+    /// Reads the first byte of a payload.
     pub fn parse(payload: &[u8]) -> Result<Self, Av1Error> {
         let header = *payload.first().ok_or(Av1Error::Empty)?;
-        let aggregation = Av1AggregationHeader {
+        Ok(Av1AggregationHeader {
             continues_previous: header & Z_BIT != 0,
             continues_next: header & Y_BIT != 0,
             element_count: (header >> 4) & 0x03,
             new_coded_video_sequence: header & N_BIT != 0,
+        })
+    }
+
+    /// The header byte, as a packetizer writes it.
+    pub fn to_byte(self) -> u8 {
+        let mut byte = (self.element_count & 0x03) << 4;
+        if self.continues_previous {
+            byte |= Z_BIT;
+        }
+        if self.continues_next {
+            byte |= Y_BIT;
+        }
+        if self.new_coded_video_sequence {
+            byte |= N_BIT;
+        }
+        byte
+    }
+}
+
+/// The OBU elements of a payload, in order: each is an OBU, or a fragment of one when it is
+/// the first element with Z set or the last with Y set. An error ends the walk.
+#[derive(Debug, Clone)]
+pub struct ObuElements<'a> {
+    payload: &'a [u8],
+    announced: usize,
+    pos: usize,
+    index: usize,
+    done: bool,
+}
+
+impl<'a> ObuElements<'a> {
+    /// Walks the elements after the aggregation header of `payload`.
+    pub fn new(payload: &'a [u8], header: Av1AggregationHeader) -> Self {
+        ObuElements {
+            payload,
+            announced: usize::from(header.element_count),
+            pos: 1,
+            index: 0,
+            done: false,
+        }
+    }
+}
+
+impl<'a> Iterator for ObuElements<'a> {
+    type Item = Result<&'a [u8], Av1Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || (self.pos >= self.payload.len() && self.index >= self.announced) {
+            return None;
+        }
+        let is_last_without_length = self.announced != 0 && self.index + 1 == self.announced;
+        let (len, start) = if is_last_without_length {
+            (self.payload.len().saturating_sub(self.pos), self.pos)
+        } else {
+            match read_leb128(self.payload, self.pos) {
+                Ok(found) => found,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            }
         };
-        let announced = usize::from(aggregation.element_count);
-        let mut pos = 1;
-        let mut index = 0;
-        let mut first_element = None;
-        while pos < payload.len() || index < announced {
-            let is_last_without_length = announced != 0 && index + 1 == announced;
-            let (len, start) = if is_last_without_length {
-                (payload.len().saturating_sub(pos), pos)
-            } else {
-                read_leb128(payload, pos)?
-            };
-            let end = start + len;
-            let element = payload.get(start..end).ok_or(Av1Error::ElementTruncated {
-                index,
+        let end = start + len;
+        let Some(element) = self.payload.get(start..end) else {
+            self.done = true;
+            return Some(Err(Av1Error::ElementTruncated {
+                index: self.index,
                 offset: start,
                 needed: end,
-                got: payload.len(),
-            })?;
-            if index == 0 {
+                got: self.payload.len(),
+            }));
+        };
+        self.pos = end;
+        self.index += 1;
+        self.done = is_last_without_length;
+        Some(Ok(element))
+    }
+}
+
+impl Av1PayloadDescriptor {
+    /// Reads the aggregation header and walks the OBU elements.
+    pub fn parse(payload: &[u8]) -> Result<Self, Av1Error> {
+        let aggregation = Av1AggregationHeader::parse(payload)?;
+        let mut obu_elements = 0;
+        let mut first_element = None;
+        for element in ObuElements::new(payload, aggregation) {
+            let element = element?;
+            if obu_elements == 0 {
                 first_element = Some(element);
             }
-            pos = end;
-            index += 1;
-            if is_last_without_length {
-                break;
-            }
+            obu_elements += 1;
         }
         // The OBU header's type field is bits 1..=4 (AV1 bitstream §5.3.2).
         let first_obu_type = first_element
@@ -129,7 +193,7 @@ impl Av1PayloadDescriptor {
             .map(|obu_header| (obu_header >> 3) & 0x0F);
         Ok(Av1PayloadDescriptor {
             aggregation,
-            obu_elements: index,
+            obu_elements,
             first_obu_type,
             is_keyframe: aggregation.new_coded_video_sequence
                 || first_obu_type == Some(OBU_SEQUENCE_HEADER),

@@ -54,7 +54,7 @@ pub enum Vp9Error {
 }
 
 /// The layer indices of a picture (L bit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Vp9LayerIndices {
     /// TID: temporal layer.
     pub temporal_id: u8,
