@@ -12,7 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import mediasoup_py
-from mediasoup_py import errors, limits, metrics, protocol, protocol_v2, sdp, signaling, whip
+from mediasoup_py import (
+    errors,
+    frames,
+    limits,
+    metrics,
+    protocol,
+    protocol_v2,
+    recorder,
+    sctp_parameters,
+    sdp,
+    signaling,
+    whip,
+)
 from mediasoup_py.events import EventEmitter
 
 OUTPUT = Path(__file__).resolve().parent / "api.md"
@@ -95,7 +107,7 @@ def render() -> str:
         lines += _module_functions(module)
         lines.append("")
     # Modules an application imports on its own, with their classes.
-    for module in (sdp, whip, metrics, signaling):
+    for module in (frames, recorder, sdp, whip, metrics, sctp_parameters, signaling):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")

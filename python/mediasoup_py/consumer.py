@@ -21,6 +21,7 @@ from mediasoup_py.producer import (
 from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
 if TYPE_CHECKING:
+    from mediasoup_py.frames import FrameStream
     from mediasoup_py.producer import Producer
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
@@ -215,6 +216,20 @@ class Consumer(EventEmitter):
     async def unset_priority(self) -> None:
         """Back to priority 1."""
         await self.set_priority(1)
+
+    def frames(self, *, max_queue: int = 64, max_reorder_delay: float = 0.15) -> FrameStream:
+        """The encoded frames of a consumer on a DirectTransport, as an async iterator of
+        :class:`mediasoup_py.frames.EncodedFrame` (at most ``max_queue`` waiting; older
+        ones are dropped and counted when the reader lags)."""
+        from mediasoup_py.direct_transport import DirectTransport
+        from mediasoup_py.frames import FrameStream
+
+        if not isinstance(self._transport, DirectTransport):
+            raise errors.InvalidStateError("frames() is for consumers on a DirectTransport")
+        self._check_open()
+        return FrameStream(
+            self, self._transport, max_queue=max_queue, max_reorder_delay=max_reorder_delay
+        )
 
     async def request_key_frame(self) -> None:
         """Asks the producer's endpoint for a keyframe (PLI; at most one a second)."""

@@ -18,6 +18,7 @@ from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
 if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
+    from mediasoup_py.frames import FrameSender
     from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import Transport
 
@@ -119,6 +120,7 @@ class Producer(EventEmitter):
         super().__init__()
         self._transport = transport
         self._id = producer_id
+        self._frame_sender: FrameSender | None = None
         self._kind: Literal["audio", "video"] = kind
         self._rtp_parameters = rtp_parameters
         self._consumable_rtp_parameters = consumable_rtp_parameters
@@ -217,6 +219,20 @@ class Producer(EventEmitter):
             raise errors.InvalidStateError("send() is for producers on a DirectTransport")
         self._check_open()
         self._transport._send_packet(packet, rtcp=False)
+
+    async def send_frame(self, data: bytes, timestamp: int, *, keyframe: bool = False) -> None:
+        """Publishes one encoded frame (opus, VP8, VP9, H264 Annex B, AV1 temporal unit)
+        with this RTP timestamp from a producer on a DirectTransport: packetized, paced,
+        with sender reports (see :class:`mediasoup_py.frames.FrameSender`)."""
+        from mediasoup_py.direct_transport import DirectTransport
+        from mediasoup_py.frames import FrameSender
+
+        if not isinstance(self._transport, DirectTransport):
+            raise errors.InvalidStateError("send_frame() is for producers on a DirectTransport")
+        self._check_open()
+        if self._frame_sender is None:
+            self._frame_sender = FrameSender(self, self._transport)
+        await self._frame_sender.send_frame(data, timestamp, keyframe=keyframe)
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``inbound-rtp`` entries, one per stream (encoding), with the

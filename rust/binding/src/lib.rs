@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod demux;
 mod errors;
+mod frames;
 mod rtcp;
 mod rtp;
 mod srtp;
@@ -21,5 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;
     m.add("SRTP_PROFILES", srtp::profile_names())?;
     m.add_class::<worker::PyWorkerChannel>()?;
+    m.add_class::<frames::PyFrameAssembler>()?;
+    m.add_class::<frames::PyFramePacketizer>()?;
     Ok(())
 }

@@ -23,6 +23,9 @@
 //! - [`svc_selector`]: which layers of an SVC (VP9) stream a consumer forwards.
 //! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
+//! - [`data_producer`] and [`data_consumer`]: DataChannel messages entering the router on a
+//!   stream and each endpoint's copy (pause, subchannels, size limit, counters).
+//! - [`sctp_stream_ids`]: the stream ids a transport gives its DataConsumers.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
 //! - [`frames`]: encoded frames from a stream's packets and packets from frames, per codec.
@@ -30,6 +33,8 @@
 pub mod audio_level_observer;
 pub mod bandwidth_allocation;
 pub mod consumer;
+pub mod data_consumer;
+pub mod data_producer;
 pub mod datagram_sink;
 pub mod dominant_speaker;
 pub mod frames;
@@ -44,6 +49,7 @@ pub mod receive_stats;
 pub mod remote_bitrate_estimator;
 pub mod rtp_packet_store;
 pub mod score;
+pub mod sctp_stream_ids;
 pub mod send_side_bandwidth_estimator;
 pub mod sequence_mapper;
 pub mod svc_selector;

@@ -7,15 +7,31 @@
 //! a third party cannot inject media into the stream. With SRTP, comedia learns the address
 //! of the first packet that authenticates: anyone can send the first datagram, and a forged
 //! one must not take the transport from the sender that holds the key.
+//!
+//! With SCTP enabled (`enableSctp`), SCTP packets travel on the RTP tuple as plain UDP
+//! payloads, as mediasoup's plain and pipe transports send them; the association starts
+//! once the tuple is known, and only the tuple's remote address may feed it.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use super::datagram_sink::DatagramSink;
 use super::webrtc_connection::Received;
 use crate::ice::{TransportProtocol, TransportTuple};
 use crate::packet::demux::{classify, DatagramKind};
+use crate::sctp::{SctpAssociation, SctpConfig, SctpRole};
 use crate::srtp::{SrtpError, SrtpProfile, SrtpSession};
+
+/// The SCTP port both ends use for data channels (RFC 8841 §5 default; mediasoup's too).
+const SCTP_PORT: [u8; 2] = 5000u16.to_be_bytes();
+
+/// Whether a UDP payload is an SCTP packet between the data channel ports: source and
+/// destination port 5000. (RTP and RTCP start at 128 and above, STUN at 0-3, DTLS at 20-63;
+/// port 5000's high byte is 19.)
+pub fn is_sctp_packet(datagram: &[u8]) -> bool {
+    datagram.len() >= 12 && datagram[..2] == SCTP_PORT && datagram[2..4] == SCTP_PORT
+}
 
 /// Which of the transport's sockets a datagram arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +60,8 @@ pub struct PlainDropCounters {
     pub srtp: u64,
     /// Not RTP or RTCP.
     pub not_media: u64,
+    /// SCTP from an address other than the tuple's, or on a transport without SCTP.
+    pub sctp_unexpected: u64,
 }
 
 /// Why a send or connect was refused.
@@ -86,6 +104,8 @@ pub struct PlainConnection {
     connected: bool,
     events: VecDeque<PlainConnectionEvent>,
     drops: PlainDropCounters,
+    /// DataChannels, when the transport enabled SCTP.
+    sctp: Option<SctpAssociation>,
 }
 
 impl PlainConnection {
@@ -108,6 +128,95 @@ impl PlainConnection {
             connected: false,
             events: VecDeque::new(),
             drops: PlainDropCounters::default(),
+            sctp: None,
+        }
+    }
+
+    /// Carries DataChannels: an SCTP association over the RTP tuple.
+    pub fn with_sctp(mut self, config: SctpConfig) -> Self {
+        self.sctp = Some(SctpAssociation::new(config));
+        self
+    }
+
+    /// The SCTP association, when SCTP is enabled.
+    pub fn sctp(&self) -> Option<&SctpAssociation> {
+        self.sctp.as_ref()
+    }
+
+    /// Starts SCTP once the tuple is known (after `connect`, or the comedia `Tuple` event).
+    /// Both ends of a plain link may connect; the one whose address sorts lower sends the
+    /// INIT, so two of our transports piped together agree without a role in signaling, and
+    /// a peer that always connects (mediasoup) meets a server or resolves the collision.
+    pub fn start_sctp(&mut self, now: Instant, out: &mut impl DatagramSink) {
+        let (Some(sctp), Some(tuple)) = (self.sctp.as_mut(), self.tuple) else {
+            return;
+        };
+        let role = if tuple.local < tuple.remote {
+            SctpRole::Client
+        } else {
+            SctpRole::Server
+        };
+        sctp.start(role, now);
+        self.flush_sctp(out);
+    }
+
+    /// Handles an SCTP packet (see [`is_sctp_packet`]) that arrived on the RTP socket.
+    pub fn handle_sctp_datagram(
+        &mut self,
+        source: SocketAddr,
+        datagram: &[u8],
+        now: Instant,
+        out: &mut impl DatagramSink,
+    ) {
+        let from_tuple = self.tuple.is_some_and(|tuple| tuple.remote == source);
+        match self.sctp.as_mut() {
+            Some(sctp) if from_tuple => sctp.handle_packet(datagram, now),
+            _ => {
+                self.drops.sctp_unexpected += 1;
+                return;
+            }
+        }
+        self.flush_sctp(out);
+    }
+
+    /// Runs `operation` on the SCTP association and sends what it queued; `None` when SCTP
+    /// is not enabled.
+    pub fn with_sctp_association<R>(
+        &mut self,
+        out: &mut impl DatagramSink,
+        operation: impl FnOnce(&mut SctpAssociation) -> R,
+    ) -> Option<R> {
+        let result = operation(self.sctp.as_mut()?);
+        self.flush_sctp(out);
+        Some(result)
+    }
+
+    /// When [`Self::handle_timeout`] must run (SCTP retransmission).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sctp.as_ref().and_then(SctpAssociation::poll_timeout)
+    }
+
+    /// Runs SCTP's timers.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl DatagramSink) {
+        if let Some(sctp) = self.sctp.as_mut() {
+            sctp.handle_timeout(now);
+        }
+        self.flush_sctp(out);
+    }
+
+    /// Ends SCTP (transport close): nothing of it remains.
+    pub fn close(&mut self) {
+        if let Some(sctp) = self.sctp.as_mut() {
+            sctp.close();
+        }
+    }
+
+    fn flush_sctp(&mut self, out: &mut impl DatagramSink) {
+        let (Some(sctp), Some(tuple)) = (self.sctp.as_mut(), self.tuple) else {
+            return;
+        };
+        while let Some(packet) = sctp.poll_transmit() {
+            out.send(&tuple, &packet);
         }
     }
 
@@ -349,6 +458,71 @@ mod tests {
     }
 
     #[test]
+    fn two_connections_carry_data_channels_over_plain_udp() {
+        use crate::sctp::{Ppid, SctpEvent, SctpState, StreamReliability};
+        use bytes::Bytes;
+
+        let now = Instant::now();
+        let mut a = PlainConnection::new(address(4000), None, false, false)
+            .with_sctp(SctpConfig::default());
+        let mut b = PlainConnection::new(address(4100), None, false, false)
+            .with_sctp(SctpConfig::default());
+        a.connect(Some(address(4100)), None, None).unwrap();
+        b.connect(Some(address(4000)), None, None).unwrap();
+        let mut to_b: Vec<(TransportTuple, Vec<u8>)> = Vec::new();
+        let mut to_a: Vec<(TransportTuple, Vec<u8>)> = Vec::new();
+        a.start_sctp(now, &mut to_b);
+        b.start_sctp(now, &mut to_a);
+        let pump = |a: &mut PlainConnection,
+                    b: &mut PlainConnection,
+                    to_a: &mut Vec<(TransportTuple, Vec<u8>)>,
+                    to_b: &mut Vec<(TransportTuple, Vec<u8>)>| {
+            for _ in 0..100 {
+                if to_a.is_empty() && to_b.is_empty() {
+                    break;
+                }
+                for (_, datagram) in std::mem::take(to_b) {
+                    assert!(is_sctp_packet(&datagram));
+                    b.handle_sctp_datagram(address(4000), &datagram, now, to_a);
+                }
+                for (_, datagram) in std::mem::take(to_a) {
+                    a.handle_sctp_datagram(address(4100), &datagram, now, to_b);
+                }
+            }
+        };
+        pump(&mut a, &mut b, &mut to_a, &mut to_b);
+        assert_eq!(a.sctp().unwrap().state(), SctpState::Connected);
+        assert_eq!(b.sctp().unwrap().state(), SctpState::Connected);
+        a.with_sctp_association(&mut to_b, |sctp| {
+            sctp.open_stream(0, StreamReliability::default(), now)
+                .unwrap();
+            sctp.send(0, Ppid::String, &Bytes::from_static(b"piped"), now)
+                .unwrap();
+        });
+        pump(&mut a, &mut b, &mut to_a, &mut to_b);
+        let received = b
+            .with_sctp_association(&mut to_a, |sctp| {
+                std::iter::from_fn(|| sctp.poll_event()).collect::<Vec<_>>()
+            })
+            .unwrap();
+        assert!(received.contains(&SctpEvent::Message {
+            stream_id: 0,
+            ppid: Ppid::String,
+            payload: Bytes::from_static(b"piped"),
+        }));
+        // SCTP from anyone but the tuple's remote is counted and ignored.
+        let mut stray = Vec::new();
+        a.with_sctp_association(&mut stray, |sctp| {
+            sctp.send(0, Ppid::String, &Bytes::from_static(b"x"), now)
+                .unwrap();
+        });
+        b.handle_sctp_datagram(address(9999), &stray[0].1, now, &mut to_a);
+        assert_eq!(b.drops().sctp_unexpected, 1);
+        a.close();
+        assert!(a.sctp().unwrap().is_released());
+    }
+
+    #[test]
     fn comedia_learns_the_first_sender_and_ignores_others() {
         let mut connection = PlainConnection::new(address(4000), None, true, false);
         connection.connect(None, None, None).unwrap();
@@ -377,7 +551,8 @@ mod tests {
             PlainDropCounters {
                 unknown_source: 1,
                 srtp: 0,
-                not_media: 1
+                not_media: 1,
+                sctp_unexpected: 0,
             }
         );
         let mut sent = Vec::new();
@@ -517,7 +692,8 @@ mod tests {
             PlainDropCounters {
                 unknown_source: 1,
                 srtp: 1,
-                not_media: 0
+                not_media: 0,
+                sctp_unexpected: 0,
             }
         );
     }

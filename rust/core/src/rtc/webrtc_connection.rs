@@ -11,6 +11,9 @@
 //!   the remote fingerprint and ICE is `connected` or `completed`. A ClientHello that races
 //!   ahead of `connect()` is kept (a few datagrams) and replayed when DTLS starts.
 //! - The peer certificate must match the fingerprint from `connect()`.
+//! - With SCTP enabled (mediasoup's `enableSctp`), DTLS application data is SCTP (RFC 8261):
+//!   the association starts when DTLS connects (the DTLS client sends the INIT), its
+//!   packets go out as DTLS records to the selected tuple, and it closes with DTLS.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use crate::dtls::{DtlsContext, DtlsEvent, DtlsRole, DtlsSession, DtlsState};
 use crate::ice::{IceEvent, IceParameters, IceServer, IceState, StunOutcome, TransportTuple};
 use crate::packet::demux::{classify, DatagramKind};
 use crate::packet::stun::StunMessage;
+use crate::sctp::{SctpAssociation, SctpConfig, SctpRole};
 use crate::srtp::{split_dtls_keying_material, SrtpError, SrtpProfile, SrtpSession};
 
 /// DTLS datagrams kept while waiting for `connect()` (a ClientHello flight is 1-2 datagrams).
@@ -83,6 +87,8 @@ pub struct DropCounters {
     pub srtp: u64,
     /// Datagrams that are none of STUN, DTLS, RTP, RTCP.
     pub unknown: u64,
+    /// DTLS application data on a transport without SCTP.
+    pub application_data: u64,
 }
 
 /// Why `send_rtp`/`send_rtcp` sent nothing.
@@ -137,6 +143,8 @@ pub struct WebRtcConnection {
     dtls_failure: Option<String>,
     events: VecDeque<WebRtcConnectionEvent>,
     drops: DropCounters,
+    /// DataChannels, when the transport enabled SCTP.
+    sctp: Option<SctpAssociation>,
     /// Reused for STUN responses.
     stun_response: Vec<u8>,
 }
@@ -163,8 +171,33 @@ impl WebRtcConnection {
             dtls_failure: None,
             events: VecDeque::new(),
             drops: DropCounters::default(),
+            sctp: None,
             stun_response: Vec::with_capacity(128),
         }
+    }
+
+    /// Carries DataChannels: an SCTP association over DTLS with mediasoup's options.
+    pub fn with_sctp(mut self, config: SctpConfig) -> Self {
+        self.sctp = Some(SctpAssociation::new(config));
+        self
+    }
+
+    /// The SCTP association, when SCTP is enabled.
+    pub fn sctp(&self) -> Option<&SctpAssociation> {
+        self.sctp.as_ref()
+    }
+
+    /// Runs `operation` on the SCTP association (send, open or close a stream, read its
+    /// events) and sends what it queued; `None` when SCTP is not enabled.
+    pub fn with_sctp_association<R>(
+        &mut self,
+        now: Instant,
+        out: &mut impl DatagramSink,
+        operation: impl FnOnce(&mut SctpAssociation) -> R,
+    ) -> Option<R> {
+        let result = operation(self.sctp.as_mut()?);
+        self.flush_sctp(now, out);
+        Some(result)
     }
 
     /// The ICE-lite server (credentials, state, tuples).
@@ -202,13 +235,17 @@ impl WebRtcConnection {
         self.events.pop_front()
     }
 
-    /// The earliest time [`Self::handle_timeout`] must run (consent expiry, DTLS retransmit).
+    /// The earliest time [`Self::handle_timeout`] must run (consent expiry, DTLS and SCTP
+    /// retransmission).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let dtls = self.dtls.as_ref().and_then(DtlsSession::poll_timeout);
-        match (self.ice.poll_timeout(), dtls) {
-            (Some(ice), Some(dtls)) => Some(ice.min(dtls)),
-            (ice, dtls) => ice.or(dtls),
-        }
+        [
+            self.ice.poll_timeout(),
+            self.dtls.as_ref().and_then(DtlsSession::poll_timeout),
+            self.sctp.as_ref().and_then(SctpAssociation::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The client's `connect({dtlsParameters})`: fixes our DTLS role and the fingerprint to
@@ -291,22 +328,31 @@ impl WebRtcConnection {
         self.protect_and_send(buffer, len, SrtpSession::protect_rtcp, out)
     }
 
-    /// Runs timers: consent expiry and DTLS retransmission.
+    /// Runs timers: consent expiry, DTLS and SCTP retransmission.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut impl DatagramSink) {
         self.ice.handle_timeout(now);
         self.drain_ice_events(now, out);
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.handle_timeout(now);
         }
-        self.drain_dtls(out);
+        self.drain_dtls(Some(now), out);
+        if let Some(sctp) = self.sctp.as_mut() {
+            if sctp.poll_timeout().is_some_and(|deadline| deadline <= now) {
+                sctp.handle_timeout(now);
+            }
+        }
+        self.flush_sctp(now, out);
     }
 
-    /// Sends a DTLS close_notify (transport close).
+    /// Ends SCTP and sends a DTLS close_notify (transport close).
     pub fn close(&mut self, out: &mut impl DatagramSink) {
+        if let Some(sctp) = self.sctp.as_mut() {
+            sctp.close();
+        }
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.close();
         }
-        self.drain_dtls(out);
+        self.drain_dtls(None, out);
     }
 
     fn handle_stun(
@@ -354,7 +400,8 @@ impl WebRtcConnection {
         if dtls.handle_datagram(datagram, now).is_err() {
             self.drops.dtls += 1;
         }
-        self.drain_dtls(out);
+        self.drain_dtls(Some(now), out);
+        self.flush_sctp(now, out);
     }
 
     fn unprotect(
@@ -437,7 +484,7 @@ impl WebRtcConnection {
                 self.dtls = Some(session);
                 self.dtls_role = Some(role);
                 self.set_dtls_state(DtlsState::Connecting);
-                self.drain_dtls(out);
+                self.drain_dtls(Some(now), out);
                 Ok(())
             }
             Err(error) => {
@@ -448,8 +495,24 @@ impl WebRtcConnection {
         }
     }
 
-    /// Sends what DTLS wrote (to the selected tuple) and applies its events.
-    fn drain_dtls(&mut self, out: &mut impl DatagramSink) {
+    /// Sends what SCTP queued, as DTLS records, to the selected tuple.
+    fn flush_sctp(&mut self, now: Instant, out: &mut impl DatagramSink) {
+        let (Some(sctp), Some(dtls)) = (self.sctp.as_mut(), self.dtls.as_mut()) else {
+            return;
+        };
+        let mut wrote = false;
+        while let Some(packet) = sctp.poll_transmit() {
+            // A refused write means DTLS is closed or failed; SCTP closes with it.
+            wrote |= dtls.send_application_data(&packet).is_ok();
+        }
+        if wrote {
+            self.drain_dtls(Some(now), out);
+        }
+    }
+
+    /// Sends what DTLS wrote (to the selected tuple) and applies its events; `now` is `None`
+    /// when closing, when SCTP (already closed) takes no more input.
+    fn drain_dtls(&mut self, now: Option<Instant>, out: &mut impl DatagramSink) {
         let Some(dtls) = self.dtls.as_mut() else {
             return;
         };
@@ -468,17 +531,36 @@ impl WebRtcConnection {
                 } => {
                     self.remote_certificate = Some(remote_certificate_der);
                     self.on_dtls_connected(srtp_profile, &keying_material);
+                    if let (Some(sctp), Some(now), true) = (
+                        self.sctp.as_mut(),
+                        now,
+                        self.dtls_state == DtlsState::Connected,
+                    ) {
+                        let role = match self.dtls_role {
+                            Some(DtlsRole::Client) => SctpRole::Client,
+                            _ => SctpRole::Server,
+                        };
+                        sctp.start(role, now);
+                    }
                 }
                 DtlsEvent::Failed(reason) => {
                     self.dtls_failure = Some(reason);
                     self.set_dtls_state(DtlsState::Failed);
+                    if let Some(sctp) = self.sctp.as_mut() {
+                        sctp.close();
+                    }
                 }
                 DtlsEvent::Closed => {
                     self.srtp = None;
                     self.set_dtls_state(DtlsState::Closed);
+                    if let Some(sctp) = self.sctp.as_mut() {
+                        sctp.close();
+                    }
                 }
-                // No DataChannel (SCTP) on this transport yet: application data is ignored.
-                DtlsEvent::ApplicationData(_) => {}
+                DtlsEvent::ApplicationData(packet) => match (self.sctp.as_mut(), now) {
+                    (Some(sctp), Some(now)) => sctp.handle_packet(&packet, now),
+                    _ => self.drops.application_data += 1,
+                },
             }
         }
     }

@@ -1,0 +1,215 @@
+//! A DataConsumer: one endpoint's copy of a DataProducer's messages, with mediasoup's rules
+//! for which messages it gets: none while it, or its producer, is paused; with subchannels
+//! (mediasoup 3.13+), only messages addressed to one of its subchannels, and none that
+//! require a subchannel it does not have; none larger than its transport accepts.
+
+use std::collections::BTreeSet;
+
+use super::data_producer::DataKind;
+
+/// Why a message was not sent to a consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataConsumerSkip {
+    /// The consumer or its producer is paused.
+    Paused,
+    /// The message names a required subchannel this consumer does not have.
+    RequiredSubchannel,
+    /// The message names subchannels, none of them this consumer's.
+    NoSubchannelMatch,
+    /// Larger than the consumer's transport accepts (`maxMessageSize`).
+    TooLarge,
+}
+
+/// What a DataConsumer's `getStats()` reports (`type: "data-consumer"`, with the SCTP
+/// stream's `bufferedAmount`, which the transport adds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataConsumerStats {
+    /// Messages handed to the transport.
+    pub messages_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+}
+
+/// One DataConsumer's state in the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataConsumer {
+    kind: DataKind,
+    stream_id: Option<u16>,
+    max_message_size: usize,
+    paused: bool,
+    data_producer_paused: bool,
+    subchannels: BTreeSet<u16>,
+    messages_sent: u64,
+    bytes_sent: u64,
+}
+
+impl DataConsumer {
+    /// A consumer of `kind` (SCTP consumers name their stream), accepting messages up to
+    /// `max_message_size`, subscribed to `subchannels`.
+    pub fn new(
+        kind: DataKind,
+        stream_id: Option<u16>,
+        max_message_size: usize,
+        paused: bool,
+        data_producer_paused: bool,
+        subchannels: impl IntoIterator<Item = u16>,
+    ) -> Self {
+        DataConsumer {
+            kind,
+            stream_id,
+            max_message_size,
+            paused,
+            data_producer_paused,
+            subchannels: subchannels.into_iter().collect(),
+            messages_sent: 0,
+            bytes_sent: 0,
+        }
+    }
+
+    /// How its messages leave.
+    pub fn kind(&self) -> DataKind {
+        self.kind
+    }
+
+    /// Its SCTP stream.
+    pub fn stream_id(&self) -> Option<u16> {
+        self.stream_id
+    }
+
+    /// Whether it is paused.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Whether its producer is paused.
+    pub fn data_producer_paused(&self) -> bool {
+        self.data_producer_paused
+    }
+
+    /// Pauses or resumes; true when that changed something.
+    pub fn set_paused(&mut self, paused: bool) -> bool {
+        let changed = self.paused != paused;
+        self.paused = paused;
+        changed
+    }
+
+    /// Its producer paused or resumed; true when that changed something.
+    pub fn set_data_producer_paused(&mut self, paused: bool) -> bool {
+        let changed = self.data_producer_paused != paused;
+        self.data_producer_paused = paused;
+        changed
+    }
+
+    /// Its subchannels, in order (mediasoup's `subchannels`).
+    pub fn subchannels(&self) -> impl Iterator<Item = u16> + '_ {
+        self.subchannels.iter().copied()
+    }
+
+    /// Replaces its subchannels (`setSubchannels`).
+    pub fn set_subchannels(&mut self, subchannels: impl IntoIterator<Item = u16>) {
+        self.subchannels = subchannels.into_iter().collect();
+    }
+
+    /// Whether a message of `len` bytes addressed to `subchannels` (and requiring
+    /// `required_subchannel`) goes to this consumer; when it does, it is counted as sent.
+    pub fn take(
+        &mut self,
+        len: usize,
+        subchannels: &[u16],
+        required_subchannel: Option<u16>,
+    ) -> Result<(), DataConsumerSkip> {
+        if self.paused || self.data_producer_paused {
+            return Err(DataConsumerSkip::Paused);
+        }
+        if required_subchannel.is_some_and(|required| !self.subchannels.contains(&required)) {
+            return Err(DataConsumerSkip::RequiredSubchannel);
+        }
+        if !subchannels.is_empty() && !subchannels.iter().any(|s| self.subchannels.contains(s)) {
+            return Err(DataConsumerSkip::NoSubchannelMatch);
+        }
+        if len > self.max_message_size {
+            return Err(DataConsumerSkip::TooLarge);
+        }
+        self.messages_sent += 1;
+        self.bytes_sent += len as u64;
+        Ok(())
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> DataConsumerStats {
+        DataConsumerStats {
+            messages_sent: self.messages_sent,
+            bytes_sent: self.bytes_sent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumer(subchannels: &[u16]) -> DataConsumer {
+        DataConsumer::new(
+            DataKind::Sctp,
+            Some(0),
+            1000,
+            false,
+            false,
+            subchannels.iter().copied(),
+        )
+    }
+
+    #[test]
+    fn pauses_on_either_side_stop_messages() {
+        let mut consumer = consumer(&[]);
+        assert_eq!(consumer.take(10, &[], None), Ok(()));
+        assert!(consumer.set_data_producer_paused(true));
+        assert_eq!(consumer.take(10, &[], None), Err(DataConsumerSkip::Paused));
+        consumer.set_data_producer_paused(false);
+        consumer.set_paused(true);
+        assert_eq!(consumer.take(10, &[], None), Err(DataConsumerSkip::Paused));
+        consumer.set_paused(false);
+        assert_eq!(consumer.take(10, &[], None), Ok(()));
+        assert_eq!(
+            consumer.stats(),
+            DataConsumerStats {
+                messages_sent: 2,
+                bytes_sent: 20
+            }
+        );
+    }
+
+    #[test]
+    fn subchannels_select_messages_as_mediasoup_does() {
+        let mut consumer = consumer(&[5, 1]);
+        assert_eq!(consumer.subchannels().collect::<Vec<_>>(), vec![1, 5]);
+        // No subchannels on the message: everyone gets it.
+        assert_eq!(consumer.take(1, &[], None), Ok(()));
+        assert_eq!(consumer.take(1, &[2, 5], None), Ok(()));
+        assert_eq!(
+            consumer.take(1, &[2, 3], None),
+            Err(DataConsumerSkip::NoSubchannelMatch)
+        );
+        assert_eq!(
+            consumer.take(1, &[], Some(2)),
+            Err(DataConsumerSkip::RequiredSubchannel)
+        );
+        assert_eq!(
+            consumer.take(1, &[2], Some(1)),
+            Err(DataConsumerSkip::NoSubchannelMatch)
+        );
+        assert_eq!(consumer.take(1, &[1], Some(5)), Ok(()));
+        consumer.set_subchannels([2]);
+        assert_eq!(consumer.take(1, &[2, 3], None), Ok(()));
+    }
+
+    #[test]
+    fn messages_over_the_transport_limit_are_skipped() {
+        let mut consumer = consumer(&[]);
+        assert_eq!(consumer.take(1000, &[], None), Ok(()));
+        assert_eq!(
+            consumer.take(1001, &[], None),
+            Err(DataConsumerSkip::TooLarge)
+        );
+    }
+}
