@@ -77,6 +77,10 @@ CORPUS: list[str] = [
 ]
 
 
+# The id of the request that ends a batch: above any id a test sends.
+MARKER_ID = 2_000_000
+
+
 def tracebacks(records: list[logging.LogRecord]) -> list[str]:
     return [
         r.getMessage()
@@ -99,7 +103,7 @@ async def send_and_collect(
         )
         for text in texts:
             await socket.send_str(text)
-        marker = {"request": True, "id": 999_999, "method": "getRouterRtpCapabilities"}
+        marker = {"request": True, "id": MARKER_ID, "method": "getRouterRtpCapabilities"}
         await socket.send_json(marker)
         while not marker_seen or len(responses) < expected:
             message = await socket.receive(timeout=10)
@@ -107,7 +111,7 @@ async def send_and_collect(
                 return responses, socket.close_code
             data = json.loads(message.data)
             if data.get("response"):
-                if data["id"] == 999_999:
+                if data["id"] == MARKER_ID:
                     marker_seen = True
                 else:
                     responses.append(data)
