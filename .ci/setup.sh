@@ -1,77 +1,185 @@
 #!/usr/bin/env bash
-# Installs everything mediasoup_py needs to build, run and test, idempotently, on a fresh
-# Debian 12 machine with Rust and Python 3.11 (root or sudo for apt-get):
-#   - Debian packages: OpenSSL headers for the openssl crate, pkg-config, a C++ compiler for
-#     the fuzz targets' libFuzzer, ffmpeg (a plain RTP client the tests send media with),
-#     chromium (the browser the WebRTC tests drive through Playwright), firefox-esr (driven
-#     over WebDriver BiDi by puppeteer-core from npm) and iproute2 (the tests put the
-#     browsers in a loopback-only network namespace), valgrind (the packet path's
-#     instruction count is a regression guard), redis-server (the cluster tests start their
-#     own Redis, the engine nodes of one room share across machines), curl (those tests
-#     ask each node on its host what it holds), and Node.js with npm when
-#     missing (mediasoup-client from npm is bundled for the demo and the browser tests);
-#   - mediasoup-client and esbuild from npm (python/mediasoup_py/demo/client, locked), bundled
-#     into one script that the demo page and the test pages load (built before the package is
-#     installed, so the installed demo serves it), and mediasoup-client 2.x likewise for the
-#     v2 protocol example (examples/v2_room/client);
-#   - a virtualenv in .venv with maturin, the test tools and the interop clients (pylibsrtp,
-#     aiortc, Playwright for Python, which drives Debian's chromium);
-#   - the package itself, built in release mode (`pip install .`).
-# Usage: bash .ci/setup.sh        (from the repository root or anywhere)
+# Sets a clone up, idempotently, on a Debian 12 machine with Rust and Python >= 3.11 (root or
+# sudo for apt-get), one line per step (each step's output goes to target/setup-logs/; a failing
+# step prints the end of its log).
+#
+#   bash .ci/setup.sh demo   what the demo needs: the build tools from Debian (Node.js and npm
+#                            when missing, make, perl), the wheel (scripts/build-wheel.sh
+#                            target/wheels: the mediasoup-client bundle, OpenSSL built in,
+#                            manylinux_2_28) and .venv with that wheel and its [demo] extra.
+#   bash .ci/setup.sh test   (the default) that, and what the tests need: Debian's OpenSSL
+#                            headers and pkg-config (cargo test links the system OpenSSL), a C++
+#                            compiler (the fuzz targets' libFuzzer), ffmpeg, chromium (driven by
+#                            Playwright), firefox-esr (driven by puppeteer-core from npm),
+#                            iproute2 (network namespaces), valgrind (instruction counts),
+#                            redis-server (the cluster tests start their own) and curl (they
+#                            ask each node what it holds); rustfmt and clippy;
+#                            mediasoup-client 2.x bundled for the v2 example; the [test] and
+#                            [cluster] extras in .venv; and the wheel's dependencies
+#                            in target/wheels/deps, so the wheel test installs it offline.
+#
+# apt-get waits up to 10 minutes for the package manager's lock (another apt or dpkg running,
+# first-boot upgrades) instead of failing (scripts/apt-install.sh). A second run changes
+# nothing and reaches no network.
 set -euo pipefail
+
+mode=${1:-test}
+case "$mode" in
+  demo | test) ;;
+  *)
+    echo "usage: bash .ci/setup.sh [demo|test]" >&2
+    exit 2
+    ;;
+esac
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+logs=$repo/target/setup-logs
+mkdir -p "$logs"
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+# step NAME COMMAND...: runs COMMAND with its output in target/setup-logs/NAME.log and prints
+# one line saying what happened (COMMAND's last line of output to fd 3, if any, or "done").
+step() {
+  local name=$1 log=$logs/$1.log started=$SECONDS note
+  shift
+  printf 'setup: %s ... ' "$name"
+  # In a subshell of its own, not in an `if`, so that errexit applies inside the step.
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$log" 2>&1 3>"$log.note"
+  local status=$?
+  set -e
+  if [ "$status" -ne 0 ]; then
+    printf 'FAILED; the end of %s:\n' "$log"
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  note=$(tail -n 1 "$log.note")
+  printf '%s (%ss)\n' "${note:-done}" "$((SECONDS - started))"
+}
+say() { echo "$*" >&3; }
 
-apt_packages=(libssl-dev pkg-config g++ make ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+debian_packages() {
+  local output
+  output=$(bash scripts/apt-install.sh "$@")
+  echo "$output"
+  say "${output##*$'\n'}"
+}
+
+build_packages=(make perl)
+command -v npm >/dev/null || build_packages+=(nodejs npm)
+python=${PYTHON:-python3}
+"$python" -c 'import ensurepip' 2>/dev/null || build_packages+=(python3-venv)
+test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl)
+if [ "$mode" = test ]; then
+  step "debian-packages" debian_packages "${build_packages[@]}" "${test_packages[@]}"
+else
+  step "debian-packages" debian_packages "${build_packages[@]}"
 fi
 
-if ! command -v npm >/dev/null; then
-  echo "setup: installing Node.js and npm"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
-fi
-client=python/mediasoup_py/demo/client
-bundle=python/mediasoup_py/demo/static/mediasoup-client.js
-if [ ! -f "$bundle" ] || [ "$client/package-lock.json" -nt "$bundle" ]; then
-  echo "setup: bundling mediasoup-client for the demo and the browser tests"
-  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+command -v cargo >/dev/null || {
+  echo "setup: cargo (Rust) is required: https://rustup.rs" >&2
+  exit 1
+}
+
+wheel_dir=target/wheels
+build_wheel() {
+  local wheel
+  wheel=$(bash scripts/build-wheel.sh "$wheel_dir" | tail -n 1)
+  say "$wheel"
+}
+step "wheel" build_wheel
+wheel=$(ls "$wheel_dir"/mediasoup_py-*.whl)
+
+python_environment() {
+  if [ -x .venv/bin/python ]; then
+    say "exists"
+    return 0
+  fi
+  "$python" -m venv .venv
+  say "created"
+}
+step "venv" python_environment
+
+# The wheel goes into .venv again only when what it carries changed (same version, new build):
+# its RECORD lists every file's digest (the archive itself differs in timestamps, and so does
+# the SBOM maturin writes, which is left out).
+install_wheel() {
+  local extras=$1 stamp=.venv/mediasoup_py-wheel.sha256 digest note="up to date"
+  digest=$("$python" -c 'import sys, zipfile, hashlib
+archive = zipfile.ZipFile(sys.argv[1])
+record = next(name for name in archive.namelist() if name.endswith(".dist-info/RECORD"))
+lines = [line for line in archive.read(record).splitlines() if b"/sboms/" not in line]
+print(hashlib.sha256(b"\n".join(lines)).hexdigest())' "$wheel")
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall \
+      --no-deps "$wheel"
+    echo "$digest" >"$stamp"
+    note="installed $(basename "$wheel")"
+  fi
+  # Its dependencies and the extras' (nothing to do, and no network, when they are there).
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$wheel[$extras]"
+  say "$note [$extras]"
+}
+
+if [ "$mode" = demo ]; then
+  step "install" install_wheel demo
+  exit 0
 fi
 
-firefox_driver=tests/interop/firefox
-if [ ! -d "$firefox_driver/node_modules/puppeteer-core" ] || [ "$firefox_driver/package-lock.json" -nt "$firefox_driver/node_modules" ]; then
-  echo "setup: installing puppeteer-core, which drives Firefox ESR in the browser tests"
-  (cd "$firefox_driver" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-fi
+rust_components() {
+  if rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
+    if rustup component list --installed 2>/dev/null | grep -q '^rustfmt'; then
+      say "rustfmt and clippy present"
+      return 0
+    fi
+  fi
+  rustup component add rustfmt clippy
+}
+step "rust-components" rust_components
 
-v2_client=examples/v2_room/client
-v2_bundle=examples/v2_room/static/mediasoup-client-v2.js
-if [ ! -f "$v2_bundle" ] || [ "$v2_client/package-lock.json" -nt "$v2_bundle" ]; then
-  echo "setup: bundling mediasoup-client 2.x for the v2 example and its browser test"
-  (cd "$v2_client" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
-fi
+# npm projects the tests use: DIR, then a file or directory that is stale when older than the
+# lock file, then the command that builds it.
+npm_project() {
+  local dir=$1 product=$2
+  shift 2
+  if [ -e "$product" ] && [ "$product" -nt "$dir/package-lock.json" ]; then
+    say "up to date"
+    return 0
+  fi
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && "$@")
+  touch "$product"
+}
+step "firefox-driver" npm_project tests/interop/firefox \
+  tests/interop/firefox/node_modules/puppeteer-core env PUPPETEER_SKIP_DOWNLOAD=1 true
+step "v2-client-bundle" npm_project examples/v2_room/client \
+  examples/v2_room/static/mediasoup-client-v2.js npm run --silent build
 
-command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
-rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+step "install" install_wheel "test,demo,cluster"
 
-if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv"
-  python3 -m venv .venv
-fi
-export PATH="$repo/.venv/bin:$PATH"
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "maturin>=1.8,<2"
-echo "setup: building and installing mediasoup_py (release) with its test extras"
-.venv/bin/python -m pip install -q --no-build-isolation "$repo[test,demo,cluster]"
-.venv/bin/python -c "import mediasoup_py; print('setup: mediasoup_py', mediasoup_py.__version__, 'installed')"
+# maturin in .venv, for `maturin develop` while working on the Rust code.
+dev_tools() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.8,<2"
+  say "maturin $(.venv/bin/maturin --version | cut -d' ' -f2)"
+}
+step "dev-tools" dev_tools
+
+# What the wheel pulls from PyPI, kept here so that the wheel test installs it into a fresh
+# venv as a user would (`pip install mediasoup_py-*.whl`, with its [demo] extra) without a
+# network: the tests run in network namespaces.
+wheel_dependencies() {
+  local deps=$wheel_dir/deps
+  if [ -f "$deps/complete" ] && [ "$deps/complete" -nt pyproject.toml ]; then
+    say "up to date"
+    return 0
+  fi
+  rm -rf "$deps"
+  .venv/bin/python -m pip download -q --disable-pip-version-check --only-binary=:all: \
+    --dest "$deps" "$wheel[demo]"
+  rm -f "$deps"/mediasoup_py-*.whl
+  touch "$deps/complete"
+  say "$(find "$deps" -name '*.whl' | wc -l) wheels"
+}
+step "wheel-dependencies" wheel_dependencies

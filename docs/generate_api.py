@@ -20,6 +20,7 @@ from mediasoup_py import (
     protocol,
     protocol_v2,
     recorder,
+    sctp,
     sctp_parameters,
     sdp,
     signaling,
@@ -107,7 +108,7 @@ def render() -> str:
         lines += _module_functions(module)
         lines.append("")
     # Modules an application imports on its own, with their classes.
-    for module in (frames, recorder, sdp, whip, metrics, sctp_parameters, signaling):
+    for module in (frames, recorder, sdp, whip, metrics, sctp, sctp_parameters, signaling):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")

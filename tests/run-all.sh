@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: set-up (idempotent), Rust formatting, lints and tests,
-# the fuzz targets (built and replayed over their committed corpora), the Python package build,
-# Python lints/types and pytest, the packet path's instruction count against its baseline, and
-# a brief run of the benchmark tools.
+# The whole test suite, as CI runs it: set-up (idempotent; it builds the wheel once, with
+# scripts/build-wheel.sh, and installs that wheel into .venv for everything after it), the wheel
+# as a user gets it, Rust formatting, lints and tests, the fuzz targets (built and replayed over
+# their committed corpora), Python lints/types and pytest, the packet path's instruction count
+# against its baseline, and a brief run of the benchmark tools.
 # Fails on the first failure.
 # Usage: bash tests/run-all.sh   (MEDIASOUP_PY_SKIP_SETUP=1 skips the set-up step)
 set -euo pipefail
@@ -17,6 +18,12 @@ step "set-up"
 # to the package registries) on a machine already set up.
 if [ "${MEDIASOUP_PY_SKIP_SETUP:-0}" != 1 ]; then bash .ci/setup.sh; fi
 export PATH="$repo/.venv/bin:$PATH"
+
+# The wheel the set-up built: its tags and contents, and in a fresh venv whose PATH has no
+# cargo and no node, `pip install` of it and `mediasoup-py demo` called by two Chromium tabs;
+# and the set-up itself run again (a no-op) and with apt's lock held.
+step "the wheel in a fresh venv; the set-up again"
+pytest tests/interop/test_wheel.py tests/test_setup_script.py
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -39,7 +46,7 @@ ruff format --check python tests benches examples
 mypy --strict python/mediasoup_py
 
 step "pytest"
-pytest tests
+pytest tests --ignore=tests/interop/test_wheel.py --ignore=tests/test_setup_script.py
 
 # The benchmark tools themselves, briefly (mediasoup_py alone and the bare forwarder, a few
 # seconds each; benchmark loops run once): the figures come from `python -m benches.run`.

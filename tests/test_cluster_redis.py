@@ -318,3 +318,22 @@ def _published(bus: Bus) -> bool:
     task = asyncio.ensure_future(bus.publish_room("r", {"type": "hello"}))
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
     return True
+
+
+def test_a_node_prunes_what_it_filed_and_no_longer_holds(redis_server: RedisServer) -> None:
+    async def scenario(redis: Redis) -> None:
+        directory = RoomDirectory(redis, KEYS, Signer("s"))
+        for peer in ("kept", "stale"):
+            await directory.add_peer("r1", PeerEntry(peer, "alpha"))
+        await directory.add_peer("old", PeerEntry("gone", "alpha"))
+        await directory.add_peer("r1", PeerEntry("other", "beta"))
+        await directory.add_producer(
+            "r1", ProducerEntry("p-stale", "alpha", "stale", "audio", {}, {})
+        )
+        await directory.prune_node("alpha", {"r1": {"kept"}})
+        assert set((await directory.room("r1")).peers) == {"kept", "other"}
+        assert (await directory.room("r1")).producers == {}
+        assert (await directory.room("old")).peers == {}
+        assert await redis.smembers(KEYS.node_rooms("alpha")) == {b"r1"}
+
+    run_with_redis(redis_server, scenario)

@@ -28,11 +28,11 @@ impl Pair {
     fn exchange(&mut self) {
         for _ in 0..16 {
             let mut moved = false;
-            while let Some(packet) = self.client.poll_transmit() {
+            while let Some(packet) = self.client.poll_transmit(self.now) {
                 moved = true;
                 self.server.handle_packet(&packet, self.now);
             }
-            while let Some(packet) = self.server.poll_transmit() {
+            while let Some(packet) = self.server.poll_transmit(self.now) {
                 moved = true;
                 self.client.handle_packet(&packet, self.now);
             }
@@ -53,17 +53,17 @@ fn connected() -> (Pair, [u8; 8]) {
         server: SctpAssociation::new(SctpConfig::default()),
         now,
     };
-    pair.server.start(SctpRole::Server, now);
-    pair.client.start(SctpRole::Client, now);
+    pair.server.start(SctpRole::Server);
+    pair.client.start(SctpRole::Client);
     pair.exchange();
     pair.client
-        .open_stream(1, StreamReliability::default(), pair.now)
+        .open_stream(1, StreamReliability::default())
         .expect("stream");
     pair.client
-        .send(1, Ppid::String, &Bytes::from_static(b"x"), pair.now)
+        .send(1, Ppid::String, &Bytes::from_static(b"x"))
         .expect("send");
     // The client's DATA packet carries the header the server accepts.
-    let data = pair.client.poll_transmit().expect("a DATA packet");
+    let data = pair.client.poll_transmit(pair.now).expect("a DATA packet");
     let mut header = [0u8; 8];
     header.copy_from_slice(&data[..8]);
     pair.server.handle_packet(&data, pair.now);
@@ -94,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
             _ => {
                 let _ = pair
                     .client
-                    .send(1, Ppid::Dcep, &Bytes::from(packet), pair.now);
+                    .send(1, Ppid::Dcep, &Bytes::from(packet));
                 pair.exchange();
                 continue;
             }
@@ -107,10 +107,10 @@ fuzz_target!(|data: &[u8]| {
         // Whatever came before, a fresh stream still carries a message both ways.
         let _ = pair
             .server
-            .open_stream(2, StreamReliability::default(), pair.now);
+            .open_stream(2, StreamReliability::default());
         let _ = pair
             .server
-            .send(2, Ppid::Binary, &Bytes::from_static(b"after"), pair.now);
+            .send(2, Ppid::Binary, &Bytes::from_static(b"after"));
         pair.exchange();
     }
     pair.server.close();

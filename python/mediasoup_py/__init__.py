@@ -14,6 +14,7 @@ from mediasoup_py.peer_v2 import V2Consumer, V2Peer
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
 from mediasoup_py.producer import Producer
+from mediasoup_py.recorder import Recorder, record
 from mediasoup_py.room import Peer, PeerChannel, Room, RoomPeer
 from mediasoup_py.router import Router
 from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
@@ -34,6 +35,7 @@ __all__ = [
     "PipeTransport",
     "PlainTransport",
     "Producer",
+    "Recorder",
     "Room",
     "RoomPeer",
     "Router",
@@ -48,4 +50,5 @@ __all__ = [
     "__version__",
     "create_worker",
     "errors",
+    "record",
 ]

@@ -231,6 +231,14 @@ class Consumer(EventEmitter):
             self, self._transport, max_queue=max_queue, max_reorder_delay=max_reorder_delay
         )
 
+    async def explain(self) -> dict[str, Any]:
+        """Why it sends what it sends (paused, producer layer inactive, bandwidth, keyframe
+        pending...), from what the worker reports: a dict with ``reason`` and
+        ``sentence`` (see :mod:`mediasoup_py.consumer_explanation`)."""
+        from mediasoup_py.consumer_explanation import explain_consumer
+
+        return await explain_consumer(self)
+
     async def request_key_frame(self) -> None:
         """Asks the producer's endpoint for a keyframe (PLI; at most one a second)."""
         self._check_open()

@@ -50,8 +50,9 @@ _TIME_BASE = fractions.Fraction(1, 1000)
 # How long recording waits for every stream's first frame before it leaves one out (a muxer
 # takes all its streams before the first packet).
 STARTUP_WAIT_S = 3.0
-# A frame this much before the start still goes in (an opus frame lasts 20 ms).
-EARLY_TOLERANCE_S = 0.02
+# Where the first frame after a pause goes, after the last one before it (ms): an audio
+# frame's length.
+RESUME_STEP_MS = 20
 # Clusters close at least this often, so the growing file is playable up to a second ago.
 CLUSTER_SECONDS = 1
 
@@ -124,7 +125,9 @@ class Recorder:
         self._started = False
         self._origin: float | None = None
         self._paused_at: float | None = None
+        # Time taken out of the timeline by pauses; set anew by the first frame after each.
         self._paused_total = 0.0
+        self._resuming = False
         self._readers = [asyncio.ensure_future(self._read(track)) for track in tracks]
         self._startup = asyncio.ensure_future(self._start_when_ready())
         self._stopped = False
@@ -143,8 +146,8 @@ class Recorder:
         """Writes again, video from its next keyframe (asked for now)."""
         if self._paused_at is None:
             return
-        self._paused_total += time.time() - self._paused_at
         self._paused_at = None
+        self._resuming = True
         for track in self._tracks:
             if track.is_video:
                 track.needs_keyframe = True
@@ -226,7 +229,7 @@ class Recorder:
         starts = [min(t for t, owner, _ in timed if owner is track) for track in starting]
         self._origin = max(starts, default=None)
         for wall_clock, track, frame in sorted(timed, key=lambda entry: entry[0]):
-            if self._origin is not None and wall_clock < self._origin - EARLY_TOLERANCE_S:
+            if self._origin is not None and wall_clock < self._origin:
                 continue
             self._mux(track, frame, wall_clock)
         for track in self._tracks:
@@ -265,6 +268,12 @@ class Recorder:
         import av
 
         origin = self._origin if self._origin is not None else wall_clock
+        if self._resuming:
+            # The first frame after a pause goes right after the last one written: the
+            # timeline has no gap, and every stream shifts by the same time.
+            last = max((t.last_pts for t in self._tracks), default=-1)
+            self._paused_total = wall_clock - origin - (last + RESUME_STEP_MS) / 1000
+            self._resuming = False
         pts = round((wall_clock - origin - self._paused_total) * 1000)
         pts = max(pts, track.last_pts + 1)
         track.last_pts = pts

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,14 +47,21 @@ CrossingOpener = Callable[[Hop, "Router"], Awaitable["Producer"]]
 
 
 class WorkerLoad:
-    """How busy each worker is, for placing new transports and rooms: the consumers on it
-    (of every room; each is a stream of packets it forwards), then its transports, then its
-    routers, counted from the workers' observer events."""
+    """How busy each worker is, for placing new transports and rooms: the share of a core
+    its thread used lately (what forwarding its packets costs, sampled with
+    :meth:`sample_periodically`; in tenths, so that close figures tie), then the consumers
+    on it (of every room: each a stream it forwards, counted the moment it is made, which a
+    join storm needs before the CPU shows it), then its transports, then its routers; the
+    counts come from the workers' observer events."""
 
     def __init__(self, workers: Sequence[Worker]) -> None:
+        self._workers = list(workers)
         self._consumers: dict[int, int] = {}
         self._transports: dict[int, int] = {}
         self._routers: dict[int, int] = {}
+        # Busy share of a core per worker over the last sample, and the CPU time then.
+        self._busy: dict[int, float] = {}
+        self._cpu_ms: dict[int, tuple[float, float]] = {}
         for worker in workers:
             self.watch(worker)
 
@@ -94,13 +102,43 @@ class WorkerLoad:
             self._routers.get(worker.id, 0),
         )
 
+    def busy(self, worker: Worker) -> float:
+        """The share of a core the worker's thread used over the last sample (0 before)."""
+        return self._busy.get(worker.id, 0.0)
+
+    async def sample(self) -> None:
+        """Reads each open worker's CPU time; the busy share is over the time since the
+        previous sample."""
+        now = time.monotonic()
+        for worker in self._workers:
+            if worker.closed:
+                continue
+            try:
+                usage = await worker.get_resource_usage()
+            except errors.MediasoupError:
+                continue
+            cpu_ms = float(usage["ru_utime"] + usage["ru_stime"])
+            previous = self._cpu_ms.get(worker.id)
+            self._cpu_ms[worker.id] = (now, cpu_ms)
+            if previous is not None and now > previous[0]:
+                self._busy[worker.id] = (cpu_ms - previous[1]) / 1000 / (now - previous[0])
+
+    async def sample_periodically(self, interval: float = 2.0) -> None:
+        """Samples every ``interval`` seconds until cancelled."""
+        while True:
+            await self.sample()
+            await asyncio.sleep(interval)
+
     def least_loaded(self, workers: Sequence[Worker]) -> Worker:
-        """The open worker with the fewest consumers, then the fewest transports, then the
-        fewest routers, then the lowest number."""
+        """The open worker with the least busy thread (in tenths of a core), then the
+        fewest consumers, transports and routers, then the lowest number."""
         candidates = [worker for worker in workers if not worker.closed]
         if not candidates:
             raise errors.InvalidStateError("no worker left")
-        return min(candidates, key=lambda worker: (*self.load(worker), worker.id))
+        return min(
+            candidates,
+            key=lambda worker: (round(self.busy(worker), 1), *self.load(worker), worker.id),
+        )
 
 
 @dataclass
@@ -154,10 +192,6 @@ class RoomMedia(EventEmitter):
     def routers(self) -> list[Router]:
         """The open routers of the room."""
         return list(self._routers.values())
-
-    @property
-    def planner(self) -> CascadePlanner:
-        return self._planner
 
     @property
     def spans(self) -> bool:

@@ -7,22 +7,103 @@ it holds and are those of every room it creates."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.host_addresses import check_listen_ip, first_external_address, is_wildcard
 from mediasoup_py.limits import Limits, check_count
 from mediasoup_py.room import Room
 from mediasoup_py.room_media import WorkerLoad
+from mediasoup_py.transport import ListenInfo, parse_ip
 from mediasoup_py.worker import Worker, create_worker
 
 if TYPE_CHECKING:
     from mediasoup_py.cluster.node import ClusterNode
     from mediasoup_py.rtp_parameters import RtpCodecCapability
-    from mediasoup_py.transport import ListenInfo
 
-__all__ = ["Server"]
+__all__ = ["Server", "rtc_listen_infos"]
+
+_logger = logging.getLogger("mediasoup_py.server")
+
+
+def _rtc_ip(value: object, version: Literal[4, 6], field: str) -> str | None:
+    """The address one of ``rtc_ipv4``/``rtc_ipv6`` means, or None for ``False``."""
+    if value is False:
+        return None
+    if value is True:
+        found = first_external_address(version)
+        if found is None:
+            raise errors.MediasoupTypeError(
+                f"{field}: True finds no non-internal IPv{version} address on this host "
+                "(give an address, or False)",
+                field,
+            )
+        return found
+    if not isinstance(value, str):
+        raise errors.MediasoupTypeError(
+            f"{field}: must be an IPv{version} address, True (this host's) or False", field
+        )
+    ip = parse_ip(value, field)
+    if (":" in ip) != (version == 6):
+        raise errors.MediasoupTypeError(f"{field}: {ip} is not an IPv{version} address", field)
+    check_listen_ip(ip, field)
+    return ip
+
+
+def _announced(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise errors.MediasoupTypeError(f"{field}: must be a non-empty string or None", field)
+    return value
+
+
+def rtc_listen_infos(
+    *,
+    rtc_ipv4: str | bool = "127.0.0.1",
+    rtc_ipv6: str | bool = False,
+    rtc_announced_ipv4: str | None = None,
+    rtc_announced_ipv6: str | None = None,
+) -> list[ListenInfo]:
+    """mediasoup v2's server settings as v3 listen infos (UDP), IPv4's first.
+
+    ``rtc_ipv4``/``rtc_ipv6``: an address of this host (or the family's wildcard), ``True``
+    for the host's first non-internal address of the family, ``False`` for none; at least one
+    family. ``rtc_announced_ipv4``/``rtc_announced_ipv6``: what clients are told to send to
+    (the public address behind NAT). A wildcard without an announced address is logged as a
+    warning: clients would be told that address, which reaches no other host."""
+    families: tuple[tuple[Literal[4, 6], object, object, str, str], ...] = (
+        (4, rtc_ipv4, rtc_announced_ipv4, "rtc_ipv4", "rtc_announced_ipv4"),
+        (6, rtc_ipv6, rtc_announced_ipv6, "rtc_ipv6", "rtc_announced_ipv6"),
+    )
+    listen_infos: list[ListenInfo] = []
+    for version, value, announced_value, field, announced_field in families:
+        ip = _rtc_ip(value, version, field)
+        announced = _announced(announced_value, announced_field)
+        if ip is None:
+            continue
+        info: ListenInfo = {"protocol": "udp", "ip": ip}
+        if announced is not None:
+            info["announcedAddress"] = announced
+        elif is_wildcard(ip):
+            _logger.warning(
+                "%s is %s (every address) and %s is not set: clients would be told to send "
+                "media to %s; set %s to the address clients reach this host at",
+                field,
+                ip,
+                announced_field,
+                ip,
+                announced_field,
+            )
+        listen_infos.append(info)
+    if not listen_infos:
+        raise errors.MediasoupTypeError(
+            "rtc_ipv4: rtc_ipv4 and rtc_ipv6 are both False: no address to listen on", "rtc_ipv4"
+        )
+    return listen_infos
 
 
 class Server(EventEmitter):
@@ -39,10 +120,14 @@ class Server(EventEmitter):
     ) -> None:
         super().__init__()
         self._cluster = cluster
+        # The cluster node's leaving, once closed.
+        self._stopping: asyncio.Future[None] | None = None
         self._workers = list(workers)
         self._listen_infos = listen_infos
         self._limits = limits or Limits()
         self._load = WorkerLoad(self._workers)
+        # What the workers' threads cost lately, for placing transports by load.
+        self._sampling = asyncio.ensure_future(self._load.sample_periodically())
         self._rooms: list[Room] = []
         self._rooms_being_created = 0
         self._closed = False
@@ -73,9 +158,11 @@ class Server(EventEmitter):
     ) -> Server:
         """Starts ``num_workers`` workers (one per core by default), each with its share of
         ``rtc_min_port``..``rtc_max_port``. Peers' transports listen on ``rtc_ipv4`` and/or
-        ``rtc_ipv6`` (``False``: not on that family) and announce the ``rtc_announced_*``
-        address when given (behind NAT). ``limits`` bound its rooms and what their peers
-        can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults if none).
+        ``rtc_ipv6`` (an address; ``True``: this host's first non-internal address of the
+        family; ``False``: not on that family) and announce the ``rtc_announced_*`` address
+        when given (behind NAT); see ``rtc_listen_infos``. ``limits`` bound its rooms and
+        what their peers can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults
+        if none).
 
         With ``redis`` (``redis://HOST:6379/0``) the server is a node of the cluster that
         shares that Redis (:mod:`mediasoup_py.cluster`): rooms created with a ``room_id``
@@ -88,21 +175,12 @@ class Server(EventEmitter):
         count = (os.cpu_count() or 1) if num_workers is None else num_workers
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise errors.MediasoupTypeError("num_workers: must be a positive int", "num_workers")
-        listen_infos: list[ListenInfo] = []
-        for ip, announced, field in (
-            (rtc_ipv4, rtc_announced_ipv4, "rtc_ipv4"),
-            (rtc_ipv6, rtc_announced_ipv6, "rtc_ipv6"),
-        ):
-            if ip is False:
-                continue
-            if not isinstance(ip, str):
-                raise errors.MediasoupTypeError(f"{field}: must be an address or False", field)
-            info: dict[str, Any] = {"protocol": "udp", "ip": ip}
-            if announced:
-                info["announcedAddress"] = announced
-            listen_infos.append(info)  # type: ignore[arg-type]
-        if not listen_infos:
-            raise errors.MediasoupTypeError("rtc_ipv4: no address to listen on", "rtc_ipv4")
+        listen_infos = rtc_listen_infos(
+            rtc_ipv4=rtc_ipv4,
+            rtc_ipv6=rtc_ipv6,
+            rtc_announced_ipv4=rtc_announced_ipv4,
+            rtc_announced_ipv6=rtc_announced_ipv6,
+        )
         span = (rtc_max_port - rtc_min_port + 1) // count
         if span < 2:
             raise errors.MediasoupTypeError(
@@ -225,6 +303,7 @@ class Server(EventEmitter):
         self._closed = True
         for room in list(self._rooms):
             room.close()
+        self._sampling.cancel()
         for worker in self._workers:
             worker.close()
         if self._cluster is not None:
@@ -233,6 +312,5 @@ class Server(EventEmitter):
 
     async def wait_closed(self) -> None:
         """After :meth:`close`: until the cluster node has left (its registration gone)."""
-        stopping = getattr(self, "_stopping", None)
-        if stopping is not None:
-            await stopping
+        if self._stopping is not None:
+            await self._stopping

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 from mediasoup_py import errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.host_addresses import check_listen_ip
 from mediasoup_py.producer import Producer, create_producer
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def parse_listen_infos(value: object, field: str = "listen_infos") -> list[Liste
             message = f"{at}.protocol: must be 'udp' or 'tcp'"
             raise errors.MediasoupTypeError(message, f"{at}.protocol")
         checked: ListenInfo = {"protocol": protocol, "ip": parse_ip(info.get("ip"), f"{at}.ip")}
+        check_listen_ip(checked["ip"], f"{at}.ip")
         announced = info.get("announcedAddress", info.get("announcedIp"))
         if announced is not None:
             if not isinstance(announced, str) or not announced:

@@ -29,7 +29,7 @@ import inspect
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mediasoup_py import errors
 from mediasoup_py.sdp import (
@@ -48,11 +48,13 @@ if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
+    from mediasoup_py.rtp_parameters import RtpParameters
     from mediasoup_py.transport import ListenInfo
     from mediasoup_py.webrtc_transport import WebRtcTransport
 
 __all__ = [
     "WhipEndpoint",
+    "WhipPublishing",
     "WhipRequest",
     "WhipResponse",
     "WhipSession",
@@ -112,6 +114,53 @@ Authorize = Callable[[WhipRequest], "Awaitable[bool] | bool"]
 SessionHook = Callable[[WhipSession], "Awaitable[None] | None"]
 
 
+class WhipPublishing(Protocol):
+    """Where a WHIP publisher's transport and producers come from. The default makes them
+    on ``router_for(room)``; an application with rooms of its own (the demo) makes them
+    through its room, so the room's participants are told of the producers."""
+
+    async def create_transport(self, room: str, session_id: str) -> WebRtcTransport:
+        """A WebRtcTransport for the publisher."""
+        ...
+
+    async def produce(
+        self,
+        session_id: str,
+        transport: WebRtcTransport,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+    ) -> Producer:
+        """A producer on the publisher's transport."""
+        ...
+
+    async def closed(self, session_id: str) -> None:
+        """The session ended (its transport is closed)."""
+        ...
+
+
+class _RouterPublishing:
+    """Publishers' transports and producers on ``router_for(room)``."""
+
+    def __init__(self, endpoint: WhipEndpoint) -> None:
+        self._endpoint = endpoint
+
+    async def create_transport(self, room: str, session_id: str) -> WebRtcTransport:
+        router = await self._endpoint._router_for(room)
+        return await router.create_webrtc_transport(listen_infos=self._endpoint.listen_infos)
+
+    async def produce(
+        self,
+        session_id: str,
+        transport: WebRtcTransport,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+    ) -> Producer:
+        return await transport.produce(kind=kind, rtp_parameters=rtp_parameters)
+
+    async def closed(self, session_id: str) -> None:
+        return None
+
+
 class WhipEndpoint:
     """WHIP and WHEP sessions on the routers ``router_for(room)`` gives.
 
@@ -120,8 +169,8 @@ class WhipEndpoint:
     ``producers_for(room)`` lists what a WHEP viewer of the room gets (by default the
     producers published over WHIP into it). ``authorize`` sees each request's bearer token
     and says yes or no. ``on_session`` runs once a session's producers or consumers exist
-    and ``on_session_closed`` once it ends (an application can announce a publisher's
-    producers to its room there).
+    and ``on_session_closed`` once it ends. ``publishing`` makes publishers' transports
+    and producers (by default on the router; see :class:`WhipPublishing`).
     """
 
     def __init__(
@@ -133,6 +182,7 @@ class WhipEndpoint:
         authorize: Authorize | None = None,
         on_session: SessionHook | None = None,
         on_session_closed: SessionHook | None = None,
+        publishing: WhipPublishing | None = None,
         prefix: str = "",
     ) -> None:
         self._router_for = router_for
@@ -141,6 +191,7 @@ class WhipEndpoint:
         self._authorize = authorize
         self._on_session = on_session
         self._on_session_closed = on_session_closed
+        self._publishing: WhipPublishing = publishing or _RouterPublishing(self)
         self.prefix = prefix.rstrip("/")
         self.sessions: dict[str, WhipSession] = {}
         # Tasks started from transport events, kept until done.
@@ -231,8 +282,12 @@ class WhipEndpoint:
                     f"must be {wanted}, not {section.direction}",
                 )
         router = await self._router_for(room)
-        transport = await router.create_webrtc_transport(listen_infos=self.listen_infos)
-        session = WhipSession(secrets.token_urlsafe(12), role, room, transport)
+        session_id = secrets.token_urlsafe(12)
+        if role == "whip":
+            transport = await self._publishing.create_transport(room, session_id)
+        else:
+            transport = await router.create_webrtc_transport(listen_infos=self.listen_infos)
+        session = WhipSession(session_id, role, room, transport)
         refusals: list[str] = []
         try:
             if role == "whip":
@@ -240,7 +295,7 @@ class WhipEndpoint:
             else:
                 answered = await self._consume(session, offer.sections, refusals)
             if not any(a.rtp_parameters for a in answered):
-                session.close()
+                await self._discard(session)
                 return WhipResponse(
                     406 if role == "whip" else 404,
                     {"Content-Type": "text/plain"},
@@ -256,13 +311,13 @@ class WhipEndpoint:
                 }
             )
         except SdpError as error:
-            session.close()
+            await self._discard(session)
             return WhipResponse(400, {"Content-Type": "text/plain"}, str(error))
         except errors.MediasoupTypeError as error:
-            session.close()
+            await self._discard(session)
             return WhipResponse(400, {"Content-Type": "text/plain"}, f"offer: {error}")
         except BaseException:
-            session.close()
+            await self._discard(session)
             raise
         self.sessions[session.id] = session
         transport.on("dtlsstatechange", lambda state: self._on_dtls_state(session, state))
@@ -299,7 +354,9 @@ class WhipEndpoint:
                 answered.append(AnswerSection(section, None))
                 continue
             kind: Literal["audio", "video"] = "audio" if section.kind == "audio" else "video"
-            producer = await session.transport.produce(kind=kind, rtp_parameters=parameters)
+            producer = await self._publishing.produce(
+                session.id, session.transport, kind, parameters
+            )
             session.producers.append(producer)
             answered.append(AnswerSection(section, parameters, "recvonly"))
         return answered
@@ -356,9 +413,15 @@ class WhipEndpoint:
     async def _close(self, session: WhipSession) -> None:
         if self.sessions.pop(session.id, None) is None:
             return
-        session.close()
+        await self._discard(session)
         if self._on_session_closed is not None:
             await _maybe_await(self._on_session_closed(session))
+
+    async def _discard(self, session: WhipSession) -> None:
+        """Closes the session's transport (and with it its producers and consumers)."""
+        session.close()
+        if session.role == "whip":
+            await self._publishing.closed(session.id)
 
     async def _patch(
         self, session: WhipSession, headers: Mapping[str, str], body: str
@@ -394,7 +457,8 @@ class WhipEndpoint:
         )
 
     def close(self) -> None:
-        """Ends every session."""
+        """Ends every session (closing their transports; ``publishing.closed`` is not
+        called: the application is shutting down)."""
         for session in list(self.sessions.values()):
             session.close()
         self.sessions.clear()

@@ -1,5 +1,6 @@
-"""The cluster's messages over Redis pub/sub: room events to the nodes holding the room,
-node arrivals to all, and requests with replies between two nodes (a node's inbox).
+"""The cluster's messages over Redis pub/sub: room events to the nodes holding the room, and
+requests with replies between two nodes (a node's inbox). Nodes learn of each other's
+arrivals and departures from the registry, not from messages.
 
 Every message is a signed record (:mod:`mediasoup_py.cluster.signing`) naming its sender;
 messages that do not open are dropped and counted. Pub/sub forgets what it delivered while a
@@ -45,8 +46,7 @@ class ClusterRequestError(errors.MediasoupError):
 
 class Bus(EventEmitter):
     """One node's side of the pub/sub traffic. Events: ``room`` (room id, message),
-    ``cluster`` (message), ``reconnect``. Messages a node sends itself are not delivered
-    to it."""
+    ``reconnect``. Messages a node sends itself are not delivered to it."""
 
     def __init__(self, redis: Redis, keys: Keys, signer: Signer, node_id: str) -> None:
         super().__init__()
@@ -54,7 +54,7 @@ class Bus(EventEmitter):
         self._keys = keys
         self._signer = signer
         self._node_id = node_id
-        self._channels: set[str] = {keys.cluster_channel, keys.inbox(node_id)}
+        self._channels: set[str] = {keys.inbox(node_id)}
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -68,7 +68,7 @@ class Bus(EventEmitter):
         self._handler = handler
 
     async def start(self) -> None:
-        """Subscribes to the cluster channel and this node's inbox."""
+        """Subscribes to this node's inbox."""
         self._pubsub = await self._subscribed()
         self._task = asyncio.get_running_loop().create_task(self._read())
 
@@ -109,10 +109,6 @@ class Bus(EventEmitter):
     async def publish_room(self, room_id: str, message: dict[str, Any]) -> None:
         """Tells the room's other nodes."""
         await self._publish(self._keys.room_channel(room_id), message)
-
-    async def publish_cluster(self, message: dict[str, Any]) -> None:
-        """Tells every node."""
-        await self._publish(self._keys.cluster_channel, message)
 
     async def request(
         self,
@@ -190,8 +186,6 @@ class Bus(EventEmitter):
             return
         if channel == self._keys.inbox(self._node_id):
             self._on_inbox(sender, message)
-        elif channel == self._keys.cluster_channel:
-            self.emit("cluster", message)
         else:
             room_id = self._keys.room_of_channel(channel)
             if room_id is not None:

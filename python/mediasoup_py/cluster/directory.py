@@ -212,6 +212,31 @@ class RoomDirectory:
                     pipe.sadd(self._keys.node_rooms(node_id), room_id)
             await pipe.execute()
 
+    async def prune_node(self, node_id: str, keep: dict[str, set[str]]) -> None:
+        """Removes what a node filed and no longer holds: entries naming it whose ids are
+        not in ``keep`` (room id -> its peer and producer ids there). A Redis that persists
+        its data can come back from a restart with entries older than the node's state."""
+        filed = {
+            _decoded(room) for room in await self._redis.smembers(self._keys.node_rooms(node_id))
+        }
+        for room_id in sorted(filed | set(keep)):
+            held = keep.get(room_id, set())
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(self._keys.room_peers(room_id))
+                pipe.hgetall(self._keys.room_producers(room_id))
+                peers_raw, producers_raw = await pipe.execute()
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key_name, raw in (
+                    (self._keys.room_peers(room_id), peers_raw),
+                    (self._keys.room_producers(room_id), producers_raw),
+                ):
+                    for key, record in raw.items():
+                        if self._filed_by(record) == node_id and _decoded(key) not in held:
+                            pipe.hdel(key_name, key)
+                if room_id not in keep:
+                    pipe.srem(self._keys.node_rooms(node_id), room_id)
+                await pipe.execute()
+
     async def reap(self, node_id: str) -> list[str]:
         """Removes what a gone node filed (its peers and producers in every room it held);
         returns those rooms."""

@@ -44,11 +44,6 @@ class Keys:
         """Hash producer id -> the signed entry of that producer (its node, parameters)."""
         return f"{self.namespace}:room:{_encode(room_id)}:producers"
 
-    @property
-    def cluster_channel(self) -> str:
-        """Pub/sub channel of node arrivals and departures."""
-        return f"{self.namespace}:cluster"
-
     def room_channel(self, room_id: str) -> str:
         """Pub/sub channel of a room's joins, leaves and producer changes."""
         return f"{self.namespace}:room:{_encode(room_id)}"

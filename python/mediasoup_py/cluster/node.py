@@ -168,10 +168,16 @@ class ClusterNode:
 
     async def _resync(self) -> None:
         """Our registration was lost (Redis restarted, or we were cut off long enough to be
-        taken as gone): everything we filed is written again, then each room is compared
+        taken as gone): everything we hold is filed again, what we filed and no longer hold
+        (a Redis that persists can bring it back) is removed, then each room is compared
         with the directory."""
         rooms = {room_id: link.local_state() for room_id, link in self._links.items()}
         await self.directory.rewrite_node(self.node_id, rooms)
+        held = {
+            room_id: {peer.peer_id for peer in peers} | {p.producer_id for p in producers}
+            for room_id, (peers, producers) in rooms.items()
+        }
+        await self.directory.prune_node(self.node_id, held)
         for link in self._links.values():
             link.forget_missing()
         await self._reconcile_all()

@@ -74,6 +74,12 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         "or --rtc-ip)",
     )
     parser.add_argument("--node-id", default=None, help="this node's name in the cluster")
+    parser.add_argument(
+        "--record-dir",
+        type=Path,
+        default=defaults.record_dir,
+        help="where the record button writes its files",
+    )
     security = parser.add_argument_group("who may join (docs/protocol.md: join tokens)")
     security.add_argument(
         "--token-secret-file",
@@ -132,6 +138,7 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         cluster_secret=os.environ.get("MEDIASOUP_PY_CLUSTER_SECRET") or None,
         pipe_ip=arguments.pipe_ip,
         node_id=arguments.node_id,
+        record_dir=arguments.record_dir,
     )
 
 

@@ -5,18 +5,17 @@ runs the video-conference demo (as ``python -m mediasoup_py.demo``), ``mediasoup
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
-
-from mediasoup_py.demo import __main__ as demo
-from mediasoup_py.demo import bot, token
 
 __all__ = ["main"]
 
-COMMANDS: dict[str, Callable[[list[str] | None], int]] = {
-    "demo": demo.main,
-    "bot": bot.main,
-    "token": token.main,
+# Each command's module, imported when it runs: the bot's dependencies (pymediasoup, aiortc)
+# are the [demo] extra, which the demo itself does not need.
+COMMANDS = {
+    "demo": "mediasoup_py.demo.__main__",
+    "bot": "mediasoup_py.demo.bot",
+    "token": "mediasoup_py.demo.token",
 }
 USAGE = "usage: mediasoup-py {demo,bot,token} [options]   (mediasoup-py demo --help for the demo's)"
 
@@ -26,4 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments or arguments[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2
-    return COMMANDS[arguments[0]](arguments[1:])
+    try:
+        command = importlib.import_module(COMMANDS[arguments[0]])
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] == "mediasoup_py":
+            raise
+        print(
+            f"mediasoup-py {arguments[0]} needs {error.name}: pip install 'mediasoup_py[demo]'",
+            file=sys.stderr,
+        )
+        return 2
+    status: int = command.main(arguments[1:])
+    return status

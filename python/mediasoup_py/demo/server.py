@@ -12,8 +12,9 @@ broadcasters (ffmpeg, GStreamer and recorders over plain RTP), for rooms someone
 - ``POST .../transports/{transportId}/consume?producerId=...`` -> ``{id, producerId, kind,
   rtpParameters}`` (paused), then ``POST .../consumers/{consumerId}/resume``
 
-Also ``/metrics`` (Prometheus, by room name) and WHIP publishers and WHEP viewers
-(``/whip/{room}``, ``/whep/{room}``: viewers get the room's producers).
+Also ``/metrics`` (Prometheus, by room name), WHIP publishers and WHEP viewers
+(``/whip/{room}``, ``/whep/{room}``: publishers join the room as broadcasters, viewers get the
+room's producers), and the record button (``POST``/``DELETE /rooms/{room}/recording``).
 
 With a token secret or public key, every call needs a join token (``?token=`` on the
 WebSocket, ``Authorization: Bearer`` on HTTP and WHIP/WHEP, a broadcaster token for the room
@@ -27,21 +28,25 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 import mediasoup_py
-from mediasoup_py import errors
+from mediasoup_py import errors, protocol
 from mediasoup_py.limits import Limits
 from mediasoup_py.metrics import Metrics
 from mediasoup_py.producer import Producer
+from mediasoup_py.recorder import Recorder, record
 from mediasoup_py.room import Room
+from mediasoup_py.rtp_parameters import RtpParameters
 from mediasoup_py.server import Server
 from mediasoup_py.signaling import SignalingServer, TokenVerifier
+from mediasoup_py.webrtc_transport import WebRtcTransport
 from mediasoup_py.whip import WhipEndpoint, WhipRequest, WhipSession, add_aiohttp_routes
 
 __all__ = ["DemoServer", "DemoSettings"]
@@ -87,10 +92,69 @@ class DemoSettings:
     cluster_secret: str | None = None
     pipe_ip: str | None = None
     node_id: str | None = None
+    # Where the record button's files go (the recorder; WebM, or Matroska with H.264).
+    record_dir: Path = field(default_factory=lambda: Path("recordings"))
 
 
-# How long a room made for a WHIP request stays open before its session is up.
+# How long a room made for a WHEP request stays open before its session is up.
 WHIP_SETUP_HOLD_S = 10.0
+
+
+async def _protocol_call(peer: mediasoup_py.Peer, method: str, data: dict[str, Any]) -> Any:
+    """One protocol request on behalf of the server itself: its data, or the reason."""
+    response = await peer.receive_request(protocol.request(method, data))
+    if not response["ok"]:
+        raise errors.MediasoupTypeError(response.get("errorReason", f"{method} failed"))
+    return response.get("data", {})
+
+
+class _RoomPublishing:
+    """WHIP publishers join their room as broadcasters (in the broadcasters' namespace, as
+    ``whip-<session>``) and produce through the room's protocol, so everyone in the room gets
+    their media."""
+
+    def __init__(self, demo: DemoServer) -> None:
+        self._demo = demo
+        self._peers: dict[str, mediasoup_py.Peer] = {}
+
+    async def create_transport(self, room_id: str, session_id: str) -> WebRtcTransport:
+        room = await self._demo.signaling.room(room_id)
+        peer = room.create_broadcaster(f"whip-{session_id}")
+        self._peers[session_id] = peer
+        try:
+            await _protocol_call(
+                peer, "join", {"displayName": "WHIP publisher", "device": {"name": "WHIP"}}
+            )
+            data = await _protocol_call(
+                peer, "createWebRtcTransport", {"producing": True, "consuming": False}
+            )
+        except BaseException:
+            self._peers.pop(session_id, None)
+            peer.close()
+            raise
+        transport = peer.transports[data["id"]]
+        assert isinstance(transport, WebRtcTransport)
+        return transport
+
+    async def produce(
+        self,
+        session_id: str,
+        transport: WebRtcTransport,
+        kind: Literal["audio", "video"],
+        rtp_parameters: RtpParameters,
+    ) -> Producer:
+        peer = self._peers[session_id]
+        data = await _protocol_call(
+            peer,
+            "produce",
+            {"transportId": transport.id, "kind": kind, "rtpParameters": rtp_parameters},
+        )
+        return peer.producers[data["id"]]
+
+    async def closed(self, session_id: str) -> None:
+        peer = self._peers.pop(session_id, None)
+        if peer is not None:
+            peer.close()
 
 
 class DemoServer:
@@ -122,9 +186,9 @@ class DemoServer:
             room_of=lambda router: self._room_names.get(router.id, router.id),
         )
         self.app.router.add_get("/metrics", self.metrics.aiohttp_handler)
-        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}); viewers get the
-        # room's producers, those of its peers and of WHIP publishers. Each session keeps
-        # its room open.
+        # WHIP publishers and WHEP viewers (/whip/{room}, /whep/{room}): publishers join the
+        # room (everyone in it gets their media), viewers get the room's producers. Each
+        # session keeps its room open.
         self._whip_holds: dict[str, Callable[[], None]] = {}
         self.whip = WhipEndpoint(
             router_for=self._room_router,
@@ -133,8 +197,14 @@ class DemoServer:
             authorize=self._authorize_whip if self._tokens is not None else None,
             on_session=self._whip_session,
             on_session_closed=self._whip_session_closed,
+            publishing=_RoomPublishing(self),
         )
         add_aiohttp_routes(self.app, self.whip)
+        # The record button: one recording per room of its producers (or one peer's).
+        self.recordings: dict[str, Recorder] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+        self.app.router.add_post("/rooms/{room}/recording", self._start_recording)
+        self.app.router.add_delete("/rooms/{room}/recording", self._stop_recording)
 
     @property
     def server(self) -> Server | None:
@@ -173,7 +243,11 @@ class DemoServer:
         return self.server.workers if self.server is not None else []
 
     async def close(self) -> None:
-        """Closes every WebSocket (going away), WHIP session, room and worker."""
+        """Closes every WebSocket (going away), WHIP session, room and worker, finishing
+        recordings."""
+        for recorder in list(self.recordings.values()):
+            await recorder.stop()
+        self.recordings.clear()
         self.whip.close()
         await self.signaling.close()
 
@@ -230,6 +304,62 @@ class DemoServer:
         peers = room.peers if room is not None else []
         published = self.whip.published_producers(room_id)
         return [p for peer in peers for p in peer.producers.values()] + published
+
+    async def _start_recording(self, request: web.Request) -> web.Response:
+        """``POST /rooms/{room}/recording`` ``{peerId?}``: records the room's producers (or
+        one peer's), for a caller whose broadcaster token for the room may consume."""
+        room_id = request.match_info["room"]
+        room = self._recordable_room(request)
+        if room_id in self.recordings:
+            return web.json_response({"error": "already recording"}, status=409)
+        body = await self.signaling.json_body(request)
+        peer_id = body.get("peerId")
+        producers = [
+            producer
+            for peer in room.peers
+            if peer_id is None or peer.id == peer_id
+            for producer in peer.producers.values()
+        ]
+        if not producers:
+            return web.json_response({"error": "nothing to record"}, status=409)
+        h264 = any(
+            p.rtp_parameters["codecs"][0]["mimeType"].lower() == "video/h264" for p in producers
+        )
+        container: Literal["webm", "mkv"] = "mkv" if h264 else "webm"
+        self.settings.record_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{room_id}-{time.strftime('%Y%m%d-%H%M%S')}.{container}"
+        path = self.settings.record_dir / name
+        self.recordings[room_id] = await record(room.router, producers, path, container=container)
+        room.on("close", lambda: self._spawn_stop_recording(room_id))
+        _logger.info("recording room %r to %s", room_id, path)
+        return web.json_response({"path": str(path)})
+
+    async def _stop_recording(self, request: web.Request) -> web.Response:
+        self._recordable_room(request)
+        recorder = self.recordings.pop(request.match_info["room"], None)
+        if recorder is None:
+            return web.json_response({"error": "not recording"}, status=404)
+        await recorder.stop()
+        return web.json_response({"path": str(recorder.path), **recorder.stats()})
+
+    def _recordable_room(self, request: web.Request) -> Room:
+        """The room of a recording call (404 if nobody joined it), from an allowed origin,
+        with a token that may consume there when tokens are on."""
+        self.signaling.check_origin(request)
+        room = self.rooms.get(request.match_info["room"])
+        if room is None or room.closed:
+            raise web.HTTPNotFound(text="no such room")
+        grant = self.signaling.grant(request, request.match_info["room"], "broadcaster", None)
+        if grant is not None and "consume" not in grant.permissions:
+            raise web.HTTPForbidden(text="the token may not consume")
+        return room
+
+    def _spawn_stop_recording(self, room_id: str) -> None:
+        recorder = self.recordings.pop(room_id, None)
+        if recorder is not None:
+            task = asyncio.ensure_future(recorder.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")

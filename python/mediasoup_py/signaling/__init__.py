@@ -1,7 +1,8 @@
 """A hardened signaling layer for rooms: mediasoup-demo's v3 protocol over WebSockets and its
 broadcaster HTTP API (:class:`SignalingServer`), each connection bounded
 (:class:`WebSocketConnection`), and join tokens (:class:`TokenVerifier`, :func:`issue_token`).
-Needs the ``signaling`` extra (aiohttp, PyJWT)."""
+On aiohttp and PyJWT (dependencies of the package, which ``import mediasoup_py`` does not
+import)."""
 
 from mediasoup_py.signaling.auth import JoinGrant, TokenVerifier, issue_token
 from mediasoup_py.signaling.connection import WebSocketConnection

@@ -258,13 +258,16 @@ class SignalingServer:
         except ConnectionResetError:
             return web.Response(status=499)
 
-    def _check_origin(self, request: web.Request) -> None:
+    def check_origin(self, request: web.Request) -> None:
+        """403 unless the request's ``Origin`` is allowed (see :func:`check_origin`)."""
         check_origin(request, self._allowed_origins)
 
-    def _grant(
+    def grant(
         self, request: web.Request, room_id: str, kind: str, peer_id: str | None
     ) -> JoinGrant | None:
-        """The caller's token grant (``None`` when serving open)."""
+        """The caller's token grant for ``room_id`` (``?token=`` or ``Authorization:
+        Bearer``; 401 if it has none valid), ``None`` when serving open: for an
+        application's own routes."""
         if self._tokens is None:
             return None
         token = request.query.get("token")
@@ -294,12 +297,12 @@ class SignalingServer:
         return address
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        self._check_origin(request)
+        self.check_origin(request)
         address = self._admit(request)
         limits = self.limits
         room_id = check_id(request.query.get("roomId"), "roomId", limits)
         asked_id = request.query.get("peerId")
-        grant = self._grant(request, room_id, "peer", asked_id)
+        grant = self.grant(request, room_id, "peer", asked_id)
         if grant is not None:
             peer_id, display_name, permissions = (
                 grant.peer_id,
@@ -354,9 +357,10 @@ class SignalingServer:
 
     # The broadcaster HTTP API.
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        """A JSON object body, only as ``application/json`` (anything else would let a
-        page of any site post it without a CORS preflight)."""
+    async def json_body(self, request: web.Request) -> dict[str, Any]:
+        """A request's JSON object body (``{}`` without one), only as ``application/json``
+        (anything else would let a page of any site post it without a CORS preflight),
+        within ``message_bytes`` and ``json_depth``."""
         if not request.body_exists:
             return {}
         if request.content_type != "application/json" or (request.charset or "utf-8") != "utf-8":
@@ -375,7 +379,7 @@ class SignalingServer:
         """``GET /rooms/{room}``: its joined peers and their producers (what a peer joining
         it would be told), for a caller whose token may consume there."""
         room = self._existing_room(request)
-        grant = self._grant(request, request.match_info["room"], "broadcaster", None)
+        grant = self.grant(request, request.match_info["room"], "broadcaster", None)
         if grant is not None and "consume" not in grant.permissions:
             raise web.HTTPForbidden(text="the token may not consume")
         peers = [
@@ -393,11 +397,11 @@ class SignalingServer:
         return web.json_response({"peers": peers})
 
     async def _create_broadcaster(self, request: web.Request) -> web.Response:
-        self._check_origin(request)
+        self.check_origin(request)
         room = self._existing_room(request)
-        body = await self._body(request)
+        body = await self.json_body(request)
         broadcaster_id = check_id(body.get("id"), "id", self.limits)
-        grant = self._grant(request, request.match_info["room"], "broadcaster", broadcaster_id)
+        grant = self.grant(request, request.match_info["room"], "broadcaster", broadcaster_id)
         peer = room.create_broadcaster(
             broadcaster_id,
             display_name=grant.display_name if grant else None,
@@ -415,10 +419,10 @@ class SignalingServer:
             raise
 
     def _broadcaster(self, request: web.Request) -> Peer:
-        self._check_origin(request)
+        self.check_origin(request)
         room = self._existing_room(request)
         broadcaster_id = request.match_info["broadcaster"]
-        self._grant(request, request.match_info["room"], "broadcaster", broadcaster_id)
+        self.grant(request, request.match_info["room"], "broadcaster", broadcaster_id)
         peer = room.get_broadcaster(broadcaster_id)
         if peer is None:
             raise web.HTTPNotFound(text="no such broadcaster")
@@ -430,16 +434,16 @@ class SignalingServer:
 
     async def _broadcaster_transport(self, request: web.Request) -> web.Response:
         peer = self._broadcaster(request)
-        return await _call(peer, "createPlainTransport", await self._body(request))
+        return await _call(peer, "createPlainTransport", await self.json_body(request))
 
     async def _broadcaster_connect(self, request: web.Request) -> web.Response:
         peer = self._broadcaster(request)
-        data = {**await self._body(request), "transportId": request.match_info["transport"]}
+        data = {**await self.json_body(request), "transportId": request.match_info["transport"]}
         return await _call(peer, "connectPlainTransport", data)
 
     async def _broadcaster_produce(self, request: web.Request) -> web.Response:
         peer = self._broadcaster(request)
-        data = {**await self._body(request), "transportId": request.match_info["transport"]}
+        data = {**await self.json_body(request), "transportId": request.match_info["transport"]}
         return await _call(peer, "produce", data)
 
     async def _broadcaster_consume(self, request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ mod errors;
 mod frames;
 mod rtcp;
 mod rtp;
+mod sctp;
 mod srtp;
 mod worker;
 
@@ -17,6 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(demux::classify_datagram, m)?)?;
     m.add_class::<rtp::PyRtpPacket>()?;
     m.add_class::<srtp::PySrtpSession>()?;
+    m.add_class::<sctp::PySctpAssociation>()?;
     m.add_function(wrap_pyfunction!(rtcp::parse_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(rtcp::serialize_rtcp, m)?)?;
     m.add_function(wrap_pyfunction!(srtp::srtp_key_and_salt_lengths, m)?)?;

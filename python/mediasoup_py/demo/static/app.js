@@ -184,6 +184,8 @@ async function join() {
   });
   for (const peer of peers) tileFor(peer.id, peer.displayName);
   setStatus(`in room "${roomId}" as ${displayName}`);
+  state.roomId = roomId;
+  $('record').disabled = false;
   if ($('send').checked) await sendMedia(displayName);
   setInterval(showStats, 2000);
 }
@@ -254,3 +256,16 @@ $('join').onclick = () => join().catch((error) => {
 });
 $('mic').onclick = () => toggle('audio', $('mic'), 'Mute', 'Unmute');
 $('cam').onclick = () => toggle('video', $('cam'), 'Stop camera', 'Start camera');
+// The record button: the server records the room's producers into its --record-dir.
+$('record').onclick = async () => {
+  const recording = $('record').textContent === 'Stop recording';
+  const url = `/rooms/${encodeURIComponent(state.roomId)}/recording`;
+  const response = await fetch(url, {method: recording ? 'DELETE' : 'POST'});
+  const body = await response.json();
+  if (!response.ok) {
+    setStatus(`recording: ${body.error}`);
+    return;
+  }
+  $('record').textContent = recording ? 'Record' : 'Stop recording';
+  setStatus(recording ? `recorded ${body.path}` : `recording to ${body.path}`);
+};

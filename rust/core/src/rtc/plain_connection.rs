@@ -156,8 +156,8 @@ impl PlainConnection {
         } else {
             SctpRole::Server
         };
-        sctp.start(role, now);
-        self.flush_sctp(out);
+        sctp.start(role);
+        self.flush_sctp(now, out);
     }
 
     /// Handles an SCTP packet (see [`is_sctp_packet`]) that arrived on the RTP socket.
@@ -176,18 +176,19 @@ impl PlainConnection {
                 return;
             }
         }
-        self.flush_sctp(out);
+        self.flush_sctp(now, out);
     }
 
     /// Runs `operation` on the SCTP association and sends what it queued; `None` when SCTP
     /// is not enabled.
     pub fn with_sctp_association<R>(
         &mut self,
+        now: Instant,
         out: &mut impl DatagramSink,
         operation: impl FnOnce(&mut SctpAssociation) -> R,
     ) -> Option<R> {
         let result = operation(self.sctp.as_mut()?);
-        self.flush_sctp(out);
+        self.flush_sctp(now, out);
         Some(result)
     }
 
@@ -201,7 +202,7 @@ impl PlainConnection {
         if let Some(sctp) = self.sctp.as_mut() {
             sctp.handle_timeout(now);
         }
-        self.flush_sctp(out);
+        self.flush_sctp(now, out);
     }
 
     /// Ends SCTP (transport close): nothing of it remains.
@@ -211,11 +212,11 @@ impl PlainConnection {
         }
     }
 
-    fn flush_sctp(&mut self, out: &mut impl DatagramSink) {
+    fn flush_sctp(&mut self, now: Instant, out: &mut impl DatagramSink) {
         let (Some(sctp), Some(tuple)) = (self.sctp.as_mut(), self.tuple) else {
             return;
         };
-        while let Some(packet) = sctp.poll_transmit() {
+        while let Some(packet) = sctp.poll_transmit(now) {
             out.send(&tuple, &packet);
         }
     }
@@ -493,15 +494,14 @@ mod tests {
         pump(&mut a, &mut b, &mut to_a, &mut to_b);
         assert_eq!(a.sctp().unwrap().state(), SctpState::Connected);
         assert_eq!(b.sctp().unwrap().state(), SctpState::Connected);
-        a.with_sctp_association(&mut to_b, |sctp| {
-            sctp.open_stream(0, StreamReliability::default(), now)
-                .unwrap();
-            sctp.send(0, Ppid::String, &Bytes::from_static(b"piped"), now)
+        a.with_sctp_association(now, &mut to_b, |sctp| {
+            sctp.open_stream(0, StreamReliability::default()).unwrap();
+            sctp.send(0, Ppid::String, &Bytes::from_static(b"piped"))
                 .unwrap();
         });
         pump(&mut a, &mut b, &mut to_a, &mut to_b);
         let received = b
-            .with_sctp_association(&mut to_a, |sctp| {
+            .with_sctp_association(now, &mut to_a, |sctp| {
                 std::iter::from_fn(|| sctp.poll_event()).collect::<Vec<_>>()
             })
             .unwrap();
@@ -512,8 +512,8 @@ mod tests {
         }));
         // SCTP from anyone but the tuple's remote is counted and ignored.
         let mut stray = Vec::new();
-        a.with_sctp_association(&mut stray, |sctp| {
-            sctp.send(0, Ppid::String, &Bytes::from_static(b"x"), now)
+        a.with_sctp_association(now, &mut stray, |sctp| {
+            sctp.send(0, Ppid::String, &Bytes::from_static(b"x"))
                 .unwrap();
         });
         b.handle_sctp_datagram(address(9999), &stray[0].1, now, &mut to_a);

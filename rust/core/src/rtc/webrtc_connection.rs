@@ -501,7 +501,7 @@ impl WebRtcConnection {
             return;
         };
         let mut wrote = false;
-        while let Some(packet) = sctp.poll_transmit() {
+        while let Some(packet) = sctp.poll_transmit(now) {
             // A refused write means DTLS is closed or failed; SCTP closes with it.
             wrote |= dtls.send_application_data(&packet).is_ok();
         }
@@ -531,16 +531,14 @@ impl WebRtcConnection {
                 } => {
                     self.remote_certificate = Some(remote_certificate_der);
                     self.on_dtls_connected(srtp_profile, &keying_material);
-                    if let (Some(sctp), Some(now), true) = (
-                        self.sctp.as_mut(),
-                        now,
-                        self.dtls_state == DtlsState::Connected,
-                    ) {
+                    if let (Some(sctp), true) =
+                        (self.sctp.as_mut(), self.dtls_state == DtlsState::Connected)
+                    {
                         let role = match self.dtls_role {
                             Some(DtlsRole::Client) => SctpRole::Client,
                             _ => SctpRole::Server,
                         };
-                        sctp.start(role, now);
+                        sctp.start(role);
                     }
                 }
                 DtlsEvent::Failed(reason) => {

@@ -197,7 +197,8 @@ pub struct SctpDropCounters {
     pub not_connected: u64,
     /// Packets sctp-proto refused: bad checksum, malformed header, unknown association.
     pub malformed: u64,
-    /// INITs beyond the one association a transport carries (an INIT flood).
+    /// INITs beyond the one association a transport carries: the peer's own INIT when both
+    /// ends initiate (RFC 8841 §9.3; the association forms from ours), or an INIT flood.
     pub extra_init: u64,
     /// Messages on stream ids at or beyond the incoming streams we accept.
     pub stream_out_of_range: u64,
@@ -265,7 +266,7 @@ impl SctpAssociation {
 
     /// The transport under the association is up (DTLS connected, or a plain/pipe tuple
     /// known): a client sends its INIT, a server starts accepting one.
-    pub fn start(&mut self, role: SctpRole, now: Instant) {
+    pub fn start(&mut self, role: SctpRole) {
         if self.state != SctpState::New {
             return;
         }
@@ -280,7 +281,7 @@ impl SctpAssociation {
                 // One association per transport: every later INIT is refused.
                 self.endpoint.reject_new_associations();
                 self.association = Some(association);
-                self.drive(now);
+                self.drive();
             }
             Err(_) => self.fail(SctpState::Failed),
         }
@@ -312,14 +313,14 @@ impl SctpAssociation {
                 None => self.drops.malformed += 1,
             },
         }
-        self.drive(now);
+        self.drive();
     }
 
     /// Runs retransmission, delayed-acknowledgement and shutdown timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some((_, association)) = self.association.as_mut() {
             association.handle_timeout(now);
-            self.drive(now);
+            self.drive();
         }
     }
 
@@ -330,8 +331,24 @@ impl SctpAssociation {
             .and_then(|(_, association)| association.poll_timeout())
     }
 
-    /// The next SCTP packet to send to the peer.
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+    /// The next SCTP packet to send to the peer. Packets are built here, not at each
+    /// `send`: messages queued together leave together (bundled where they fit), and
+    /// sctp-proto's per-packet scan of what is in flight runs once per batch.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if self.transmits.is_empty() {
+            if let Some((_, association)) = self.association.as_mut() {
+                while let Some(transmit) = association.poll_transmit(now) {
+                    if let Payload::RawEncode(packets) = transmit.payload {
+                        self.transmits.extend(packets);
+                    }
+                }
+            }
+            while let Some(transmit) = self.endpoint.poll_transmit() {
+                if let Payload::RawEncode(packets) = transmit.payload {
+                    self.transmits.extend(packets);
+                }
+            }
+        }
         self.transmits.pop_front()
     }
 
@@ -347,7 +364,6 @@ impl SctpAssociation {
         &mut self,
         stream_id: u16,
         reliability: StreamReliability,
-        now: Instant,
     ) -> Result<(), SctpStreamError> {
         if stream_id >= self.config.os {
             return Err(SctpStreamError::OutOfRange {
@@ -367,13 +383,13 @@ impl SctpAssociation {
             },
         );
         self.create_outgoing_streams();
-        self.drive(now);
+        self.drive();
         Ok(())
     }
 
     /// Closes stream `stream_id` (RFC 8831 §6.7: an outgoing stream reset, which the peer
     /// answers by resetting its own). Queued messages on it are dropped.
-    pub fn close_stream(&mut self, stream_id: u16, now: Instant) {
+    pub fn close_stream(&mut self, stream_id: u16) {
         let was_ours = self.outgoing.remove(&stream_id).is_some();
         if let Some((_, association)) = self.association.as_mut() {
             if let Ok(mut stream) = association.stream(stream_id) {
@@ -381,7 +397,7 @@ impl SctpAssociation {
             }
         }
         if was_ours {
-            self.drive(now);
+            self.drive();
         }
     }
 
@@ -392,7 +408,6 @@ impl SctpAssociation {
         stream_id: u16,
         ppid: Ppid,
         payload: &Bytes,
-        now: Instant,
     ) -> Result<(), SctpSendError> {
         if self.state != SctpState::Connected {
             return Err(SctpSendError::NotConnected(self.state));
@@ -426,7 +441,6 @@ impl SctpAssociation {
             .map_err(refused)?
             .write_sctp(&payload, ppid.to_proto())
             .map_err(refused)?;
-        self.drive(now);
         Ok(())
     }
 
@@ -506,9 +520,9 @@ impl SctpAssociation {
         }
     }
 
-    /// Moves everything the association has to say into our queues: endpoint bookkeeping,
-    /// events (reading every complete message), and packets to send.
-    fn drive(&mut self, now: Instant) {
+    /// Moves what the association has to say into our queues: endpoint bookkeeping and
+    /// events (reading every complete message). Packets are gathered by `poll_transmit`.
+    fn drive(&mut self) {
         let Some((handle, association)) = self.association.as_mut() else {
             return;
         };
@@ -549,47 +563,32 @@ impl SctpAssociation {
         }
         // Streams the peer opened are read by id below; the accept queue only grows.
         while association.accept_stream().is_some() {}
-        while let Some(transmit) = association.poll_transmit(now) {
-            if let Payload::RawEncode(packets) = transmit.payload {
-                self.transmits.extend(packets);
-            }
-        }
-        while let Some(transmit) = self.endpoint.poll_transmit() {
-            if let Payload::RawEncode(packets) = transmit.payload {
-                self.transmits.extend(packets);
-            }
-        }
         if connected && self.state == SctpState::Connecting {
             self.set_state(SctpState::Connected);
             self.create_outgoing_streams();
         }
         readable.sort_unstable();
         readable.dedup();
-        let mut answered = false;
         for id in readable {
-            answered |= self.read_stream(id);
+            self.read_stream(id);
         }
         if let Some(state) = lost {
             self.fail(state);
-        } else if answered {
-            // DCEP ACKs were queued: send them now.
-            self.drive(now);
         }
     }
 
-    /// Reads every complete message of stream `id`; true when it wrote an answer (DCEP ACK).
-    fn read_stream(&mut self, id: u16) -> bool {
-        let mut answered = false;
+    /// Reads every complete message of stream `id` (answering DCEP OPENs).
+    fn read_stream(&mut self, id: u16) {
         loop {
             let Some((_, association)) = self.association.as_mut() else {
-                return answered;
+                return;
             };
             let Ok(mut stream) = association.stream(id) else {
-                return answered;
+                return;
             };
             let chunks = match stream.read_sctp() {
                 Ok(Some(chunks)) => chunks,
-                _ => return answered,
+                _ => return,
             };
             if id >= self.config.mis {
                 // Beyond what we offered: RFC 9260 §6.5 has the peer told; we reset it.
@@ -626,7 +625,6 @@ impl SctpAssociation {
                     let _ = stream.set_reliability_params(unordered, kind, value);
                     let ack = Bytes::from_static(&dcep::ACK);
                     if stream.write_sctp(&ack, Ppid::Dcep.to_proto()).is_ok() {
-                        answered = true;
                         self.events.push_back(SctpEvent::ChannelOpened {
                             stream_id: id,
                             open,

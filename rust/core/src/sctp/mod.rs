@@ -17,6 +17,8 @@ pub use association::{
     SctpAssociation, SctpConfig, SctpDropCounters, SctpEvent, SctpRole, SctpSendError, SctpState,
     SctpStreamError,
 };
+/// The message type: one allocation shared by every stream a message is queued on.
+pub use bytes::Bytes;
 pub use dcep::{DcepError, DcepMessage, DcepOpen};
 pub use ppid::Ppid;
 pub use reliability::{Reliability, StreamReliability};

@@ -350,7 +350,7 @@ fn pump(
                 peer.handle_packet(&packet, now);
             }
         }
-        while let Some(packet) = peer.poll_transmit() {
+        while let Some(packet) = peer.poll_transmit(now) {
             dtls.send_application_data(&packet).unwrap();
         }
         let replies: Vec<Vec<u8>> = std::iter::from_fn(|| dtls.poll_datagram()).collect();
@@ -369,7 +369,7 @@ fn data_channel_messages_ride_dtls_both_ways() {
     let (mut connection, mut client, now) = connect_with(Some(SctpConfig::default()));
     let mut peer = SctpAssociation::new(SctpConfig::default());
     // The client is the DTLS server, so its SCTP answers our INIT.
-    peer.start(SctpRole::Server, now);
+    peer.start(SctpRole::Server);
     let mut sent = Sent::new();
     // The first INIT went out with the last DTLS flight, before the client's association
     // existed; the retransmission finds it.
@@ -384,13 +384,13 @@ fn data_channel_messages_ride_dtls_both_ways() {
 
     connection
         .with_sctp_association(later, &mut sent, |sctp| {
-            sctp.open_stream(1, StreamReliability::default(), later)
+            sctp.open_stream(1, StreamReliability::default())
         })
         .unwrap()
         .unwrap();
     connection
         .with_sctp_association(later, &mut sent, |sctp| {
-            sctp.send(1, Ppid::String, &Bytes::from_static(b"hello"), later)
+            sctp.send(1, Ppid::String, &Bytes::from_static(b"hello"))
         })
         .unwrap()
         .unwrap();
@@ -403,9 +403,8 @@ fn data_channel_messages_ride_dtls_both_ways() {
     }));
 
     let large = Bytes::from(vec![42u8; 100_000]);
-    peer.open_stream(2, StreamReliability::default(), later)
-        .unwrap();
-    peer.send(2, Ppid::Binary, &large, later).unwrap();
+    peer.open_stream(2, StreamReliability::default()).unwrap();
+    peer.send(2, Ppid::Binary, &large).unwrap();
     pump(&mut connection, &mut client, &mut peer, later, &mut sent);
     let from_peer: Vec<SctpEvent> = connection
         .with_sctp_association(later, &mut sent, |sctp| {

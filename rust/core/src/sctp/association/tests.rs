@@ -15,6 +15,10 @@ struct Link {
     now: Instant,
     /// Packets lost out of 1000, each way.
     loss_per_mille: u64,
+    /// Packets swapped with the next one out of 1000 (reordering).
+    reorder_per_mille: u64,
+    /// Packets delivered twice out of 1000.
+    duplicate_per_mille: u64,
     seed: u64,
     lost: usize,
 }
@@ -26,6 +30,8 @@ impl Link {
             server: SctpAssociation::new(server),
             now: Instant::now(),
             loss_per_mille: 0,
+            reorder_per_mille: 0,
+            duplicate_per_mille: 0,
             seed: 0x9e37_79b9_7f4a_7c15,
             lost: 0,
         }
@@ -38,40 +44,55 @@ impl Link {
     }
 
     fn connect(&mut self) {
-        self.server.start(SctpRole::Server, self.now);
-        self.client.start(SctpRole::Client, self.now);
+        self.server.start(SctpRole::Server);
+        self.client.start(SctpRole::Client);
         self.run(Duration::from_secs(5));
         assert_eq!(self.client.state(), SctpState::Connected);
         assert_eq!(self.server.state(), SctpState::Connected);
     }
 
-    fn dropped(&mut self) -> bool {
-        // xorshift64*: reproducible loss.
+    /// True `per_mille` times out of 1000 (xorshift64*: reproducible).
+    fn chance(&mut self, per_mille: u64) -> bool {
         self.seed ^= self.seed >> 12;
         self.seed ^= self.seed << 25;
         self.seed ^= self.seed >> 27;
         let value = self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32;
-        value % 1000 < self.loss_per_mille
+        value % 1000 < per_mille
+    }
+
+    /// What the wire does to one flight: loses, swaps neighbours, duplicates.
+    fn impair(&mut self, packets: Vec<Bytes>) -> Vec<Bytes> {
+        let mut delivered = Vec::with_capacity(packets.len());
+        for packet in packets {
+            if self.chance(self.loss_per_mille) {
+                self.lost += 1;
+                continue;
+            }
+            if self.chance(self.duplicate_per_mille) {
+                delivered.push(packet.clone());
+            }
+            delivered.push(packet);
+        }
+        for i in 1..delivered.len() {
+            if self.chance(self.reorder_per_mille) {
+                delivered.swap(i - 1, i);
+            }
+        }
+        delivered
     }
 
     /// Delivers what is queued each way once; true when something moved.
     fn exchange(&mut self) -> bool {
-        let mut moved = false;
-        while let Some(packet) = self.client.poll_transmit() {
-            moved = true;
-            if self.dropped() {
-                self.lost += 1;
-            } else {
-                self.server.handle_packet(&packet, self.now);
-            }
+        let to_server: Vec<Bytes> =
+            std::iter::from_fn(|| self.client.poll_transmit(self.now)).collect();
+        let to_client: Vec<Bytes> =
+            std::iter::from_fn(|| self.server.poll_transmit(self.now)).collect();
+        let moved = !to_server.is_empty() || !to_client.is_empty();
+        for packet in self.impair(to_server) {
+            self.server.handle_packet(&packet, self.now);
         }
-        while let Some(packet) = self.server.poll_transmit() {
-            moved = true;
-            if self.dropped() {
-                self.lost += 1;
-            } else {
-                self.client.handle_packet(&packet, self.now);
-            }
+        for packet in self.impair(to_client) {
+            self.client.handle_packet(&packet, self.now);
         }
         moved
     }
@@ -166,7 +187,7 @@ fn ordered_messages_of_every_size_arrive_whole_and_in_order_through_loss() {
     let mut link = Link::connected();
     link.loss_per_mille = 50;
     link.client
-        .open_stream(3, StreamReliability::default(), link.now)
+        .open_stream(3, StreamReliability::default())
         .unwrap();
     // Sizes from 1 byte to maxSctpMessageSize, small ones more often.
     let sizes: Vec<usize> = (0..120u32)
@@ -183,7 +204,7 @@ fn ordered_messages_of_every_size_arrive_whole_and_in_order_through_loss() {
     while received.len() < sizes.len() {
         while sent < sizes.len() {
             let message = numbered(sent as u32, sizes[sent]);
-            match link.client.send(3, Ppid::Binary, &message, link.now) {
+            match link.client.send(3, Ppid::Binary, &message) {
                 Ok(()) => sent += 1,
                 Err(SctpSendError::SendBufferFull { .. }) => break,
                 Err(other) => panic!("send failed: {other}"),
@@ -212,11 +233,11 @@ fn unordered_without_retransmissions_delivers_intact_messages_and_loses_some() {
         ordered: false,
         reliability: Reliability::MaxRetransmits(0),
     };
-    link.client.open_stream(1, unreliable, link.now).unwrap();
+    link.client.open_stream(1, unreliable).unwrap();
     let count = 2000u32;
     for index in 0..count {
         link.client
-            .send(1, Ppid::Binary, &numbered(index, 200), link.now)
+            .send(1, Ppid::Binary, &numbered(index, 200))
             .unwrap();
         if index % 50 == 49 {
             link.run(Duration::from_millis(20));
@@ -242,23 +263,18 @@ fn unordered_without_retransmissions_delivers_intact_messages_and_loses_some() {
 fn a_message_over_the_limit_is_refused_and_the_stream_keeps_working() {
     let mut link = Link::connected();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     let oversize = Bytes::from(vec![7u8; 262_145]);
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &oversize, link.now),
+        link.client.send(0, Ppid::Binary, &oversize),
         Err(SctpSendError::TooLarge {
             len: 262_145,
             max: 262_144
         })
     );
     link.client
-        .send(
-            0,
-            Ppid::String,
-            &Bytes::from_static(b"still here"),
-            link.now,
-        )
+        .send(0, Ppid::String, &Bytes::from_static(b"still here"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
@@ -271,14 +287,10 @@ fn a_message_over_the_limit_is_refused_and_the_stream_keeps_working() {
 fn empty_messages_use_the_empty_ppids_and_arrive_empty() {
     let mut link = Link::connected();
     link.client
-        .open_stream(2, StreamReliability::default(), link.now)
+        .open_stream(2, StreamReliability::default())
         .unwrap();
-    link.client
-        .send(2, Ppid::String, &Bytes::new(), link.now)
-        .unwrap();
-    link.client
-        .send(2, Ppid::Binary, &Bytes::new(), link.now)
-        .unwrap();
+    link.client.send(2, Ppid::String, &Bytes::new()).unwrap();
+    link.client.send(2, Ppid::Binary, &Bytes::new()).unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
         messages(&mut link.server),
@@ -294,28 +306,26 @@ fn sending_needs_an_open_stream_and_an_established_association() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     let message = Bytes::from_static(b"x");
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::NotConnected(SctpState::New))
     );
     link.connect();
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::StreamNotOpen(0))
     );
     assert_eq!(
-        link.client
-            .open_stream(1024, StreamReliability::default(), link.now),
+        link.client.open_stream(1024, StreamReliability::default()),
         Err(SctpStreamError::OutOfRange {
             stream_id: 1024,
             os: 1024
         })
     );
     link.client
-        .open_stream(5, StreamReliability::default(), link.now)
+        .open_stream(5, StreamReliability::default())
         .unwrap();
     assert_eq!(
-        link.client
-            .open_stream(5, StreamReliability::default(), link.now),
+        link.client.open_stream(5, StreamReliability::default()),
         Err(SctpStreamError::InUse(5))
     );
 }
@@ -324,11 +334,11 @@ fn sending_needs_an_open_stream_and_an_established_association() {
 fn streams_opened_before_the_handshake_open_with_it() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     link.server
-        .open_stream(9, StreamReliability::default(), link.now)
+        .open_stream(9, StreamReliability::default())
         .unwrap();
     link.connect();
     link.server
-        .send(9, Ppid::String, &Bytes::from_static(b"hello"), link.now)
+        .send(9, Ppid::String, &Bytes::from_static(b"hello"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(
@@ -348,18 +358,14 @@ fn the_send_buffer_limit_refuses_and_drains() {
     );
     link.connect();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     link.client.set_buffered_amount_low_threshold(0, 1000);
     let message = Bytes::from(vec![1u8; 4000]);
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
     assert!(matches!(
-        link.client.send(0, Ppid::Binary, &message, link.now),
+        link.client.send(0, Ppid::Binary, &message),
         Err(SctpSendError::SendBufferFull {
             buffered: 8000,
             limit: 10_000
@@ -374,9 +380,7 @@ fn the_send_buffer_limit_refuses_and_drains() {
             buffered_amount: 0
         })
     );
-    link.client
-        .send(0, Ppid::Binary, &message, link.now)
-        .unwrap();
+    link.client.send(0, Ppid::Binary, &message).unwrap();
 }
 
 #[test]
@@ -392,10 +396,10 @@ fn an_in_band_open_is_acknowledged_and_reported() {
         protocol: "json".to_owned(),
     };
     link.client
-        .open_stream(4, StreamReliability::default(), link.now)
+        .open_stream(4, StreamReliability::default())
         .unwrap();
     link.client
-        .send(4, Ppid::Dcep, &Bytes::from(open.to_bytes()), link.now)
+        .send(4, Ppid::Dcep, &Bytes::from(open.to_bytes()))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert!(
@@ -413,13 +417,11 @@ fn an_in_band_open_is_acknowledged_and_reported() {
 fn a_malformed_or_huge_open_is_counted_and_its_stream_reset() {
     let mut link = Link::connected();
     link.client
-        .open_stream(6, StreamReliability::default(), link.now)
+        .open_stream(6, StreamReliability::default())
         .unwrap();
     let mut huge = vec![0x03, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
     huge.resize(huge.len() + 65_535, b'l');
-    link.client
-        .send(6, Ppid::Dcep, &Bytes::from(huge), link.now)
-        .unwrap();
+    link.client.send(6, Ppid::Dcep, &Bytes::from(huge)).unwrap();
     link.run(Duration::from_secs(2));
     assert_eq!(link.server.drops().invalid_dcep, 1);
     assert!(events(&mut link.client).contains(&SctpEvent::StreamClosed { stream_id: 6 }));
@@ -437,21 +439,16 @@ fn messages_on_streams_beyond_mis_are_counted_and_dropped() {
     );
     link.connect();
     link.client
-        .open_stream(60_000, StreamReliability::default(), link.now)
+        .open_stream(60_000, StreamReliability::default())
         .unwrap();
     link.client
-        .send(
-            60_000,
-            Ppid::Binary,
-            &Bytes::from_static(b"absurd"),
-            link.now,
-        )
+        .send(60_000, Ppid::Binary, &Bytes::from_static(b"absurd"))
         .unwrap();
     link.client
-        .open_stream(1, StreamReliability::default(), link.now)
+        .open_stream(1, StreamReliability::default())
         .unwrap();
     link.client
-        .send(1, Ppid::Binary, &Bytes::from_static(b"fine"), link.now)
+        .send(1, Ppid::Binary, &Bytes::from_static(b"fine"))
         .unwrap();
     link.run(Duration::from_secs(2));
     assert_eq!(
@@ -467,8 +464,8 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
     // INITs of other would-be associations, each with its own tag.
     for _ in 0..500 {
         let mut other = SctpAssociation::new(SctpConfig::default());
-        other.start(SctpRole::Client, link.now);
-        let init = other.poll_transmit().expect("an INIT");
+        other.start(SctpRole::Client);
+        let init = other.poll_transmit(link.now).expect("an INIT");
         link.server.handle_packet(&init, link.now);
     }
     for len in [0usize, 1, 11, 12, 13, 100, 1200] {
@@ -480,10 +477,10 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
     assert_eq!(drops.malformed, 7);
     assert_eq!(link.server.state(), SctpState::Connected);
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     link.client
-        .send(0, Ppid::String, &Bytes::from_static(b"after"), link.now)
+        .send(0, Ppid::String, &Bytes::from_static(b"after"))
         .unwrap();
     link.run(Duration::from_secs(1));
     assert_eq!(messages(&mut link.server).len(), 1);
@@ -492,8 +489,8 @@ fn an_init_flood_and_garbage_are_counted_and_the_association_carries_on() {
 #[test]
 fn packets_before_the_transport_is_up_are_counted() {
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
-    link.client.start(SctpRole::Client, link.now);
-    let init = link.client.poll_transmit().unwrap();
+    link.client.start(SctpRole::Client);
+    let init = link.client.poll_transmit(link.now).unwrap();
     link.server.handle_packet(&init, link.now);
     assert_eq!(link.server.drops().not_connected, 1);
     assert_eq!(link.server.state(), SctpState::New);
@@ -503,11 +500,11 @@ fn packets_before_the_transport_is_up_are_counted() {
 fn closing_mid_transfer_releases_everything() {
     let mut link = Link::connected();
     link.client
-        .open_stream(0, StreamReliability::default(), link.now)
+        .open_stream(0, StreamReliability::default())
         .unwrap();
     for index in 0..20 {
         link.client
-            .send(0, Ppid::Binary, &numbered(index, 10_000), link.now)
+            .send(0, Ppid::Binary, &numbered(index, 10_000))
             .unwrap();
     }
     link.exchange();
@@ -519,7 +516,7 @@ fn closing_mid_transfer_releases_everything() {
     assert_eq!(link.client.state(), SctpState::Closed);
     assert_eq!(link.client.buffered_amount(0), 0);
     assert_eq!(
-        link.client.send(0, Ppid::Binary, &numbered(0, 1), link.now),
+        link.client.send(0, Ppid::Binary, &numbered(0, 1)),
         Err(SctpSendError::NotConnected(SctpState::Closed))
     );
 }
@@ -528,18 +525,18 @@ fn closing_mid_transfer_releases_everything() {
 fn a_stream_closed_by_one_side_is_reported_by_the_other() {
     let mut link = Link::connected();
     link.client
-        .open_stream(8, StreamReliability::default(), link.now)
+        .open_stream(8, StreamReliability::default())
         .unwrap();
     link.client
-        .send(8, Ppid::String, &Bytes::from_static(b"bye"), link.now)
+        .send(8, Ppid::String, &Bytes::from_static(b"bye"))
         .unwrap();
     link.run(Duration::from_millis(100));
-    link.client.close_stream(8, link.now);
+    link.client.close_stream(8);
     link.run(Duration::from_secs(1));
     assert!(events(&mut link.server).contains(&SctpEvent::StreamClosed { stream_id: 8 }));
     // The id can be used again.
     link.client
-        .open_stream(8, StreamReliability::default(), link.now)
+        .open_stream(8, StreamReliability::default())
         .unwrap();
 }
 
@@ -549,8 +546,40 @@ fn a_handshake_nobody_answers_fails_and_releases_everything() {
     // dead path is ICE consent's to detect.)
     let mut link = Link::new(SctpConfig::default(), SctpConfig::default());
     link.loss_per_mille = 1000;
-    link.client.start(SctpRole::Client, link.now);
+    link.client.start(SctpRole::Client);
     link.run(Duration::from_secs(600));
     assert_eq!(link.client.state(), SctpState::Failed);
     assert!(link.client.is_released());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever the wire does (loss, reordering, duplication), an ordered reliable stream
+    /// delivers every message once, whole and in order, and the receiver counts no drop.
+    #[test]
+    fn ordered_streams_survive_any_impairment(
+        loss in 0u64..150,
+        reorder in 0u64..300,
+        duplicate in 0u64..200,
+        seed in 1u64..u64::MAX,
+        sizes in proptest::collection::vec(1usize..6000, 1..25),
+    ) {
+        let mut link = Link::connected();
+        link.loss_per_mille = loss;
+        link.reorder_per_mille = reorder;
+        link.duplicate_per_mille = duplicate;
+        link.seed = seed;
+        link.client.open_stream(0, StreamReliability::default()).unwrap();
+        for (index, &size) in sizes.iter().enumerate() {
+            link.client.send(0, Ppid::Binary, &numbered(index as u32, size)).unwrap();
+        }
+        link.run(Duration::from_secs(120));
+        let received = messages(&mut link.server);
+        proptest::prop_assert_eq!(received.len(), sizes.len());
+        for (index, (_, _, payload)) in received.iter().enumerate() {
+            proptest::prop_assert_eq!(payload, &numbered(index as u32, sizes[index]));
+        }
+        proptest::prop_assert_eq!(link.server.drops(), SctpDropCounters::default());
+    }
 }
