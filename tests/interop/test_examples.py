@@ -37,7 +37,10 @@ async def run_examples() -> dict[str, Any]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}"
+    session = aiohttp.ClientSession()
     try:
+        # Someone is in the room (a connected client): the HTTP API creates no rooms.
+        viewer = await session.ws_connect(f"{url}/ws?roomId=examples&peerId=viewer")
         streamer = await asyncio.create_subprocess_exec(
             sys.executable,
             str(EXAMPLES / "ffmpeg_into_room.py"),
@@ -72,6 +75,8 @@ async def run_examples() -> dict[str, Any]:
             streams = await probe(output)
             errors = await decode_errors(output)
         streamer_code = await asyncio.wait_for(streamer.wait(), 90)
+        await viewer.close()
+        await asyncio.sleep(0.2)
         return {
             "announced": announced.decode(),
             "statusWhileStreaming": status_while_streaming,
@@ -83,6 +88,7 @@ async def run_examples() -> dict[str, Any]:
             "roomsAfter": server.status()["rooms"],
         }
     finally:
+        await session.close()
         await runner.cleanup()
         await server.close()
 
