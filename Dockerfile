@@ -8,6 +8,10 @@
 # Media needs the address clients reach the host at (--rtc-announced-ip) and its ports
 # published as they are: browsers' media on the one port 44444 (UDP, and TCP for ICE-TCP),
 # WHIP publishers' on UDP 40000-40099.
+#
+# The image's default command is the open demo (no join tokens, hence --insecure: it listens
+# on every address of the container). compose.yaml runs it with a join-token secret instead,
+# which is what anything reachable by others should do.
 
 FROM rust:1-bookworm AS build
 RUN apt-get update -q \
@@ -23,4 +27,4 @@ RUN pip install --no-cache-dir /tmp/wheels/mediasoup_py-*.whl && rm -rf /tmp/whe
 USER 65534:65534
 EXPOSE 8080/tcp 44444/udp 44444/tcp 40000-40099/udp
 ENTRYPOINT ["mediasoup-py", "demo"]
-CMD ["--host", "0.0.0.0", "--rtc-ip", "0.0.0.0", "--rtc-port", "44444", "--rtc-min-port", "40000", "--rtc-max-port", "40099"]
+CMD ["--host", "0.0.0.0", "--rtc-ip", "0.0.0.0", "--rtc-port", "44444", "--rtc-min-port", "40000", "--rtc-max-port", "40099", "--insecure"]

@@ -15,6 +15,7 @@ import mediasoup_py
 from mediasoup_py import (
     errors,
     frames,
+    limits,
     metrics,
     protocol,
     protocol_v2,
@@ -22,6 +23,7 @@ from mediasoup_py import (
     sctp,
     sctp_parameters,
     sdp,
+    signaling,
     whip,
 )
 from mediasoup_py.events import EventEmitter
@@ -101,12 +103,12 @@ def render() -> str:
         if inspect.isclass(member) and issubclass(member, Exception) and not name.startswith("_"):
             lines.append(f"- `{name}`: {_summary(member)}")
     lines.append("")
-    for module in (protocol, protocol_v2):
+    for module in (protocol, protocol_v2, limits):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")
     # Modules an application imports on its own, with their classes.
-    for module in (frames, recorder, sdp, whip, metrics, sctp, sctp_parameters):
+    for module in (frames, recorder, sdp, whip, metrics, sctp, sctp_parameters, signaling):
         lines += [f"## `{module.__name__}`", "", _summary(module), ""]
         lines += _module_functions(module)
         lines.append("")

@@ -63,3 +63,49 @@ def test_bad_options_get_typed_errors(options: dict[str, Any], field: str) -> No
     with pytest.raises(mediasoup_py.errors.MediasoupTypeError) as raised:
         asyncio.run(mediasoup_py.Server.create(**options))
     assert raised.value.field == field
+
+
+def test_closing_the_server_closes_every_websocket_as_going_away_at_once() -> None:
+    """``Server.close()`` under a SignalingServer: 10 clients in a call (each with a transport
+    each way, consuming the others' producers) are closed with 1001 within a second."""
+    from tests.signaling_harness import serving
+
+    async def scenario() -> tuple[float, list[int | None]]:
+        async with serving(mediasoup_py.Limits(), honest=False) as served:
+            clients = []
+            for index in range(10):
+                client = await served.connect("call", f"p{index}")
+                capabilities = (await client.request("getRouterRtpCapabilities"))["data"]
+                await client.request("createWebRtcTransport", {"consuming": True})
+                send = await client.request("createWebRtcTransport", {"producing": True})
+                await client.request("join", {"rtpCapabilities": capabilities})
+                await client.request(
+                    "produce",
+                    {
+                        "transportId": send["data"]["id"],
+                        "kind": "audio",
+                        "rtpParameters": {
+                            "codecs": [
+                                {
+                                    "mimeType": "audio/opus",
+                                    "payloadType": 100,
+                                    "clockRate": 48000,
+                                    "channels": 2,
+                                }
+                            ],
+                            "encodings": [{"ssrc": 5000 + index}],
+                        },
+                    },
+                )
+                clients.append(client)
+            server = served.signaling.server
+            assert server is not None
+            started = asyncio.get_running_loop().time()
+            server.close()
+            await asyncio.wait_for(asyncio.gather(*(client.closed for client in clients)), 5)
+            took = asyncio.get_running_loop().time() - started
+            return took, [client.socket.close_code for client in clients]
+
+    took, codes = asyncio.run(scenario())
+    assert codes == [1001] * 10
+    assert took < 1.0, took

@@ -12,7 +12,11 @@ On the WebSocket, JSON messages (mediasoup v2 leaves the envelope to the applica
 - server to browser: ``{"id": 7, "ok": true, "data": <response>}`` or
   ``{"id": 7, "ok": false, "error": "<what was wrong>"}``, and ``{"notification": <v2 one>}``
 
-A browser that disconnects leaves its room; the others hear ``peerClosed``.
+A browser that disconnects leaves its room; the others hear ``peerClosed``. The app is as
+bounded as the v3 demo: mediasoup_py's limits (rooms, peers, ids), each WebSocket through
+``mediasoup_py.signaling.WebSocketConnection`` (message size and depth, a send queue that
+closes a client that does not read), only pages of its own origin, HTTP idle timeouts, and
+it stops at once on SIGINT/SIGTERM, closing every WebSocket as going away.
 """
 
 from __future__ import annotations
@@ -20,17 +24,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 import mediasoup_py
 from mediasoup_py import errors
+from mediasoup_py.limits import check_id
 from mediasoup_py.peer_v2 import V2Peer
+from mediasoup_py.signaling import WebSocketConnection, check_origin
+from mediasoup_py.signaling.connection import CLOSE_TIMEOUT_S
 
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_CODECS: list[Any] = [
@@ -48,6 +55,12 @@ class V2RoomApp:
         self.server = server
         self.rooms: dict[str, mediasoup_py.Room] = {}
         self._room_lock = asyncio.Lock()
+        self.connections: set[WebSocketConnection] = set()
+        server.on("close", self._close_connections)
+
+    def _close_connections(self) -> None:
+        for connection in list(self.connections):
+            connection.close()
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -68,33 +81,40 @@ class V2RoomApp:
             return room
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        name = request.query.get("room", "")
-        if not name:
-            raise web.HTTPBadRequest(text="room: missing")
-        socket = web.WebSocketResponse(heartbeat=5)
+        check_origin(request)
+        limits = self.server.limits
+        try:
+            name = check_id(request.query.get("room"), "room", limits)
+            room = await self.room(name)
+        except errors.LimitExceededError as error:
+            raise web.HTTPTooManyRequests(text=str(error)) from None
+        except errors.MediasoupTypeError as error:
+            raise web.HTTPBadRequest(text=str(error)) from None
+        socket = web.WebSocketResponse(
+            heartbeat=5, timeout=CLOSE_TIMEOUT_S, max_msg_size=limits.message_bytes
+        )
         await socket.prepare(request)
-        room = await self.room(name)
-        outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        writer = asyncio.ensure_future(self._write(socket, outgoing))
+        connection = WebSocketConnection(socket, request, limits)
+        self.connections.add(connection)
         peer: V2Peer | None = None
         try:
-            async for message in socket:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                envelope = json.loads(message.data)
+            async for envelope in connection.messages():
                 if "request" in envelope:
                     reply, joined = await self._request(room, peer, envelope)
                     if joined is not None:
                         peer = joined
-                        peer.on("notify", lambda n: outgoing.put_nowait({"notification": n}))
-                    outgoing.put_nowait(reply)
+                        peer.on("notify", lambda n: connection.send({"notification": n}))
+                        peer.on("close", lambda *_: connection.close())
+                    connection.send(reply)
                 elif "notification" in envelope and peer is not None:
                     with contextlib.suppress(errors.MediasoupError):
                         peer.receive_notification(envelope["notification"])
         finally:
+            self.connections.discard(connection)
             if peer is not None and not peer.closed:
                 peer.close()
-            writer.cancel()
+            connection.close()
+            await connection.wait_closed()
         return socket
 
     async def _request(
@@ -104,6 +124,8 @@ class V2RoomApp:
         joined = None
         try:
             if isinstance(request, dict) and request.get("target") == "room":
+                if request.get("method") == "join" and peer is not None:
+                    raise errors.InvalidStateError("joined already")
                 data = await room.receive_request(request)
                 if request.get("method") == "join":
                     joined = room.get_peer(request["peerName"])
@@ -116,14 +138,6 @@ class V2RoomApp:
         assert joined is None or isinstance(joined, V2Peer)
         return {"id": envelope.get("id"), "ok": True, "data": data}, joined
 
-    @staticmethod
-    async def _write(socket: web.WebSocketResponse, outgoing: asyncio.Queue[Any]) -> None:
-        while True:
-            message = await outgoing.get()
-            if socket.closed:
-                return
-            await socket.send_str(json.dumps(message))
-
 
 async def serve(
     host: str, port: int, rtc_ip: str, rtc_ports: tuple[int, int] = (40000, 49999)
@@ -135,8 +149,10 @@ async def serve(
     )
     rooms = V2RoomApp(server)
     app = rooms.application()
-    app.on_cleanup.append(lambda _: _close(server))
-    runner = web.AppRunner(app)
+    app.on_shutdown.append(lambda _: _close(rooms))
+    runner = web.AppRunner(
+        app, keepalive_timeout=server.limits.http_idle_timeout, shutdown_timeout=CLOSE_TIMEOUT_S
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -144,8 +160,10 @@ async def serve(
     return runner, rooms, f"http://{host}:{bound}/"
 
 
-async def _close(server: mediasoup_py.Server) -> None:
-    server.close()
+async def _close(rooms: V2RoomApp) -> None:
+    """Every WebSocket closed as going away, then the rooms and the worker."""
+    rooms.server.close()
+    await asyncio.gather(*(c.wait_closed() for c in list(rooms.connections)))
 
 
 async def main() -> int:
@@ -158,10 +176,12 @@ async def main() -> int:
     logging.basicConfig(level=logging.INFO)
     runner, _, url = await serve(arguments.host, arguments.port, arguments.rtc_ip)
     print(f"open {url}?room=test&peer=<your name>", flush=True)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        if arguments.seconds is None:
-            await asyncio.Event().wait()
-        await asyncio.sleep(arguments.seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), arguments.seconds)
     finally:
         await runner.cleanup()
     return 0

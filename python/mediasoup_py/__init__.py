@@ -9,6 +9,7 @@ from mediasoup_py._core import __version__
 from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
 from mediasoup_py.consumer import Consumer
 from mediasoup_py.direct_transport import DirectTransport
+from mediasoup_py.limits import Limits
 from mediasoup_py.peer_v2 import V2Consumer, V2Peer
 from mediasoup_py.pipe_transport import PipeTransport
 from mediasoup_py.plain_transport import PlainTransport
@@ -28,6 +29,7 @@ __all__ = [
     "AudioLevelObserver",
     "Consumer",
     "DirectTransport",
+    "Limits",
     "Peer",
     "PeerChannel",
     "PipeTransport",

@@ -41,6 +41,29 @@ class MediasoupTypeError(MediasoupError, TypeError):
         self.field = field
 
 
+class LimitExceededError(MediasoupError):
+    """A request would go past a limit of :class:`mediasoup_py.limits.Limits` (too many
+    transports for a peer, peers in a room, pending requests on a connection...).
+
+    ``limit`` names the limit (e.g. ``transports_per_peer``), ``maximum`` is its value.
+    """
+
+    def __init__(self, limit: str, maximum: int | float, detail: str | None = None) -> None:
+        super().__init__(f"{limit}: {detail or f'at most {maximum}'}")
+        self.limit = limit
+        self.maximum = maximum
+
+
+class AuthenticationError(MediasoupError):
+    """A join token that is missing, malformed, forged, expired, or for another room or
+    peer."""
+
+
+class PermissionDeniedError(MediasoupError):
+    """A peer asked for something its token does not allow (``produce``, ``consume``,
+    ``data``)."""
+
+
 class PacketError(MediasoupError, ValueError):
     """Bytes that are not a valid packet of the expected format."""
 
@@ -74,11 +97,14 @@ class SrtpReplayError(SrtpError):
 
 
 __all__ = [
+    "AuthenticationError",
     "InvalidStateError",
+    "LimitExceededError",
     "MediasoupError",
     "MediasoupTypeError",
     "NotFoundError",
     "PacketError",
+    "PermissionDeniedError",
     "ResourceError",
     "RtcpError",
     "RtpError",

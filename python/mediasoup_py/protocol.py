@@ -22,6 +22,8 @@ __all__ = [
     "Notification",
     "Request",
     "Response",
+    "check_depth",
+    "error_code",
     "error_response",
     "notification",
     "ok_response",
@@ -73,9 +75,26 @@ def ok_response(request_id: int, data: dict[str, Any]) -> Response:
     return {"response": True, "id": request_id, "ok": True, "data": data}
 
 
+def error_code(error: Exception) -> int:
+    """The HTTP-like code of an error: 400 bad input, 401 no valid token, 403 not allowed,
+    409 not in a state to do it, 429 a limit reached, 500 anything else (a bug)."""
+    if isinstance(error, errors.MediasoupTypeError | errors.UnsupportedError):
+        return 400
+    if isinstance(error, errors.AuthenticationError):
+        return 401
+    if isinstance(error, errors.PermissionDeniedError):
+        return 403
+    if isinstance(error, errors.InvalidStateError):
+        return 409
+    if isinstance(error, errors.LimitExceededError):
+        return 429
+    return 500
+
+
 def error_response(request_id: int, error: Exception) -> Response:
-    """A failed answer; typed errors keep their message (which names the field)."""
-    code = 400 if isinstance(error, errors.MediasoupTypeError | errors.UnsupportedError) else 500
+    """A failed answer; typed errors keep their message (which names the field or limit)
+    and their code (:func:`error_code`)."""
+    code = error_code(error)
     return {
         "response": True,
         "id": request_id,
@@ -106,9 +125,29 @@ def _method_and_data(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return method, _check_object(data, "data")
 
 
-def parse_request(message: object) -> Request:
-    """Checks a request envelope (extra fields are tolerated, as clients send them)."""
+def check_depth(message: object, max_depth: int) -> None:
+    """Raises ``LimitExceededError`` (``json_depth``) if objects and lists nest deeper than
+    ``max_depth`` in ``message`` (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(message, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            raise errors.LimitExceededError("json_depth", max_depth)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def parse_request(message: object, *, max_depth: int | None = None) -> Request:
+    """Checks a request envelope (extra fields are tolerated, as clients send them) and, if
+    ``max_depth`` is given, how deep it nests."""
     checked = _check_object(message, "message")
+    if max_depth is not None:
+        check_depth(checked, max_depth)
     if checked.get("request") is not True:
         raise errors.MediasoupTypeError("request: must be true", "request")
     request_id = checked.get("id")

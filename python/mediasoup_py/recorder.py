@@ -262,7 +262,12 @@ class Recorder:
         if track.stream is None:
             track.dropped_paused += 1
             return
-        self._mux(track, frame, track.wall_clock(frame, arrival))
+        wall_clock = track.wall_clock(frame, arrival)
+        if self._origin is not None and wall_clock < self._origin:
+            # Captured before the recording starts (audio arriving after the first keyframe
+            # it preceded): left out, as at the start, or it would be squeezed in at 0 ms.
+            return
+        self._mux(track, frame, wall_clock)
 
     def _mux(self, track: _Track, frame: EncodedFrame, wall_clock: float) -> None:
         import av

@@ -16,6 +16,13 @@ notifications mediasoup-demo clients expect (``newPeer``, ``peerClosed``, ``cons
 Given the process's workers, a room spans them (:mod:`mediasoup_py.room_media`): each new
 transport goes to the least loaded worker, and producers are piped to the workers where they
 have consumers; its clients cannot tell.
+
+What clients can make a room hold is bounded by its :class:`~mediasoup_py.limits.Limits`
+(peers, transports, producers and consumers per peer, id and name lengths, ``appData`` size);
+a request past a limit gets an error naming it. A peer's permissions (``produce``,
+``consume``, ``data``: from its join token, see :mod:`mediasoup_py.signaling`) say what it
+may do. Broadcasters (peers driven over HTTP, :meth:`Room.create_broadcaster`) live in their
+own namespace: their room ids are ``broadcaster:<id>``, which no client-chosen id can be.
 """
 
 from __future__ import annotations
@@ -23,11 +30,19 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mediasoup_py import errors, ortc, protocol
 from mediasoup_py.events import EventEmitter
+from mediasoup_py.limits import (
+    Limits,
+    check_app_data,
+    check_count,
+    check_display_name,
+    check_id,
+    quote,
+)
 from mediasoup_py.room_media import RoomMedia, WorkerLoad
 
 if TYPE_CHECKING:
@@ -43,9 +58,13 @@ if TYPE_CHECKING:
     from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
 
-__all__ = ["Peer", "PeerChannel", "Room", "RoomPeer"]
+__all__ = ["PERMISSIONS", "BroadcasterChannel", "Peer", "PeerChannel", "Room", "RoomPeer"]
 
 _logger = logging.getLogger("mediasoup_py.room")
+
+# What a peer may do: send media, receive media, and (once served) data channels.
+PERMISSIONS = frozenset({"produce", "consume", "data"})
+BROADCASTER_PREFIX = "broadcaster:"
 
 
 class PeerChannel(Protocol):
@@ -56,6 +75,45 @@ class PeerChannel(Protocol):
 
     def notify(self, message: protocol.Notification) -> None:
         """Sends the client a notification."""
+
+
+class BroadcasterChannel:
+    """A broadcaster's channel: it has no signaling (it is driven over HTTP), so it is told
+    nothing, and the room never asks it to consume (it negotiated no capabilities; it
+    consumes explicitly)."""
+
+    async def request(self, message: protocol.Request) -> protocol.Response:
+        raise errors.InvalidStateError("broadcasters take no requests")
+
+    def notify(self, message: protocol.Notification) -> None:
+        """Dropped."""
+
+
+def _permissions(permissions: Iterable[str] | None) -> frozenset[str]:
+    if permissions is None:
+        return PERMISSIONS
+    granted = frozenset(permissions)
+    unknown = granted - PERMISSIONS
+    if unknown:
+        raise errors.MediasoupTypeError(
+            f"permissions: unknown {sorted(unknown)!r} (known: {sorted(PERMISSIONS)})",
+            "permissions",
+        )
+    return granted
+
+
+def _device(value: object, limits: Limits) -> dict[str, str]:
+    """A client's ``device`` (repeated to every other peer): its string ``name``, ``flag``
+    and ``version``, each no longer than a display name."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.MediasoupTypeError("data.device: must be an object", "data.device")
+    device = {}
+    for key in ("name", "flag", "version"):
+        if key in value:
+            device[key] = check_display_name(value[key], f"data.device.{key}", limits)
+    return device
 
 
 def _string(data: dict[str, Any], key: str) -> str:
@@ -70,13 +128,15 @@ class Room(EventEmitter):
     ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
     ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
     ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
-    while someone speaks; an empty list once all are silent), ``close``."""
+    while someone speaks; an empty list once all are silent), ``close``. A room with no
+    peers for ``limits.empty_room_grace`` seconds closes."""
 
     def __init__(
         self,
         router: Router,
         listen_infos: list[ListenInfo],
         audio_levels: AudioLevelObserver,
+        limits: Limits | None = None,
         media: RoomMedia | None = None,
         webrtc_server: WebRtcServer | None = None,
     ) -> None:
@@ -85,7 +145,11 @@ class Room(EventEmitter):
         self._listen_infos = listen_infos
         self.webrtc_server = webrtc_server
         self._audio_levels = audio_levels
+        self._limits = limits or Limits()
         self._peers: dict[str, RoomPeer] = {}
+        self._broadcasters: dict[str, Peer] = {}
+        self._empty_timer: asyncio.TimerHandle | None = None
+        self._holds = 0
         # Who produced what, for active speaker and v2 notifications (``peerName``).
         self._owners: dict[str, RoomPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,6 +158,7 @@ class Room(EventEmitter):
         # Its routers go with their workers (closed, or dead): the room with the last.
         self._media.on("close", self.close)
         self._media.on("routerclose", self._on_router_closed)
+        self._start_empty_timer()
 
     @classmethod
     async def create(
@@ -104,18 +169,25 @@ class Room(EventEmitter):
         workers: list[Worker] | None = None,
         media_codecs: list[RtpCodecCapability] | None = None,
         load: WorkerLoad | None = None,
+        limits: Limits | None = None,
         webrtc_server: WebRtcServer | None = None,
     ) -> Room:
         """A room on ``router`` whose peers' WebRTC transports listen on ``listen_infos``,
         or share the ports of ``webrtc_server`` (which every worker of the room must share;
-        the attribute ``webrtc_server`` may be changed later, for new transports).
-        With ``workers`` and the ``media_codecs`` ``router`` was made with, the room spans
-        those workers (a router on each it needs, transports placed by ``load``)."""
+        the attribute ``webrtc_server`` may be changed later, for new transports), bounded by
+        ``limits`` (the defaults of :class:`~mediasoup_py.limits.Limits` if none). With
+        ``workers`` and the ``media_codecs`` ``router`` was made with, the room spans those
+        workers (a router on each it needs, transports placed by ``load``)."""
         audio_levels = await router.create_audio_level_observer(
             max_entries=16, threshold=-80, interval=500
         )
         media = RoomMedia(router, workers=workers or (), media_codecs=media_codecs, load=load)
-        return cls(router, listen_infos, audio_levels, media, webrtc_server)
+        return cls(router, listen_infos, audio_levels, limits, media, webrtc_server)
+
+    @property
+    def limits(self) -> Limits:
+        """What its peers can make it hold."""
+        return self._limits
 
     @property
     def router(self) -> Router:
@@ -148,8 +220,12 @@ class Room(EventEmitter):
         return self._closed
 
     def get_peer(self, peer_id: str) -> RoomPeer | None:
-        """A peer by id (a v2 peer's id is its name)."""
+        """A peer by id (a v2 peer's id is its name; a broadcaster's ``broadcaster:<id>``)."""
         return self._peers.get(peer_id)
+
+    def get_broadcaster(self, broadcaster_id: str) -> Peer | None:
+        """A broadcaster by the id it was created with (never a client's peer)."""
+        return self._broadcasters.get(broadcaster_id)
 
     def dump(self) -> dict[str, Any]:
         """What the room holds, for debugging: its routers, the pipes between them and each
@@ -165,13 +241,55 @@ class Room(EventEmitter):
             raise errors.InvalidStateError("room closed")
         return ActiveSpeakerDetector(self)
 
-    def create_peer(self, peer_id: str, channel: PeerChannel) -> Peer:
-        """A new peer for a client that connected; it joins with a ``join`` request."""
-        if not isinstance(peer_id, str) or not peer_id:
-            raise errors.MediasoupTypeError("peer_id: must be a non-empty string", "peer_id")
+    def create_peer(
+        self,
+        peer_id: str,
+        channel: PeerChannel,
+        *,
+        display_name: str | None = None,
+        permissions: Iterable[str] | None = None,
+    ) -> Peer:
+        """A new peer for a client that connected; it joins with a ``join`` request.
+        ``display_name``, when given (from a join token), is the name it joins with whatever
+        its ``join`` says; ``permissions`` (default: all of :data:`PERMISSIONS`) what it may
+        do."""
+        check_id(peer_id, "peer_id", self._limits)
+        return self._add_peer(peer_id, channel, display_name, permissions)
+
+    def create_broadcaster(
+        self,
+        broadcaster_id: str,
+        *,
+        display_name: str | None = None,
+        permissions: Iterable[str] | None = None,
+    ) -> Peer:
+        """A peer driven over HTTP (mediasoup-demo's broadcaster API): it joins with a
+        ``join`` request like any peer, but lives in its own namespace (room id
+        ``broadcaster:<broadcaster_id>``, found with :meth:`get_broadcaster`), so no client
+        can take or act on it, and it on no client."""
+        check_id(broadcaster_id, "id", self._limits)
+        if broadcaster_id in self._broadcasters:
+            raise errors.InvalidStateError(f"id: broadcaster {broadcaster_id!r} is already here")
+        peer = self._add_peer(
+            BROADCASTER_PREFIX + broadcaster_id, BroadcasterChannel(), display_name, permissions
+        )
+        self._broadcasters[broadcaster_id] = peer
+        peer.on("close", lambda: self._broadcasters.pop(broadcaster_id, None))
+        return peer
+
+    def _add_peer(
+        self,
+        peer_id: str,
+        channel: PeerChannel,
+        display_name: str | None,
+        permissions: Iterable[str] | None,
+    ) -> Peer:
         self._check_new_peer_id(peer_id, "peer_id")
-        peer = Peer(self, peer_id, channel)
+        if display_name is not None:
+            check_display_name(display_name, "display_name", self._limits)
+        peer = Peer(self, peer_id, channel, _permissions(permissions), display_name)
         self._peers[peer_id] = peer
+        self._stop_empty_timer()
         self.emit("newpeer", peer)
         return peer
 
@@ -192,12 +310,11 @@ class Room(EventEmitter):
                 "rtpCapabilities": protocol_v2.room_rtp_capabilities(self.router.rtp_capabilities),
                 "mandatoryCodecPayloadTypes": [],
             }
-        name = fields.get("peerName")
-        if not isinstance(name, str) or not name:
-            raise errors.MediasoupTypeError("peerName: must be a non-empty string", "peerName")
+        name = check_id(fields.get("peerName"), "peerName", self._limits)
         self._check_new_peer_id(name, "peerName")
         peer = V2Peer.from_join(self, fields)
         self._peers[name] = peer
+        self._stop_empty_timer()
         response = peer._join()
         self.emit("newpeer", peer)
         return response
@@ -207,12 +324,53 @@ class Room(EventEmitter):
             raise errors.InvalidStateError("room closed")
         if peer_id in self._peers:
             raise errors.MediasoupTypeError(f"{field}: {peer_id!r} is already here", field)
+        check_count("peers_per_room", len(self._peers), self._limits.peers_per_room)
+
+    def hold(self) -> Callable[[], None]:
+        """Keeps the room open without peers (for what uses its routers otherwise, such as
+        WHIP sessions) until the returned release is called (once)."""
+        self._holds += 1
+        self._stop_empty_timer()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._holds -= 1
+                self._start_empty_timer()
+
+        return release
+
+    def _start_empty_timer(self) -> None:
+        """Closes the room if it stays without peers for ``empty_room_grace``."""
+        grace = self._limits.empty_room_grace
+        idle = not self._peers and not self._holds
+        if grace is None or self._closed or not idle or self._empty_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # Made outside a loop: nothing can time it.
+        self._empty_timer = loop.call_later(grace, self._close_if_empty)
+
+    def _stop_empty_timer(self) -> None:
+        if self._empty_timer is not None:
+            self._empty_timer.cancel()
+            self._empty_timer = None
+
+    def _close_if_empty(self) -> None:
+        self._empty_timer = None
+        if not self._peers and not self._holds:
+            _logger.info("room of router %s closes: no peers", self.router.id)
+            self.close()
 
     def close(self) -> None:
         """Closes every peer and the router."""
         if self._closed:
             return
         self._closed = True
+        self._stop_empty_timer()
         for peer in list(self._peers.values()):
             peer.close()
         self._media.close()
@@ -227,10 +385,26 @@ class Room(EventEmitter):
         return [peer for peer in self._joined(excluding) if not peer.spy]
 
     def _peer_joined(self, peer: RoomPeer) -> None:
-        if not peer.spy:
-            for other in self._joined(excluding=peer):
+        """``newPeer`` to the others, up to ``announced_peers`` known peers each: past that
+        a peer hears of another when it gets a consumer of theirs (:meth:`RoomPeer._meet`),
+        so a join in a large room costs O(announced_peers), not O(peers)."""
+        for other in [] if peer.spy else self._joined(excluding=peer):
+            known = other._known_peers
+            if known is None:
                 other._announce_peer_joined(peer)
+            elif len(known) < self._limits.announced_peers:
+                other._meet(peer)
         self.emit("peerjoined", peer)
+
+    def _listed_on_join(self, peer: RoomPeer) -> list[RoomPeer]:
+        """The peers a joining peer is told of in its join response: those that produce
+        first, up to ``announced_peers``."""
+        visible = self._visible(excluding=peer)
+        visible.sort(key=lambda other: not other.producers)
+        listed = visible[: self._limits.announced_peers]
+        if peer._known_peers is not None:
+            peer._known_peers.update(other.id for other in listed)
+        return listed
 
     def _add_remote_peer(self, peer: RoomPeer) -> None:
         """A peer joined through another node of the cluster (already joined)."""
@@ -238,12 +412,13 @@ class Room(EventEmitter):
         self._peer_joined(peer)
 
     def _producer_added(self, owner: RoomPeer, producer: Producer) -> None:
-        """A consumer of ``producer`` in every other joined peer, and its audio level
-        watched."""
+        """A consumer of ``producer`` in every other joined peer (told of ``owner`` first),
+        and its audio level watched."""
         self._owners[producer.id] = owner
         producer.observer.on("close", lambda: self._owners.pop(producer.id, None))
         self.emit("newproducer", owner, producer)
         for other in self._joined(excluding=owner):
+            other._meet(owner)
             other._spawn(other._room_consume(owner, producer))
         if producer.kind == "audio":
             owner._spawn(self._hear(producer.id, self._audio_levels))
@@ -339,8 +514,14 @@ class Room(EventEmitter):
         self._peers.pop(peer.id, None)
         if peer.joined and not peer.spy:
             for other in self._joined():
-                other._announce_peer_closed(peer)
+                known = other._known_peers
+                if known is None:
+                    other._announce_peer_closed(peer)
+                elif peer.id in known:
+                    known.discard(peer.id)
+                    other._announce_peer_closed(peer)
         self.emit("peerleft", peer)
+        self._start_empty_timer()
 
 
 class RoomPeer(EventEmitter, abc.ABC):
@@ -362,6 +543,9 @@ class RoomPeer(EventEmitter, abc.ABC):
         self.display_name = ""
         self.device: dict[str, Any] = {}
         self.rtp_capabilities: dict[str, Any] | None = None
+        self.permissions = PERMISSIONS
+        # The peers its client was told of (``None``: all, as v2 peers are).
+        self._known_peers: set[str] | None = None
         # The router of its transports (in a room spanning workers).
         self._media_router: Router | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -414,6 +598,20 @@ class RoomPeer(EventEmitter, abc.ABC):
     async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
         """Gives the client a consumer of ``owner``'s new ``producer``."""
 
+    def _meet(self, other: RoomPeer) -> None:
+        """Tells the client of ``other`` (``newPeer``) unless it knows of it already."""
+        if other.spy or self._known_peers is None or other.id in self._known_peers:
+            return
+        self._known_peers.add(other.id)
+        self._announce_peer_joined(other)
+
+    def _check_permission(self, permission: str) -> None:
+        if permission not in self.permissions:
+            raise errors.PermissionDeniedError(
+                f"peer {self._id!r} may not {permission} (its token allows "
+                f"{sorted(self.permissions)})"
+            )
+
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
@@ -427,9 +625,20 @@ class RoomPeer(EventEmitter, abc.ABC):
 class Peer(RoomPeer):
     """One mediasoup-client v3 client in a room. Events: ``close``."""
 
-    def __init__(self, room: Room, peer_id: str, channel: PeerChannel) -> None:
+    def __init__(
+        self,
+        room: Room,
+        peer_id: str,
+        channel: PeerChannel,
+        permissions: frozenset[str] = PERMISSIONS,
+        display_name: str | None = None,
+    ) -> None:
         super().__init__(room, peer_id)
         self._channel = channel
+        self.permissions = permissions
+        # A name given by its token; its ``join`` cannot change it.
+        self._granted_name = display_name
+        self._known_peers = set()
         self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
@@ -457,7 +666,7 @@ class Peer(RoomPeer):
         }
 
     def __repr__(self) -> str:
-        return f"<Peer id={self._id} joined={self._joined} closed={self._closed}>"
+        return f"<Peer id={quote(self._id)} joined={self._joined} closed={self._closed}>"
 
     def dump(self) -> dict[str, Any]:
         """The peer's state and the ids of its transports, producers and consumers."""
@@ -474,24 +683,27 @@ class Peer(RoomPeer):
         """Handles a request from the client; returns the response to send back. Bad
         messages get an error response naming the field; nothing is raised."""
         try:
-            parsed = protocol.parse_request(message)
+            parsed = protocol.parse_request(message, max_depth=self._room.limits.json_depth)
         except errors.MediasoupError as error:
             request_id = message.get("id") if isinstance(message, dict) else None
-            return protocol.error_response(request_id if isinstance(request_id, int) else 0, error)
+            valid_id = isinstance(request_id, int) and not isinstance(request_id, bool)
+            return protocol.error_response(request_id if valid_id else 0, error)  # type: ignore[arg-type]
         try:
             if self._closed:
                 raise errors.InvalidStateError("peer closed")
             handler = self._methods.get(parsed["method"])
             if handler is None:
                 raise errors.MediasoupTypeError(
-                    f"method: unknown method {parsed['method']!r}", "method"
+                    f"method: unknown method {quote(parsed['method'])}", "method"
                 )
             data = await handler(parsed["data"])
         except errors.MediasoupError as error:
             return protocol.error_response(parsed["id"], error)
         except Exception as error:
             # A bug, not bad input: the client still gets an answer, the log the details.
-            _logger.exception("request %s of peer %s failed", parsed["method"], self._id)
+            _logger.exception(
+                "request %s of peer %s failed", quote(parsed["method"]), quote(self._id)
+            )
             return protocol.error_response(parsed["id"], error)
         return protocol.ok_response(parsed["id"], data)
 
@@ -528,7 +740,7 @@ class Peer(RoomPeer):
         try:
             self._channel.notify(protocol.notification(method, data))
         except Exception:
-            _logger.exception("notifying peer %s of %s failed", self._id, method)
+            _logger.exception("notifying peer %s of %s failed", quote(self._id), method)
 
     def _transport(self, data: dict[str, Any]) -> Transport:
         transport_id = _string(data, "transportId")
@@ -563,20 +775,15 @@ class Peer(RoomPeer):
     async def _join(self, data: dict[str, Any]) -> dict[str, Any]:
         if self._joined:
             raise errors.InvalidStateError("peer already joined")
-        display_name = data.get("displayName", "")
-        if not isinstance(display_name, str):
-            raise errors.MediasoupTypeError(
-                "data.displayName: must be a string", "data.displayName"
-            )
-        device = data.get("device") or {}
-        if not isinstance(device, dict):
-            raise errors.MediasoupTypeError("data.device: must be an object", "data.device")
+        limits = self._room.limits
+        display_name = check_display_name(data.get("displayName", ""), "data.displayName", limits)
+        device = _device(data.get("device"), limits)
         capabilities = data.get("rtpCapabilities")
         if capabilities is not None:
             from mediasoup_py import ortc
 
             ortc.validate_rtp_capabilities(capabilities)
-        self.display_name = display_name
+        self.display_name = display_name if self._granted_name is None else self._granted_name
         self.device = device
         self.rtp_capabilities = capabilities
         self._joined = True
@@ -587,11 +794,15 @@ class Peer(RoomPeer):
         return {
             "peers": [
                 {"id": peer.id, "displayName": peer.display_name, "device": peer.device}
-                for peer in self._room._visible(excluding=self)
+                for peer in self._room._listed_on_join(self)
             ]
         }
 
+    def _check_limit(self, limit: str, count: int) -> None:
+        check_count(limit, count, getattr(self._room.limits, limit))
+
     async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
+        self._check_limit("transports_per_peer", len(self.transports))
         force_tcp = bool(data.get("forceTcp", False))
         router = await self._room._media.router_for_transport(self._media_router)
         self._media_router = router
@@ -654,6 +865,7 @@ class Peer(RoomPeer):
     async def _create_plain_transport(self, data: dict[str, Any]) -> dict[str, Any]:
         """A plain RTP transport, for broadcasters and recorders (ffmpeg, GStreamer):
         mediasoup-demo's broadcaster API."""
+        self._check_limit("transports_per_peer", len(self.transports))
         listen = self._room._listen_infos[0]
         router = await self._room._media.router_for_transport(self._media_router)
         self._media_router = router
@@ -681,8 +893,10 @@ class Peer(RoomPeer):
     async def _consume(self, data: dict[str, Any]) -> dict[str, Any]:
         """An explicit consumer on a plain transport (a recorder); it starts paused, to be
         resumed once the receiver listens."""
+        self._check_permission("consume")
         transport = self._plain_transport(data)
         producer_id = _string(data, "producerId")
+        self._check_limit("consumers_per_peer", len(self.consumers))
         consumer = await self._room._consume_on(
             transport,
             producer_id,
@@ -704,10 +918,10 @@ class Peer(RoomPeer):
     async def _produce(self, data: dict[str, Any]) -> dict[str, Any]:
         if not self._joined:
             raise errors.InvalidStateError("peer not joined")
+        self._check_permission("produce")
         transport = self._transport(data)
-        app_data = data.get("appData") or {}
-        if not isinstance(app_data, dict):
-            raise errors.MediasoupTypeError("data.appData: must be an object", "data.appData")
+        app_data = check_app_data(data.get("appData"), "data.appData", self._room.limits)
+        self._check_limit("producers_per_peer", len(self.producers))
         producer = await transport.produce(
             kind=data.get("kind"),  # type: ignore[arg-type]
             rtp_parameters=data.get("rtpParameters"),  # type: ignore[arg-type]
@@ -770,16 +984,31 @@ class Peer(RoomPeer):
 
     async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``owner``'s producer for this peer, announced with a ``newConsumer``
-        request and resumed once the client has it (so it starts on a keyframe)."""
+        request and resumed once the client has it (so it starts on a keyframe). One the
+        client refuses, or does not answer within ``client_request_timeout``, is closed and
+        announced with ``consumerClosed``."""
         capabilities = self.rtp_capabilities
-        if capabilities is None or not ortc.can_consume(
-            producer.consumable_rtp_parameters,
-            ortc.validate_rtp_capabilities(capabilities),
+        if (
+            "consume" not in self.permissions
+            or capabilities is None
+            or not ortc.can_consume(
+                producer.consumable_rtp_parameters,
+                ortc.validate_rtp_capabilities(capabilities),
+            )
         ):
             return
         transport = next((t for t in self.transports.values() if t.app_data.get("consuming")), None)
         if transport is None:
-            _logger.warning("peer %s has no consuming transport", self._id)
+            _logger.warning("peer %s has no consuming transport", quote(self._id))
+            return
+        limits = self._room.limits
+        if len(self.consumers) >= limits.consumers_per_peer:
+            _logger.warning(
+                "peer %s does not consume %s: consumers_per_peer (%d) reached",
+                quote(self._id),
+                producer.id,
+                limits.consumers_per_peer,
+            )
             return
         try:
             consumer = await self._room._consume_on(
@@ -793,10 +1022,13 @@ class Peer(RoomPeer):
             )
         except errors.MediasoupError as error:
             # Typically the producer closed meanwhile.
-            _logger.warning("consuming %s for peer %s failed: %s", producer.id, self._id, error)
+            _logger.warning(
+                "consuming %s for peer %s failed: %s", producer.id, quote(self._id), error
+            )
             return
         self.consumers[consumer.id] = consumer
         self._wire_consumer(consumer)
+        self._meet(owner)
         message = protocol.request(
             "newConsumer",
             {
@@ -811,24 +1043,37 @@ class Peer(RoomPeer):
             },
         )
         try:
-            protocol.parse_response(await self._channel.request(message))
-        except (errors.MediasoupError, OSError) as error:
-            _logger.warning("peer %s refused consumer %s: %s", self._id, consumer.id, error)
-            consumer.close()
+            answer = await asyncio.wait_for(
+                self._channel.request(message), limits.client_request_timeout
+            )
+            protocol.parse_response(answer)
+        except Exception as error:
+            # Refused, not answered in time, answered nonsense, or the client went.
+            if not self._closed:
+                _logger.info(
+                    "peer %s did not take consumer %s: %s",
+                    quote(self._id),
+                    consumer.id,
+                    quote(str(error) or type(error).__name__),
+                )
+            self._drop_consumer(consumer)
             return
         if not consumer.closed:
             await consumer.resume()
             self._notify("consumerScore", {"consumerId": consumer.id, "score": consumer.score})
+
+    def _drop_consumer(self, consumer: Consumer) -> None:
+        """Closes a consumer the client does not have, and says so."""
+        if consumer.closed:
+            return
+        consumer.close()
+        self._notify("consumerClosed", {"consumerId": consumer.id})
 
     def _wire_consumer(self, consumer: Consumer) -> None:
         consumer_id = consumer.id
 
         def closed() -> None:
             self.consumers.pop(consumer_id, None)
-
-        def producer_closed() -> None:
-            closed()
-            self._notify("consumerClosed", {"consumerId": consumer_id})
 
         def layers_changed(layers: ConsumerLayers | None) -> None:
             self._notify(
@@ -840,8 +1085,11 @@ class Peer(RoomPeer):
                 },
             )
 
-        consumer.on("transportclose", closed)
-        consumer.on("producerclose", producer_closed)
+        # However it closes (its transport, its producer, or here), it is no longer held.
+        consumer.observer.on("close", closed)
+        consumer.on(
+            "producerclose", lambda: self._notify("consumerClosed", {"consumerId": consumer_id})
+        )
         consumer.on(
             "producerpause", lambda: self._notify("consumerPaused", {"consumerId": consumer_id})
         )

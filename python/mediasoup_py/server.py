@@ -1,7 +1,8 @@
 """The server: mediasoup v2's entry point, on asyncio. It starts the workers (splitting the
 RTC port range between them), creates rooms that span them (each transport on the least
 loaded worker, producers piped where they have consumers), and knows the addresses peers'
-transports listen on and announce."""
+transports listen on and announce. Its :class:`~mediasoup_py.limits.Limits` bound the rooms
+it holds and are those of every room it creates."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from mediasoup_py import errors
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.host_addresses import check_listen_ip, first_external_address, is_wildcard
+from mediasoup_py.limits import Limits, check_count
 from mediasoup_py.room import Room
 from mediasoup_py.room_media import WorkerLoad
 from mediasoup_py.transport import ListenInfo, parse_ip
@@ -137,6 +139,7 @@ class Server(EventEmitter):
         workers: list[Worker],
         listen_infos: list[ListenInfo],
         cluster: ClusterNode | None = None,
+        limits: Limits | None = None,
         webrtc_server: WebRtcServer | None = None,
     ) -> None:
         super().__init__()
@@ -147,10 +150,12 @@ class Server(EventEmitter):
         self._stopping: asyncio.Future[None] | None = None
         self._workers = list(workers)
         self._listen_infos = listen_infos
+        self._limits = limits or Limits()
         self._load = WorkerLoad(self._workers)
         # What the workers' threads cost lately, for placing transports by load.
         self._sampling = asyncio.ensure_future(self._load.sample_periodically())
         self._rooms: list[Room] = []
+        self._rooms_being_created = 0
         self._closed = False
         self._reopening: asyncio.Future[None] | None = None
         for worker in workers:
@@ -178,12 +183,15 @@ class Server(EventEmitter):
         pipe_ip: str | None = None,
         pipe_announced_ip: str | None = None,
         node_id: str | None = None,
+        limits: Limits | None = None,
     ) -> Server:
         """Starts ``num_workers`` workers (one per core by default), each with its share of
         ``rtc_min_port``..``rtc_max_port``. Peers' transports listen on ``rtc_ipv4`` and/or
         ``rtc_ipv6`` (an address; ``True``: this host's first non-internal address of the
         family; ``False``: not on that family) and announce the ``rtc_announced_*`` address
-        when given (behind NAT); see ``rtc_listen_infos``.
+        when given (behind NAT); see ``rtc_listen_infos``. ``limits`` bound its rooms and
+        what their peers can make them hold (:class:`~mediasoup_py.limits.Limits`' defaults
+        if none).
 
         With ``rtc_port``, every peer's WebRTC transport, whatever its worker, shares one
         WebRtcServer on that UDP port (and, with ``rtc_tcp``, ICE-TCP on the same TCP port):
@@ -197,6 +205,8 @@ class Server(EventEmitter):
         ``pipe_announced_ip`` or ``pipe_ip`` (default: the RTC addresses);
         ``cluster_secret`` signs what the nodes tell each other (nodes without it are not
         trusted)."""
+        if limits is not None and not isinstance(limits, Limits):
+            raise errors.MediasoupTypeError("limits: must be a Limits", "limits")
         count = (os.cpu_count() or 1) if num_workers is None else num_workers
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise errors.MediasoupTypeError("num_workers: must be a positive int", "num_workers")
@@ -255,7 +265,7 @@ class Server(EventEmitter):
                 for worker in workers:
                     worker.close()
                 raise
-        return cls(workers, listen_infos, cluster, webrtc_server)
+        return cls(workers, listen_infos, cluster, limits, webrtc_server)
 
     @property
     def workers(self) -> list[Worker]:
@@ -283,6 +293,11 @@ class Server(EventEmitter):
         return self._closed
 
     @property
+    def limits(self) -> Limits:
+        """The limits of the server and its rooms."""
+        return self._limits
+
+    @property
     def cluster(self) -> ClusterNode | None:
         """Its node of the cluster, when it was given a Redis."""
         return self._cluster
@@ -292,19 +307,28 @@ class Server(EventEmitter):
     ) -> Room:
         """A room with these codecs spanning the workers: its home router on the least loaded
         worker, its transports each on the least loaded worker when created. In a cluster,
-        the room ``room_id`` also spans the other nodes that have it (the same codecs)."""
+        the room ``room_id`` also spans the other nodes that have it (the same codecs). Past
+        ``limits.rooms_per_server`` open rooms, ``LimitExceededError``."""
         if self._closed:
             raise errors.InvalidStateError("server closed")
+        # Rooms being created count: concurrent calls cannot pass the limit together.
+        count = len(self._rooms) + self._rooms_being_created
+        check_count("rooms_per_server", count, self._limits.rooms_per_server)
         worker = self._load.least_loaded(self._workers)
-        router = await worker.create_router(media_codecs=media_codecs)
-        room = await Room.create(
-            router,
-            listen_infos=self._listen_infos,
-            workers=self._workers,
-            media_codecs=media_codecs,
-            load=self._load,
-            webrtc_server=self._webrtc_server,
-        )
+        self._rooms_being_created += 1
+        try:
+            router = await worker.create_router(media_codecs=media_codecs)
+            room = await Room.create(
+                router,
+                listen_infos=self._listen_infos,
+                workers=self._workers,
+                media_codecs=media_codecs,
+                load=self._load,
+                limits=self._limits,
+                webrtc_server=self._webrtc_server,
+            )
+        finally:
+            self._rooms_being_created -= 1
         if self._cluster is not None and room_id is not None:
             self._cluster.link(room_id, room)
         self._rooms.append(room)
@@ -347,7 +371,8 @@ class Server(EventEmitter):
             room.webrtc_server = server
 
     def close(self) -> None:
-        """Closes every room and worker."""
+        """Closes every room (so every peer: their signaling connections are closed as going
+        away) and worker."""
         if self._closed:
             return
         self._closed = True

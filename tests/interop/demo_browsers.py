@@ -26,6 +26,7 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import VideoStreamTrack
 from playwright.async_api import Page, async_playwright
 
+from benches.av_sync import analyse
 from mediasoup_py.demo import DemoServer, DemoSettings
 from mediasoup_py.demo.bot import Bot, Tone, include_loopback_candidates
 from tests.interop.chromium_mediasoup_client import browser_context
@@ -117,6 +118,7 @@ async def with_bot() -> dict[str, Any]:
             await asyncio.sleep(3)
             await bot.close()
             streams = await probe(recording)
+            analysis = await analyse(recording)
         return {
             "peersAtBotJoin": [peer["displayName"] for peer in peers],
             "seen": seen,
@@ -124,6 +126,8 @@ async def with_bot() -> dict[str, Any]:
             "botConsumers": sorted(consumer.kind for consumer in bot.consumers),
             "botNotifications": sorted({message["method"] for message in bot.notifications}),
             "recording": streams,
+            "recordingTimestampComplaints": analysis.timestamp_complaints,
+            "recordingDecodeErrors": analysis.decode_errors,
         }
     finally:
         await runner.cleanup()

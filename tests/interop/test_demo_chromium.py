@@ -57,6 +57,9 @@ def test_a_tab_and_the_pymediasoup_bot_call_each_other(loopback_namespace: str) 
     assert int(video["width"]) > 0, video
     assert audio["codec_name"] == "opus"
     assert int(audio["nb_read_frames"]) >= 50, result["recording"]
+    # Its timestamps grow in every stream, and it decodes without an error.
+    assert result["recordingTimestampComplaints"] == [], result
+    assert result["recordingDecodeErrors"] == [], result
     assert "consumerScore" in result["botNotifications"]
     assert result["status"] == {"rooms": 1, "peers": 2, "producers": 4, "consumers": 4}
 

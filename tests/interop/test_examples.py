@@ -1,9 +1,9 @@
 """The examples run as their docstrings say: against the demo, ffmpeg streams a test pattern
 and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py) and the recorder
-(examples/record_participant.py) records that participant to a WebM file that ffprobe then
-decodes whole; a DirectTransport consumer counts a producer's frames in Python
-(examples/direct_frame_counter.py); and the v2 protocol app (examples/v2_room) serves its page
-(its calls are tested in test_mediasoup_client_v2_chromium.py)."""
+(examples/record_participant.py) records that participant to a WebM file that ffmpeg then
+decodes whole, with growing timestamps; a DirectTransport consumer counts a producer's frames
+in Python (examples/direct_frame_counter.py); and the v2 protocol app (examples/v2_room) serves
+its page (its calls are tested in test_mediasoup_client_v2_chromium.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from mediasoup_py.demo import DemoServer, DemoSettings
-from tests.interop.ffmpeg_peer import probe
+from tests.interop.ffmpeg_peer import decode_errors, probe
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RECORD_SECONDS = 5
@@ -37,7 +37,10 @@ async def run_examples() -> dict[str, Any]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}"
+    session = aiohttp.ClientSession()
     try:
+        # Someone is in the room (a connected client): the HTTP API creates no rooms.
+        viewer = await session.ws_connect(f"{url}/ws?roomId=examples&peerId=viewer")
         streamer = await asyncio.create_subprocess_exec(
             sys.executable,
             str(EXAMPLES / "ffmpeg_into_room.py"),
@@ -51,7 +54,7 @@ async def run_examples() -> dict[str, Any]:
         )
         # The broadcaster is in the room once the example says it streams.
         assert streamer.stdout is not None
-        announced = await asyncio.wait_for(streamer.stdout.readline(), 15)
+        announced = await asyncio.wait_for(streamer.stdout.readline(), 30)
         status_while_streaming = server.status()
         with tempfile.TemporaryDirectory() as directory:
             output = Path(directory) / "recording.webm"
@@ -68,9 +71,12 @@ async def run_examples() -> dict[str, Any]:
                 str(RECORD_SECONDS),
                 stdout=asyncio.subprocess.PIPE,
             )
-            recorder_output, _ = await asyncio.wait_for(recorder.communicate(), 40)
+            recorder_output, _ = await asyncio.wait_for(recorder.communicate(), 90)
             streams = await probe(output)
-        streamer_code = await asyncio.wait_for(streamer.wait(), 30)
+            errors = await decode_errors(output)
+        streamer_code = await asyncio.wait_for(streamer.wait(), 90)
+        await viewer.close()
+        await asyncio.sleep(0.2)
         return {
             "announced": announced.decode(),
             "statusWhileStreaming": status_while_streaming,
@@ -78,15 +84,17 @@ async def run_examples() -> dict[str, Any]:
             "recorderCode": recorder.returncode,
             "streamerCode": streamer_code,
             "streams": streams,
+            "decodeErrors": errors,
             "roomsAfter": server.status()["rooms"],
         }
     finally:
+        await session.close()
         await runner.cleanup()
         await server.close()
 
 
 def test_ffmpeg_streams_into_a_room_and_the_recorder_records_it() -> None:
-    result = asyncio.run(asyncio.wait_for(run_examples(), 90))
+    result = asyncio.run(asyncio.wait_for(run_examples(), 240))
     assert "streaming into room 'examples'" in result["announced"]
     assert result["statusWhileStreaming"]["producers"] == 2
     assert "recording 'ffmpeg'" in result["recorderOutput"]
@@ -99,6 +107,8 @@ def test_ffmpeg_streams_into_a_room_and_the_recorder_records_it() -> None:
     assert int(video["nb_read_frames"]) >= 25 * (RECORD_SECONDS - 2), result["streams"]
     assert audio["codec_name"] == "opus"
     assert int(audio["nb_read_frames"]) >= 40 * (RECORD_SECONDS - 2)
+    # Every frame decodes and the timestamps grow.
+    assert result["decodeErrors"] == "", result["decodeErrors"]
     # Both left: the room is gone.
     assert result["roomsAfter"] == 0
 

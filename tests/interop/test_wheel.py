@@ -8,7 +8,9 @@ CPU and a worker is up in under 1 s."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -178,15 +180,22 @@ def test_the_container_runtime_stage_runs_in_a_fresh_venv(
         "--container",
         *command[2:],
     )
-    # The image's default listens on every address with no announced one: it says so.
+    # The image's default listens on every address with no announced one, and without join
+    # tokens: it says both.
     assert "rtc_announced_ipv4 is not set" in image["demoLog"], image["demoLog"]
+    assert "serving OPEN" in image["demoLog"], image["demoLog"]
     compose = yaml.safe_load((REPOSITORY / "compose.yaml").read_text())
     service = compose["services"]["demo"]
+    # compose's join-token secret, as the secret file it mounts at /run/secrets/.
+    assert service["secrets"] == ["join_token_secret"]
+    assert compose["secrets"]["join_token_secret"]["file"] == "./join-token-secret"
+    secret = fresh_venv.parent / "join-token-secret"
+    secret.write_text(base64.b64encode(os.urandom(32)).decode())
     arguments = [
         argument.replace(
             "${ANNOUNCED_IP:?set ANNOUNCED_IP to the address clients reach this host at}",
             "203.0.113.7",
-        )
+        ).replace("/run/secrets/join_token_secret", str(secret))
         for argument in service["command"]
     ]
     composed = run_in_namespace(
@@ -198,6 +207,7 @@ def test_the_container_runtime_stage_runs_in_a_fresh_venv(
     )
     assert "open http://0.0.0.0:8080/" in composed["demoLog"], composed["demoLog"]
     assert "not set" not in composed["demoLog"]
+    assert "serving OPEN" not in composed["demoLog"], composed["demoLog"]
     # The ports compose publishes are the ones the demo listens on.
     assert "8080:8080/tcp" in service["ports"]
     low = next(a for a in arguments if a.startswith("--rtc-min-port=")).split("=")[1]

@@ -95,10 +95,19 @@ class Tone(AudioStreamTrack):
 class Bot:
     """One participant: connect, join, send tracks, receive what the room offers."""
 
-    def __init__(self, url: str, room: str, name: str, recorder: MediaRecorder | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        room: str,
+        name: str,
+        recorder: MediaRecorder | None,
+        token: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.room = room
         self.name = name
+        # With a join token, the server takes the peer id (and name) from it.
+        self.token = token
         self.peer_id = f"bot-{uuid.uuid4().hex[:8]}"
         self.recorder = recorder
         self.consumers: list[Any] = []
@@ -205,9 +214,12 @@ class Bot:
         """Connects, joins and sends ``tracks``; returns the peers already there."""
         self._session = aiohttp.ClientSession()
         ws_url = self.url.replace("http", "ws", 1) + "/ws"
-        self._socket = await self._session.ws_connect(
-            ws_url, params={"roomId": self.room, "peerId": self.peer_id}
-        )
+        params = {"roomId": self.room}
+        if self.token is None:
+            params["peerId"] = self.peer_id
+        else:
+            params["token"] = self.token
+        self._socket = await self._session.ws_connect(ws_url, params=params)
         self._reader = asyncio.ensure_future(self._read())
         capabilities = await self._request("getRouterRtpCapabilities", {})
         self._device = Device(handlerFactory=AiortcHandler.createFactory(tracks=tracks))
@@ -286,7 +298,7 @@ async def run(arguments: argparse.Namespace) -> int:
     elif not arguments.receive_only:
         tracks = [VideoStreamTrack(), Tone()]
     recorder = MediaRecorder(arguments.record) if arguments.record else None
-    bot = Bot(arguments.url, arguments.room, arguments.name, recorder)
+    bot = Bot(arguments.url, arguments.room, arguments.name, recorder, arguments.token)
     try:
         peers = await bot.join(tracks)
         _logger.info("joined room %r with %d peers there", arguments.room, len(peers))
@@ -314,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--receive-only", action="store_true", help="send nothing")
     parser.add_argument("--record", help="record what it receives to this file")
     parser.add_argument("--seconds", type=float, default=3600, help="how long to stay")
+    parser.add_argument("--token", help="a join token (mediasoup-py token)")
     parser.add_argument(
         "--include-loopback",
         action="store_true",

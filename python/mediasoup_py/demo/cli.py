@@ -1,7 +1,7 @@
 """The ``mediasoup-py`` command installed with the package: ``mediasoup-py demo [options]``
-runs the video-conference demo (as ``python -m mediasoup_py.demo``) and ``mediasoup-py bot
-[options]`` its bot (as ``python -m mediasoup_py.demo.bot``); ``--help`` after either lists
-its options."""
+runs the video-conference demo (as ``python -m mediasoup_py.demo``), ``mediasoup-py bot
+[options]`` its bot (as ``python -m mediasoup_py.demo.bot``) and ``mediasoup-py token
+[options]`` prints a join token for it; ``--help`` after any lists its options."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ __all__ = ["main"]
 
 # Each command's module, imported when it runs: the bot's dependencies (pymediasoup, aiortc)
 # are the [demo] extra, which the demo itself does not need.
-COMMANDS = {"demo": "mediasoup_py.demo.__main__", "bot": "mediasoup_py.demo.bot"}
-USAGE = "usage: mediasoup-py {demo,bot} [options]   (mediasoup-py demo --help for the demo's)"
+COMMANDS = {
+    "demo": "mediasoup_py.demo.__main__",
+    "bot": "mediasoup_py.demo.bot",
+    "token": "mediasoup_py.demo.token",
+}
+USAGE = "usage: mediasoup-py {demo,bot,token} [options]   (mediasoup-py demo --help for the demo's)"
 
 
 def main(argv: list[str] | None = None) -> int:

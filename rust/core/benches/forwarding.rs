@@ -11,6 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mediasoup_core::packet::codecs::vp8::Vp8PayloadDescriptor;
 use mediasoup_core::packet::codecs::{FrameInfo, PayloadCodec};
 use mediasoup_core::packet::rtp::{RtpHeader, RtpPacket};
+use mediasoup_core::rtc::capture_clock::CaptureClock;
 use mediasoup_core::rtc::consumer::{Consumer, ConsumerSpec, Forward, LayerSpec, ProducerRtp};
 use mediasoup_core::rtc::ids::{PayloadType, Ssrc};
 use mediasoup_core::rtc::layer_selector::Layers;
@@ -59,7 +60,8 @@ fn advance(packet: &mut [u8], index: u32) {
 }
 
 /// The consumer's copy of `packet`, from producer stream `stream`, parsed as the router
-/// parses it.
+/// parses it, with what the router passes along with every packet: its stream's capture
+/// clock.
 fn forward(
     consumer: &mut Consumer,
     packet: &[u8],
@@ -78,6 +80,7 @@ fn forward(
             spatial: 0,
         },
         vp8,
+        clock: Some(CaptureClock::new(90_000, 0, now, 0)),
     };
     consumer.forward(&produced, now, Some(&mut 0), output)
 }

@@ -117,7 +117,10 @@ async function connect(roomId, peerId) {
   const url = new URL('/ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('roomId', roomId);
-  url.searchParams.set('peerId', peerId);
+  // A demo that wants join tokens is opened as /?token=...: the token names the peer.
+  const token = new URLSearchParams(location.search).get('token');
+  if (token) url.searchParams.set('token', token);
+  else url.searchParams.set('peerId', peerId);
   state.socket = new WebSocket(url);
   state.socket.onmessage = async (event) => {
     const message = JSON.parse(event.data);

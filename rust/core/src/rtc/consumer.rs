@@ -2,9 +2,25 @@
 //! keeps its own SSRC and a sequence space without jumps across pauses and simulcast
 //! switches, writes its MID, and passes on only the header extensions the endpoint
 //! negotiated. Consumers of simulcast producers pick a stream and temporal layers
-//! ([`LayerSelector`]) and keep timestamps and VP8 picture ids continuous across switches.
+//! ([`LayerSelector`]) and keep VP8 picture ids continuous across switches.
+//!
+//! Timing: what it sends lies on one timeline, the producer stream's capture clock
+//! ([`CaptureClock`]) shifted by an offset. Each run (a start, a resume, a switch to another
+//! simulcast stream, a restart of the client's stream) places its first frame where that
+//! frame's capture time falls on the timeline, so timestamps grow frame to frame; and its
+//! sender reports map NTP to RTP along the same timeline, so a capture time gets the same
+//! NTP time on every consumer of it. When the timeline would put a run's first frame at or
+//! before the last frame sent (a new stream's keyframe captured before the old stream's last
+//! frame arrived), that run is sent one frame later than its capture, and the reports keep
+//! the timeline: a receiver that orders frames by the reports still sees them in order.
+//!
+//! When the producer's clock itself moves (its first sender report replaces the fallback, or
+//! the sender's clock steps), what the reports say moves towards it by at most
+//! [`REPORT_SLEW`] per report where that puts frames earlier: a receiver that places frames
+//! by the reports (ffmpeg recording) would otherwise see later frames placed before earlier
+//! ones. Moving them later goes at once.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
@@ -12,6 +28,7 @@ use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
+use crate::rtc::capture_clock::{signed, CaptureClock};
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::score::Score;
@@ -28,6 +45,11 @@ const SDES_CNAME: u8 = 1;
 const RETRANSMISSIONS_PER_SECOND: f64 = 500.0;
 /// And in a burst (a lost keyframe is a few dozen packets).
 const RETRANSMISSION_BURST: f64 = 250.0;
+/// The frame rate assumed until two frames have been sent.
+const DEFAULT_FRAME_RATE: u32 = 30;
+/// How far one sender report may move frames earlier than the last one placed them: under
+/// the shortest frame interval in use (60 fps), so frames placed by reports stay in order.
+pub const REPORT_SLEW: Duration = Duration::from_millis(10);
 
 /// How the signaling described the consumer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,6 +120,8 @@ pub struct ProducerRtp<'a> {
     pub frame: FrameInfo,
     /// Its VP8 payload descriptor, for a VP8 producer.
     pub vp8: Option<Vp8PayloadDescriptor>,
+    /// The capture clock of its producer stream, once a packet or sender report told it.
+    pub clock: Option<CaptureClock>,
 }
 
 /// What the consumer does with a producer packet.
@@ -199,15 +223,28 @@ pub struct Consumer {
     /// The producer stream the current run forwards (its packets answer our NACKs).
     run_stream: u8,
     selector: Option<Layering>,
-    /// Producer timestamp + offset = ours; moves at a switch to another stream.
+    /// The capture clock of the current run's stream, as of its last packet.
+    run_clock: Option<CaptureClock>,
+    /// Producer timestamp + this = ours on the timeline; set at each run's start.
+    line_offset: u32,
+    /// Producer timestamp + this = ours as our sender reports tell it: `line_offset`, or on
+    /// its way there after the producer's clock moved (see [`REPORT_SLEW`]).
+    report_offset: u32,
+    /// Producer timestamp + this = what we send: `line_offset`, or a frame later when the
+    /// timeline puts the run's first frame before the last one sent.
     timestamp_offset: u32,
+    /// The highest timestamp sent (`None` before the first packet).
+    highest_timestamp: Option<u32>,
+    /// The last step between frames sent, in ticks: how far a run placed too early goes.
+    frame_step: u32,
+    /// The first packet went out and no sender report yet: receivers that align streams
+    /// by reports (ffmpeg) should have one before the media.
+    opening_report_due: bool,
     /// AV1 SVC: the template layers of the last keyframe's dependency structure, and that
     /// keyframe's RTP timestamp (its higher spatial layers reference no earlier picture).
     av1_templates: Option<(TemplateLayers, u32)>,
     vp8: Option<Vp8Numbering>,
     rtx_sequence: u16,
-    /// The RTP timestamp of the last packet sent, and when: sender reports extrapolate it.
-    last_sent: Option<(u32, Instant)>,
     /// From the endpoint's receiver reports.
     score: Score,
     /// Bounds what an endpoint that NACKs everything can make us resend.
@@ -230,6 +267,7 @@ impl Consumer {
                 .map_err(|error| error.to_string())?;
         }
         let stream = spec.stream;
+        let frame_step = (spec.clock_rate / DEFAULT_FRAME_RATE).max(1);
         let selector = spec.layers.map(|layers| {
             let (spatial, temporal) = (layers.spatial_layers, layers.temporal_layers);
             if layers.svc {
@@ -251,11 +289,16 @@ impl Consumer {
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
             run_stream: stream,
             selector,
+            run_clock: None,
+            line_offset: 0,
+            report_offset: 0,
             timestamp_offset: 0,
+            highest_timestamp: None,
+            frame_step,
+            opening_report_due: false,
             av1_templates: None,
             vp8: None,
             rtx_sequence: initial_sequences.1,
-            last_sent: None,
             score: Score::default(),
             retransmissions: TokenBucket::new(RETRANSMISSIONS_PER_SECOND, RETRANSMISSION_BURST),
             stats: ConsumerStats {
@@ -391,6 +434,14 @@ impl Consumer {
         }
         let producer_sequence = view.sequence_number();
         let is_keyframe = produced.frame.is_keyframe;
+        let clock = produced.clock;
+        let restarted =
+            |run: &CaptureClock| clock.is_some_and(|clock| clock.epoch() != run.epoch());
+        if stream == self.run_stream && self.run_clock.as_ref().is_some_and(restarted) {
+            // The client restarted the stream: its numbers and timestamps start elsewhere, so
+            // a new run starts (on a keyframe).
+            self.stop_run();
+        }
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
         let vp8 = match (&self.selector, self.spec.codec) {
             (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => produced.vp8,
@@ -464,7 +515,9 @@ impl Consumer {
             None => true,
         };
         if restart {
-            self.start_run(view, stream, vp8, now);
+            self.start_run(view, stream, vp8, clock, now);
+        } else if let Some(clock) = clock {
+            self.follow_clock(clock, now);
         }
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
@@ -482,7 +535,7 @@ impl Consumer {
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
-        self.last_sent = Some((timestamp, now));
+        self.on_sent(timestamp);
         Forward::Send {
             len,
             transport_sequence: number,
@@ -526,28 +579,51 @@ impl Consumer {
         })
     }
 
-    /// Starts a run on `first`, a packet of producer stream `stream`: our numbering
-    /// continues, and for simulcast so do our timestamps (advanced by the time since the last
-    /// packet sent) and VP8 picture ids and TL0PICIDX.
+    /// Starts a run on `first`, a packet of producer stream `stream` whose capture clock is
+    /// `clock`: our numbering continues, our timestamps stay on the timeline (see the module
+    /// documentation), and for simulcast VP8 picture ids and TL0PICIDX continue.
     fn start_run(
         &mut self,
         first: &RtpPacket<&[u8]>,
         stream: u8,
         vp8: Option<Vp8PayloadDescriptor>,
+        clock: Option<CaptureClock>,
         now: Instant,
     ) {
         self.sequences.start(first.sequence_number());
-        self.run_stream = stream;
+        let previous_stream = std::mem::replace(&mut self.run_stream, stream);
+        let first_timestamp = first.timestamp();
+        // Without the producer's clock (nothing reached it yet), the run's own: captured now.
+        let clock = clock
+            .unwrap_or_else(|| CaptureClock::new(self.spec.clock_rate, first_timestamp, now, 0));
+        let same_stream = self
+            .run_clock
+            .is_some_and(|previous| previous.epoch() == clock.epoch());
+        if stream == previous_stream && same_stream {
+            // A resume: this stream's clock may have moved meanwhile, the timeline with it.
+            self.follow_clock(clock, now);
+        }
+        if let (Some(previous), Some(highest)) = (self.run_clock, self.highest_timestamp) {
+            let on_line = clock
+                .map_to(first_timestamp, &previous)
+                .wrapping_add(self.line_offset);
+            let moved = on_line
+                .wrapping_sub(first_timestamp)
+                .wrapping_sub(self.line_offset);
+            // Same timeline on the new run's clock: the reports move with it.
+            self.line_offset = self.line_offset.wrapping_add(moved);
+            self.report_offset = self.report_offset.wrapping_add(moved);
+            let earliest = highest.wrapping_add(self.frame_step);
+            let sent_as = if signed(on_line.wrapping_sub(earliest)) < 0 {
+                earliest
+            } else {
+                on_line
+            };
+            self.timestamp_offset = sent_as.wrapping_sub(first_timestamp);
+        }
+        self.run_clock = Some(clock);
         if !matches!(self.selector, Some(Layering::Simulcast(_))) {
             return;
-        }
-        if let Some((last_timestamp, sent_at)) = self.last_sent {
-            let elapsed = now.saturating_duration_since(sent_at).as_secs_f64();
-            // At least one tick on, so the new stream's first frame is a new frame.
-            let advance = ((elapsed * f64::from(self.spec.clock_rate)) as u32).max(1);
-            self.timestamp_offset = last_timestamp
-                .wrapping_add(advance)
-                .wrapping_sub(first.timestamp());
         }
         let Some((picture_id, width)) = vp8.and_then(|vp8| vp8.picture_id) else {
             return;
@@ -580,19 +656,65 @@ impl Consumer {
         }
     }
 
+    /// The current run's stream's clock is now `clock`: the timeline follows it; if it moved,
+    /// the reports stay where they were and catch up report by report.
+    fn follow_clock(&mut self, clock: CaptureClock, now: Instant) {
+        if let Some(previous) = self.run_clock.replace(clock) {
+            if previous != clock {
+                let moved = previous
+                    .timestamp_at(now)
+                    .wrapping_sub(clock.timestamp_at(now));
+                self.report_offset = self.report_offset.wrapping_add(moved);
+            }
+        }
+    }
+
+    /// Moves what the reports say towards the timeline: later at once, earlier by at most
+    /// [`REPORT_SLEW`].
+    fn slew_reports(&mut self) {
+        let gap = signed(self.line_offset.wrapping_sub(self.report_offset));
+        let slew = (REPORT_SLEW.as_millis() as u32 * self.spec.clock_rate / 1000) as i32;
+        // A larger offset puts a timestamp at an earlier capture time.
+        let step = gap.min(slew.max(1));
+        self.report_offset = self.report_offset.wrapping_add(step as u32);
+    }
+
+    /// How far the reports have still to move to reach the timeline, in ticks.
+    #[cfg(test)]
+    fn report_gap(&self) -> i32 {
+        signed(self.line_offset.wrapping_sub(self.report_offset))
+    }
+
+    /// Books a packet sent with `timestamp`.
+    fn on_sent(&mut self, timestamp: u32) {
+        let Some(highest) = self.highest_timestamp else {
+            self.highest_timestamp = Some(timestamp);
+            self.opening_report_due = true;
+            return;
+        };
+        let step = signed(timestamp.wrapping_sub(highest));
+        if step > 0 {
+            // Steps longer than a fifth of a second are gaps (a pause), not frames.
+            if step.unsigned_abs() <= self.spec.clock_rate / 5 {
+                self.frame_step = step.unsigned_abs();
+            }
+            self.highest_timestamp = Some(timestamp);
+        }
+    }
+
     /// The sender report and SDES chunk describing what we sent, as of `now` (`ntp`: the
-    /// wall clock as 64-bit NTP time); `None` before the first packet.
-    pub fn sender_report(&self, now: Instant, ntp: u64) -> Option<(SenderReport, SdesChunk)> {
-        let (timestamp, sent_at) = self.last_sent?;
-        // Our RTP clock kept running since the last packet: the SR's timestamp is the one a
-        // packet sent now would carry, which is what ties it to the NTP time.
-        let elapsed = now.duration_since(sent_at).as_secs_f64();
-        let advance = (elapsed * f64::from(self.spec.clock_rate)) as u32;
+    /// wall clock as 64-bit NTP time); `None` before the first packet. Its RTP timestamp is
+    /// the one captured now on our timeline: the producer's capture clock, shifted as our
+    /// timestamps are.
+    pub fn sender_report(&mut self, now: Instant, ntp: u64) -> Option<(SenderReport, SdesChunk)> {
+        self.highest_timestamp?;
+        let clock = self.run_clock?;
+        self.slew_reports();
         let report = SenderReport {
             ssrc: self.spec.ssrc.0,
             ntp_seconds: (ntp >> 32) as u32,
             ntp_fraction: ntp as u32,
-            rtp_timestamp: timestamp.wrapping_add(advance),
+            rtp_timestamp: clock.timestamp_at(now).wrapping_add(self.report_offset),
             packet_count: self.stats.packets as u32,
             octet_count: self.stats.bytes as u32,
             reports: Vec::new(),
@@ -605,6 +727,19 @@ impl Consumer {
             }],
         };
         Some((report, chunk))
+    }
+
+    /// The sender report due ahead of the first packet just sent, once: `ntp` gives the
+    /// wall clock as in [`Consumer::sender_report`].
+    pub fn opening_report(
+        &mut self,
+        now: Instant,
+        ntp: impl FnOnce() -> u64,
+    ) -> Option<(SenderReport, SdesChunk)> {
+        if !std::mem::take(&mut self.opening_report_due) {
+            return None;
+        }
+        self.sender_report(now, ntp())
     }
 
     /// The endpoint's report block on our stream (`ntp_middle`: the middle 32 bits of the
@@ -773,12 +908,27 @@ mod tests {
         PayloadType::new(value).unwrap()
     }
 
-    /// The consumer's copy of `packet`, from producer stream `stream`.
+    /// The consumer's copy of `packet`, from producer stream `stream`, whose capture clock
+    /// nothing told yet.
     fn forward(
         consumer: &mut Consumer,
         packet: &[u8],
         stream: u8,
         is_keyframe: bool,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Forward {
+        forward_clocked(consumer, packet, stream, is_keyframe, None, now, output)
+    }
+
+    /// The consumer's copy of `packet`, from producer stream `stream` whose capture clock is
+    /// `clock`.
+    fn forward_clocked(
+        consumer: &mut Consumer,
+        packet: &[u8],
+        stream: u8,
+        is_keyframe: bool,
+        clock: Option<CaptureClock>,
         now: Instant,
         output: &mut [u8],
     ) -> Forward {
@@ -791,6 +941,7 @@ mod tests {
                 ..FrameInfo::default()
             },
             vp8: None,
+            clock,
         };
         consumer.forward(&produced, now, Some(&mut 0), output)
     }
@@ -1051,6 +1202,525 @@ mod tests {
                     let sent = RtpPacket::parse(&output[..len]).unwrap().sequence_number();
                     prop_assert_eq!(sent, expected);
                     expected = expected.wrapping_add(1);
+                }
+            }
+        }
+    }
+
+    /// Timing: capture clocks, runs and sender reports.
+    mod timing {
+        use super::*;
+        use crate::rtc::capture_clock::{Continuity, NtpOrigin, StreamClock};
+        use crate::rtc::layer_selector::Layers;
+        use std::time::Duration;
+
+        const RATE: u32 = 90_000;
+        /// 30 frames a second.
+        const FRAME_TICKS: u32 = 3000;
+        const FRAME: Duration = Duration::from_nanos(33_333_333);
+        /// The sender's NTP time of its frame 0.
+        const SENDER_NTP_AT_START: u64 = 3_900_000_000 << 32;
+
+        fn video(sequence: u16, timestamp: u32) -> Vec<u8> {
+            let header = RtpHeader {
+                payload_type: 101,
+                sequence_number: sequence,
+                timestamp,
+                ssrc: 7,
+                ..RtpHeader::default()
+            };
+            let mut out = Vec::new();
+            header.write_into(&[1, 2, 3, 4], &mut out).unwrap();
+            out
+        }
+
+        fn simulcast(preferred: u8) -> ConsumerSpec {
+            ConsumerSpec {
+                needs_key_frame: true,
+                clock_rate: RATE,
+                mid: None,
+                rtx: None,
+                layers: Some(LayerSpec {
+                    svc: false,
+                    spatial_layers: 3,
+                    temporal_layers: 1,
+                    preferred: Layers {
+                        spatial: preferred,
+                        temporal: 0,
+                    },
+                }),
+                ..spec(true)
+            }
+        }
+
+        fn sent_timestamp(forwarded: Forward, output: &[u8]) -> Option<u32> {
+            let Forward::Send { len, .. } = forwarded else {
+                return None;
+            };
+            Some(RtpPacket::parse(&output[..len]).unwrap().timestamp())
+        }
+
+        fn sender_ntp(since_start: Duration) -> u64 {
+            SENDER_NTP_AT_START + ((since_start.as_nanos() << 32) / 1_000_000_000) as u64
+        }
+
+        /// Our wall clock as NTP, a fixed distance from the sender's.
+        fn our_ntp(start: Instant, now: Instant) -> u64 {
+            sender_ntp(now - start) + (1234 << 32)
+        }
+
+        /// When (ns after `start`) a consumer's report made at `made` puts its timestamp
+        /// `timestamp`.
+        fn reported_at(
+            report: &SenderReport,
+            start: Instant,
+            made: Instant,
+            timestamp: u32,
+        ) -> i64 {
+            let ticks = i64::from(signed(timestamp.wrapping_sub(report.rtp_timestamp)));
+            nanos_since(start, made) + ticks * 1_000_000_000 / i64::from(RATE)
+        }
+
+        fn nanos_since(start: Instant, instant: Instant) -> i64 {
+            instant.duration_since(start).as_nanos() as i64
+        }
+
+        #[test]
+        fn a_switch_places_the_new_stream_where_the_sender_reports_put_its_frame() {
+            let start = Instant::now();
+            let origin = NtpOrigin {
+                ntp: SENDER_NTP_AT_START,
+                at: start,
+            };
+            // Stream 0 and stream 2 number the same frames from unrelated bases.
+            let bases = [1_000u32, 0, 4_000_000_000];
+            let clock = |stream: usize| {
+                CaptureClock::from_report(RATE, bases[stream], SENDER_NTP_AT_START, origin, 0)
+            };
+            let mut low = Consumer::new(simulcast(0), false, (0, 0)).unwrap();
+            let mut top = Consumer::new(simulcast(2), false, (0, 0)).unwrap();
+            let mut output = [0u8; 256];
+            let at = |frame: u32| start + FRAME * frame;
+            // Frames 0-2 on stream 0 only: both start there.
+            for frame in 0..3u32 {
+                let timestamp = bases[0] + frame * FRAME_TICKS;
+                for consumer in [&mut low, &mut top] {
+                    let forwarded = forward_clocked(
+                        consumer,
+                        &video(frame as u16, timestamp),
+                        0,
+                        frame == 0,
+                        clock(0),
+                        at(frame),
+                        &mut output,
+                    );
+                    assert_eq!(sent_timestamp(forwarded, &output), Some(timestamp));
+                }
+            }
+            // Stream 2 appears with a keyframe of frame 3: `top` moves there, its frame 3 is
+            // where stream 0's frame 3 would have been.
+            let forwarded = forward_clocked(
+                &mut top,
+                &video(100, bases[2].wrapping_add(3 * FRAME_TICKS)),
+                2,
+                true,
+                clock(2),
+                at(3),
+                &mut output,
+            );
+            assert_eq!(
+                sent_timestamp(forwarded, &output),
+                Some(bases[0] + 3 * FRAME_TICKS)
+            );
+            // Both consumers' reports give frame 3 the same time.
+            let now = at(3) + Duration::from_millis(5);
+            let ntp = our_ntp(start, now);
+            let (low_report, _) = low.sender_report(now, ntp).unwrap();
+            let (top_report, _) = top.sender_report(now, ntp).unwrap();
+            assert_eq!(low_report.rtp_timestamp, top_report.rtp_timestamp);
+            assert_eq!(
+                low_report.rtp_timestamp,
+                bases[0] + 3 * FRAME_TICKS + 5 * RATE / 1000
+            );
+        }
+
+        #[test]
+        fn a_keyframe_captured_before_the_last_frame_sent_goes_a_frame_after_it() {
+            let start = Instant::now();
+            let clock = |base| Some(CaptureClock::new(RATE, base, start, 0));
+            let mut consumer = Consumer::new(simulcast(2), false, (0, 0)).unwrap();
+            let mut output = [0u8; 256];
+            let mut sent = Vec::new();
+            for frame in 0..5u32 {
+                let forwarded = forward_clocked(
+                    &mut consumer,
+                    &video(frame as u16, 10 + frame * FRAME_TICKS),
+                    0,
+                    frame == 0,
+                    clock(10),
+                    start + FRAME * frame,
+                    &mut output,
+                );
+                sent.extend(sent_timestamp(forwarded, &output));
+            }
+            // Stream 1's keyframe of frame 3 arrives after stream 0's frame 4: it goes one
+            // frame after frame 4, and so do its next frames.
+            for frame in 3..6u32 {
+                let forwarded = forward_clocked(
+                    &mut consumer,
+                    &video(200 + frame as u16, 50 + frame * FRAME_TICKS),
+                    1,
+                    frame == 3,
+                    clock(50),
+                    start + FRAME * 5,
+                    &mut output,
+                );
+                sent.extend(sent_timestamp(forwarded, &output));
+            }
+            let frames: Vec<u32> = sent
+                .iter()
+                .map(|timestamp| (timestamp - 10) / FRAME_TICKS)
+                .collect();
+            assert_eq!(frames, [0, 1, 2, 3, 4, 5, 6, 7]);
+            // The reports keep the timeline: what was captured now is frame 5, though the
+            // late run's frame 5 went out as frame 7.
+            let now = start + FRAME * 5;
+            let (report, _) = consumer.sender_report(now, our_ntp(start, now)).unwrap();
+            assert_eq!(report.rtp_timestamp, 10 + 5 * FRAME_TICKS);
+            // Back on stream 2 at frame 9, exactly on the timeline again: nothing accumulates.
+            let forwarded = forward_clocked(
+                &mut consumer,
+                &video(900, 77 + 9 * FRAME_TICKS),
+                2,
+                true,
+                clock(77),
+                start + FRAME * 9,
+                &mut output,
+            );
+            assert_eq!(
+                sent_timestamp(forwarded, &output),
+                Some(10 + 9 * FRAME_TICKS)
+            );
+        }
+
+        #[test]
+        fn a_restarted_client_stream_continues_our_timeline_and_numbers() {
+            let start = Instant::now();
+            let mut producer_clock = StreamClock::new(48_000);
+            let mut consumer = Consumer::new(
+                ConsumerSpec {
+                    clock_rate: 48_000,
+                    ..spec(false)
+                },
+                false,
+                (500, 0),
+            )
+            .unwrap();
+            let mut output = [0u8; 256];
+            let mut sent = Vec::new();
+            let mut send =
+                |sequence: u16, timestamp: u32, at: Instant, sent: &mut Vec<(u16, u32)>| {
+                    if producer_clock.on_packet(sequence, timestamp, at, false)
+                        == Continuity::Probation
+                    {
+                        return;
+                    }
+                    let forwarded = forward_clocked(
+                        &mut consumer,
+                        &packet_at(sequence, timestamp),
+                        0,
+                        true,
+                        producer_clock.clock(),
+                        at,
+                        &mut output,
+                    );
+                    if let Forward::Send { len, .. } = forwarded {
+                        let view = RtpPacket::parse(&output[..len]).unwrap();
+                        sent.push((view.sequence_number(), view.timestamp()));
+                    }
+                };
+            let ms20 = Duration::from_millis(20);
+            for nth in 0..3u32 {
+                send(100 + nth as u16, 960 * nth, start + ms20 * nth, &mut sent);
+            }
+            // The client restarts 1 s later, numbering from elsewhere: the first packet is
+            // held back, the second starts a new run 1 s on.
+            for nth in 0..3u32 {
+                let at = start + Duration::from_secs(1) + ms20 * nth;
+                send(40_000 + nth as u16, 7_777_777 + 960 * nth, at, &mut sent);
+            }
+            assert_eq!(
+                sent,
+                [
+                    (500, 0),
+                    (501, 960),
+                    (502, 1920),
+                    (503, 48_000 + 960),
+                    (504, 48_000 + 1920)
+                ]
+            );
+        }
+
+        fn packet_at(sequence: u16, timestamp: u32) -> Vec<u8> {
+            let header = RtpHeader {
+                payload_type: 101,
+                sequence_number: sequence,
+                timestamp,
+                ssrc: 7,
+                ..RtpHeader::default()
+            };
+            let mut out = Vec::new();
+            header.write_into(&[1, 2, 3, 4], &mut out).unwrap();
+            out
+        }
+
+        #[test]
+        fn the_opening_report_comes_once_with_the_first_packet() {
+            let start = Instant::now();
+            let mut consumer = Consumer::new(spec(false), false, (0, 0)).unwrap();
+            let mut output = [0u8; 256];
+            assert!(consumer.opening_report(start, || 1 << 32).is_none());
+            let clock = Some(CaptureClock::new(RATE, 90_000, start, 0));
+            forward_clocked(
+                &mut consumer,
+                &packet_at(1, 90_000),
+                0,
+                true,
+                clock,
+                start,
+                &mut output,
+            );
+            let (report, chunk) = consumer.opening_report(start, || 5 << 32).unwrap();
+            assert_eq!((report.ntp_seconds, report.rtp_timestamp), (5, 90_000));
+            assert_eq!(chunk.ssrc, 0xABCD);
+            forward_clocked(
+                &mut consumer,
+                &packet_at(2, 90_000),
+                0,
+                true,
+                clock,
+                start,
+                &mut output,
+            );
+            assert!(consumer.opening_report(start, || 6 << 32).is_none());
+        }
+
+        /// The sender's report on stream `index` (whose timestamps start at `base`), sent
+        /// `at` as the stream stands then, arriving a few ms later.
+        fn report(
+            clock: &mut StreamClock,
+            base: u32,
+            start: Instant,
+            at: Instant,
+            index: usize,
+            origin: Option<NtpOrigin>,
+        ) -> NtpOrigin {
+            let sent_at = at - start;
+            let ticks = sent_at.as_nanos() * u128::from(RATE) / 1_000_000_000;
+            let arrival = at + Duration::from_millis(index as u64 * 7);
+            clock.on_sender_report(
+                base.wrapping_add(ticks as u32),
+                sender_ntp(sent_at),
+                arrival,
+                origin,
+            )
+        }
+
+        /// What the simulated sender does next.
+        #[derive(Debug, Clone)]
+        enum Step {
+            /// The next frame, on the streams of `streams` (bits), keyframes on those of
+            /// `keyframes`, in `packets` packets each, each stream's arriving `latency_ms`
+            /// after capture.
+            Frame {
+                streams: u8,
+                keyframes: u8,
+                packets: u8,
+                latency_ms: [u8; 3],
+            },
+            /// A sender report on a stream.
+            Report(u8),
+            /// The first consumer pauses or resumes.
+            Pause(bool),
+            /// The first consumer prefers another stream.
+            Prefer(u8),
+            /// The client restarts a stream from other numbers, reporting first or not.
+            Restart(u8, u32, bool),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                6 => (1u8..8, 0u8..8, 1u8..4, [0u8..90, 0u8..90, 0u8..90]).prop_map(
+                    |(streams, keyframes, packets, latency_ms)| Step::Frame {
+                        streams,
+                        keyframes,
+                        packets,
+                        latency_ms,
+                    }
+                ),
+                1 => (0u8..3).prop_map(Step::Report),
+                1 => any::<bool>().prop_map(Step::Pause),
+                1 => (0u8..3).prop_map(Step::Prefer),
+                1 => ((0u8..3), any::<u32>(), any::<bool>())
+                    .prop_map(|(stream, base, reports)| Step::Restart(stream, base, reports)),
+            ]
+        }
+
+        /// A consumer under test and what the checks remember of it.
+        struct Observed {
+            consumer: Consumer,
+            /// The last packet sent: its (stream, epoch, frame, timestamp), and whether a
+            /// pause came since.
+            last: Option<(u8, u32, u32, u32)>,
+            paused_since: bool,
+            /// How far the reports put this run's frames after their capture (ns), once its
+            /// stream's clock is reported.
+            run_error: Option<i64>,
+            /// The last report, and when it was made.
+            last_report: Option<(SenderReport, Instant)>,
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+            /// Arbitrary frames on three simulcast streams (any subset, any latency, any
+            /// keyframes), sender reports, pauses, preference changes and restarts of the
+            /// client's streams, through three consumers (one moving among the streams, one
+            /// on the top stream, one carrying stream 0 alone): every consumer's timestamps
+            /// grow from frame to frame and stay equal within one; once the sender reported
+            /// a stream, a consumer's reports put each frame it sends at its capture time, or
+            /// by one fixed amount later for the whole of a run that the timeline placed
+            /// before the last frame sent, never earlier.
+            #[test]
+            fn timestamps_grow_frame_to_frame_and_reports_follow_the_capture_clock(
+                steps in proptest::collection::vec(step(), 1..120),
+                bases in [any::<u32>(), any::<u32>(), any::<u32>()],
+            ) {
+                let start = Instant::now();
+                let mut bases = bases;
+                let mut sequences = [0u16, 20_000, 40_000];
+                let mut clocks = [StreamClock::new(RATE), StreamClock::new(RATE), StreamClock::new(RATE)];
+                let mut origin: Option<NtpOrigin> = None;
+                let mut observed: Vec<Observed> = [simulcast(1), simulcast(2), ConsumerSpec { clock_rate: RATE, ..spec(true) }]
+                    .into_iter()
+                    .map(|spec| Observed {
+                        consumer: Consumer::new(spec, false, (0, 0)).unwrap(),
+                        last: None,
+                        paused_since: false,
+                        run_error: None,
+                        last_report: None,
+                    })
+                    .collect();
+                let mut started = [false; 3];
+                let mut reported_bases: [Option<u32>; 3] = [None; 3];
+                let mut frame = 0u32;
+                let mut now = start;
+                let mut output = [0u8; 256];
+                for step in steps {
+                    match step {
+                        Step::Frame { streams, keyframes, packets, latency_ms } => {
+                            frame += 1;
+                            let captured = start + FRAME * frame;
+                            for stream in 0..3u8 {
+                                if streams & (1 << stream) == 0 {
+                                    continue;
+                                }
+                                let index = usize::from(stream);
+                                now = now.max(captured + Duration::from_millis(u64::from(latency_ms[index])));
+                                let timestamp = bases[index].wrapping_add(frame * FRAME_TICKS);
+                                for nth in 0..packets {
+                                    let sequence = sequences[index];
+                                    sequences[index] = sequence.wrapping_add(1);
+                                    started[index] = true;
+                                    if clocks[index].on_packet(sequence, timestamp, now, false) == Continuity::Probation {
+                                        continue;
+                                    }
+                                    let clock = clocks[index].clock();
+                                    let is_keyframe = nth == 0 && keyframes & (1 << stream) != 0;
+                                    let input = video(sequence, timestamp);
+                                    for seen in &mut observed {
+                                        let forwarded = forward_clocked(&mut seen.consumer, &input, stream, is_keyframe, clock, now, &mut output);
+                                        let Some(sent) = sent_timestamp(forwarded, &output) else {
+                                            continue;
+                                        };
+                                        let epoch = clock.map_or(0, |clock| clock.epoch());
+                                        let new_run = match seen.last {
+                                            Some((last_stream, last_epoch, last_frame, last_sent)) => {
+                                                let same = last_stream == stream && last_epoch == epoch && !seen.paused_since;
+                                                let step = signed(sent.wrapping_sub(last_sent));
+                                                if same && last_frame == frame {
+                                                    prop_assert_eq!(step, 0, "one frame, one timestamp");
+                                                } else {
+                                                    prop_assert!(step > 0, "frame {} sent at {} after frame {} at {}", frame, sent, last_frame, last_sent);
+                                                }
+                                                !same
+                                            }
+                                            None => true,
+                                        };
+                                        if new_run {
+                                            seen.run_error = None;
+                                        }
+                                        seen.last = Some((stream, epoch, frame, sent));
+                                        seen.paused_since = false;
+                                        // A report after each packet: it never puts a frame
+                                        // more than REPORT_SLEW earlier than the last one did.
+                                        let (report, _) = seen.consumer.sender_report(now, our_ntp(start, now)).unwrap();
+                                        // A tick of rounding at each end.
+                                        let tick = 1_000_000_000 / i64::from(RATE);
+                                        let placed = reported_at(&report, start, now, sent);
+                                        if let Some((previous, previous_at)) = seen.last_report.replace((report, now)) {
+                                            let placed_before = reported_at(&previous, start, previous_at, sent);
+                                            let slew = REPORT_SLEW.as_nanos() as i64;
+                                            prop_assert!(placed >= placed_before - slew - 2 * tick, "moved {} ns earlier", placed_before - placed);
+                                        }
+                                        // Once the reports caught up with a reported clock, they
+                                        // put each frame at its capture time, or the whole run a
+                                        // fixed amount later.
+                                        if clock.is_some_and(|clock| clock.is_reported()) && seen.consumer.report_gap() == 0 {
+                                            let error = placed - nanos_since(start, captured);
+                                            prop_assert!(error >= -2 * tick, "reported {} ns before capture", -error);
+                                            match seen.run_error {
+                                                Some(run_error) => prop_assert!((error - run_error).abs() <= 2 * tick, "{} then {}", run_error, error),
+                                                None => seen.run_error = Some(error),
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        Step::Report(stream) => {
+                            now += Duration::from_millis(3);
+                            let index = usize::from(stream);
+                            origin = Some(report(&mut clocks[index], bases[index], start, now, index, origin));
+                            reported_bases[index] = Some(bases[index]);
+                        }
+                        Step::Pause(paused) => {
+                            let seen = &mut observed[0];
+                            seen.paused_since |= paused != seen.consumer.paused;
+                            seen.consumer.set_paused(paused);
+                        }
+                        Step::Prefer(spatial) => {
+                            observed[0].consumer.set_preferred_layers(Layers { spatial, temporal: 0 });
+                        }
+                        Step::Restart(stream, base, reports) => {
+                            let index = usize::from(stream);
+                            // A sender restarts what it sent; its reports always describe
+                            // what it sends.
+                            if !started[index] {
+                                continue;
+                            }
+                            // Far from the numbers the last report described (a random base
+                            // almost always is).
+                            bases[index] = reported_bases[index]
+                                .unwrap_or(bases[index])
+                                .wrapping_add(1 << 31)
+                                .wrapping_add(base % (1 << 30));
+                            sequences[index] = sequences[index].wrapping_add(30_000);
+                            if reports {
+                                origin = Some(report(&mut clocks[index], bases[index], start, now, index, origin));
+                                reported_bases[index] = Some(bases[index]);
+                            }
+                        }
+                    }
                 }
             }
         }

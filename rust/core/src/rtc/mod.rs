@@ -27,6 +27,8 @@
 //! - [`layer_selector`]: which simulcast stream and temporal layers a consumer forwards.
 //! - [`svc_selector`]: which layers of an SVC (VP9) stream a consumer forwards.
 //! - [`sequence_mapper`]: a consumer's gapless numbering across runs and dropped packets.
+//! - [`capture_clock`]: when a producer stream's media was captured (from its sender
+//!   reports): consumers' timestamps across switches and their own sender reports.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`data_producer`] and [`data_consumer`]: DataChannel messages entering the router on a
 //!   stream and each endpoint's copy (pause, subchannels, size limit, counters).
@@ -37,6 +39,7 @@
 
 pub mod audio_level_observer;
 pub mod bandwidth_allocation;
+pub mod capture_clock;
 pub mod consumer;
 pub mod data_consumer;
 pub mod data_producer;

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::{self, FrameInfo, PayloadCodec};
+use crate::packet::rtcp::SenderReport;
 use crate::packet::rtp::{rtx_decapsulate, ExtensionIdMap, RtpPacket};
+use crate::rtc::capture_clock::{CaptureClock, Continuity, NtpOrigin, StreamClock};
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
@@ -198,6 +200,11 @@ pub struct ProducerStream {
     video_orientation: Option<VideoOrientation>,
     store: Option<Box<RtpPacketStore>>,
     receive_stats: ReceiveStats,
+    /// When its media was captured, from the client's sender reports; and its restarts.
+    clock: StreamClock,
+    /// Where the client's NTP clock stands on ours (its first sender report on this
+    /// transport), once known.
+    ntp_origin: Option<NtpOrigin>,
     /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
     layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     /// AV1 with the dependency descriptor: the last keyframe's template layers.
@@ -228,6 +235,8 @@ impl ProducerStream {
                 .store_for_retransmission
                 .then(|| Box::new(RtpPacketStore::default())),
             receive_stats: ReceiveStats::new(spec.clock_rate),
+            clock: StreamClock::new(spec.clock_rate),
+            ntp_origin: None,
             key_frame_requests: KeyFrameRequests::new(spec.key_frame_request_delay),
             spec: ProducerSpec {
                 encodings: Vec::new(),
@@ -265,6 +274,35 @@ impl ProducerStream {
     /// The client's media SSRC, once known.
     pub fn client_ssrc(&self) -> Option<Ssrc> {
         self.media_ssrc
+    }
+
+    /// When the stream's media was captured, once a packet or sender report told.
+    pub fn capture_clock(&self) -> Option<CaptureClock> {
+        self.clock.clock()
+    }
+
+    /// Where the client's NTP clock stands on ours, once a sender report told.
+    pub fn ntp_origin(&self) -> Option<NtpOrigin> {
+        self.ntp_origin
+    }
+
+    /// Takes in the client's sender report on this stream, arrived `now`; `origin` is where
+    /// the client's NTP clock stands on ours if another of its streams measured it (all of
+    /// them share one, so their timing relative to each other stays the client's).
+    pub fn on_sender_report(
+        &mut self,
+        report: &SenderReport,
+        now: Instant,
+        origin: Option<NtpOrigin>,
+    ) {
+        let middle = ((report.ntp_seconds & 0xFFFF) << 16) | (report.ntp_fraction >> 16);
+        self.receive_stats.on_sender_report(middle, now);
+        let ntp = (u64::from(report.ntp_seconds) << 32) | u64::from(report.ntp_fraction);
+        let origin = self.ntp_origin.or(origin);
+        self.ntp_origin = Some(
+            self.clock
+                .on_sender_report(report.rtp_timestamp, ntp, now, origin),
+        );
     }
 
     /// The client's RTX SSRC, once known.
@@ -368,6 +406,18 @@ impl ProducerStream {
         };
         let client_ssrc = Ssrc(packet.ssrc());
         let sequence = packet.sequence_number();
+        match self
+            .clock
+            .on_packet(sequence, packet.timestamp(), now, repaired)
+        {
+            Continuity::Continues => {}
+            // Far from the stream's numbers: dropped unless the next packet confirms the
+            // client restarted (then consumers start anew on this epoch).
+            Continuity::Probation => return None,
+            Continuity::Restarted => {
+                self.nack_generator = self.spec.generate_nacks.then(NackGenerator::default);
+            }
+        }
         let arrival = self
             .nack_generator
             .as_mut()

@@ -120,6 +120,7 @@ impl WorkerHandle {
             receive: RecvBatch::default(),
             send: SendBatch::default(),
             transport_events: Vec::new(),
+            wall_clock: WallClock::start(),
         };
         let thread_events = Arc::clone(&events);
         let thread = std::thread::Builder::new()
@@ -190,11 +191,29 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         )
 }
 
-/// The wall clock, for the routers' sender reports and event timestamps.
-fn since_unix_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
+/// The worker's wall clock: read once, when the worker starts, and moved on by the monotonic
+/// clock, so every router of the worker pairs NTP and RTP times alike (see the router's
+/// wall clock) and a step of the system clock never reaches the reports.
+#[derive(Debug, Clone, Copy)]
+struct WallClock {
+    started: Instant,
+    started_since_unix_epoch: Duration,
+}
+
+impl WallClock {
+    fn start() -> Self {
+        WallClock {
+            started: Instant::now(),
+            started_since_unix_epoch: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The time since the Unix epoch at `instant`.
+    fn since_unix_epoch(&self, instant: Instant) -> Duration {
+        self.started_since_unix_epoch + instant.saturating_duration_since(self.started)
+    }
 }
 
 /// A router of the worker.
@@ -251,6 +270,8 @@ struct Worker {
     send: SendBatch,
     /// Transport state changes being published, reused.
     transport_events: Vec<TransportEvent>,
+    /// The wall clock its routers are created with.
+    wall_clock: WallClock,
 }
 
 /// Where what a router sends goes: the worker's transports, by slot (the transport key a
@@ -364,7 +385,6 @@ impl Worker {
                 self.publish_transport_events(slot);
             }
         }
-        let wall_clock = since_unix_epoch();
         for slot in 0..self.routers.len() {
             let Some(Some(entry)) = self.routers.get_mut(slot) else {
                 continue;
@@ -376,7 +396,7 @@ impl Worker {
                 transports: &mut self.transports,
                 io: transport_io!(self, OUTLET_SLOT, now),
             };
-            entry.router.handle_timeout(now, wall_clock, &mut outlet);
+            entry.router.handle_timeout(now, &mut outlet);
         }
         self.egress_queue.flush();
     }
@@ -625,7 +645,7 @@ impl Worker {
                     .map_err(|error| RequestError::Resource(error.to_string()))?;
                 let entry = RouterEntry {
                     id: router_id.clone(),
-                    router: Router::new(now, since_unix_epoch(), seed),
+                    router: Router::new(now, self.wall_clock.since_unix_epoch(now), seed),
                 };
                 let slot = put(&mut self.routers, entry);
                 self.routers_by_id.insert(router_id, slot);

@@ -93,8 +93,11 @@ pub const MAX_PACKET_LEN: usize = 2048;
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
 /// The wall clock as of a monotonic instant: what absolute times on the wire (sender
-/// reports' NTP time) and in events (trace timestamps) are computed from. The caller sets it
-/// when it creates the router and again at each [`Router::handle_timeout`].
+/// reports' NTP time) and in events (trace timestamps) are computed from. Set once, when
+/// the router is created, and moved on by the monotonic clock only: a report pairs its NTP
+/// time with the RTP timestamp of the same instant, and a wall clock read apart from that
+/// instant (or stepped meanwhile) would add the difference to the pairing; receivers that
+/// align streams by reports (ffmpeg) would see timestamps jump.
 #[derive(Debug, Clone, Copy)]
 struct WallClock {
     at: Instant,
@@ -161,7 +164,8 @@ pub struct Router {
 
 impl Router {
     /// A router with nothing in it, created at `now`, when the wall clock says
-    /// `since_unix_epoch`; `seed` seeds the numbers it picks.
+    /// `since_unix_epoch` (the routers of one worker are given the same wall clock, so their
+    /// reports agree); `seed` seeds the numbers it picks.
     pub fn new(now: Instant, since_unix_epoch: Duration, seed: u64) -> Self {
         Router {
             transports: Arena::default(),

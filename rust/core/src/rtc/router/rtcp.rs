@@ -7,9 +7,10 @@ use std::time::Instant;
 use super::arena::TransportIndex;
 use super::rtp::consumer_trace;
 use super::{Router, RouterOutput};
-use crate::packet::rtcp::{serialize_compound, RtcpCompoundIter, RtcpPacket};
+use crate::packet::rtcp::{serialize_compound, RtcpCompoundIter, RtcpPacket, SenderReport};
+use crate::rtc::capture_clock::NtpOrigin;
 use crate::rtc::ids::Ssrc;
-use crate::rtc::producer_stream::StreamPart;
+use crate::rtc::producer_stream::{ProducerStream, StreamPart};
 use crate::rtc::producer_trace::{TraceInfo, TraceKind};
 
 /// Whether a received compound parsed whole.
@@ -55,10 +56,10 @@ impl Router {
         out: &mut dyn RouterOutput,
     ) {
         match packet {
-            RtcpPacket::SenderReport(report) => {
-                let middle = ((report.ntp_seconds & 0xFFFF) << 16) | (report.ntp_fraction >> 16);
-                self.on_sender_report(transport, Ssrc(report.ssrc), middle, now);
-                self.on_report_blocks(transport, &report.reports, now);
+            RtcpPacket::SenderReport(mut report) => {
+                let blocks = std::mem::take(&mut report.reports);
+                self.on_sender_report(transport, &report, now);
+                self.on_report_blocks(transport, &blocks, now);
             }
             RtcpPacket::ReceiverReport(report) => {
                 self.on_report_blocks(transport, &report.reports, now);
@@ -130,30 +131,43 @@ impl Router {
         }
     }
 
-    /// A sender report on a producer stream: the time it was sent, echoed in our receiver
-    /// reports (`middle`: the middle 32 bits of its NTP time).
-    fn on_sender_report(
-        &mut self,
-        transport: TransportIndex,
-        ssrc: Ssrc,
-        middle: u32,
-        now: Instant,
-    ) {
+    /// A sender report on a producer stream: the time it was sent (echoed in our receiver
+    /// reports) and the capture time of its media (the stream's capture clock, which its
+    /// consumers' timestamps and reports follow).
+    fn on_sender_report(&mut self, transport: TransportIndex, report: &SenderReport, now: Instant) {
         let Some(routes) = self.transports.get(transport) else {
             return;
         };
-        let Some(route) = routes.listener.route_of(ssrc) else {
+        let Some(route) = routes.listener.route_of(Ssrc(report.ssrc)) else {
             return;
         };
         if route.part != StreamPart::Media {
             return;
         }
+        // One endpoint, one NTP clock: its streams share where it stands on ours, and so do
+        // endpoints whose clocks agree with it.
+        let mut own = None;
+        let mut known = Vec::new();
+        for (_, producer) in self.producers.iter() {
+            for origin in producer
+                .streams
+                .iter()
+                .filter_map(ProducerStream::ntp_origin)
+            {
+                if producer.transport == transport {
+                    own = Some(origin);
+                }
+                known.push(origin);
+            }
+        }
+        let ntp = (u64::from(report.ntp_seconds) << 32) | u64::from(report.ntp_fraction);
+        let origin = own.or_else(|| NtpOrigin::agreeing(known, ntp, now));
         if let Some(stream) = self
             .producers
             .get_mut(route.producer)
             .and_then(|producer| producer.streams.get_mut(usize::from(route.stream)))
         {
-            stream.receive_stats().on_sender_report(middle, now);
+            stream.on_sender_report(report, now, origin);
         }
     }
 
@@ -219,14 +233,18 @@ impl Router {
         let Some(routes) = self.transports.get(transport) else {
             return;
         };
-        let buffer = &mut self.rtcp_buffer;
-        buffer.clear();
-        if serialize_compound(packets, buffer).is_err() {
-            return;
+        if let Some(len) = write_compound(packets, &mut self.rtcp_buffer) {
+            out.send_rtcp(routes.key, &mut self.rtcp_buffer, len);
         }
-        let len = buffer.len();
-        // Room for the SRTCP trailer the transport appends.
-        buffer.resize(len + super::COPY_HEADROOM, 0);
-        out.send_rtcp(routes.key, buffer, len);
     }
+}
+
+/// Writes a compound made of `packets` into `buffer`, with room after it for the SRTCP
+/// trailer the transport appends; its length.
+pub(super) fn write_compound(packets: &[RtcpPacket], buffer: &mut Vec<u8>) -> Option<usize> {
+    buffer.clear();
+    serialize_compound(packets, buffer).ok()?;
+    let len = buffer.len();
+    buffer.resize(len + super::COPY_HEADROOM, 0);
+    Some(len)
 }

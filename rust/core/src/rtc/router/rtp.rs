@@ -8,9 +8,10 @@ use super::arena::{ConsumerIndex, ProducerIndex, TransportIndex};
 use super::consumer_entry::ConsumerEntry;
 use super::events::RouterEvent;
 use super::producer::Producer;
+use super::rtcp::write_compound;
 use super::rtp_listener::{Lookup, StreamRoute};
 use super::{Router, RouterOutput};
-use crate::packet::rtcp::{Fir, FirEntry, Pli, RtcpPacket};
+use crate::packet::rtcp::{Fir, FirEntry, Pli, RtcpPacket, SourceDescription};
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Forward, ProducerRtp};
 use crate::rtc::ids::Ssrc;
@@ -61,6 +62,7 @@ impl Router {
         let Ingest::Accepted { produced, packet } = stream.ingest(packet, route.part, now) else {
             return;
         };
+        let capture_clock = stream.capture_clock();
         if stream.next_deadline().is_some()
             && !self.timed_streams.contains(&(route.producer, stream_index))
         {
@@ -74,7 +76,7 @@ impl Router {
         if !routes.within_max_incoming(packet.len(), now) {
             return;
         }
-        let clock = self.wall_clock;
+        let wall_clock = self.wall_clock;
         if let Some(orientation) = produced.video_orientation_change {
             self.events.push(RouterEvent::VideoOrientationChange {
                 producer_id: producer.id.clone(),
@@ -86,7 +88,7 @@ impl Router {
                 producer,
                 &packet,
                 &produced,
-                clock.unix_ms(now),
+                wall_clock.unix_ms(now),
                 &mut self.events,
             );
         }
@@ -99,6 +101,7 @@ impl Router {
             stream: stream_index,
             frame: produced.frame,
             vp8: produced.vp8,
+            clock: capture_clock,
         };
         // Streams (bits) whose keyframe some consumer waits for.
         let mut needs_key_frame = 0u32;
@@ -152,9 +155,24 @@ impl Router {
                             entry,
                             &self.copy_buffer[..len],
                             key_frame,
-                            clock.unix_ms(now),
+                            wall_clock.unix_ms(now),
                             &mut self.events,
                         );
+                    }
+                    // A consumer's first report goes ahead of its first packet: ffmpeg,
+                    // recording, aligns streams by reports and would place packets that came
+                    // before one wrongly.
+                    let opening = entry.consumer.opening_report(now, || wall_clock.ntp(now));
+                    if let Some((report, chunk)) = opening {
+                        let packets = [
+                            RtcpPacket::SenderReport(report),
+                            RtcpPacket::SourceDescription(SourceDescription {
+                                chunks: vec![chunk],
+                            }),
+                        ];
+                        if let Some(len) = write_compound(&packets, &mut self.rtcp_buffer) {
+                            out.send_rtcp(routes.key, &mut self.rtcp_buffer, len);
+                        }
                     }
                     out.send_rtp(routes.key, &mut self.copy_buffer, len);
                 }

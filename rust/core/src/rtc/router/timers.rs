@@ -48,18 +48,8 @@ impl Router {
             .fold(self.next_periodic, Instant::min)
     }
 
-    /// Runs the timers due at `now` (`since_unix_epoch`: the wall clock now, for the times
-    /// the router writes and reports).
-    pub fn handle_timeout(
-        &mut self,
-        now: Instant,
-        since_unix_epoch: Duration,
-        out: &mut dyn RouterOutput,
-    ) {
-        self.wall_clock = super::WallClock {
-            at: now,
-            since_unix_epoch,
-        };
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut dyn RouterOutput) {
         self.run_stream_timers(now, out);
         if self.next_transport_cc.is_some_and(|due| due <= now) {
             self.next_transport_cc = None;

@@ -137,7 +137,6 @@ impl RouterOutput for Outbox {
 #[derive(Debug)]
 pub struct Bench {
     pub router: Router,
-    pub start: Instant,
     pub now: Instant,
     /// Indexed by the transport key.
     pub endpoints: Vec<Endpoint>,
@@ -160,7 +159,6 @@ impl Bench {
             .collect();
         Bench {
             router,
-            start,
             now: start,
             endpoints: (0..transports).map(|_| Endpoint::default()).collect(),
             transports: indices,
@@ -243,9 +241,7 @@ impl Bench {
             } else if nack == Some(next) {
                 self.send_endpoint_nacks();
             } else {
-                let since_unix = WALL_CLOCK_START + self.now.duration_since(self.start);
-                self.router
-                    .handle_timeout(self.now, since_unix, &mut self.outbox);
+                self.router.handle_timeout(self.now, &mut self.outbox);
             }
             self.flush_outbox();
         }

@@ -241,6 +241,7 @@ fn a_simulcast_consumer_switches_streams_at_a_keyframe_without_a_jump() {
                 ..EncodingSpec::default()
             })
             .collect(),
+        clock_rate: 90_000,
         ..ProducerSpec::default()
     };
     bench
@@ -295,7 +296,10 @@ fn a_simulcast_consumer_switches_streams_at_a_keyframe_without_a_jump() {
         .filter(|packet| matches!(packet, RtcpPacket::Pli(pli) if pli.media_ssrc == 3000))
         .collect();
     assert_eq!(plis.len(), 1, "the top stream is asked for a keyframe");
-    // Its keyframe switches: numbering continues, the timestamp moves on by the 40 ms.
+    // Its keyframe switches: numbering continues, and the timestamp is the keyframe's
+    // capture time on the low stream's clock. Without sender reports the clocks start at
+    // each stream's first packet: the keyframe, 33 ms after the top stream's first packet,
+    // which came 40 ms after the low one's, is 73 ms (6600 ticks) after it.
     bench.send_rtp(0, simulcast_vp8(3000, 901, 80_000, 301, true));
     bench.send_rtp(0, simulcast_vp8(1000, 12, 6500, 9, false));
     bench.send_rtp(0, simulcast_vp8(3000, 902, 83_000, 302, false));
@@ -308,7 +312,7 @@ fn a_simulcast_consumer_switches_streams_at_a_keyframe_without_a_jump() {
     );
     let (top_sequence, top_timestamp, top_picture_id) = all[2];
     assert_eq!(top_sequence, sequence + 2);
-    assert_eq!(top_timestamp, timestamp + 3000 + 3600);
+    assert_eq!(top_timestamp, timestamp + 6600);
     assert_eq!(top_picture_id, picture_id + 2);
     assert_eq!(all[3], (sequence + 3, top_timestamp + 3000, picture_id + 3));
     let changes: Vec<RouterEvent> = bench.router.take_events().collect();
@@ -656,10 +660,15 @@ fn periodic_rtcp_reports_on_both_sides_and_scores_follow_receiver_reports() {
         (MAPPED_SSRC, CLIENT_SSRC, 1),
         "sequence 3 is missing"
     );
+    // B had the opening report with the first packet, then the periodic one.
     let to_b = &bench.endpoints[RECEIVER_B].rtcp;
-    let [compound] = to_b.as_slice() else {
-        panic!("one compound to B: {to_b:?}")
+    let [opening, compound] = to_b.as_slice() else {
+        panic!("two compounds to B: {to_b:?}")
     };
+    assert!(
+        matches!(&opening[0], RtcpPacket::SenderReport(sr) if sr.packet_count == 1),
+        "{opening:?}"
+    );
     let RtcpPacket::SenderReport(sr) = &compound[0] else {
         panic!("an SR first")
     };
@@ -745,16 +754,19 @@ fn a_max_incoming_bitrate_goes_to_the_sender_in_a_remb_each_second() {
 }
 
 /// 1000-byte packets to the producer at `packets_per_second` for `seconds`: how many the
-/// router forwards to receiver B.
-fn forwarded_at(bench: &mut Bench, packets_per_second: u64, seconds: u64) -> usize {
+/// router forwards to receiver B. They are numbered from `first_sequence`: a run that goes
+/// on from the last one's numbers (a jump in the numbers is a client restarting its stream,
+/// whose first packet waits for the next).
+fn forwarded_at(
+    bench: &mut Bench,
+    first_sequence: u16,
+    packets_per_second: u64,
+    seconds: u64,
+) -> usize {
     let before = bench.endpoints[RECEIVER_B].rtp.len();
     let interval = Duration::from_micros(1_000_000 / packets_per_second);
-    let first = bench.endpoints[SENDER].rtp.len() as u16;
     for nth in 0..packets_per_second * seconds {
-        bench.send_rtp(
-            SENDER,
-            vp8(first.wrapping_add(nth as u16).wrapping_add(1000), true),
-        );
+        bench.send_rtp(SENDER, vp8(first_sequence.wrapping_add(nth as u16), true));
         bench.run_for(interval);
     }
     bench.endpoints[RECEIVER_B].rtp.len() - before
@@ -768,7 +780,7 @@ fn a_sender_that_ignores_the_max_incoming_bitrate_is_cut_back_to_it() {
         .router
         .set_transport_bitrates(transport, Some(200_000), None);
     // 8 Mbps for 10 s: the tolerated 300 kbps, plus a 2 s burst of it.
-    let forwarded = forwarded_at(&mut bench, 1000, 10) as u64;
+    let forwarded = forwarded_at(&mut bench, 1000, 1000, 10) as u64;
     let allowed = 300_000 / 8 * 12 / 1012;
     assert!(
         forwarded.abs_diff(allowed) <= 2,
@@ -780,7 +792,7 @@ fn a_sender_that_ignores_the_max_incoming_bitrate_is_cut_back_to_it() {
     );
     // Lifting the ceiling stops the drops and keeps the count.
     bench.router.set_transport_bitrates(transport, None, None);
-    assert_eq!(forwarded_at(&mut bench, 1000, 1), 1000);
+    assert_eq!(forwarded_at(&mut bench, 11_000, 1000, 1), 1000);
     assert_eq!(
         bench.router.transport_figures(transport).1,
         10_000 - forwarded
@@ -795,7 +807,7 @@ fn a_sender_within_the_max_incoming_bitrate_loses_nothing() {
         .router
         .set_transport_bitrates(transport, Some(1_000_000), None);
     // 50 packets/s of 1012 bytes: 405 kbps, and the ceiling can be set again unchanged.
-    assert_eq!(forwarded_at(&mut bench, 50, 20), 1000);
+    assert_eq!(forwarded_at(&mut bench, 1000, 50, 20), 1000);
     bench
         .router
         .set_transport_bitrates(transport, Some(1_000_000), None);
