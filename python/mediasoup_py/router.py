@@ -193,7 +193,7 @@ class Router(EventEmitter):
         transport = await WebRtcTransport.create(
             self,
             listen,
-            server_protocols=frozenset(protocols),
+            server_protocols=tuple(sorted(protocols)),
             prefer_tcp=bool(prefer_tcp) and not prefer_udp,
             ice_consent_timeout=ice_consent_timeout,
             app_data=app_data or {},

@@ -264,7 +264,7 @@ class WebRtcTransport(Transport):
         router: Router,
         listen: list[ResolvedListen] | WebRtcServer,
         *,
-        server_protocols: frozenset[str] = frozenset(("udp", "tcp")),
+        server_protocols: tuple[str, ...] = ("udp", "tcp"),
         prefer_tcp: bool,
         ice_consent_timeout: float,
         app_data: dict[str, Any],
