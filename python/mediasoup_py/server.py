@@ -157,7 +157,6 @@ class Server(EventEmitter):
         self._rooms: list[Room] = []
         self._rooms_being_created = 0
         self._closed = False
-        self._reopening: asyncio.Future[None] | None = None
         for worker in workers:
             worker.on("died", lambda error, worker=worker: self._on_worker_died(worker))
 
@@ -197,7 +196,7 @@ class Server(EventEmitter):
         WebRtcServer on that UDP port (and, with ``rtc_tcp``, ICE-TCP on the same TCP port):
         the process listens on that port alone (``rtc_min_port``..``rtc_max_port`` are then
         only for plain and pipe transports). The first worker reads the ports; if it dies,
-        the server is made again on the next one (its peers' transports close with it).
+        the next one does (only the dead worker's peers lose their transports).
 
         With ``redis`` (``redis://HOST:6379/0``) the server is a node of the cluster that
         shares that Redis (:mod:`mediasoup_py.cluster`): rooms created with a ``room_id``
@@ -345,30 +344,6 @@ class Server(EventEmitter):
         if not self._workers:
             self.close()
             return
-        server = self._webrtc_server
-        if server is not None and server.closed:
-            # It was the worker reading the one port: the port opens again on another.
-            self._reopening = asyncio.ensure_future(self._reopen_webrtc_server(server))
-
-    async def _reopen_webrtc_server(self, closed: WebRtcServer) -> None:
-        infos: list[ListenInfo] = []
-        for entry in closed.listening:
-            info: ListenInfo = {"protocol": entry["protocol"], "ip": entry["ip"]}
-            info["port"] = entry["port"]
-            if entry.get("announcedAddress"):
-                info["announcedAddress"] = entry["announcedAddress"]
-            infos.append(info)
-        try:
-            server = await _share_one_port(self._workers, infos)
-        except Exception:
-            _logger.exception("the one RTC port could not be opened again")
-            return
-        if self._closed:
-            server.close()
-            return
-        self._webrtc_server = server
-        for room in self._rooms:
-            room.webrtc_server = server
 
     def close(self) -> None:
         """Closes every room (so every peer: their signaling connections are closed as going

@@ -8,7 +8,9 @@ same port), and an ICE-TCP connection moves whole to the worker of its transport
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from mediasoup_py.worker import Worker
 
 __all__ = ["WebRtcServer"]
+
+_logger = logging.getLogger("mediasoup_py.webrtc_server")
 
 
 class WebRtcServer(EventEmitter):
@@ -48,6 +52,7 @@ class WebRtcServer(EventEmitter):
         self._id = server_id
         self._transports: dict[str, WebRtcTransport] = {}
         self._closed = False
+        self._rehoming: asyncio.Future[None] | None = None
         self.app_data = app_data
         self.observer = EventEmitter()
         self._listening = announce(data["listening"], resolved)
@@ -92,8 +97,8 @@ class WebRtcServer(EventEmitter):
 
     @property
     def workers(self) -> list[Worker]:
-        """The workers whose routers may use it, the one that created it (and reads its
-        ports) first."""
+        """The workers whose routers may use it, the one that reads its ports first (the one
+        that created it, or the next if that one closed or died)."""
         return list(self._members)
 
     @property
@@ -171,12 +176,28 @@ class WebRtcServer(EventEmitter):
     def _on_worker_closed(self, worker: Worker) -> None:
         if self._closed:
             return
+        if worker in self._members:
+            self._members.remove(worker)
         if worker is not self._worker:
             # Another member: its transports closed with its routers; the ports stay.
-            if worker in self._members:
-                self._members.remove(worker)
             return
-        # The worker reading the ports: the server is gone for every member.
-        self._members.remove(worker)
-        self.close()
-        self.emit("workerclose")
+        survivors = [member for member in self._members if not member.closed]
+        if not survivors:
+            self._closed = True
+            self._transports.clear()
+            self.emit("workerclose")
+            self.observer.emit("close")
+            return
+        # The worker reading the ports is gone: the next member reads them from now on (the
+        # other members' transports go on meanwhile, on their clients' connected sockets).
+        self._worker = survivors[0]
+        self._rehoming = asyncio.ensure_future(self._rehome(survivors[0]))
+
+    async def _rehome(self, worker: Worker) -> None:
+        try:
+            await worker._request(
+                functools.partial(worker._native.rehome_webrtc_server, server_id=self._id)
+            )
+        except errors.MediasoupError:
+            _logger.exception("WebRtcServer %s: its port could not be opened again", self._id)
+            self.close()

@@ -202,7 +202,8 @@ class Worker(EventEmitter):
         """Shared UDP/TCP ports for many WebRtcTransports (pass it to
         ``Router.create_webrtc_transport(webrtc_server=...)``). With ``share_with``, the
         routers of those workers may use it too: one port for the whole process. This worker
-        reads the ports; closing it closes the server."""
+        reads the ports; if it closes or dies, the next of those workers reads them (the
+        server closes with the last)."""
         from mediasoup_py.webrtc_server import WebRtcServer
 
         self._check_open()

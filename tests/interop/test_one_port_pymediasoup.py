@@ -107,3 +107,56 @@ def test_peers_on_two_workers_share_one_udp_port() -> None:
     sockets = result["sockets_on_port"]
     assert len(set(sockets)) == len(sockets) == 4, sockets
     assert sockets[0] == "00000000:0000", sockets
+
+
+async def the_worker_reading_the_port_dies() -> dict[str, Any]:
+    codecs = [c for c in MEDIA_CODECS if c["mimeType"] != "video/H264"]
+    first = await mediasoup_py.create_worker(rtc_min_port=46240, rtc_max_port=46259)
+    second = await mediasoup_py.create_worker(rtc_min_port=46260, rtc_max_port=46279)
+    peers: list[Peer] = []
+    try:
+        server = await first.create_webrtc_server(
+            listen_infos=[{"protocol": "udp", "ip": "127.0.0.1", "port": PORT + 1}],
+            share_with=[second],
+        )
+        router = await second.create_router(media_codecs=codecs)  # type: ignore[arg-type]
+        video = VideoStreamTrack()
+        sender = await Peer.join(router, [video], webrtc_server=server)
+        peers.append(sender)
+        producers = await sender.produce([video])
+        receiver = await Peer.join(router, webrtc_server=server)
+        peers.append(receiver)
+        [(_, client)] = await receiver.consume(producers)
+        before = await asyncio.wait_for(decoded_frames(client.track, FRAMES_WANTED), 30)
+        died = asyncio.get_running_loop().create_future()
+        first.on("died", lambda error: died.done() or died.set_result(str(error)))
+        first._debug_panic()
+        await asyncio.wait_for(died, 10)
+        # The second worker's clients go on through the port...
+        after = await asyncio.wait_for(decoded_frames(client.track, FRAMES_WANTED), 30)
+        await asyncio.sleep(0.5)
+        # ...and a new client gets in: the second worker reads the port now.
+        newcomer = await Peer.join(router, webrtc_server=server)
+        peers.append(newcomer)
+        [(_, late)] = await newcomer.consume(producers)
+        joined = await asyncio.wait_for(decoded_frames(late.track, FRAMES_WANTED), 30)
+        return {
+            "frames": [len(before), len(after), len(joined)],
+            "workers": [worker is second for worker in server.workers],
+            "closed": server.closed,
+            "dump": await server.dump(),
+        }
+    finally:
+        for peer in peers:
+            await peer.close()
+        first.close()
+        second.close()
+
+
+def test_when_the_worker_reading_the_port_dies_the_next_one_reads_it() -> None:
+    result = asyncio.run(the_worker_reading_the_port_dies())
+    assert result["frames"] == [FRAMES_WANTED] * 3, result
+    assert result["workers"] == [True]
+    assert not result["closed"]
+    # The three clients of the second worker: each on a socket connected to it.
+    assert result["dump"]["workers"][0]["tupleSockets"] == 3, result["dump"]

@@ -299,6 +299,11 @@ impl PyWorkerChannel {
         self.worker(request_id, WorkerRequest::JoinWebRtcServer { server_id })
     }
 
+    /// This worker takes the place of the member of the WebRtcServer that read its port.
+    fn rehome_webrtc_server(&self, request_id: u64, server_id: String) -> PyResult<()> {
+        self.worker(request_id, WorkerRequest::RehomeWebRtcServer { server_id })
+    }
+
     fn update_settings(
         &self,
         request_id: u64,

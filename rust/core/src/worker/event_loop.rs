@@ -655,6 +655,9 @@ impl Worker {
                 self.create_webrtc_server(server_id, &listens)
             }
             WorkerRequest::JoinWebRtcServer { server_id } => self.join_webrtc_server(server_id),
+            WorkerRequest::RehomeWebRtcServer { server_id } => {
+                self.rehome_webrtc_server(&server_id)
+            }
             WorkerRequest::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
             WorkerRequest::UpdateSettings { log } => {
                 self.log = log;

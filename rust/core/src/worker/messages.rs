@@ -100,6 +100,12 @@ pub enum WorkerRequest {
         /// The server's id.
         server_id: String,
     },
+    /// This worker, a member of the WebRtcServer, takes the place of the member that read
+    /// its port (that worker died): it binds the port again and reads it.
+    RehomeWebRtcServer {
+        /// The server's id.
+        server_id: String,
+    },
     /// CPU and memory use of the worker thread.
     GetResourceUsage,
     /// mediasoup's `updateSettings({logLevel, logTags})`.

@@ -218,6 +218,26 @@ impl SocketSet {
         }
     }
 
+    /// Sends from `udp` instead (a WebRtcServer's new sockets, read by another worker).
+    pub fn send_from(&mut self, udp: Vec<Arc<UdpSocket>>) {
+        let connections = std::mem::take(&mut self.connections);
+        let departures = std::mem::take(&mut self.departures);
+        let tcp = std::mem::take(&mut self.tcp);
+        *self = Self::with(udp, self.reads_udp, tcp, 0);
+        self.connections = connections;
+        self.departures = departures;
+    }
+
+    /// Takes over reading a WebRtcServer's port with these new sockets, keeping the
+    /// connections it holds (register them with [`Self::register`]).
+    pub fn read_from(&mut self, udp: Vec<UdpSocket>, tcp: Vec<TcpListener>) {
+        let connections = std::mem::take(&mut self.connections);
+        let departures = std::mem::take(&mut self.departures);
+        *self = Self::with(udp.into_iter().map(Arc::new).collect(), true, tcp, 0);
+        self.connections = connections;
+        self.departures = departures;
+    }
+
     /// Its UDP sockets, to share with other workers for sending.
     pub fn udp(&self) -> Vec<Arc<UdpSocket>> {
         self.udp.clone()

@@ -11,6 +11,11 @@
 //! kernel delivers a connected socket the datagrams of its peer before any unconnected one,
 //! so from then on the client's packets reach the worker that owns its transport directly,
 //! as with a port per transport, and the home member only sees checks before validation.
+//!
+//! If the home member's worker dies, another member takes its place ([`Handed::Sockets`]):
+//! it binds the port again and reads it, and every member sends from the new socket (the
+//! old one, unread, must close: it would still get its share of new clients' datagrams).
+//! The other members' transports go on meanwhile, on their connected sockets.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -46,6 +51,9 @@ pub enum Handed {
         /// The frames read so far, in order.
         frames: Vec<Vec<u8>>,
     },
+    /// The server's new UDP sockets (another member took the home member's place): send
+    /// from these.
+    Sockets(Vec<Arc<UdpSocket>>),
 }
 
 /// Something handed to a member of the server with this id.
@@ -64,7 +72,8 @@ pub type Mailbox = Box<dyn Fn(Handoff) -> bool + Send + Sync>;
 /// sends from, the directory of which member owns what, and how to reach each member.
 pub struct SharedWebRtcServer {
     id: String,
-    udp: Vec<Arc<UdpSocket>>,
+    /// The home member's UDP sockets, for the members to send from.
+    udp: Mutex<Vec<Arc<UdpSocket>>>,
     locals: Vec<(TransportProtocol, SocketAddr)>,
     /// Which member owns each username fragment and validated tuple.
     pub directory: Arc<MemberDirectory>,
@@ -104,7 +113,7 @@ impl SharedWebRtcServer {
         }
         let server = Arc::new(SharedWebRtcServer {
             id: id.clone(),
-            udp,
+            udp: Mutex::new(udp),
             locals,
             directory: Arc::default(),
             mailboxes: Mutex::new(vec![Some(home)]),
@@ -138,7 +147,24 @@ impl SharedWebRtcServer {
 
     /// The UDP sockets every member sends from.
     pub fn udp(&self) -> Vec<Arc<UdpSocket>> {
-        self.udp.clone()
+        self.udp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Member `home` took the home member's place with these sockets: every other member
+    /// is handed them.
+    pub fn rehome(&self, home: usize, udp: Vec<Arc<UdpSocket>>) {
+        *self.udp.lock().unwrap_or_else(PoisonError::into_inner) = udp.clone();
+        let members = self
+            .mailboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        for member in (0..members).filter(|member| *member != home) {
+            self.hand_over(member, Handed::Sockets(udp.clone()));
+        }
     }
 
     /// Hands `handed` to member `member`; false if that member left (the caller drops it).
@@ -175,8 +201,11 @@ impl SharedWebRtcServer {
 pub struct WorkerWebRtcServer {
     /// The server.
     pub shared: Arc<SharedWebRtcServer>,
-    /// This worker's index among the members (0: home).
+    /// This worker's index among the members.
     pub member: usize,
+    /// Whether this worker reads the server's port (the creating worker, or the one that
+    /// took its place).
+    pub home: bool,
     /// Its sockets.
     pub sockets: SocketSet,
     /// Its sockets connected to clients of validated UDP tuples.
@@ -196,6 +225,7 @@ impl WorkerWebRtcServer {
         WorkerWebRtcServer {
             shared,
             member,
+            home: member == 0,
             sockets,
             tuple_sockets: TupleSockets::default(),
             routes,

@@ -12,6 +12,7 @@ use crate::ice::{Destination, TransportProtocol, TransportTuple};
 use crate::worker::forward_queue::ForwardQueue;
 use crate::worker::messages::{ListenAddress, RequestError, Response};
 use crate::worker::socket_set::{Delivery, SocketEvent, SocketSet, SocketSink};
+use crate::worker::tuple_sockets::{bind_shared_tcp, bind_shared_udp};
 use crate::worker::webrtc_server::{
     Handed, Handoff, Mailbox, SharedWebRtcServer, UnroutedDatagrams, WorkerWebRtcServer,
     FIRST_TUPLE_SOCKET_INDEX, MAX_SERVER_TCP_CONNECTIONS, TOKENS_PER_SERVER,
@@ -200,6 +201,44 @@ impl Worker {
         self.servers_by_id.insert(server_id, slot);
     }
 
+    /// Takes the place of the member that read the server's port (its worker died): binds
+    /// the port's addresses again (sharing the UDP port with the members' connected sockets)
+    /// and reads them; every member then sends from the new UDP sockets.
+    pub(super) fn rehome_webrtc_server(
+        &mut self,
+        server_id: &str,
+    ) -> Result<Response, RequestError> {
+        let slot = *self
+            .servers_by_id
+            .get(server_id)
+            .ok_or_else(|| RequestError::not_found("WebRtcServer", server_id))?;
+        let Some(Some(server)) = self.servers.get_mut(slot) else {
+            return Err(RequestError::not_found("WebRtcServer", server_id));
+        };
+        if server.home {
+            return Ok(Response::Done);
+        }
+        let resource = |error: std::io::Error| RequestError::Resource(error.to_string());
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for (protocol, local) in server.shared.locals() {
+            match protocol {
+                TransportProtocol::Udp => udp.push(bind_shared_udp(*local).map_err(resource)?),
+                TransportProtocol::Tcp => tcp.push(mio::net::TcpListener::from_std(
+                    bind_shared_tcp(*local).map_err(resource)?,
+                )),
+            }
+        }
+        server.sockets.read_from(udp, tcp);
+        server
+            .sockets
+            .register(self.poll.registry(), Self::server_token_base(slot))
+            .map_err(resource)?;
+        server.home = true;
+        server.shared.rehome(server.member, server.sockets.udp());
+        Ok(Response::Done)
+    }
+
     pub(super) fn close_webrtc_server(
         &mut self,
         server_id: &str,
@@ -223,7 +262,7 @@ impl Worker {
             server.shared.leave(server.member);
             server.routes.forget_all();
             server.tuple_sockets.close_all(self.poll.registry());
-            if server.member == 0 {
+            if server.home {
                 self.release_socket_set(&mut server.sockets);
             } else {
                 server.sockets.deregister(self.poll.registry());
@@ -334,6 +373,7 @@ impl Worker {
                 delivery.deliver(SocketEvent::Packet(tuple), &mut bytes, &mut sink);
                 sink.flush();
             }
+            Handed::Sockets(udp) => server.sockets.send_from(udp),
             Handed::Connection { connection, frames } => {
                 let tuple = TransportTuple {
                     local: connection.local,
