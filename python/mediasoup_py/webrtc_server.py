@@ -199,5 +199,8 @@ class WebRtcServer(EventEmitter):
                 functools.partial(worker._native.rehome_webrtc_server, server_id=self._id)
             )
         except errors.MediasoupError:
+            if worker.closed:
+                # Closing too (the process shutting down, say): nothing to take over.
+                return
             _logger.exception("WebRtcServer %s: its port could not be opened again", self._id)
             self.close()

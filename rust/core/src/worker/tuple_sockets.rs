@@ -27,14 +27,29 @@ pub const MAX_TUPLE_SOCKETS: usize = 4096;
 /// Binds a non-blocking UDP socket at `address` with `SO_REUSEPORT`, so sockets connected to
 /// single clients can share its address and port.
 pub fn bind_shared_udp(address: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = UdpSocket::from(bind_socket(
-        address,
-        libc::SOCK_DGRAM,
-        Some(libc::SO_REUSEPORT),
-    )?);
+    let fd = bind_socket(address, libc::SOCK_DGRAM, Some(libc::SO_REUSEPORT))?;
+    // Every member sends all its clients' media from this one socket (a port per
+    // transport spreads that over as many send buffers): as large a buffer as the kernel
+    // allows. Best effort, as the receive buffer.
+    let bytes = SHARED_SEND_BUFFER_BYTES;
+    // SAFETY: the option value points at a live c_int of the length given.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            std::ptr::from_ref(&bytes).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    let socket = UdpSocket::from(fd);
     enlarge_receive_buffer(&socket);
     Ok(socket)
 }
+
+/// The send buffer a WebRtcServer's UDP socket asks for (the kernel caps it at
+/// `net.core.wmem_max`).
+const SHARED_SEND_BUFFER_BYTES: libc::c_int = 4 << 20;
 
 /// Whether `address` is free for a UDP socket that does not share its port: binds one and
 /// closes it (a WebRtcServer's port is refused when another socket holds it, even one that
