@@ -549,6 +549,11 @@ class RoomPeer(EventEmitter, abc.ABC):
         self._media_router: Router | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def _check_limit(self, limit: str, count: int) -> None:
+        """Refuses (``LimitExceededError`` naming ``limit``) what would take the peer past
+        its room's limit, ``count`` being what it holds now."""
+        check_count(limit, count, getattr(self._room.limits, limit))
+
     @property
     def id(self) -> str:
         """The peer's id (a v2 peer's name)."""
@@ -823,9 +828,6 @@ class Peer(RoomPeer):
                 for peer in self._room._listed_on_join(self)
             ]
         }
-
-    def _check_limit(self, limit: str, count: int) -> None:
-        check_count(limit, count, getattr(self._room.limits, limit))
 
     async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
         self._check_limit("transports_per_peer", len(self.transports))
