@@ -14,7 +14,8 @@
 #                            iproute2 (network namespaces), valgrind (instruction counts),
 #                            redis-server (the cluster tests start their own) and curl (they
 #                            ask each node what it holds); rustfmt and clippy;
-#                            mediasoup-client 2.x bundled for the v2 example; the [test] and
+#                            mediasoup-client 2.x bundled for the v2 example; protoo-client and
+#                            mediasoup-client bundled for the protoo tests; the [test] and
 #                            [cluster] extras in .venv; and the wheel's dependencies
 #                            in target/wheels/deps, so the wheel test installs it offline.
 #
@@ -156,6 +157,8 @@ step "firefox-driver" npm_project tests/interop/firefox \
   tests/interop/firefox/node_modules/puppeteer-core env PUPPETEER_SKIP_DOWNLOAD=1 true
 step "v2-client-bundle" npm_project examples/v2_room/client \
   examples/v2_room/static/mediasoup-client-v2.js npm run --silent build
+step "protoo-client-bundle" npm_project tests/interop/protoo \
+  tests/interop/protoo/bundle.js npm run --silent build
 
 step "install" install_wheel "test,demo,cluster"
 

@@ -142,7 +142,8 @@ class Bot:
         await self._socket.send_json(
             {"request": True, "id": request_id, "method": method, "data": data}
         )
-        return protocol.parse_response(await asyncio.wait_for(future, 15))["data"]
+        answer: dict[str, Any] = protocol.parse_response(await asyncio.wait_for(future, 15))["data"]
+        return answer
 
     async def _read(self) -> None:
         assert self._socket is not None
