@@ -469,7 +469,9 @@ def producer_rtp_parameters(section: MediaSection, router_caps: RtpCapabilities)
             f"{', '.join(offered_names) or '(none)'} is one the room accepts"
         )
     accepted_feedback = capability.get("rtcpFeedback", [])
-    codecs: list[RtpCodecParameters] = [_codec_parameters(chosen, accepted_feedback)]
+    # The router's spelling of the mime type ("audio/opus" for a GStreamer offer's "OPUS"):
+    # consumers and the recorder see the name every other producer of the codec has.
+    codecs = [_codec_parameters(chosen, accepted_feedback, capability["mimeType"])]
     rtx = next(
         (
             c
@@ -510,9 +512,11 @@ def producer_rtp_parameters(section: MediaSection, router_caps: RtpCapabilities)
     return parameters
 
 
-def _codec_parameters(codec: Codec, accepted_feedback: list[RtcpFeedback]) -> RtpCodecParameters:
+def _codec_parameters(
+    codec: Codec, accepted_feedback: list[RtcpFeedback], mime_type: str | None = None
+) -> RtpCodecParameters:
     parameters: RtpCodecParameters = {
-        "mimeType": codec.mime_type,
+        "mimeType": mime_type or codec.mime_type,
         "payloadType": codec.payload_type,
         "clockRate": codec.clock_rate,
         "parameters": dict(codec.parameters),

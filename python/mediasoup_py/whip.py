@@ -13,7 +13,8 @@ serves it to an ASGI server. The routes (``prefix`` defaults to ``""``):
 - ``DELETE`` on the ``Location``: the session ends (transport, producers, consumers).
 - ``PATCH`` on the ``Location`` with ``application/trickle-ice-sdpfrag``: an ICE restart
   (new ufrag/pwd; ``If-Match`` must hold the session's ETag or ``*``) is answered ``200``
-  with our new credentials and candidates; trickled candidates alone get ``204`` (an
+  with our new credentials and candidates; trickled candidates (alone, or with the
+  credentials the session already has, as RFC 8840 clients send them) get ``204`` (an
   ICE-lite server learns the client's addresses from its checks).
 - ``OPTIONS`` on either: the methods and media types accepted (CORS preflight too).
 
@@ -100,6 +101,8 @@ class WhipSession:
     role: Role
     room: str
     transport: WebRtcTransport
+    #: The client's ICE ufrag and password (from its offer, or its last ICE restart).
+    client_ice: tuple[str, str] = ("", "")
     producers: list[Producer] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
     etag: str = field(default_factory=lambda: f'"{secrets.token_hex(8)}"')
@@ -287,7 +290,9 @@ class WhipEndpoint:
             transport = await self._publishing.create_transport(room, session_id)
         else:
             transport = await router.create_webrtc_transport(listen_infos=self.listen_infos)
-        session = WhipSession(session_id, role, room, transport)
+        session = WhipSession(
+            session_id, role, room, transport, client_ice=(offer.ice_ufrag, offer.ice_pwd)
+        )
         refusals: list[str] = []
         try:
             if role == "whip":
@@ -437,10 +442,12 @@ class WhipEndpoint:
                 ufrag = line.split(":", 1)[1]
             elif line.startswith("a=ice-pwd:"):
                 pwd = line.split(":", 1)[1]
-        restart = ufrag is not None and pwd is not None
-        if not restart:
-            # Trickled candidates: an ICE-lite server learns them from the client's checks.
+        if ufrag is None or pwd is None or (ufrag, pwd) == session.client_ice:
+            # Trickled candidates (RFC 8840 sends them with the credentials they belong to):
+            # an ICE-lite server learns the client's addresses from its checks.
             return WhipResponse(204)
+        # New credentials: the client restarts ICE (RFC 9725 section 4.3.2).
+        session.client_ice = (ufrag, pwd)
         ice = await session.transport.restart_ice()
         session.etag = f'"{secrets.token_hex(8)}"'
         lines = [f"a=ice-ufrag:{ice['usernameFragment']}", f"a=ice-pwd:{ice['password']}"]
