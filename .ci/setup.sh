@@ -16,7 +16,8 @@
 #                            ask each node what it holds); GStreamer's WebRTC, VP8, H.264 and
 #                            opus plugins and simple-whip-client (Meetecho's GStreamer WHIP
 #                            client; see whip_client below); rustfmt and clippy;
-#                            mediasoup-client 2.x bundled for the v2 example; the [test] and
+#                            mediasoup-client 2.x bundled for the v2 example; protoo-client and
+#                            mediasoup-client bundled for the protoo tests; the [test] and
 #                            [cluster] extras in .venv; and the wheel's dependencies
 #                            in target/wheels/deps, so the wheel test installs it offline.
 #
@@ -160,6 +161,8 @@ step "firefox-driver" npm_project tests/interop/firefox \
   tests/interop/firefox/node_modules/puppeteer-core env PUPPETEER_SKIP_DOWNLOAD=1 true
 step "v2-client-bundle" npm_project examples/v2_room/client \
   examples/v2_room/static/mediasoup-client-v2.js npm run --silent build
+step "protoo-client-bundle" npm_project tests/interop/protoo \
+  tests/interop/protoo/bundle.js npm run --silent build
 
 step "install" install_wheel "test,demo,cluster"
 

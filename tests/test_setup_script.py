@@ -49,6 +49,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
         "rust-components",
         "firefox-driver",
         "v2-client-bundle",
+        "protoo-client-bundle",
         "install",
         "dev-tools",
         "wheel-dependencies",
