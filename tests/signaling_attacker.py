@@ -54,6 +54,7 @@ async def hog(url: str, count: int) -> dict[str, Any]:
                 reasons[f"connect {error.status}"] += 1
                 continue
             sockets.append(ws)
+            await ws.receive_json()  # mediasoup-version
             for request_id in range(10):
                 await ws.send_json(
                     {"request": True, "id": request_id, "method": "createWebRtcTransport"}

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from mediasoup_py.cluster.bus import Bus, ClusterRequestError
 from mediasoup_py.cluster.directory import PeerEntry, ProducerEntry, RoomDirectory
 from mediasoup_py.cluster.keys import Keys
+from mediasoup_py.cluster.node import ClusterNode
 from mediasoup_py.cluster.registry import NodeInfo, NodeRegistry
 from mediasoup_py.cluster.signing import SignatureError, Signer
 from tests.redis_server import RedisServer
@@ -173,6 +174,37 @@ def test_a_redis_restart_does_not_take_nodes_down(redis_server: RedisServer) -> 
         await alpha.stop()
         await beta.stop()
         await other.aclose()
+
+    run_with_redis(redis_server, scenario)
+
+
+def test_a_node_registered_since_the_last_sweep_is_looked_up_not_refused(
+    redis_server: RedisServer,
+) -> None:
+    """A node that just started asks the others for pipes at once: they look it up
+    rather than refuse it until their next beat (the cluster test's participants missed
+    each other's media that way on a loaded machine)."""
+
+    async def scenario(redis: Redis) -> None:
+        slow = {"heartbeat_interval": 30.0, "ttl": 60.0}
+        alpha = await ClusterNode.start(
+            redis_server.url, pipe_ip="127.0.0.1", node_id="alpha", secret="s", **slow
+        )
+        beta = await ClusterNode.start(
+            redis_server.url, pipe_ip="127.0.0.1", node_id="beta", secret="s", **slow
+        )
+        intruder = await ClusterNode.start(
+            redis_server.url, pipe_ip="127.0.0.1", node_id="intruder", secret="t", **slow
+        )
+        assert set(alpha.registry.live) == {"alpha"}
+        # Past the registration check: alpha holds no such room.
+        with pytest.raises(ClusterRequestError, match="does not hold that room"):
+            await beta.bus.request("alpha", "pipeopen", {"roomId": "r"})
+        assert set(alpha.registry.live) == {"alpha", "beta"}
+        assert not await alpha.registry.trusts("intruder")
+        assert not await alpha.registry.trusts("nobody")
+        for node in (intruder, beta, alpha):
+            await node.stop()
 
     run_with_redis(redis_server, scenario)
 

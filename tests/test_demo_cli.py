@@ -21,7 +21,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+import mediasoup_py
+from mediasoup_py.protocol import MEDIASOUP_VERSION
 from mediasoup_py.signaling import issue_token
+from tests.certificates import self_signed_certificate
 
 
 def free_port() -> int:
@@ -74,6 +77,8 @@ async def fetch_while_running() -> dict[str, object]:
             async with session.get(base + "/static/mediasoup-client.js") as response:
                 bundle_status, bundle = response.status, await response.text()
             async with session.ws_connect(base + "/ws?roomId=cli&peerId=p") as socket_:
+                version = await asyncio.wait_for(socket_.receive_json(), 10)
+                assert version["method"] == "mediasoup-version", version
                 await socket_.send_json(
                     {"request": True, "id": 1, "method": "getRouterRtpCapabilities", "data": {}}
                 )
@@ -270,6 +275,7 @@ def test_a_demo_with_a_token_secret_admits_only_token_holders(tmp_path: Path) ->
                 async with session.get(f"{base}/ws?roomId=r&peerId=alice") as refused:
                     status = refused.status
                 socket_ = await session.ws_connect(f"{base}/ws?roomId=r&token={token}")
+                await socket_.receive_json()  # mediasoup-version
                 await socket_.send_json({"request": True, "id": 1, "method": "join", "data": {}})
                 joined = await socket_.receive_json()
                 await socket_.close()
@@ -283,3 +289,67 @@ def test_a_demo_with_a_token_secret_admits_only_token_holders(tmp_path: Path) ->
     assert result["status"] == 401
     assert result["joined"]["ok"]
     assert "serving OPEN" not in result["log"]
+
+
+async def over_tls(directory: Path) -> dict[str, Any]:
+    """The demo with ``--cert`` and ``--key``: its page over https, and a client connecting
+    as mediasoup-demo's app does (wss, ``/?roomId&peerId``, subprotocol ``protoo``)."""
+    cert, key = self_signed_certificate(directory)
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mediasoup_py.demo", "--port", str(port), "--workers", "1",
+        "--rtc-min-port", "47950", "--rtc-max-port", "47969",
+        "--cert", str(cert), "--key", str(key),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"https://127.0.0.1:{port}"
+    result: dict[str, Any] = {}
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+            for _ in range(100):
+                try:
+                    async with session.get(base + "/") as response:
+                        result["page"] = await response.text()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError("the demo did not start")
+            async with session.get(f"http://127.0.0.1:{port}/") as plain:
+                result["plainStatus"] = plain.status
+    except aiohttp.ClientError as error:
+        result["plainError"] = type(error).__name__
+    try:
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session,
+            session.ws_connect(
+                base.replace("https", "wss") + "/?roomId=tls&peerId=p", protocols=("protoo",)
+            ) as socket_,
+        ):
+            result["subprotocol"] = socket_.protocol
+            result["first"] = await asyncio.wait_for(socket_.receive_json(), 10)
+            await socket_.send_json(
+                {"request": True, "id": 1, "method": "join", "data": {"displayName": "p"}}
+            )
+            result["joined"] = await asyncio.wait_for(socket_.receive_json(), 10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    result["log"] = stderr.decode()
+    return result
+
+
+def test_the_demo_serves_https_and_mediasoup_demos_protoo_websocket(tmp_path: Path) -> None:
+    result = asyncio.run(over_tls(tmp_path))
+    assert "mediasoup_py demo" in result["page"]
+    # Plain http on a TLS port gets nothing.
+    assert "plainStatus" not in result or result["plainStatus"] >= 400, result
+    assert result["subprotocol"] == "protoo"
+    assert result["first"] == {
+        "notification": True,
+        "method": "mediasoup-version",
+        "data": {"version": MEDIASOUP_VERSION, "mediasoupPyVersion": mediasoup_py.__version__},
+    }
+    assert result["joined"]["ok"] is True
+    assert result["joined"]["data"] == {"peers": []}
+    assert "open https://127.0.0.1:" in result["log"]

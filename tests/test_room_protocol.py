@@ -76,3 +76,85 @@ def test_bad_requests_get_error_responses_naming_the_problem() -> None:
     assert peer["joined"]
     assert peer["transportIds"] == [responses[9]["data"]["id"]]
     assert (peer["producerIds"], peer["consumerIds"]) == ([], [])
+
+
+async def two_peers_exchange() -> dict[str, Any]:
+    """Two peers of mediasoup-demo's protocol: what each is answered and told."""
+    worker = await mediasoup_py.create_worker(rtc_min_port=47750, rtc_max_port=47769)
+    try:
+        router = await worker.create_router(
+            media_codecs=[
+                {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
+            ]
+        )
+        room = await mediasoup_py.Room.create(
+            router,
+            listen_infos=[{"protocol": "udp", "ip": "127.0.0.1"}],  # type: ignore[list-item]
+        )
+        channels = {"a": RecordingChannel(), "b": RecordingChannel()}
+        peers = {name: room.create_peer(name, channel) for name, channel in channels.items()}
+
+        async def ask(name: str, method: str, data: dict[str, Any]) -> protocol.Response:
+            return await peers[name].receive_request(protocol.request(method, data))
+
+        early_rename = await ask("a", "changeDisplayName", {"displayName": "x"})
+        sctp = {"numStreams": {"OS": 1024, "MIS": 1024}}
+        bad_sctp_join = await ask("a", "join", {"displayName": "A", "sctpCapabilities": {}})
+        for name in peers:
+            await ask(name, "join", {"displayName": name.upper(), "sctpCapabilities": sctp})
+        transport = await ask(
+            "a", "createWebRtcTransport", {"consuming": True, "sctpCapabilities": sctp}
+        )
+        bad_sctp_transport = await ask(
+            "a",
+            "createWebRtcTransport",
+            {"sctpCapabilities": {"numStreams": {"OS": 0, "MIS": 1}}},
+        )
+        stats = await ask("a", "getTransportStats", {"transportId": transport["data"]["id"]})
+        bad_name = await ask("a", "changeDisplayName", {"displayName": 7})
+        rename = await ask("a", "changeDisplayName", {"displayName": "Ann"})
+        throttle = await ask("a", "applyNetworkThrottle", {"uplink": 1000, "secret": "s"})
+        return {
+            "earlyRename": early_rename,
+            "badSctpJoin": bad_sctp_join,
+            "badSctpTransport": bad_sctp_transport,
+            "sctpCapabilities": peers["a"].sctp_capabilities,
+            "stats": stats,
+            "badName": bad_name,
+            "rename": rename,
+            "throttle": throttle,
+            "told": {name: channel.notifications for name, channel in channels.items()},
+            "names": {name: peer.display_name for name, peer in peers.items()},
+        }
+    finally:
+        worker.close()
+
+
+def test_mediasoup_demo_requests_rename_stats_sctp_capabilities_and_throttling() -> None:
+    result = asyncio.run(two_peers_exchange())
+    assert result["earlyRename"]["errorCode"] == 409
+    assert "data.sctpCapabilities.numStreams" in result["badSctpJoin"]["errorReason"]
+    assert "data.sctpCapabilities.numStreams.OS" in result["badSctpTransport"]["errorReason"]
+    assert result["sctpCapabilities"] == {"numStreams": {"OS": 1024, "MIS": 1024}}
+    # The stats answer is the array itself, as mediasoup-demo's server answers.
+    stats = result["stats"]
+    assert stats["ok"]
+    assert [entry["type"] for entry in stats["data"]] == ["webrtc-transport"]
+    assert "data.displayName" in result["badName"]["errorReason"]
+    assert result["rename"] == {
+        "response": True,
+        "id": result["rename"]["id"],
+        "ok": True,
+        "data": {},
+    }
+    assert result["names"] == {"a": "Ann", "b": "B"}
+    renamed = [
+        message["data"]
+        for message in result["told"]["b"]
+        if message["method"] == "peerDisplayNameChanged"
+    ]
+    assert renamed == [{"peerId": "a", "displayName": "Ann", "oldDisplayName": "A"}]
+    assert not any(m["method"] == "peerDisplayNameChanged" for m in result["told"]["a"])
+    throttle = result["throttle"]
+    assert throttle["errorCode"] == 400
+    assert "applyNetworkThrottle" in throttle["errorReason"]

@@ -472,6 +472,74 @@ def test_bad_peer_messages_get_typed_errors_naming_the_field() -> None:
     asyncio.run(in_room(body))
 
 
+def test_v2_peers_are_bound_by_the_rooms_limits() -> None:
+    """A v2 client gets the same per-peer limits as a v3 one: a refusal naming the limit for
+    one transport or producer too many, and no consumer past its consumers_per_peer."""
+
+    async def body() -> None:
+        limits = mediasoup_py.Limits(
+            transports_per_peer=2, producers_per_peer=1, consumers_per_peer=1
+        )
+        server = await mediasoup_py.Server.create(
+            num_workers=1, rtc_min_port=48700, rtc_max_port=48799, limits=limits
+        )
+        try:
+            room = await server.create_room(MEDIA_CODECS)
+            alice, bob = V2Client(room, "alice"), V2Client(room, "bob")
+            await alice.join()
+            for transport_id, direction in [(1, "send"), (2, "recv")]:
+                await alice.request(
+                    "createTransport",
+                    id=transport_id,
+                    direction=direction,
+                    dtlsParameters=CLIENT_DTLS,
+                )
+            with pytest.raises(errors.LimitExceededError, match="transports_per_peer"):
+                await alice.request(
+                    "createTransport", id=3, direction="send", dtlsParameters=CLIENT_DTLS
+                )
+            await alice.request(
+                "createProducer",
+                id=10,
+                kind="audio",
+                transportId=1,
+                rtpParameters=audio_parameters(2000),
+            )
+            with pytest.raises(errors.LimitExceededError, match="producers_per_peer"):
+                await alice.request(
+                    "createProducer",
+                    id=11,
+                    kind="video",
+                    transportId=1,
+                    rtpParameters=video_parameters(1000, simulcast=False),
+                )
+            joined = await bob.join()
+            assert [len(peer["consumers"]) for peer in joined["peers"]] == [1]
+            # A second producer in the room (carol's) is not consumed by bob past his limit.
+            carol = V2Client(room, "carol")
+            await carol.join()
+            await carol.request(
+                "createTransport", id=1, direction="send", dtlsParameters=CLIENT_DTLS
+            )
+            await carol.request(
+                "createProducer",
+                id=20,
+                kind="audio",
+                transportId=1,
+                rtpParameters=audio_parameters(3000),
+            )
+            await asyncio.sleep(0.05)
+            assert bob.peer is not None
+            assert len(bob.peer.consumers) == 1
+            assert not bob.told("newConsumer")
+            assert alice.peer is not None
+            assert len(alice.peer.consumers) == 1
+        finally:
+            server.close()
+
+    asyncio.run(body())
+
+
 def test_the_active_speaker_detector_follows_the_rooms_audio_levels() -> None:
     async def body(room: mediasoup_py.Room) -> list[tuple[str | None, bool]]:
         producers = {}

@@ -88,6 +88,7 @@ def test_tokens_forged_expired_or_for_another_room_are_refused() -> None:
                 socket = await session.ws_connect(
                     f"{url}/ws", params={"roomId": "call", "token": viewer}
                 )
+                await socket.receive_json()  # mediasoup-version
                 await socket.send_json(
                     {"request": True, "id": 1, "method": "join", "data": {"displayName": "x"}}
                 )
@@ -95,6 +96,7 @@ def test_tokens_forged_expired_or_for_another_room_are_refused() -> None:
                 alice = await session.ws_connect(
                     f"{url}/ws", params={"roomId": "call", "token": good}
                 )
+                await alice.receive_json()  # mediasoup-version
                 await alice.send_json(
                     {"request": True, "id": 1, "method": "join", "data": {"displayName": "Eve"}}
                 )

@@ -453,6 +453,15 @@ class V2Peer(RoomPeer):
         consumable = producer.consumable_rtp_parameters
         if not ortc.can_consume(consumable, capabilities):
             return None
+        limit = self._room.limits.consumers_per_peer
+        if len(self.consumers) >= limit:
+            _logger.warning(
+                "peer %r does not consume %s: consumers_per_peer (%d) reached",
+                self._id,
+                producer.id,
+                limit,
+            )
+            return None
         rtp_parameters = ortc.get_consumer_rtp_parameters(
             consumable, capabilities, False, producer.kind == "video"
         )
@@ -491,6 +500,7 @@ class V2Peer(RoomPeer):
     # Requests.
 
     async def _create_transport(self, fields: dict[str, Any]) -> dict[str, Any]:
+        self._check_limit("transports_per_peer", len(self.transports))
         transport_id = _client_id(fields)
         if transport_id in self.transports:
             raise errors.MediasoupTypeError(f"id: transport {transport_id} exists", "id")
@@ -547,6 +557,7 @@ class V2Peer(RoomPeer):
     async def _create_producer(self, fields: dict[str, Any]) -> dict[str, Any]:
         if self.spy:
             raise errors.InvalidStateError("a spy peer cannot produce")
+        self._check_limit("producers_per_peer", len(self.producers))
         producer_id = _client_id(fields)
         if producer_id in self.producers:
             raise errors.MediasoupTypeError(f"id: producer {producer_id} exists", "id")

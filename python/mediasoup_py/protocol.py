@@ -8,7 +8,8 @@ through unchanged:
 - notification: ``{"notification": true, "method": "consumerClosed", "data": {...}}``
 
 Like mediasoup, mediasoup_py carries no signaling itself: the application moves these over its
-WebSocket (or anything else).
+WebSocket (or anything else). mediasoup-demo's server says which mediasoup it runs in a
+``mediasoup-version`` notification as a client connects (:func:`version_notification`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, NotRequired, TypedDict
 from mediasoup_py import errors
 
 __all__ = [
+    "MEDIASOUP_VERSION",
     "Notification",
     "Request",
     "Response",
@@ -31,7 +33,12 @@ __all__ = [
     "parse_request",
     "parse_response",
     "request",
+    "version_notification",
 ]
+
+MEDIASOUP_VERSION = "3.27.1"
+"""The mediasoup release whose protocol, data formats and semantics mediasoup_py follows (what
+a mediasoup-demo client is told it talks to)."""
 
 
 class Request(TypedDict):
@@ -49,7 +56,8 @@ class Response(TypedDict):
     response: bool
     id: int
     ok: bool
-    data: NotRequired[dict[str, Any]]
+    # An object, or a list (the stats requests answer the stats array itself).
+    data: NotRequired[Any]
     errorCode: NotRequired[int]
     errorReason: NotRequired[str]
 
@@ -70,7 +78,7 @@ def request(method: str, data: dict[str, Any]) -> Request:
     return {"request": True, "id": next(_request_ids), "method": method, "data": data}
 
 
-def ok_response(request_id: int, data: dict[str, Any]) -> Response:
+def ok_response(request_id: int, data: Any) -> Response:
     """A successful answer."""
     return {"response": True, "id": request_id, "ok": True, "data": data}
 
@@ -107,6 +115,17 @@ def error_response(request_id: int, error: Exception) -> Response:
 def notification(method: str, data: dict[str, Any]) -> Notification:
     """A notification."""
     return {"notification": True, "method": method, "data": data}
+
+
+def version_notification() -> Notification:
+    """``mediasoup-version``, sent as a client connects: ``version`` is the mediasoup
+    release whose protocol is spoken (:data:`MEDIASOUP_VERSION`, what mediasoup-demo's app
+    shows), ``mediasoupPyVersion`` the server's own."""
+    from mediasoup_py import __version__
+
+    return notification(
+        "mediasoup-version", {"version": MEDIASOUP_VERSION, "mediasoupPyVersion": __version__}
+    )
 
 
 def _check_object(message: object, field: str) -> dict[str, Any]:
@@ -167,8 +186,8 @@ def parse_notification(message: object) -> Notification:
 
 
 def parse_response(message: object) -> Response:
-    """Checks a response envelope; a failed one raises ``InvalidStateError`` with its
-    reason."""
+    """Checks a response envelope (its data an object or a list); a failed one raises
+    ``InvalidStateError`` with its reason."""
     checked = _check_object(message, "message")
     if checked.get("response") is not True:
         raise errors.MediasoupTypeError("response: must be true", "response")
@@ -177,5 +196,7 @@ def parse_response(message: object) -> Response:
         raise errors.MediasoupTypeError("id: must be an integer", "id")
     if checked.get("ok") is not True:
         raise errors.InvalidStateError(str(checked.get("errorReason", "request failed")))
-    data = _check_object(checked.get("data") or {}, "data")
+    data = checked.get("data")
+    if not isinstance(data, list):
+        data = _check_object(data or {}, "data")
     return {"response": True, "id": request_id, "ok": True, "data": data}

@@ -44,6 +44,7 @@ from mediasoup_py.limits import (
     quote,
 )
 from mediasoup_py.room_media import RoomMedia, WorkerLoad
+from mediasoup_py.sctp_parameters import SctpCapabilities, validate_sctp_capabilities
 
 if TYPE_CHECKING:
     from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
@@ -65,6 +66,10 @@ _logger = logging.getLogger("mediasoup_py.room")
 # What a peer may do: send media, receive media, and (once served) data channels.
 PERMISSIONS = frozenset({"produce", "consume", "data"})
 BROADCASTER_PREFIX = "broadcaster:"
+# How often a peer's downlink estimate is looked at (``downlinkBwe`` when it changed), and how
+# much of the desired bitrate's past peak is kept at each look (half-life: 4 looks).
+DOWNLINK_BWE_INTERVAL_S = 2.0
+DOWNLINK_BWE_DECAY = 0.5**0.25
 
 
 class PeerChannel(Protocol):
@@ -550,6 +555,11 @@ class RoomPeer(EventEmitter, abc.ABC):
         self._media_router: Router | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def _check_limit(self, limit: str, count: int) -> None:
+        """Refuses (``LimitExceededError`` naming ``limit``) what would take the peer past
+        its room's limit, ``count`` being what it holds now."""
+        check_count(limit, count, getattr(self._room.limits, limit))
+
     @property
     def id(self) -> str:
         """The peer's id (a v2 peer's name)."""
@@ -589,6 +599,10 @@ class RoomPeer(EventEmitter, abc.ABC):
     @abc.abstractmethod
     def _announce_peer_closed(self, other: RoomPeer) -> None:
         """Tells the client that ``other`` left."""
+
+    def _announce_display_name_changed(self, other: RoomPeer, old_display_name: str) -> None:
+        """Tells the client that ``other`` changed its name (mediasoup v2 has no such
+        message: its peers are not told)."""
 
     @abc.abstractmethod
     def _announce_active_speaker(self, speaker: RoomPeer | None, volume: int | None) -> None:
@@ -642,7 +656,10 @@ class Peer(RoomPeer):
         self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
-        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+        # The endpoint's SCTP capabilities from its ``join`` (``None``: it wants no data).
+        self.sctp_capabilities: SctpCapabilities | None = None
+        self._downlink_bwe: asyncio.Task[None] | None = None
+        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "getRouterRtpCapabilities": self._get_router_rtp_capabilities,
             "join": self._join,
             "createWebRtcTransport": self._create_webrtc_transport,
@@ -663,6 +680,9 @@ class Peer(RoomPeer):
             "getTransportStats": self._get_transport_stats,
             "getProducerStats": self._get_producer_stats,
             "getConsumerStats": self._get_consumer_stats,
+            "changeDisplayName": self._change_display_name,
+            "applyNetworkThrottle": self._network_throttle,
+            "resetNetworkThrottle": self._network_throttle,
         }
 
     def __repr__(self) -> str:
@@ -728,6 +748,17 @@ class Peer(RoomPeer):
     def _announce_peer_closed(self, other: RoomPeer) -> None:
         self._notify("peerClosed", {"peerId": other.id})
 
+    def _announce_display_name_changed(self, other: RoomPeer, old_display_name: str) -> None:
+        if self._known_peers is None or other.id in self._known_peers:
+            self._notify(
+                "peerDisplayNameChanged",
+                {
+                    "peerId": other.id,
+                    "displayName": other.display_name,
+                    "oldDisplayName": old_display_name,
+                },
+            )
+
     def _announce_active_speaker(self, speaker: RoomPeer | None, volume: int | None) -> None:
         if speaker is None:
             self._notify("activeSpeaker", {"peerId": None})
@@ -783,9 +814,15 @@ class Peer(RoomPeer):
             from mediasoup_py import ortc
 
             ortc.validate_rtp_capabilities(capabilities)
+        sctp_capabilities = data.get("sctpCapabilities")
+        if sctp_capabilities is not None:
+            sctp_capabilities = validate_sctp_capabilities(
+                sctp_capabilities, "data.sctpCapabilities"
+            )
         self.display_name = display_name if self._granted_name is None else self._granted_name
         self.device = device
         self.rtp_capabilities = capabilities
+        self.sctp_capabilities = sctp_capabilities
         self._joined = True
         for other in self._room._joined(excluding=self):
             for producer in other._live_producers():
@@ -798,12 +835,11 @@ class Peer(RoomPeer):
             ]
         }
 
-    def _check_limit(self, limit: str, count: int) -> None:
-        check_count(limit, count, getattr(self._room.limits, limit))
-
     async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
         self._check_limit("transports_per_peer", len(self.transports))
         force_tcp = bool(data.get("forceTcp", False))
+        if data.get("sctpCapabilities") is not None:
+            validate_sctp_capabilities(data["sctpCapabilities"], "data.sctpCapabilities")
         router = await self._room._media.router_for_transport(self._media_router)
         self._media_router = router
         app_data = {
@@ -826,6 +862,8 @@ class Peer(RoomPeer):
             )
         self.transports[transport.id] = transport
         transport.observer.on("close", lambda: self.transports.pop(transport.id, None))
+        if transport.app_data["consuming"]:
+            self._watch_downlink_bwe(transport)
         return {
             "id": transport.id,
             "iceParameters": transport.ice_parameters,
@@ -973,14 +1011,97 @@ class Peer(RoomPeer):
         await self._consumer(data).request_key_frame()
         return {}
 
-    async def _get_transport_stats(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"stats": await self._transport(data).get_stats()}
+    # The stats requests answer the stats array itself, as mediasoup-demo's server does (its
+    # app maps over it).
 
-    async def _get_producer_stats(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"stats": await self._producer(data).get_stats()}
+    async def _get_transport_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._transport(data).get_stats()
 
-    async def _get_consumer_stats(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"stats": await self._consumer(data).get_stats()}
+    async def _get_producer_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._producer(data).get_stats()
+
+    async def _get_consumer_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._consumer(data).get_stats()
+
+    async def _change_display_name(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A new name, told to the others with ``peerDisplayNameChanged``; a peer named by
+        its join token keeps that name."""
+        if not self._joined:
+            raise errors.InvalidStateError("peer not joined")
+        limits = self._room.limits
+        display_name = check_display_name(data.get("displayName"), "data.displayName", limits)
+        if self._granted_name is not None:
+            raise errors.PermissionDeniedError(
+                f"peer {self._id!r} is named by its join token: it may not change its name"
+            )
+        old_display_name, self.display_name = self.display_name, display_name
+        if not self.spy:
+            for other in self._room._joined(excluding=self):
+                other._announce_display_name_changed(self, old_display_name)
+        return {}
+
+    async def _network_throttle(self, data: dict[str, Any]) -> dict[str, Any]:
+        """mediasoup-demo's ``applyNetworkThrottle``/``resetNetworkThrottle`` shape the
+        server host's network with ``tc`` for testing; this server does not."""
+        raise errors.UnsupportedError(
+            "method: applyNetworkThrottle and resetNetworkThrottle are not supported by this "
+            "server (mediasoup-demo's tc network throttling is not implemented)"
+        )
+
+    def _watch_downlink_bwe(self, transport: WebRtcTransport) -> None:
+        """``downlinkBwe`` notifications from the bandwidth estimate of the transport it
+        consumes on (the first one made with ``consuming``), while it is open."""
+        if self._downlink_bwe is None:
+            self._downlink_bwe = asyncio.ensure_future(self._report_downlink_bwe(transport))
+            self._tasks.add(self._downlink_bwe)
+            self._downlink_bwe.add_done_callback(self._tasks.discard)
+
+    async def _report_downlink_bwe(self, transport: WebRtcTransport) -> None:
+        """Every ``DOWNLINK_BWE_INTERVAL_S`` while the estimate or the demand changes:
+        ``availableBitrate`` is what the endpoint's feedback says can be sent to it,
+        ``desiredBitrate`` what its consumers would send at their best (each producer's
+        top stream), ``effectiveDesiredBitrate`` the demand held for a while after it falls
+        (a peak decaying with a half-life of four looks), so an estimate that
+        lags a drop in demand is not read as congestion."""
+        last: tuple[int, int, int] | None = None
+        effective = 0.0
+        while not transport.closed and not self._closed:
+            await asyncio.sleep(DOWNLINK_BWE_INTERVAL_S)
+            try:
+                (stats,) = await transport.get_stats()
+                available = stats.get("availableOutgoingBitrate")
+                desired = await self._desired_bitrate()
+            except errors.MediasoupError:
+                return  # Closed meanwhile.
+            if available is None:
+                continue  # No feedback from the endpoint yet.
+            effective = max(float(desired), effective * DOWNLINK_BWE_DECAY)
+            report = (desired, int(effective), int(available))
+            if report != last:
+                last = report
+                self._notify(
+                    "downlinkBwe",
+                    {
+                        "desiredBitrate": report[0],
+                        "effectiveDesiredBitrate": report[1],
+                        "availableBitrate": report[2],
+                    },
+                )
+
+    async def _desired_bitrate(self) -> int:
+        """What its consumers would send at their best: for each that is not paused, the
+        highest bitrate among its producer's streams."""
+        desired = 0
+        for consumer in list(self.consumers.values()):
+            if consumer.closed or consumer.paused or consumer.producer_paused:
+                continue
+            owner = self._room._owners.get(consumer.producer_id)
+            producer = owner.producers.get(consumer.producer_id) if owner else None
+            if producer is None or producer.closed:
+                continue
+            streams = await producer.get_stats()
+            desired += max((entry.get("bitrate", 0) for entry in streams), default=0)
+        return desired
 
     async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
         """A consumer of ``owner``'s producer for this peer, announced with a ``newConsumer``

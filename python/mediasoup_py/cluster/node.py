@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors
@@ -54,6 +55,9 @@ class ClusterNode:
         self.bus = Bus(redis, keys, signer, info.node_id)
         self._links: dict[str, RoomLink] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Room messages held, in order, while a sender unknown to our last sweep is looked
+        # up (with every message after them, so none overtakes another).
+        self._held: deque[tuple[str, dict[str, Any]]] = deque()
         self.registry.on("nodedown", self._on_node_down)
         self.registry.on("resync", lambda: self._spawn(self._resync()))
         self.bus.on("reconnect", lambda: self._spawn(self._reconcile_all()))
@@ -139,13 +143,29 @@ class ClusterNode:
             self._spawn(self.bus.leave_room(link.room_id))
 
     def _on_room_message(self, room_id: str, message: dict[str, Any]) -> None:
+        if self._held or message.get("from") not in self.registry.live:
+            self._held.append((room_id, message))
+            if len(self._held) == 1:
+                self._spawn(self._release_held())
+            return
+        self._deliver(room_id, message)
+
+    async def _release_held(self) -> None:
+        while self._held:
+            room_id, message = self._held[0]
+            with contextlib.suppress(Exception):  # Redis out of reach: the link drops it
+                await self.registry.trusts(str(message.get("from")))
+            self._held.popleft()
+            self._deliver(room_id, message)
+
+    def _deliver(self, room_id: str, message: dict[str, Any]) -> None:
         link = self._links.get(room_id)
         if link is not None:
             link.on_message(message)
 
     async def _on_request(self, sender: str, method: str, data: dict[str, Any]) -> dict[str, Any]:
         # Pipes only between registered nodes (whose signed registration we trust).
-        if sender not in self.registry.live:
+        if not await self.registry.trusts(sender):
             raise errors.InvalidStateError(f"node {sender!r} is not registered")
         link = self._links.get(str(data.get("roomId")))
         if link is None:

@@ -103,12 +103,25 @@ class NodeRegistry(EventEmitter):
         self._missing_since: dict[str, float] = {}
         self._refused: set[str] = set()
         self._reachable = False
+        # One sweep at a time: the beat's, or a look-up of a node that asked before our
+        # next beat.
+        self._sweeping = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def live(self) -> dict[str, NodeInfo]:
         """The registered nodes this node trusts, itself included, by id."""
         return dict(self._live)
+
+    async def trusts(self, node_id: str) -> bool:
+        """Whether ``node_id`` is a registered node this node trusts. A node unknown to
+        our last sweep is looked up now: it may have registered since (a node that just
+        started asks for pipes at once, before our next beat would have seen it)."""
+        if node_id not in self._live:
+            async with self._sweeping:
+                if node_id not in self._live:
+                    await self._sweep()
+        return node_id in self._live
 
     @property
     def reachable(self) -> bool:
@@ -161,7 +174,8 @@ class NodeRegistry(EventEmitter):
             self._reachable = True
         if previous is None:
             self.emit("resync")
-        await self._sweep()
+        async with self._sweeping:
+            await self._sweep()
 
     async def _sweep(self) -> None:
         ids = sorted(

@@ -92,6 +92,14 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         default=defaults.record_dir,
         help="where the record button writes its files",
     )
+    parser.add_argument(
+        "--cert",
+        type=Path,
+        default=None,
+        help="PEM certificate (chain) to serve https and wss, as mediasoup-demo's app connects "
+        "(with --key)",
+    )
+    parser.add_argument("--key", type=Path, default=None, help="PEM private key of --cert")
     security = parser.add_argument_group("who may join (docs/protocol.md: join tokens)")
     security.add_argument(
         "--token-secret-file",
@@ -152,6 +160,8 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
         pipe_ip=arguments.pipe_ip,
         node_id=arguments.node_id,
         record_dir=arguments.record_dir,
+        cert=arguments.cert,
+        key=arguments.key,
     )
 
 
@@ -163,15 +173,17 @@ async def serve(settings: DemoSettings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     logger = logging.getLogger("mediasoup_py.demo")
+    ssl_context = settings.ssl_context()
     server = DemoServer(settings)
     await server.start()
     try:
-        runner, port = await server.signaling.start(settings.host, settings.port)
+        runner, port = await server.signaling.start(settings.host, settings.port, ssl_context)
     except BaseException:
         await server.close()
         raise
     logger.info(
-        "open http://%s:%d/ in two browser tabs (%d media workers)",
+        "open %s://%s:%d/ in two browser tabs (%d media workers)",
+        "https" if ssl_context else "http",
         settings.host,
         port,
         len(server.workers),

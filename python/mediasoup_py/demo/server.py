@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,6 +97,26 @@ class DemoSettings:
     node_id: str | None = None
     # Where the record button's files go (the recorder; WebM, or Matroska with H.264).
     record_dir: Path = field(default_factory=lambda: Path("recordings"))
+    # TLS (https and wss, as mediasoup-demo's app connects): a PEM certificate chain and its
+    # private key.
+    cert: Path | None = None
+    key: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS server context of ``cert`` and ``key`` (``None`` without them); both or
+        neither must be given."""
+        if self.cert is None and self.key is None:
+            return None
+        if self.cert is None or self.key is None:
+            raise errors.MediasoupTypeError("cert and key: give both or neither", "cert")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as error:
+            raise errors.MediasoupTypeError(
+                f"cert and key: cannot load {self.cert} and {self.key}: {error}", "cert"
+            ) from error
+        return context
 
 
 # How long a room made for a WHEP request stays open before its session is up.
@@ -180,7 +201,8 @@ class DemoServer:
             on_new_room=lambda name, room: self._room_names.__setitem__(room.router.id, name),
         )
         self.app = self.signaling.app
-        self.app.router.add_get("/", self._index)
+        # "/" is also where mediasoup-demo's app opens its WebSocket.
+        self.signaling.root_page = self._index
         self.app.router.add_static("/static/", STATIC)
         # Prometheus metrics of the workers, by room name.
         self.metrics = Metrics(
@@ -364,5 +386,5 @@ class DemoServer:
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
 
-    async def _index(self, request: web.Request) -> web.FileResponse:
+    async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")

@@ -1,6 +1,8 @@
 """The signaling server: rooms by name over a :class:`~mediasoup_py.server.Server`, a WebSocket
-per client carrying mediasoup-demo's v3 protocol (``/ws?roomId=...&peerId=...&token=...``),
-and mediasoup-demo's HTTP API for broadcasters, hardened:
+per client carrying mediasoup-demo's v3 protocol (``/ws?roomId=...&peerId=...&token=...``, or
+mediasoup-demo's own form: protoo's WebSocket subprotocol ``protoo`` at
+``/?roomId=...&peerId=...``; the first message is the ``mediasoup-version`` notification),
+and mediasoup-demo's HTTP API for broadcasters, hardened, over TLS when given a certificate:
 
 - limits (:class:`~mediasoup_py.limits.Limits`) on connections (at once and per address),
   rooms, peers and what each may hold, message size and depth, requests pipelined and
@@ -25,6 +27,7 @@ import asyncio
 import collections
 import ipaddress
 import logging
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -49,6 +52,9 @@ _logger = logging.getLogger("mediasoup_py.signaling")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The WebSocket's ping interval: a client that stops answering pings is dropped.
 HEARTBEAT_S = 5.0
+# protoo's WebSocket subprotocol (protoo-client asks for it; the browser drops a connection
+# whose server does not pick it).
+PROTOO_SUBPROTOCOL = "protoo"
 
 
 def is_loopback(host: str) -> bool:
@@ -95,7 +101,9 @@ class SignalingServer:
     ``tokens`` checks join tokens (``None``: open, for development on a loopback address);
     ``allowed_origins`` are the browser origins allowed besides the server's own (``"*"``:
     any); ``limits`` default to the server's; ``on_new_room(name, room)`` is called for each
-    room it creates."""
+    room it creates. The WebSocket is at ``/ws`` and, for requests that ask to upgrade, at
+    ``/`` (where mediasoup-demo's app connects); other requests for ``/`` go to
+    :attr:`root_page` (404 when it is ``None``)."""
 
     def __init__(
         self,
@@ -119,10 +127,12 @@ class SignalingServer:
         self._connections: set[WebSocketConnection] = set()
         self._per_address: collections.Counter[str] = collections.Counter()
         self._closed = False
+        self.root_page: Handler | None = None
         self.app = web.Application(
             middlewares=[self._errors], client_max_size=(limits or Limits()).message_bytes
         )
         self.app.router.add_get("/ws", self._websocket)
+        self.app.router.add_get("/", self._root)
         rooms = "/rooms/{room}"
         broadcaster = rooms + "/broadcasters/{broadcaster}"
         transport = broadcaster + "/transports/{transport}"
@@ -176,10 +186,13 @@ class SignalingServer:
             access_log=None,
         )
 
-    async def start(self, host: str, port: int) -> tuple[web.AppRunner, int]:
-        """Listens on ``host``:``port`` (0: any free port); returns the runner
-        (``cleanup()`` stops listening) and the port. Refuses to serve open (no token
-        verifier) on an address other than loopback unless it was made ``insecure``."""
+    async def start(
+        self, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    ) -> tuple[web.AppRunner, int]:
+        """Listens on ``host``:``port`` (0: any free port), over TLS (https, wss) with
+        ``ssl_context``; returns the runner (``cleanup()`` stops listening) and the port.
+        Refuses to serve open (no token verifier) on an address other than loopback unless
+        it was made ``insecure``."""
         if self.open and not is_loopback(host) and not self._insecure:
             raise errors.InvalidStateError(
                 f"refusing to serve without join tokens on {host}: give a token secret or "
@@ -187,7 +200,7 @@ class SignalingServer:
             )
         runner = self.runner()
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound: int = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return runner, bound
@@ -296,6 +309,15 @@ class SignalingServer:
             )
         return address
 
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        """``/``: the WebSocket for a request to upgrade (mediasoup-demo's app connects
+        there), else the root page."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._websocket(request)
+        if self.root_page is None:
+            raise web.HTTPNotFound()
+        return await self.root_page(request)
+
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         self.check_origin(request)
         address = self._admit(request)
@@ -330,12 +352,15 @@ class SignalingServer:
             timeout=CLOSE_TIMEOUT_S,
             max_msg_size=limits.message_bytes,
             compress=False,
+            # Picked when the client asks for it (protoo-client does), else none.
+            protocols=(PROTOO_SUBPROTOCOL,),
         )
         try:
             await socket.prepare(request)
             connection = WebSocketConnection(socket, request, limits)
             slot.connection = connection
             self._connections.add(connection)
+            connection.notify(protocol.version_notification())
             # The server closing the peer (its room or the whole server closing) closes
             # the connection, as going away.
             peer.on("close", connection.close)

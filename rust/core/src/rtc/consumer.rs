@@ -516,7 +516,9 @@ impl Consumer {
         };
         if restart {
             self.start_run(view, stream, vp8, clock, now);
-        } else if let Some(clock) = clock {
+        } else if let Some(clock) = clock.filter(|clock| self.run_clock != Some(*clock)) {
+            // The stream's clock moves rarely (a sender report, a restart): most packets
+            // have nothing to follow.
             self.follow_clock(clock, now);
         }
         let Some(sequence) = self.sequences.map(producer_sequence) else {

@@ -1,0 +1,57 @@
+"""mediasoup-demo's connection form and the rest of its protocol, with the clients its app is
+made of: protoo-client and mediasoup-client 3.24 (npm) in two headless Chromium pages of
+another origin, over wss with the ``protoo`` subprotocol at ``/?roomId=R&peerId=P``
+(tests/interop/protoo_room.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediasoup_py.protocol import MEDIASOUP_VERSION
+from tests.interop.netns import run_in_namespace
+
+
+def test_mediasoup_demo_clients_join_over_protoo_and_speak_its_protocol(
+    loopback_namespace: str,
+) -> None:
+    result: dict[str, Any] = run_in_namespace(loopback_namespace, "tests.interop.protoo_room")
+    alice, bob = result["joined"]["alice"], result["joined"]["bob"]
+    # The browser accepted the server's choice of protoo's subprotocol.
+    assert alice["subprotocol"] == bob["subprotocol"] == "protoo"
+    assert alice["peers"] == []
+    assert [peer["id"] for peer in bob["peers"]] == ["alice"]
+    # Each decodes the other's camera.
+    assert result["decoded"]["alice"] >= 30
+    assert result["decoded"]["bob"] >= 30
+    # The first thing each hears is the version, once.
+    for name in ("alice", "bob"):
+        assert result["firstNotification"][name]["method"] == "mediasoup-version"
+        (version,) = result["versions"][name]
+        assert version["version"] == MEDIASOUP_VERSION
+        assert version["mediasoupPyVersion"]
+    # The stats answers are arrays the app can map over.
+    stats = result["stats"]
+    assert stats["transport"] == {"isArray": True, "types": ["webrtc-transport"]}
+    assert stats["producer"]["isArray"] is True
+    assert stats["producer"]["types"] == ["inbound-rtp"]
+    assert stats["consumer"]["isArray"] is True
+    assert stats["consumer"]["types"][0] == "outbound-rtp"
+    assert "inbound-rtp" in stats["consumer"]["types"]
+    # The other peer hears the new name, the server keeps it, the renamer hears nothing.
+    assert result["nameChanges"] == [
+        {"peerId": "alice", "displayName": "Alice B.", "oldDisplayName": "alice"}
+    ]
+    assert result["aliceHeardOwnNameChange"] == []
+    assert result["serverNames"] == ["Alice B.", "bob"]
+    # Throttling is refused with a reason naming the method.
+    for refusal in (result["throttle"], result["reset"]):
+        assert refusal["code"] == 400
+        assert "applyNetworkThrottle" in refusal["message"]
+        assert "not supported" in refusal["message"]
+    # The downlink estimate of each one's receiving transport, as the demo shows it.
+    for name in ("alice", "bob"):
+        bwe = result["downlinkBwe"][name]
+        assert set(bwe) == {"desiredBitrate", "effectiveDesiredBitrate", "availableBitrate"}
+        assert bwe["availableBitrate"] > 0
+        assert bwe["desiredBitrate"] > 0, bwe
+        assert bwe["effectiveDesiredBitrate"] >= bwe["desiredBitrate"]
