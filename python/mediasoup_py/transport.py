@@ -554,12 +554,14 @@ class Transport(EventEmitter, abc.ABC):
             producer._on_transport_closed()
         for consumer in list(self._consumers.values()):
             consumer._on_transport_closed()
+        # Its data consumers end with it (``transportclose``), then its data producers, whose
+        # consumers elsewhere hear ``dataproducerclose``, as mediasoup orders them.
+        for data_consumer in list(self._data_consumers.values()):
+            data_consumer._on_transport_closed()
         for data_producer in list(self._data_producers.values()):
             data_producer._on_transport_closed()
             for data_consumer in list(data_producer._consumers.values()):
                 data_consumer._on_data_producer_closed()
-        for data_consumer in list(self._data_consumers.values()):
-            data_consumer._on_transport_closed()
         if self._sctp_state is not None:
             self._sctp_state = "closed"
 

@@ -39,6 +39,7 @@ PAGE = """<!doctype html>
 <script>
 window.notifications = [];
 window.consumers = new Map();
+window.chatReceived = [];
 
 function connectOn(transport) {
   transport.on('connect', ({dtlsParameters}, callback, errback) => {
@@ -54,6 +55,16 @@ window.joinRoom = async (url, displayName) => {
     window.notifications.push({method: notification.method, data: notification.data});
   });
   protoo.on('request', async (request, accept, reject) => {
+    if (request.method === 'newDataConsumer') {
+      // As RoomClient: a negotiated channel on the stream the server chose.
+      const {peerId, dataProducerId, id, sctpStreamParameters, label, protocol, appData} =
+        request.data;
+      const dataConsumer = await window.recvTransport.consumeData(
+        {id, dataProducerId, sctpStreamParameters, label, protocol, appData: {...appData, peerId}});
+      dataConsumer.on('message', (message) => window.chatReceived.push({peerId, label, message}));
+      accept();
+      return;
+    }
     if (request.method !== 'newConsumer') {
       reject(403, 'unexpected ' + request.method);
       return;
@@ -82,6 +93,12 @@ window.joinRoom = async (url, displayName) => {
     protoo.request('produce', {transportId: sendTransport.id, kind, rtpParameters, appData})
       .then(({id}) => callback({id})).catch(errback);
   });
+  sendTransport.on('producedata', (parameters, callback, errback) => {
+    const {sctpStreamParameters, label, protocol, appData} = parameters;
+    protoo.request('produceData',
+      {transportId: sendTransport.id, sctpStreamParameters, label, protocol, appData})
+      .then(({id}) => callback({id})).catch(errback);
+  });
   window.sendTransport = sendTransport;
 
   const receiving = await protoo.request('createWebRtcTransport', {
@@ -96,6 +113,10 @@ window.joinRoom = async (url, displayName) => {
     rtpCapabilities: device.rtpCapabilities,
     sctpCapabilities: device.sctpCapabilities,
   });
+  // RoomClient's chat channel.
+  window.chat = await sendTransport.produceData(
+    {ordered: false, maxRetransmits: 1, label: 'chat', priority: 'medium',
+      appData: {info: 'my-chat-DataProducer'}});
   const stream = await navigator.mediaDevices.getUserMedia(
     {audio: true, video: {width: 640, height: 480}});
   window.producers = [];
@@ -105,6 +126,7 @@ window.joinRoom = async (url, displayName) => {
   return {
     peers, subprotocol: protoo._transport._ws.protocol,
     sctpParameters: receiving.sctpParameters,
+    chatStream: window.chat.sctpStreamParameters,
   };
 };
 
@@ -207,6 +229,26 @@ async def scenario() -> dict[str, Any]:
             await pages["alice"].evaluate(
                 "window.protoo.request('changeDisplayName', {displayName: 'Alice B.'})"
             )
+            # The chat, both ways, over the DataChannels the server connected.
+            for name, text in (("alice", "hi bob"), ("bob", "hi alice")):
+                page = pages[name]
+                await page.wait_for_function("window.chat.readyState === 'open'")
+                await page.evaluate("(text) => window.chat.send(text)", text)
+            chats: dict[str, Any] = {}
+
+            async def chatted() -> bool:
+                for name, page in pages.items():
+                    chats[name] = await page.evaluate("window.chatReceived")
+                return all(chats.values())
+
+            await wait_until(chatted, "the chat both ways")
+            data_stats = await pages["bob"].evaluate(
+                """async () => {
+                  const dataProducer = await window.protoo.request(
+                    'getDataProducerStats', {dataProducerId: window.chat.id});
+                  return dataProducer;
+                }"""
+            )
             throttle = await pages["alice"].evaluate(
                 "window.refused('applyNetworkThrottle', {uplink: 100000, secret: 'x'})"
             )
@@ -247,6 +289,8 @@ async def scenario() -> dict[str, Any]:
                 for name, heard in notifications.items()
             },
             "serverNames": sorted(names),
+            "chats": chats,
+            "dataProducerStats": data_stats,
         }
     finally:
         await runner.cleanup()
