@@ -26,6 +26,9 @@ def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
     assert received > 100_000, "the status line's byte counts"
     assert sent > 100_000
     assert result["tiles"] == 2
+    # The chat over DataChannels, both ways, each line with its sender's name.
+    assert sorted(result["chat"]["alice"]) == ["bob hello from bob", "me hello from alice"]
+    assert sorted(result["chat"]["bob"]) == ["alice hello from alice", "me hello from bob"]
     # The layer picker in the page moves the decoder to the low layer.
     assert result["seen"]["aliceLow"]["width"] == 320
     assert result["tilesAfterLeave"] == 1
