@@ -32,9 +32,9 @@ async def exercise() -> dict[str, Any]:
             max_sctp_message_size=1000,
         )
         result["sctp"] = (sctp.sctp_parameters, sctp.sctp_state)
-        with pytest.raises(errors.MediasoupTypeError, match="sctp_stream_parameters.streamId"):
+        with pytest.raises(errors.MediasoupTypeError, match=r"sctp_stream_parameters\.streamId"):
             await sctp.produce_data(sctp_stream_parameters={"streamId": -1})
-        with pytest.raises(errors.MediasoupTypeError, match="sctp_stream_parameters.ordered"):
+        with pytest.raises(errors.MediasoupTypeError, match=r"sctp_stream_parameters\.ordered"):
             await sctp.produce_data(
                 sctp_stream_parameters={"streamId": 1, "ordered": True, "maxRetransmits": 2}
             )
