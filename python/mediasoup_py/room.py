@@ -135,6 +135,7 @@ class Room(EventEmitter):
     """A call: its routers (one, or one per worker it spans) and the peers in it. Events:
     ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
     ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
+    ``newdataproducer`` (a v3 peer, its data producer),
     ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
     while someone speaks; an empty list once all are silent), ``close``. A room with no
     peers for ``limits.empty_room_grace`` seconds closes."""
@@ -159,6 +160,8 @@ class Room(EventEmitter):
         # Who produced what, for active speaker and v2 notifications (``peerName``).
         self._owners: dict[str, RoomPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # The application's own data producers every peer gets (mediasoup-demo's bot).
+        self._room_data_producers: list[DataProducer] = []
         self._closed = False
         self._watch_audio_levels(audio_levels)
         # Its routers go with their workers (closed, or dead): the room with the last.
@@ -235,6 +238,18 @@ class Room(EventEmitter):
         peer's objects."""
         peers = [peer.dump() for peer in self._peers.values()]
         return {"routerId": self.router.id, **self._media.dump(), "peers": peers}
+
+    def add_data_producer(self, data_producer: DataProducer) -> None:
+        """Gives every joined peer that can (now and as they join) a DataConsumer of the
+        application's ``data_producer`` (on a DirectTransport of :attr:`router`), announced
+        with ``newDataConsumer`` and ``peerId`` null, as mediasoup-demo's bot channel is."""
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        self._room_data_producers.append(data_producer)
+        data_producer.observer.on("close", lambda: self._room_data_producers.remove(data_producer))
+        for peer in self._joined():
+            if isinstance(peer, Peer):
+                peer._spawn(peer._room_consume_data(None, data_producer))
 
     def create_active_speaker_detector(self) -> ActiveSpeakerDetector:
         """mediasoup v2's active speaker detector over this room's audio levels."""
@@ -836,6 +851,8 @@ class Peer(RoomPeer):
                 for data_producer in list(other.data_producers.values()):
                     if data_producer.label != BOT_LABEL:
                         self._spawn(self._room_consume_data(other, data_producer))
+        for data_producer in list(self._room._room_data_producers):
+            self._spawn(self._room_consume_data(None, data_producer))
         self._room._peer_joined(self)
         return {
             "peers": [
@@ -1053,13 +1070,15 @@ class Peer(RoomPeer):
             for other in self._room._joined(excluding=self):
                 if isinstance(other, Peer):
                     other._spawn(other._room_consume_data(self, data_producer))
+        self._room.emit("newdataproducer", self, data_producer)
         return {"id": data_producer.id}
 
-    async def _room_consume_data(self, owner: Peer, data_producer: DataProducer) -> None:
-        """A DataConsumer of ``owner``'s data producer for this peer, on its consuming
-        transport, announced with a ``newDataConsumer`` request; one the client refuses or
-        does not answer in time is closed. A peer without SCTP gets none; so does one whose
-        transport is on another worker of the room (data producers are not piped)."""
+    async def _room_consume_data(self, owner: Peer | None, data_producer: DataProducer) -> None:
+        """A DataConsumer of ``owner``'s data producer (``None``: the application's, from
+        :meth:`Room.add_data_producer`) for this peer, on its consuming transport, announced
+        with a ``newDataConsumer`` request; one the client refuses or does not answer in
+        time is closed. A peer without SCTP gets none; so does one whose transport is on
+        another worker of the room (data producers are not piped)."""
         transport = next(
             (
                 t
@@ -1108,11 +1127,12 @@ class Peer(RoomPeer):
             "dataproducerclose",
             lambda: self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id}),
         )
-        self._meet(owner)
+        if owner is not None:
+            self._meet(owner)
         message = protocol.request(
             "newDataConsumer",
             {
-                "peerId": owner.id,
+                "peerId": owner.id if owner is not None else None,
                 "dataProducerId": data_producer.id,
                 "id": consumer_id,
                 "sctpStreamParameters": data_consumer.sctp_stream_parameters,
