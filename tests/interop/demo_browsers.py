@@ -222,7 +222,12 @@ async def scenario() -> dict[str, Any]:
             status = server.status()
             traffic = await server.traffic()
             # The chat (DataChannels): each types a line, the other sees it with its name.
-            for page, text in ((alice, "hello from alice"), (bob, "hello from bob")):
+            # The room's bot repeats to everyone what it is told.
+            for page, text in (
+                (alice, "hello from alice"),
+                (bob, "hello from bob"),
+                (alice, "@bot ping"),
+            ):
                 await page.fill("#message", text)
                 await page.click("#say")
             chat: dict[str, list[str]] = {}
@@ -232,7 +237,7 @@ async def scenario() -> dict[str, Any]:
                     chat[name] = await page.evaluate(
                         "[...document.querySelectorAll('#messages li')].map((li) => li.textContent)"
                     )
-                return all(len(lines) >= 2 for lines in chat.values())
+                return all(len(lines) >= 3 for lines in chat.values()) and len(chat["alice"]) >= 4
 
             await wait_until(chatted, "the chat both ways")
             ARTIFACTS.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ const state = {
   consumers: new Map(), // consumer id -> {consumer, peerId}
   dataConsumers: new Map(), // data consumer id -> {dataConsumer, peerId}
   chat: null, // our chat DataProducer
+  bot: null, // our channel to the room's bot
   peers: new Map(), // peer id -> {displayName, tile}
 };
 
@@ -77,16 +78,21 @@ async function onNewDataConsumer(message) {
     {id, dataProducerId, sctpStreamParameters, label, protocol});
   state.dataConsumers.set(dataConsumer.id, {dataConsumer, peerId});
   dataConsumer.on('message', (text) => {
-    const peer = state.peers.get(peerId);
-    showChat(peer ? peer.displayName || peerId.slice(0, 8) : peerId.slice(0, 8), String(text));
+    // peerId is null for the room's bot.
+    const peer = peerId && state.peers.get(peerId);
+    const who = peerId ? (peer && peer.displayName) || peerId.slice(0, 8) : 'bot';
+    showChat(who, String(text));
   });
   return {response: true, id: message.id, ok: true, data: {}};
 }
 
+// "@bot ..." goes to the room's bot, anything else to everyone.
 function say() {
   const text = $('message').value.trim();
-  if (!text || !state.chat || state.chat.readyState !== 'open') return;
-  state.chat.send(text);
+  const toBot = text.startsWith('@bot ');
+  const channel = toBot ? state.bot : state.chat;
+  if (!text || !channel || channel.readyState !== 'open') return;
+  channel.send(toBot ? text.slice(5) : text);
   showChat('me', text);
   $('message').value = '';
 }
@@ -234,7 +240,8 @@ async function join() {
   for (const peer of peers) tileFor(peer.id, peer.displayName);
   if (send.sctpParameters) {
     state.chat = await state.sendTransport.produceData({ordered: true, label: 'chat'});
-    $('messages').dataset.empty = 'Chat: say something';
+    state.bot = await state.sendTransport.produceData({ordered: true, label: 'bot'});
+    $('messages').dataset.empty = 'Chat: say something (@bot ... to the bot)';
     $('message').disabled = false;
     $('say').disabled = false;
   } else {
