@@ -13,7 +13,9 @@
 #                            Playwright), firefox-esr (driven by puppeteer-core from npm),
 #                            iproute2 (network namespaces), valgrind (instruction counts),
 #                            redis-server (the cluster tests start their own) and curl (they
-#                            ask each node what it holds); rustfmt and clippy;
+#                            ask each node what it holds); GStreamer's WebRTC, VP8, H.264 and
+#                            opus plugins and simple-whip-client (Meetecho's GStreamer WHIP
+#                            client; see whip_client below); rustfmt and clippy;
 #                            mediasoup-client 2.x bundled for the v2 example; protoo-client and
 #                            mediasoup-client bundled for the protoo tests; the [test] and
 #                            [cluster] extras in .venv; and the wheel's dependencies
@@ -73,7 +75,9 @@ build_packages=(make perl)
 command -v npm >/dev/null || build_packages+=(nodejs npm)
 python=${PYTHON:-python3}
 "$python" -c 'import ensurepip' 2>/dev/null || build_packages+=(python3-venv)
-test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl)
+test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl
+  gstreamer1.0-nice gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly libgstreamer-plugins-bad1.0-dev libsoup-3.0-dev libjson-glib-dev)
 if [ "$mode" = test ]; then
   step "debian-packages" debian_packages "${build_packages[@]}" "${test_packages[@]}"
 else
@@ -161,6 +165,35 @@ step "protoo-client-bundle" npm_project tests/interop/protoo \
   tests/interop/protoo/bundle.js npm run --silent build
 
 step "install" install_wheel "test,demo,cluster"
+
+# simple-whip-client, which the WHIP interop test publishes with, built from a pinned upstream
+# commit against Debian's GStreamer into /usr/local/bin (the commit in its name): Debian 12's
+# own package of it aborts as soon as webrtcbin loads ("libsoup2 symbols detected": it links
+# libsoup2, and Debian's libnice links libsoup3 through gupnp-igd); upstream moved to libsoup3
+# after Debian's snapshot. SIMPLE_WHIP_CLIENT_SOURCE=<a directory with that commit's tree>
+# builds it without reaching GitHub.
+whip_client_commit=b9b3fac278eb26b7afb583b996869fcd5c5ab2f2
+whip_client() {
+  local binary=/usr/local/bin/whip-client-${whip_client_commit:0:7} source
+  if [ -x "$binary" ]; then
+    say "$binary present"
+    return 0
+  fi
+  source=$(mktemp -d)
+  if [ -n "${SIMPLE_WHIP_CLIENT_SOURCE:-}" ]; then
+    cp -r "$SIMPLE_WHIP_CLIENT_SOURCE"/. "$source"
+  else
+    curl -fsSL "https://codeload.github.com/meetecho/simple-whip-client/tar.gz/$whip_client_commit" |
+      tar -xz -C "$source" --strip-components=1
+  fi
+  make -C "$source" whip-client
+  "${sudo_cmd[@]}" install -m 755 "$source/whip-client" "$binary"
+  rm -rf "$source"
+  say "built $binary"
+}
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+step "whip-client" whip_client
 
 # maturin in .venv, for `maturin develop` while working on the Rust code.
 dev_tools() {

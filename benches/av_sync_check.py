@@ -44,6 +44,11 @@ from mediasoup_py import ffmpeg
 
 NODE_SCRIPT = REPOSITORY / "benches" / "peers" / "mediasoup_recording_peer.mjs"
 RECIPES = ("sender-reports", "rtcp-mux")
+# mediasoup's comedia PlainTransport with rtcp-mux takes the source of the first datagram,
+# RTP or RTCP, as its tuple (PlainTransport.cpp, OnRtcpDataReceived); ffmpeg sends a sender
+# report from its RTCP port before its first RTP packet, so mediasoup drops all its media
+# and the recorder never gets any: that recipe is not run through mediasoup.
+NOT_RUN = {("mediasoup", "rtcp-mux")}
 MAX_REPEATS = 20
 READY_TIMEOUT_S = 60
 
@@ -195,7 +200,10 @@ def markdown(report: dict[str, Any]) -> str:
         "reading the file back in its own time base, and what `ffmpeg -i FILE -f null -` "
         "says (non monotonically increasing dts, video on its 30 fps grid). Offset: beep minus "
         "flash; 6.5 ms of it is opus's encoder delay, which the RTP recording does not tell the "
-        "decoder to skip (`direct`: ffmpeg recording the sender with no SFU in between).",
+        "decoder to skip (`direct`: ffmpeg recording the sender with no SFU in between). "
+        "mediasoup is not run with rtcp-mux: its comedia transport takes ffmpeg's first "
+        "datagram, a sender report from ffmpeg's RTCP port, as the media's source, and drops "
+        "the RTP that follows from the other port (nothing reaches the recorder).",
         "",
         "| SFU | sender reports | runs with complaints | fixed while recording | "
         "out of order reading | `-f null` complaints | marks found | "
@@ -232,7 +240,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
     console = Console()
     paths = set_up_peers(peers, console)
     sfus = [OURS, *(["mediasoup"] if paths is not None else [])]
-    cells = [(sfu, recipe) for recipe in RECIPES for sfu in sfus] + [("direct", "sender-reports")]
+    cells = [
+        (sfu, recipe) for recipe in RECIPES for sfu in sfus if (sfu, recipe) not in NOT_RUN
+    ] + [("direct", "sender-reports")]
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {cell: [] for cell in cells}
     load_before = os.getloadavg()[0]
     for repeat in range(repeats):

@@ -8,7 +8,9 @@ endpoint stops it (the file gets its index and duration) and the file is copied 
     python examples/record_participant.py --room demo --output alice.webm --seconds 30
 
 By default it records the first participant that sends video; --peer picks one by id. The
-demo's page has the same as its Record button (the whole room).
+demo's page has the same as its Record button (the whole room). A demo started with a token
+secret wants a broadcaster token that may consume:
+``--token $(mediasoup-py token --secret-file S --room demo --peer recorder --kind broadcaster)``
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, body: Any 
         return await response.json()
 
 
-async def record(url: str, room: str, peer_id: str | None, output: str, seconds: float) -> int:
+async def record(
+    url: str, room: str, peer_id: str | None, output: str, seconds: float, token: str | None
+) -> int:
     rooms = f"{url.rstrip('/')}/rooms/{room}"
-    async with aiohttp.ClientSession() as session:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession(headers=headers) as session:
         peers = (await call(session, "GET", rooms))["peers"]
         target = next(
             (
@@ -68,9 +73,17 @@ def main() -> int:
     parser.add_argument("--peer", help="the participant's peer id (default: the first with video)")
     parser.add_argument("--output", default="recording.webm")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--token", help="a broadcaster join token for the room")
     arguments = parser.parse_args()
     return asyncio.run(
-        record(arguments.url, arguments.room, arguments.peer, arguments.output, arguments.seconds)
+        record(
+            arguments.url,
+            arguments.room,
+            arguments.peer,
+            arguments.output,
+            arguments.seconds,
+            arguments.token,
+        )
     )
 
 

@@ -20,6 +20,7 @@ from mediasoup_py.sdp import (
     consumer_rtp_capabilities,
     parse_offer,
     producer_rtp_parameters,
+    viewer_media_codecs,
 )
 from mediasoup_py.whip import WhipEndpoint
 
@@ -120,6 +121,31 @@ def test_a_chromium_offer_becomes_produce_parameters() -> None:
     assert video_parameters["mid"] == "1"
     capabilities = consumer_rtp_capabilities(video)
     assert [c["preferredPayloadType"] for c in capabilities["codecs"]] == [96, 97, 45]
+
+
+def test_a_viewer_gets_the_routers_codecs_with_the_offers_payload_types() -> None:
+    # The Chromium offer's payload types (opus 111, VP8 96) are not the router's (100, 101).
+    offer = parse_offer(CHROMIUM_OFFER)
+    caps = router_capabilities()
+    codecs = viewer_media_codecs(offer.sections, caps)
+    assert [(c["mimeType"], c["preferredPayloadType"]) for c in codecs] == [
+        ("audio/opus", 111),
+        ("video/VP8", 96),
+    ]
+    # A router made with them has the offer's payload types, and its own for RTX (100): the
+    # offer's RTX (97) is left out, as the consumer would send retransmissions as 100.
+    from mediasoup_py.ortc import generate_router_rtp_capabilities
+
+    viewing = generate_router_rtp_capabilities(codecs)
+    assert [c["preferredPayloadType"] for c in viewing["codecs"]] == [111, 96, 100]
+    video = offer.sections[1]
+    kept = [c["mimeType"] for c in consumer_rtp_capabilities(video, viewing)["codecs"]]
+    assert kept == ["video/VP8", "video/AV1"]
+    assert [c["mimeType"] for c in consumer_rtp_capabilities(video)["codecs"]] == [
+        "video/VP8",
+        "video/rtx",
+        "video/AV1",
+    ]
 
 
 def test_offers_without_a_codec_the_router_has_are_unsupported() -> None:

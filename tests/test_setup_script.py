@@ -51,6 +51,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
         "v2-client-bundle",
         "protoo-client-bundle",
         "install",
+        "whip-client",
         "dev-tools",
         "wheel-dependencies",
     ]
@@ -58,6 +59,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
     assert said["venv"] == "exists"
     assert said["install"] == "up to date [test,demo,cluster]"
     assert said["wheel-dependencies"] == "up to date"
+    assert said["whip-client"] == "/usr/local/bin/whip-client-b9b3fac present"
     # The same wheel, rebuilt from the same sources, is the one .venv has.
     assert said["wheel"].endswith(wheels[0].name)
     assert stamp.read_text() == installed_before

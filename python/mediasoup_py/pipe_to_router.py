@@ -83,8 +83,11 @@ async def pipe_to_router(
     listen_info: ListenInfo | None,
     enable_srtp: bool,
     enable_rtx: bool,
+    same_id: bool = True,
 ) -> PipeToRouterResult:
-    """See ``Router.pipe_to_router``."""
+    """See ``Router.pipe_to_router``. ``same_id=False`` gives the producer there an id of its
+    own, for a destination on the same worker (whose producer ids are worker-wide); the
+    caller keeps track of what it piped."""
     producer = source._producer(producer_id)
     if producer is None:
         raise errors.MediasoupTypeError(
@@ -94,7 +97,7 @@ async def pipe_to_router(
         raise errors.MediasoupTypeError(
             "router: cannot pipe a producer to its own router", "router"
         )
-    if router._producer(producer_id) is not None:
+    if same_id and router._producer(producer_id) is not None:
         raise errors.MediasoupTypeError(
             f"producer_id: producer {producer_id!r} is already piped to that router", "producer_id"
         )
@@ -108,7 +111,7 @@ async def pipe_to_router(
     )
     try:
         pipe_producer = await remote.produce(
-            id=producer_id,
+            id=producer_id if same_id else None,
             kind=pipe_consumer.kind,
             rtp_parameters=pipe_consumer.rtp_parameters,
             paused=pipe_consumer.producer_paused,

@@ -11,8 +11,10 @@ header extensions the router knows, the SSRCs or RIDs); ``consumer_rtp_capabilit
 a receive section into what ``transport.consume()`` takes; ``answer`` writes the ICE-lite
 answer for one WebRtcTransport.
 
-Answers to receive sections carry the consumers' payload types (the router's), as RFC 3264
-§6.1 allows ("SHOULD" reuse the offer's): a consumer sends the router's payload types.
+Answers to receive sections carry the consumers' payload types, which are their router's. A
+browser decodes only the payload types of its own offer (RFC 3264 §6.1 says an answer
+"SHOULD" reuse them; JSEP implementations require it), so a WHEP viewer consumes on a router
+made with the offer's payload types (``viewer_media_codecs``), fed from the room's router.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "consumer_rtp_capabilities",
     "parse_offer",
     "producer_rtp_parameters",
+    "viewer_media_codecs",
 ]
 
 # Bounds on what is read: a browser's offer with audio, simulcast video and a data channel
@@ -469,7 +472,9 @@ def producer_rtp_parameters(section: MediaSection, router_caps: RtpCapabilities)
             f"{', '.join(offered_names) or '(none)'} is one the room accepts"
         )
     accepted_feedback = capability.get("rtcpFeedback", [])
-    codecs: list[RtpCodecParameters] = [_codec_parameters(chosen, accepted_feedback)]
+    # The router's spelling of the mime type ("audio/opus" for a GStreamer offer's "OPUS"):
+    # consumers and the recorder see the name every other producer of the codec has.
+    codecs = [_codec_parameters(chosen, accepted_feedback, capability["mimeType"])]
     rtx = next(
         (
             c
@@ -510,9 +515,11 @@ def producer_rtp_parameters(section: MediaSection, router_caps: RtpCapabilities)
     return parameters
 
 
-def _codec_parameters(codec: Codec, accepted_feedback: list[RtcpFeedback]) -> RtpCodecParameters:
+def _codec_parameters(
+    codec: Codec, accepted_feedback: list[RtcpFeedback], mime_type: str | None = None
+) -> RtpCodecParameters:
     parameters: RtpCodecParameters = {
-        "mimeType": codec.mime_type,
+        "mimeType": mime_type or codec.mime_type,
         "payloadType": codec.payload_type,
         "clockRate": codec.clock_rate,
         "parameters": dict(codec.parameters),
@@ -523,13 +530,66 @@ def _codec_parameters(codec: Codec, accepted_feedback: list[RtcpFeedback]) -> Rt
     return parameters
 
 
-def consumer_rtp_capabilities(section: MediaSection) -> RtpCapabilities:
+def viewer_media_codecs(
+    sections: list[MediaSection], router_caps: RtpCapabilities
+) -> list[RtpCodecCapability]:
+    """The router's codecs that the offer's receive sections take, each with the payload type
+    the offer gives it: the ``media_codecs`` of a router whose consumers send what the
+    offerer expects. Browsers decode only the payload types of their own offer (JSEP answers
+    reuse them), while a consumer sends its router's."""
+    codecs: list[RtpCodecCapability] = []
+    used: set[int] = set()
+    for capability in router_caps.get("codecs", []):
+        if capability["mimeType"].lower().endswith("/rtx"):
+            continue
+        offered = next(
+            (
+                codec
+                for section in sections
+                if section.is_rtp and not section.rejected and section.kind == capability["kind"]
+                for codec in section.codecs.values()
+                if codec.payload_type not in used and _codec_matches(codec, capability)
+            ),
+            None,
+        )
+        if offered is None:
+            continue
+        used.add(offered.payload_type)
+        codec: RtpCodecCapability = {
+            "kind": capability["kind"],
+            "mimeType": capability["mimeType"],
+            "clockRate": capability["clockRate"],
+            "preferredPayloadType": offered.payload_type,
+            "parameters": dict(capability.get("parameters", {})),
+        }
+        if "channels" in capability:
+            codec["channels"] = capability["channels"]
+        codecs.append(codec)
+    return codecs
+
+
+def consumer_rtp_capabilities(
+    section: MediaSection, router_caps: RtpCapabilities | None = None
+) -> RtpCapabilities:
     """What ``transport.consume()`` takes for a receive section: its codecs and header
-    extensions, as a device's capabilities."""
+    extensions, as a device's capabilities. With ``router_caps``, an offered RTX codec is
+    kept only where the router's RTX for the same codec has its payload type (a consumer
+    sends the router's; the offerer would drop retransmissions it does not expect)."""
+    router_rtx = {
+        (c.get("parameters", {}).get("apt"), c["preferredPayloadType"])
+        for c in (router_caps or {}).get("codecs", [])
+        if c["mimeType"].lower().endswith("/rtx")
+    }
     codecs: list[RtpCodecCapability] = []
     for payload_type in section.formats:
         codec = section.codecs.get(payload_type)
         if codec is None:
+            continue
+        if (
+            router_caps is not None
+            and _is_rtx(codec)
+            and (codec.parameters.get("apt"), codec.payload_type) not in router_rtx
+        ):
             continue
         capability: RtpCodecCapability = {
             "kind": cast(Literal["audio", "video"], section.kind),

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.data_consumer import DataConsumer, create_data_consumer
 from mediasoup_py.data_producer import DataProducer, create_data_producer
@@ -39,6 +39,7 @@ __all__ = [
     "parse_listen_infos",
     "port_range_of",
     "sctp_options",
+    "tuple_of",
 ]
 
 
@@ -108,6 +109,18 @@ class TransportTuple(TypedDict):
     remoteIp: NotRequired[str]
     remotePort: NotRequired[int]
     protocol: Literal["udp", "tcp"]
+
+
+def tuple_of(data: _core.TupleData) -> TransportTuple:
+    """The tuple the worker reported, as mediasoup's ``TransportTuple``."""
+    return {
+        "localIp": data["localIp"],
+        "localAddress": data["localAddress"],
+        "localPort": data["localPort"],
+        "remoteIp": data["remoteIp"],
+        "remotePort": data["remotePort"],
+        "protocol": data["protocol"],
+    }
 
 
 def parse_ip(value: object, field: str) -> str:
@@ -578,10 +591,10 @@ class Transport(EventEmitter, abc.ABC):
     def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:
         """A packet for the owner of a DirectTransport (only those send any)."""
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.TransportEvent) -> None:
         """A state change from the worker; subclasses record it, then it is emitted."""
-        name: str = event["event"]
+        name = event["event"]
         if name == "sctpstatechange":
-            self._sctp_state = event["data"]
+            self._sctp_state = event["data"]  # type: ignore[assignment]
         self.emit(name, event["data"])
         self.observer.emit(name, event["data"])

@@ -13,7 +13,8 @@ serves it to an ASGI server. The routes (``prefix`` defaults to ``""``):
 - ``DELETE`` on the ``Location``: the session ends (transport, producers, consumers).
 - ``PATCH`` on the ``Location`` with ``application/trickle-ice-sdpfrag``: an ICE restart
   (new ufrag/pwd; ``If-Match`` must hold the session's ETag or ``*``) is answered ``200``
-  with our new credentials and candidates; trickled candidates alone get ``204`` (an
+  with our new credentials and candidates; trickled candidates (alone, or with the
+  credentials the session already has, as RFC 8840 clients send them) get ``204`` (an
   ICE-lite server learns the client's addresses from its checks).
 - ``OPTIONS`` on either: the methods and media types accepted (CORS preflight too).
 
@@ -32,14 +33,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mediasoup_py import errors
+from mediasoup_py.pipe_to_router import pipe_to_router
 from mediasoup_py.sdp import (
     AnswerSection,
     MediaSection,
+    Offer,
     SdpError,
     answer,
     consumer_rtp_capabilities,
     parse_offer,
     producer_rtp_parameters,
+    viewer_media_codecs,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
-    from mediasoup_py.rtp_parameters import RtpParameters
+    from mediasoup_py.rtp_parameters import RtpCodecCapability, RtpParameters
     from mediasoup_py.transport import ListenInfo
     from mediasoup_py.webrtc_transport import WebRtcTransport
 
@@ -100,8 +104,13 @@ class WhipSession:
     role: Role
     room: str
     transport: WebRtcTransport
+    #: The client's ICE ufrag and password (from its offer, or its last ICE restart).
+    client_ice: tuple[str, str] = ("", "")
     producers: list[Producer] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
+    #: A viewer's router, when it is not the room's: one with the payload types of its
+    #: offer, fed by pipes from the room's router (see ``mediasoup_py.sdp``).
+    viewing_router: Router | None = None
     etag: str = field(default_factory=lambda: f'"{secrets.token_hex(8)}"')
 
     def close(self) -> None:
@@ -196,6 +205,13 @@ class WhipEndpoint:
         self.sessions: dict[str, WhipSession] = {}
         # Tasks started from transport events, kept until done.
         self._tasks: set[asyncio.Future[None]] = set()
+        # Viewers' routers by (room router id, their codecs), with how many sessions use each.
+        self._viewing_routers: dict[tuple[str, str], tuple[Router, set[str]]] = {}
+        # The room producers piped to viewers' routers: (viewers' router id, room producer
+        # id) -> the producer there (an id of its own: producer ids are worker-wide). Piped
+        # once, however many viewers ask at once.
+        self._piped: dict[tuple[str, str], Producer] = {}
+        self._pipe_lock = asyncio.Lock()
 
     def published_producers(self, room: str) -> list[Producer]:
         """The open producers of the room's WHIP publishers."""
@@ -283,17 +299,32 @@ class WhipEndpoint:
                 )
         router = await self._router_for(room)
         session_id = secrets.token_urlsafe(12)
+        viewing_router: Router | None = None
         if role == "whip":
             transport = await self._publishing.create_transport(room, session_id)
         else:
-            transport = await router.create_webrtc_transport(listen_infos=self.listen_infos)
-        session = WhipSession(session_id, role, room, transport)
+            viewing_router = await self._viewing_router(router, offer, session_id)
+            try:
+                transport = await (viewing_router or router).create_webrtc_transport(
+                    listen_infos=self.listen_infos
+                )
+            except BaseException:
+                self._release_viewing_router(viewing_router, session_id)
+                raise
+        session = WhipSession(
+            session_id,
+            role,
+            room,
+            transport,
+            client_ice=(offer.ice_ufrag, offer.ice_pwd),
+            viewing_router=viewing_router,
+        )
         refusals: list[str] = []
         try:
             if role == "whip":
                 answered = await self._produce(session, offer.sections, router, refusals)
             else:
-                answered = await self._consume(session, offer.sections, refusals)
+                answered = await self._consume(session, offer.sections, router, refusals)
             if not any(a.rtp_parameters for a in answered):
                 await self._discard(session)
                 return WhipResponse(
@@ -361,10 +392,45 @@ class WhipEndpoint:
             answered.append(AnswerSection(section, parameters, "recvonly"))
         return answered
 
+    async def _viewing_router(self, router: Router, offer: Offer, session_id: str) -> Router | None:
+        """The router a viewer consumes on when its offer's payload types are not the room
+        router's (None when they are): made on the room router's worker with the offer's
+        payload types, shared by the viewers whose offers give the same ones, closed with
+        the last of them."""
+        codecs = viewer_media_codecs(offer.sections, router.rtp_capabilities)
+        if not codecs or all(_has_codec(router, codec) for codec in codecs):
+            return None
+        key = (router.id, repr(codecs))
+        entry = self._viewing_routers.get(key)
+        if entry is None or entry[0].closed:
+            created = await router.worker.create_router(media_codecs=codecs)
+            entry = self._viewing_routers.get(key)
+            if entry is None or entry[0].closed:
+                entry = (created, set())
+                self._viewing_routers[key] = entry
+            else:
+                # Another viewer's request made one meanwhile.
+                created.close()
+        entry[1].add(session_id)
+        return entry[0]
+
+    def _release_viewing_router(self, viewing_router: Router | None, session_id: str) -> None:
+        for key, (candidate, sessions) in list(self._viewing_routers.items()):
+            if candidate is viewing_router:
+                sessions.discard(session_id)
+                if not sessions:
+                    del self._viewing_routers[key]
+                    candidate.close()
+
     async def _consume(
-        self, session: WhipSession, sections: list[MediaSection], refusals: list[str]
+        self,
+        session: WhipSession,
+        sections: list[MediaSection],
+        room_router: Router,
+        refusals: list[str],
     ) -> list[AnswerSection]:
         available = [p for p in self._producers_for(session.room) if not p.closed]
+        viewing_router = session.viewing_router or room_router
         answered = []
         for section in sections:
             producer = next(
@@ -375,9 +441,14 @@ class WhipEndpoint:
                 answered.append(AnswerSection(section, None))
                 continue
             try:
+                consumed = producer
+                if session.viewing_router is not None:
+                    consumed = await self._pipe(room_router, producer, session.viewing_router)
                 consumer = await session.transport.consume(
-                    producer_id=producer.id,
-                    rtp_capabilities=consumer_rtp_capabilities(section),
+                    producer_id=consumed.id,
+                    rtp_capabilities=consumer_rtp_capabilities(
+                        section, viewing_router.rtp_capabilities
+                    ),
                     mid=section.mid,
                     paused=True,
                 )
@@ -391,6 +462,29 @@ class WhipEndpoint:
                 AnswerSection(section, consumer.rtp_parameters, "sendonly", f"{session.room}")
             )
         return answered
+
+    async def _pipe(
+        self, room_router: Router, producer: Producer, viewing_router: Router
+    ) -> Producer:
+        """The room producer's copy on the viewers' router, piped on first use."""
+        key = (viewing_router.id, producer.id)
+        async with self._pipe_lock:
+            piped = self._piped.get(key)
+            if piped is None or piped.closed:
+                piped = (
+                    await pipe_to_router(
+                        room_router,
+                        producer_id=producer.id,
+                        router=viewing_router,
+                        listen_info=None,
+                        enable_srtp=False,
+                        enable_rtx=False,
+                        same_id=False,
+                    )
+                ).pipe_producer
+                self._piped[key] = piped
+                piped.observer.once("close", lambda: self._piped.pop(key, None))
+            return piped
 
     def _on_dtls_state(self, session: WhipSession, state: str) -> None:
         if state == "connected":
@@ -422,6 +516,8 @@ class WhipEndpoint:
         session.close()
         if session.role == "whip":
             await self._publishing.closed(session.id)
+        else:
+            self._release_viewing_router(session.viewing_router, session.id)
 
     async def _patch(
         self, session: WhipSession, headers: Mapping[str, str], body: str
@@ -437,10 +533,12 @@ class WhipEndpoint:
                 ufrag = line.split(":", 1)[1]
             elif line.startswith("a=ice-pwd:"):
                 pwd = line.split(":", 1)[1]
-        restart = ufrag is not None and pwd is not None
-        if not restart:
-            # Trickled candidates: an ICE-lite server learns them from the client's checks.
+        if ufrag is None or pwd is None or (ufrag, pwd) == session.client_ice:
+            # Trickled candidates (RFC 8840 sends them with the credentials they belong to):
+            # an ICE-lite server learns the client's addresses from its checks.
             return WhipResponse(204)
+        # New credentials: the client restarts ICE (RFC 9725 section 4.3.2).
+        session.client_ice = (ufrag, pwd)
         ice = await session.transport.restart_ice()
         session.etag = f'"{secrets.token_hex(8)}"'
         lines = [f"a=ice-ufrag:{ice['usernameFragment']}", f"a=ice-pwd:{ice['password']}"]
@@ -462,6 +560,19 @@ class WhipEndpoint:
         for session in list(self.sessions.values()):
             session.close()
         self.sessions.clear()
+        for viewing_router, _ in self._viewing_routers.values():
+            viewing_router.close()
+        self._viewing_routers.clear()
+
+
+def _has_codec(router: Router, codec: RtpCodecCapability) -> bool:
+    """Whether the router has the codec with the same payload type."""
+    return any(
+        mine["mimeType"].lower() == codec["mimeType"].lower()
+        and mine["preferredPayloadType"] == codec["preferredPayloadType"]
+        and mine.get("parameters", {}) == codec.get("parameters", {})
+        for mine in router.rtp_capabilities.get("codecs", [])
+    )
 
 
 def _media_type(headers: Mapping[str, str]) -> str:

@@ -34,6 +34,10 @@ from tests.interop.chromium_webrtc import wait_until
 from tests.interop.ffmpeg_peer import probe
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# The ceiling of each wait on the bot, and of a whole scenario (run_in_namespace's default
+# allows a little more): sized for a loaded machine, reached only when something is wrong.
+BOT_TIMEOUT_S = 40.0
+SCENARIO_TIMEOUT_S = 110.0
 FIREFOX_PARTICIPANT = Path(__file__).resolve().parent / "firefox" / "participant.mjs"
 
 # The remote tile's video: frames decoded, size, and how much its pixels vary (a blank or
@@ -113,9 +117,18 @@ async def with_bot() -> dict[str, Any]:
                 seen["alice"] = remote
                 return bool(remote and remote["framesDecoded"] >= 30)
 
-            await wait_until(page_sees_bot, "the tab to see the bot")
+            # aiortc encodes and decodes in Python threads: seconds on a loaded machine.
+            await wait_until(page_sees_bot, f"the tab to see the bot ({seen})", BOT_TIMEOUT_S)
             status = server.status()
-            await asyncio.sleep(3)
+
+            async def bot_recorded_enough() -> bool:
+                # aiortc decodes the tab's 720p camera in Python: on a loaded machine far
+                # fewer than 30 frames a second reach the recorder.
+                return bot.recorded.get("video", 0) >= 45 and bot.recorded.get("audio", 0) >= 75
+
+            await wait_until(
+                bot_recorded_enough, f"the bot to record the tab ({bot.recorded})", BOT_TIMEOUT_S
+            )
             await bot.close()
             streams = await probe(recording)
             analysis = await analyse(recording)
@@ -288,7 +301,7 @@ def main() -> int:
     parser.add_argument("--firefox", action="store_true")
     arguments = parser.parse_args()
     run = with_bot() if arguments.bot else with_firefox() if arguments.firefox else scenario()
-    result = asyncio.run(asyncio.wait_for(run, 80))
+    result = asyncio.run(asyncio.wait_for(run, SCENARIO_TIMEOUT_S))
     json.dump(result, sys.stdout)
     return 0
 

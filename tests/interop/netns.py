@@ -13,7 +13,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def run_in_namespace(
-    namespace: str, module: str, *arguments: str, timeout: float = 90
+    namespace: str, module: str, *arguments: str, timeout: float = 120
 ) -> dict[str, object]:
     """Runs ``python -m module arguments`` in the namespace (for at most ``timeout`` seconds);
     its stdout is JSON."""

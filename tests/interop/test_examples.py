@@ -1,7 +1,8 @@
 """The examples run as their docstrings say: against the demo, ffmpeg streams a test pattern
 and a tone into a room as a broadcaster (examples/ffmpeg_into_room.py) and the recorder
 (examples/record_participant.py) records that participant to a WebM file that ffmpeg then
-decodes whole, with growing timestamps; a DirectTransport consumer counts a producer's frames
+decodes whole, with growing timestamps, both with the join tokens the demo asks for when it
+has a secret; a DirectTransport consumer counts a producer's frames
 in Python (examples/direct_frame_counter.py); and the v2 protocol app (examples/v2_room) serves
 its page (its calls are tested in test_mediasoup_client_v2_chromium.py)."""
 
@@ -18,17 +19,25 @@ import aiohttp
 from aiohttp import web
 
 from mediasoup_py.demo import DemoServer, DemoSettings
+from mediasoup_py.signaling import issue_token
 from tests.interop.ffmpeg_peer import decode_errors, probe
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RECORD_SECONDS = 5
+TOKEN_SECRET = "examples-test-secret-of-32-bytes!"
 
 
 async def run_examples() -> dict[str, Any]:
     # The demo's recorder writes here; the example copies the file to its --output.
     record_dir = Path(tempfile.mkdtemp())
     server = DemoServer(
-        DemoSettings(workers=1, rtc_min_port=48200, rtc_max_port=48299, record_dir=record_dir)
+        DemoSettings(
+            workers=1,
+            rtc_min_port=48200,
+            rtc_max_port=48299,
+            record_dir=record_dir,
+            token_secret=TOKEN_SECRET,
+        )
     )
     await server.start()
     runner = web.AppRunner(server.app)
@@ -40,7 +49,10 @@ async def run_examples() -> dict[str, Any]:
     session = aiohttp.ClientSession()
     try:
         # Someone is in the room (a connected client): the HTTP API creates no rooms.
-        viewer = await session.ws_connect(f"{url}/ws?roomId=examples&peerId=viewer")
+        viewer_token = issue_token(TOKEN_SECRET, room="examples", peer_id="viewer")
+        viewer = await session.ws_connect(
+            f"{url}/ws?roomId=examples&peerId=viewer&token={viewer_token}"
+        )
         streamer = await asyncio.create_subprocess_exec(
             sys.executable,
             str(EXAMPLES / "ffmpeg_into_room.py"),
@@ -50,6 +62,10 @@ async def run_examples() -> dict[str, Any]:
             "examples",
             "--seconds",
             str(RECORD_SECONDS + 6),
+            "--id",
+            "ffmpeg",
+            "--token",
+            issue_token(TOKEN_SECRET, room="examples", peer_id="ffmpeg", kind="broadcaster"),
             stdout=asyncio.subprocess.PIPE,
         )
         # The broadcaster is in the room once the example says it streams.
@@ -69,6 +85,8 @@ async def run_examples() -> dict[str, Any]:
                 str(output),
                 "--seconds",
                 str(RECORD_SECONDS),
+                "--token",
+                issue_token(TOKEN_SECRET, room="examples", peer_id="recorder", kind="broadcaster"),
                 stdout=asyncio.subprocess.PIPE,
             )
             recorder_output, _ = await asyncio.wait_for(recorder.communicate(), 90)

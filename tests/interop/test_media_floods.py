@@ -30,6 +30,7 @@ import os
 import socket
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aioice.ice
@@ -260,6 +261,9 @@ class Attack:
     honest_reached_worker: int
     honest_forwarded: int
     worker_cpu_percent: float
+    # Of the attack's duration, the share the worker thread spent waiting on a run queue:
+    # runnable, but the host gave the core to others (a loaded machine, not the flood).
+    worker_waiting_percent: float
 
     @property
     def flood_pps(self) -> float:
@@ -289,7 +293,8 @@ class Attack:
             f"other {self.flood['other_replies']}); honest plain flow sent "
             f"{self.honest['sent']} received {self.honest['received']} lost {self.honest_lost} "
             f"(the worker got {self.honest_reached_worker}, forwarded {self.honest_forwarded}); "
-            f"peak RSS +{self.rss_growth_kb} kB; worker thread CPU {self.worker_cpu_percent}%; "
+            f"peak RSS +{self.rss_growth_kb} kB; worker thread CPU {self.worker_cpu_percent}% "
+            f"(waiting for a core {self.worker_waiting_percent}%); "
             + "; ".join(f"{key} {value}" for key, value in extra.items())
         )
 
@@ -317,9 +322,11 @@ async def attack(
     if spoof_honest_sender:
         flood = [*flood, "--spoof-source", f"{honest_address[0]}:{honest_address[1]}"]
     usage_before = await worker.get_resource_usage()
+    scheduling_before = worker_thread_scheduling()
     started = loop.time()
     flood_result = await run_json(flood, ATTACK_SECONDS + 15)
     ended = loop.time()
+    scheduling_after = worker_thread_scheduling()
     usage_after = await worker.get_resource_usage()
     honest_result = await honest
     rss_after = (await worker.get_resource_usage())["ru_maxrss"]
@@ -335,7 +342,51 @@ async def attack(
         honest_reached_worker=ingress["rtpPacketsReceived"],
         honest_forwarded=consumer["packetCount"],
         worker_cpu_percent=round(100 * cpu_ms / ((ended - started) * 1000), 1),
+        worker_waiting_percent=waiting_percent(
+            scheduling_before, scheduling_after, ended - started
+        ),
     )
+
+
+def worker_thread_scheduling() -> dict[int, tuple[int, int]]:
+    """Nanoseconds on a core and waiting on a run queue (/proc schedstat) of each of this
+    process's mediasoup_py worker threads, by thread id."""
+    found = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            if not (task / "comm").read_text().startswith("mediasoup_py-wo"):
+                continue
+            running, waiting, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        found[int(task.name)] = (int(running), int(waiting))
+    return found
+
+
+def waiting_percent(
+    before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]], seconds: float
+) -> float:
+    """The share of ``seconds`` that the worker thread that ran most meanwhile (the one
+    under attack) spent waiting on a run queue."""
+    deltas = [
+        (after[tid][0] - before[tid][0], after[tid][1] - before[tid][1])
+        for tid in after
+        if tid in before
+    ]
+    if not deltas:
+        return 0.0
+    _, waited = max(deltas)
+    return round(100 * waited / (seconds * 1e9), 1)
+
+
+def kernel_drops(port: int) -> int:
+    """Datagrams the kernel dropped for this namespace's UDP socket on ``port`` because its
+    receive queue was full (/proc/net/udp's last column): the worker did not read them."""
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            return int(fields[-1])
+    return 0
 
 
 async def worker_still_serves(router: mediasoup_py.Router) -> None:
@@ -375,6 +426,7 @@ async def webrtc_port_flood(mode: str, spoof_client: bool = False) -> dict[str, 
         victim = scene.webrtc
         assert victim is not None
         before = await transport_stats(victim.transport)
+        kernel_drops_before = kernel_drops(victim.port)
         options: dict[str, Any] = {"sources": SOURCES}
         if mode == "stun-bad-credentials":
             options["ice_ufrag"] = victim.transport.ice_parameters["usernameFragment"]
@@ -396,6 +448,7 @@ async def webrtc_port_flood(mode: str, spoof_client: bool = False) -> dict[str, 
             "after": after,
             "webrtc_received": received,
             "webrtc_expected": expected,
+            "kernel_drops": kernel_drops(victim.port) - kernel_drops_before,
         }
     finally:
         await scene.close()
@@ -414,10 +467,18 @@ def check_webrtc_port_flood(name: str, outcome: dict[str, Any]) -> Attack:
         aiortc_delivery=f"{received}/{expected}",
         dropped_by_worker=dropped,
         datagrams_received=after["datagramsReceived"] - before["datagramsReceived"],
+        kernel_dropped=outcome["kernel_drops"],
     )
     assert result.flood_pps >= ATTACK_PPS_FLOOR, result.flood
     result.assert_honest_flow_undisturbed()
-    assert expected - received <= LOSS_BUDGET * expected, (received, expected)
+    # Lost where: the kernel drops what arrives while the socket's receive queue is full,
+    # which happens when the worker thread, needing about a fifth of a core for this flood,
+    # waits for a core the host gives to others.
+    assert expected - received <= LOSS_BUDGET * expected, (
+        f"aiortc delivery {received}/{expected}; the kernel dropped "
+        f"{outcome['kernel_drops']} datagrams on the socket; the worker thread waited for a "
+        f"core {result.worker_waiting_percent}% of the attack (load average {os.getloadavg()})"
+    )
     # The honest client's ICE and DTLS did not move.
     assert after["iceState"] == before["iceState"] == "completed"
     assert after["iceSelectedTuple"] == before["iceSelectedTuple"]

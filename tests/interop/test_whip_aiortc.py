@@ -121,6 +121,28 @@ async def publish_and_view() -> dict[str, Any]:
                 },
             ) as response:
                 trickle_status = response.status
+            # Trickle as RFC 8840 clients send it (GStreamer's webrtcbin, browsers): with the
+            # ICE credentials of the offer; then new credentials, which restart ICE.
+            offer_ice = [
+                line
+                for line in publisher.localDescription.sdp.splitlines()
+                if line.startswith(("a=ice-ufrag:", "a=ice-pwd:"))
+            ][:2]
+            fragment = "\r\n".join([*offer_ice, "a=mid:0", "a=end-of-candidates"]) + "\r\n"
+            patch_headers = {
+                "Content-Type": "application/trickle-ice-sdpfrag",
+                "Authorization": f"Bearer {TOKEN}",
+                "If-Match": "*",
+            }
+            async with http.patch(
+                f"{base}{publish_location}", data=fragment, headers=patch_headers
+            ) as response:
+                trickle_with_credentials = response.status
+            restart = "a=ice-ufrag:R3st\r\na=ice-pwd:" + "p" * 24 + "\r\n"
+            async with http.patch(
+                f"{base}{publish_location}", data=restart, headers=patch_headers
+            ) as response:
+                restarted = (response.status, await response.text())
             statuses = []
             for location in (view_location, publish_location):
                 async with http.delete(
@@ -138,6 +160,8 @@ async def publish_and_view() -> dict[str, Any]:
                 "audio": audio,
                 "options": options,
                 "trickle": trickle_status,
+                "trickleWithCredentials": trickle_with_credentials,
+                "restart": restarted,
                 "deletes": statuses,
                 "sessions_left": len(endpoint.sessions),
                 "transports_left": len(router._transports),
@@ -156,6 +180,12 @@ def test_aiortc_publishes_over_whip_and_another_views_over_whep() -> None:
     assert all(frame.sample_rate == 48000 for frame in result["audio"])
     assert result["options"] == (204, "application/trickle-ice-sdpfrag")
     assert result["trickle"] == 204
+    assert result["trickleWithCredentials"] == 204
+    status, fragment = result["restart"]
+    assert status == 200
+    [ufrag] = [line for line in fragment.splitlines() if line.startswith("a=ice-ufrag:")]
+    assert ufrag not in result["answer"]
+    assert "a=end-of-candidates" in fragment
     assert result["deletes"] == [200, 200, 404]
     assert result["sessions_left"] == 0
     assert result["transports_left"] == 0

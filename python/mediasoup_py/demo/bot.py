@@ -39,26 +39,33 @@ SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms
 
 
-class _AfterFirstVideoFrame(MediaStreamTrack):
+class _RecordedTrack(MediaStreamTrack):
     """A remote track as the recorder reads it, ordered around the first video frame: the
     video track (``announce``) sets ``first_frame`` when it hands that frame over; the audio
-    track hands nothing over before that."""
+    track hands nothing over before that (without ``first_frame``, it does not wait). Counts
+    the frames it hands over in ``recorded``, by kind."""
 
     def __init__(
-        self, source: MediaStreamTrack, first_frame: asyncio.Event, announce: bool = False
+        self,
+        source: MediaStreamTrack,
+        recorded: dict[str, int],
+        first_frame: asyncio.Event | None = None,
+        announce: bool = False,
     ) -> None:
         super().__init__()
         self.kind = source.kind
         self._source = source
+        self._recorded = recorded
         self._first_frame = first_frame
         self._announce = announce
 
     async def recv(self) -> Any:
-        if not self._announce:
+        if self._first_frame is not None and not self._announce:
             await self._first_frame.wait()
         frame = await self._source.recv()
-        if self._announce:
+        if self._first_frame is not None and self._announce:
             self._first_frame.set()
+        self._recorded[self.kind] = self._recorded.get(self.kind, 0) + 1
         return frame
 
 
@@ -124,6 +131,8 @@ class Bot:
         self._recording_started = False
         # Remote tracks to record, by kind (the first of each).
         self._to_record: dict[str, MediaStreamTrack] = {}
+        # Frames handed to the recorder so far, by kind.
+        self.recorded: dict[str, int] = {}
 
     async def _request(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
         assert self._socket is not None
@@ -175,7 +184,7 @@ class Bot:
         """Records the first remote video and audio tracks together (the audio alone when no
         video comes within two seconds). aiortc's recorder writes the container header with
         the first packet it muxes and sizes the video stream from the first video frame, so
-        the audio waits for that frame (:class:`_AfterFirstVideoFrame`)."""
+        the audio waits for that frame (:class:`_RecordedTrack`)."""
         if self.recorder is None or self._recording_started:
             return
         self._to_record[consumer.kind] = consumer.track
@@ -191,11 +200,11 @@ class Bot:
         video, audio = self._to_record.get("video"), self._to_record.get("audio")
         if video is not None:
             first_frame = asyncio.Event()
-            self.recorder.addTrack(_AfterFirstVideoFrame(video, first_frame, announce=True))
+            self.recorder.addTrack(_RecordedTrack(video, self.recorded, first_frame, announce=True))
             if audio is not None:
-                self.recorder.addTrack(_AfterFirstVideoFrame(audio, first_frame))
+                self.recorder.addTrack(_RecordedTrack(audio, self.recorded, first_frame))
         elif audio is not None:
-            self.recorder.addTrack(audio)
+            self.recorder.addTrack(_RecordedTrack(audio, self.recorded))
         task = asyncio.ensure_future(self.recorder.start())
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
