@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.sctp_parameters import (
     SctpStreamParameters,
@@ -232,10 +232,10 @@ class DataConsumer(EventEmitter):
         self._close()
         self.emit("dataproducerclose")
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.DataConsumerEvent) -> None:
         name = event["event"]
         if name == "message":
-            self.emit("message", event["message"], event["ppid"])
+            self.emit("message", event.get("message", b""), event.get("ppid"))
         elif name == "dataproducerclose":
             self._on_data_producer_closed()
         elif name in ("dataproducerpause", "dataproducerresume"):
@@ -244,7 +244,7 @@ class DataConsumer(EventEmitter):
                 self._data_producer_paused = paused
                 self.emit(name)
         elif name == "bufferedamountlow":
-            self.emit(name, event["bufferedAmount"])
+            self.emit(name, event.get("bufferedAmount", 0))
         elif name == "sctpsendbufferfull":
             self.emit(name)
 
