@@ -310,6 +310,11 @@ impl Worker {
         let Some(Some(entry)) = self.transports.get_mut(slot) else {
             return;
         };
+        // Most transports carry no SCTP: nothing to look at, no sink to make.
+        if entry.transport.sctp_config().is_none() {
+            self.data.sctp_events = events;
+            return;
+        }
         if entry
             .transport
             .with_sctp(&mut transport_io!(self, slot, now), &mut |sctp| {
