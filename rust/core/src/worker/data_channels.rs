@@ -401,3 +401,299 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::crypto::certificate::DtlsCertificate;
+    use crate::dtls::DtlsContext;
+    use crate::sctp::SctpConfig;
+    use crate::srtp::SrtpProfile;
+    use crate::worker::log::LogFilter;
+    use crate::worker::messages::WebRtcListen;
+    use crate::worker::messages::{Request, RouterRequest, TransportRequest, WorkerRequest};
+    use crate::worker::{PortChoice, WorkerHandle, WorkerSettings};
+
+    struct Test {
+        worker: WorkerHandle,
+        next_id: u64,
+        seen: Vec<WorkerEvent>,
+    }
+
+    impl Test {
+        fn new() -> Self {
+            let certificate = DtlsCertificate::generate().unwrap();
+            let context = Arc::new(DtlsContext::new(&certificate, &SrtpProfile::ALL).unwrap());
+            let worker = WorkerHandle::spawn(
+                WorkerSettings {
+                    name: "data".to_owned(),
+                    rtc_min_port: 47_420,
+                    rtc_max_port: 47_429,
+                    log: LogFilter::default(),
+                },
+                context,
+            )
+            .unwrap();
+            Test {
+                worker,
+                next_id: 1,
+                seen: Vec::new(),
+            }
+        }
+
+        /// Sends `request`; its result.
+        fn ask(&mut self, request: Request) -> Result<Response, RequestError> {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.worker.request(id, request).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                for event in self.worker.events().drain() {
+                    match event {
+                        WorkerEvent::Response {
+                            id: answered,
+                            result,
+                        } if answered == id => return result,
+                        other => self.seen.push(other),
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            panic!("no answer within 5 s");
+        }
+
+        fn transport(
+            &mut self,
+            transport_id: &str,
+            request: TransportRequest,
+        ) -> Result<Response, RequestError> {
+            self.ask(Request::Transport {
+                transport_id: transport_id.to_owned(),
+                request,
+            })
+        }
+
+        /// The data consumer events seen so far, by consumer.
+        fn data_events(&mut self) -> Vec<(String, String)> {
+            // Events published after the last answer.
+            std::thread::sleep(Duration::from_millis(50));
+            self.seen.extend(self.worker.events().drain());
+            self.seen
+                .iter()
+                .filter_map(|event| match event {
+                    WorkerEvent::DataConsumer {
+                        data_consumer_id,
+                        event,
+                    } => Some((
+                        data_consumer_id.clone(),
+                        match event {
+                            DataConsumerEvent::Message { payload, ppid } => {
+                                format!("{}:{}", ppid.value(), String::from_utf8_lossy(payload))
+                            }
+                            other => format!("{other:?}"),
+                        },
+                    )),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn send(text: &str, subchannels: Vec<u16>) -> Request {
+        Request::DataProducer {
+            data_producer_id: "source".into(),
+            request: DataProducerRequest::Send {
+                ppid: Ppid::String,
+                payload: text.as_bytes().to_vec(),
+                subchannels,
+                required_subchannel: None,
+            },
+        }
+    }
+
+    #[test]
+    fn direct_messages_reach_direct_consumers_and_closes_cascade() {
+        let mut test = Test::new();
+        let router = |request| Request::Router {
+            router_id: "r".into(),
+            request,
+        };
+        test.ask(Request::Worker(WorkerRequest::CreateRouter {
+            router_id: "r".into(),
+        }))
+        .unwrap();
+        for transport_id in ["in", "out"] {
+            test.ask(router(RouterRequest::CreateDirectTransport {
+                transport_id: transport_id.into(),
+            }))
+            .unwrap();
+        }
+        test.transport(
+            "in",
+            TransportRequest::ProduceData {
+                data_producer_id: "source".into(),
+                stream: None,
+                paused: false,
+            },
+        )
+        .unwrap();
+        for (id, subchannels) in [("a", vec![1]), ("b", vec![2])] {
+            test.transport(
+                "out",
+                TransportRequest::ConsumeData {
+                    data_consumer_id: id.into(),
+                    data_producer_id: "source".into(),
+                    stream: None,
+                    paused: false,
+                    subchannels,
+                },
+            )
+            .unwrap();
+        }
+        // An SCTP stream needs SCTP on the transport; an unknown producer is named.
+        let refused = test.transport(
+            "out",
+            TransportRequest::ConsumeData {
+                data_consumer_id: "c".into(),
+                data_producer_id: "source".into(),
+                stream: Some((0, StreamReliability::default())),
+                paused: false,
+                subchannels: vec![],
+            },
+        );
+        assert!(
+            matches!(refused, Err(RequestError::InvalidState(_))),
+            "{refused:?}"
+        );
+        let unknown = test.transport(
+            "out",
+            TransportRequest::ConsumeData {
+                data_consumer_id: "d".into(),
+                data_producer_id: "nobody".into(),
+                stream: None,
+                paused: false,
+                subchannels: vec![],
+            },
+        );
+        assert!(
+            matches!(unknown, Err(RequestError::NotFound(_))),
+            "{unknown:?}"
+        );
+
+        test.ask(send("everyone", vec![])).unwrap();
+        test.ask(send("two only", vec![2])).unwrap();
+        test.ask(Request::DataProducer {
+            data_producer_id: "source".into(),
+            request: DataProducerRequest::SetPaused(true),
+        })
+        .unwrap();
+        test.ask(send("unheard", vec![])).unwrap();
+        let stats = test.ask(Request::DataProducer {
+            data_producer_id: "source".into(),
+            request: DataProducerRequest::GetStats,
+        });
+        let Ok(Response::DataProducerStats(stats)) = stats else {
+            panic!("{stats:?}");
+        };
+        assert_eq!(stats.messages_received, 3);
+        test.transport("in", TransportRequest::Close).unwrap();
+        let events = test.data_events();
+        let of = |id: &str| -> Vec<String> {
+            events
+                .iter()
+                .filter(|(consumer, _)| consumer == id)
+                .map(|(_, event)| event.clone())
+                .collect()
+        };
+        assert_eq!(
+            of("a"),
+            [
+                "51:everyone",
+                "DataProducerPaused(true)",
+                "DataProducerClosed"
+            ]
+        );
+        assert_eq!(
+            of("b"),
+            [
+                "51:everyone",
+                "51:two only",
+                "DataProducerPaused(true)",
+                "DataProducerClosed"
+            ]
+        );
+        // Both went with their producer.
+        let gone = test.ask(Request::DataConsumer {
+            data_consumer_id: "a".into(),
+            request: DataConsumerRequest::GetStats,
+        });
+        assert!(matches!(gone, Err(RequestError::NotFound(_))), "{gone:?}");
+    }
+
+    #[test]
+    fn sctp_streams_stay_within_the_transport_s_streams() {
+        let mut test = Test::new();
+        test.ask(Request::Worker(WorkerRequest::CreateRouter {
+            router_id: "r".into(),
+        }))
+        .unwrap();
+        test.ask(Request::Router {
+            router_id: "r".into(),
+            request: RouterRequest::CreateWebRtcTransport {
+                transport_id: "t".into(),
+                listen: WebRtcListen::Own {
+                    ip: "127.0.0.1".parse().unwrap(),
+                    udp: Some(PortChoice::WorkerRange),
+                    tcp: None,
+                },
+                ice_consent_timeout: None,
+                sctp: Some(SctpConfig {
+                    os: 4,
+                    mis: 4,
+                    ..SctpConfig::default()
+                }),
+            },
+        })
+        .unwrap();
+        let produce = |stream_id: u16| TransportRequest::ProduceData {
+            data_producer_id: format!("p{stream_id}"),
+            stream: Some((stream_id, StreamReliability::default())),
+            paused: false,
+        };
+        assert!(matches!(
+            test.transport("t", produce(4)),
+            Err(RequestError::InvalidArgument { .. })
+        ));
+        test.transport("t", produce(3)).unwrap();
+        let consume = |id: &str, stream_id: u16| TransportRequest::ConsumeData {
+            data_consumer_id: id.into(),
+            data_producer_id: "p3".into(),
+            stream: Some((stream_id, StreamReliability::default())),
+            paused: false,
+            subchannels: vec![],
+        };
+        test.transport("t", consume("c0", 0)).unwrap();
+        // Beyond OS, or taken: refused, and nothing left behind.
+        assert!(test.transport("t", consume("c4", 4)).is_err());
+        assert!(test.transport("t", consume("again", 0)).is_err());
+        let left = test.ask(Request::DataConsumer {
+            data_consumer_id: "again".into(),
+            request: DataConsumerRequest::Close,
+        });
+        assert!(matches!(left, Err(RequestError::NotFound(_))), "{left:?}");
+        let stats = test.ask(Request::DataConsumer {
+            data_consumer_id: "c0".into(),
+            request: DataConsumerRequest::GetStats,
+        });
+        assert!(matches!(
+            stats,
+            Ok(Response::DataConsumerStats {
+                buffered_amount: 0,
+                ..
+            })
+        ));
+    }
+}
