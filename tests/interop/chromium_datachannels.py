@@ -67,7 +67,11 @@ window.setUp = async () => {
   window.sendTransport = await transport('send');
   window.recvTransport = await transport('recv');
   window.chat = await window.sendTransport.produceData({ordered: true, label: 'chat'});
-  await new Promise((resolve) => window.chat.on('open', resolve));
+  // It may have opened already (on a fast machine, before this line runs).
+  await new Promise((resolve) => {
+    if (window.chat.readyState === 'open') resolve();
+    else window.chat.on('open', resolve);
+  });
   return window.chat.id;
 };
 

@@ -83,10 +83,13 @@ window.joinRoom = async (url, displayName) => {
   const device = new mediasoupClient.Device();
   await device.load({routerRtpCapabilities});
   window.device = device;
+  // mediasoup-client 3.24 has no device.sctpCapabilities any more: the app states the
+  // streams it wants itself (older clients report them).
+  const sctpCapabilities = device.sctpCapabilities || {numStreams: {OS: 1024, MIS: 1024}};
 
   const sending = await protoo.request('createWebRtcTransport', {
     forceTcp: false, producing: true, consuming: false,
-    sctpCapabilities: device.sctpCapabilities});
+    sctpCapabilities});
   const sendTransport = device.createSendTransport({...sending, iceServers: []});
   connectOn(sendTransport);
   sendTransport.on('produce', ({kind, rtpParameters, appData}, callback, errback) => {
@@ -103,7 +106,7 @@ window.joinRoom = async (url, displayName) => {
 
   const receiving = await protoo.request('createWebRtcTransport', {
     forceTcp: false, producing: false, consuming: true,
-    sctpCapabilities: device.sctpCapabilities});
+    sctpCapabilities});
   window.recvTransport = device.createRecvTransport({...receiving, iceServers: []});
   connectOn(window.recvTransport);
 
@@ -111,7 +114,7 @@ window.joinRoom = async (url, displayName) => {
     displayName,
     device: {flag: 'chrome', name: 'Chrome', version: '0'},
     rtpCapabilities: device.rtpCapabilities,
-    sctpCapabilities: device.sctpCapabilities,
+    sctpCapabilities,
   });
   // RoomClient's chat channel.
   window.chat = await sendTransport.produceData(

@@ -212,8 +212,9 @@ async function join() {
   const routerRtpCapabilities = await request('getRouterRtpCapabilities');
   state.device = new mediasoupClient.Device();
   await state.device.load({routerRtpCapabilities});
-  // DataChannels (the chat) wherever the browser has SCTP.
-  const sctpCapabilities = state.device.sctpCapabilities;
+  // DataChannels (the chat); mediasoup-client 3.20+ no longer reports the streams, so the
+  // page states mediasoup's defaults itself.
+  const sctpCapabilities = state.device.sctpCapabilities || {numStreams: {OS: 1024, MIS: 1024}};
   const send = await request('createWebRtcTransport',
     {producing: true, consuming: false, sctpCapabilities});
   state.sendTransport = state.device.createSendTransport(send);
