@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -169,6 +170,11 @@ class RoomLifecycle(RuleBasedStateMachine):
         fields |= {"id": self.fresh_id(), "direction": direction}
         if direction == "send":
             fields["dtlsParameters"] = CLIENT_DTLS
+        if len(peer.transports) >= self.room.limits.transports_per_peer:
+            # The room's per-peer limit holds for v2 peers too.
+            with pytest.raises(errors.LimitExceededError, match=r"^transports_per_peer"):
+                self.run(peer.receive_request(fields))
+            return
         response = self.run(peer.receive_request(fields))
         assert set(response) == {"iceParameters", "iceCandidates", "dtlsParameters"}
 
@@ -185,12 +191,15 @@ class RoomLifecycle(RuleBasedStateMachine):
         parameters = (
             audio_parameters(ssrc) if kind == "audio" else video_parameters(ssrc, simulcast)
         )
-        self.run(
-            peer.receive_request(
-                {"method": "createProducer", "target": "peer", "id": self.fresh_id(), "kind": kind,
-                 "transportId": sending[0], "rtpParameters": parameters, "paused": False}
-            )
+        request = peer.receive_request(
+            {"method": "createProducer", "target": "peer", "id": self.fresh_id(), "kind": kind,
+             "transportId": sending[0], "rtpParameters": parameters, "paused": False}
         )  # fmt: skip
+        if len(peer.producers) < self.room.limits.producers_per_peer:
+            self.run(request)
+            return
+        with pytest.raises(errors.LimitExceededError, match=r"^producers_per_peer"):
+            self.run(request)
 
     @precondition(lambda self: self.v3_peers())
     @rule(data=st.data())

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import fractions
 import io
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from mediasoup_py.router import Router
 
 __all__ = ["Recorder", "record"]
+
+_logger = logging.getLogger("mediasoup_py.recorder")
 
 Container = Literal["webm", "mkv"]
 _CODECS: dict[Container, frozenset[str]] = {
@@ -129,6 +132,8 @@ class Recorder:
         self._paused_total = 0.0
         self._resuming = False
         self._readers = [asyncio.ensure_future(self._read(track)) for track in tracks]
+        for reader in self._readers:
+            reader.add_done_callback(_log_failure)
         self._startup = asyncio.ensure_future(self._start_when_ready())
         self._stopped = False
 
@@ -246,7 +251,9 @@ class Recorder:
             stream = self._output.add_stream("libopus", rate=48000, layout="stereo")
         elif codec in _PROBE_FORMATS:
             probe = av.open(io.BytesIO(first.data), format=_PROBE_FORMATS[codec])
-            stream = self._output.add_stream_from_template(probe.streams.video[0])
+            # Opaque: the probe's codec parameters (extradata) as they are, with no encoder
+            # looked up by the decoder's name (AV1's is libdav1d, which has none).
+            stream = self._output.add_stream_from_template(probe.streams.video[0], opaque=True)
             probe.close()
         else:
             [picture, *_] = first.decode() or [None]
@@ -289,6 +296,13 @@ class Recorder:
         packet.is_keyframe = frame.keyframe
         self._output.mux(packet)
         track.written += 1
+
+
+def _log_failure(reader: asyncio.Future[None]) -> None:
+    # A stream that cannot be written (a codec the muxer refuses) stops its reader; said
+    # here, or the recording would just lack the stream.
+    if not reader.cancelled() and reader.exception() is not None:
+        _logger.error("recorder: a stream stopped", exc_info=reader.exception())
 
 
 async def record(

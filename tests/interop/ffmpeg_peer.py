@@ -72,7 +72,7 @@ async def probe(path: Path) -> list[dict[str, Any]]:
     return streams
 
 
-async def decode_errors(path: Path) -> str:
+async def decode_errors(path: Path, video_decoder: str | None = None) -> str:
     """What ffmpeg reports, at error level, when decoding every frame of a file: empty when
     every frame decodes and the timestamps grow. ffprobe's ``-count_frames`` does not tell:
     it skips undecodable frames (an interframe before the first keyframe) silently and exits
@@ -81,9 +81,13 @@ async def decode_errors(path: Path) -> str:
     The output keeps the file's time base (``-enc_time_base -1``), so a timestamp that does
     not grow is the file's: by default ffmpeg puts decoded video on a grid of the nominal
     frame rate, where two frames of a sender that captured them less than a frame interval
-    apart (Chromium's fake camera on a busy machine does) meet."""
+    apart (Chromium's fake camera on a busy machine does) meet.
+
+    ``video_decoder`` names the decoder to use (``libvpx-vp9``, as browsers decode VP9: with
+    spatial layers in a superframe FFmpeg's own decoder shows every layer at one time)."""
+    decoder = ["-c:v", video_decoder] if video_decoder else []
     process = await asyncio.create_subprocess_exec(
-        *["ffmpeg", "-hide_banner", "-v", "error", "-i", str(path)],
+        *["ffmpeg", "-hide_banner", "-v", "error", *decoder, "-i", str(path)],
         *["-enc_time_base", "-1", "-f", "null", "-"],
         stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -74,6 +74,11 @@ class RoomLink:
         self._outgoing: dict[str, _PipeEnd] = {}
         self._opening: dict[tuple[str, str, str], asyncio.Future[_PipeEnd]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # What this node files and tells of its peers and producers goes out in the order it
+        # happened: concurrent writes on the Redis client's pool of connections can land in
+        # any order, and a producer filed after its removal (the churn of a loaded machine)
+        # would stay in the directory for good. Tasks take it in the order they were made.
+        self._announcing = asyncio.Lock()
         self._closed = False
         room._media.set_crossing_opener(self._open_crossing)
         room.on("peerjoined", self._on_local_peer_joined)
@@ -108,11 +113,12 @@ class RoomLink:
 
     async def _announce_join(self, peer: RoomPeer) -> None:
         entry = self._peer_entry(peer)
-        await self._node.bus.join_room(self.room_id)
-        await self._node.directory.add_peer(self.room_id, entry)
-        await self._node.bus.publish_room(
-            self.room_id, {"type": "peerjoined", "peer": entry.to_payload()}
-        )
+        async with self._announcing:
+            await self._node.bus.join_room(self.room_id)
+            await self._node.directory.add_peer(self.room_id, entry)
+            await self._node.bus.publish_room(
+                self.room_id, {"type": "peerjoined", "peer": entry.to_payload()}
+            )
 
     def _on_local_peer_left(self, peer: RoomPeer) -> None:
         if isinstance(peer, RemotePeer):
@@ -125,10 +131,11 @@ class RoomLink:
             asyncio.get_running_loop().call_soon(self.room.close)
 
     async def _announce_leave(self, peer_id: str, last: bool) -> None:
-        await self._node.directory.remove_peer(
-            self.room_id, peer_id, self._node.node_id, node_leaves=last
-        )
-        await self._node.bus.publish_room(self.room_id, {"type": "peerleft", "peerId": peer_id})
+        async with self._announcing:
+            await self._node.directory.remove_peer(
+                self.room_id, peer_id, self._node.node_id, node_leaves=last
+            )
+            await self._node.bus.publish_room(self.room_id, {"type": "peerleft", "peerId": peer_id})
 
     def _on_local_producer(self, peer: RoomPeer, producer: Producer) -> None:
         if not self._local(peer):
@@ -143,16 +150,18 @@ class RoomLink:
             )
 
     async def _announce_producer(self, entry: ProducerEntry) -> None:
-        await self._node.directory.add_producer(self.room_id, entry)
-        await self._node.bus.publish_room(
-            self.room_id, {"type": "producer", "producer": entry.to_payload()}
-        )
+        async with self._announcing:
+            await self._node.directory.add_producer(self.room_id, entry)
+            await self._node.bus.publish_room(
+                self.room_id, {"type": "producer", "producer": entry.to_payload()}
+            )
 
     async def _announce_close(self, producer_id: str) -> None:
-        await self._node.directory.remove_producer(self.room_id, producer_id)
-        await self._node.bus.publish_room(
-            self.room_id, {"type": "producerclosed", "producerId": producer_id}
-        )
+        async with self._announcing:
+            await self._node.directory.remove_producer(self.room_id, producer_id)
+            await self._node.bus.publish_room(
+                self.room_id, {"type": "producerclosed", "producerId": producer_id}
+            )
 
     def local_state(self) -> tuple[list[PeerEntry], list[ProducerEntry]]:
         """What this node files for the room (written again after Redis lost it)."""
