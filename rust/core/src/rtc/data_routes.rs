@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::data_consumer::{DataConsumer, DataConsumerSkip, DataConsumerStats};
-use super::data_producer::{DataKind, DataProducer, DataProducerStats};
+use super::data_producer::{DataProducer, DataProducerStats};
 use crate::sctp::Ppid;
 
 /// Why a data producer or consumer was not added.
@@ -401,11 +401,6 @@ impl DataRoutes {
         self.skipped
     }
 
-    /// The kind of the data producer `id`.
-    pub fn producer_kind(&self, id: &str) -> Option<DataKind> {
-        self.producer(id).map(DataProducer::kind)
-    }
-
     /// How many data producers and consumers there are (for dumps and leak checks).
     pub fn counts(&self) -> (usize, usize) {
         (self.producers_by_id.len(), self.consumers_by_id.len())
@@ -415,6 +410,7 @@ impl DataRoutes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rtc::data_producer::DataKind;
 
     fn sctp_producer(stream_id: u16) -> DataProducer {
         DataProducer::new(DataKind::Sctp, Some(stream_id), false)
