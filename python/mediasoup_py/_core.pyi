@@ -1,6 +1,8 @@
 """Type stubs of the native module ``mediasoup_py._core`` (Rust, pyo3)."""
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
+
+from mediasoup_py.errors import MediasoupError
 
 __version__: str
 
@@ -96,6 +98,209 @@ class SctpAssociation:
 def parse_rtcp(data: bytes) -> list[dict[str, object]]: ...
 def serialize_rtcp(packets: object) -> bytes: ...
 
+# What the worker is told about producers and consumers (see rust/binding/src/specs.rs).
+
+class EncodingSpec(TypedDict):
+    ssrc: int | None
+    rid: str | None
+    rtx_ssrc: int | None
+    mapped_ssrc: int
+
+class ProducerSpec(TypedDict):
+    payload_types: list[tuple[int, int, str]]
+    extension_ids: list[tuple[int, int]]
+    mid: tuple[int, str] | None
+    rid_extension_id: int | None
+    repaired_rid_extension_id: int | None
+    encodings: list[EncodingSpec]
+    store_for_retransmission: bool
+    clock_rate: int
+    rtx_payload_types: list[tuple[int, int]]
+    generate_nacks: bool
+    transport_cc_extension_id: int | None
+    remb_abs_send_time_extension_id: int | None
+    audio_level_extension_id: int | None
+    video_orientation_extension_id: int | None
+    key_frame_request_delay_ms: int
+    use_fir: bool
+    dependency_descriptor_extension_id: int | None
+
+class LayersSpec(TypedDict):
+    svc: bool
+    spatial_layers: int
+    temporal_layers: int
+    preferred_spatial_layer: int
+    preferred_temporal_layer: int
+
+class RtxSpec(TypedDict):
+    ssrc: int
+    payload_types: list[tuple[int, int]]
+
+class ConsumerSpec(TypedDict):
+    ssrc: int
+    payload_types: list[int]
+    extension_ids: list[int]
+    mid: tuple[int, str] | None
+    needs_key_frame: bool
+    rtx: RtxSpec | None
+    clock_rate: int
+    cname: str
+    transport_cc_extension_id: int | None
+    mime_type: str
+    layers: LayersSpec | None
+    stream: int
+    dependency_descriptor_extension_id: int | None
+
+# What WorkerChannel.drain() returns (see rust/binding/src/events.rs).
+
+class TupleData(TypedDict):
+    localIp: str
+    localAddress: str
+    localPort: int
+    remoteIp: str
+    remotePort: int
+    protocol: Literal["udp", "tcp"]
+
+class ResponseEvent(TypedDict):
+    """The answer to a request: ``data`` (its shape depends on the request) or ``error``
+    (the exception to raise)."""
+
+    kind: Literal["response"]
+    id: int
+    data: NotRequired[dict[str, Any]]
+    error: NotRequired[MediasoupError]
+
+class TransportStateEvent(TypedDict):
+    kind: Literal["transport"]
+    transportId: str
+    event: Literal["icestatechange", "dtlsstatechange"]
+    data: str
+    dtlsRemoteCert: NotRequired[str | None]
+
+class TransportTupleEvent(TypedDict):
+    kind: Literal["transport"]
+    transportId: str
+    event: Literal["iceselectedtuplechange", "tuple", "rtcptuple"]
+    data: TupleData
+
+class ProducerScoreEvent(TypedDict):
+    kind: Literal["producer"]
+    routerId: str
+    producerId: str
+    event: Literal["score"]
+    encodingIndex: int
+    ssrc: int
+    score: int
+
+class VideoOrientationData(TypedDict):
+    camera: bool
+    flip: bool
+    rotation: int
+
+class VideoOrientationEvent(TypedDict):
+    kind: Literal["producer"]
+    routerId: str
+    producerId: str
+    event: Literal["videoorientationchange"]
+    data: VideoOrientationData
+
+class TraceData(TypedDict):
+    type: Literal["rtp", "keyframe", "nack", "pli", "fir"]
+    timestamp: int
+    direction: Literal["in", "out"]
+    info: dict[str, Any]
+
+class ProducerTraceEvent(TypedDict):
+    kind: Literal["producer"]
+    routerId: str
+    producerId: str
+    event: Literal["trace"]
+    data: TraceData
+
+class ConsumerScoreEvent(TypedDict):
+    kind: Literal["consumer"]
+    routerId: str
+    consumerId: str
+    event: Literal["score"]
+    score: int
+    producerScore: int
+
+class LayersData(TypedDict):
+    spatialLayer: int
+    temporalLayer: int
+
+class ConsumerLayersEvent(TypedDict):
+    kind: Literal["consumer"]
+    routerId: str
+    consumerId: str
+    event: Literal["layerschange"]
+    data: LayersData | None
+
+class ConsumerTraceEvent(TypedDict):
+    kind: Literal["consumer"]
+    routerId: str
+    consumerId: str
+    event: Literal["trace"]
+    data: TraceData
+
+class VolumeData(TypedDict):
+    producerId: str
+    volume: int
+
+class VolumesEvent(TypedDict):
+    kind: Literal["rtpobserver"]
+    routerId: str
+    rtpObserverId: str
+    event: Literal["volumes"]
+    data: list[VolumeData]
+
+class SilenceEvent(TypedDict):
+    kind: Literal["rtpobserver"]
+    routerId: str
+    rtpObserverId: str
+    event: Literal["silence"]
+
+class DominantSpeakerData(TypedDict):
+    producerId: str
+
+class DominantSpeakerEvent(TypedDict):
+    kind: Literal["rtpobserver"]
+    routerId: str
+    rtpObserverId: str
+    event: Literal["dominantspeaker"]
+    data: DominantSpeakerData
+
+class DirectPacketEvent(TypedDict):
+    kind: Literal["direct"]
+    transportId: str
+    rtcp: bool
+    packet: bytes
+
+class LogEvent(TypedDict):
+    kind: Literal["log"]
+    level: Literal["debug", "warn", "error"]
+    tag: str
+    message: str
+
+class ExitedEvent(TypedDict):
+    kind: Literal["exited"]
+    error: str | None
+
+TransportEvent = TransportStateEvent | TransportTupleEvent
+ProducerEvent = ProducerScoreEvent | VideoOrientationEvent | ProducerTraceEvent
+ConsumerEvent = ConsumerScoreEvent | ConsumerLayersEvent | ConsumerTraceEvent
+RtpObserverEvent = VolumesEvent | SilenceEvent | DominantSpeakerEvent
+WorkerEvent = (
+    ResponseEvent
+    | TransportEvent
+    | ProducerEvent
+    | ConsumerEvent
+    | RtpObserverEvent
+    | DirectPacketEvent
+    | LogEvent
+    | ExitedEvent
+)
+
 class WorkerChannel:
     def __init__(
         self,
@@ -109,19 +314,10 @@ class WorkerChannel:
         dtls_private_key_pem: bytes | None = None,
     ) -> None: ...
     def fileno(self) -> int: ...
-    def drain(self) -> list[dict[str, Any]]: ...
+    def drain(self) -> list[WorkerEvent]: ...
     def dtls_fingerprints(self) -> list[dict[str, str]]: ...
-    def create_webrtc_transport(
-        self,
-        request_id: int,
-        *,
-        transport_id: str,
-        listen_ip: str | None,
-        udp: tuple[int, int] | None,
-        tcp: tuple[int, int] | None,
-        ice_consent_timeout: float,
-        webrtc_server_id: str | None = None,
-    ) -> None: ...
+    # The worker's own requests.
+    def create_router(self, request_id: int, router_id: str) -> None: ...
     def create_webrtc_server(
         self,
         request_id: int,
@@ -131,29 +327,58 @@ class WorkerChannel:
         udp: tuple[int, int] | None,
         tcp: tuple[int, int] | None,
     ) -> None: ...
+    def update_settings(self, request_id: int, log_level: str, log_tags: list[str]) -> None: ...
+    def get_resource_usage(self, request_id: int) -> None: ...
+    def dump(self, request_id: int) -> None: ...
+    def debug_panic(self, request_id: int) -> None: ...
+    # WebRtcServers.
     def close_webrtc_server(self, request_id: int, server_id: str) -> None: ...
-    def set_transport_bitrates(
+    def dump_webrtc_server(self, request_id: int, server_id: str) -> None: ...
+    # Routers.
+    def close_router(self, request_id: int, router_id: str) -> None: ...
+    def dump_router(self, request_id: int, router_id: str) -> None: ...
+    def create_webrtc_transport(
         self,
         request_id: int,
+        *,
+        router_id: str,
         transport_id: str,
-        max_incoming: int,
-        min_outgoing: int,
-        max_outgoing: int,
-    ) -> None: ...
-    def dump_webrtc_server(self, request_id: int, server_id: str) -> None: ...
-    def connect_webrtc_transport(
-        self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str
+        listen_ip: str | None,
+        udp: tuple[int, int] | None,
+        tcp: tuple[int, int] | None,
+        ice_consent_timeout: float,
+        webrtc_server_id: str | None = None,
     ) -> None: ...
     def create_plain_transport(
         self,
         request_id: int,
         *,
+        router_id: str,
         transport_id: str,
         listen_ip: str,
         port: tuple[int, int],
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: str | None,
+    ) -> None: ...
+    def create_direct_transport(
+        self, request_id: int, router_id: str, transport_id: str
+    ) -> None: ...
+    def create_audio_level_observer(
+        self,
+        request_id: int,
+        router_id: str,
+        observer_id: str,
+        max_entries: int,
+        threshold: int,
+        interval_ms: int,
+    ) -> None: ...
+    def create_active_speaker_observer(
+        self, request_id: int, router_id: str, observer_id: str, interval_ms: int
+    ) -> None: ...
+    # Transports.
+    def connect_webrtc_transport(
+        self, request_id: int, *, transport_id: str, role: str, algorithm: str, fingerprint: str
     ) -> None: ...
     def connect_plain_transport(
         self,
@@ -167,92 +392,73 @@ class WorkerChannel:
     ) -> None: ...
     def restart_ice(self, request_id: int, transport_id: str) -> None: ...
     def get_transport_stats(self, request_id: int, transport_id: str) -> None: ...
-    def create_direct_transport(self, request_id: int, transport_id: str) -> None: ...
+    def close_transport(self, request_id: int, transport_id: str) -> None: ...
+    def set_transport_bitrates(
+        self,
+        request_id: int,
+        transport_id: str,
+        max_incoming: int,
+        min_outgoing: int,
+        max_outgoing: int,
+    ) -> None: ...
     def send_direct_packet(
         self, request_id: int, transport_id: str, rtcp: bool, packet: bytes
     ) -> None: ...
-    def create_producer(
+    def produce(
         self,
         request_id: int,
-        *,
         transport_id: str,
         producer_id: str,
-        payload_types: list[tuple[int, int, str]],
-        extension_ids: list[tuple[int, int]],
-        mid_extension_id: int | None,
-        mid: str | None,
-        rid_extension_id: int | None,
-        repaired_rid_extension_id: int | None,
-        encodings: list[tuple[int | None, str | None, int | None, int]],
-        store_for_retransmission: bool,
-        clock_rate: int,
-        rtx_payload_types: list[tuple[int, int]] | None,
-        generate_nacks: bool,
-        transport_cc_extension_id: int | None,
-        remb_abs_send_time_extension_id: int | None,
-        audio_level_extension_id: int | None,
-        video_orientation_extension_id: int | None,
-        key_frame_request_delay_ms: int,
-        use_fir: bool,
+        spec: ProducerSpec,
         paused: bool,
-        dependency_descriptor_extension_id: int | None = ...,
     ) -> None: ...
-    def create_consumer(
+    def consume(
         self,
         request_id: int,
-        *,
         transport_id: str,
         consumer_id: str,
         producer_id: str,
-        ssrc: int,
-        payload_types: list[int],
-        extension_ids: list[int],
-        mid: tuple[int, str] | None,
-        needs_key_frame: bool,
-        rtx: tuple[int, list[tuple[int, int]]] | None,
-        clock_rate: int,
-        cname: str,
-        transport_cc_extension_id: int | None,
-        mime_type: str,
-        layers: tuple[bool, int, int, int, int] | None,
+        spec: ConsumerSpec,
         paused: bool,
-        stream: int = ...,
-        dependency_descriptor_extension_id: int | None = ...,
+    ) -> None: ...
+    # Producers.
+    def set_producer_paused(
+        self, request_id: int, router_id: str, producer_id: str, paused: bool
+    ) -> None: ...
+    def close_producer(self, request_id: int, router_id: str, producer_id: str) -> None: ...
+    def get_producer_stats(self, request_id: int, router_id: str, producer_id: str) -> None: ...
+    def set_producer_trace(
+        self, request_id: int, router_id: str, producer_id: str, kinds: int
+    ) -> None: ...
+    # Consumers.
+    def set_consumer_paused(
+        self, request_id: int, router_id: str, consumer_id: str, paused: bool
     ) -> None: ...
     def set_consumer_preferred_layers(
-        self, request_id: int, consumer_id: str, spatial_layer: int, temporal_layer: int
-    ) -> None: ...
-    def set_producer_paused(self, request_id: int, producer_id: str, paused: bool) -> None: ...
-    def set_consumer_paused(self, request_id: int, consumer_id: str, paused: bool) -> None: ...
-    def close_producer(self, request_id: int, producer_id: str) -> None: ...
-    def close_consumer(self, request_id: int, consumer_id: str) -> None: ...
-    def get_producer_stats(self, request_id: int, producer_id: str) -> None: ...
-    def get_consumer_stats(self, request_id: int, consumer_id: str) -> None: ...
-    def set_producer_trace(self, request_id: int, producer_id: str, kinds: int) -> None: ...
-    def set_consumer_priority(self, request_id: int, consumer_id: str, priority: int) -> None: ...
-    def set_consumer_trace(self, request_id: int, consumer_id: str, kinds: int) -> None: ...
-    def create_audio_level_observer(
         self,
         request_id: int,
-        observer_id: str,
-        max_entries: int,
-        threshold: int,
-        interval_ms: int,
+        router_id: str,
+        consumer_id: str,
+        spatial_layer: int,
+        temporal_layer: int,
     ) -> None: ...
-    def create_active_speaker_observer(
-        self, request_id: int, observer_id: str, interval_ms: int
+    def set_consumer_priority(
+        self, request_id: int, router_id: str, consumer_id: str, priority: int
     ) -> None: ...
-    def close_rtp_observer(self, request_id: int, observer_id: str) -> None: ...
-    def set_rtp_observer_paused(self, request_id: int, observer_id: str, paused: bool) -> None: ...
+    def set_consumer_trace(
+        self, request_id: int, router_id: str, consumer_id: str, kinds: int
+    ) -> None: ...
+    def get_consumer_stats(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
+    def request_key_frame(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
+    def close_consumer(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
+    # RTP observers.
+    def close_rtp_observer(self, request_id: int, router_id: str, observer_id: str) -> None: ...
+    def set_rtp_observer_paused(
+        self, request_id: int, router_id: str, observer_id: str, paused: bool
+    ) -> None: ...
     def set_rtp_observer_producer(
-        self, request_id: int, observer_id: str, producer_id: str, observed: bool
+        self, request_id: int, router_id: str, observer_id: str, producer_id: str, observed: bool
     ) -> None: ...
-    def request_key_frame(self, request_id: int, consumer_id: str) -> None: ...
-    def close_transport(self, request_id: int, transport_id: str) -> None: ...
-    def update_settings(self, request_id: int, log_level: str, log_tags: list[str]) -> None: ...
-    def get_resource_usage(self, request_id: int) -> None: ...
-    def dump(self, request_id: int) -> None: ...
-    def debug_panic(self, request_id: int) -> None: ...
     def close(self) -> None: ...
 
 class FrameAssembler:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from mediasoup_py import errors, ortc
+from mediasoup_py import _core, errors, ortc
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.producer import (
     MID_URI,
@@ -68,6 +68,7 @@ class Consumer(EventEmitter):
         # The worker's consumers: one, or one per stream for a pipe consumer of simulcast.
         self._native_ids = native_ids
         self._producer = producer
+        self._router_id = transport._router.id
         self._preferred_layers = preferred_layers
         self._current_layers: ConsumerLayers | None = None
         self._rtp_parameters = rtp_parameters
@@ -159,7 +160,9 @@ class Consumer(EventEmitter):
         self._check_open()
         native = self._transport._worker._native
         await self._request_each(
-            lambda request_id, native_id: native.set_consumer_paused(request_id, native_id, paused)
+            lambda request_id, native_id: native.set_consumer_paused(
+                request_id, self._router_id, native_id, paused
+            )
         )
         if self._paused == paused or self._closed:
             return
@@ -181,7 +184,11 @@ class Consumer(EventEmitter):
         native = worker._native
         await worker._request(
             lambda request_id: native.set_consumer_preferred_layers(
-                request_id, self._id, preferred["spatialLayer"], preferred["temporalLayer"]
+                request_id,
+                self._router_id,
+                self._id,
+                preferred["spatialLayer"],
+                preferred["temporalLayer"],
             )
         )
         self._preferred_layers = preferred
@@ -194,7 +201,9 @@ class Consumer(EventEmitter):
         bits = trace_event_bits(types)
         native = self._transport._worker._native
         await self._request_each(
-            lambda request_id, native_id: native.set_consumer_trace(request_id, native_id, bits)
+            lambda request_id, native_id: native.set_consumer_trace(
+                request_id, self._router_id, native_id, bits
+            )
         )
 
     async def set_priority(self, priority: int) -> None:
@@ -208,7 +217,7 @@ class Consumer(EventEmitter):
         native = self._transport._worker._native
         await self._request_each(
             lambda request_id, native_id: native.set_consumer_priority(
-                request_id, native_id, priority
+                request_id, self._router_id, native_id, priority
             )
         )
         self._priority = priority
@@ -244,7 +253,9 @@ class Consumer(EventEmitter):
         self._check_open()
         native = self._transport._worker._native
         await self._request_each(
-            lambda request_id, native_id: native.request_key_frame(request_id, native_id)
+            lambda request_id, native_id: native.request_key_frame(
+                request_id, self._router_id, native_id
+            )
         )
 
     async def get_stats(self) -> list[dict[str, Any]]:
@@ -259,7 +270,11 @@ class Consumer(EventEmitter):
             self._native_ids, self._rtp_parameters["encodings"], strict=False
         ):
             data = await worker._request(
-                functools.partial(_with_id, native.get_consumer_stats, native_id)
+                functools.partial(
+                    _with_id,
+                    functools.partial(native.get_consumer_stats, router_id=self._router_id),
+                    native_id,
+                )
             )
             entries.append(self._stats_entry(encoding["ssrc"], data["stats"]))
         return [*entries, *(await self._producer.get_stats())]
@@ -290,7 +305,8 @@ class Consumer(EventEmitter):
         """The same request to each of its worker consumers."""
         worker = self._transport._worker
         for native_id in self._native_ids:
-            await worker._request(functools.partial(_with_id, send, native_id))
+            for_id = functools.partial(_with_id_positional, send, native_id)
+        await worker._request(for_id)
 
     def close(self) -> None:
         """Closes the consumer."""
@@ -299,7 +315,11 @@ class Consumer(EventEmitter):
         native = self._transport._worker._native
         for native_id in self._native_ids:
             self._transport._worker._send_unawaited(
-                functools.partial(_with_id, native.close_consumer, native_id)
+                functools.partial(
+                    _with_id,
+                    functools.partial(native.close_consumer, router_id=self._router_id),
+                    native_id,
+                )
             )
         self._close()
 
@@ -327,14 +347,19 @@ class Consumer(EventEmitter):
         self._producer_paused = paused
         self.emit("producerpause" if paused else "producerresume")
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.ConsumerEvent) -> None:
         if event["event"] == "score":
             self._on_score(event["score"], event["producerScore"])
         elif event["event"] == "trace":
             self.emit("trace", event["data"])
             self.observer.emit("trace", event["data"])
         elif event["event"] == "layerschange":
-            layers: ConsumerLayers | None = event["data"]
+            data = event["data"]
+            layers: ConsumerLayers | None = (
+                None
+                if data is None
+                else {"spatialLayer": data["spatialLayer"], "temporalLayer": data["temporalLayer"]}
+            )
             self._current_layers = layers
             self.emit("layerschange", self.current_layers)
             self.observer.emit("layerschange", self.current_layers)
@@ -352,9 +377,14 @@ class Consumer(EventEmitter):
             raise errors.InvalidStateError("consumer closed")
 
 
-def _with_id(send: Callable[[int, str], None], native_id: str, request_id: int) -> None:
+def _with_id(send: Callable[..., None], native_id: str, request_id: int) -> None:
     """Sends a request about one of a consumer's worker consumers (``functools.partial``
     binds all but the request id)."""
+    send(request_id, consumer_id=native_id)
+
+
+def _with_id_positional(send: Callable[[int, str], None], native_id: str, request_id: int) -> None:
+    """Sends a request built by a lambda over (request id, worker consumer id)."""
     send(request_id, native_id)
 
 
@@ -463,16 +493,16 @@ async def create_consumer(
             if preferred_layers is not None
             else {"spatialLayer": spatial_layers - 1, "temporalLayer": temporal_layers - 1}
         )
-    layer_argument = (
-        None
-        if layers is None
-        else (
-            producer.type == "svc",
-            *_layer_counts(producer),
-            layers["spatialLayer"],
-            layers["temporalLayer"],
-        )
-    )
+    layer_spec: _core.LayersSpec | None = None
+    if layers is not None:
+        spatial_layers, temporal_layers = _layer_counts(producer)
+        layer_spec = {
+            "svc": producer.type == "svc",
+            "spatial_layers": spatial_layers,
+            "temporal_layers": temporal_layers,
+            "preferred_spatial_layer": layers["spatialLayer"],
+            "preferred_temporal_layer": layers["temporalLayer"],
+        }
     rtx_payload_types = [
         (int(codec["parameters"]["apt"]), codec["payloadType"])
         for codec in rtp_parameters["codecs"]
@@ -485,50 +515,50 @@ async def create_consumer(
     native_ids = [consumer_id, *(f"{consumer_id}/{index}" for index in range(1, len(encodings)))]
     worker = transport._worker
     native = worker._native
-    common: dict[str, Any] = {
-        "transport_id": transport.id,
-        "producer_id": producer.id,
-        "payload_types": [
-            codec["payloadType"]
-            for codec in rtp_parameters["codecs"]
-            if not codec["mimeType"].lower().endswith("/rtx")
-        ],
-        "extension_ids": [extension["id"] for extension in rtp_parameters["headerExtensions"]],
-        "mid": (
-            None
-            if mid_extension_id is None or consumer_mid is None
-            else (mid_extension_id, consumer_mid)
-        ),
-        "needs_key_frame": producer.kind == "video",
-        "clock_rate": rtp_parameters["codecs"][0]["clockRate"],
-        "cname": rtp_parameters["rtcp"].get("cname", ""),
-        "transport_cc_extension_id": next(
-            (
-                extension["id"]
-                for extension in rtp_parameters["headerExtensions"]
-                if extension["uri"] == ortc.TRANSPORT_WIDE_CC_URI
-            ),
-            None,
-        ),
-        "mime_type": rtp_parameters["codecs"][0]["mimeType"],
-        "layers": layer_argument,
-        "paused": paused,
-        "dependency_descriptor_extension_id": dependency_descriptor_id,
-    }
     for stream, (native_id, stream_encoding) in enumerate(zip(native_ids, encodings, strict=True)):
         rtx_ssrc = stream_encoding.get("rtx", {}).get("ssrc")
+        spec: _core.ConsumerSpec = {
+            "ssrc": stream_encoding["ssrc"],
+            "payload_types": [
+                codec["payloadType"]
+                for codec in rtp_parameters["codecs"]
+                if not codec["mimeType"].lower().endswith("/rtx")
+            ],
+            "extension_ids": [extension["id"] for extension in rtp_parameters["headerExtensions"]],
+            "mid": (
+                None
+                if mid_extension_id is None or consumer_mid is None
+                else (mid_extension_id, consumer_mid)
+            ),
+            "needs_key_frame": producer.kind == "video",
+            "rtx": (
+                None
+                if rtx_ssrc is None or not rtx_payload_types
+                else {"ssrc": rtx_ssrc, "payload_types": rtx_payload_types}
+            ),
+            "clock_rate": rtp_parameters["codecs"][0]["clockRate"],
+            "cname": rtp_parameters["rtcp"].get("cname", ""),
+            "transport_cc_extension_id": next(
+                (
+                    extension["id"]
+                    for extension in rtp_parameters["headerExtensions"]
+                    if extension["uri"] == ortc.TRANSPORT_WIDE_CC_URI
+                ),
+                None,
+            ),
+            "mime_type": rtp_parameters["codecs"][0]["mimeType"],
+            "layers": layer_spec,
+            "stream": stream,
+            "dependency_descriptor_extension_id": dependency_descriptor_id,
+        }
         await worker._request(
             functools.partial(
-                native.create_consumer,
+                native.consume,
+                transport_id=transport.id,
                 consumer_id=native_id,
-                ssrc=stream_encoding["ssrc"],
-                rtx=(
-                    None
-                    if rtx_ssrc is None or not rtx_payload_types
-                    else (rtx_ssrc, rtx_payload_types)
-                ),
-                stream=stream,
-                **common,
+                producer_id=producer.id,
+                spec=spec,
+                paused=paused,
             )
         )
     consumer = Consumer(

@@ -47,7 +47,7 @@ class DirectTransport(Transport):
         worker = router.worker
         native = worker._native
         await worker._request(
-            lambda request_id: native.create_direct_transport(request_id, transport.id)
+            lambda request_id: native.create_direct_transport(request_id, router.id, transport.id)
         )
         worker._register_transport(transport)
         return transport

@@ -16,6 +16,15 @@ class InvalidStateError(MediasoupError):
     """The object is closed or not in a state that allows the call (mediasoup's name)."""
 
 
+class NotFoundError(InvalidStateError):
+    """The worker has no such object: never created, or closed already (with its parent,
+    for instance). An ``InvalidStateError``, as mediasoup reports a closed object."""
+
+
+class ResourceError(InvalidStateError):
+    """The worker lacks what the call needs: a free port, a socket, randomness."""
+
+
 class UnsupportedError(MediasoupError):
     """A codec, parameter or feature that mediasoup_py cannot serve (mediasoup's name)."""
 
@@ -93,8 +102,10 @@ __all__ = [
     "LimitExceededError",
     "MediasoupError",
     "MediasoupTypeError",
+    "NotFoundError",
     "PacketError",
     "PermissionDeniedError",
+    "ResourceError",
     "RtcpError",
     "RtpError",
     "SrtpAuthenticationError",

@@ -12,8 +12,9 @@ import binascii
 import uuid
 from typing import TYPE_CHECKING, Any, Self, TypedDict
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.transport import Transport, TransportTuple, parse_ip
+from mediasoup_py.transport import tuple_of as _tuple
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
@@ -119,6 +120,7 @@ class PlainTransport(Transport):
         data = await worker._request(
             lambda request_id: native.create_plain_transport(
                 request_id,
+                router_id=router.id,
                 transport_id=transport_id,
                 listen_ip=listen_ip,
                 port=port,
@@ -233,9 +235,9 @@ class PlainTransport(Transport):
         }
         return [entry]
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.TransportEvent) -> None:
         if event["event"] == "tuple":
-            self._tuple = event["data"]
+            self._tuple = _tuple(event["data"])
         elif event["event"] == "rtcptuple":
-            self._rtcp_tuple = event["data"]
+            self._rtcp_tuple = _tuple(event["data"])
         super()._on_worker_event(event)

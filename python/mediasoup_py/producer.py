@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from mediasoup_py import errors, ortc
+from mediasoup_py import _core, errors, ortc
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
@@ -119,6 +119,7 @@ class Producer(EventEmitter):
     ) -> None:
         super().__init__()
         self._transport = transport
+        self._router_id = transport._router.id
         self._id = producer_id
         self._frame_sender: FrameSender | None = None
         self._kind: Literal["audio", "video"] = kind
@@ -190,7 +191,9 @@ class Producer(EventEmitter):
         worker = self._transport._worker
         native = worker._native
         await worker._request(
-            lambda request_id: native.set_producer_paused(request_id, self._id, paused)
+            lambda request_id: native.set_producer_paused(
+                request_id, self._router_id, self._id, paused
+            )
         )
         if self._paused == paused or self._closed:
             return
@@ -208,7 +211,9 @@ class Producer(EventEmitter):
         worker = self._transport._worker
         native = worker._native
         await worker._request(
-            lambda request_id: native.set_producer_trace(request_id, self._id, bits)
+            lambda request_id: native.set_producer_trace(
+                request_id, self._router_id, self._id, bits
+            )
         )
 
     def send(self, packet: bytes) -> None:
@@ -241,7 +246,7 @@ class Producer(EventEmitter):
         worker = self._transport._worker
         native = worker._native
         data = await worker._request(
-            lambda request_id: native.get_producer_stats(request_id, self._id)
+            lambda request_id: native.get_producer_stats(request_id, self._router_id, self._id)
         )
         codec = self._consumable_rtp_parameters["codecs"][0]
         entries = []
@@ -276,7 +281,7 @@ class Producer(EventEmitter):
             return
         native = self._transport._worker._native
         self._transport._worker._send_unawaited(
-            lambda request_id: native.close_producer(request_id, self._id)
+            lambda request_id: native.close_producer(request_id, self._router_id, self._id)
         )
         self._close()
 
@@ -305,13 +310,12 @@ class Producer(EventEmitter):
         for consumer in list(self._consumers.values()):
             consumer._on_producer_score(self.score)
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
-        name = event["event"]
-        if name == "score":
+    def _on_worker_event(self, event: _core.ProducerEvent) -> None:
+        if event["event"] == "score":
             self._on_score(event["encodingIndex"], event["ssrc"], event["score"])
-        elif name in ("videoorientationchange", "trace"):
-            self.emit(name, event["data"])
-            self.observer.emit(name, event["data"])
+        else:
+            self.emit(event["event"], event["data"])
+            self.observer.emit(event["event"], event["data"])
 
     def _add_consumer(self, consumer: Consumer) -> None:
         self._consumers[consumer.id] = consumer
@@ -417,13 +421,13 @@ async def create_producer(
         if extension["uri"] in router_extension_ids
     ]
     # One stream per encoding; a simulcast consumer picks among them.
-    encodings = [
-        (
-            encoding.get("ssrc"),
-            encoding.get("rid"),
-            encoding.get("rtx", {}).get("ssrc"),
-            mapped["mappedSsrc"],
-        )
+    encodings: list[_core.EncodingSpec] = [
+        {
+            "ssrc": encoding.get("ssrc"),
+            "rid": encoding.get("rid"),
+            "rtx_ssrc": encoding.get("rtx", {}).get("ssrc"),
+            "mapped_ssrc": mapped["mappedSsrc"],
+        }
         for encoding, mapped in zip(parameters["encodings"], mapping["encodings"], strict=True)
     ]
     rtx_payload_types = [
@@ -452,42 +456,40 @@ async def create_producer(
         if negotiated("transport-cc", "")
         else None
     )
+    mid_extension_id = _extension_id(parameters, MID_URI)
+    mid = parameters.get("mid")
+    spec: _core.ProducerSpec = {
+        "payload_types": payload_types,
+        "extension_ids": extension_ids,
+        "mid": None if mid_extension_id is None or mid is None else (mid_extension_id, mid),
+        "rid_extension_id": _extension_id(parameters, RID_URI),
+        "repaired_rid_extension_id": _extension_id(parameters, REPAIRED_RID_URI),
+        "encodings": encodings,
+        # Consumers answer NACKs from these; mediasoup retransmits video only.
+        "store_for_retransmission": kind == "video",
+        "clock_rate": consumable["codecs"][0]["clockRate"],
+        "rtx_payload_types": rtx_payload_types,
+        # As mediasoup: NACK the sender when its codec negotiated plain NACK.
+        "generate_nacks": negotiated("nack", ""),
+        "transport_cc_extension_id": transport_cc_extension_id,
+        # Without transport-cc the sender estimates its bandwidth from our REMBs.
+        "remb_abs_send_time_extension_id": (
+            _extension_id(parameters, ortc.ABS_SEND_TIME_URI)
+            if transport_cc_extension_id is None and negotiated("goog-remb", "")
+            else None
+        ),
+        "audio_level_extension_id": router_extension_id(AUDIO_LEVEL_URI),
+        "video_orientation_extension_id": router_extension_id(VIDEO_ORIENTATION_URI),
+        "key_frame_request_delay_ms": key_frame_request_delay,
+        # As mediasoup: PLI when the client takes it, else FIR.
+        "use_fir": not negotiated("nack", "pli") and negotiated("ccm", "fir"),
+        "dependency_descriptor_extension_id": router_extension_id(DEPENDENCY_DESCRIPTOR_URI),
+    }
     worker = transport._worker
     native = worker._native
     producer_id_ = producer_id
     await worker._request(
-        lambda request_id: native.create_producer(
-            request_id,
-            transport_id=transport.id,
-            producer_id=producer_id_,
-            payload_types=payload_types,
-            extension_ids=extension_ids,
-            mid_extension_id=_extension_id(parameters, MID_URI),
-            mid=parameters.get("mid"),
-            rid_extension_id=_extension_id(parameters, RID_URI),
-            repaired_rid_extension_id=_extension_id(parameters, REPAIRED_RID_URI),
-            encodings=encodings,
-            # Consumers answer NACKs from these; mediasoup retransmits video only.
-            store_for_retransmission=kind == "video",
-            clock_rate=consumable["codecs"][0]["clockRate"],
-            rtx_payload_types=rtx_payload_types or None,
-            # As mediasoup: NACK the sender when its codec negotiated plain NACK.
-            generate_nacks=negotiated("nack", ""),
-            transport_cc_extension_id=transport_cc_extension_id,
-            # Without transport-cc the sender estimates its bandwidth from our REMBs.
-            remb_abs_send_time_extension_id=(
-                _extension_id(parameters, ortc.ABS_SEND_TIME_URI)
-                if transport_cc_extension_id is None and negotiated("goog-remb", "")
-                else None
-            ),
-            audio_level_extension_id=router_extension_id(AUDIO_LEVEL_URI),
-            video_orientation_extension_id=router_extension_id(VIDEO_ORIENTATION_URI),
-            dependency_descriptor_extension_id=router_extension_id(DEPENDENCY_DESCRIPTOR_URI),
-            key_frame_request_delay_ms=key_frame_request_delay,
-            # As mediasoup: PLI when the client takes it, else FIR.
-            use_fir=not negotiated("nack", "pli") and negotiated("ccm", "fir"),
-            paused=paused,
-        )
+        lambda request_id: native.produce(request_id, transport.id, producer_id_, spec, paused)
     )
     producer = Producer(
         transport, producer_id, kind, parameters, consumable, paused, app_data or {}

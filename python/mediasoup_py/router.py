@@ -306,16 +306,46 @@ class Router(EventEmitter):
     def _forget_rtp_observer(self, observer_id: str) -> None:
         self._rtp_observers.pop(observer_id, None)
 
+    async def dump(self) -> dict[str, Any]:
+        """The router's state as its worker has it (mediasoup's ``dump()``): its transports,
+        RTP observers, and which consumers each producer feeds."""
+        self._check_open()
+        native = self._worker._native
+        data = await self._worker._request(
+            lambda request_id: native.dump_router(request_id, self._id)
+        )
+        producers = data["producers"]
+        return {
+            "id": self._id,
+            "transportIds": sorted(data["transportIds"]),
+            "rtpObserverIds": sorted(data["rtpObserverIds"]),
+            "mapProducerIdConsumerIds": [
+                {"key": entry["producerId"], "values": sorted(entry["consumerIds"])}
+                for entry in sorted(producers, key=lambda entry: entry["producerId"])
+            ],
+            "mapConsumerIdProducerId": sorted(
+                (
+                    {"key": consumer_id, "value": entry["producerId"]}
+                    for entry in producers
+                    for consumer_id in entry["consumerIds"]
+                ),
+                key=lambda pair: pair["key"],
+            ),
+        }
+
     def close(self) -> None:
         """Closes the router, its transports and its RTP observers."""
         if self._closed:
             return
         self._closed = True
+        # The worker closes everything on the router with it.
         for transport in list(self._transports.values()):
-            transport._on_router_closed()
+            transport._on_router_closed(notify_worker=False)
         self._transports.clear()
         for rtp_observer in list(self._rtp_observers.values()):
-            rtp_observer._on_router_closed()
+            rtp_observer._on_router_closed(notify_worker=False)
+        native = self._worker._native
+        self._worker._send_unawaited(lambda request_id: native.close_router(request_id, self._id))
         self._worker._forget_router(self._id)
         self.observer.emit("close")
 

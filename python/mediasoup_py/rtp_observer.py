@@ -14,7 +14,7 @@ import abc
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
@@ -89,7 +89,9 @@ class RtpObserver(EventEmitter, abc.ABC):
         worker = self._router.worker
         native = worker._native
         await worker._request(
-            lambda request_id: native.set_rtp_observer_paused(request_id, self._id, paused)
+            lambda request_id: native.set_rtp_observer_paused(
+                request_id, self._router.id, self._id, paused
+            )
         )
         if self._paused != paused:
             self._paused = paused
@@ -121,7 +123,7 @@ class RtpObserver(EventEmitter, abc.ABC):
         native = worker._native
         await worker._request(
             lambda request_id: native.set_rtp_observer_producer(
-                request_id, self._id, producer_id, observed
+                request_id, self._router.id, self._id, producer_id, observed
             )
         )
         self.observer.emit("addproducer" if observed else "removeproducer", producer)
@@ -132,7 +134,9 @@ class RtpObserver(EventEmitter, abc.ABC):
             return
         worker = self._router.worker
         native = worker._native
-        worker._send_unawaited(lambda request_id: native.close_rtp_observer(request_id, self._id))
+        worker._send_unawaited(
+            lambda request_id: native.close_rtp_observer(request_id, self._router.id, self._id)
+        )
         self._close()
 
     def _close(self) -> None:
@@ -147,13 +151,13 @@ class RtpObserver(EventEmitter, abc.ABC):
         if notify_worker:
             native = self._router.worker._native
             self._router.worker._send_unawaited(
-                lambda request_id: native.close_rtp_observer(request_id, self._id)
+                lambda request_id: native.close_rtp_observer(request_id, self._router.id, self._id)
             )
         self._close()
         self.emit("routerclose")
 
     @abc.abstractmethod
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.RtpObserverEvent) -> None:
         """Turns a worker report into this observer's event."""
 
     def _check_open(self) -> None:
@@ -191,15 +195,17 @@ class AudioLevelObserver(RtpObserver):
         native = router.worker._native
         await observer._create(
             lambda request_id: native.create_audio_level_observer(
-                request_id, observer.id, max_entries, threshold, interval
+                request_id, router.id, observer.id, max_entries, threshold, interval
             )
         )
         return observer
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.RtpObserverEvent) -> None:
         if event["event"] == "silence":
             self.emit("silence")
             self.observer.emit("silence")
+            return
+        if event["event"] != "volumes":
             return
         volumes: list[AudioLevelObserverVolume] = []
         for entry in event["data"]:
@@ -227,12 +233,14 @@ class ActiveSpeakerObserver(RtpObserver):
         native = router.worker._native
         await observer._create(
             lambda request_id: native.create_active_speaker_observer(
-                request_id, observer.id, interval
+                request_id, router.id, observer.id, interval
             )
         )
         return observer
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.RtpObserverEvent) -> None:
+        if event["event"] != "dominantspeaker":
+            return
         producer = self._router._producer(event["data"]["producerId"])
         if producer is not None:
             self.emit("dominantspeaker", {"producer": producer})

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.host_addresses import check_listen_ip
@@ -27,6 +27,7 @@ __all__ = [
     "parse_ip",
     "parse_listen_infos",
     "port_range_of",
+    "tuple_of",
 ]
 
 
@@ -57,6 +58,18 @@ class TransportTuple(TypedDict):
     remoteIp: NotRequired[str]
     remotePort: NotRequired[int]
     protocol: Literal["udp", "tcp"]
+
+
+def tuple_of(data: _core.TupleData) -> TransportTuple:
+    """The tuple the worker reported, as mediasoup's ``TransportTuple``."""
+    return {
+        "localIp": data["localIp"],
+        "localAddress": data["localAddress"],
+        "localPort": data["localPort"],
+        "remoteIp": data["remoteIp"],
+        "remotePort": data["remotePort"],
+        "protocol": data["protocol"],
+    }
 
 
 def parse_ip(value: object, field: str) -> str:
@@ -381,8 +394,7 @@ class Transport(EventEmitter, abc.ABC):
     def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:
         """A packet for the owner of a DirectTransport (only those send any)."""
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
+    def _on_worker_event(self, event: _core.TransportEvent) -> None:
         """A state change from the worker; subclasses record it, then it is emitted."""
-        name: str = event["event"]
-        self.emit(name, event["data"])
-        self.observer.emit(name, event["data"])
+        self.emit(event["event"], event["data"])
+        self.observer.emit(event["event"], event["data"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from mediasoup_py import errors
+from mediasoup_py import _core, errors
 from mediasoup_py.transport import (
     ListenInfo,
     Transport,
@@ -18,6 +18,7 @@ from mediasoup_py.transport import (
     parse_listen_infos,
     port_range_of,
 )
+from mediasoup_py.transport import tuple_of as _tuple
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
@@ -244,6 +245,7 @@ class WebRtcTransport(Transport):
         data = await worker._request(
             lambda request_id: native.create_webrtc_transport(
                 request_id,
+                router_id=router.id,
                 transport_id=transport_id,
                 listen_ip=None if own is None else own["ip"],
                 udp=None if own is None else own["udp"],
@@ -378,15 +380,13 @@ class WebRtcTransport(Transport):
         if self._dtls_state not in ("failed", "closed"):
             self._dtls_state = "closed"
 
-    def _on_worker_event(self, event: dict[str, Any]) -> None:
-        name = event["event"]
-        data = event["data"]
-        if name == "icestatechange":
-            self._ice_state = data
-        elif name == "iceselectedtuplechange":
-            self._ice_selected_tuple = data
-        elif name == "dtlsstatechange":
-            self._dtls_state = data
-            if data == "connected":
+    def _on_worker_event(self, event: _core.TransportEvent) -> None:
+        if event["event"] == "icestatechange":
+            self._ice_state = event["data"]
+        elif event["event"] == "iceselectedtuplechange":
+            self._ice_selected_tuple = _tuple(event["data"])
+        elif event["event"] == "dtlsstatechange":
+            self._dtls_state = event["data"]
+            if event["data"] == "connected":
                 self._dtls_remote_cert = event.get("dtlsRemoteCert")
         super()._on_worker_event(event)

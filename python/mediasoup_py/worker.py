@@ -187,6 +187,7 @@ class Worker(EventEmitter):
         self._check_open()
         capabilities = generate_router_rtp_capabilities(media_codecs)
         router = Router(self, capabilities, app_data or {})
+        await self._request(lambda request_id: self._channel.create_router(request_id, router.id))
         self._routers[router.id] = router
         self.observer.emit("newrouter", router)
         return router
@@ -222,11 +223,12 @@ class Worker(EventEmitter):
         )
 
     async def dump(self) -> dict[str, Any]:
-        """The worker's routers and transports."""
+        """The worker's routers, WebRtcServers and transports, as the worker has them."""
         data = await self._request(lambda request_id: self._channel.dump(request_id))
         return {
             "pid": self.pid,
-            "routerIds": list(self._routers),
+            "routerIds": sorted(data["routerIds"]),
+            "webRtcServerIds": sorted(data["webrtcServerIds"]),
             "transportIds": sorted(data["transportIds"]),
         }
 
@@ -292,47 +294,50 @@ class Worker(EventEmitter):
 
     def _on_readable(self) -> None:
         for event in self._channel.drain():
-            kind = event["kind"]
-            if kind == "response":
-                future = self._pending.pop(event["id"], None)
-                if future is None or future.done():
-                    continue
-                if "error" in event:
-                    future.set_exception(errors.InvalidStateError(event["error"]))
-                else:
-                    future.set_result(event["data"])
-            elif kind == "transport":
-                transport = self._transports.get(event["transportId"])
-                if transport is not None:
-                    transport._on_worker_event(event)
-            elif kind == "direct":
-                transport = self._transports.get(event["transportId"])
-                if transport is not None:
-                    transport._on_direct_packet(event["rtcp"], event["packet"])
-            elif kind == "producer":
-                producer = self._producers.get(event["producerId"])
-                if producer is not None:
-                    producer._on_worker_event(event)
-            elif kind == "consumer":
-                consumer = self._consumers.get(event["consumerId"])
-                if consumer is not None:
-                    consumer._on_worker_event(event)
-            elif kind == "rtpobserver":
-                rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
-                if rtp_observer is not None:
-                    rtp_observer._on_worker_event(event)
-            elif kind == "log":
-                logging.getLogger(f"mediasoup_py.{event['tag']}").log(
-                    _LOG_LEVELS.get(event["level"], logging.INFO),
-                    "worker %d: %s",
-                    self._id,
-                    event["message"],
-                )
-            elif kind == "exited" and event["error"] is not None:
-                _logger.error("worker %d died: %s", self._id, event["error"])
-                self._shutdown(WorkerDiedError(event["error"]))
-                # The thread has ended; this only reaps it.
-                self._channel.close()
+            self._dispatch(event)
+
+    def _dispatch(self, event: _core.WorkerEvent) -> None:
+        """Hands a response or event to whom it is for."""
+        if event["kind"] == "response":
+            future = self._pending.pop(event["id"], None)
+            if future is None or future.done():
+                return
+            if "error" in event:
+                future.set_exception(event["error"])
+            else:
+                future.set_result(event.get("data", {}))
+        elif event["kind"] == "transport":
+            transport = self._transports.get(event["transportId"])
+            if transport is not None:
+                transport._on_worker_event(event)
+        elif event["kind"] == "direct":
+            transport = self._transports.get(event["transportId"])
+            if transport is not None:
+                transport._on_direct_packet(event["rtcp"], event["packet"])
+        elif event["kind"] == "producer":
+            producer = self._producers.get(event["producerId"])
+            if producer is not None:
+                producer._on_worker_event(event)
+        elif event["kind"] == "consumer":
+            consumer = self._consumers.get(event["consumerId"])
+            if consumer is not None:
+                consumer._on_worker_event(event)
+        elif event["kind"] == "rtpobserver":
+            rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
+            if rtp_observer is not None:
+                rtp_observer._on_worker_event(event)
+        elif event["kind"] == "log":
+            logging.getLogger(f"mediasoup_py.{event['tag']}").log(
+                _LOG_LEVELS.get(event["level"], logging.INFO),
+                "worker %d: %s",
+                self._id,
+                event["message"],
+            )
+        elif event["kind"] == "exited" and event["error"] is not None:
+            _logger.error("worker %d died: %s", self._id, event["error"])
+            self._shutdown(WorkerDiedError(event["error"]))
+            # The thread has ended; this only reaps it.
+            self._channel.close()
 
     def _shutdown(self, died: WorkerDiedError | None) -> None:
         self._closed = True

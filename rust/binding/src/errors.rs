@@ -1,9 +1,14 @@
 //! The one place where core errors become Python exceptions. The exception classes are defined
 //! in `mediasoup_py.errors` (Python) and imported here, so Python and Rust raise the same types.
 
+use mediasoup_core::rtc::request_error::RequestError;
 use pyo3::prelude::*;
 
 pyo3::import_exception!(mediasoup_py.errors, MediasoupTypeError);
+pyo3::import_exception!(mediasoup_py.errors, InvalidStateError);
+pyo3::import_exception!(mediasoup_py.errors, NotFoundError);
+pyo3::import_exception!(mediasoup_py.errors, UnsupportedError);
+pyo3::import_exception!(mediasoup_py.errors, ResourceError);
 pyo3::import_exception!(mediasoup_py.errors, RtpError);
 pyo3::import_exception!(mediasoup_py.errors, RtcpError);
 pyo3::import_exception!(mediasoup_py.errors, SrtpError);
@@ -13,6 +18,20 @@ pyo3::import_exception!(mediasoup_py.errors, SrtpReplayError);
 /// A `MediasoupTypeError` whose `field` attribute names the offending argument or field.
 pub fn type_error(field: &str, message: impl Into<String>) -> PyErr {
     MediasoupTypeError::new_err((format!("{field}: {}", message.into()), field.to_owned()))
+}
+
+/// The exception for a request a worker refused, by why.
+pub fn request_error(error: &RequestError) -> PyErr {
+    let message = error.to_string();
+    match error {
+        RequestError::NotFound(_) => NotFoundError::new_err(message),
+        RequestError::InvalidArgument { field, .. } => {
+            MediasoupTypeError::new_err((message, field.clone()))
+        }
+        RequestError::InvalidState(_) => InvalidStateError::new_err(message),
+        RequestError::Unsupported(_) => UnsupportedError::new_err(message),
+        RequestError::Resource(_) => ResourceError::new_err(message),
+    }
 }
 
 /// An unsigned wire-format field type whose range a Python int is checked against.

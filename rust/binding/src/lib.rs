@@ -5,10 +5,12 @@ use pyo3::prelude::*;
 
 mod demux;
 mod errors;
+mod events;
 mod frames;
 mod rtcp;
 mod rtp;
 mod sctp;
+mod specs;
 mod srtp;
 mod worker;
 

@@ -18,12 +18,14 @@
 //! - [`sctp`]: SCTP associations and DCEP for data channels (over DTLS, or plain UDP).
 //! - [`rtc`]: the SFU: transports (ICE + DTLS + SRTP) and routing.
 //! - [`worker`]: the only I/O: worker threads, their event loop, batched sockets, ports.
+//! - [`id_hash`]: the fast hash of the packet path's tables keyed by numbers (SSRCs).
 //!
 //! Parsers never panic: every malformed input is a typed error, and callers count and drop.
 
 pub mod crypto;
 pub mod dtls;
 pub mod ice;
+pub mod id_hash;
 pub mod packet;
 pub mod rtc;
 pub mod sctp;

@@ -1,10 +1,24 @@
 //! AES-GCM (NIST SP 800-38D) keyed once, for SRTP's AEAD profiles (RFC 7714). Sealing and
 //! opening work in place; only the IV changes per packet, and OpenSSL checks the tag in
 //! constant time.
+//!
+//! Every forwarded copy is sealed here, so the per-packet calls go to OpenSSL's EVP
+//! functions directly: the `openssl` crate's safe wrappers re-check block sizes and buffer
+//! lengths on each call (a few hundred instructions per packet), which the fixed shapes
+//! below make unnecessary.
 
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+use foreign_types_shared::ForeignTypeRef;
 use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::CipherCtx;
 use openssl::error::ErrorStack;
+use openssl_sys::{
+    EVP_CIPHER_CTX_ctrl, EVP_DecryptFinal_ex, EVP_DecryptInit_ex, EVP_DecryptUpdate,
+    EVP_EncryptFinal_ex, EVP_EncryptInit_ex, EVP_EncryptUpdate, EVP_CTRL_GCM_GET_TAG,
+    EVP_CTRL_GCM_SET_TAG,
+};
 
 /// GCM IV length used by SRTP (RFC 7714 §8.1).
 pub const AES_GCM_IV_LEN: usize = 12;
@@ -68,14 +82,50 @@ impl AesGcm {
         data: &mut [u8],
         tag: &mut [u8; AES_GCM_TAG_LEN],
     ) -> Result<(), ErrorStack> {
-        self.seal.encrypt_init(None, None, Some(iv))?;
+        let ctx = self.seal.as_ptr();
+        // SAFETY: `ctx` is the live context `self.seal` owns, initialised for AES-GCM
+        // encryption with its key, whose IV length is the default 12 bytes `iv` has.
+        check(unsafe {
+            EVP_EncryptInit_ex(ctx, ptr::null(), ptr::null_mut(), ptr::null(), iv.as_ptr())
+        })?;
         for part in aad {
-            self.seal.cipher_update(part, None)?;
+            let mut written: c_int = 0;
+            // SAFETY: a null output makes this an AAD update; `part` is valid for its length,
+            // which fits c_int (packets are at most a few kilobytes).
+            check(unsafe {
+                EVP_EncryptUpdate(
+                    ctx,
+                    ptr::null_mut(),
+                    &mut written,
+                    part.as_ptr(),
+                    c_len(part),
+                )
+            })?;
         }
-        let len = data.len();
-        self.seal.cipher_update_inplace(data, len)?;
-        self.seal.cipher_final(&mut [])?;
-        self.seal.tag(tag)
+        let mut written: c_int = 0;
+        // SAFETY: GCM is a stream mode: output and input may be the same buffer, and exactly
+        // `data.len()` bytes are written back into it.
+        check(unsafe {
+            EVP_EncryptUpdate(
+                ctx,
+                data.as_mut_ptr(),
+                &mut written,
+                data.as_ptr(),
+                c_len(data),
+            )
+        })?;
+        let mut last = [0u8; 16];
+        // SAFETY: GCM writes nothing at finalisation; `last` has room for a block anyway.
+        check(unsafe { EVP_EncryptFinal_ex(ctx, last.as_mut_ptr(), &mut written) })?;
+        // SAFETY: GET_TAG writes `AES_GCM_TAG_LEN` bytes into `tag`, which holds them.
+        check(unsafe {
+            EVP_CIPHER_CTX_ctrl(
+                ctx,
+                EVP_CTRL_GCM_GET_TAG,
+                AES_GCM_TAG_LEN as c_int,
+                tag.as_mut_ptr().cast::<c_void>(),
+            )
+        })
     }
 
     /// Checks `tag` over `aad` and `data` and decrypts `data` in place. On a mismatch the
@@ -87,21 +137,73 @@ impl AesGcm {
         data: &mut [u8],
         tag: &[u8; AES_GCM_TAG_LEN],
     ) -> Result<(), AesGcmError> {
-        self.open
-            .decrypt_init(None, None, Some(iv))
-            .map_err(openssl_error)?;
-        self.open.set_tag(tag).map_err(openssl_error)?;
+        let ctx = self.open.as_ptr();
+        // SAFETY: as in `seal_in_place`, for the decryption context `self.open` owns.
+        check(unsafe {
+            EVP_DecryptInit_ex(ctx, ptr::null(), ptr::null_mut(), ptr::null(), iv.as_ptr())
+        })
+        .map_err(openssl_error)?;
+        let mut expected = *tag;
+        // SAFETY: SET_TAG reads `AES_GCM_TAG_LEN` bytes from `expected`.
+        check(unsafe {
+            EVP_CIPHER_CTX_ctrl(
+                ctx,
+                EVP_CTRL_GCM_SET_TAG,
+                AES_GCM_TAG_LEN as c_int,
+                expected.as_mut_ptr().cast::<c_void>(),
+            )
+        })
+        .map_err(openssl_error)?;
         for part in aad {
-            self.open.cipher_update(part, None).map_err(openssl_error)?;
-        }
-        let len = data.len();
-        self.open
-            .cipher_update_inplace(data, len)
+            let mut written: c_int = 0;
+            // SAFETY: as the AAD update in `seal_in_place`.
+            check(unsafe {
+                EVP_DecryptUpdate(
+                    ctx,
+                    ptr::null_mut(),
+                    &mut written,
+                    part.as_ptr(),
+                    c_len(part),
+                )
+            })
             .map_err(openssl_error)?;
-        self.open
-            .cipher_final(&mut [])
-            .map(|_| ())
-            .map_err(|_| AesGcmError::TagMismatch)
+        }
+        let mut written: c_int = 0;
+        // SAFETY: as the in-place update in `seal_in_place`.
+        check(unsafe {
+            EVP_DecryptUpdate(
+                ctx,
+                data.as_mut_ptr(),
+                &mut written,
+                data.as_ptr(),
+                c_len(data),
+            )
+        })
+        .map_err(openssl_error)?;
+        let mut last = [0u8; 16];
+        // SAFETY: as the finalisation in `seal_in_place`; it checks the tag, in constant time.
+        let verified = unsafe { EVP_DecryptFinal_ex(ctx, last.as_mut_ptr(), &mut written) };
+        if verified != 1 {
+            // The failed check leaves its reason on OpenSSL's error queue: clear it.
+            drop(ErrorStack::get());
+            return Err(AesGcmError::TagMismatch);
+        }
+        Ok(())
+    }
+}
+
+/// A slice length as OpenSSL's `int` (packets are far below `c_int::MAX`; longer input would
+/// be cut short and then fail the tag check, never overrun).
+fn c_len(bytes: &[u8]) -> c_int {
+    c_int::try_from(bytes.len()).unwrap_or(c_int::MAX)
+}
+
+/// OpenSSL's 1-for-success convention as a result.
+fn check(status: c_int) -> Result<(), ErrorStack> {
+    if status == 1 {
+        Ok(())
+    } else {
+        Err(ErrorStack::get())
     }
 }
 

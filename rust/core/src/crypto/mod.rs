@@ -5,3 +5,4 @@ pub mod aes_ctr;
 pub mod aes_gcm;
 pub mod certificate;
 pub mod hmac_sha1;
+pub mod random;

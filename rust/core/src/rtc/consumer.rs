@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use crate::packet::codecs::dependency_descriptor::{DependencyDescriptor, TemplateLayers};
 use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
-use crate::packet::codecs::PayloadCodec;
+use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
-use crate::packet::rtp::{rtx_encapsulate, upsert_header_extension, ExtensionIdMap, RtpPacket};
+use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
 use crate::rtc::capture_clock::{signed, CaptureClock};
+use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
@@ -54,9 +55,9 @@ pub const REPORT_SLEW: Duration = Duration::from_millis(10);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsumerSpec {
     /// The SSRC the endpoint expects.
-    pub ssrc: u32,
+    pub ssrc: Ssrc,
     /// Router payload types the endpoint accepted.
-    pub payload_types: Vec<u8>,
+    pub payload_types: Vec<PayloadType>,
     /// Router header extension ids the endpoint accepted (others are removed).
     pub extension_ids: Vec<u8>,
     /// The consumer's MID and the extension id it is written with.
@@ -102,16 +103,37 @@ pub struct LayerSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RtxSpec {
     /// Its SSRC.
-    pub ssrc: u32,
+    pub ssrc: Ssrc,
     /// Media payload type -> RTX payload type.
-    pub payload_types: Vec<(u8, u8)>,
+    pub payload_types: Vec<(PayloadType, PayloadType)>,
+}
+
+/// A producer packet in router terms, as each of its consumers reads it: parsed once when it
+/// arrived, with what its payload descriptor says.
+#[derive(Debug, Clone, Copy)]
+pub struct ProducerRtp<'a> {
+    /// The packet.
+    pub packet: &'a RtpPacket<&'a [u8]>,
+    /// The producer stream (encoding) it is on.
+    pub stream: u8,
+    /// Keyframe and layers.
+    pub frame: FrameInfo,
+    /// Its VP8 payload descriptor, for a VP8 producer.
+    pub vp8: Option<Vp8PayloadDescriptor>,
+    /// The capture clock of its producer stream, once a packet or sender report told it.
+    pub clock: Option<CaptureClock>,
 }
 
 /// What the consumer does with a producer packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
-    /// The rewritten packet is the first `len` bytes of the output buffer.
-    Send(usize),
+    /// The copy is the first `len` bytes of the output buffer.
+    Send {
+        /// Its length.
+        len: usize,
+        /// The transport-wide sequence number it carries, when the endpoint takes them.
+        transport_sequence: Option<u16>,
+    },
     /// Dropped: waiting for a keyframe of this producer stream (the caller requests one).
     NeedKeyFrame(u8),
     /// Dropped: paused, or a payload type the endpoint did not accept.
@@ -190,6 +212,8 @@ impl std::ops::DerefMut for Layering {
 pub struct Consumer {
     spec: ConsumerSpec,
     extension_map: ExtensionIdMap,
+    /// The payload types of `spec` as a set (bit n: payload type n), checked per packet.
+    accepted_payload_types: u128,
     /// Paused by the application.
     pub paused: bool,
     /// Paused because its producer is.
@@ -252,9 +276,14 @@ impl Consumer {
                 Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
             }
         });
+        let accepted_payload_types = spec
+            .payload_types
+            .iter()
+            .fold(0u128, |set, payload_type| set | 1 << payload_type.get());
         Ok(Consumer {
             spec,
             extension_map,
+            accepted_payload_types,
             paused,
             producer_paused: false,
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
@@ -290,8 +319,13 @@ impl Consumer {
     }
 
     /// The SSRC the endpoint receives.
-    pub fn ssrc(&self) -> u32 {
+    pub fn ssrc(&self) -> Ssrc {
         self.spec.ssrc
+    }
+
+    /// The SSRC of its RTX stream, when the endpoint accepted RTX.
+    pub fn rtx_ssrc(&self) -> Option<Ssrc> {
+        self.spec.rtx.as_ref().map(|rtx| rtx.ssrc)
     }
 
     /// Counters.
@@ -378,28 +412,29 @@ impl Consumer {
         self.stats.key_frame_requests += 1;
     }
 
-    /// Writes the consumer's version of a producer packet (already in router terms, from
-    /// producer stream `stream`, whose capture clock is `clock`) into `output`, which needs
-    /// room for the MID and an SRTP tag.
+    /// Writes the consumer's copy of a producer packet into `output`, which needs room for
+    /// the MID and transport-wide sequence number extensions and an SRTP tag. When the copy
+    /// goes out, the endpoint takes transport-wide sequence numbers and `transport_sequence`
+    /// is given (its transport's next: the producer packet carried one), the copy carries
+    /// that number, which then advances.
     pub fn forward(
         &mut self,
-        packet: &[u8],
-        stream: u8,
-        is_keyframe: bool,
-        clock: Option<CaptureClock>,
+        produced: &ProducerRtp<'_>,
         now: Instant,
+        transport_sequence: Option<&mut u16>,
         output: &mut [u8],
     ) -> Forward {
         if self.paused || self.producer_paused {
             return Forward::Skip;
         }
-        let Ok(view) = RtpPacket::parse(packet) else {
-            return Forward::Skip;
-        };
-        if !self.spec.payload_types.contains(&view.payload_type()) {
+        let view = produced.packet;
+        let stream = produced.stream;
+        if self.accepted_payload_types & 1 << view.payload_type() == 0 {
             return Forward::Skip;
         }
         let producer_sequence = view.sequence_number();
+        let is_keyframe = produced.frame.is_keyframe;
+        let clock = produced.clock;
         let restarted =
             |run: &CaptureClock| clock.is_some_and(|clock| clock.epoch() != run.epoch());
         if stream == self.run_stream && self.run_clock.as_ref().is_some_and(restarted) {
@@ -409,15 +444,13 @@ impl Consumer {
         }
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
         let vp8 = match (&self.selector, self.spec.codec) {
-            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => {
-                Vp8PayloadDescriptor::parse(view.payload()).ok()
-            }
+            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => produced.vp8,
             _ => None,
         };
-        let mut marker = None;
+        let mut marker = view.marker();
         let restart = match &mut self.selector {
             Some(Layering::Svc(_)) => {
-                let Some(packet) = self.svc_packet(&view) else {
+                let Some(packet) = self.svc_packet(view) else {
                     // AV1 before a keyframe's dependency structure reached this consumer
                     // (it came before the consumer did): ask for one.
                     let waiting =
@@ -433,7 +466,7 @@ impl Consumer {
                 };
                 match selector.select(packet, view.marker()) {
                     SvcSelection::Forward { marker: wanted } => {
-                        marker = Some(wanted);
+                        marker = wanted;
                         !self.sequences.started()
                     }
                     SvcSelection::NeedKeyFrame => return Forward::NeedKeyFrame(stream),
@@ -482,29 +515,33 @@ impl Consumer {
             None => true,
         };
         if restart {
-            self.start_run(&view, stream, vp8, clock, now);
-        } else if let Some(clock) = clock {
+            self.start_run(view, stream, vp8, clock, now);
+        } else if let Some(clock) = clock.filter(|clock| self.run_clock != Some(*clock)) {
+            // The stream's clock moves rarely (a sender report, a restart): most packets
+            // have nothing to follow.
             self.follow_clock(clock, now);
         }
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
         };
-        let Some(len) = self.write_copy(packet, sequence, output) else {
+        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        let transport_sequence =
+            transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
+        let number = transport_sequence.as_deref().copied();
+        let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
+        else {
             return Forward::Skip;
         };
-        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-        if self.timestamp_offset != 0 || vp8.is_some() {
-            self.renumber(&mut output[..len], timestamp, vp8);
-        }
-        if let Some(marker) = marker.filter(|marker| *marker != view.marker()) {
-            if let Ok(mut copy) = RtpPacket::parse(&mut output[..len]) {
-                copy.set_marker(marker);
-            }
+        if let Some(next) = transport_sequence {
+            *next = next.wrapping_add(1);
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
         self.on_sent(timestamp);
-        Forward::Send(len)
+        Forward::Send {
+            len,
+            transport_sequence: number,
+        }
     }
 
     /// The layers of an SVC packet: VP9's from its payload descriptor; AV1's from the
@@ -604,16 +641,11 @@ impl Consumer {
         }
     }
 
-    /// Writes our timestamp and, for VP8, our picture id and TL0PICIDX into a copy.
-    fn renumber(&mut self, copy: &mut [u8], timestamp: u32, vp8: Option<Vp8PayloadDescriptor>) {
-        let Ok(mut view) = RtpPacket::parse(copy) else {
+    /// Writes our VP8 picture id and TL0PICIDX into a copy's payload.
+    fn renumber_vp8(&mut self, payload: &mut [u8], mut descriptor: Vp8PayloadDescriptor) {
+        let Some(numbering) = self.vp8.as_mut() else {
             return;
         };
-        view.set_timestamp(timestamp);
-        let (Some(mut descriptor), Some(numbering)) = (vp8, self.vp8.as_mut()) else {
-            return;
-        };
-        let payload = view.payload_mut();
         if let Some((id, _)) = descriptor.picture_id {
             if let Some(ours) = numbering.picture_ids.map(id) {
                 let _ = descriptor.set_picture_id(payload, ours);
@@ -681,7 +713,7 @@ impl Consumer {
         let clock = self.run_clock?;
         self.slew_reports();
         let report = SenderReport {
-            ssrc: self.spec.ssrc,
+            ssrc: self.spec.ssrc.0,
             ntp_seconds: (ntp >> 32) as u32,
             ntp_fraction: ntp as u32,
             rtp_timestamp: clock.timestamp_at(now).wrapping_add(self.report_offset),
@@ -690,7 +722,7 @@ impl Consumer {
             reports: Vec::new(),
         };
         let chunk = SdesChunk {
-            ssrc: self.spec.ssrc,
+            ssrc: self.spec.ssrc.0,
             items: vec![SdesItem {
                 item_type: SDES_CNAME,
                 value: self.spec.cname.as_bytes().to_vec(),
@@ -731,22 +763,48 @@ impl Consumer {
         self.stats.score = self.score.get();
     }
 
-    /// Our copy of a router-terms packet with our `sequence`, SSRC, extensions and MID,
-    /// written into `output`; its length.
-    fn write_copy(&self, packet: &[u8], sequence: u16, output: &mut [u8]) -> Option<usize> {
-        output.get_mut(..packet.len())?.copy_from_slice(packet);
-        let mut rewritten = RtpPacket::parse(&mut output[..packet.len()]).ok()?;
-        rewritten.set_ssrc(self.spec.ssrc);
-        rewritten.set_sequence_number(sequence);
-        rewritten
-            .remap_header_extension_ids(&self.extension_map)
-            .ok()?;
-        match &self.spec.mid {
-            Some((id, mid)) => {
-                upsert_header_extension(output, packet.len(), *id, mid.as_bytes()).ok()
-            }
-            None => Some(packet.len()),
+    /// Writes our copy of a router-terms packet in one pass: our SSRC, `sequence`,
+    /// `timestamp` and `marker`, the extensions the endpoint accepted, our MID and the
+    /// transport-wide sequence number `number`, then for VP8 our picture id and TL0PICIDX.
+    /// Its length.
+    #[allow(clippy::too_many_arguments)]
+    fn write_copy(
+        &mut self,
+        packet: &RtpPacket<&[u8]>,
+        sequence: u16,
+        timestamp: u32,
+        marker: bool,
+        number: Option<u16>,
+        vp8: Option<Vp8PayloadDescriptor>,
+        output: &mut [u8],
+    ) -> Option<usize> {
+        let number_bytes = number.map(u16::to_be_bytes);
+        let mut added: [(u8, &[u8]); 2] = [(0, &[]); 2];
+        let mut count = 0;
+        if let Some((id, mid)) = &self.spec.mid {
+            added[count] = (*id, mid.as_bytes());
+            count += 1;
         }
+        if let (Some(id), Some(bytes)) = (self.spec.transport_cc_extension_id, &number_bytes) {
+            added[count] = (id, bytes);
+            count += 1;
+        }
+        let header = CopyHeader {
+            ssrc: self.spec.ssrc.0,
+            sequence_number: sequence,
+            timestamp,
+            marker,
+            extension_ids: &self.extension_map,
+            added: &added[..count],
+        };
+        let layout = write_copy(packet, &header, output).ok()?;
+        if let Some(descriptor) = vp8 {
+            let payload_end = layout.len - packet.padding_len();
+            if let Some(payload) = output.get_mut(layout.payload_offset..payload_end) {
+                self.renumber_vp8(payload, descriptor);
+            }
+        }
+        Some(layout.len)
     }
 
     /// Counts a NACK from the endpoint asking for `lost` packets.
@@ -762,45 +820,66 @@ impl Consumer {
     }
 
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
-    /// into `output`: on the RTX stream when negotiated, else as sent. Its length.
+    /// into `output`: on the RTX stream when negotiated, else as sent. Like
+    /// [`Consumer::forward`], it carries `transport_sequence` when the endpoint takes
+    /// transport-wide sequence numbers and the stored packet carried one. Its length and
+    /// that number.
     pub fn retransmit(
         &mut self,
         stored: &[u8],
         sequence: u16,
         now: Instant,
+        transport_sequence: &mut u16,
         output: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<(usize, Option<u16>)> {
         if !self.retransmissions.take(1.0, now) {
             self.stats.retransmissions_refused += 1;
             return None;
         }
-        let len = self.write_copy(stored, sequence, output)?;
-        if self.timestamp_offset != 0 || self.vp8.is_some() {
-            let view = RtpPacket::parse(stored).ok()?;
-            let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-            let vp8 = match self.spec.codec {
-                Some(PayloadCodec::Vp8) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
-                _ => None,
-            };
-            self.renumber(&mut output[..len], timestamp, vp8);
-        }
+        let view = RtpPacket::parse(stored).ok()?;
+        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        let vp8 = match (self.vp8.is_some(), self.spec.codec) {
+            (true, Some(PayloadCodec::Vp8)) => Vp8PayloadDescriptor::parse(view.payload()).ok(),
+            _ => None,
+        };
+        let number = self
+            .spec
+            .transport_cc_extension_id
+            .filter(|&id| view.header_extension(id).is_some())
+            .map(|_| *transport_sequence);
+        let len = self.write_copy(
+            &view,
+            sequence,
+            timestamp,
+            view.marker(),
+            number,
+            vp8,
+            output,
+        )?;
         let len = match &self.spec.rtx {
             Some(rtx) => {
-                let media_payload_type = RtpPacket::parse(&output[..len]).ok()?.payload_type();
                 let &(_, rtx_payload_type) = rtx
                     .payload_types
                     .iter()
-                    .find(|(media, _)| *media == media_payload_type)?;
-                let rtx_len =
-                    rtx_encapsulate(output, len, rtx_payload_type, rtx.ssrc, self.rtx_sequence)
-                        .ok()?;
+                    .find(|(media, _)| media.get() == view.payload_type())?;
+                let rtx_len = rtx_encapsulate(
+                    output,
+                    len,
+                    rtx_payload_type.get(),
+                    rtx.ssrc.0,
+                    self.rtx_sequence,
+                )
+                .ok()?;
                 self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
                 rtx_len
             }
             None => len,
         };
+        if number.is_some() {
+            *transport_sequence = transport_sequence.wrapping_add(1);
+        }
         self.stats.retransmitted_packets += 1;
-        Some(len)
+        Some((len, number))
     }
 }
 
@@ -827,10 +906,52 @@ mod tests {
         out
     }
 
+    fn pt(value: u8) -> PayloadType {
+        PayloadType::new(value).unwrap()
+    }
+
+    /// The consumer's copy of `packet`, from producer stream `stream`, whose capture clock
+    /// nothing told yet.
+    fn forward(
+        consumer: &mut Consumer,
+        packet: &[u8],
+        stream: u8,
+        is_keyframe: bool,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Forward {
+        forward_clocked(consumer, packet, stream, is_keyframe, None, now, output)
+    }
+
+    /// The consumer's copy of `packet`, from producer stream `stream` whose capture clock is
+    /// `clock`.
+    fn forward_clocked(
+        consumer: &mut Consumer,
+        packet: &[u8],
+        stream: u8,
+        is_keyframe: bool,
+        clock: Option<CaptureClock>,
+        now: Instant,
+        output: &mut [u8],
+    ) -> Forward {
+        let view = RtpPacket::parse(packet).unwrap();
+        let produced = ProducerRtp {
+            packet: &view,
+            stream,
+            frame: FrameInfo {
+                is_keyframe,
+                ..FrameInfo::default()
+            },
+            vp8: None,
+            clock,
+        };
+        consumer.forward(&produced, now, Some(&mut 0), output)
+    }
+
     fn spec(needs_key_frame: bool) -> ConsumerSpec {
         ConsumerSpec {
-            ssrc: 0xABCD,
-            payload_types: vec![101],
+            ssrc: Ssrc(0xABCD),
+            payload_types: vec![pt(101)],
             extension_ids: vec![1, 4],
             mid: Some((1, "3".into())),
             needs_key_frame,
@@ -842,8 +963,8 @@ mod tests {
             stream: 0,
             dependency_descriptor_extension_id: None,
             rtx: Some(RtxSpec {
-                ssrc: 0xABCE,
-                payload_types: vec![(101, 102)],
+                ssrc: Ssrc(0xABCE),
+                payload_types: vec![(pt(101), pt(102))],
             }),
         }
     }
@@ -857,11 +978,11 @@ mod tests {
             vec![(1, b"0".to_vec()), (4, vec![1, 2, 3]), (9, vec![7])],
         );
         assert_eq!(
-            consumer.forward(&input, 0, false, None, Instant::now(), &mut output),
+            forward(&mut consumer, &input, 0, false, Instant::now(), &mut output),
             Forward::NeedKeyFrame(0)
         );
-        let Forward::Send(len) =
-            consumer.forward(&input, 0, true, None, Instant::now(), &mut output)
+        let Forward::Send { len, .. } =
+            forward(&mut consumer, &input, 0, true, Instant::now(), &mut output)
         else {
             panic!("a keyframe starts the consumer");
         };
@@ -892,19 +1013,38 @@ mod tests {
         let mut output = [0u8; 256];
         let now = Instant::now();
         assert_eq!(
-            consumer.forward(&packet(10, vec![]), 0, true, None, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(10, vec![]),
+                0,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip
         );
-        let Forward::Send(len) =
-            consumer.forward(&packet(20, vec![]), 1, true, None, now, &mut output)
-        else {
+        let Forward::Send { len, .. } = forward(
+            &mut consumer,
+            &packet(20, vec![]),
+            1,
+            true,
+            now,
+            &mut output,
+        ) else {
             panic!("its own stream goes out");
         };
         let sent = RtpPacket::parse(&output[..len]).unwrap();
         assert_eq!((sent.ssrc(), sent.sequence_number()), (0xABCD, 500));
         assert_eq!(consumer.current_stream(), 1);
         assert_eq!(
-            consumer.forward(&packet(11, vec![]), 0, true, None, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(11, vec![]),
+                0,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip
         );
     }
@@ -915,11 +1055,11 @@ mod tests {
         let mut output = [0u8; 256];
         let mut sent = Vec::new();
         for producer_sequence in [10u16, 11, 12] {
-            if let Forward::Send(len) = consumer.forward(
+            if let Forward::Send { len, .. } = forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
-                None,
                 Instant::now(),
                 &mut output,
             ) {
@@ -928,11 +1068,11 @@ mod tests {
         }
         consumer.set_paused(true);
         assert_eq!(
-            consumer.forward(
+            forward(
+                &mut consumer,
                 &packet(13, vec![]),
                 0,
                 true,
-                None,
                 Instant::now(),
                 &mut output
             ),
@@ -940,11 +1080,11 @@ mod tests {
         );
         consumer.set_paused(false);
         for producer_sequence in [500u16, 501] {
-            if let Forward::Send(len) = consumer.forward(
+            if let Forward::Send { len, .. } = forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
-                None,
                 Instant::now(),
                 &mut output,
             ) {
@@ -959,11 +1099,11 @@ mod tests {
         let mut consumer = Consumer::new(spec(false), false, (1000, 7)).unwrap();
         let mut output = [0u8; 256];
         for producer_sequence in [50u16, 51, 52] {
-            consumer.forward(
+            forward(
+                &mut consumer,
                 &packet(producer_sequence, vec![]),
                 0,
                 true,
-                None,
                 Instant::now(),
                 &mut output,
             );
@@ -972,8 +1112,14 @@ mod tests {
         assert_eq!(consumer.producer_sequence(1001), Some((0, 51)));
         assert_eq!(consumer.producer_sequence(1003), None, "not sent yet");
         assert_eq!(consumer.producer_sequence(999), None, "before this run");
-        let len = consumer
-            .retransmit(&packet(51, vec![]), 1001, Instant::now(), &mut output)
+        let (len, _) = consumer
+            .retransmit(
+                &packet(51, vec![]),
+                1001,
+                Instant::now(),
+                &mut 0,
+                &mut output,
+            )
             .unwrap();
         let rtx = RtpPacket::parse(&output[..len]).unwrap();
         assert_eq!(
@@ -986,11 +1132,11 @@ mod tests {
         // A restart maps our numbers anew: packets of the previous run are not resent.
         consumer.set_paused(true);
         consumer.set_paused(false);
-        consumer.forward(
+        forward(
+            &mut consumer,
             &packet(900, vec![]),
             0,
             true,
-            None,
             Instant::now(),
             &mut output,
         );
@@ -1005,11 +1151,18 @@ mod tests {
         let mut output = [0u8; 256];
         let now = Instant::now();
         assert!(matches!(
-            consumer.forward(&packet(1, vec![]), 0, true, None, now, &mut output),
-            Forward::Send(_)
+            forward(&mut consumer, &packet(1, vec![]), 0, true, now, &mut output),
+            Forward::Send { .. }
         ));
         assert_eq!(
-            consumer.forward(&packet(900, vec![]), 1, true, None, now, &mut output),
+            forward(
+                &mut consumer,
+                &packet(900, vec![]),
+                1,
+                true,
+                now,
+                &mut output
+            ),
             Forward::Skip,
             "another simulcast stream's numbers would break the sequence"
         );
@@ -1044,8 +1197,8 @@ mod tests {
                 for _ in 0..3 {
                     producer_sequence = producer_sequence.wrapping_add(1);
                     let forwarded =
-                        consumer.forward(&packet(producer_sequence, vec![]), 0, true, None, Instant::now(), &mut output);
-                    let Forward::Send(len) = forwarded else {
+                        forward(&mut consumer, &packet(producer_sequence, vec![]), 0, true, Instant::now(), &mut output);
+                    let Forward::Send { len, .. } = forwarded else {
                         return Err(TestCaseError::fail(format!("not sent: {forwarded:?}")));
                     };
                     let sent = RtpPacket::parse(&output[..len]).unwrap().sequence_number();
@@ -1103,7 +1256,7 @@ mod tests {
         }
 
         fn sent_timestamp(forwarded: Forward, output: &[u8]) -> Option<u32> {
-            let Forward::Send(len) = forwarded else {
+            let Forward::Send { len, .. } = forwarded else {
                 return None;
             };
             Some(RtpPacket::parse(&output[..len]).unwrap().timestamp())
@@ -1154,7 +1307,8 @@ mod tests {
             for frame in 0..3u32 {
                 let timestamp = bases[0] + frame * FRAME_TICKS;
                 for consumer in [&mut low, &mut top] {
-                    let forwarded = consumer.forward(
+                    let forwarded = forward_clocked(
+                        consumer,
                         &video(frame as u16, timestamp),
                         0,
                         frame == 0,
@@ -1167,7 +1321,8 @@ mod tests {
             }
             // Stream 2 appears with a keyframe of frame 3: `top` moves there, its frame 3 is
             // where stream 0's frame 3 would have been.
-            let forwarded = top.forward(
+            let forwarded = forward_clocked(
+                &mut top,
                 &video(100, bases[2].wrapping_add(3 * FRAME_TICKS)),
                 2,
                 true,
@@ -1199,7 +1354,8 @@ mod tests {
             let mut output = [0u8; 256];
             let mut sent = Vec::new();
             for frame in 0..5u32 {
-                let forwarded = consumer.forward(
+                let forwarded = forward_clocked(
+                    &mut consumer,
                     &video(frame as u16, 10 + frame * FRAME_TICKS),
                     0,
                     frame == 0,
@@ -1212,7 +1368,8 @@ mod tests {
             // Stream 1's keyframe of frame 3 arrives after stream 0's frame 4: it goes one
             // frame after frame 4, and so do its next frames.
             for frame in 3..6u32 {
-                let forwarded = consumer.forward(
+                let forwarded = forward_clocked(
+                    &mut consumer,
                     &video(200 + frame as u16, 50 + frame * FRAME_TICKS),
                     1,
                     frame == 3,
@@ -1233,7 +1390,8 @@ mod tests {
             let (report, _) = consumer.sender_report(now, our_ntp(start, now)).unwrap();
             assert_eq!(report.rtp_timestamp, 10 + 5 * FRAME_TICKS);
             // Back on stream 2 at frame 9, exactly on the timeline again: nothing accumulates.
-            let forwarded = consumer.forward(
+            let forwarded = forward_clocked(
+                &mut consumer,
                 &video(900, 77 + 9 * FRAME_TICKS),
                 2,
                 true,
@@ -1269,7 +1427,8 @@ mod tests {
                     {
                         return;
                     }
-                    let forwarded = consumer.forward(
+                    let forwarded = forward_clocked(
+                        &mut consumer,
                         &packet_at(sequence, timestamp),
                         0,
                         true,
@@ -1277,7 +1436,7 @@ mod tests {
                         at,
                         &mut output,
                     );
-                    if let Forward::Send(len) = forwarded {
+                    if let Forward::Send { len, .. } = forwarded {
                         let view = RtpPacket::parse(&output[..len]).unwrap();
                         sent.push((view.sequence_number(), view.timestamp()));
                     }
@@ -1324,11 +1483,27 @@ mod tests {
             let mut output = [0u8; 256];
             assert!(consumer.opening_report(start, || 1 << 32).is_none());
             let clock = Some(CaptureClock::new(RATE, 90_000, start, 0));
-            consumer.forward(&packet_at(1, 90_000), 0, true, clock, start, &mut output);
+            forward_clocked(
+                &mut consumer,
+                &packet_at(1, 90_000),
+                0,
+                true,
+                clock,
+                start,
+                &mut output,
+            );
             let (report, chunk) = consumer.opening_report(start, || 5 << 32).unwrap();
             assert_eq!((report.ntp_seconds, report.rtp_timestamp), (5, 90_000));
             assert_eq!(chunk.ssrc, 0xABCD);
-            consumer.forward(&packet_at(2, 90_000), 0, true, clock, start, &mut output);
+            forward_clocked(
+                &mut consumer,
+                &packet_at(2, 90_000),
+                0,
+                true,
+                clock,
+                start,
+                &mut output,
+            );
             assert!(consumer.opening_report(start, || 6 << 32).is_none());
         }
 
@@ -1465,7 +1640,7 @@ mod tests {
                                     let is_keyframe = nth == 0 && keyframes & (1 << stream) != 0;
                                     let input = video(sequence, timestamp);
                                     for seen in &mut observed {
-                                        let forwarded = seen.consumer.forward(&input, stream, is_keyframe, clock, now, &mut output);
+                                        let forwarded = forward_clocked(&mut seen.consumer, &input, stream, is_keyframe, clock, now, &mut output);
                                         let Some(sent) = sent_timestamp(forwarded, &output) else {
                                             continue;
                                         };

@@ -5,8 +5,13 @@
 //! - [`webrtc_connection`]: ICE-lite + DTLS + SRTP for one WebRtcTransport: which tuple media
 //!   goes to, when keys exist, and the protect/unprotect of every packet.
 //! - [`plain_connection`]: plain RTP/RTCP (optionally SRTP) for PlainTransport, with comedia.
-//! - [`producer`] and [`consumer`]: a stream entering the router and its copy for one
-//!   endpoint (payload types, extension ids, SSRCs, sequence numbers, keyframes).
+//! - [`router`]: the router itself (producers, consumers, observers; the packet path and RTCP
+//!   dispatch between transports), sans-IO like everything here.
+//! - [`ids`]: newtypes for SSRCs and payload types.
+//! - [`request_error`]: why a request failed, in the kinds the owner maps to exceptions.
+//! - [`producer_stream`] and [`consumer`]: one encoding entering the router and a producer's
+//!   copy for one endpoint (payload types, extension ids, SSRCs, sequence numbers,
+//!   keyframes).
 //! - [`nack_generator`]: loss detection on an incoming stream and the NACKs it sends.
 //! - [`rate_meter`]: a stream's bitrate over the last second.
 //! - [`receive_stats`]: loss, jitter and score of an incoming stream, for receiver reports.
@@ -41,15 +46,18 @@ pub mod data_producer;
 pub mod datagram_sink;
 pub mod dominant_speaker;
 pub mod frames;
+pub mod ids;
 pub mod key_frame_requests;
 pub mod layer_selector;
 pub mod nack_generator;
 pub mod plain_connection;
-pub mod producer;
+pub mod producer_stream;
 pub mod producer_trace;
 pub mod rate_meter;
 pub mod receive_stats;
 pub mod remote_bitrate_estimator;
+pub mod request_error;
+pub mod router;
 pub mod rtp_packet_store;
 pub mod score;
 pub mod sctp_stream_ids;

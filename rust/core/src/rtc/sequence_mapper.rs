@@ -76,7 +76,11 @@ impl SequenceMapper {
             return None;
         }
         let relative = self.relative(input)?;
-        let dropped_below = self.drops.partition_point(|drop| *drop < relative) as u16;
+        let dropped_below = if self.drops.is_empty() {
+            0
+        } else {
+            self.drops.partition_point(|drop| *drop < relative) as u16
+        };
         let output = self
             .base_out
             .wrapping_add(relative)

@@ -2,8 +2,6 @@
 //! state (rollover counter, replay windows, SRTCP index). Packets are protected and
 //! unprotected in place in the caller's buffer.
 
-use std::collections::HashMap;
-
 use super::header::{rtcp_ssrc, rtp_header, RTCP_CLEAR_LEN};
 use super::index::{estimate_srtp_index, rollover_counter, MAX_SRTCP_INDEX, SRTCP_ENCRYPTED_FLAG};
 use super::kdf::{KeyDerivation, KeyLabel};
@@ -12,6 +10,7 @@ use super::{SrtpError, SrtpProfile};
 use crate::crypto::aes_ctr::{AesCtr, AES_CTR_IV_LEN};
 use crate::crypto::aes_gcm::{AesGcm, AesGcmError, AES_GCM_IV_LEN, AES_GCM_TAG_LEN};
 use crate::crypto::hmac_sha1::{constant_time_eq, HmacSha1};
+use crate::id_hash::IdHashMap;
 
 /// Most SSRCs whose state a session keeps. State is created only for packets that pass
 /// authentication (or that we protect), so only key holders can use it up.
@@ -148,7 +147,9 @@ pub struct SrtpSession {
     profile: SrtpProfile,
     rtp: Cipher,
     rtcp: Cipher,
-    streams: HashMap<u32, StreamState>,
+    /// Per SSRC; hashed fast: looked up on every packet, and bounded by
+    /// [`MAX_SSRCS_PER_SESSION`].
+    streams: IdHashMap<u32, StreamState>,
 }
 
 impl std::fmt::Debug for SrtpSession {
@@ -199,7 +200,7 @@ impl SrtpSession {
             profile,
             rtp,
             rtcp,
-            streams: HashMap::new(),
+            streams: IdHashMap::default(),
         })
     }
 

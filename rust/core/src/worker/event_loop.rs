@@ -1,6 +1,11 @@
-//! The worker thread: one epoll loop (through mio) that owns the worker's sockets, timers
-//! and transports. Commands arrive through a channel plus a waker; responses and events leave
-//! through the [`EventQueue`].
+//! The worker thread: one epoll loop (through mio) that owns the worker's sockets, its
+//! transports and its routers, and does all their I/O. Commands arrive through a channel
+//! plus a waker; responses and events leave through the [`EventQueue`].
+//!
+//! The loop reads a socket, hands what its transport decrypted to the transport's router
+//! (the routing phase: the router decides, the loop sends what it sends through the
+//! transports), runs the transports' and routers' timers, and answers requests, each by the
+//! entity it names.
 
 use std::collections::HashMap;
 use std::io;
@@ -9,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Events, Poll, Token, Waker};
 
@@ -19,27 +24,26 @@ use super::event_queue::EventQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::messages::{
-    Request, RequestId, ResourceUsage, Response, TransportEvent, WebRtcListen, WorkerEvent,
-    WorkerExit,
+    Request, RequestError, RequestId, ResourceUsage, Response, RouterRequest, TransportEvent,
+    TransportRequest, WebRtcListen, WebRtcServerRequest, WorkerEvent, WorkerExit, WorkerRequest,
 };
 use super::plain_transport::WorkerPlainTransport;
 use super::ports::{PortAllocator, PortChoice};
-use super::routing::{Routing, ScoreChange};
-use super::socket_set::{SocketEvent, SocketSet, SocketSink, FIRST_TCP_CONNECTION_INDEX};
-use super::transport::{WorkerTransport, TOKENS_PER_SLOT};
-use super::udp_batch::SLOT_LEN;
+use super::socket_set::{SocketEvent, SocketSet, FIRST_TCP_CONNECTION_INDEX};
+use super::transport::{Transport, TransportIo, TOKENS_PER_SLOT};
 use super::udp_batch::{RecvBatch, SendBatch};
 use super::webrtc_server::{
     ServerRoutes, UnroutedDatagrams, WorkerWebRtcServer, MAX_SERVER_TCP_CONNECTIONS,
 };
 use super::webrtc_transport::{
-    TransportSockets, WebRtcTransportState, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS,
+    queue_media, TransportSockets, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS,
 };
 use crate::dtls::DtlsContext;
 use crate::ice::{IceParameters, TransportProtocol};
-use crate::rtc::consumer::Forward;
-use crate::rtc::plain_connection::SrtpKeys;
-use crate::rtc::webrtc_connection::{Received, WebRtcConnection};
+use crate::rtc::router::{
+    Router, RouterOutput, RtcpParse, TransportIndex, TransportKey, MAX_PACKET_LEN,
+};
+use crate::rtc::webrtc_connection::WebRtcConnection;
 use crate::srtp::SrtpProfile;
 
 /// The waker's token.
@@ -100,25 +104,21 @@ impl WorkerHandle {
             events: Arc::clone(&events),
             ports,
             dtls_context,
+            routers: Vec::new(),
+            routers_by_id: HashMap::new(),
             transports: Vec::new(),
-            by_id: HashMap::new(),
+            transports_by_id: HashMap::new(),
             servers: Vec::new(),
             servers_by_id: HashMap::new(),
             touched: Vec::new(),
             unfinished: Vec::new(),
-            routing: Routing::default(),
             forward: ForwardQueue::default(),
-            egress: vec![0; SLOT_LEN + EGRESS_HEADROOM],
-            nacked: Vec::new(),
+            routing: ForwardQueue::default(),
             egress_queue: EgressQueue::default(),
-            next_rtcp: Instant::now() + RTCP_INTERVAL,
-            ntp: NtpClock::now(),
-            rtcp_compounds: Vec::new(),
-            score_changes: Vec::new(),
-            nack_key_frames: Vec::new(),
-            plain_srtp_keys: HashMap::new(),
             receive: RecvBatch::default(),
             send: SendBatch::default(),
+            transport_events: Vec::new(),
+            wall_clock: WallClock::start(),
         };
         let thread_events = Arc::clone(&events);
         let thread = std::thread::Builder::new()
@@ -189,6 +189,48 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         )
 }
 
+/// The worker's wall clock: read once, when the worker starts, and moved on by the monotonic
+/// clock, so every router of the worker pairs NTP and RTP times alike (see the router's
+/// wall clock) and a step of the system clock never reaches the reports.
+#[derive(Debug, Clone, Copy)]
+struct WallClock {
+    started: Instant,
+    started_since_unix_epoch: Duration,
+}
+
+impl WallClock {
+    fn start() -> Self {
+        WallClock {
+            started: Instant::now(),
+            started_since_unix_epoch: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The time since the Unix epoch at `instant`.
+    fn since_unix_epoch(&self, instant: Instant) -> Duration {
+        self.started_since_unix_epoch + instant.saturating_duration_since(self.started)
+    }
+}
+
+/// A router of the worker.
+#[derive(Debug)]
+struct RouterEntry {
+    id: String,
+    router: Router,
+}
+
+/// A transport of the worker: its I/O, and where its router keeps its routing state.
+#[derive(Debug)]
+struct TransportEntry {
+    /// Its router's slot.
+    router: usize,
+    /// Its index in that router.
+    route: TransportIndex,
+    transport: Box<dyn Transport>,
+}
+
 /// The state the worker thread owns.
 struct Worker {
     log: LogFilter,
@@ -197,9 +239,11 @@ struct Worker {
     events: Arc<EventQueue<WorkerEvent>>,
     ports: PortAllocator,
     dtls_context: Arc<DtlsContext>,
+    routers: Vec<Option<RouterEntry>>,
+    routers_by_id: HashMap<String, usize>,
     /// Transport slots; see [`TOKENS_PER_SLOT`] for socket tokens.
-    transports: Vec<Option<WorkerTransport>>,
-    by_id: HashMap<String, usize>,
+    transports: Vec<Option<TransportEntry>>,
+    transports_by_id: HashMap<String, usize>,
     /// WebRtcServer slots; their tokens start at [`SERVER_TOKEN_BASE`].
     servers: Vec<Option<WorkerWebRtcServer>>,
     servers_by_id: HashMap<String, usize>,
@@ -207,36 +251,70 @@ struct Worker {
     touched: Vec<usize>,
     /// Sockets (tokens) whose turn ended with data left, read again next round.
     unfinished: Vec<usize>,
-    /// Producers and consumers, and which transport each lives on.
-    routing: Routing,
-    /// Media decrypted by the last read, for the routing phase.
+    /// What the last read decrypted, for the routing phase.
     forward: ForwardQueue,
-    /// Where a consumer's copy of a packet is written (with room for MID and SRTP tag).
-    egress: Vec<u8>,
-    /// Packets the last RTCP's NACKs asked for: (consumer, sequence number).
-    nacked: Vec<(usize, u16)>,
+    /// The packets of the routing phase under way: the read queue is swapped in here (both
+    /// allocated once), so the routers can send through the transports' I/O while they
+    /// route what was read.
+    routing: ForwardQueue,
     /// Media sent during a routing phase, flushed at its end.
     egress_queue: EgressQueue,
-    /// When the next sender/receiver reports are due.
-    next_rtcp: Instant,
-    /// The NTP times of our reports.
-    ntp: NtpClock,
-    /// Periodic RTCP being sent, reused between rounds.
-    rtcp_compounds: Vec<(usize, Vec<u8>)>,
-    /// Score changes being reported, reused between rounds.
-    score_changes: Vec<ScoreChange>,
-    /// Producers whose losses were given up on, reused between rounds.
-    nack_key_frames: Vec<(usize, u8)>,
-    /// Our SRTP suite and key || salt per PlainTransport with SRTP, for its `connect`.
-    plain_srtp_keys: HashMap<String, (SrtpProfile, Vec<u8>)>,
     receive: RecvBatch,
     send: SendBatch,
+    /// Transport state changes being published, reused.
+    transport_events: Vec<TransportEvent>,
+    /// The wall clock its routers are created with.
+    wall_clock: WallClock,
+}
+
+/// Where what a router sends goes: the worker's transports, by slot (the transport key a
+/// router holds is the transport's slot; the I/O state's slot is set per send, from
+/// [`OUTLET_SLOT`]).
+struct Outlet<'a> {
+    transports: &'a mut [Option<TransportEntry>],
+    io: TransportIo<'a>,
+}
+
+/// The slot an [`Outlet`]'s I/O state starts with, before its first send names one.
+const OUTLET_SLOT: usize = usize::MAX;
+
+impl RouterOutput for Outlet<'_> {
+    fn send_rtp(&mut self, transport: TransportKey, buffer: &mut [u8], len: usize) {
+        if let Some(Some(entry)) = self.transports.get_mut(transport.0) {
+            self.io.slot = transport.0;
+            entry.transport.send_rtp(buffer, len, &mut self.io);
+        }
+    }
+
+    fn send_rtcp(&mut self, transport: TransportKey, buffer: &mut [u8], len: usize) {
+        if let Some(Some(entry)) = self.transports.get_mut(transport.0) {
+            self.io.slot = transport.0;
+            entry.transport.send_rtcp(buffer, len, &mut self.io);
+        }
+    }
+}
+
+/// Borrows the worker's I/O state for a transport in `slot` (a macro rather than a method:
+/// the borrows are of fields, so the transports and routers stay usable beside it).
+macro_rules! transport_io {
+    ($worker:ident, $slot:expr, $now:expr) => {
+        TransportIo {
+            slot: $slot,
+            now: $now,
+            registry: $worker.poll.registry(),
+            servers: &mut $worker.servers,
+            receive: &mut $worker.receive,
+            send: &mut $worker.send,
+            egress: &mut $worker.egress_queue,
+            forward: &mut $worker.forward,
+            events: &$worker.events,
+        }
+    };
 }
 
 impl Worker {
     fn run(mut self) -> io::Result<()> {
         let mut readiness = Events::with_capacity(EVENTS_PER_POLL);
-        let mut transport_events = Vec::new();
         loop {
             // Sockets with data left are read again at once, after a look at the others.
             let timeout = if self.unfinished.is_empty() {
@@ -260,73 +338,75 @@ impl Worker {
                     }
                     continue;
                 }
-                self.on_socket_ready(
-                    event.token().0,
-                    event.is_writable(),
-                    now,
-                    &mut transport_events,
-                );
+                self.on_socket_ready(event.token().0, event.is_writable(), now);
             }
             for token in unfinished {
-                self.on_socket_ready(token, false, now, &mut transport_events);
+                self.on_socket_ready(token, false, now);
             }
-            self.run_timers(now, &mut transport_events);
-            if now >= self.next_rtcp {
-                self.run_periodic_rtcp(now);
-            }
-            self.run_routing_timers(now);
-            for notice in self.routing.take_notices() {
-                self.events.push(WorkerEvent::Routing(notice));
-            }
+            self.run_timers(now);
+            self.publish_router_events();
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.transports
+        let transports = self
+            .transports
             .iter()
             .flatten()
-            .filter_map(WorkerTransport::poll_timeout)
-            .chain(std::iter::once(self.next_rtcp))
-            .chain(self.routing.next_deadline())
-            .min()
+            .filter_map(|entry| entry.transport.poll_timeout());
+        let routers = self
+            .routers
+            .iter()
+            .flatten()
+            .map(|entry| entry.router.poll_timeout());
+        transports.chain(routers).min()
     }
 
-    fn run_timers(&mut self, now: Instant, transport_events: &mut Vec<TransportEvent>) {
+    fn run_timers(&mut self, now: Instant) {
         for slot in 0..self.transports.len() {
-            let due = self.transports[slot]
-                .as_ref()
-                .and_then(WorkerTransport::poll_timeout)
-                .is_some_and(|deadline| deadline <= now);
-            if due {
-                self.with_sink(slot, |state, sink| {
-                    state.on_timer(now, sink);
-                    state.collect_events(transport_events);
-                });
-                self.publish(slot, transport_events);
+            let Some(Some(entry)) = self.transports.get_mut(slot) else {
+                continue;
+            };
+            if entry
+                .transport
+                .poll_timeout()
+                .is_some_and(|deadline| deadline <= now)
+            {
+                entry
+                    .transport
+                    .on_timeout(&mut transport_io!(self, slot, now));
+                self.publish_transport_events(slot);
             }
         }
+        for slot in 0..self.routers.len() {
+            let Some(Some(entry)) = self.routers.get_mut(slot) else {
+                continue;
+            };
+            if entry.router.poll_timeout() > now {
+                continue;
+            }
+            let mut outlet = Outlet {
+                transports: &mut self.transports,
+                io: transport_io!(self, OUTLET_SLOT, now),
+            };
+            entry.router.handle_timeout(now, &mut outlet);
+        }
+        self.egress_queue.flush();
     }
 
     /// A socket is ready: read and route what was read, up to [`READS_PER_TURN`] times; a
     /// socket with data left joins `unfinished`.
-    fn on_socket_ready(
-        &mut self,
-        token: usize,
-        writable: bool,
-        now: Instant,
-        transport_events: &mut Vec<TransportEvent>,
-    ) {
+    fn on_socket_ready(&mut self, token: usize, writable: bool, now: Instant) {
         let mut more = false;
         for _ in 0..READS_PER_TURN {
             more = if token >= SERVER_TOKEN_BASE {
-                self.read_server(token - SERVER_TOKEN_BASE, writable, now, transport_events)
+                self.read_server(token - SERVER_TOKEN_BASE, writable, now)
             } else {
                 self.read_transport(
                     token / TOKENS_PER_SLOT,
                     token % TOKENS_PER_SLOT,
                     writable,
                     now,
-                    transport_events,
                 )
             };
             self.route(now);
@@ -340,65 +420,20 @@ impl Worker {
     }
 
     /// One read of a transport's socket; returns whether more may be waiting.
-    fn read_transport(
-        &mut self,
-        slot: usize,
-        index: usize,
-        writable: bool,
-        now: Instant,
-        transport_events: &mut Vec<TransportEvent>,
-    ) -> bool {
-        let Some(Some(transport)) = self.transports.get_mut(slot) else {
+    fn read_transport(&mut self, slot: usize, index: usize, writable: bool, now: Instant) -> bool {
+        let Some(Some(entry)) = self.transports.get_mut(slot) else {
             return false;
         };
-        let more = match transport {
-            WorkerTransport::Direct(_) => false,
-            WorkerTransport::Plain(_) => transport.on_plain_readable(
-                index,
-                slot,
-                &mut self.receive,
-                &mut self.forward,
-                transport_events,
-            ),
-            WorkerTransport::WebRtc(webrtc) => {
-                let WorkerWebRtcTransport { sockets, state, .. } = &mut **webrtc;
-                let forward = &mut self.forward;
-                let more = if let TransportSockets::Own(sockets) = sockets {
-                    sockets.on_ready(
-                        index,
-                        writable,
-                        self.poll.registry(),
-                        slot * TOKENS_PER_SLOT,
-                        &mut self.receive,
-                        &mut self.send,
-                        now,
-                        |event, packet, sink| {
-                            let received = state.handle(event, packet, now, sink);
-                            queue_media(forward, slot, received, packet);
-                            matches!(event, SocketEvent::Packet(tuple)
-                                if state.connection.ice().is_valid_tuple(&tuple))
-                        },
-                    )
-                } else {
-                    false
-                };
-                state.collect_events(transport_events);
-                more
-            }
-        };
-        self.publish(slot, transport_events);
+        let more = entry
+            .transport
+            .read(index, writable, &mut transport_io!(self, slot, now));
+        self.publish_transport_events(slot);
         more
     }
 
     /// One read of a WebRtcServer socket, each packet going to the transport it routes to;
     /// returns whether more may be waiting.
-    fn read_server(
-        &mut self,
-        server_token: usize,
-        writable: bool,
-        now: Instant,
-        transport_events: &mut Vec<TransportEvent>,
-    ) -> bool {
+    fn read_server(&mut self, server_token: usize, writable: bool, now: Instant) -> bool {
         let (server_slot, index) = (
             server_token / TOKENS_PER_SERVER,
             server_token % TOKENS_PER_SERVER,
@@ -431,11 +466,14 @@ impl Worker {
                     }
                     return false;
                 };
-                let Some(Some(WorkerTransport::WebRtc(transport))) = transports.get_mut(slot)
+                let Some(state) = transports
+                    .get_mut(slot)
+                    .and_then(Option::as_mut)
+                    .and_then(|entry| entry.transport.webrtc_state())
                 else {
                     return false;
                 };
-                let received = transport.state.handle(event, packet, now, sink);
+                let received = state.handle(event, packet, now, sink);
                 queue_media(forward, slot, received, packet);
                 if !touched.contains(&slot) {
                     touched.push(slot);
@@ -443,7 +481,7 @@ impl Worker {
                 let SocketEvent::Packet(tuple) = event else {
                     return false;
                 };
-                let ice = transport.state.connection.ice();
+                let ice = state.connection.ice();
                 let valid = ice.is_valid_tuple(&tuple);
                 if valid {
                     routes.learn_tuple(tuple, slot, ice.tuples());
@@ -452,277 +490,79 @@ impl Worker {
             },
         );
         for &slot in &touched {
-            if let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot) {
-                transport.state.collect_events(transport_events);
-            }
-            self.publish(slot, transport_events);
+            self.publish_transport_events(slot);
         }
         self.touched = touched;
         more
     }
 
-    /// The routing phase: every packet the last read decrypted goes from its producer to the
-    /// producer's consumers; RTCP keyframe requests go from consumers to producers.
+    /// The routing phase: every packet the last read decrypted goes to its transport's
+    /// router, which sends its copies and feedback through the transports; then the media
+    /// queued for each socket leaves.
     fn route(&mut self, now: Instant) {
-        for index in 0..self.forward.len() {
-            let Some((slot, kind, packet)) = self.forward.get_mut(index) else {
+        if self.forward.len() == 0 {
+            return;
+        }
+        std::mem::swap(&mut self.forward, &mut self.routing);
+        for index in 0..self.routing.len() {
+            let Some((slot, kind, packet)) = self.routing.get_mut(index) else {
                 continue;
             };
-            match kind {
+            let Some(Some(entry)) = self.transports.get(slot) else {
+                continue;
+            };
+            let (router_slot, route) = (entry.router, entry.route);
+            let Some(Some(router)) = self.routers.get_mut(router_slot) else {
+                continue;
+            };
+            let mut outlet = Outlet {
+                transports: &mut self.transports,
+                io: transport_io!(self, OUTLET_SLOT, now),
+            };
+            let parse = match kind {
                 PacketKind::Rtp => {
-                    let Some((producer_index, stream, produced, len)) =
-                        self.routing.ingress(slot, packet, now)
-                    else {
-                        continue;
-                    };
-                    self.forward.truncate(index, len);
-                    if produced.request_key_frame {
-                        self.request_key_frame(producer_index, stream, now);
-                    }
-                    // Streams (bits) whose keyframe some consumer waits for.
-                    let mut needs_key_frame = 0u32;
-                    for nth in 0..self.routing.consumer_count(producer_index) {
-                        let Some((consumer_slot, forward)) = self.routing.egress(
-                            producer_index,
-                            nth,
-                            packet_bytes(&self.forward, index),
-                            stream,
-                            produced.is_keyframe,
-                            now,
-                            &mut self.egress,
-                        ) else {
-                            continue;
-                        };
-                        match forward {
-                            Forward::Send(len) => {
-                                // A consumer's first report goes ahead of its first packet:
-                                // ffmpeg, recording, aligns streams by reports and would
-                                // place packets that came before one wrongly.
-                                if let Some((slot, report)) =
-                                    self.routing.opening_report(producer_index, nth, now, || {
-                                        self.ntp.at(now)
-                                    })
-                                {
-                                    self.send_rtcp_compound(slot, report);
-                                }
-                                self.send_media(consumer_slot, len);
-                            }
-                            Forward::NeedKeyFrame(wanted) => {
-                                needs_key_frame |= 1u32.checked_shl(u32::from(wanted)).unwrap_or(0);
-                            }
-                            Forward::Skip => {}
-                        }
-                    }
-                    for wanted in 0..32u8 {
-                        if needs_key_frame & (1 << wanted) != 0 {
-                            self.request_key_frame(producer_index, wanted, now);
-                        }
-                    }
+                    router.router.handle_rtp(route, packet, now, &mut outlet);
+                    RtcpParse::Whole
                 }
-                PacketKind::Rtcp => {
-                    if crate::packet::rtcp::parse_compound(packet).is_err() {
-                        if let Some(Some(transport)) = self.transports.get_mut(slot) {
-                            transport.count_malformed_rtcp();
-                        }
-                    }
-                    let ntp_middle = (self.ntp.at(now) >> 16) as u32;
-                    self.routing.reports(slot, packet, now, ntp_middle);
-                    self.routing.congestion_feedback(slot, packet, now);
-                    self.routing.nacked_packets(slot, packet, &mut self.nacked);
-                    let requests = self.routing.key_frame_requests(slot, packet);
-                    for (producer_index, stream) in requests {
-                        self.request_key_frame(producer_index, stream, now);
-                    }
-                    self.retransmit(now);
+                PacketKind::Rtcp => router.router.handle_rtcp(route, packet, now, &mut outlet),
+            };
+            if parse == RtcpParse::Malformed {
+                if let Some(Some(entry)) = self.transports.get_mut(slot) {
+                    entry.transport.count_malformed_rtcp();
                 }
             }
         }
-        self.forward.clear();
+        self.routing.clear();
         // Every socket with queued media is open: nothing in this phase closes one.
         self.egress_queue.flush();
     }
 
-    /// Answers the NACKs the routing phase collected in `self.nacked`.
-    fn retransmit(&mut self, now: Instant) {
-        let nacked = std::mem::take(&mut self.nacked);
-        for &(consumer, sequence) in &nacked {
-            if let Some((slot, len)) =
-                self.routing
-                    .retransmission(consumer, sequence, now, &mut self.egress)
-            {
-                self.send_media(slot, len);
-            }
-        }
-        self.nacked = nacked;
-    }
-
-    /// Queues `self.egress[..len]` as RTP on a transport, for the end of the routing phase.
-    fn send_media(&mut self, slot: usize, len: usize) {
-        let Some(Some(transport)) = self.transports.get_mut(slot) else {
+    fn publish_transport_events(&mut self, slot: usize) {
+        let Some(Some(entry)) = self.transports.get_mut(slot) else {
             return;
         };
-        let egress = &mut self.egress;
-        let queue = &mut self.egress_queue;
-        match transport {
-            WorkerTransport::Plain(transport) => {
-                transport.send_rtp(egress, len, queue);
-            }
-            WorkerTransport::Direct(transport) => {
-                transport.on_sent(len);
-                self.events.push(WorkerEvent::DirectPacket {
-                    transport_id: transport.id.clone(),
-                    rtcp: false,
-                    packet: egress[..len].to_vec(),
-                });
-            }
-            WorkerTransport::WebRtc(transport) => {
-                let WorkerWebRtcTransport { sockets, state, .. } = &mut **transport;
-                let sockets = match sockets {
-                    TransportSockets::Own(own) => own,
-                    TransportSockets::Server(server_slot) => {
-                        match self.servers.get_mut(*server_slot) {
-                            Some(Some(server)) => &mut server.sockets,
-                            _ => return,
-                        }
-                    }
-                };
-                let mut sink = sockets.deferred_sink(queue);
-                state.send_rtp(egress, len, &mut sink);
-            }
-        }
-    }
-
-    /// Asks the producer's endpoint for a keyframe, unless a request is pending or held back.
-    fn request_key_frame(&mut self, producer_index: usize, stream: u8, now: Instant) {
-        if let Some(request) = self.routing.key_frame_request(producer_index, stream, now) {
-            self.send_compounds(&[request]);
-        }
-    }
-
-    /// Sends `self.egress[..len]` as RTCP on a transport (now: RTCP is not batched).
-    fn send_rtcp(&mut self, slot: usize, len: usize) {
-        let mut egress = std::mem::take(&mut self.egress);
-        self.send_rtcp_from(slot, &mut egress, len);
-        self.egress = egress;
-    }
-
-    /// Sends an RTCP compound on a transport, leaving `self.egress` as it is.
-    fn send_rtcp_compound(&mut self, slot: usize, mut compound: Vec<u8>) {
-        let len = compound.len();
-        compound.resize(len + EGRESS_HEADROOM, 0);
-        self.send_rtcp_from(slot, &mut compound, len);
-    }
-
-    /// Sends `buffer[..len]` (with room for the SRTCP trailer after it) as RTCP.
-    fn send_rtcp_from(&mut self, slot: usize, egress: &mut [u8], len: usize) {
-        match self.transports.get_mut(slot) {
-            Some(Some(WorkerTransport::Plain(transport))) => {
-                transport.send_rtcp(egress, len, &mut self.egress_queue);
-                self.egress_queue.flush();
-            }
-            Some(Some(WorkerTransport::WebRtc(_))) => {
-                self.with_sink(slot, |state, sink| state.send_rtcp(egress, len, sink));
-            }
-            Some(Some(WorkerTransport::Direct(transport))) => {
-                transport.on_sent(len);
-                self.events.push(WorkerEvent::DirectPacket {
-                    transport_id: transport.id.clone(),
-                    rtcp: true,
-                    packet: egress[..len].to_vec(),
-                });
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends RTCP compounds built by the routing, each on its transport.
-    fn send_compounds(&mut self, compounds: &[(usize, Vec<u8>)]) {
-        for (slot, compound) in compounds {
-            let Some(target) = self.egress.get_mut(..compound.len()) else {
-                continue;
-            };
-            target.copy_from_slice(compound);
-            self.send_rtcp(*slot, compound.len());
-        }
-    }
-
-    /// The routing's timers: NACKs for producers' lost packets that are due (first requests
-    /// right after the loss is seen, repeats each round trip), keyframe requests for losses
-    /// given up on, deferred or retried keyframe requests, transport-cc feedback every
-    /// 100 ms while packets arrive, REMB estimates, and RTP observers' reports.
-    fn run_routing_timers(&mut self, now: Instant) {
-        if self.routing.next_deadline().is_none_or(|due| due > now) {
+        entry.transport.collect_events(&mut self.transport_events);
+        if self.transport_events.is_empty() {
             return;
         }
-        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
-        let mut key_frames = std::mem::take(&mut self.nack_key_frames);
-        self.routing.due_nacks(now, &mut compounds, &mut key_frames);
-        self.send_compounds(&compounds);
-        for &(producer_index, stream) in &key_frames {
-            self.request_key_frame(producer_index, stream, now);
-        }
-        self.routing.due_transport_cc(now, &mut compounds);
-        self.send_compounds(&compounds);
-        self.routing.due_key_frame_requests(now, &mut compounds);
-        self.send_compounds(&compounds);
-        self.routing.due_rembs(now, &mut compounds);
-        self.send_compounds(&compounds);
-        self.routing.due_rtp_observer_reports(now);
-        self.rtcp_compounds = compounds;
-        self.nack_key_frames = key_frames;
-    }
-
-    /// Every second: sender and receiver reports on every transport, and score changes to
-    /// the owner.
-    fn run_periodic_rtcp(&mut self, now: Instant) {
-        let mut compounds = std::mem::take(&mut self.rtcp_compounds);
-        let mut scores = std::mem::take(&mut self.score_changes);
-        self.routing
-            .periodic_rtcp(now, self.ntp.at(now), &mut compounds, &mut scores);
-        self.send_compounds(&compounds);
-        for change in scores.drain(..) {
-            self.events.push(WorkerEvent::Score(change));
-        }
-        self.rtcp_compounds = compounds;
-        self.score_changes = scores;
-        self.next_rtcp = now + RTCP_INTERVAL;
-    }
-
-    /// Runs `action` on a WebRTC transport's state with a sink over its sockets (its own or
-    /// its server's), then sends what it queued.
-    fn with_sink<R>(
-        &mut self,
-        slot: usize,
-        action: impl FnOnce(&mut WebRtcTransportState, &mut SocketSink<'_>) -> R,
-    ) -> Option<R> {
-        let Some(Some(WorkerTransport::WebRtc(transport))) = self.transports.get_mut(slot) else {
-            return None;
-        };
-        let WorkerWebRtcTransport { sockets, state, .. } = &mut **transport;
-        let sockets = match sockets {
-            TransportSockets::Own(own) => own,
-            TransportSockets::Server(server_slot) => {
-                &mut self.servers.get_mut(*server_slot)?.as_mut()?.sockets
-            }
-        };
-        let mut sink = sockets.sink(&mut self.send);
-        let result = action(state, &mut sink);
-        sink.flush();
-        Some(result)
-    }
-
-    fn publish(&mut self, slot: usize, transport_events: &mut Vec<TransportEvent>) {
-        let Some(Some(transport)) = self.transports.get(slot) else {
-            transport_events.clear();
-            return;
-        };
-        let id = transport.id().to_owned();
-        for event in transport_events.drain(..) {
+        let id = entry.transport.id().to_owned();
+        for event in std::mem::take(&mut self.transport_events) {
             self.log_event(&id, &event);
             self.events.push(WorkerEvent::Transport {
                 transport_id: id.clone(),
                 event,
             });
+        }
+    }
+
+    fn publish_router_events(&mut self) {
+        for entry in self.routers.iter_mut().flatten() {
+            for event in entry.router.take_events() {
+                self.events.push(WorkerEvent::Router {
+                    router_id: entry.id.clone(),
+                    event,
+                });
+            }
         }
     }
 
@@ -773,8 +613,9 @@ impl Worker {
         loop {
             match self.commands.try_recv() {
                 Ok(Command::Request(id, request)) => {
-                    let result = self.handle_request(request);
+                    let result = self.handle_request(request, Instant::now());
                     self.events.push(WorkerEvent::Response { id, result });
+                    self.publish_router_events();
                 }
                 Ok(Command::Close) | Err(TryRecvError::Disconnected) => return true,
                 Err(TryRecvError::Empty) => return false,
@@ -782,112 +623,170 @@ impl Worker {
         }
     }
 
-    fn transport_mut(&mut self, id: &str) -> Result<&mut WorkerTransport, String> {
-        self.by_id
-            .get(id)
-            .and_then(|slot| self.transports.get_mut(*slot))
-            .and_then(Option::as_mut)
-            .ok_or_else(|| format!("transport with id \"{id}\" not found"))
+    /// Hands a request to the entity it names.
+    fn handle_request(&mut self, request: Request, now: Instant) -> Result<Response, RequestError> {
+        match request {
+            Request::Worker(request) => self.handle_worker_request(request, now),
+            Request::WebRtcServer { server_id, request } => {
+                self.handle_server_request(&server_id, request)
+            }
+            Request::Router { router_id, request } => {
+                self.handle_router_request(&router_id, request, now)
+            }
+            Request::Transport {
+                transport_id,
+                request,
+            } => self.handle_transport_request(&transport_id, request, now),
+            Request::Producer {
+                router_id,
+                producer_id,
+                request,
+            } => {
+                let slot = self.router_slot(&router_id)?;
+                let router = self.router_mut(slot)?;
+                Ok(router
+                    .handle_producer_request(&producer_id, request, now)?
+                    .into())
+            }
+            Request::Consumer {
+                router_id,
+                consumer_id,
+                request,
+            } => {
+                let slot = self.router_slot(&router_id)?;
+                let Some(Some(entry)) = self.routers.get_mut(slot) else {
+                    return Err(RequestError::not_found("router", &router_id));
+                };
+                let mut outlet = Outlet {
+                    transports: &mut self.transports,
+                    io: transport_io!(self, OUTLET_SLOT, now),
+                };
+                let response =
+                    entry
+                        .router
+                        .handle_consumer_request(&consumer_id, request, now, &mut outlet);
+                self.egress_queue.flush();
+                Ok(response?.into())
+            }
+            Request::RtpObserver {
+                router_id,
+                observer_id,
+                request,
+            } => {
+                let slot = self.router_slot(&router_id)?;
+                let router = self.router_mut(slot)?;
+                Ok(router
+                    .handle_rtp_observer_request(&observer_id, request, now)?
+                    .into())
+            }
+        }
     }
 
-    fn handle_request(&mut self, request: Request) -> Result<Response, String> {
+    fn handle_worker_request(
+        &mut self,
+        request: WorkerRequest,
+        now: Instant,
+    ) -> Result<Response, RequestError> {
         match request {
-            Request::CreateWebRtcTransport {
-                transport_id,
-                listen,
-                ice_consent_timeout,
-            } => self.create_webrtc_transport(transport_id, listen, ice_consent_timeout),
-            Request::CreateWebRtcServer {
+            WorkerRequest::CreateRouter { router_id } => {
+                if self.routers_by_id.contains_key(&router_id) {
+                    return Err(RequestError::invalid(
+                        "router_id",
+                        format!("a router with id \"{router_id}\" already exists"),
+                    ));
+                }
+                let seed = crate::crypto::random::u64()
+                    .map_err(|error| RequestError::Resource(error.to_string()))?;
+                let entry = RouterEntry {
+                    id: router_id.clone(),
+                    router: Router::new(now, self.wall_clock.since_unix_epoch(now), seed),
+                };
+                let slot = put(&mut self.routers, entry);
+                self.routers_by_id.insert(router_id, slot);
+                Ok(Response::Done)
+            }
+            WorkerRequest::CreateWebRtcServer {
                 server_id,
                 listen_ip,
                 udp,
                 tcp,
             } => self.create_webrtc_server(server_id, listen_ip, udp, tcp),
-            Request::CloseWebRtcServer { server_id } => self.close_webrtc_server(&server_id),
-            Request::DumpWebRtcServer { server_id } => {
+            WorkerRequest::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
+            WorkerRequest::UpdateSettings { log } => {
+                self.log = log;
+                Ok(Response::Done)
+            }
+            WorkerRequest::Dump => Ok(Response::WorkerDump {
+                router_ids: self.routers_by_id.keys().cloned().collect(),
+                webrtc_server_ids: self.servers_by_id.keys().cloned().collect(),
+                transport_ids: self.transports_by_id.keys().cloned().collect(),
+            }),
+            WorkerRequest::Panic => panic!("requested by a test (the panic debug hook)"),
+        }
+    }
+
+    fn handle_server_request(
+        &mut self,
+        server_id: &str,
+        request: WebRtcServerRequest,
+    ) -> Result<Response, RequestError> {
+        match request {
+            WebRtcServerRequest::Close => self.close_webrtc_server(server_id),
+            WebRtcServerRequest::Dump => {
                 let server = self
                     .servers_by_id
-                    .get(&server_id)
+                    .get(server_id)
                     .and_then(|&slot| self.servers.get(slot)?.as_ref())
-                    .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+                    .ok_or_else(|| RequestError::not_found("WebRtcServer", server_id))?;
                 Ok(Response::WebRtcServerDump {
                     unrouted: server.unrouted,
                 })
             }
-            Request::ConnectWebRtcTransport {
-                transport_id,
-                remote,
-            } => {
-                let now = Instant::now();
-                let slot = *self
-                    .by_id
-                    .get(&transport_id)
-                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
-                let mut transport_events = Vec::new();
-                let connected = self
-                    .with_sink(slot, |state, sink| {
-                        let connected = state.connect(remote, now, sink);
-                        state.collect_events(&mut transport_events);
-                        connected
-                    })
-                    .ok_or_else(|| {
-                        format!("transport \"{transport_id}\" is not a WebRtcTransport")
-                    })?;
-                self.publish(slot, &mut transport_events);
-                connected?;
-                Ok(Response::Done)
-            }
-            Request::RestartIce { transport_id } => {
-                let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
-                let slot = *self
-                    .by_id
-                    .get(&transport_id)
-                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
-                let WorkerTransport::WebRtc(transport) = self.transport_mut(&transport_id)? else {
-                    return Err(format!(
-                        "transport \"{transport_id}\" is not a WebRtcTransport"
-                    ));
-                };
-                transport
-                    .state
-                    .connection
-                    .restart_ice(parameters.clone(), Instant::now());
-                if let TransportSockets::Server(server_slot) = transport.sockets {
-                    if let Some(Some(server)) = self.servers.get_mut(server_slot) {
-                        server
-                            .routes
-                            .add_ufrag(parameters.username_fragment.clone(), slot);
-                    }
+        }
+    }
+
+    fn router_slot(&self, router_id: &str) -> Result<usize, RequestError> {
+        self.routers_by_id
+            .get(router_id)
+            .copied()
+            .ok_or_else(|| RequestError::not_found("router", router_id))
+    }
+
+    fn router_mut(&mut self, slot: usize) -> Result<&mut Router, RequestError> {
+        self.routers
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .map(|entry| &mut entry.router)
+            .ok_or_else(|| RequestError::NotFound("router".into()))
+    }
+
+    fn handle_router_request(
+        &mut self,
+        router_id: &str,
+        request: RouterRequest,
+        now: Instant,
+    ) -> Result<Response, RequestError> {
+        let router = self.router_slot(router_id)?;
+        match request {
+            RouterRequest::Close => {
+                let transports: Vec<String> = self.transport_ids_of(router);
+                for transport_id in transports {
+                    self.remove_transport(&transport_id, now);
                 }
-                Ok(Response::IceRestarted(parameters))
-            }
-            Request::CreateDirectTransport { transport_id } => {
-                self.check_new_transport_id(&transport_id)?;
-                let transport = WorkerDirectTransport::new(transport_id.clone());
-                self.install(transport_id, WorkerTransport::Direct(Box::new(transport)))?;
+                self.routers_by_id.remove(router_id);
+                self.routers[router] = None;
                 Ok(Response::Done)
             }
-            Request::SendDirectPacket {
+            RouterRequest::Dump => Ok(Response::RouterDump {
+                transport_ids: self.transport_ids_of(router),
+                dump: self.router_mut(router)?.dump(),
+            }),
+            RouterRequest::CreateWebRtcTransport {
                 transport_id,
-                rtcp,
-                packet,
-            } => {
-                let slot = self.slot_of(&transport_id)?;
-                let Some(Some(WorkerTransport::Direct(transport))) = self.transports.get_mut(slot)
-                else {
-                    return Err(format!("transport {transport_id} is not a DirectTransport"));
-                };
-                transport.on_received(packet.len(), rtcp);
-                let kind = if rtcp {
-                    PacketKind::Rtcp
-                } else {
-                    PacketKind::Rtp
-                };
-                self.forward.push(slot, kind, &packet);
-                self.route(Instant::now());
-                Ok(Response::Done)
-            }
-            Request::CreatePlainTransport {
+                listen,
+                ice_consent_timeout,
+            } => self.create_webrtc_transport(router, transport_id, listen, ice_consent_timeout),
+            RouterRequest::CreatePlainTransport {
                 transport_id,
                 listen_ip,
                 port,
@@ -895,6 +794,7 @@ impl Worker {
                 comedia,
                 srtp_profile,
             } => self.create_plain_transport(
+                router,
                 transport_id,
                 listen_ip,
                 port,
@@ -902,207 +802,113 @@ impl Worker {
                 comedia,
                 srtp_profile,
             ),
-            Request::ConnectPlainTransport {
-                transport_id,
-                remote_rtp,
-                remote_rtcp,
-                remote_srtp_key,
-            } => {
-                let slot = *self
-                    .by_id
-                    .get(&transport_id)
-                    .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))?;
-                let Some(Some(WorkerTransport::Plain(transport))) = self.transports.get_mut(slot)
-                else {
-                    return Err(format!(
-                        "transport \"{transport_id}\" is not a PlainTransport"
-                    ));
-                };
-                let local_key = self.plain_srtp_keys.get(&transport_id).cloned();
-                let keys = match (&local_key, &remote_srtp_key) {
-                    (Some((profile, local)), Some(remote)) => Some(SrtpKeys {
-                        profile: *profile,
-                        local,
-                        remote,
-                    }),
-                    _ => None,
-                };
-                if local_key.is_some() != remote_srtp_key.is_some() {
-                    return Err(if local_key.is_some() {
-                        "SRTP is enabled: connect() needs srtpParameters".to_owned()
-                    } else {
-                        "SRTP is not enabled on this transport".to_owned()
-                    });
-                }
-                transport
-                    .connection
-                    .connect(remote_rtp, remote_rtcp, keys)
-                    .map_err(|error| error.to_string())?;
-                let mut transport_events = Vec::new();
-                transport.collect_events(&mut transport_events);
-                self.publish(slot, &mut transport_events);
+            RouterRequest::CreateDirectTransport { transport_id } => {
+                self.check_new_transport_id(&transport_id)?;
+                let transport = WorkerDirectTransport::new(transport_id);
+                self.install(router, Box::new(transport))?;
                 Ok(Response::Done)
             }
-            Request::GetTransportStats { transport_id } => {
-                let slot = self.slot_of(&transport_id)?;
-                let mut stats = self.transport_mut(&transport_id)?.stats();
-                stats.available_outgoing_bitrate = self.routing.available_outgoing_bitrate(slot);
-                stats.rtp_packets_over_max_incoming_bitrate =
-                    self.routing.packets_over_max_incoming_bitrate(slot);
+            RouterRequest::CreateRtpObserver {
+                observer_id,
+                options,
+            } => Ok(self
+                .router_mut(router)?
+                .create_rtp_observer(observer_id, options, now)?
+                .into()),
+        }
+    }
+
+    fn transport_ids_of(&self, router: usize) -> Vec<String> {
+        self.transports
+            .iter()
+            .flatten()
+            .filter(|entry| entry.router == router)
+            .map(|entry| entry.transport.id().to_owned())
+            .collect()
+    }
+
+    fn handle_transport_request(
+        &mut self,
+        transport_id: &str,
+        request: TransportRequest,
+        now: Instant,
+    ) -> Result<Response, RequestError> {
+        let slot = self
+            .transports_by_id
+            .get(transport_id)
+            .copied()
+            .ok_or_else(|| RequestError::not_found("transport", transport_id))?;
+        let Some(Some(entry)) = self.transports.get_mut(slot) else {
+            return Err(RequestError::not_found("transport", transport_id));
+        };
+        let (router_slot, route) = (entry.router, entry.route);
+        // What is about routing is the router's; the rest is the transport's own.
+        match request {
+            TransportRequest::Close => {
+                self.remove_transport(transport_id, now);
+                Ok(Response::Done)
+            }
+            TransportRequest::GetStats => {
+                let mut stats = entry.transport.stats();
+                let (available, over) = self.router_mut(router_slot)?.transport_figures(route);
+                stats.available_outgoing_bitrate = available;
+                stats.rtp_packets_over_max_incoming_bitrate = over;
                 Ok(Response::TransportStats(Box::new(stats)))
             }
-            Request::CloseTransport { transport_id } => {
-                if !self.remove_transport(&transport_id) {
-                    return Err(format!("transport with id \"{transport_id}\" not found"));
-                }
+            TransportRequest::SetBitrates {
+                max_incoming,
+                outgoing,
+            } => {
+                self.router_mut(router_slot)?
+                    .set_transport_bitrates(route, max_incoming, outgoing);
                 Ok(Response::Done)
             }
-            Request::CreateProducer {
-                transport_id,
+            TransportRequest::Produce {
                 producer_id,
-                specs,
+                spec,
                 paused,
             } => {
-                let slot = self.slot_of(&transport_id)?;
-                self.routing
-                    .add_producer(producer_id, slot, specs, paused)?;
+                self.router_mut(router_slot)?.add_producer(
+                    route,
+                    producer_id,
+                    &spec,
+                    paused,
+                    now,
+                )?;
                 Ok(Response::Done)
             }
-            Request::CreateConsumer {
-                transport_id,
+            TransportRequest::Consume {
                 consumer_id,
                 producer_id,
                 spec,
                 paused,
             } => {
-                let slot = self.slot_of(&transport_id)?;
-                self.routing
-                    .add_consumer(consumer_id, slot, &producer_id, *spec, paused)?;
-                Ok(Response::Done)
-            }
-            Request::SetProducerPaused {
-                producer_id,
-                paused,
-            } => {
-                self.routing.set_producer_paused(&producer_id, paused)?;
-                Ok(Response::Done)
-            }
-            Request::SetConsumerPaused {
-                consumer_id,
-                paused,
-            } => {
-                self.routing.set_consumer_paused(&consumer_id, paused)?;
-                Ok(Response::Done)
-            }
-            Request::SetTransportBitrates {
-                transport_id,
-                max_incoming,
-                outgoing,
-            } => {
-                let slot = self.slot_of(&transport_id)?;
-                self.routing
-                    .set_transport_bitrates(slot, max_incoming, outgoing);
-                Ok(Response::Done)
-            }
-            Request::SetConsumerPreferredLayers {
-                consumer_id,
-                layers,
-            } => {
-                self.routing
-                    .set_consumer_preferred_layers(&consumer_id, layers)?;
-                Ok(Response::Done)
-            }
-            Request::CloseProducer { producer_id } => {
-                // Its consumers close with it; the owner closes its handles of them too.
-                self.routing.remove_producer(&producer_id)?;
-                Ok(Response::Done)
-            }
-            Request::CloseConsumer { consumer_id } => {
-                self.routing.remove_consumer(&consumer_id)?;
-                Ok(Response::Done)
-            }
-            Request::GetProducerStats { producer_id } => Ok(Response::ProducerStats(
-                self.routing.producer_stats(&producer_id, Instant::now())?,
-            )),
-            Request::GetConsumerStats { consumer_id } => Ok(Response::ConsumerStats(
-                self.routing.consumer_stats(&consumer_id)?,
-            )),
-            Request::SetProducerTrace { producer_id, kinds } => {
-                self.routing.set_producer_trace(&producer_id, kinds)?;
-                Ok(Response::Done)
-            }
-            Request::SetConsumerTrace { consumer_id, kinds } => {
-                self.routing.set_consumer_trace(&consumer_id, kinds)?;
-                Ok(Response::Done)
-            }
-            Request::SetConsumerPriority {
-                consumer_id,
-                priority,
-            } => {
-                self.routing.set_consumer_priority(&consumer_id, priority)?;
-                Ok(Response::Done)
-            }
-            Request::CreateRtpObserver {
-                observer_id,
-                options,
-            } => {
-                self.routing
-                    .create_rtp_observer(observer_id, options, Instant::now())?;
-                Ok(Response::Done)
-            }
-            Request::CloseRtpObserver { observer_id } => {
-                self.routing.close_rtp_observer(&observer_id)?;
-                Ok(Response::Done)
-            }
-            Request::SetRtpObserverPaused {
-                observer_id,
-                paused,
-            } => {
-                self.routing
-                    .set_rtp_observer_paused(&observer_id, paused, Instant::now())?;
-                Ok(Response::Done)
-            }
-            Request::SetRtpObserverProducer {
-                observer_id,
-                producer_id,
-                observed,
-            } => {
-                self.routing.set_rtp_observer_producer(
-                    &observer_id,
+                self.router_mut(router_slot)?.add_consumer(
+                    route,
+                    consumer_id,
                     &producer_id,
-                    observed,
-                    Instant::now(),
+                    *spec,
+                    paused,
                 )?;
                 Ok(Response::Done)
             }
-            Request::RequestKeyFrame { consumer_id } => {
-                let (producer_index, stream) = self.routing.producer_of_consumer(&consumer_id)?;
-                self.request_key_frame(producer_index, stream, Instant::now());
-                Ok(Response::Done)
+            own => {
+                let response = entry
+                    .transport
+                    .handle_request(own, &mut transport_io!(self, slot, now));
+                self.publish_transport_events(slot);
+                // A DirectTransport's packet is routed at once, as if just read.
+                self.route(now);
+                response
             }
-            Request::GetResourceUsage => Ok(Response::ResourceUsage(thread_resource_usage())),
-            Request::UpdateSettings { log } => {
-                self.log = log;
-                Ok(Response::Done)
-            }
-            Request::Dump => Ok(Response::Dump {
-                transport_ids: self.by_id.keys().cloned().collect(),
-            }),
-            Request::Panic => panic!("requested by a test (the panic debug hook)"),
         }
     }
 
-    fn slot_of(&self, transport_id: &str) -> Result<usize, String> {
-        self.by_id
-            .get(transport_id)
-            .copied()
-            .ok_or_else(|| format!("transport with id \"{transport_id}\" not found"))
-    }
-
-    fn check_new_transport_id(&self, transport_id: &str) -> Result<(), String> {
-        if self.by_id.contains_key(transport_id) {
-            return Err(format!(
-                "a transport with id \"{transport_id}\" already exists"
+    fn check_new_transport_id(&self, transport_id: &str) -> Result<(), RequestError> {
+        if self.transports_by_id.contains_key(transport_id) {
+            return Err(RequestError::invalid(
+                "transport_id",
+                format!("a transport with id \"{transport_id}\" already exists"),
             ));
         }
         Ok(())
@@ -1110,10 +916,11 @@ impl Worker {
 
     fn create_webrtc_transport(
         &mut self,
+        router: usize,
         transport_id: String,
         listen: WebRtcListen,
         ice_consent_timeout: Option<Duration>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
         let (sockets, server_slot) = match listen {
             WebRtcListen::Own { ip, udp, tcp } => (
@@ -1124,7 +931,7 @@ impl Worker {
                 let server_slot = *self
                     .servers_by_id
                     .get(&server_id)
-                    .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+                    .ok_or_else(|| RequestError::not_found("WebRtcServer", &server_id))?;
                 (TransportSockets::Server(server_slot), Some(server_slot))
             }
         };
@@ -1135,14 +942,15 @@ impl Worker {
                 .map(|server| server.sockets.locals())
                 .unwrap_or_default(),
         };
-        let parameters = IceParameters::generate().map_err(|error| error.to_string())?;
+        let parameters =
+            IceParameters::generate().map_err(|error| RequestError::Resource(error.to_string()))?;
         let connection = WebRtcConnection::new(
             parameters.clone(),
             ice_consent_timeout,
             Arc::clone(&self.dtls_context),
         );
-        let transport = WorkerWebRtcTransport::new(transport_id.clone(), sockets, connection);
-        let slot = self.install(transport_id, WorkerTransport::WebRtc(Box::new(transport)))?;
+        let transport = WorkerWebRtcTransport::new(transport_id, sockets, connection);
+        let slot = self.install(router, Box::new(transport))?;
         if let Some(server_slot) = server_slot {
             if let Some(Some(server)) = self.servers.get_mut(server_slot) {
                 server
@@ -1164,21 +972,25 @@ impl Worker {
         udp: Option<PortChoice>,
         tcp: Option<PortChoice>,
         max_connections: usize,
-    ) -> Result<SocketSet, String> {
+    ) -> Result<SocketSet, RequestError> {
         if udp.is_none() && tcp.is_none() {
-            return Err("at least one of UDP and TCP is needed".to_owned());
+            return Err(RequestError::invalid(
+                "listen_infos",
+                "at least one of UDP and TCP is needed",
+            ));
         }
+        let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
         let udp = udp
             .map(|port| self.ports.bind_udp_at(ip, port))
             .transpose()
-            .map_err(|error| error.to_string())?;
+            .map_err(resource)?;
         let tcp = match tcp.map(|port| self.ports.bind_tcp_at(ip, port)).transpose() {
             Ok(listener) => listener.map(mio::net::TcpListener::from_std),
             Err(error) => {
                 if let Some(local) = udp.as_ref().and_then(|socket| socket.local_addr().ok()) {
                     self.ports.release(TransportProtocol::Udp, local);
                 }
-                return Err(error.to_string());
+                return Err(resource(error));
             }
         };
         Ok(SocketSet::new(udp, tcp, max_connections))
@@ -1190,10 +1002,11 @@ impl Worker {
         listen_ip: IpAddr,
         udp: Option<PortChoice>,
         tcp: Option<PortChoice>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, RequestError> {
         if self.servers_by_id.contains_key(&server_id) {
-            return Err(format!(
-                "a WebRtcServer with id \"{server_id}\" already exists"
+            return Err(RequestError::invalid(
+                "webrtc_server_id",
+                format!("a WebRtcServer with id \"{server_id}\" already exists"),
             ));
         }
         let mut sockets = self.bind_socket_set(listen_ip, udp, tcp, MAX_SERVER_TCP_CONNECTIONS)?;
@@ -1207,7 +1020,7 @@ impl Worker {
             SERVER_TOKEN_BASE + slot * TOKENS_PER_SERVER,
         ) {
             self.release_socket_set(&mut sockets);
-            return Err(error.to_string());
+            return Err(RequestError::Resource(error.to_string()));
         }
         let locals = sockets.locals();
         let server = WorkerWebRtcServer {
@@ -1232,23 +1045,21 @@ impl Worker {
         }
     }
 
-    fn close_webrtc_server(&mut self, server_id: &str) -> Result<Response, String> {
+    fn close_webrtc_server(&mut self, server_id: &str) -> Result<Response, RequestError> {
         let server_slot = self
             .servers_by_id
             .remove(server_id)
-            .ok_or_else(|| format!("WebRtcServer with id \"{server_id}\" not found"))?;
+            .ok_or_else(|| RequestError::not_found("WebRtcServer", server_id))?;
         let users: Vec<String> = self
             .transports
             .iter()
             .flatten()
-            .filter(|transport| {
-                matches!(transport, WorkerTransport::WebRtc(webrtc)
-                    if matches!(webrtc.sockets, TransportSockets::Server(slot) if slot == server_slot))
-            })
-            .map(|transport| transport.id().to_owned())
+            .filter(|entry| entry.transport.webrtc_server() == Some(server_slot))
+            .map(|entry| entry.transport.id().to_owned())
             .collect();
+        let now = Instant::now();
         for transport_id in users {
-            self.remove_transport(&transport_id);
+            self.remove_transport(&transport_id, now);
         }
         if let Some(mut server) = self.servers.get_mut(server_slot).and_then(Option::take) {
             self.release_socket_set(&mut server.sockets);
@@ -1256,89 +1067,96 @@ impl Worker {
         Ok(Response::Done)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn create_plain_transport(
         &mut self,
+        router: usize,
         transport_id: String,
         listen_ip: IpAddr,
         port: PortChoice,
         rtcp_mux: bool,
         comedia: bool,
         srtp_profile: Option<SrtpProfile>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
-        let rtp_socket = self
-            .ports
-            .bind_udp_at(listen_ip, port)
-            .map_err(|error| error.to_string())?;
+        let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
+        let rtp_socket = self.ports.bind_udp_at(listen_ip, port).map_err(resource)?;
+        let mut bound: Vec<std::net::SocketAddr> = rtp_socket.local_addr().into_iter().collect();
         let rtcp_socket = if rtcp_mux {
             None
         } else {
             match self.ports.bind_udp(listen_ip) {
-                Ok(socket) => Some(socket),
+                Ok(socket) => {
+                    bound.extend(socket.local_addr());
+                    Some(socket)
+                }
                 Err(error) => {
-                    if let Ok(local) = rtp_socket.local_addr() {
+                    for local in bound {
                         self.ports.release(TransportProtocol::Udp, local);
                     }
-                    return Err(error.to_string());
+                    return Err(resource(error));
                 }
             }
         };
-        let srtp_key = match srtp_profile {
-            Some(profile) => {
-                let mut key = vec![0u8; profile.key_len() + profile.salt_len()];
-                openssl::rand::rand_bytes(&mut key).map_err(|error| error.to_string())?;
-                self.plain_srtp_keys
-                    .insert(transport_id.clone(), (profile, key.clone()));
-                Some(key)
-            }
-            None => None,
-        };
-        let transport = WorkerPlainTransport::new(
-            transport_id.clone(),
+        let transport = match WorkerPlainTransport::new(
+            transport_id,
             rtp_socket,
             rtcp_socket,
             comedia,
-            srtp_profile.is_some(),
-        )
-        .map_err(|error| error.to_string())?;
+            srtp_profile,
+        ) {
+            Ok(transport) => transport,
+            Err(error) => {
+                for local in bound {
+                    self.ports.release(TransportProtocol::Udp, local);
+                }
+                return Err(error);
+            }
+        };
         let locals = transport.locals();
-        self.install(transport_id, WorkerTransport::Plain(Box::new(transport)))?;
+        let srtp_key = transport.local_srtp_key().map(<[u8]>::to_vec);
+        self.install(router, Box::new(transport))?;
         Ok(Response::PlainTransportCreated {
-            local: locals[0],
-            rtcp_local: locals.get(1).copied(),
+            local: locals[0].1,
+            rtcp_local: locals.get(1).map(|(_, address)| *address),
             srtp_key,
         })
     }
 
-    /// Puts a transport in a free slot and registers its sockets; on failure its ports are
-    /// released.
+    /// Puts a transport of `router` in a free slot, registers its sockets and gives it its
+    /// routing state; on failure its ports are released.
     fn install(
         &mut self,
-        transport_id: String,
-        mut transport: WorkerTransport,
-    ) -> Result<usize, String> {
+        router: usize,
+        mut transport: Box<dyn Transport>,
+    ) -> Result<usize, RequestError> {
         let slot = self
             .transports
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.transports.len());
-        if let Err(error) = transport.register(self.poll.registry(), slot) {
+        let registered = transport.register(self.poll.registry(), slot * TOKENS_PER_SLOT);
+        let router_state = self
+            .routers
+            .get_mut(router)
+            .and_then(Option::as_mut)
+            .map(|entry| &mut entry.router);
+        let (Ok(()), Some(router_state)) = (registered.as_ref(), router_state) else {
             transport.deregister(self.poll.registry());
             for (protocol, local) in transport.locals() {
                 self.ports.release(protocol, local);
             }
-            self.plain_srtp_keys.remove(transport.id());
-            return Err(error.to_string());
-        }
-        if slot == self.transports.len() {
-            self.transports.push(Some(transport));
-        } else {
-            self.transports[slot] = Some(transport);
-        }
+            return Err(match registered {
+                Err(error) => RequestError::Resource(error.to_string()),
+                Ok(()) => RequestError::NotFound("router".into()),
+            });
+        };
+        let route = router_state.add_transport(TransportKey(slot));
+        let transport_id = transport.id().to_owned();
         self.log(LogLevel::Debug, LogTag::Info, || {
-            let locals: Vec<String> = self.transports[slot]
+            let locals: Vec<String> = transport
+                .locals()
                 .iter()
-                .flat_map(WorkerTransport::locals)
                 .map(|(protocol, address)| format!("{} {address}", protocol.as_str()))
                 .collect();
             format!(
@@ -1346,47 +1164,72 @@ impl Worker {
                 locals.join(", ")
             )
         });
-        self.by_id.insert(transport_id, slot);
+        let entry = TransportEntry {
+            router,
+            route,
+            transport,
+        };
+        if slot == self.transports.len() {
+            self.transports.push(Some(entry));
+        } else {
+            self.transports[slot] = Some(entry);
+        }
+        self.transports_by_id.insert(transport_id, slot);
         Ok(slot)
     }
 
-    /// Closes a transport (DTLS close_notify on its sockets), frees its ports and routes;
-    /// `false` if there is no such transport.
-    fn remove_transport(&mut self, transport_id: &str) -> bool {
-        let Some(slot) = self.by_id.remove(transport_id) else {
-            return false;
+    /// Closes a transport (DTLS close_notify on its sockets), its routing state (its
+    /// consumers, its producers and their consumers), and frees its ports.
+    fn remove_transport(&mut self, transport_id: &str, now: Instant) {
+        let Some(slot) = self.transports_by_id.remove(transport_id) else {
+            return;
         };
         self.log(LogLevel::Debug, LogTag::Info, || {
             format!("transport {transport_id} closed")
         });
-        self.with_sink(slot, |state, sink| state.close(sink));
-        self.routing.remove_transport(slot);
-        let Some(mut transport) = self.transports.get_mut(slot).and_then(Option::take) else {
-            return true;
+        let Some(mut entry) = self.transports.get_mut(slot).and_then(Option::take) else {
+            return;
         };
-        if let WorkerTransport::WebRtc(webrtc) = &transport {
-            if let TransportSockets::Server(server_slot) = webrtc.sockets {
-                if let Some(Some(server)) = self.servers.get_mut(server_slot) {
-                    server.routes.forget(slot);
-                }
-            }
+        entry.transport.close(&mut transport_io!(self, slot, now));
+        if let Some(Some(router)) = self.routers.get_mut(entry.router) {
+            router.router.remove_transport(entry.route);
         }
-        transport.deregister(self.poll.registry());
-        for (protocol, local) in transport.locals() {
+        if let Some(Some(server)) = entry
+            .transport
+            .webrtc_server()
+            .and_then(|server| self.servers.get_mut(server))
+        {
+            server.routes.forget(slot);
+        }
+        entry.transport.deregister(self.poll.registry());
+        for (protocol, local) in entry.transport.locals() {
             self.ports.release(protocol, local);
         }
-        self.plain_srtp_keys.remove(transport_id);
-        true
     }
 
     fn close_all(&mut self) {
-        let ids: Vec<String> = self.by_id.keys().cloned().collect();
+        let now = Instant::now();
+        let ids: Vec<String> = self.transports_by_id.keys().cloned().collect();
         for transport_id in ids {
-            self.remove_transport(&transport_id);
+            self.remove_transport(&transport_id, now);
         }
         let servers: Vec<String> = self.servers_by_id.keys().cloned().collect();
         for server_id in servers {
             let _ = self.close_webrtc_server(&server_id);
+        }
+    }
+}
+
+/// Puts `value` in the first free slot; its slot.
+fn put<T>(slots: &mut Vec<Option<T>>, value: T) -> usize {
+    match slots.iter().position(Option::is_none) {
+        Some(slot) => {
+            slots[slot] = Some(value);
+            slot
+        }
+        None => {
+            slots.push(Some(value));
+            slots.len() - 1
         }
     }
 }
@@ -1411,63 +1254,8 @@ fn thread_resource_usage() -> ResourceUsage {
     }
 }
 
-/// How often sender and receiver reports go out (mediasoup's interval for video; audio
-/// streams get them as often, which costs little).
-const RTCP_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
-const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-
-/// The NTP times (64-bit, 32.32 fixed point) our sender reports carry: the wall clock when
-/// the worker started, moved on by the monotonic clock. A report pairs its NTP time with the
-/// RTP timestamp of the same instant; reading the wall clock apart from that instant would
-/// add whatever time passed in between (a busy thread, a preempted one) to the pairing, and
-/// receivers that align streams by reports (ffmpeg) would see it as timestamps jumping.
-#[derive(Debug, Clone, Copy)]
-struct NtpClock {
-    origin: Instant,
-    origin_ntp: u64,
-}
-
-impl NtpClock {
-    fn now() -> Self {
-        let since_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
-        NtpClock {
-            origin: Instant::now(),
-            origin_ntp: ((since_unix.as_secs() + NTP_UNIX_OFFSET) << 32) | fraction,
-        }
-    }
-
-    /// The NTP time of `instant`.
-    fn at(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.origin);
-        let fraction = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
-        self.origin_ntp
-            .wrapping_add(since.as_secs() << 32)
-            .wrapping_add(fraction)
-    }
-}
-
-/// Bytes a consumer's copy may grow by: its MID extension (with a new extension block) and
-/// the SRTP tag.
-const EGRESS_HEADROOM: usize = 64;
-
-/// Queues what a transport decrypted for the routing phase.
-fn queue_media(forward: &mut ForwardQueue, slot: usize, received: Received, packet: &[u8]) {
-    match received {
-        Received::Rtp(len) => forward.push(slot, PacketKind::Rtp, &packet[..len]),
-        Received::Rtcp(len) => forward.push(slot, PacketKind::Rtcp, &packet[..len]),
-        Received::Nothing => {}
-    }
-}
-
-/// The bytes of queued packet `index` (empty if it is gone).
-fn packet_bytes(forward: &ForwardQueue, index: usize) -> &[u8] {
-    forward.get(index).map_or(&[][..], |(_, _, packet)| packet)
-}
+// The receive slots and the routers' copy buffers agree on the largest packet.
+const _: () = assert!(MAX_PACKET_LEN == super::udp_batch::SLOT_LEN);
 
 #[cfg(test)]
 mod tests {
@@ -1490,6 +1278,31 @@ mod tests {
         .unwrap()
     }
 
+    fn router_request(router_id: &str, request: RouterRequest) -> Request {
+        Request::Router {
+            router_id: router_id.to_owned(),
+            request,
+        }
+    }
+
+    /// Creates router `router_id` and waits for it (request id 1000).
+    fn create_router(worker: &WorkerHandle, router_id: &str) {
+        let request = WorkerRequest::CreateRouter {
+            router_id: router_id.to_owned(),
+        };
+        worker.request(1000, Request::Worker(request)).unwrap();
+        let created = wait_for(worker, |event| {
+            matches!(event, WorkerEvent::Response { id: 1000, .. })
+        });
+        assert!(matches!(
+            created,
+            WorkerEvent::Response {
+                result: Ok(Response::Done),
+                ..
+            }
+        ));
+    }
+
     fn wait_for(worker: &WorkerHandle, matches: impl Fn(&WorkerEvent) -> bool) -> WorkerEvent {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -1505,26 +1318,34 @@ mod tests {
     fn a_panicking_worker_dies_alone_and_says_why() {
         let mut doomed = spawn("doomed", (47_400, 47_409));
         let survivor = spawn("survivor", (47_410, 47_419));
-        doomed.request(1, Request::Panic).unwrap();
+        doomed
+            .request(1, Request::Worker(WorkerRequest::Panic))
+            .unwrap();
         let exit = wait_for(&doomed, |event| matches!(event, WorkerEvent::Exited(_)));
         let WorkerEvent::Exited(WorkerExit::Died(message)) = exit else {
             panic!("expected a died exit, got {exit:?}");
         };
         assert!(message.contains("requested by a test"), "{message}");
-        assert!(doomed.request(2, Request::Dump).is_err());
+        assert!(doomed
+            .request(2, Request::Worker(WorkerRequest::Dump))
+            .is_err());
         doomed.close();
 
+        create_router(&survivor, "r");
         survivor
             .request(
                 3,
-                Request::CreatePlainTransport {
-                    transport_id: "t".into(),
-                    listen_ip: "127.0.0.1".parse().unwrap(),
-                    port: PortChoice::WorkerRange,
-                    rtcp_mux: true,
-                    comedia: true,
-                    srtp_profile: None,
-                },
+                router_request(
+                    "r",
+                    RouterRequest::CreatePlainTransport {
+                        transport_id: "t".into(),
+                        listen_ip: "127.0.0.1".parse().unwrap(),
+                        port: PortChoice::WorkerRange,
+                        rtcp_mux: true,
+                        comedia: true,
+                        srtp_profile: None,
+                    },
+                ),
             )
             .unwrap();
         let created = wait_for(&survivor, |event| {
@@ -1547,18 +1368,22 @@ mod tests {
         use std::sync::atomic::{AtomicBool, Ordering};
 
         let worker = spawn("flooded", (47_420, 47_429));
+        create_router(&worker, "r");
         worker
             .request(
                 1,
-                Request::CreateWebRtcTransport {
-                    transport_id: "flooded".into(),
-                    listen: WebRtcListen::Own {
-                        ip: "127.0.0.1".parse().unwrap(),
-                        udp: Some(PortChoice::WorkerRange),
-                        tcp: None,
+                router_request(
+                    "r",
+                    RouterRequest::CreateWebRtcTransport {
+                        transport_id: "flooded".into(),
+                        listen: WebRtcListen::Own {
+                            ip: "127.0.0.1".parse().unwrap(),
+                            udp: Some(PortChoice::WorkerRange),
+                            tcp: None,
+                        },
+                        ice_consent_timeout: None,
                     },
-                    ice_consent_timeout: None,
-                },
+                ),
             )
             .unwrap();
         let WorkerEvent::Response {
@@ -1603,7 +1428,9 @@ mod tests {
         let mut slowest = Duration::ZERO;
         for id in 10..15 {
             let asked = Instant::now();
-            worker.request(id, Request::Dump).unwrap();
+            worker
+                .request(id, Request::Worker(WorkerRequest::Dump))
+                .unwrap();
             let answered = |event: &WorkerEvent| matches!(event, WorkerEvent::Response { id: answered, .. } if *answered == id);
             while !worker.events().drain().iter().any(answered)
                 && asked.elapsed() < Duration::from_secs(2)
@@ -1621,12 +1448,16 @@ mod tests {
     fn rtcp_compounds_that_do_not_parse_are_counted() {
         let worker = spawn("rtcp", (47_430, 47_439));
         let direct = || "direct".to_owned();
+        create_router(&worker, "r");
         worker
             .request(
                 1,
-                Request::CreateDirectTransport {
-                    transport_id: direct(),
-                },
+                router_request(
+                    "r",
+                    RouterRequest::CreateDirectTransport {
+                        transport_id: direct(),
+                    },
+                ),
             )
             .unwrap();
         wait_for(&worker, |event| {
@@ -1646,10 +1477,9 @@ mod tests {
             worker
                 .request(
                     id,
-                    Request::SendDirectPacket {
+                    Request::Transport {
                         transport_id: direct(),
-                        rtcp: true,
-                        packet,
+                        request: TransportRequest::SendDirectPacket { rtcp: true, packet },
                     },
                 )
                 .unwrap();
@@ -1657,8 +1487,9 @@ mod tests {
         worker
             .request(
                 9,
-                Request::GetTransportStats {
+                Request::Transport {
                     transport_id: direct(),
+                    request: TransportRequest::GetStats,
                 },
             )
             .unwrap();

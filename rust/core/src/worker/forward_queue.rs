@@ -55,23 +55,10 @@ impl ForwardQueue {
         self.entries.len()
     }
 
-    /// Packet `index`: its transport slot, kind and bytes.
-    pub fn get(&self, index: usize) -> Option<(usize, PacketKind, &[u8])> {
-        let &(slot, kind, start, len) = self.entries.get(index)?;
-        Some((slot, kind, self.bytes.get(start..start + len)?))
-    }
-
     /// Packet `index`: its transport slot, kind and bytes (mutable, for in-place rewriting).
     pub fn get_mut(&mut self, index: usize) -> Option<(usize, PacketKind, &mut [u8])> {
         let &(slot, kind, start, len) = self.entries.get(index)?;
         Some((slot, kind, self.bytes.get_mut(start..start + len)?))
-    }
-
-    /// Shortens packet `index` to `len` bytes (a packet rewritten in place got shorter).
-    pub fn truncate(&mut self, index: usize, len: usize) {
-        if let Some(entry) = self.entries.get_mut(index) {
-            entry.3 = entry.3.min(len);
-        }
     }
 
     /// Forgets every packet, keeping the storage.

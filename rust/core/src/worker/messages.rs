@@ -1,36 +1,91 @@
-//! What goes into a worker (requests) and what comes out (responses and events), as plain
-//! Rust values; the Python binding converts them to and from dicts.
+//! What goes into a worker (requests, each addressed to the entity that answers it, as
+//! mediasoup's handler ids do) and what comes out (responses and events), as plain Rust
+//! values; the Python binding converts them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
-pub use super::routing::{RoutingNotice, ScoreChange};
-pub use super::rtp_observers::{RtpObserverOptions, RtpObserverReport};
 use super::webrtc_server::UnroutedDatagrams;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
-use crate::rtc::layer_selector::Layers;
-use crate::rtc::producer::{ProducerSpec, ProducerStats};
+use crate::rtc::producer_stream::{ProducerSpec, ProducerStats};
+pub use crate::rtc::request_error::RequestError;
+use crate::rtc::router::RouterResponse;
+pub use crate::rtc::router::{
+    ConsumerRequest, ProducerRequest, RouterDump, RouterEvent, RtpObserverOptions,
+    RtpObserverReport, RtpObserverRequest,
+};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
 use crate::srtp::SrtpProfile;
 
 /// Matches a response to its request.
 pub type RequestId = u64;
 
-/// A request to a worker.
+/// A request to a worker, addressed to what answers it.
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// Creates a WebRTC transport, on its own ports or on a WebRtcServer.
-    CreateWebRtcTransport {
-        /// The id the caller chose (unique per worker).
+    /// To the worker itself.
+    Worker(WorkerRequest),
+    /// To a WebRtcServer.
+    WebRtcServer {
+        /// The server.
+        server_id: String,
+        /// What it is asked.
+        request: WebRtcServerRequest,
+    },
+    /// To a router.
+    Router {
+        /// The router.
+        router_id: String,
+        /// What it is asked.
+        request: RouterRequest,
+    },
+    /// To a transport (of any router of the worker: transport ids are unique per worker).
+    Transport {
+        /// The transport.
         transport_id: String,
-        /// Where it listens.
-        listen: WebRtcListen,
-        /// mediasoup's `iceConsentTimeout`; `None` disables consent expiry.
-        ice_consent_timeout: Option<Duration>,
+        /// What it is asked.
+        request: TransportRequest,
+    },
+    /// To a producer of a router.
+    Producer {
+        /// Its router.
+        router_id: String,
+        /// The producer.
+        producer_id: String,
+        /// What it is asked.
+        request: ProducerRequest,
+    },
+    /// To a consumer of a router.
+    Consumer {
+        /// Its router.
+        router_id: String,
+        /// The consumer.
+        consumer_id: String,
+        /// What it is asked.
+        request: ConsumerRequest,
+    },
+    /// To an RTP observer of a router.
+    RtpObserver {
+        /// Its router.
+        router_id: String,
+        /// The observer.
+        observer_id: String,
+        /// What it is asked.
+        request: RtpObserverRequest,
+    },
+}
+
+/// A request the worker answers itself.
+#[derive(Debug, Clone)]
+pub enum WorkerRequest {
+    /// Creates a router.
+    CreateRouter {
+        /// The id the caller chose (unique per worker).
+        router_id: String,
     },
     /// Creates a WebRtcServer: shared sockets for many WebRTC transports.
     CreateWebRtcServer {
@@ -43,27 +98,44 @@ pub enum Request {
         /// The TCP port, or `None` for no TCP.
         tcp: Option<PortChoice>,
     },
-    /// Closes a WebRtcServer and the transports on it.
-    CloseWebRtcServer {
-        /// The server.
-        server_id: String,
+    /// CPU and memory use of the worker thread.
+    GetResourceUsage,
+    /// mediasoup's `updateSettings({logLevel, logTags})`.
+    UpdateSettings {
+        /// The new log filter.
+        log: LogFilter,
     },
-    /// What a WebRtcServer dropped.
-    DumpWebRtcServer {
-        /// The server.
-        server_id: String,
-    },
-    /// The client's `connect({dtlsParameters})`.
-    ConnectWebRtcTransport {
-        /// The transport.
+    /// The worker's routers, servers and transports.
+    Dump,
+    /// A debug hook: makes the worker thread panic, so tests (here and from Python) can
+    /// check that a dead worker is reported and that other workers keep serving.
+    Panic,
+}
+
+/// A request to a WebRtcServer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebRtcServerRequest {
+    /// Closes it and the transports on it.
+    Close,
+    /// What it dropped.
+    Dump,
+}
+
+/// A request to a router.
+#[derive(Debug, Clone)]
+pub enum RouterRequest {
+    /// Closes it with everything on it.
+    Close,
+    /// Its transports, producers with their consumers, and observers.
+    Dump,
+    /// Creates a WebRTC transport, on its own ports or on a WebRtcServer.
+    CreateWebRtcTransport {
+        /// The id the caller chose (unique per worker).
         transport_id: String,
-        /// Its role and fingerprint.
-        remote: RemoteDtlsParameters,
-    },
-    /// New ICE credentials.
-    RestartIce {
-        /// The transport.
-        transport_id: String,
+        /// Where it listens.
+        listen: WebRtcListen,
+        /// mediasoup's `iceConsentTimeout`; `None` disables consent expiry.
+        ice_consent_timeout: Option<Duration>,
     },
     /// Creates a PlainTransport listening on `listen_ip`.
     CreatePlainTransport {
@@ -77,13 +149,39 @@ pub enum Request {
         rtcp_mux: bool,
         /// Learn the remote address from the first packet.
         comedia: bool,
-        /// With SRTP: the suite (our key is generated by the worker).
+        /// With SRTP: the suite (our key is generated by the transport).
         srtp_profile: Option<SrtpProfile>,
     },
-    /// A PlainTransport's `connect({ip, port, rtcpPort, srtpParameters})`.
-    ConnectPlainTransport {
-        /// The transport.
+    /// Creates a DirectTransport.
+    CreateDirectTransport {
+        /// The id the caller chose.
         transport_id: String,
+    },
+    /// Creates an RTP observer (audio level or active speaker).
+    CreateRtpObserver {
+        /// The id the caller chose.
+        observer_id: String,
+        /// Its kind and settings.
+        options: RtpObserverOptions,
+    },
+}
+
+/// A request to a transport.
+#[derive(Debug, Clone)]
+pub enum TransportRequest {
+    /// Closes it (DTLS close_notify), its consumers, its producers and their consumers.
+    Close,
+    /// Its counters and states.
+    GetStats,
+    /// A WebRtcTransport's `connect({dtlsParameters})`.
+    ConnectWebRtc {
+        /// The client's role and fingerprint.
+        remote: RemoteDtlsParameters,
+    },
+    /// A WebRtcTransport's new ICE credentials.
+    RestartIce,
+    /// A PlainTransport's `connect({ip, port, rtcpPort, srtpParameters})`.
+    ConnectPlain {
         /// Remote RTP address (not with comedia).
         remote_rtp: Option<SocketAddr>,
         /// Remote RTCP address without rtcp-mux.
@@ -91,36 +189,32 @@ pub enum Request {
         /// The remote key || salt, with SRTP.
         remote_srtp_key: Option<Vec<u8>>,
     },
-    /// Creates a DirectTransport.
-    CreateDirectTransport {
-        /// The id the caller chose.
-        transport_id: String,
-    },
     /// A packet from the owner into a DirectTransport, as if an endpoint had sent it.
     SendDirectPacket {
-        /// The DirectTransport.
-        transport_id: String,
         /// RTCP rather than RTP.
         rtcp: bool,
         /// The packet.
         packet: Vec<u8>,
     },
-    /// Creates a producer receiving on a transport.
-    CreateProducer {
-        /// Its transport.
-        transport_id: String,
+    /// Bounds its bitrates (mediasoup's `setMaxIncomingBitrate`, `setMaxOutgoingBitrate`,
+    /// `setMinOutgoingBitrate`).
+    SetBitrates {
+        /// What its endpoint is asked not to send above (`None`: no limit).
+        max_incoming: Option<u64>,
+        /// What its consumers are allocated within: (min, max), `None`: no bounds.
+        outgoing: Option<(u64, u64)>,
+    },
+    /// Creates a producer receiving on it.
+    Produce {
         /// The id the caller chose.
         producer_id: String,
-        /// Payload types, extension ids and SSRCs, resolved against the router, per stream
-        /// (one per encoding; simulcast has several).
-        specs: Vec<ProducerSpec>,
+        /// Payload types, extension ids and SSRCs, resolved against the router.
+        spec: Box<ProducerSpec>,
         /// Whether it starts paused.
         paused: bool,
     },
-    /// Creates a consumer of a producer, sending on a transport.
-    CreateConsumer {
-        /// Its transport.
-        transport_id: String,
+    /// Creates a consumer of a producer of its router, sending on it.
+    Consume {
         /// The id the caller chose.
         consumer_id: String,
         /// The producer it consumes.
@@ -130,134 +224,6 @@ pub enum Request {
         /// Whether it starts paused.
         paused: bool,
     },
-    /// Pauses or resumes a producer (its consumers stop or restart on a keyframe).
-    SetProducerPaused {
-        /// The producer.
-        producer_id: String,
-        /// Paused or not.
-        paused: bool,
-    },
-    /// Pauses or resumes a consumer.
-    SetConsumerPaused {
-        /// The consumer.
-        consumer_id: String,
-        /// Paused or not.
-        paused: bool,
-    },
-    /// Bounds a transport's bitrates (mediasoup's `setMaxIncomingBitrate`,
-    /// `setMaxOutgoingBitrate`, `setMinOutgoingBitrate`).
-    SetTransportBitrates {
-        /// The transport.
-        transport_id: String,
-        /// What its endpoint is asked not to send above (`None`: no limit).
-        max_incoming: Option<u64>,
-        /// What its consumers are allocated within: (min, max), `None`: no bounds.
-        outgoing: Option<(u64, u64)>,
-    },
-    /// Sets a simulcast consumer's preferred layers.
-    SetConsumerPreferredLayers {
-        /// The consumer.
-        consumer_id: String,
-        /// Spatial and temporal layer.
-        layers: Layers,
-    },
-    /// Closes a producer and its consumers.
-    CloseProducer {
-        /// The producer.
-        producer_id: String,
-    },
-    /// Closes a consumer.
-    CloseConsumer {
-        /// The consumer.
-        consumer_id: String,
-    },
-    /// A producer's counters.
-    GetProducerStats {
-        /// The producer.
-        producer_id: String,
-    },
-    /// A consumer's counters.
-    GetConsumerStats {
-        /// The consumer.
-        consumer_id: String,
-    },
-    /// Sets which trace event kinds (bits of [`crate::rtc::producer_trace::TraceKind`]) a
-    /// producer reports.
-    SetProducerTrace {
-        /// The producer.
-        producer_id: String,
-        /// The kinds.
-        kinds: u8,
-    },
-    /// Sets which trace event kinds a consumer reports.
-    SetConsumerTrace {
-        /// The consumer.
-        consumer_id: String,
-        /// The kinds.
-        kinds: u8,
-    },
-    /// A consumer's share of its transport's bandwidth relative to the others (1-255).
-    SetConsumerPriority {
-        /// The consumer.
-        consumer_id: String,
-        /// The priority.
-        priority: u8,
-    },
-    /// Creates an RTP observer (audio level or active speaker).
-    CreateRtpObserver {
-        /// The id the caller chose.
-        observer_id: String,
-        /// Its kind and settings.
-        options: RtpObserverOptions,
-    },
-    /// Closes an RTP observer.
-    CloseRtpObserver {
-        /// The observer.
-        observer_id: String,
-    },
-    /// Pauses or resumes an RTP observer.
-    SetRtpObserverPaused {
-        /// The observer.
-        observer_id: String,
-        /// Paused or not.
-        paused: bool,
-    },
-    /// Adds a producer to an RTP observer, or removes it.
-    SetRtpObserverProducer {
-        /// The observer.
-        observer_id: String,
-        /// The producer.
-        producer_id: String,
-        /// Added (true) or removed.
-        observed: bool,
-    },
-    /// Asks the consumer's producer for a keyframe.
-    RequestKeyFrame {
-        /// The consumer.
-        consumer_id: String,
-    },
-    /// Counters and states of a transport.
-    GetTransportStats {
-        /// The transport.
-        transport_id: String,
-    },
-    /// Closes a transport and frees its port.
-    CloseTransport {
-        /// The transport.
-        transport_id: String,
-    },
-    /// CPU and memory use of the worker thread.
-    GetResourceUsage,
-    /// mediasoup's `updateSettings({logLevel, logTags})`.
-    UpdateSettings {
-        /// The new log filter.
-        log: LogFilter,
-    },
-    /// The worker's objects.
-    Dump,
-    /// A debug hook: makes the worker thread panic, so tests (here and from Python) can
-    /// check that a dead worker is reported and that other workers keep serving.
-    Panic,
 }
 
 /// Where a WebRTC transport listens.
@@ -312,16 +278,37 @@ pub enum Response {
     ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
-    /// The transport ids on this worker.
-    Dump {
-        /// Transport ids.
+    /// The worker's objects.
+    WorkerDump {
+        /// Router ids.
+        router_ids: Vec<String>,
+        /// WebRtcServer ids.
+        webrtc_server_ids: Vec<String>,
+        /// Transport ids, of every router.
         transport_ids: Vec<String>,
+    },
+    /// A router's objects.
+    RouterDump {
+        /// Its transports' ids.
+        transport_ids: Vec<String>,
+        /// Its producers with their consumers, and its observers.
+        dump: RouterDump,
     },
     /// A WebRtcServer's counters.
     WebRtcServerDump {
         /// Datagrams no transport claimed.
         unrouted: UnroutedDatagrams,
     },
+}
+
+impl From<RouterResponse> for Response {
+    fn from(response: RouterResponse) -> Self {
+        match response {
+            RouterResponse::Done => Response::Done,
+            RouterResponse::ProducerStats(stats) => Response::ProducerStats(stats),
+            RouterResponse::ConsumerStats(stats) => Response::ConsumerStats(stats),
+        }
+    }
 }
 
 /// What a transport has done, in mediasoup's stats terms.
@@ -416,7 +403,7 @@ pub enum WorkerEvent {
         /// The request's id.
         id: RequestId,
         /// The answer, or why the request failed.
-        result: Result<Response, String>,
+        result: Result<Response, RequestError>,
     },
     /// A transport changed state.
     Transport {
@@ -425,10 +412,13 @@ pub enum WorkerEvent {
         /// What changed.
         event: TransportEvent,
     },
-    /// A producer's or consumer's score changed.
-    Score(ScoreChange),
-    /// A producer's orientation change or trace, or an RTP observer's report.
-    Routing(RoutingNotice),
+    /// Something about a router's producers, consumers or observers.
+    Router {
+        /// The router.
+        router_id: String,
+        /// What happened.
+        event: RouterEvent,
+    },
     /// A packet a DirectTransport sends (a consumer's RTP, or RTCP), for its owner.
     DirectPacket {
         /// The DirectTransport.

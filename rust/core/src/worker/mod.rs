@@ -18,8 +18,6 @@ pub mod log;
 pub mod messages;
 mod plain_transport;
 mod ports;
-mod routing;
-mod rtp_observers;
 mod socket_set;
 mod tcp_connection;
 mod transport;

@@ -1,16 +1,23 @@
-//! A PlainTransport as the worker holds it: its RTP socket (and RTCP socket without
-//! rtcp-mux), its plain connection and its counters.
+//! A PlainTransport (or PipeTransport) as the worker holds it: its RTP socket (and RTCP
+//! socket without rtcp-mux), its plain connection with our SRTP key, and its counters.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
 use super::egress_queue::EgressQueue;
 use super::forward_queue::{ForwardQueue, PacketKind};
-use super::messages::{TransportEvent, TransportStats};
+use super::messages::{Response, TransportEvent, TransportRequest, TransportStats};
+use super::transport::{not_for_this_kind, Transport, TransportIo};
 use super::udp_batch::{recv_batch, RecvBatch, BATCH};
+use crate::ice::TransportProtocol;
 use crate::rtc::datagram_sink::DatagramSink;
-use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket};
+use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket, SrtpKeys};
+use crate::rtc::request_error::RequestError;
 use crate::rtc::webrtc_connection::{DropCounters, Received};
+use crate::srtp::SrtpProfile;
 
 /// Queues media for one socket in the worker's egress queue (sent when the routing
 /// phase ends).
@@ -31,36 +38,91 @@ impl DatagramSink for DeferredSink<'_> {
 /// One PlainTransport.
 #[derive(Debug)]
 pub struct WorkerPlainTransport {
-    /// The caller's id.
-    pub id: String,
+    id: String,
     rtp_socket: UdpSocket,
     rtcp_socket: Option<UdpSocket>,
-    /// The (S)RTP connection.
-    pub connection: PlainConnection,
+    connection: PlainConnection,
+    /// With SRTP: our suite and key || salt, given to the remote end in signaling and used
+    /// once `connect` brings its key.
+    local_srtp_key: Option<(SrtpProfile, Vec<u8>)>,
     stats: TransportStats,
 }
 
 impl WorkerPlainTransport {
-    /// Wraps bound, non-blocking sockets.
+    /// Wraps bound, non-blocking sockets; with `srtp_profile`, our SRTP key is drawn here.
     pub fn new(
         id: String,
         rtp_socket: UdpSocket,
         rtcp_socket: Option<UdpSocket>,
         comedia: bool,
-        srtp_enabled: bool,
-    ) -> std::io::Result<Self> {
-        let local_rtp = rtp_socket.local_addr()?;
+        srtp_profile: Option<SrtpProfile>,
+    ) -> Result<Self, RequestError> {
+        let resource = |error: std::io::Error| RequestError::Resource(error.to_string());
+        let local_rtp = rtp_socket.local_addr().map_err(resource)?;
         let local_rtcp = rtcp_socket
             .as_ref()
             .map(UdpSocket::local_addr)
-            .transpose()?;
+            .transpose()
+            .map_err(resource)?;
+        let local_srtp_key = match srtp_profile {
+            Some(profile) => {
+                let mut key = vec![0u8; profile.key_len() + profile.salt_len()];
+                crate::crypto::random::fill(&mut key)
+                    .map_err(|error| RequestError::Resource(error.to_string()))?;
+                Some((profile, key))
+            }
+            None => None,
+        };
         Ok(WorkerPlainTransport {
             id,
             rtp_socket,
             rtcp_socket,
-            connection: PlainConnection::new(local_rtp, local_rtcp, comedia, srtp_enabled),
+            connection: PlainConnection::new(
+                local_rtp,
+                local_rtcp,
+                comedia,
+                srtp_profile.is_some(),
+            ),
+            local_srtp_key,
             stats: TransportStats::default(),
         })
+    }
+
+    /// Our SRTP key || salt, to announce in `srtpParameters`.
+    pub fn local_srtp_key(&self) -> Option<&[u8]> {
+        self.local_srtp_key.as_ref().map(|(_, key)| key.as_slice())
+    }
+
+    /// The remote address and, with SRTP, the remote key (mediasoup's `connect`).
+    fn connect(
+        &mut self,
+        remote_rtp: Option<SocketAddr>,
+        remote_rtcp: Option<SocketAddr>,
+        remote_srtp_key: Option<Vec<u8>>,
+    ) -> Result<(), RequestError> {
+        let keys = match (&self.local_srtp_key, &remote_srtp_key) {
+            (Some((profile, local)), Some(remote)) => Some(SrtpKeys {
+                profile: *profile,
+                local,
+                remote,
+            }),
+            (Some(_), None) => {
+                return Err(RequestError::invalid(
+                    "srtp_parameters",
+                    "SRTP is enabled: connect() needs srtpParameters",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(RequestError::invalid(
+                    "srtp_parameters",
+                    "SRTP is not enabled on this transport",
+                ))
+            }
+            (None, None) => None,
+        };
+        self.connection
+            .connect(remote_rtp, remote_rtcp, keys)
+            .map_err(|error| RequestError::InvalidState(error.to_string()))
     }
 
     /// The sockets: RTP, then RTCP if separate.
@@ -68,22 +130,14 @@ impl WorkerPlainTransport {
         std::iter::once(&self.rtp_socket).chain(self.rtcp_socket.as_ref())
     }
 
-    /// Bound addresses (RTP, RTCP).
-    pub fn locals(&self) -> Vec<SocketAddr> {
-        self.sockets()
-            .filter_map(|socket| socket.local_addr().ok())
-            .collect()
-    }
-
     /// Reads one batch from socket `index` (0 RTP, 1 RTCP); media goes to the forward queue
     /// under `slot`. Returns whether more may be waiting.
-    pub fn on_readable(
+    fn read_batch(
         &mut self,
         index: usize,
         slot: usize,
         receive: &mut RecvBatch,
         forward: &mut ForwardQueue,
-        events: &mut Vec<TransportEvent>,
     ) -> std::io::Result<bool> {
         let (socket, which) = match (index, &self.rtcp_socket) {
             (1, Some(socket)) => (socket, PlainSocket::Rtcp),
@@ -111,13 +165,12 @@ impl WorkerPlainTransport {
                 Received::Nothing => {}
             }
         }
-        self.collect_events(events);
         Ok(received == BATCH)
     }
 
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
-    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
+    fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
         let mut sink = DeferredSink {
             queue,
             socket: &self.rtp_socket,
@@ -131,7 +184,7 @@ impl WorkerPlainTransport {
 
     /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) from the
     /// RTCP socket, or the RTP socket with rtcp-mux, through the worker's egress queue.
-    pub fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
+    fn queue_rtcp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
         let mut sink = DeferredSink {
             queue,
             socket: self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
@@ -142,24 +195,76 @@ impl WorkerPlainTransport {
         self.stats.bytes_sent += if sent { len as u64 } else { 0 };
         sent
     }
+}
 
-    /// The events `connect` produced.
-    pub fn collect_events(&mut self, events: &mut Vec<TransportEvent>) {
-        while let Some(event) = self.connection.poll_event() {
-            events.push(match event {
-                PlainConnectionEvent::Tuple(tuple) => TransportEvent::Tuple(tuple),
-                PlainConnectionEvent::RtcpTuple(tuple) => TransportEvent::RtcpTuple(tuple),
-            });
+impl Transport for WorkerPlainTransport {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)> {
+        self.sockets()
+            .filter_map(|socket| socket.local_addr().ok())
+            .map(|address| (TransportProtocol::Udp, address))
+            .collect()
+    }
+
+    fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
+        for (index, socket) in self.sockets().enumerate() {
+            registry.register(
+                &mut SourceFd(&socket.as_raw_fd()),
+                Token(token_base + index),
+                Interest::READABLE,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn deregister(&mut self, registry: &Registry) {
+        for socket in self.sockets() {
+            let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
         }
     }
 
-    /// Counts an RTCP compound that did not parse whole.
-    pub fn count_malformed_rtcp(&mut self) {
+    fn read(&mut self, index: usize, _writable: bool, io: &mut TransportIo<'_>) -> bool {
+        // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
+        self.read_batch(index, io.slot, io.receive, io.forward)
+            .unwrap_or(false)
+    }
+
+    fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
+        self.queue_rtp(buffer, len, io.egress);
+    }
+
+    fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
+        self.queue_rtcp(buffer, len, io.egress);
+        // RTCP is not held for the end of the routing phase.
+        io.egress.flush();
+    }
+
+    fn handle_request(
+        &mut self,
+        request: TransportRequest,
+        _io: &mut TransportIo<'_>,
+    ) -> Result<Response, RequestError> {
+        match request {
+            TransportRequest::ConnectPlain {
+                remote_rtp,
+                remote_rtcp,
+                remote_srtp_key,
+            } => {
+                self.connect(remote_rtp, remote_rtcp, remote_srtp_key)?;
+                Ok(Response::Done)
+            }
+            other => Err(not_for_this_kind(&other, "PlainTransport")),
+        }
+    }
+
+    fn count_malformed_rtcp(&mut self) {
         self.stats.rtcp_packets_malformed += 1;
     }
 
-    /// Counters and tuples now.
-    pub fn stats(&self) -> TransportStats {
+    fn stats(&self) -> TransportStats {
         let drops = self.connection.drops();
         TransportStats {
             drops: DropCounters {
@@ -171,6 +276,15 @@ impl WorkerPlainTransport {
             tuple: self.connection.tuple(),
             rtcp_tuple: self.connection.rtcp_tuple(),
             ..self.stats.clone()
+        }
+    }
+
+    fn collect_events(&mut self, events: &mut Vec<TransportEvent>) {
+        while let Some(event) = self.connection.poll_event() {
+            events.push(match event {
+                PlainConnectionEvent::Tuple(tuple) => TransportEvent::Tuple(tuple),
+                PlainConnectionEvent::RtcpTuple(tuple) => TransportEvent::RtcpTuple(tuple),
+            });
         }
     }
 }

@@ -94,7 +94,7 @@ impl PortAllocator {
         let span = u32::from(max - min) + 1;
         let mut random = [0u8; 4];
         // A predictable start only costs a few more bind attempts.
-        let _ = openssl::rand::rand_bytes(&mut random);
+        let _ = crate::crypto::random::fill(&mut random);
         let offset = u32::from_le_bytes(random) % span;
         Ok(PortAllocator {
             min,

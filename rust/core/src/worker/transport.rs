@@ -1,145 +1,131 @@
-//! The transports a worker can hold, behind one interface for the event loop.
+//! What the event loop asks of a transport, whatever its kind: read its sockets, send RTP and
+//! RTCP its router gives it, run its timers, answer the requests about it that are its own
+//! (connect, ICE restart, a packet from the owner), report its counters and state changes,
+//! close. The loop holds `Box<dyn Transport>` and never asks which kind it has; routing
+//! (producers, consumers, bitrates) is its router's business, not the transport's.
 
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::Registry;
 
-use super::direct_transport::WorkerDirectTransport;
+use super::egress_queue::EgressQueue;
+use super::event_queue::EventQueue;
 use super::forward_queue::ForwardQueue;
-use super::messages::{TransportEvent, TransportStats};
-use super::plain_transport::WorkerPlainTransport;
-use super::udp_batch::RecvBatch;
-use super::webrtc_transport::{TransportSockets, WorkerWebRtcTransport, MAX_TCP_CONNECTIONS};
+use super::messages::{Response, TransportEvent, TransportRequest, TransportStats, WorkerEvent};
+use super::udp_batch::{RecvBatch, SendBatch};
+use super::webrtc_server::WorkerWebRtcServer;
+use super::webrtc_transport::{WebRtcTransportState, MAX_TCP_CONNECTIONS};
 use crate::ice::TransportProtocol;
+use crate::rtc::request_error::RequestError;
 
 /// Tokens per transport slot: token = slot * TOKENS_PER_SLOT + socket index.
 pub const TOKENS_PER_SLOT: usize =
     super::socket_set::FIRST_TCP_CONNECTION_INDEX + MAX_TCP_CONNECTIONS;
 
-/// A transport in a worker slot (boxed: transports hold SRTP and cipher state, and slots
-/// move when the slot vector grows).
+/// The worker's I/O state a transport reads and sends with.
 #[derive(Debug)]
-pub enum WorkerTransport {
-    /// ICE-lite + DTLS + SRTP.
-    WebRtc(Box<WorkerWebRtcTransport>),
-    /// Plain (S)RTP.
-    Plain(Box<WorkerPlainTransport>),
-    /// Packets to and from the owner, no sockets.
-    Direct(Box<WorkerDirectTransport>),
+pub struct TransportIo<'a> {
+    /// The transport's slot (its tokens and its name in the forward queue).
+    pub slot: usize,
+    /// Now.
+    pub now: Instant,
+    /// Where sockets register.
+    pub registry: &'a Registry,
+    /// The WebRtcServers, whose sockets transports on them use.
+    pub servers: &'a mut [Option<WorkerWebRtcServer>],
+    /// Receive buffers.
+    pub receive: &'a mut RecvBatch,
+    /// Answers sent at once (STUN, DTLS, RTCP).
+    pub send: &'a mut SendBatch,
+    /// Media sent when the routing phase ends.
+    pub egress: &'a mut EgressQueue,
+    /// What was decrypted, for the routing phase.
+    pub forward: &'a mut ForwardQueue,
+    /// The owner's events (a DirectTransport's packets go there).
+    pub events: &'a EventQueue<WorkerEvent>,
 }
 
-impl WorkerTransport {
+/// A transport in a worker slot.
+pub trait Transport: std::fmt::Debug + Send {
     /// The caller's id.
-    pub fn id(&self) -> &str {
-        match self {
-            WorkerTransport::WebRtc(transport) => &transport.id,
-            WorkerTransport::Plain(transport) => &transport.id,
-            WorkerTransport::Direct(transport) => &transport.id,
-        }
-    }
+    fn id(&self) -> &str;
 
-    /// Addresses this transport bound itself, to return to the port allocator (none for a
-    /// transport on a WebRtcServer).
-    pub fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)> {
-        match self {
-            WorkerTransport::WebRtc(transport) => match &transport.sockets {
-                TransportSockets::Own(sockets) => sockets.locals(),
-                TransportSockets::Server(_) => Vec::new(),
-            },
-            WorkerTransport::Plain(transport) => transport
-                .locals()
-                .into_iter()
-                .map(|address| (TransportProtocol::Udp, address))
-                .collect(),
-            WorkerTransport::Direct(_) => Vec::new(),
-        }
-    }
+    /// Addresses it bound itself, to return to the port allocator when it closes (none on
+    /// a WebRtcServer).
+    fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)>;
 
-    /// Registers its own listening sockets at `slot`'s tokens.
-    pub fn register(&mut self, registry: &Registry, slot: usize) -> std::io::Result<()> {
-        let base = slot * TOKENS_PER_SLOT;
-        match self {
-            WorkerTransport::WebRtc(transport) => match &mut transport.sockets {
-                TransportSockets::Own(sockets) => sockets.register(registry, base),
-                TransportSockets::Server(_) => Ok(()),
-            },
-            WorkerTransport::Plain(transport) => {
-                for (index, socket) in transport.sockets().enumerate() {
-                    registry.register(
-                        &mut SourceFd(&socket.as_raw_fd()),
-                        Token(base + index),
-                        Interest::READABLE,
-                    )?;
-                }
-                Ok(())
-            }
-            WorkerTransport::Direct(_) => Ok(()),
-        }
-    }
+    /// Registers its own sockets at tokens from `token_base` on.
+    fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()>;
 
     /// Deregisters its own sockets (they are about to close; failures cannot matter).
-    pub fn deregister(&mut self, registry: &Registry) {
-        match self {
-            WorkerTransport::WebRtc(transport) => {
-                if let TransportSockets::Own(sockets) = &mut transport.sockets {
-                    sockets.deregister(registry);
-                }
-            }
-            WorkerTransport::Plain(transport) => {
-                for socket in transport.sockets() {
-                    let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
-                }
-            }
-            WorkerTransport::Direct(_) => {}
-        }
+    fn deregister(&mut self, registry: &Registry);
+
+    /// Socket `index` is ready: one read (a receive batch, or a TCP chunk), what it
+    /// decrypted going to `io.forward`. Whether more may be waiting.
+    fn read(&mut self, index: usize, writable: bool, io: &mut TransportIo<'_>) -> bool;
+
+    /// Sends RTP (`buffer[..len]`, with room for the SRTP tag) to its endpoint, queued until
+    /// the routing phase ends.
+    fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>);
+
+    /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) now.
+    fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>);
+
+    /// When its timers need it next.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
     }
 
-    /// A PlainTransport socket is readable (WebRTC transports are read through their
-    /// socket sets by the event loop): reads one batch, media going to `forward` under
-    /// `slot`. Returns whether more may be waiting.
-    pub fn on_plain_readable(
+    /// Runs its timers.
+    fn on_timeout(&mut self, _io: &mut TransportIo<'_>) {}
+
+    /// Answers a request about it that is its own (not its router's): connect, ICE restart,
+    /// a packet from the owner.
+    fn handle_request(
         &mut self,
-        index: usize,
-        slot: usize,
-        receive: &mut RecvBatch,
-        forward: &mut ForwardQueue,
-        events: &mut Vec<TransportEvent>,
-    ) -> bool {
-        match self {
-            // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-            WorkerTransport::Plain(transport) => transport
-                .on_readable(index, slot, receive, forward, events)
-                .unwrap_or(false),
-            WorkerTransport::WebRtc(_) | WorkerTransport::Direct(_) => false,
-        }
-    }
-
-    /// When the transport's timers need it next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            WorkerTransport::WebRtc(transport) => transport.state.connection.poll_timeout(),
-            WorkerTransport::Plain(_) | WorkerTransport::Direct(_) => None,
-        }
-    }
+        request: TransportRequest,
+        io: &mut TransportIo<'_>,
+    ) -> Result<Response, RequestError>;
 
     /// Counts an RTCP compound that did not parse whole.
-    pub fn count_malformed_rtcp(&mut self) {
-        match self {
-            WorkerTransport::WebRtc(transport) => transport.state.count_malformed_rtcp(),
-            WorkerTransport::Plain(transport) => transport.count_malformed_rtcp(),
-            WorkerTransport::Direct(transport) => transport.count_malformed_rtcp(),
-        }
-    }
+    fn count_malformed_rtcp(&mut self);
 
     /// Counters and states.
-    pub fn stats(&self) -> TransportStats {
-        match self {
-            WorkerTransport::WebRtc(transport) => transport.state.stats(),
-            WorkerTransport::Plain(transport) => transport.stats(),
-            WorkerTransport::Direct(transport) => transport.stats(),
-        }
+    fn stats(&self) -> TransportStats;
+
+    /// State changes since the last call.
+    fn collect_events(&mut self, events: &mut Vec<TransportEvent>);
+
+    /// Says goodbye to its endpoint (DTLS close_notify) before it goes.
+    fn close(&mut self, _io: &mut TransportIo<'_>) {}
+
+    /// The WebRtcServer slot whose sockets it uses, if any.
+    fn webrtc_server(&self) -> Option<usize> {
+        None
     }
+
+    /// Its WebRTC connection, when a WebRtcServer routes it a datagram (only WebRTC
+    /// transports on a server get any).
+    fn webrtc_state(&mut self) -> Option<&mut WebRtcTransportState> {
+        None
+    }
+}
+
+/// The error for a request a transport of this kind does not answer.
+pub fn not_for_this_kind(request: &TransportRequest, kind: &str) -> RequestError {
+    RequestError::InvalidState(format!(
+        "a {kind} does not take {}",
+        match request {
+            TransportRequest::ConnectWebRtc { .. } => "a WebRTC connect",
+            TransportRequest::RestartIce => "an ICE restart",
+            TransportRequest::ConnectPlain { .. } => "a plain connect",
+            TransportRequest::SendDirectPacket { .. } => "packets from the owner",
+            TransportRequest::Close
+            | TransportRequest::GetStats
+            | TransportRequest::SetBitrates { .. }
+            | TransportRequest::Produce { .. }
+            | TransportRequest::Consume { .. } => "this request",
+        }
+    ))
 }

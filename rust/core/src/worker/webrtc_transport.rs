@@ -1,11 +1,18 @@
 //! A WebRTC transport as the worker holds it: its secure connection, its counters, and
 //! either its own sockets or a reference to the WebRtcServer whose sockets it shares.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::messages::{TransportEvent, TransportStats};
+use mio::Registry;
+
+use super::forward_queue::{ForwardQueue, PacketKind};
+use super::messages::{Response, TransportEvent, TransportRequest, TransportStats};
 use super::socket_set::{SocketEvent, SocketSet, SocketSink};
+use super::transport::{not_for_this_kind, Transport, TransportIo};
 use crate::dtls::DtlsState;
+use crate::ice::{IceParameters, TransportProtocol};
+use crate::rtc::request_error::RequestError;
 use crate::rtc::webrtc_connection::{
     Received, RemoteDtlsParameters, WebRtcConnection, WebRtcConnectionEvent,
 };
@@ -26,12 +33,9 @@ pub enum TransportSockets {
 /// while the sockets are being read.
 #[derive(Debug)]
 pub struct WorkerWebRtcTransport {
-    /// The caller's id.
-    pub id: String,
-    /// Its sockets.
-    pub sockets: TransportSockets,
-    /// Its connection and counters.
-    pub state: WebRtcTransportState,
+    id: String,
+    sockets: TransportSockets,
+    state: WebRtcTransportState,
 }
 
 impl WorkerWebRtcTransport {
@@ -45,6 +49,166 @@ impl WorkerWebRtcTransport {
                 stats: TransportStats::default(),
             },
         }
+    }
+
+    /// Runs `action` on its state with a sink over its sockets (its own or its server's)
+    /// whose datagrams go out at once, then sends them.
+    fn with_sink<R>(
+        &mut self,
+        io: &mut TransportIo<'_>,
+        action: impl FnOnce(&mut WebRtcTransportState, &mut SocketSink<'_>) -> R,
+    ) -> Option<R> {
+        let sockets = match &mut self.sockets {
+            TransportSockets::Own(own) => own,
+            TransportSockets::Server(server) => &mut io.servers.get_mut(*server)?.as_mut()?.sockets,
+        };
+        let mut sink = sockets.sink(io.send);
+        let result = action(&mut self.state, &mut sink);
+        sink.flush();
+        Some(result)
+    }
+}
+
+impl Transport for WorkerWebRtcTransport {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn locals(&self) -> Vec<(TransportProtocol, SocketAddr)> {
+        match &self.sockets {
+            TransportSockets::Own(sockets) => sockets.locals(),
+            TransportSockets::Server(_) => Vec::new(),
+        }
+    }
+
+    fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
+        match &mut self.sockets {
+            TransportSockets::Own(sockets) => sockets.register(registry, token_base),
+            TransportSockets::Server(_) => Ok(()),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) {
+        if let TransportSockets::Own(sockets) = &mut self.sockets {
+            sockets.deregister(registry);
+        }
+    }
+
+    fn read(&mut self, index: usize, writable: bool, io: &mut TransportIo<'_>) -> bool {
+        let TransportSockets::Own(sockets) = &mut self.sockets else {
+            return false;
+        };
+        let (slot, now) = (io.slot, io.now);
+        let state = &mut self.state;
+        let forward = &mut *io.forward;
+        sockets.on_ready(
+            index,
+            writable,
+            io.registry,
+            slot * super::transport::TOKENS_PER_SLOT,
+            io.receive,
+            io.send,
+            now,
+            |event, packet, sink| {
+                let received = state.handle(event, packet, now, sink);
+                queue_media(forward, slot, received, packet);
+                matches!(event, SocketEvent::Packet(tuple)
+                    if state.connection.ice().is_valid_tuple(&tuple))
+            },
+        )
+    }
+
+    fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
+        let sockets = match &mut self.sockets {
+            TransportSockets::Own(own) => own,
+            TransportSockets::Server(server) => match io.servers.get_mut(*server) {
+                Some(Some(server)) => &mut server.sockets,
+                _ => return,
+            },
+        };
+        let mut sink = sockets.deferred_sink(io.egress);
+        self.state.send_rtp(buffer, len, &mut sink);
+    }
+
+    fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
+        self.with_sink(io, |state, sink| state.send_rtcp(buffer, len, sink));
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.state.connection.poll_timeout()
+    }
+
+    fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
+        let now = io.now;
+        self.with_sink(io, |state, sink| state.on_timer(now, sink));
+    }
+
+    fn handle_request(
+        &mut self,
+        request: TransportRequest,
+        io: &mut TransportIo<'_>,
+    ) -> Result<Response, RequestError> {
+        match request {
+            TransportRequest::ConnectWebRtc { remote } => {
+                let now = io.now;
+                self.with_sink(io, |state, sink| state.connect(remote, now, sink))
+                    .unwrap_or_else(|| Err("its WebRtcServer is closed".to_owned()))
+                    .map_err(RequestError::InvalidState)?;
+                Ok(Response::Done)
+            }
+            TransportRequest::RestartIce => {
+                let parameters = IceParameters::generate()
+                    .map_err(|error| RequestError::Resource(error.to_string()))?;
+                self.state
+                    .connection
+                    .restart_ice(parameters.clone(), io.now);
+                if let TransportSockets::Server(server) = self.sockets {
+                    if let Some(Some(server)) = io.servers.get_mut(server) {
+                        server
+                            .routes
+                            .add_ufrag(parameters.username_fragment.clone(), io.slot);
+                    }
+                }
+                Ok(Response::IceRestarted(parameters))
+            }
+            other => Err(not_for_this_kind(&other, "WebRtcTransport")),
+        }
+    }
+
+    fn count_malformed_rtcp(&mut self) {
+        self.state.count_malformed_rtcp();
+    }
+
+    fn stats(&self) -> TransportStats {
+        self.state.stats()
+    }
+
+    fn collect_events(&mut self, events: &mut Vec<TransportEvent>) {
+        self.state.collect_events(events);
+    }
+
+    fn close(&mut self, io: &mut TransportIo<'_>) {
+        self.with_sink(io, |state, sink| state.close(sink));
+    }
+
+    fn webrtc_server(&self) -> Option<usize> {
+        match self.sockets {
+            TransportSockets::Server(server) => Some(server),
+            TransportSockets::Own(_) => None,
+        }
+    }
+
+    fn webrtc_state(&mut self) -> Option<&mut WebRtcTransportState> {
+        Some(&mut self.state)
+    }
+}
+
+/// Queues what a transport decrypted for the routing phase.
+pub fn queue_media(forward: &mut ForwardQueue, slot: usize, received: Received, packet: &[u8]) {
+    match received {
+        Received::Rtp(len) => forward.push(slot, PacketKind::Rtp, &packet[..len]),
+        Received::Rtcp(len) => forward.push(slot, PacketKind::Rtcp, &packet[..len]),
+        Received::Nothing => {}
     }
 }
 

@@ -11,6 +11,7 @@
 //!
 //! Typed values of the extensions an SFU uses live in [`extensions`].
 
+mod copy_writer;
 mod error;
 mod extension_edit;
 mod extension_id_map;
@@ -20,6 +21,7 @@ mod header_extension;
 mod packet;
 mod rtx;
 
+pub use copy_writer::{write_copy, CopyHeader, CopyLayout};
 pub use error::RtpError;
 pub use extension_edit::{remove_header_extension, upsert_header_extension};
 pub use extension_id_map::ExtensionIdMap;

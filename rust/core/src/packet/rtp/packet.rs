@@ -284,6 +284,17 @@ impl<B: AsRef<[u8]>> RtpPacket<B> {
     pub fn into_inner(self) -> B {
         self.buffer
     }
+
+    /// The same packet read through a shared borrow; the validated offsets carry over, so
+    /// nothing is parsed again.
+    pub fn borrowed(&self) -> RtpPacket<&[u8]> {
+        RtpPacket {
+            buffer: self.buffer.as_ref(),
+            extension_offset: self.extension_offset,
+            header_len: self.header_len,
+            padding_len: self.padding_len,
+        }
+    }
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> RtpPacket<B> {

@@ -14,7 +14,7 @@ fn with_session_keys(profile: SrtpProfile, key: &[u8], salt: &[u8]) -> SrtpSessi
         profile,
         rtp: cipher(),
         rtcp: cipher(),
-        streams: HashMap::new(),
+        streams: IdHashMap::default(),
     }
 }
 
