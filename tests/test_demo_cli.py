@@ -44,6 +44,10 @@ def test_help_lists_the_options() -> None:
     )
     for option in ("--host", "--port", "--rtc-ip", "--rtc-announced-ip", "--workers"):
         assert option in completed.stdout
+    # Each option's default is shown.
+    text = " ".join(completed.stdout.split())
+    for shown in ("(default: 8080)", "(default: 127.0.0.1)", "(default: 40000)", "(default 200)"):
+        assert shown in text, shown
 
 
 async def fetch_while_running() -> dict[str, object]:

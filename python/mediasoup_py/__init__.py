@@ -8,6 +8,8 @@ from mediasoup_py import errors
 from mediasoup_py._core import __version__
 from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
 from mediasoup_py.consumer import Consumer
+from mediasoup_py.data_consumer import DataConsumer
+from mediasoup_py.data_producer import DataProducer
 from mediasoup_py.direct_transport import DirectTransport
 from mediasoup_py.limits import Limits
 from mediasoup_py.peer_v2 import V2Consumer, V2Peer
@@ -28,6 +30,8 @@ __all__ = [
     "ActiveSpeakerObserver",
     "AudioLevelObserver",
     "Consumer",
+    "DataConsumer",
+    "DataProducer",
     "DirectTransport",
     "Limits",
     "Peer",

@@ -173,7 +173,7 @@ class ResponseEvent(TypedDict):
 class TransportStateEvent(TypedDict):
     kind: Literal["transport"]
     transportId: str
-    event: Literal["icestatechange", "dtlsstatechange"]
+    event: Literal["icestatechange", "dtlsstatechange", "sctpstatechange"]
     data: str
     dtlsRemoteCert: NotRequired[str | None]
 
@@ -270,6 +270,24 @@ class DominantSpeakerEvent(TypedDict):
     event: Literal["dominantspeaker"]
     data: DominantSpeakerData
 
+class DataConsumerEvent(TypedDict):
+    """Something that happened to a DataConsumer: ``bufferedAmount`` with
+    ``bufferedamountlow``, ``message`` and ``ppid`` with ``message``."""
+
+    kind: Literal["dataconsumer"]
+    dataConsumerId: str
+    event: Literal[
+        "dataproducerclose",
+        "dataproducerpause",
+        "dataproducerresume",
+        "bufferedamountlow",
+        "sctpsendbufferfull",
+        "message",
+    ]
+    bufferedAmount: NotRequired[int]
+    message: NotRequired[bytes]
+    ppid: NotRequired[int]
+
 class DirectPacketEvent(TypedDict):
     kind: Literal["direct"]
     transportId: str
@@ -296,6 +314,7 @@ WorkerEvent = (
     | ProducerEvent
     | ConsumerEvent
     | RtpObserverEvent
+    | DataConsumerEvent
     | DirectPacketEvent
     | LogEvent
     | ExitedEvent
@@ -348,7 +367,60 @@ class WorkerChannel:
         tcp: tuple[int, int] | None,
         ice_consent_timeout: float,
         webrtc_server_id: str | None = None,
+        sctp: tuple[int, int, int, int] | None = None,
     ) -> None: ...
+    def produce_data(
+        self,
+        request_id: int,
+        *,
+        transport_id: str,
+        data_producer_id: str,
+        stream_id: int | None,
+        ordered: bool,
+        max_packet_life_time: int | None,
+        max_retransmits: int | None,
+        paused: bool,
+    ) -> None: ...
+    def consume_data(
+        self,
+        request_id: int,
+        *,
+        transport_id: str,
+        data_consumer_id: str,
+        data_producer_id: str,
+        stream_id: int | None,
+        ordered: bool,
+        max_packet_life_time: int | None,
+        max_retransmits: int | None,
+        paused: bool,
+        subchannels: list[int],
+    ) -> None: ...
+    # Data producers and consumers.
+    def close_data_producer(self, request_id: int, data_producer_id: str) -> None: ...
+    def set_data_producer_paused(
+        self, request_id: int, data_producer_id: str, paused: bool
+    ) -> None: ...
+    def get_data_producer_stats(self, request_id: int, data_producer_id: str) -> None: ...
+    def send_data(
+        self,
+        request_id: int,
+        data_producer_id: str,
+        payload: bytes,
+        ppid: int,
+        subchannels: list[int],
+        required_subchannel: int | None,
+    ) -> None: ...
+    def close_data_consumer(self, request_id: int, data_consumer_id: str) -> None: ...
+    def set_data_consumer_paused(
+        self, request_id: int, data_consumer_id: str, paused: bool
+    ) -> None: ...
+    def set_data_consumer_subchannels(
+        self, request_id: int, data_consumer_id: str, subchannels: list[int]
+    ) -> None: ...
+    def set_data_consumer_buffered_amount_low_threshold(
+        self, request_id: int, data_consumer_id: str, threshold: int
+    ) -> None: ...
+    def get_data_consumer_stats(self, request_id: int, data_consumer_id: str) -> None: ...
     def create_plain_transport(
         self,
         request_id: int,

@@ -22,7 +22,10 @@ DEFAULT_MAX_MESSAGE_SIZE = 262_144
 class DirectTransport(Transport):
     """A DirectTransport. Events: ``rtcp`` (bytes the router sends this transport: sender
     reports of its consumers, keyframe requests to its producers), ``routerclose``. Its
-    consumers emit ``rtp`` with each packet they send."""
+    consumers emit ``rtp`` with each packet they send; its data producers send the
+    application's messages (``DataProducer.send``) and its data consumers emit ``message``."""
+
+    _data_direct = True
 
     def __init__(
         self, router: Router, transport_id: str, max_message_size: int, app_data: dict[str, Any]

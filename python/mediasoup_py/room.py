@@ -49,6 +49,8 @@ from mediasoup_py.sctp_parameters import SctpCapabilities, validate_sctp_capabil
 if TYPE_CHECKING:
     from mediasoup_py.active_speaker_detector import ActiveSpeakerDetector
     from mediasoup_py.consumer import Consumer, ConsumerLayers
+    from mediasoup_py.data_consumer import DataConsumer
+    from mediasoup_py.data_producer import DataProducer
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
@@ -68,6 +70,8 @@ BROADCASTER_PREFIX = "broadcaster:"
 # How often a peer's downlink estimate is looked at (``downlinkBwe`` when it changed), and how
 # much of the desired bitrate's past peak is kept at each look (half-life: 4 looks).
 DOWNLINK_BWE_INTERVAL_S = 2.0
+# mediasoup-demo's DataChannel to its server-side bot: not given to the other peers.
+BOT_LABEL = "bot"
 DOWNLINK_BWE_DECAY = 0.5**0.25
 
 
@@ -131,6 +135,7 @@ class Room(EventEmitter):
     """A call: its routers (one, or one per worker it spans) and the peers in it. Events:
     ``newpeer`` (a :class:`Peer` or a :class:`~mediasoup_py.peer_v2.V2Peer`),
     ``peerjoined`` and ``peerleft`` (a peer), ``newproducer`` (its peer, the producer),
+    ``newdataproducer`` (a v3 peer, its data producer),
     ``audiolevels`` (``[{"producer", "audioLevel"}]``, loudest first, in dBov, every 500 ms
     while someone speaks; an empty list once all are silent), ``close``. A room with no
     peers for ``limits.empty_room_grace`` seconds closes."""
@@ -155,6 +160,8 @@ class Room(EventEmitter):
         # Who produced what, for active speaker and v2 notifications (``peerName``).
         self._owners: dict[str, RoomPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # The application's own data producers every peer gets (mediasoup-demo's bot).
+        self._room_data_producers: list[DataProducer] = []
         self._closed = False
         self._watch_audio_levels(audio_levels)
         # Its routers go with their workers (closed, or dead): the room with the last.
@@ -231,6 +238,18 @@ class Room(EventEmitter):
         peer's objects."""
         peers = [peer.dump() for peer in self._peers.values()]
         return {"routerId": self.router.id, **self._media.dump(), "peers": peers}
+
+    def add_data_producer(self, data_producer: DataProducer) -> None:
+        """Gives every joined peer that can (now and as they join) a DataConsumer of the
+        application's ``data_producer`` (on a DirectTransport of :attr:`router`), announced
+        with ``newDataConsumer`` and ``peerId`` null, as mediasoup-demo's bot channel is."""
+        if self._closed:
+            raise errors.InvalidStateError("room closed")
+        self._room_data_producers.append(data_producer)
+        data_producer.observer.on("close", lambda: self._room_data_producers.remove(data_producer))
+        for peer in self._joined():
+            if isinstance(peer, Peer):
+                peer._spawn(peer._room_consume_data(None, data_producer))
 
     def create_active_speaker_detector(self) -> ActiveSpeakerDetector:
         """mediasoup v2's active speaker detector over this room's audio levels."""
@@ -650,6 +669,8 @@ class Peer(RoomPeer):
         self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
+        self.data_producers: dict[str, DataProducer] = {}
+        self.data_consumers: dict[str, DataConsumer] = {}
         # The endpoint's SCTP capabilities from its ``join`` (``None``: it wants no data).
         self.sctp_capabilities: SctpCapabilities | None = None
         self._downlink_bwe: asyncio.Task[None] | None = None
@@ -674,6 +695,9 @@ class Peer(RoomPeer):
             "getTransportStats": self._get_transport_stats,
             "getProducerStats": self._get_producer_stats,
             "getConsumerStats": self._get_consumer_stats,
+            "produceData": self._produce_data,
+            "getDataProducerStats": self._get_data_producer_stats,
+            "getDataConsumerStats": self._get_data_consumer_stats,
             "changeDisplayName": self._change_display_name,
             "applyNetworkThrottle": self._network_throttle,
             "resetNetworkThrottle": self._network_throttle,
@@ -691,6 +715,8 @@ class Peer(RoomPeer):
             "transportIds": list(self.transports),
             "producerIds": list(self.producers),
             "consumerIds": list(self.consumers),
+            "dataProducerIds": list(self.data_producers),
+            "dataConsumerIds": list(self.data_consumers),
         }
 
     async def receive_request(self, message: object) -> protocol.Response:
@@ -821,6 +847,12 @@ class Peer(RoomPeer):
         for other in self._room._joined(excluding=self):
             for producer in other._live_producers():
                 self._spawn(self._room_consume(other, producer))
+            if isinstance(other, Peer):
+                for data_producer in list(other.data_producers.values()):
+                    if data_producer.label != BOT_LABEL:
+                        self._spawn(self._room_consume_data(other, data_producer))
+        for data_producer in list(self._room._room_data_producers):
+            self._spawn(self._room_consume_data(None, data_producer))
         self._room._peer_joined(self)
         return {
             "peers": [
@@ -832,8 +864,11 @@ class Peer(RoomPeer):
     async def _create_webrtc_transport(self, data: dict[str, Any]) -> dict[str, Any]:
         self._check_limit("transports_per_peer", len(self.transports))
         force_tcp = bool(data.get("forceTcp", False))
+        sctp_capabilities = None
         if data.get("sctpCapabilities") is not None:
-            validate_sctp_capabilities(data["sctpCapabilities"], "data.sctpCapabilities")
+            sctp_capabilities = validate_sctp_capabilities(
+                data["sctpCapabilities"], "data.sctpCapabilities"
+            )
         listen_infos = [
             info for info in self._room._listen_infos if not force_tcp or info["protocol"] == "tcp"
         ]
@@ -841,6 +876,9 @@ class Peer(RoomPeer):
         self._media_router = router
         transport = await router.create_webrtc_transport(
             listen_infos=listen_infos,
+            # DataChannels for a client that can (mediasoup-demo's way).
+            enable_sctp=sctp_capabilities is not None,
+            num_sctp_streams=sctp_capabilities["numStreams"] if sctp_capabilities else None,
             app_data={
                 "producing": bool(data.get("producing", False)),
                 "consuming": bool(data.get("consuming", False)),
@@ -855,7 +893,7 @@ class Peer(RoomPeer):
             "iceParameters": transport.ice_parameters,
             "iceCandidates": transport.ice_candidates,
             "dtlsParameters": transport.dtls_parameters,
-            "sctpParameters": None,
+            "sctpParameters": transport.sctp_parameters,
         }
 
     def _webrtc_transport(self, data: dict[str, Any]) -> WebRtcTransport:
@@ -1008,6 +1046,143 @@ class Peer(RoomPeer):
 
     async def _get_consumer_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         return await self._consumer(data).get_stats()
+
+    async def _produce_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A DataChannel of the client (``sctpStreamParameters``, ``label``, ``protocol``,
+        ``appData``): every other joined peer that can gets a DataConsumer of it, announced
+        with ``newDataConsumer`` (except a ``bot`` channel, mediasoup-demo's channel to
+        its server-side bot)."""
+        if not self._joined:
+            raise errors.InvalidStateError("peer not joined")
+        self._check_permission("data")
+        transport = self._transport(data)
+        app_data = check_app_data(data.get("appData"), "data.appData", self._room.limits)
+        self._check_limit("data_producers_per_peer", len(self.data_producers))
+        data_producer = await transport.produce_data(
+            sctp_stream_parameters=data.get("sctpStreamParameters"),
+            label=data.get("label", ""),
+            protocol=data.get("protocol", ""),
+            app_data={**app_data, "peerId": self._id},
+        )
+        self.data_producers[data_producer.id] = data_producer
+        data_producer.observer.on("close", lambda: self.data_producers.pop(data_producer.id, None))
+        if data_producer.label != BOT_LABEL:
+            for other in self._room._joined(excluding=self):
+                if isinstance(other, Peer):
+                    other._spawn(other._room_consume_data(self, data_producer))
+        self._room.emit("newdataproducer", self, data_producer)
+        return {"id": data_producer.id}
+
+    async def _room_consume_data(self, owner: Peer | None, data_producer: DataProducer) -> None:
+        """A DataConsumer of ``owner``'s data producer (``None``: the application's, from
+        :meth:`Room.add_data_producer`) for this peer, on its consuming transport, announced
+        with a ``newDataConsumer`` request; one the client refuses or does not answer in
+        time is closed. A peer without SCTP gets none; so does one whose transport is on
+        another worker of the room (data producers are not piped)."""
+        transport = next(
+            (
+                t
+                for t in self.transports.values()
+                if t.app_data.get("consuming") and t.sctp_parameters is not None
+            ),
+            None,
+        )
+        if (
+            self.sctp_capabilities is None
+            or "data" not in self.permissions
+            or transport is None
+            or data_producer.closed
+        ):
+            return
+        if self._room.router_of(transport) is not data_producer._transport._router:
+            _logger.warning(
+                "peer %s does not get data producer %s: it is on another worker",
+                quote(self._id),
+                data_producer.id,
+            )
+            return
+        limits = self._room.limits
+        if len(self.data_consumers) >= limits.data_consumers_per_peer:
+            _logger.warning(
+                "peer %s does not consume data producer %s: data_consumers_per_peer (%d)",
+                quote(self._id),
+                data_producer.id,
+                limits.data_consumers_per_peer,
+            )
+            return
+        try:
+            data_consumer = await transport.consume_data(data_producer_id=data_producer.id)
+        except errors.MediasoupError as error:
+            _logger.warning(
+                "consuming data producer %s for peer %s failed: %s",
+                data_producer.id,
+                quote(self._id),
+                error,
+            )
+            return
+        consumer_id = data_consumer.id
+        self.data_consumers[consumer_id] = data_consumer
+        data_consumer.observer.on("close", lambda: self.data_consumers.pop(consumer_id, None))
+        data_consumer.on(
+            "dataproducerclose",
+            lambda: self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id}),
+        )
+        if owner is not None:
+            self._meet(owner)
+        message = protocol.request(
+            "newDataConsumer",
+            {
+                "peerId": owner.id if owner is not None else None,
+                "dataProducerId": data_producer.id,
+                "id": consumer_id,
+                "sctpStreamParameters": data_consumer.sctp_stream_parameters,
+                "label": data_consumer.label,
+                "protocol": data_consumer.protocol,
+                "appData": data_producer.app_data,
+            },
+        )
+        try:
+            answer = await asyncio.wait_for(
+                self._channel.request(message), limits.client_request_timeout
+            )
+            protocol.parse_response(answer)
+        except Exception as error:
+            if not self._closed:
+                _logger.info(
+                    "peer %s did not take data consumer %s: %s",
+                    quote(self._id),
+                    consumer_id,
+                    quote(str(error) or type(error).__name__),
+                )
+            if not data_consumer.closed:
+                data_consumer.close()
+                self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id})
+
+    def _data_producer(self, data: dict[str, Any]) -> DataProducer:
+        data_producer_id = _string(data, "dataProducerId")
+        data_producer = self.data_producers.get(data_producer_id)
+        if data_producer is None:
+            raise errors.MediasoupTypeError(
+                f"data.dataProducerId: no data producer {data_producer_id!r}",
+                "data.dataProducerId",
+            )
+        return data_producer
+
+    def _data_consumer(self, data: dict[str, Any]) -> DataConsumer:
+        data_consumer_id = _string(data, "dataConsumerId")
+        data_consumer = self.data_consumers.get(data_consumer_id)
+        if data_consumer is None:
+            raise errors.MediasoupTypeError(
+                f"data.dataConsumerId: no data consumer {data_consumer_id!r}",
+                "data.dataConsumerId",
+            )
+        return data_consumer
+
+    async def _get_data_producer_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._data_producer(data).get_stats()
+
+    async def _get_data_consumer_stats(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return await self._data_consumer(data).get_stats()
 
     async def _change_display_name(self, data: dict[str, Any]) -> dict[str, Any]:
         """A new name, told to the others with ``peerDisplayNameChanged``; a peer named by

@@ -15,12 +15,14 @@ from mediasoup_py.events import EventEmitter
 from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
 
 if TYPE_CHECKING:
+    from mediasoup_py.data_producer import DataProducer
     from mediasoup_py.direct_transport import DirectTransport
     from mediasoup_py.pipe_transport import PipeTransport
     from mediasoup_py.plain_transport import PlainTransport
     from mediasoup_py.producer import Producer
     from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
     from mediasoup_py.rtp_parameters import RtpCapabilities
+    from mediasoup_py.sctp_parameters import NumSctpStreams
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
     from mediasoup_py.webrtc_transport import WebRtcTransport
@@ -63,6 +65,7 @@ class Router(EventEmitter):
         self._id = str(uuid.uuid4())
         self._transports: dict[str, Transport] = {}
         self._producers: dict[str, Producer] = {}
+        self._data_producers: dict[str, DataProducer] = {}
         self._rtp_observers: dict[str, RtpObserver] = {}
         # PipeTransport pairs to other routers by their id, shared by piped producers.
         self._pipe_transports: dict[str, tuple[PipeTransport, PipeTransport]] = {}
@@ -143,6 +146,21 @@ class Router(EventEmitter):
     def _producer(self, producer_id: str) -> Producer | None:
         return self._producers.get(producer_id)
 
+    def _find_data_producer(self, data_producer_id: object) -> DataProducer:
+        """One of its data producers (``MediasoupTypeError`` naming ``data_producer_id``
+        if it has no such one)."""
+        producer = (
+            self._data_producers.get(data_producer_id)
+            if isinstance(data_producer_id, str)
+            else None
+        )
+        if producer is None or producer.closed:
+            raise errors.MediasoupTypeError(
+                f"data_producer_id: no data producer {data_producer_id!r} in this router",
+                "data_producer_id",
+            )
+        return producer
+
     async def create_webrtc_transport(
         self,
         *,
@@ -154,6 +172,10 @@ class Router(EventEmitter):
         prefer_udp: bool = False,
         prefer_tcp: bool = False,
         ice_consent_timeout: float = 30,
+        enable_sctp: bool = False,
+        num_sctp_streams: NumSctpStreams | None = None,
+        max_sctp_message_size: int | None = None,
+        sctp_send_buffer_size: int | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> WebRtcTransport:
         """A WebRTC transport (ICE-lite, DTLS, SRTP) listening on ports of the worker's range.
@@ -162,8 +184,12 @@ class Router(EventEmitter):
         "announcedAddress": ...}]``; ``listen_ips`` the older ``["ip"]`` /
         ``[{"ip", "announcedIp"}]`` form with ``enable_udp``/``enable_tcp``; or
         ``webrtc_server`` to share a WebRtcServer's ports. TCP candidates are passive
-        (RFC 6544); ``prefer_tcp`` puts the TCP candidate first.
+        (RFC 6544); ``prefer_tcp`` puts the TCP candidate first. ``enable_sctp`` carries
+        DataChannels over the DTLS session (SCTP, RFC 8261) with ``num_sctp_streams``
+        (``{OS, MIS}``, default 1024 each), messages up to ``max_sctp_message_size`` bytes
+        and ``sctp_send_buffer_size`` bytes queued (both 262144 by default), as mediasoup.
         """
+        from mediasoup_py.transport import sctp_options
         from mediasoup_py.webrtc_transport import (
             ResolvedListen,
             WebRtcTransport,
@@ -180,11 +206,15 @@ class Router(EventEmitter):
             listen = webrtc_server
         else:
             listen = resolve_listen_info(listen_infos, listen_ips, enable_udp, enable_tcp)
+        sctp = sctp_options(
+            enable_sctp, num_sctp_streams, max_sctp_message_size, sctp_send_buffer_size
+        )
         transport = await WebRtcTransport.create(
             self,
             listen,
             prefer_tcp=bool(prefer_tcp) and not prefer_udp,
             ice_consent_timeout=ice_consent_timeout,
+            sctp=sctp,
             app_data=app_data or {},
         )
         self._transports[transport.id] = transport

@@ -11,9 +11,19 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import _core, errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
+from mediasoup_py.data_consumer import DataConsumer, create_data_consumer
+from mediasoup_py.data_producer import DataProducer, create_data_producer
 from mediasoup_py.events import EventEmitter
 from mediasoup_py.host_addresses import check_listen_ip
 from mediasoup_py.producer import Producer, create_producer
+from mediasoup_py.sctp_parameters import (
+    DEFAULT_MAX_SCTP_MESSAGE_SIZE,
+    DEFAULT_NUM_SCTP_STREAMS,
+    DEFAULT_SCTP_SEND_BUFFER_SIZE,
+    SCTP_PORT,
+    SctpParameters,
+    validate_num_sctp_streams,
+)
 
 if TYPE_CHECKING:
     from mediasoup_py.router import Router
@@ -22,13 +32,54 @@ if TYPE_CHECKING:
 __all__ = [
     "ListenInfo",
     "PortRange",
+    "SctpOptions",
     "Transport",
     "TransportTuple",
     "parse_ip",
     "parse_listen_infos",
     "port_range_of",
+    "sctp_options",
     "tuple_of",
 ]
+
+
+class SctpOptions(TypedDict):
+    """A transport's SCTP as the worker takes it (from mediasoup's ``enableSctp``,
+    ``numSctpStreams``, ``maxSctpMessageSize`` and ``sctpSendBufferSize``)."""
+
+    OS: int
+    MIS: int
+    maxMessageSize: int
+    sendBufferSize: int
+
+
+def sctp_options(
+    enable_sctp: object,
+    num_sctp_streams: object,
+    max_sctp_message_size: object,
+    sctp_send_buffer_size: object,
+) -> SctpOptions | None:
+    """The checked SCTP options of a new transport (``None`` without ``enable_sctp``)."""
+    if not isinstance(enable_sctp, bool):
+        raise errors.MediasoupTypeError("enable_sctp: must be a bool", "enable_sctp")
+    streams = validate_num_sctp_streams(num_sctp_streams or DEFAULT_NUM_SCTP_STREAMS)
+    sizes = {}
+    for name, value, default in (
+        ("max_sctp_message_size", max_sctp_message_size, DEFAULT_MAX_SCTP_MESSAGE_SIZE),
+        ("sctp_send_buffer_size", sctp_send_buffer_size, DEFAULT_SCTP_SEND_BUFFER_SIZE),
+    ):
+        value = default if value is None else value
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**30:
+            raise errors.MediasoupTypeError(f"{name}: must be an int in 1..{2**30}", name)
+        sizes[name] = value
+    if not enable_sctp:
+        return None
+    return {
+        "OS": streams["OS"],
+        "MIS": streams["MIS"],
+        "maxMessageSize": sizes["max_sctp_message_size"],
+        "sendBufferSize": sizes["sctp_send_buffer_size"],
+    }
 
 
 class PortRange(TypedDict):
@@ -164,6 +215,15 @@ class Transport(EventEmitter, abc.ABC):
         self._min_outgoing_bitrate = 0
         self._max_outgoing_bitrate = 0
         self._producers_cname: str | None = None
+        self._data_producers: dict[str, DataProducer] = {}
+        self._data_consumers: dict[str, DataConsumer] = {}
+        # SCTP (DataChannels), when the transport was made with it.
+        self._sctp: SctpOptions | None = None
+        self._sctp_state: str | None = None
+        # The stream ids its SCTP data consumers hold (the server chooses them, mediasoup's
+        # way: the next free one after the last given).
+        self._sctp_stream_ids: set[int] = set()
+        self._next_sctp_stream_id = 0
         self.app_data = app_data
         self.observer = EventEmitter()
 
@@ -372,6 +432,133 @@ class Transport(EventEmitter, abc.ABC):
         if self._closed:
             raise errors.InvalidStateError("transport closed")
 
+    # DataChannels.
+
+    # A DirectTransport's data producers and consumers are the application's ("direct").
+    _data_direct = False
+
+    @property
+    def sctp_parameters(self) -> SctpParameters | None:
+        """What its SCTP offers the client (mediasoup's ``sctpParameters``: give it to the
+        client's transport), ``None`` without SCTP."""
+        if self._sctp is None:
+            return None
+        return {
+            "port": SCTP_PORT,
+            "OS": self._sctp["OS"],
+            "MIS": self._sctp["MIS"],
+            "maxMessageSize": self._sctp["maxMessageSize"],
+        }
+
+    @property
+    def sctp_state(self) -> str | None:
+        """``"new"``, ``"connecting"``, ``"connected"``, ``"failed"``, ``"closed"``;
+        ``None`` without SCTP."""
+        return self._sctp_state
+
+    def _enable_sctp(self, options: SctpOptions | None) -> None:
+        self._sctp = options
+        self._sctp_state = "new" if options is not None else None
+
+    async def produce_data(
+        self,
+        *,
+        sctp_stream_parameters: dict[str, Any] | None = None,
+        label: str = "",
+        protocol: str = "",
+        id: str | None = None,
+        paused: bool = False,
+        app_data: dict[str, Any] | None = None,
+    ) -> DataProducer:
+        """Receives a DataChannel's messages: ``sctp_stream_parameters`` is what the
+        client's ``produceData`` signaled (the stream it sends on). On a DirectTransport
+        there are none: the application sends with ``DataProducer.send``."""
+        self._check_open()
+        if not self._data_direct and self._sctp is None:
+            raise errors.InvalidStateError("SCTP is not enabled on this transport")
+        producer = await create_data_producer(
+            self,
+            sctp_stream_parameters=sctp_stream_parameters,
+            label=label,
+            protocol=protocol,
+            data_producer_id=id,
+            paused=paused,
+            app_data=app_data,
+            direct=self._data_direct,
+        )
+        self.observer.emit("newdataproducer", producer)
+        return producer
+
+    async def consume_data(
+        self,
+        *,
+        data_producer_id: str,
+        ordered: bool | None = None,
+        max_packet_life_time: int | None = None,
+        max_retransmits: int | None = None,
+        paused: bool = False,
+        subchannels: list[int] | None = None,
+        app_data: dict[str, Any] | None = None,
+    ) -> DataConsumer:
+        """Sends a data producer's messages to the endpoint, on an SCTP stream the
+        transport chooses (give the consumer's ``sctp_stream_parameters``, ``label`` and
+        ``protocol`` to the client's ``consumeData``), or, on a DirectTransport, to the
+        application (its ``message`` events). The delivery rules are the producer's unless
+        given."""
+        self._check_open()
+        if not self._data_direct and self._sctp is None:
+            raise errors.InvalidStateError("SCTP is not enabled on this transport")
+        producer = self._router._find_data_producer(data_producer_id)
+        stream_id = None if self._data_direct else self._allocate_sctp_stream_id()
+        try:
+            consumer = await create_data_consumer(
+                self,
+                data_producer=producer,
+                stream_id=stream_id,
+                ordered=ordered,
+                max_packet_life_time=max_packet_life_time,
+                max_retransmits=max_retransmits,
+                paused=paused,
+                subchannels=subchannels,
+                app_data=app_data,
+            )
+        except BaseException:
+            if stream_id is not None:
+                self._sctp_stream_ids.discard(stream_id)
+            raise
+        self.observer.emit("newdataconsumer", consumer)
+        return consumer
+
+    def _allocate_sctp_stream_id(self) -> int:
+        assert self._sctp is not None
+        count = self._sctp["MIS"]
+        for offset in range(count):
+            stream_id = (self._next_sctp_stream_id + offset) % count
+            if stream_id not in self._sctp_stream_ids:
+                self._sctp_stream_ids.add(stream_id)
+                self._next_sctp_stream_id = stream_id + 1
+                return stream_id
+        raise errors.LimitExceededError("sctp_streams", count)
+
+    def _add_data_producer(self, producer: DataProducer) -> None:
+        self._data_producers[producer.id] = producer
+        self._router._data_producers[producer.id] = producer
+
+    def _forget_data_producer(self, producer_id: str) -> None:
+        self._data_producers.pop(producer_id, None)
+        self._router._data_producers.pop(producer_id, None)
+
+    def _add_data_consumer(self, consumer: DataConsumer) -> None:
+        self._data_consumers[consumer.id] = consumer
+        self._worker._data_consumers[consumer.id] = consumer
+
+    def _forget_data_consumer(self, consumer_id: str) -> None:
+        consumer = self._data_consumers.pop(consumer_id, None)
+        self._worker._data_consumers.pop(consumer_id, None)
+        parameters = consumer.sctp_stream_parameters if consumer is not None else None
+        if parameters is not None:
+            self._sctp_stream_ids.discard(parameters["streamId"])
+
     def _mark_closed(self) -> None:
         self._closed = True
         self._worker._forget_transport(self._id)
@@ -380,6 +567,16 @@ class Transport(EventEmitter, abc.ABC):
             producer._on_transport_closed()
         for consumer in list(self._consumers.values()):
             consumer._on_transport_closed()
+        # Its data consumers end with it (``transportclose``), then its data producers, whose
+        # consumers elsewhere hear ``dataproducerclose``, as mediasoup orders them.
+        for data_consumer in list(self._data_consumers.values()):
+            data_consumer._on_transport_closed()
+        for data_producer in list(self._data_producers.values()):
+            data_producer._on_transport_closed()
+            for data_consumer in list(data_producer._consumers.values()):
+                data_consumer._on_data_producer_closed()
+        if self._sctp_state is not None:
+            self._sctp_state = "closed"
 
     def _on_router_closed(self, notify_worker: bool = True) -> None:
         if self._closed:
@@ -396,5 +593,8 @@ class Transport(EventEmitter, abc.ABC):
 
     def _on_worker_event(self, event: _core.TransportEvent) -> None:
         """A state change from the worker; subclasses record it, then it is emitted."""
-        self.emit(event["event"], event["data"])
-        self.observer.emit(event["event"], event["data"])
+        name = event["event"]
+        if name == "sctpstatechange":
+            self._sctp_state = event["data"]  # type: ignore[assignment]
+        self.emit(name, event["data"])
+        self.observer.emit(name, event["data"])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 from mediasoup_py import _core, errors
 from mediasoup_py.transport import (
     ListenInfo,
+    SctpOptions,
     Transport,
     TransportTuple,
     parse_listen_infos,
@@ -177,8 +178,9 @@ def _dtls_parameters(value: object) -> tuple[str, DtlsFingerprint]:
 
 class WebRtcTransport(Transport):
     """A WebRTC transport. Events: ``icestatechange``, ``iceselectedtuplechange``,
-    ``dtlsstatechange``, ``routerclose``, ``listenserverclose``. Observer events: ``close``
-    and the same state changes."""
+    ``dtlsstatechange``, ``sctpstatechange``, ``routerclose``, ``listenserverclose``.
+    Observer events: ``close``, ``newdataproducer``, ``newdataconsumer`` and the same state
+    changes."""
 
     def __init__(
         self,
@@ -224,6 +226,7 @@ class WebRtcTransport(Transport):
         prefer_tcp: bool,
         ice_consent_timeout: float,
         app_data: dict[str, Any],
+        sctp: SctpOptions | None = None,
     ) -> WebRtcTransport:
         """Asks the router's worker for a transport; use ``Router.create_webrtc_transport``."""
         if isinstance(ice_consent_timeout, bool) or not isinstance(
@@ -252,6 +255,9 @@ class WebRtcTransport(Transport):
                 tcp=None if own is None else own["tcp"],
                 ice_consent_timeout=float(ice_consent_timeout),
                 webrtc_server_id=None if server is None else server.id,
+                sctp=None
+                if sctp is None
+                else (sctp["OS"], sctp["MIS"], sctp["maxMessageSize"], sctp["sendBufferSize"]),
             )
         )
         if server is not None:
@@ -268,6 +274,7 @@ class WebRtcTransport(Transport):
             server,
             app_data,
         )
+        transport._enable_sctp(sctp)
         worker._register_transport(transport)
         if server is not None:
             server._add_transport(transport)
@@ -359,6 +366,8 @@ class WebRtcTransport(Transport):
             "iceSelectedTuple": stats["iceSelectedTuple"],
             "dtlsState": stats["dtlsState"],
         }
+        if self._sctp_state is not None:
+            entry["sctpState"] = self._sctp_state
         return [entry]
 
     def _on_listen_server_closed(self) -> None:

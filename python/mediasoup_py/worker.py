@@ -24,6 +24,7 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
+    from mediasoup_py.data_consumer import DataConsumer
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_observer import RtpObserver
@@ -143,6 +144,8 @@ class Worker(EventEmitter):
         # Producers and consumers by id, for their score events.
         self._producers: dict[str, Producer] = {}
         self._consumers: dict[str, Consumer] = {}
+        # Data consumers by id, for their events (messages of direct ones, closes, pauses).
+        self._data_consumers: dict[str, DataConsumer] = {}
         self._rtp_observers: dict[str, RtpObserver] = {}
         self._closed = False
         self.app_data = app_data
@@ -322,6 +325,10 @@ class Worker(EventEmitter):
             consumer = self._consumers.get(event["consumerId"])
             if consumer is not None:
                 consumer._on_worker_event(event)
+        elif event["kind"] == "dataconsumer":
+            data_consumer = self._data_consumers.get(event["dataConsumerId"])
+            if data_consumer is not None:
+                data_consumer._on_worker_event(event)
         elif event["kind"] == "rtpobserver":
             rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
             if rtp_observer is not None:

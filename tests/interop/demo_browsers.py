@@ -234,6 +234,25 @@ async def scenario() -> dict[str, Any]:
                 await wait_until(decoding, f"{name} to see the other")
             status = server.status()
             traffic = await server.traffic()
+            # The chat (DataChannels): each types a line, the other sees it with its name.
+            # The room's bot repeats to everyone what it is told.
+            for page, text in (
+                (alice, "hello from alice"),
+                (bob, "hello from bob"),
+                (alice, "@bot ping"),
+            ):
+                await page.fill("#message", text)
+                await page.click("#say")
+            chat: dict[str, list[str]] = {}
+
+            async def chatted() -> bool:
+                for name, page in (("alice", alice), ("bob", bob)):
+                    chat[name] = await page.evaluate(
+                        "[...document.querySelectorAll('#messages li')].map((li) => li.textContent)"
+                    )
+                return all(len(lines) >= 3 for lines in chat.values()) and len(chat["alice"]) >= 4
+
+            await wait_until(chatted, "the chat both ways")
             ARTIFACTS.mkdir(exist_ok=True)
             screenshot = ARTIFACTS / "demo-two-tiles.png"
             await alice.screenshot(path=str(screenshot))
@@ -263,6 +282,7 @@ async def scenario() -> dict[str, Any]:
             "seen": seen,
             "status": status,
             "traffic": traffic,
+            "chat": chat,
             "tiles": tiles,
             "tilesAfterLeave": tiles_after_leave,
             "tileRemovedAfter": tile_removed_after,

@@ -39,6 +39,7 @@ PAGE = """<!doctype html>
 <script>
 window.notifications = [];
 window.consumers = new Map();
+window.chatReceived = [];
 
 function connectOn(transport) {
   transport.on('connect', ({dtlsParameters}, callback, errback) => {
@@ -54,6 +55,16 @@ window.joinRoom = async (url, displayName) => {
     window.notifications.push({method: notification.method, data: notification.data});
   });
   protoo.on('request', async (request, accept, reject) => {
+    if (request.method === 'newDataConsumer') {
+      // As RoomClient: a negotiated channel on the stream the server chose.
+      const {peerId, dataProducerId, id, sctpStreamParameters, label, protocol, appData} =
+        request.data;
+      const dataConsumer = await window.recvTransport.consumeData(
+        {id, dataProducerId, sctpStreamParameters, label, protocol, appData: {...appData, peerId}});
+      dataConsumer.on('message', (message) => window.chatReceived.push({peerId, label, message}));
+      accept();
+      return;
+    }
     if (request.method !== 'newConsumer') {
       reject(403, 'unexpected ' + request.method);
       return;
@@ -72,21 +83,30 @@ window.joinRoom = async (url, displayName) => {
   const device = new mediasoupClient.Device();
   await device.load({routerRtpCapabilities});
   window.device = device;
+  // mediasoup-client 3.24 has no device.sctpCapabilities any more: the app states the
+  // streams it wants itself (older clients report them).
+  const sctpCapabilities = device.sctpCapabilities || {numStreams: {OS: 1024, MIS: 1024}};
 
   const sending = await protoo.request('createWebRtcTransport', {
     forceTcp: false, producing: true, consuming: false,
-    sctpCapabilities: device.sctpCapabilities});
+    sctpCapabilities});
   const sendTransport = device.createSendTransport({...sending, iceServers: []});
   connectOn(sendTransport);
   sendTransport.on('produce', ({kind, rtpParameters, appData}, callback, errback) => {
     protoo.request('produce', {transportId: sendTransport.id, kind, rtpParameters, appData})
       .then(({id}) => callback({id})).catch(errback);
   });
+  sendTransport.on('producedata', (parameters, callback, errback) => {
+    const {sctpStreamParameters, label, protocol, appData} = parameters;
+    protoo.request('produceData',
+      {transportId: sendTransport.id, sctpStreamParameters, label, protocol, appData})
+      .then(({id}) => callback({id})).catch(errback);
+  });
   window.sendTransport = sendTransport;
 
   const receiving = await protoo.request('createWebRtcTransport', {
     forceTcp: false, producing: false, consuming: true,
-    sctpCapabilities: device.sctpCapabilities});
+    sctpCapabilities});
   window.recvTransport = device.createRecvTransport({...receiving, iceServers: []});
   connectOn(window.recvTransport);
 
@@ -94,8 +114,12 @@ window.joinRoom = async (url, displayName) => {
     displayName,
     device: {flag: 'chrome', name: 'Chrome', version: '0'},
     rtpCapabilities: device.rtpCapabilities,
-    sctpCapabilities: device.sctpCapabilities,
+    sctpCapabilities,
   });
+  // RoomClient's chat channel.
+  window.chat = await sendTransport.produceData(
+    {ordered: false, maxRetransmits: 1, label: 'chat', priority: 'medium',
+      appData: {info: 'my-chat-DataProducer'}});
   const stream = await navigator.mediaDevices.getUserMedia(
     {audio: true, video: {width: 640, height: 480}});
   window.producers = [];
@@ -105,6 +129,7 @@ window.joinRoom = async (url, displayName) => {
   return {
     peers, subprotocol: protoo._transport._ws.protocol,
     sctpParameters: receiving.sctpParameters,
+    chatStream: window.chat.sctpStreamParameters,
   };
 };
 
@@ -207,6 +232,26 @@ async def scenario() -> dict[str, Any]:
             await pages["alice"].evaluate(
                 "window.protoo.request('changeDisplayName', {displayName: 'Alice B.'})"
             )
+            # The chat, both ways, over the DataChannels the server connected.
+            for name, text in (("alice", "hi bob"), ("bob", "hi alice")):
+                page = pages[name]
+                await page.wait_for_function("window.chat.readyState === 'open'")
+                await page.evaluate("(text) => window.chat.send(text)", text)
+            chats: dict[str, Any] = {}
+
+            async def chatted() -> bool:
+                for name, page in pages.items():
+                    chats[name] = await page.evaluate("window.chatReceived")
+                return all(chats.values())
+
+            await wait_until(chatted, "the chat both ways")
+            data_stats = await pages["bob"].evaluate(
+                """async () => {
+                  const dataProducer = await window.protoo.request(
+                    'getDataProducerStats', {dataProducerId: window.chat.id});
+                  return dataProducer;
+                }"""
+            )
             throttle = await pages["alice"].evaluate(
                 "window.refused('applyNetworkThrottle', {uplink: 100000, secret: 'x'})"
             )
@@ -247,6 +292,8 @@ async def scenario() -> dict[str, Any]:
                 for name, heard in notifications.items()
             },
             "serverNames": sorted(names),
+            "chats": chats,
+            "dataProducerStats": data_stats,
         }
     finally:
         await runner.cleanup()

@@ -26,6 +26,14 @@ def test_two_tabs_see_each_other_in_the_demo(loopback_namespace: str) -> None:
     assert received > 100_000, "the status line's byte counts"
     assert sent > 100_000
     assert result["tiles"] == 2
+    # The chat over DataChannels, both ways, each line with its sender's name.
+    bot_says = 'bot alice said me: "ping"'
+    assert sorted(result["chat"]["alice"]) == sorted(
+        ["bob hello from bob", "me hello from alice", "me @bot ping", bot_says]
+    )
+    assert sorted(result["chat"]["bob"]) == sorted(
+        ["alice hello from alice", "me hello from bob", bot_says]
+    )
     # The layer picker in the page moves the decoder to the low layer.
     assert result["seen"]["aliceLow"]["width"] == 320
     assert result["tilesAfterLeave"] == 1

@@ -48,6 +48,22 @@ def test_mediasoup_demo_clients_join_over_protoo_and_speak_its_protocol(
         assert refusal["code"] == 400
         assert "applyNetworkThrottle" in refusal["message"]
         assert "not supported" in refusal["message"]
+    # DataChannels as the app opens them: SCTP offered, the chat both ways (RoomClient's
+    # unordered channel with one retransmission), its stats an array.
+    assert alice["sctpParameters"] == {
+        "port": 5000,
+        "OS": 1024,
+        "MIS": 1024,
+        "maxMessageSize": 262144,
+    }
+    assert alice["chatStream"]["ordered"] is False
+    assert alice["chatStream"]["maxRetransmits"] == 1
+    assert result["chats"]["bob"] == [{"peerId": "alice", "label": "chat", "message": "hi bob"}]
+    assert result["chats"]["alice"] == [{"peerId": "bob", "label": "chat", "message": "hi alice"}]
+    (data_stats,) = result["dataProducerStats"]
+    assert data_stats["type"] == "data-producer"
+    assert data_stats["label"] == "chat"
+    assert data_stats["messagesReceived"] == 1
     # The downlink estimate of each one's receiving transport, as the demo shows it.
     for name in ("alice", "bob"):
         bwe = result["downlinkBwe"][name]

@@ -45,11 +45,22 @@ LIMIT_OPTIONS = (
 )
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """--help shows each option's default, where it has one and its help does not say."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
 def parse_settings(argv: list[str] | None = None) -> DemoSettings:
     defaults = DemoSettings()
     parser = argparse.ArgumentParser(
         prog="python -m mediasoup_py.demo",
         description="A video conference on mediasoup_py: open the URL in two browser tabs.",
+        formatter_class=_DefaultsFormatter,
     )
     parser.add_argument("--host", default=defaults.host, help="web server address")
     parser.add_argument("--port", type=int, default=defaults.port, help="web server port")
@@ -57,8 +68,12 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
     parser.add_argument(
         "--rtc-announced-ip", default=None, help="address announced to browsers (behind NAT)"
     )
-    parser.add_argument("--rtc-min-port", type=int, default=defaults.rtc_min_port)
-    parser.add_argument("--rtc-max-port", type=int, default=defaults.rtc_max_port)
+    parser.add_argument(
+        "--rtc-min-port", type=int, default=defaults.rtc_min_port, help="lowest media port"
+    )
+    parser.add_argument(
+        "--rtc-max-port", type=int, default=defaults.rtc_max_port, help="highest media port"
+    )
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="media worker threads"
     )
@@ -118,7 +133,7 @@ def parse_settings(argv: list[str] | None = None) -> DemoSettings:
             type=float if isinstance(default, float) else int,
             default=default,
             metavar="N",
-            help=f"(default {default})",
+            help="(default %(default)s)",
         )
     arguments = parser.parse_args(argv)
     changed = {name: getattr(arguments, name) for name in LIMIT_OPTIONS}

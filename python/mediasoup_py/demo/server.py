@@ -39,6 +39,7 @@ from aiohttp import web
 
 import mediasoup_py
 from mediasoup_py import errors, protocol
+from mediasoup_py.demo.chat_bot import ChatBot, start_chat_bot
 from mediasoup_py.limits import Limits
 from mediasoup_py.metrics import Metrics
 from mediasoup_py.producer import Producer
@@ -190,13 +191,14 @@ class DemoServer:
             )
         # Room names by router, for the metrics.
         self._room_names: dict[str, str] = {}
+        self._starting_bots: set[asyncio.Task[ChatBot]] = set()
         self.signaling = SignalingServer(
             MEDIA_CODECS,  # type: ignore[arg-type]
             tokens=self._tokens,
             allowed_origins=settings.allowed_origins,
             limits=settings.limits,
             insecure=settings.insecure,
-            on_new_room=lambda name, room: self._room_names.__setitem__(room.router.id, name),
+            on_new_room=self._on_new_room,
         )
         self.app = self.signaling.app
         # "/" is also where mediasoup-demo's app opens its WebSocket.
@@ -294,6 +296,18 @@ class DemoServer:
                         received += stats["bytesReceived"]
                         sent += stats["bytesSent"]
         return received, sent
+
+    def _on_new_room(self, name: str, room: Room) -> None:
+        self._room_names[room.router.id] = name
+        # mediasoup-demo's chat bot in every room.
+        task = asyncio.ensure_future(start_chat_bot(room))
+        self._starting_bots.add(task)
+        task.add_done_callback(self._bot_started)
+
+    def _bot_started(self, task: asyncio.Task[ChatBot]) -> None:
+        self._starting_bots.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _logger.warning("a room's chat bot did not start: %s", task.exception())
 
     async def _room_router(self, room_id: str) -> mediasoup_py.Router:
         room = await self.signaling.room(room_id)

@@ -8,8 +8,8 @@ use mediasoup_core::rtc::consumer::ConsumerStats;
 use mediasoup_core::rtc::producer_stream::ProducerStats;
 use mediasoup_core::rtc::producer_trace::{ProducerTrace, TraceInfo};
 use mediasoup_core::worker::messages::{
-    Response, RouterEvent, RtpObserverReport, TransportEvent, TransportStats, WorkerEvent,
-    WorkerExit,
+    DataConsumerEvent, Response, RouterEvent, RtpObserverReport, TransportEvent, TransportStats,
+    WorkerEvent, WorkerExit,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -241,6 +241,15 @@ enum ResponseOut<'a> {
     ConsumerStats {
         stats: ConsumerStatsOut,
     },
+    DataProducerStats {
+        messages_received: u64,
+        bytes_received: u64,
+    },
+    DataConsumerStats {
+        messages_sent: u64,
+        bytes_sent: u64,
+        buffered_amount: usize,
+    },
     WorkerDump {
         router_ids: &'a [String],
         webrtc_server_ids: &'a [String],
@@ -314,6 +323,18 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
         },
         Response::ConsumerStats(stats) => ResponseOut::ConsumerStats {
             stats: stats.into(),
+        },
+        Response::DataProducerStats(stats) => ResponseOut::DataProducerStats {
+            messages_received: stats.messages_received,
+            bytes_received: stats.bytes_received,
+        },
+        Response::DataConsumerStats {
+            stats,
+            buffered_amount,
+        } => ResponseOut::DataConsumerStats {
+            messages_sent: stats.messages_sent,
+            bytes_sent: stats.bytes_sent,
+            buffered_amount: *buffered_amount,
         },
         Response::WorkerDump {
             router_ids,
@@ -669,6 +690,11 @@ fn transport_event_out<'a>(transport_id: &'a str, event: &TransportEvent) -> Tra
         ),
         TransportEvent::Tuple(tuple) => ("tuple", TransportData::Tuple(tuple.into()), None),
         TransportEvent::RtcpTuple(tuple) => ("rtcptuple", TransportData::Tuple(tuple.into()), None),
+        TransportEvent::SctpStateChanged(state) => (
+            "sctpstatechange",
+            TransportData::State(state.as_str()),
+            None,
+        ),
         TransportEvent::DtlsStateChanged {
             state,
             remote_certificate_der,
@@ -705,6 +731,53 @@ struct DirectPacketOut<'a> {
     packet: &'a [u8],
 }
 
+/// Something that happened to a DataConsumer: `{"kind": "dataconsumer", "dataConsumerId",
+/// "event", ...}` with `bufferedAmount` for `bufferedamountlow`, `message` and `ppid` for
+/// `message`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DataConsumerEventOut<'a> {
+    kind: &'static str,
+    data_consumer_id: &'a str,
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buffered_amount: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    message: Option<&'a [u8]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ppid: Option<u32>,
+}
+
+fn data_consumer_event_out<'a>(
+    data_consumer_id: &'a str,
+    event: &'a DataConsumerEvent,
+) -> DataConsumerEventOut<'a> {
+    let mut out = DataConsumerEventOut {
+        kind: "dataconsumer",
+        data_consumer_id,
+        event: "",
+        buffered_amount: None,
+        message: None,
+        ppid: None,
+    };
+    out.event = match event {
+        DataConsumerEvent::DataProducerClosed => "dataproducerclose",
+        DataConsumerEvent::DataProducerPaused(true) => "dataproducerpause",
+        DataConsumerEvent::DataProducerPaused(false) => "dataproducerresume",
+        DataConsumerEvent::BufferedAmountLow(amount) => {
+            out.buffered_amount = Some(*amount);
+            "bufferedamountlow"
+        }
+        DataConsumerEvent::SendBufferFull => "sctpsendbufferfull",
+        DataConsumerEvent::Message { ppid, payload } => {
+            out.message = Some(payload);
+            out.ppid = Some(ppid.value());
+            "message"
+        }
+    };
+    out
+}
+
 #[derive(Serialize)]
 struct LogOut<'a> {
     kind: &'static str,
@@ -737,6 +810,10 @@ pub fn event_object<'py>(py: Python<'py>, event: &WorkerEvent) -> PyResult<Bound
             event,
         } => python(py, &transport_event_out(transport_id, event)),
         WorkerEvent::Router { router_id, event } => python(py, &router_event_out(router_id, event)),
+        WorkerEvent::DataConsumer {
+            data_consumer_id,
+            event,
+        } => python(py, &data_consumer_event_out(data_consumer_id, event)),
         WorkerEvent::DirectPacket {
             transport_id,
             rtcp,

@@ -13,11 +13,13 @@ use mediasoup_core::dtls::DtlsContext;
 use mediasoup_core::rtc::audio_level_observer::AudioLevelOptions;
 use mediasoup_core::rtc::layer_selector::Layers;
 use mediasoup_core::rtc::webrtc_connection::{RemoteDtlsParameters, RemoteDtlsRole};
+use mediasoup_core::sctp::{Ppid, Reliability, SctpConfig, StreamReliability};
 use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
-    ConsumerRequest, ProducerRequest, Request, RouterRequest, RtpObserverOptions,
-    RtpObserverRequest, TransportRequest, WebRtcListen, WebRtcServerRequest, WorkerRequest,
+    ConsumerRequest, DataConsumerRequest, DataProducerRequest, ProducerRequest, Request,
+    RouterRequest, RtpObserverOptions, RtpObserverRequest, TransportRequest, WebRtcListen,
+    WebRtcServerRequest, WorkerRequest,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -36,6 +38,22 @@ fn process_certificate() -> Result<&'static DtlsCertificate, String> {
         .get_or_init(|| DtlsCertificate::generate().map_err(|error| error.to_string()))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// A stream's delivery rules from mediasoup's `sctpStreamParameters` fields.
+fn reliability(
+    ordered: bool,
+    max_packet_life_time: Option<u16>,
+    max_retransmits: Option<u16>,
+) -> StreamReliability {
+    StreamReliability {
+        ordered,
+        reliability: match (max_packet_life_time, max_retransmits) {
+            (Some(ms), _) => Reliability::MaxPacketLifeTime(ms),
+            (None, Some(count)) => Reliability::MaxRetransmits(count),
+            (None, None) => Reliability::Reliable,
+        },
+    }
 }
 
 fn parse_ip(ip: &str, field: &str) -> PyResult<IpAddr> {
@@ -149,6 +167,36 @@ impl PyWorkerChannel {
             Request::Consumer {
                 router_id,
                 consumer_id,
+                request,
+            },
+        )
+    }
+
+    fn data_producer(
+        &self,
+        id: u64,
+        data_producer_id: String,
+        request: DataProducerRequest,
+    ) -> PyResult<()> {
+        self.send(
+            id,
+            Request::DataProducer {
+                data_producer_id,
+                request,
+            },
+        )
+    }
+
+    fn data_consumer(
+        &self,
+        id: u64,
+        data_consumer_id: String,
+        request: DataConsumerRequest,
+    ) -> PyResult<()> {
+        self.send(
+            id,
+            Request::DataConsumer {
+                data_consumer_id,
                 request,
             },
         )
@@ -328,7 +376,8 @@ impl PyWorkerChannel {
 
     /// `udp`/`tcp`: None to not listen on the protocol, else a port range (see
     /// `port_choice`).
-    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, udp, tcp, ice_consent_timeout, webrtc_server_id = None))]
+    /// `sctp`: `(OS, MIS, maxMessageSize, sendBufferSize)` to carry DataChannels.
+    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, udp, tcp, ice_consent_timeout, webrtc_server_id = None, sctp = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_webrtc_transport(
         &self,
@@ -340,6 +389,7 @@ impl PyWorkerChannel {
         tcp: Option<(u16, u16)>,
         ice_consent_timeout: f64,
         webrtc_server_id: Option<String>,
+        sctp: Option<(u16, u16, u32, u32)>,
     ) -> PyResult<()> {
         let listen = match (webrtc_server_id, listen_ip) {
             (Some(server_id), _) => WebRtcListen::Server(server_id),
@@ -363,10 +413,18 @@ impl PyWorkerChannel {
         }
         let ice_consent_timeout =
             (ice_consent_timeout > 0.0).then(|| Duration::from_secs_f64(ice_consent_timeout));
+        let sctp = sctp.map(|(os, mis, max_message_size, send_buffer_size)| SctpConfig {
+            os,
+            mis,
+            max_message_size,
+            send_buffer_size,
+            ..SctpConfig::default()
+        });
         let request = RouterRequest::CreateWebRtcTransport {
             transport_id,
             listen,
             ice_consent_timeout,
+            sctp,
         };
         self.router(request_id, router_id, request)
     }
@@ -608,6 +666,150 @@ impl PyWorkerChannel {
             paused,
         };
         self.transport(request_id, transport_id, request)
+    }
+
+    /// A DataProducer on the transport: on SCTP stream `stream_id` with its delivery
+    /// rules, or (`stream_id` None, a DirectTransport) from the application.
+    #[pyo3(signature = (request_id, *, transport_id, data_producer_id, stream_id, ordered, max_packet_life_time, max_retransmits, paused))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce_data(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        data_producer_id: String,
+        stream_id: Option<u16>,
+        ordered: bool,
+        max_packet_life_time: Option<u16>,
+        max_retransmits: Option<u16>,
+        paused: bool,
+    ) -> PyResult<()> {
+        let stream = stream_id.map(|stream_id| {
+            (
+                stream_id,
+                reliability(ordered, max_packet_life_time, max_retransmits),
+            )
+        });
+        let request = TransportRequest::ProduceData {
+            data_producer_id,
+            stream,
+            paused,
+        };
+        self.transport(request_id, transport_id, request)
+    }
+
+    /// A DataConsumer on the transport of a data producer of the worker, on SCTP stream
+    /// `stream_id` (or, None, for the application).
+    #[pyo3(signature = (request_id, *, transport_id, data_consumer_id, data_producer_id, stream_id, ordered, max_packet_life_time, max_retransmits, paused, subchannels))]
+    #[allow(clippy::too_many_arguments)]
+    fn consume_data(
+        &self,
+        request_id: u64,
+        transport_id: String,
+        data_consumer_id: String,
+        data_producer_id: String,
+        stream_id: Option<u16>,
+        ordered: bool,
+        max_packet_life_time: Option<u16>,
+        max_retransmits: Option<u16>,
+        paused: bool,
+        subchannels: Vec<u16>,
+    ) -> PyResult<()> {
+        let stream = stream_id.map(|stream_id| {
+            (
+                stream_id,
+                reliability(ordered, max_packet_life_time, max_retransmits),
+            )
+        });
+        let request = TransportRequest::ConsumeData {
+            data_consumer_id,
+            data_producer_id,
+            stream,
+            paused,
+            subchannels,
+        };
+        self.transport(request_id, transport_id, request)
+    }
+
+    // Data producers and consumers.
+
+    fn close_data_producer(&self, request_id: u64, data_producer_id: String) -> PyResult<()> {
+        self.data_producer(request_id, data_producer_id, DataProducerRequest::Close)
+    }
+
+    fn set_data_producer_paused(
+        &self,
+        request_id: u64,
+        data_producer_id: String,
+        paused: bool,
+    ) -> PyResult<()> {
+        let request = DataProducerRequest::SetPaused(paused);
+        self.data_producer(request_id, data_producer_id, request)
+    }
+
+    fn get_data_producer_stats(&self, request_id: u64, data_producer_id: String) -> PyResult<()> {
+        self.data_producer(request_id, data_producer_id, DataProducerRequest::GetStats)
+    }
+
+    /// A message from the application through a direct data producer (`ppid` one of 51,
+    /// 53, 56, 57).
+    #[pyo3(signature = (request_id, data_producer_id, payload, ppid, subchannels, required_subchannel))]
+    fn send_data(
+        &self,
+        request_id: u64,
+        data_producer_id: String,
+        payload: Vec<u8>,
+        ppid: u32,
+        subchannels: Vec<u16>,
+        required_subchannel: Option<u16>,
+    ) -> PyResult<()> {
+        let ppid = Ppid::from_value(ppid)
+            .filter(|ppid| *ppid != Ppid::Dcep)
+            .ok_or_else(|| type_error("ppid", "must be 51, 53, 56 or 57"))?;
+        let request = DataProducerRequest::Send {
+            ppid,
+            payload,
+            subchannels,
+            required_subchannel,
+        };
+        self.data_producer(request_id, data_producer_id, request)
+    }
+
+    fn close_data_consumer(&self, request_id: u64, data_consumer_id: String) -> PyResult<()> {
+        self.data_consumer(request_id, data_consumer_id, DataConsumerRequest::Close)
+    }
+
+    fn set_data_consumer_paused(
+        &self,
+        request_id: u64,
+        data_consumer_id: String,
+        paused: bool,
+    ) -> PyResult<()> {
+        let request = DataConsumerRequest::SetPaused(paused);
+        self.data_consumer(request_id, data_consumer_id, request)
+    }
+
+    fn set_data_consumer_subchannels(
+        &self,
+        request_id: u64,
+        data_consumer_id: String,
+        subchannels: Vec<u16>,
+    ) -> PyResult<()> {
+        let request = DataConsumerRequest::SetSubchannels(subchannels);
+        self.data_consumer(request_id, data_consumer_id, request)
+    }
+
+    fn set_data_consumer_buffered_amount_low_threshold(
+        &self,
+        request_id: u64,
+        data_consumer_id: String,
+        threshold: usize,
+    ) -> PyResult<()> {
+        let request = DataConsumerRequest::SetBufferedAmountLowThreshold(threshold);
+        self.data_consumer(request_id, data_consumer_id, request)
+    }
+
+    fn get_data_consumer_stats(&self, request_id: u64, data_consumer_id: String) -> PyResult<()> {
+        self.data_consumer(request_id, data_consumer_id, DataConsumerRequest::GetStats)
     }
 
     // Producers.

@@ -11,6 +11,9 @@ const state = {
   recvTransport: null,
   producers: {},
   consumers: new Map(), // consumer id -> {consumer, peerId}
+  dataConsumers: new Map(), // data consumer id -> {dataConsumer, peerId}
+  chat: null, // our chat DataProducer
+  bot: null, // our channel to the room's bot
   peers: new Map(), // peer id -> {displayName, tile}
 };
 
@@ -59,7 +62,43 @@ function addLayerPicker(tile, consumerId) {
   tile.appendChild(select);
 }
 
+function showChat(who, text) {
+  const item = document.createElement('li');
+  item.innerHTML = '<b></b> <span></span>';
+  item.querySelector('b').textContent = who;
+  item.querySelector('span').textContent = text;
+  $('messages').appendChild(item);
+  item.scrollIntoView({block: 'nearest'});
+}
+
+// Another peer's chat channel, on the stream the server chose.
+async function onNewDataConsumer(message) {
+  const {peerId, dataProducerId, id, sctpStreamParameters, label, protocol} = message.data;
+  const dataConsumer = await state.recvTransport.consumeData(
+    {id, dataProducerId, sctpStreamParameters, label, protocol});
+  state.dataConsumers.set(dataConsumer.id, {dataConsumer, peerId});
+  dataConsumer.on('message', (text) => {
+    // peerId is null for the room's bot.
+    const peer = peerId && state.peers.get(peerId);
+    const who = peerId ? (peer && peer.displayName) || peerId.slice(0, 8) : 'bot';
+    showChat(who, String(text));
+  });
+  return {response: true, id: message.id, ok: true, data: {}};
+}
+
+// "@bot ..." goes to the room's bot, anything else to everyone.
+function say() {
+  const text = $('message').value.trim();
+  const toBot = text.startsWith('@bot ');
+  const channel = toBot ? state.bot : state.chat;
+  if (!text || !channel || channel.readyState !== 'open') return;
+  channel.send(toBot ? text.slice(5) : text);
+  showChat('me', text);
+  $('message').value = '';
+}
+
 async function onServerRequest(message) {
+  if (message.method === 'newDataConsumer') return onNewDataConsumer(message);
   if (message.method !== 'newConsumer') {
     return {response: true, id: message.id, ok: false, errorCode: 400,
       errorReason: `unknown method ${message.method}`};
@@ -91,6 +130,12 @@ function onNotification({method, data}) {
       const peer = state.peers.get(entry.peerId);
       if (peer) peer.tile.querySelector('video').srcObject.removeTrack(entry.consumer.track);
       state.consumers.delete(data.consumerId);
+      break;
+    }
+    case 'dataConsumerClosed': {
+      const entry = state.dataConsumers.get(data.dataConsumerId);
+      if (entry) entry.dataConsumer.close();
+      state.dataConsumers.delete(data.dataConsumerId);
       break;
     }
     case 'consumerLayersChanged': {
@@ -167,22 +212,42 @@ async function join() {
   const routerRtpCapabilities = await request('getRouterRtpCapabilities');
   state.device = new mediasoupClient.Device();
   await state.device.load({routerRtpCapabilities});
-  const send = await request('createWebRtcTransport', {producing: true, consuming: false});
+  // DataChannels (the chat); mediasoup-client 3.20+ no longer reports the streams, so the
+  // page states mediasoup's defaults itself.
+  const sctpCapabilities = state.device.sctpCapabilities || {numStreams: {OS: 1024, MIS: 1024}};
+  const send = await request('createWebRtcTransport',
+    {producing: true, consuming: false, sctpCapabilities});
   state.sendTransport = state.device.createSendTransport(send);
   wireTransport(state.sendTransport);
   state.sendTransport.on('produce', ({kind, rtpParameters, appData}, callback, errback) => {
     request('produce', {transportId: state.sendTransport.id, kind, rtpParameters, appData})
       .then(callback, errback);
   });
-  const recv = await request('createWebRtcTransport', {producing: false, consuming: true});
+  state.sendTransport.on('producedata', (parameters, callback, errback) => {
+    const {sctpStreamParameters, label, protocol, appData} = parameters;
+    request('produceData', {transportId: state.sendTransport.id, sctpStreamParameters, label,
+      protocol, appData}).then(callback, errback);
+  });
+  const recv = await request('createWebRtcTransport',
+    {producing: false, consuming: true, sctpCapabilities});
   state.recvTransport = state.device.createRecvTransport(recv);
   wireTransport(state.recvTransport);
   const {peers} = await request('join', {
     displayName,
     device: {name: navigator.userAgent},
     rtpCapabilities: state.device.rtpCapabilities,
+    sctpCapabilities,
   });
   for (const peer of peers) tileFor(peer.id, peer.displayName);
+  if (send.sctpParameters) {
+    state.chat = await state.sendTransport.produceData({ordered: true, label: 'chat'});
+    state.bot = await state.sendTransport.produceData({ordered: true, label: 'bot'});
+    $('messages').dataset.empty = 'Chat: say something (@bot ... to the bot)';
+    $('message').disabled = false;
+    $('say').disabled = false;
+  } else {
+    $('messages').dataset.empty = 'Chat unavailable (no DataChannels)';
+  }
   setStatus(`in room "${roomId}" as ${displayName}`);
   state.roomId = roomId;
   $('record').disabled = false;
@@ -268,4 +333,8 @@ $('record').onclick = async () => {
   }
   $('record').textContent = recording ? 'Record' : 'Stop recording';
   setStatus(recording ? `recorded ${body.path}` : `recording to ${body.path}`);
+};
+$('say').onclick = say;
+$('message').onkeydown = (event) => {
+  if (event.key === 'Enter') say();
 };

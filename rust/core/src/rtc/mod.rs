@@ -31,7 +31,8 @@
 //!   reports): consumers' timestamps across switches and their own sender reports.
 //! - [`producer_trace`]: the `trace` events a producer reports when asked.
 //! - [`data_producer`] and [`data_consumer`]: DataChannel messages entering the router on a
-//!   stream and each endpoint's copy (pause, subchannels, size limit, counters).
+//!   stream and each endpoint's copy (pause, subchannels, size limit, counters);
+//!   [`data_routes`]: which consumers hear each data producer, and where each message goes.
 //! - [`sctp_stream_ids`]: the stream ids a transport gives its DataConsumers.
 //! - [`dominant_speaker`]: who holds the floor (the active speaker observer).
 //! - [`audio_level_observer`]: the loudest audio producers each interval.
@@ -43,6 +44,7 @@ pub mod capture_clock;
 pub mod consumer;
 pub mod data_consumer;
 pub mod data_producer;
+pub mod data_routes;
 pub mod datagram_sink;
 pub mod dominant_speaker;
 pub mod frames;

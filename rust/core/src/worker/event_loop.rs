@@ -44,6 +44,7 @@ use crate::rtc::router::{
     Router, RouterOutput, RtcpParse, TransportIndex, TransportKey, MAX_PACKET_LEN,
 };
 use crate::rtc::webrtc_connection::WebRtcConnection;
+use crate::sctp::SctpConfig;
 use crate::srtp::SrtpProfile;
 
 /// The waker's token.
@@ -119,6 +120,7 @@ impl WorkerHandle {
             send: SendBatch::default(),
             transport_events: Vec::new(),
             wall_clock: WallClock::start(),
+            data: data_channels::WorkerData::default(),
         };
         let thread_events = Arc::clone(&events);
         let thread = std::thread::Builder::new()
@@ -265,6 +267,8 @@ struct Worker {
     transport_events: Vec<TransportEvent>,
     /// The wall clock its routers are created with.
     wall_clock: WallClock,
+    /// DataChannels: data producers and consumers, and the data path's buffers.
+    data: data_channels::WorkerData,
 }
 
 /// Where what a router sends goes: the worker's transports, by slot (the transport key a
@@ -311,6 +315,10 @@ macro_rules! transport_io {
         }
     };
 }
+
+// After the macro, which it uses.
+#[path = "data_channels.rs"]
+mod data_channels;
 
 impl Worker {
     fn run(mut self) -> io::Result<()> {
@@ -538,6 +546,8 @@ impl Worker {
     }
 
     fn publish_transport_events(&mut self, slot: usize) {
+        // What its SCTP association did (state, messages to route) comes first.
+        self.pump_data(slot, Instant::now());
         let Some(Some(entry)) = self.transports.get_mut(slot) else {
             return;
         };
@@ -605,6 +615,11 @@ impl Worker {
                     format!("transport {transport_id}: DTLS {}", state.as_str())
                 })
             }
+            TransportEvent::SctpStateChanged(state) => {
+                self.log(LogLevel::Debug, LogTag::Sctp, || {
+                    format!("transport {transport_id}: SCTP {}", state.as_str())
+                })
+            }
         }
     }
 
@@ -668,6 +683,14 @@ impl Worker {
                 self.egress_queue.flush();
                 Ok(response?.into())
             }
+            Request::DataProducer {
+                data_producer_id,
+                request,
+            } => self.handle_data_producer_request(&data_producer_id, request, now),
+            Request::DataConsumer {
+                data_consumer_id,
+                request,
+            } => self.handle_data_consumer_request(&data_consumer_id, request, now),
             Request::RtpObserver {
                 router_id,
                 observer_id,
@@ -785,7 +808,14 @@ impl Worker {
                 transport_id,
                 listen,
                 ice_consent_timeout,
-            } => self.create_webrtc_transport(router, transport_id, listen, ice_consent_timeout),
+                sctp,
+            } => self.create_webrtc_transport(
+                router,
+                transport_id,
+                listen,
+                ice_consent_timeout,
+                sctp,
+            ),
             RouterRequest::CreatePlainTransport {
                 transport_id,
                 listen_ip,
@@ -877,6 +907,26 @@ impl Worker {
                 )?;
                 Ok(Response::Done)
             }
+            TransportRequest::ProduceData {
+                data_producer_id,
+                stream,
+                paused,
+            } => self.produce_data(slot, data_producer_id, stream, paused),
+            TransportRequest::ConsumeData {
+                data_consumer_id,
+                data_producer_id,
+                stream,
+                paused,
+                subchannels,
+            } => self.consume_data(
+                slot,
+                data_consumer_id,
+                &data_producer_id,
+                stream,
+                paused,
+                subchannels,
+                now,
+            ),
             TransportRequest::Consume {
                 consumer_id,
                 producer_id,
@@ -920,6 +970,7 @@ impl Worker {
         transport_id: String,
         listen: WebRtcListen,
         ice_consent_timeout: Option<Duration>,
+        sctp: Option<SctpConfig>,
     ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
         let (sockets, server_slot) = match listen {
@@ -944,11 +995,14 @@ impl Worker {
         };
         let parameters =
             IceParameters::generate().map_err(|error| RequestError::Resource(error.to_string()))?;
-        let connection = WebRtcConnection::new(
+        let mut connection = WebRtcConnection::new(
             parameters.clone(),
             ice_consent_timeout,
             Arc::clone(&self.dtls_context),
         );
+        if let Some(config) = sctp {
+            connection = connection.with_sctp(config);
+        }
         let transport = WorkerWebRtcTransport::new(transport_id, sockets, connection);
         let slot = self.install(router, Box::new(transport))?;
         if let Some(server_slot) = server_slot {
@@ -1190,6 +1244,7 @@ impl Worker {
         let Some(mut entry) = self.transports.get_mut(slot).and_then(Option::take) else {
             return;
         };
+        self.remove_transport_data(slot, now);
         entry.transport.close(&mut transport_io!(self, slot, now));
         if let Some(Some(router)) = self.routers.get_mut(entry.router) {
             router.router.remove_transport(entry.route);
@@ -1382,6 +1437,7 @@ mod tests {
                             tcp: None,
                         },
                         ice_consent_timeout: None,
+                        sctp: None,
                     },
                 ),
             )

@@ -11,6 +11,8 @@ use super::webrtc_server::UnroutedDatagrams;
 use crate::dtls::DtlsState;
 use crate::ice::{IceParameters, IceState, TransportProtocol, TransportTuple};
 use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
+use crate::rtc::data_consumer::DataConsumerStats;
+use crate::rtc::data_producer::DataProducerStats;
 use crate::rtc::producer_stream::{ProducerSpec, ProducerStats};
 pub use crate::rtc::request_error::RequestError;
 use crate::rtc::router::RouterResponse;
@@ -19,6 +21,7 @@ pub use crate::rtc::router::{
     RtpObserverReport, RtpObserverRequest,
 };
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
+use crate::sctp::{Ppid, SctpConfig, SctpState, StreamReliability};
 use crate::srtp::SrtpProfile;
 
 /// Matches a response to its request.
@@ -67,6 +70,20 @@ pub enum Request {
         consumer_id: String,
         /// What it is asked.
         request: ConsumerRequest,
+    },
+    /// To a DataProducer (of any transport of the worker).
+    DataProducer {
+        /// The data producer.
+        data_producer_id: String,
+        /// What it is asked.
+        request: DataProducerRequest,
+    },
+    /// To a DataConsumer.
+    DataConsumer {
+        /// The data consumer.
+        data_consumer_id: String,
+        /// What it is asked.
+        request: DataConsumerRequest,
     },
     /// To an RTP observer of a router.
     RtpObserver {
@@ -136,6 +153,8 @@ pub enum RouterRequest {
         listen: WebRtcListen,
         /// mediasoup's `iceConsentTimeout`; `None` disables consent expiry.
         ice_consent_timeout: Option<Duration>,
+        /// DataChannels over DTLS (`enableSctp` and its options), or `None`.
+        sctp: Option<SctpConfig>,
     },
     /// Creates a PlainTransport listening on `listen_ip`.
     CreatePlainTransport {
@@ -213,6 +232,30 @@ pub enum TransportRequest {
         /// Whether it starts paused.
         paused: bool,
     },
+    /// Creates a DataProducer receiving on it: on an SCTP stream, or (on a DirectTransport,
+    /// `stream` `None`) from the application.
+    ProduceData {
+        /// The id the caller chose.
+        data_producer_id: String,
+        /// Its SCTP stream and delivery rules.
+        stream: Option<(u16, StreamReliability)>,
+        /// Whether it starts paused.
+        paused: bool,
+    },
+    /// Creates a DataConsumer of a data producer of the worker, sending on it.
+    ConsumeData {
+        /// The id the caller chose.
+        data_consumer_id: String,
+        /// The data producer it consumes.
+        data_producer_id: String,
+        /// Its SCTP stream (chosen by the caller) and delivery rules; `None` on a
+        /// DirectTransport.
+        stream: Option<(u16, StreamReliability)>,
+        /// Whether it starts paused.
+        paused: bool,
+        /// The subchannels it is in.
+        subchannels: Vec<u16>,
+    },
     /// Creates a consumer of a producer of its router, sending on it.
     Consume {
         /// The id the caller chose.
@@ -224,6 +267,43 @@ pub enum TransportRequest {
         /// Whether it starts paused.
         paused: bool,
     },
+}
+
+/// A request to a DataProducer.
+#[derive(Debug, Clone)]
+pub enum DataProducerRequest {
+    /// Closes it; its consumers hear `dataproducerclose`.
+    Close,
+    /// Pauses (`true`) or resumes it.
+    SetPaused(bool),
+    /// Its counters.
+    GetStats,
+    /// A message from the application (a DirectTransport's data producer).
+    Send {
+        /// What it is.
+        ppid: Ppid,
+        /// Its bytes.
+        payload: Vec<u8>,
+        /// Only consumers in one of these subchannels get it (none: every consumer).
+        subchannels: Vec<u16>,
+        /// Only consumers in this subchannel get it.
+        required_subchannel: Option<u16>,
+    },
+}
+
+/// A request to a DataConsumer.
+#[derive(Debug, Clone)]
+pub enum DataConsumerRequest {
+    /// Closes it (its SCTP stream is reset).
+    Close,
+    /// Pauses (`true`) or resumes it.
+    SetPaused(bool),
+    /// Its counters and the bytes queued on its stream.
+    GetStats,
+    /// The queued bytes at or under which `bufferedamountlow` is reported.
+    SetBufferedAmountLowThreshold(usize),
+    /// The subchannels it is in.
+    SetSubchannels(Vec<u16>),
 }
 
 /// Where a WebRTC transport listens.
@@ -278,6 +358,15 @@ pub enum Response {
     ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
+    /// A data producer's counters.
+    DataProducerStats(DataProducerStats),
+    /// A data consumer's counters.
+    DataConsumerStats {
+        /// Messages and bytes sent.
+        stats: DataConsumerStats,
+        /// Bytes queued on its SCTP stream.
+        buffered_amount: usize,
+    },
     /// The worker's objects.
     WorkerDump {
         /// Router ids.
@@ -384,6 +473,28 @@ pub enum TransportEvent {
         /// Why, when `state` is failed.
         failure_reason: Option<String>,
     },
+    /// `sctpstatechange`.
+    SctpStateChanged(SctpState),
+}
+
+/// Something that happened to a DataConsumer.
+#[derive(Debug, Clone)]
+pub enum DataConsumerEvent {
+    /// Its data producer closed (so did it).
+    DataProducerClosed,
+    /// Its data producer paused (`true`) or resumed.
+    DataProducerPaused(bool),
+    /// The bytes queued on its stream fell to its threshold.
+    BufferedAmountLow(usize),
+    /// A message was refused: the transport's send buffer is full.
+    SendBufferFull,
+    /// A message for the application (a DirectTransport's data consumer).
+    Message {
+        /// What it is.
+        ppid: Ppid,
+        /// Its bytes.
+        payload: bytes::Bytes,
+    },
 }
 
 /// How a worker thread ended.
@@ -418,6 +529,13 @@ pub enum WorkerEvent {
         router_id: String,
         /// What happened.
         event: RouterEvent,
+    },
+    /// Something happened to a DataConsumer.
+    DataConsumer {
+        /// The data consumer.
+        data_consumer_id: String,
+        /// What happened.
+        event: DataConsumerEvent,
     },
     /// A packet a DirectTransport sends (a consumer's RTP, or RTCP), for its owner.
     DirectPacket {

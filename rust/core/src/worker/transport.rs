@@ -18,6 +18,7 @@ use super::webrtc_server::WorkerWebRtcServer;
 use super::webrtc_transport::{WebRtcTransportState, MAX_TCP_CONNECTIONS};
 use crate::ice::TransportProtocol;
 use crate::rtc::request_error::RequestError;
+use crate::sctp::{SctpAssociation, SctpConfig};
 
 /// Tokens per transport slot: token = slot * TOKENS_PER_SLOT + socket index.
 pub const TOKENS_PER_SLOT: usize =
@@ -110,6 +111,21 @@ pub trait Transport: std::fmt::Debug + Send {
     fn webrtc_state(&mut self) -> Option<&mut WebRtcTransportState> {
         None
     }
+
+    /// Its SCTP association's options, when it carries DataChannels.
+    fn sctp_config(&self) -> Option<SctpConfig> {
+        None
+    }
+
+    /// Runs `operation` on its SCTP association (open or close a stream, send, read its
+    /// events) and sends what that queued; `None` without SCTP.
+    fn with_sctp(
+        &mut self,
+        _io: &mut TransportIo<'_>,
+        _operation: &mut dyn FnMut(&mut SctpAssociation),
+    ) -> Option<()> {
+        None
+    }
 }
 
 /// The error for a request a transport of this kind does not answer.
@@ -125,7 +141,9 @@ pub fn not_for_this_kind(request: &TransportRequest, kind: &str) -> RequestError
             | TransportRequest::GetStats
             | TransportRequest::SetBitrates { .. }
             | TransportRequest::Produce { .. }
-            | TransportRequest::Consume { .. } => "this request",
+            | TransportRequest::Consume { .. }
+            | TransportRequest::ProduceData { .. }
+            | TransportRequest::ConsumeData { .. } => "this request",
         }
     ))
 }

@@ -16,6 +16,7 @@ use crate::rtc::request_error::RequestError;
 use crate::rtc::webrtc_connection::{
     Received, RemoteDtlsParameters, WebRtcConnection, WebRtcConnectionEvent,
 };
+use crate::sctp::{SctpAssociation, SctpConfig};
 
 /// TCP connections a transport with its own sockets accepts at once (ICE needs one or two).
 pub const MAX_TCP_CONNECTIONS: usize = 16;
@@ -200,6 +201,26 @@ impl Transport for WorkerWebRtcTransport {
 
     fn webrtc_state(&mut self) -> Option<&mut WebRtcTransportState> {
         Some(&mut self.state)
+    }
+
+    fn sctp_config(&self) -> Option<SctpConfig> {
+        self.state.connection.sctp().map(|sctp| *sctp.config())
+    }
+
+    fn with_sctp(
+        &mut self,
+        io: &mut TransportIo<'_>,
+        operation: &mut dyn FnMut(&mut SctpAssociation),
+    ) -> Option<()> {
+        let now = io.now;
+        self.with_sink(io, |state, sink| {
+            let done = state
+                .connection
+                .with_sctp_association(now, sink, |sctp| operation(sctp));
+            state.charge(sink);
+            done
+        })
+        .flatten()
     }
 }
 
