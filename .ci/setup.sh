@@ -14,8 +14,11 @@
 #                            iproute2 (network namespaces), valgrind (instruction counts),
 #                            redis-server (the cluster tests start their own) and curl (they
 #                            ask each node what it holds); GStreamer's WebRTC, VP8, H.264 and
-#                            opus plugins and simple-whip-client (Meetecho's GStreamer WHIP
-#                            client; see whip_client below); rustfmt and clippy;
+#                            opus plugins, Debian's simple-whip-client (Meetecho's GStreamer
+#                            WHIP client) and Debian's libnice built again without UPnP for it
+#                            (see libnice_without_upnp below; deb-src lines for bookworm in
+#                            /etc/apt/sources.list.d/mediasoup-py-deb-src.sources, meson,
+#                            ninja); rustfmt and clippy;
 #                            mediasoup-client 2.x bundled for the v2 example; protoo-client and
 #                            mediasoup-client bundled for the protoo tests; the [test] and
 #                            [cluster] extras in .venv; and the wheel's dependencies
@@ -77,8 +80,26 @@ python=${PYTHON:-python3}
 "$python" -c 'import ensurepip' 2>/dev/null || build_packages+=(python3-venv)
 test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl
   gstreamer1.0-nice gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly libgstreamer-plugins-bad1.0-dev libsoup-3.0-dev libjson-glib-dev)
+  gstreamer1.0-plugins-ugly simple-whip-client dpkg-dev meson ninja-build libglib2.0-dev
+  libgnutls28-dev)
+# Debian's source packages for bookworm (libnice_without_upnp below builds one), written before
+# the packages step so that a fresh machine's one `apt-get update` fetches their lists too.
+deb_src_list=/etc/apt/sources.list.d/mediasoup-py-deb-src.sources
+debian_sources() {
+  if [ -f "$deb_src_list" ]; then
+    say "$deb_src_list present"
+    return 0
+  fi
+  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: bookworm" \
+    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
+    "${sudo_cmd[@]}" tee "$deb_src_list"
+  say "added $deb_src_list"
+}
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
 if [ "$mode" = test ]; then
+  step "debian-sources" debian_sources
   step "debian-packages" debian_packages "${build_packages[@]}" "${test_packages[@]}"
 else
   step "debian-packages" debian_packages "${build_packages[@]}"
@@ -166,34 +187,37 @@ step "protoo-client-bundle" npm_project tests/interop/protoo \
 
 step "install" install_wheel "test,demo,cluster"
 
-# simple-whip-client, which the WHIP interop test publishes with, built from a pinned upstream
-# commit against Debian's GStreamer into /usr/local/bin (the commit in its name): Debian 12's
-# own package of it aborts as soon as webrtcbin loads ("libsoup2 symbols detected": it links
-# libsoup2, and Debian's libnice links libsoup3 through gupnp-igd); upstream moved to libsoup3
-# after Debian's snapshot. SIMPLE_WHIP_CLIENT_SOURCE=<a directory with that commit's tree>
-# builds it without reaching GitHub.
-whip_client_commit=b9b3fac278eb26b7afb583b996869fcd5c5ab2f2
-whip_client() {
-  local binary=/usr/local/bin/whip-client-${whip_client_commit:0:7} source
-  if [ -x "$binary" ]; then
-    say "$binary present"
+# Debian 12's simple-whip-client, which the WHIP interop test publishes with, links libsoup2,
+# while Debian's libnice links libsoup3 (UPnP through gupnp-igd and gupnp): a process with both
+# aborts ("libsoup2 symbols detected") as soon as webrtcbin loads libnice. So Debian's libnice
+# source package, the version of the installed libnice10 (ABI of GStreamer's nice plugin), is
+# built again with UPnP disabled into a directory of its own; the test runs the client alone
+# with LD_LIBRARY_PATH there. Rebuilt only when Debian's libnice10 version changes.
+libnice_without_upnp=/usr/local/lib/mediasoup-py-test/libnice-noupnp
+libnice_without_upnp_build() {
+  local version work
+  version=$(dpkg-query -W -f='${Version}' libnice10)
+  if [ "$(cat "$libnice_without_upnp/debian-version" 2>/dev/null)" = "$version" ]; then
+    say "libnice $version without UPnP present"
     return 0
   fi
-  source=$(mktemp -d)
-  if [ -n "${SIMPLE_WHIP_CLIENT_SOURCE:-}" ]; then
-    cp -r "$SIMPLE_WHIP_CLIENT_SOURCE"/. "$source"
-  else
-    curl -fsSL "https://codeload.github.com/meetecho/simple-whip-client/tar.gz/$whip_client_commit" |
-      tar -xz -C "$source" --strip-components=1
-  fi
-  make -C "$source" whip-client
-  "${sudo_cmd[@]}" install -m 755 "$source/whip-client" "$binary"
-  rm -rf "$source"
-  say "built $binary"
+  # The source lists come with the first `apt-get update` after debian-sources added them.
+  apt-cache showsrc libnice 2>/dev/null | grep -x "Version: $version" >/dev/null ||
+    bash scripts/apt-install.sh --update
+  work=$(mktemp -d)
+  chmod 755 "$work" # apt-get source downloads as _apt
+  (cd "$work" && apt-get source -q "libnice=$version")
+  meson setup "$work/build" "$work"/libnice-*/ --buildtype=release \
+    --prefix="$libnice_without_upnp" --libdir=lib -Dgupnp=disabled -Dgstreamer=disabled \
+    -Dintrospection=disabled -Dtests=disabled -Dexamples=disabled -Dcrypto-library=gnutls
+  ninja -C "$work/build"
+  "${sudo_cmd[@]}" rm -rf "$libnice_without_upnp"
+  "${sudo_cmd[@]}" meson install -C "$work/build"
+  echo "$version" | "${sudo_cmd[@]}" tee "$libnice_without_upnp/debian-version"
+  rm -rf "$work"
+  say "built libnice $version without UPnP"
 }
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-step "whip-client" whip_client
+step "libnice-without-upnp" libnice_without_upnp_build
 
 # maturin in .venv, for `maturin develop` while working on the Rust code.
 dev_tools() {

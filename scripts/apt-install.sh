@@ -6,6 +6,7 @@
 # fails (a fresh machine's lists are empty or stale). Root, or sudo, for apt-get. Its last line
 # of output says what it did.
 # Usage: bash scripts/apt-install.sh PACKAGE...
+#        bash scripts/apt-install.sh --update   (only `apt-get update`, waiting for the lock)
 set -euo pipefail
 
 lock_wait_s=${APT_LOCK_WAIT_S:-600}
@@ -32,6 +33,12 @@ apt_update() {
     sleep 2
   done
 }
+
+if [ "${1:-}" = --update ]; then
+  apt_update
+  echo "updated the package lists"
+  exit 0
+fi
 
 missing=()
 for package in "$@"; do

@@ -25,14 +25,16 @@ stop_load() {
 }
 trap stop_load EXIT INT TERM
 
-# Each step's duration: run-all.sh prints "==== STEP (Ns)" with N the seconds since it began.
+# Each step's duration: run-all.sh prints "==== STEP (Ns)" with N the seconds since it began;
+# the last step (the one that failed, or "done") lasted until the run's end, $2 seconds in.
 step_times() {
-    awk '/^==== .* \([0-9]+s\)$/ {
+    awk -v total="$2" '/^==== .* \([0-9]+s\)$/ {
         seconds = $NF; gsub(/[()s]/, "", seconds)
         name = $0; sub(/^==== /, "", name); sub(/ \([0-9]+s\)$/, "", name)
         if (previous != "") printf "  %5ds  %s\n", seconds - started, previous
         previous = name; started = seconds
-    }' "$1"
+    }
+    END { if (previous != "" && previous != "done") printf "  %5ds  %s\n", total - started, previous }' "$1"
 }
 
 for run in $(seq 1 "$runs"); do
@@ -43,8 +45,9 @@ for run in $(seq 1 "$runs"); do
     status=0
     (cd "$repo" && bash tests/run-all.sh) >"$log" 2>&1 || status=$?
     stop_load
-    echo "run $run of $runs: exit $status, $(($(date +%s) - began)) s, one core held by a busy loop (cpu $cpu); log $log"
-    step_times "$log"
+    took=$(($(date +%s) - began))
+    echo "run $run of $runs: exit $status, $took s, one core held by a busy loop (cpu $cpu), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; log $log"
+    step_times "$log" "$took"
     grep -E '^(=+ .*(passed|failed).* in .*=+)$' "$log" || true
     if [ "$status" != 0 ]; then
         grep -E '^(FAILED|ERROR) ' "$log" || tail -20 "$log"

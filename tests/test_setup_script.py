@@ -43,6 +43,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
     assert all(steps), lines
     said = {step.group(1): step.group(2) for step in steps if step}
     assert list(said) == [
+        "debian-sources",
         "debian-packages",
         "wheel",
         "venv",
@@ -51,7 +52,7 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
         "v2-client-bundle",
         "protoo-client-bundle",
         "install",
-        "whip-client",
+        "libnice-without-upnp",
         "dev-tools",
         "wheel-dependencies",
     ]
@@ -59,7 +60,8 @@ def test_setup_run_again_changes_nothing_and_says_one_line_per_step() -> None:
     assert said["venv"] == "exists"
     assert said["install"] == "up to date [test,demo,cluster]"
     assert said["wheel-dependencies"] == "up to date"
-    assert said["whip-client"] == "/usr/local/bin/whip-client-b9b3fac present"
+    assert said["debian-sources"].endswith("mediasoup-py-deb-src.sources present")
+    assert re.fullmatch(r"libnice \S+ without UPnP present", said["libnice-without-upnp"])
     # The same wheel, rebuilt from the same sources, is the one .venv has.
     assert said["wheel"].endswith(wheels[0].name)
     assert stamp.read_text() == installed_before

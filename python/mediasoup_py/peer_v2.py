@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -306,29 +307,14 @@ class V2Peer(RoomPeer):
         # told back about what it did.
         self._client_actions: set[tuple[str, str]] = set()
         self._stats_tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # The methods are named once, in protocol_v2; each is handled by the method of the
+        # same name in snake case (``createTransport`` by ``_create_transport``).
         self._requests: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
-            "createTransport": self._create_transport,
-            "restartTransport": self._restart_transport,
-            "createProducer": self._create_producer,
-            "enableConsumer": self._enable_consumer,
+            method: getattr(self, _handler_name(method)) for method in protocol_v2.PEER_REQUESTS
         }
         self._notifications: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
-            "leave": self._leave,
-            "updateTransport": self._update_transport,
-            "closeTransport": self._close_transport,
-            "enableTransportStats": self._enable_transport_stats,
-            "disableTransportStats": self._disable_transport_stats,
-            "updateProducer": self._update_producer,
-            "pauseProducer": self._pause_producer,
-            "resumeProducer": self._resume_producer,
-            "closeProducer": self._close_producer,
-            "enableProducerStats": self._enable_producer_stats,
-            "disableProducerStats": self._disable_producer_stats,
-            "pauseConsumer": self._pause_consumer,
-            "resumeConsumer": self._resume_consumer,
-            "setConsumerPreferredProfile": self._set_consumer_preferred_profile,
-            "enableConsumerStats": self._enable_consumer_stats,
-            "disableConsumerStats": self._disable_consumer_stats,
+            method: getattr(self, _handler_name(method))
+            for method in protocol_v2.PEER_NOTIFICATIONS
         }
 
     @classmethod
@@ -823,3 +809,9 @@ def _listen_infos(listen_infos: list[ListenInfo], options: object) -> list[Liste
     if options.get("preferTcp"):
         wanted.sort(key=lambda info: info["protocol"] != "tcp")
     return wanted
+
+
+def _handler_name(method: str) -> str:
+    """The peer's handler of a v2 method: ``setConsumerPreferredProfile`` ->
+    ``_set_consumer_preferred_profile``."""
+    return "_" + re.sub(r"[A-Z]", lambda capital: "_" + capital.group().lower(), method)

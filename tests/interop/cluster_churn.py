@@ -22,6 +22,11 @@ from typing import Any
 
 import aiohttp
 
+# How long the churner waits, at most, for the nodes to settle after the last leave, and
+# for a churner's producer to be offered to every watcher.
+SETTLE_CEILING_S = 30.0
+OFFER_CEILING_S = 20.0
+
 
 class Participant:
     """One WebSocket connection speaking the room protocol, without media."""
@@ -35,6 +40,10 @@ class Participant:
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self.consumers_offered = 0
+        # The peers whose producers this participant was offered, and a wake-up for
+        # whoever waits on that.
+        self.offered_from: set[str] = set()
+        self.offered = asyncio.Event()
 
     async def _request(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
         assert self._socket is not None
@@ -62,6 +71,8 @@ class Participant:
                     future.set_result(data)
             elif data.get("request") and data.get("method") == "newConsumer":
                 self.consumers_offered += 1
+                self.offered_from.add(str(data.get("data", {}).get("peerId")))
+                self.offered.set()
                 await self._socket.send_json(
                     {"response": True, "id": data["id"], "ok": True, "data": {}}
                 )
@@ -115,6 +126,39 @@ async def debug(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
         return result
 
 
+def only_watchers(room: dict[str, Any] | None, watchers: int) -> bool:
+    """Whether a node's room holds its watchers and nothing else: no churner, no pipe, no
+    consumer."""
+    if room is None:
+        return False
+    link = room.get("link", {})
+    return (
+        len(room.get("peers", [])) == watchers
+        and not room.get("pipes")
+        and not room.get("consumers")
+        and not link.get("incomingPipes")
+        and not link.get("outgoingPipes")
+    )
+
+
+async def settled(
+    session: aiohttp.ClientSession,
+    nodes: list[str],
+    condition: Any,
+    ceiling: float = SETTLE_CEILING_S,
+) -> dict[str, Any]:
+    """The nodes' rooms once ``condition(room r or None)`` holds on every node, or as they
+    are at ``ceiling`` seconds (the test then says what is left)."""
+    deadline = time.monotonic() + ceiling
+    while True:
+        views = {url: await debug(session, url) for url in nodes}
+        if all(condition(view["rooms"].get("r")) for view in views.values()):
+            return views
+        if time.monotonic() > deadline:
+            return views
+        await asyncio.sleep(0.2)
+
+
 async def churn(nodes: list[str], cycles: int, concurrency: int, stay: float) -> None:
     async with aiohttp.ClientSession() as session:
         watchers = [Participant(session, url, f"watcher-{i}") for i, url in enumerate(nodes)]
@@ -124,13 +168,21 @@ async def churn(nodes: list[str], cycles: int, concurrency: int, stay: float) ->
         failures: list[str] = []
         slots = asyncio.Semaphore(concurrency)
 
+        async def offered_to_all(peer_id: str) -> None:
+            for watcher in watchers:
+                while peer_id not in watcher.offered_from:
+                    watcher.offered.clear()
+                    await watcher.offered.wait()
+
         async def cycle(index: int) -> None:
             async with slots:
                 participant = Participant(session, nodes[index % len(nodes)], f"churn-{index}")
                 try:
                     await participant.join(produce=True)
-                    # Long enough for the other node to pipe the producer to its watcher.
+                    # Until every watcher, the other node's through a pipe, was offered the
+                    # producer (a loaded machine takes longer than ``stay``).
                     await asyncio.sleep(stay)
+                    await asyncio.wait_for(offered_to_all(participant.peer_id), OFFER_CEILING_S)
                 except Exception as error:
                     failures.append(repr(error))
                 finally:
@@ -138,9 +190,9 @@ async def churn(nodes: list[str], cycles: int, concurrency: int, stay: float) ->
 
         await asyncio.gather(*(cycle(index) for index in range(cycles)))
         elapsed = time.monotonic() - started
-        # What the watchers' nodes hold once the last leave has been heard everywhere.
-        await asyncio.sleep(3)
-        during = {url: await debug(session, url) for url in nodes}
+        # What the watchers' nodes hold once the last leave has been heard everywhere (and
+        # the pipes it emptied closed): seconds on a loaded machine.
+        during = await settled(session, nodes, lambda room: only_watchers(room, len(nodes)))
         print(
             json.dumps(
                 {
@@ -157,8 +209,7 @@ async def churn(nodes: list[str], cycles: int, concurrency: int, stay: float) ->
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         for watcher in watchers:
             await watcher.leave()
-        await asyncio.sleep(3)
-        after = {url: await debug(session, url) for url in nodes}
+        after = await settled(session, nodes, lambda room: room is None)
         print(json.dumps({"nodes": after}), flush=True)
 
 

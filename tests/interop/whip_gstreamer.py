@@ -4,10 +4,12 @@ media back with ``consumer.frames()`` on DirectTransport consumers and decodes e
 with PyAV. The client is stopped as a user stops it (SIGINT), which sends the DELETE; the
 session must be gone afterwards. The result is JSON.
 
-The client is built by ``.ci/setup.sh`` from a pinned upstream commit: Debian 12's
-``simple-whip-client`` package links libsoup2 while its libnice (through gupnp-igd) links
-libsoup3, and the process aborts ("libsoup2 symbols detected") when webrtcbin loads; the
-upstream commit uses libsoup3.
+The client is Debian 12's ``simple-whip-client`` package. It links libsoup2, while Debian's
+libnice links libsoup3 (through gupnp-igd and gupnp), and a process with both aborts
+("libsoup2 symbols detected") when webrtcbin loads libnice. ``.ci/setup.sh`` therefore builds
+Debian's own libnice source package again with UPnP disabled (``-Dgupnp=disabled``, no
+libsoup) into a directory of its own, and the client alone runs with ``LD_LIBRARY_PATH``
+there, so GStreamer's nice plugin loads that libnice and libsoup3 is never loaded.
 
 libnice leaves loopback interfaces out of its host candidates and pins each candidate's
 socket to its interface (``IP_UNICAST_IF``), so a client can reach an ICE-lite server only
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -39,8 +42,9 @@ import mediasoup_py
 from mediasoup_py.frames import EncodedFrame, FrameStream
 from mediasoup_py.whip import WhipEndpoint, WhipSession, add_aiohttp_routes
 
-# Where .ci/setup.sh installs the client it builds (the upstream commit in its name).
-WHIP_CLIENT = "/usr/local/bin/whip-client-b9b3fac"
+# Debian's simple-whip-client, and where .ci/setup.sh installs libnice without UPnP for it.
+WHIP_CLIENT = "/usr/bin/whip-client"
+LIBNICE_WITHOUT_UPNP = "/usr/local/lib/mediasoup-py-test/libnice-noupnp/lib"
 HTTP_PORT = 18432
 TOKEN = "gstreamer-may-publish"
 SECONDS = 3.0
@@ -132,6 +136,7 @@ async def scenario(codec: str, media_address: str, trickle: bool) -> dict[str, A
                 *["--audio", AUDIO_PIPELINE, "--video", VIDEO_PIPELINES[codec]],
                 "--disable-colors",
                 *([] if trickle else ["--no-trickle"]),
+                env={**os.environ, "LD_LIBRARY_PATH": LIBNICE_WITHOUT_UPNP},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=client_log,
                 stderr=client_log,

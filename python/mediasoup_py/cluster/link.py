@@ -309,13 +309,15 @@ class RoomLink:
         if producer is None:
             raise errors.InvalidStateError(f"producer {hop.producer_id!r} is gone")
         end = await self._incoming_end(hop.source_node, producer.entry.router_id, router)
-        reply = await self._node.bus.request(
-            hop.source_node,
-            "pipeproducer",
-            {"roomId": self.room_id, "pipeId": end.pipe_id, "producerId": hop.producer_id},
-        )
+        # Held for this producer from now: the pipe's last other producer, released
+        # meanwhile, must not close it under the crossing.
         end.producers.add(hop.producer_id)
         try:
+            reply = await self._node.bus.request(
+                hop.source_node,
+                "pipeproducer",
+                {"roomId": self.room_id, "pipeId": end.pipe_id, "producerId": hop.producer_id},
+            )
             copy = await end.transport.produce(
                 id=hop.producer_id,
                 kind=reply["kind"],
@@ -389,18 +391,24 @@ class RoomLink:
             return
         end.producers.discard(producer_id)
         end.copies.pop(producer_id, None)
-        self._spawn(self._unpipe(end, producer_id))
-        if not end.producers:
+        last = not end.producers
+        self._spawn(self._unpipe(end, producer_id, last))
+        if last:
             self._close_end(end)
 
-    async def _unpipe(self, end: _PipeEnd, producer_id: str) -> None:
+    async def _unpipe(self, end: _PipeEnd, producer_id: str, last: bool) -> None:
         if end.node_id not in self._node.registry.live:
             return
         try:
             await self._node.bus.request(
                 end.node_id,
                 "unpipe",
-                {"roomId": self.room_id, "pipeId": end.pipe_id, "producerId": producer_id},
+                {
+                    "roomId": self.room_id,
+                    "pipeId": end.pipe_id,
+                    "producerId": producer_id,
+                    "last": last,
+                },
             )
         except ClusterRequestError as error:
             # Its room went first (its last peer left): its end closed with it.
@@ -463,16 +471,17 @@ class RoomLink:
         }
 
     def unpipe(self, sender: str, data: dict[str, Any]) -> None:
-        """``unpipe``: the other node needs the producer no more; the pipe closes with its
-        last producer."""
+        """``unpipe``: the other node needs the producer no more; the pipe closes when
+        that node says it was the last it needed (it may be piping another one over it
+        already, whose consumer here is not made yet)."""
         end = self._outgoing.get(str(data.get("pipeId")))
         if end is None or end.node_id != sender:
             return
         consumer = end.consumers.pop(str(data.get("producerId")), None)
         if consumer is not None:
             consumer.close()
-        if not end.consumers:
-            end.transport.close()
+        if data.get("last", not end.consumers):
+            self._close_end(end)
 
     # Housekeeping.
 
