@@ -11,7 +11,9 @@ from tests.interop.netns import run_in_namespace
 
 
 def test_two_mediasoup_client_v2_pages_call_each_other(loopback_namespace: str) -> None:
-    result: dict[str, Any] = run_in_namespace(loopback_namespace, "tests.interop.chromium_v2_room")
+    result: dict[str, Any] = run_in_namespace(
+        loopback_namespace, "tests.interop.chromium_v2_room", timeout=160
+    )
     for name in ("alice", "bob"):
         seen = result["seen"][name]
         assert seen["video"]["framesDecoded"] >= 30, result["seen"]
