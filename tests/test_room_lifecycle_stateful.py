@@ -191,6 +191,9 @@ class RoomLifecycle(RuleBasedStateMachine):
         parameters = (
             audio_parameters(ssrc) if kind == "audio" else video_parameters(ssrc, simulcast)
         )
+        # Each producer of a transport has its own MID, as mediasoup-client 2.x gives them
+        # (a MID another producer of the transport uses is refused).
+        parameters["muxId"] = str(self.fresh_id())
         request = peer.receive_request(
             {"method": "createProducer", "target": "peer", "id": self.fresh_id(), "kind": kind,
              "transportId": sending[0], "rtpParameters": parameters, "paused": False}
