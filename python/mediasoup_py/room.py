@@ -1108,7 +1108,7 @@ class Peer(RoomPeer):
             or data_producer.closed
         ):
             return
-        if self._room.router_of(transport) is not data_producer._transport._router:
+        if self._room.router_of(transport) is not data_producer.transport.router:
             _logger.warning(
                 "peer %s does not get data producer %s: it is on another worker",
                 quote(self._id),

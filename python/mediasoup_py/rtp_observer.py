@@ -74,7 +74,6 @@ class RtpObserver(EventEmitter, abc.ABC):
     async def _create(self, request: Callable[[int], None]) -> None:
         worker = self._router.worker
         await worker._request(request)
-        worker._rtp_observers[self._id] = self
 
     async def pause(self) -> None:
         """Stops listening and reporting until ``resume()``."""
@@ -142,7 +141,6 @@ class RtpObserver(EventEmitter, abc.ABC):
     def _close(self) -> None:
         self._closed = True
         self._router._forget_rtp_observer(self._id)
-        self._router.worker._rtp_observers.pop(self._id, None)
         self.observer.emit("close")
 
     def _on_router_closed(self, *, notify_worker: bool = True) -> None:
