@@ -1,6 +1,7 @@
-"""What producers, consumers, data producers and data consumers share: each is a handle
-on an object the worker holds for one transport of a router, with an id, ``app_data``, an
-``observer``, a closed state, and the same close on its transport's close."""
+"""What the handles of the object model share: an object the worker holds, with an id,
+``app_data``, an ``observer``, and a closed state (:class:`Handle`: routers, transports, RTP
+observers); and, for what a transport makes (producers, consumers, data producers, data
+consumers), the same close on the transport's close (:class:`TransportChild`)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,17 @@ if TYPE_CHECKING:
     from mediasoup_py.transport import Transport
     from mediasoup_py.worker import Worker
 
-__all__ = ["TransportChild"]
+__all__ = ["Handle", "TransportChild"]
 
 
-class TransportChild(EventEmitter, abc.ABC):
-    """The base of the handles made by a transport."""
+class Handle(EventEmitter):
+    """The base of routers, transports, RTP observers, and what transports make."""
 
     # What the handle is, in "... closed" errors.
     _noun: ClassVar[str]
 
-    def __init__(self, transport: Transport, handle_id: str, app_data: dict[str, Any]) -> None:
+    def __init__(self, handle_id: str, app_data: dict[str, Any]) -> None:
         super().__init__()
-        self._transport = transport
         self._id = handle_id
         self._closed = False
         self.app_data = app_data
@@ -42,6 +42,18 @@ class TransportChild(EventEmitter, abc.ABC):
         """Whether it is closed."""
         return self._closed
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.InvalidStateError(f"{self._noun} closed")
+
+
+class TransportChild(Handle, abc.ABC):
+    """The base of the handles made by a transport."""
+
+    def __init__(self, transport: Transport, handle_id: str, app_data: dict[str, Any]) -> None:
+        super().__init__(handle_id, app_data)
+        self._transport = transport
+
     @property
     def transport(self) -> Transport:
         """The transport it was made on."""
@@ -54,10 +66,6 @@ class TransportChild(EventEmitter, abc.ABC):
     @property
     def _worker(self) -> Worker:
         return self._transport.router.worker
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError(f"{self._noun} closed")
 
     @abc.abstractmethod
     def _close(self) -> None:

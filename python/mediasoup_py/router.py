@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mediasoup_py import errors, ortc
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import Handle
 from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
 from mediasoup_py.registry import RouterRegistry
 
@@ -54,35 +54,23 @@ def _udp_listen(
     return resolved["ip"], resolved["udp"]
 
 
-class Router(EventEmitter):
+class Router(Handle):
     """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``,
     ``newrtpobserver``."""
+
+    _noun = "router"
 
     def __init__(
         self, worker: Worker, rtp_capabilities: RtpCapabilities, app_data: dict[str, Any]
     ) -> None:
-        super().__init__()
+        super().__init__(str(uuid.uuid4()), app_data)
         self._worker = worker
         self._rtp_capabilities = rtp_capabilities
-        self._id = str(uuid.uuid4())
         self._registry = RouterRegistry()
         # PipeTransport pairs to other routers by their id, shared by piped producers.
         self._pipe_transports: dict[str, tuple[PipeTransport, PipeTransport]] = {}
         # Tasks started by event handlers (piped pause/resume), kept until done.
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The router's id (a UUID, as mediasoup)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """Whether the router is closed."""
-        return self._closed
 
     @property
     def rtp_capabilities(self) -> RtpCapabilities:
@@ -389,8 +377,7 @@ class Router(EventEmitter):
         self.observer.emit("close")
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("router closed")
+        super()._check_open()
         self._worker._check_open()
 
     def _forget_transport(self, transport_id: str) -> None:

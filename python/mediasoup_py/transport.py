@@ -13,7 +13,7 @@ from mediasoup_py import _core, errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.data_consumer import DataConsumer, create_data_consumer
 from mediasoup_py.data_producer import DataProducer, create_data_producer
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import Handle
 from mediasoup_py.host_addresses import check_listen_ip
 from mediasoup_py.producer import Producer, create_producer
 from mediasoup_py.sctp_parameters import (
@@ -196,16 +196,16 @@ def port_range_of(info: ListenInfo) -> tuple[int, int]:
     return (0, 0)
 
 
-class Transport(EventEmitter, abc.ABC):
+class Transport(Handle, abc.ABC):
     """Base of WebRtcTransport and PlainTransport. Events: ``routerclose``. Observer events:
     ``close``."""
 
+    _noun = "transport"
+
     def __init__(self, router: Router, transport_id: str, app_data: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(transport_id, app_data)
         self._router = router
         self._worker = router.worker
-        self._id = transport_id
-        self._closed = False
         # mediasoup numbers consumer MIDs per transport from 0, wrapping at 10^8.
         self._next_mid = 0
         # The application's bitrate bounds (bits per second, 0: none).
@@ -220,18 +220,6 @@ class Transport(EventEmitter, abc.ABC):
         # way: the next free one after the last given).
         self._sctp_stream_ids: set[int] = set()
         self._next_sctp_stream_id = 0
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The transport's id (a UUID)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """Whether the transport is closed."""
-        return self._closed
 
     @property
     def router(self) -> Router:
@@ -435,10 +423,6 @@ class Transport(EventEmitter, abc.ABC):
         if stats["availableOutgoingBitrate"] is not None:
             entry["availableOutgoingBitrate"] = stats["availableOutgoingBitrate"]
         return stats, entry
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("transport closed")
 
     # DataChannels.
 
