@@ -34,7 +34,7 @@ class Handle(EventEmitter):
 
     @property
     def id(self) -> str:
-        """Its id (a UUID unless the caller chose one)."""
+        """Its id (a UUID; a producer or data producer may be given its own)."""
         return self._id
 
     @property
