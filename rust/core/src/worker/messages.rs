@@ -21,7 +21,9 @@ pub use crate::rtc::router::{
     RtpObserverReport, RtpObserverRequest,
 };
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
-use crate::sctp::{Ppid, SctpConfig, SctpState, StreamReliability};
+use crate::sctp::{
+    Ppid, SctpConfig, SctpDropCounters, SctpRefusedCounters, SctpState, StreamReliability,
+};
 use crate::srtp::SrtpProfile;
 
 /// Matches a response to its request.
@@ -454,6 +456,8 @@ pub struct TransportStats {
     /// RTP packets its producers sent above its `max_incoming_bitrate` (beyond a tolerance),
     /// dropped rather than forwarded.
     pub rtp_packets_over_max_incoming_bitrate: u64,
+    /// With SCTP: what its association dropped of what arrived, and refused to send.
+    pub sctp: Option<(SctpDropCounters, SctpRefusedCounters)>,
 }
 
 /// `getrusage(RUSAGE_THREAD)` of the worker thread, in mediasoup's field names.

@@ -321,8 +321,13 @@ impl Transport for WorkerPlainTransport {
                 media_not_ready: drops.unknown_source,
                 srtp: drops.srtp,
                 unknown: drops.not_media,
+                application_data: drops.sctp_unexpected,
                 ..DropCounters::default()
             },
+            sctp: self
+                .connection
+                .sctp()
+                .map(|sctp| (sctp.drops(), sctp.refused())),
             tuple: self.connection.tuple(),
             rtcp_tuple: self.connection.rtcp_tuple(),
             ..self.stats.clone()
