@@ -197,7 +197,7 @@ async def pipe_data_to_router(
     """See ``Router.pipe_to_router``: a data producer's messages carried over the pair's
     SCTP association (a pipe data consumer here on a stream it chooses, a data producer
     there on that stream, with the original's label, protocol and app data)."""
-    data_producer = source._data_producers.get(data_producer_id)
+    data_producer = source._registry.data_producers.get(data_producer_id)
     if data_producer is None or data_producer.closed:
         raise errors.MediasoupTypeError(
             f"data_producer_id: data producer with id {data_producer_id!r} not found",
@@ -207,7 +207,7 @@ async def pipe_data_to_router(
         raise errors.MediasoupTypeError(
             "router: cannot pipe a data producer to its own router", "router"
         )
-    if same_id and data_producer_id in router._data_producers:
+    if same_id and router._registry.data_producers.get(data_producer_id) is not None:
         raise errors.MediasoupTypeError(
             f"data_producer_id: data producer {data_producer_id!r} is already piped to that router",
             "data_producer_id",
