@@ -162,7 +162,11 @@ class DataConsumer(TransportChild):
         return stats
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup's ``data-consumer`` entry: messages and bytes sent, bytes queued."""
+        """mediasoup's ``data-consumer`` entry: messages and bytes sent, bytes queued; and
+        mediasoup_py's ``droppedMessages``: messages not sent because the transport's SCTP
+        send buffer was full (``sendBufferFull``), they exceeded its
+        ``maxSctpMessageSize`` (``tooLarge``), or its association was down or the stream
+        closed (``notSent``)."""
         stats = await self._native_stats()
         return [
             {
@@ -173,6 +177,7 @@ class DataConsumer(TransportChild):
                 "messagesSent": stats["messagesSent"],
                 "bytesSent": stats["bytesSent"],
                 "bufferedAmount": stats["bufferedAmount"],
+                "droppedMessages": stats["droppedMessages"],
             }
         ]
 

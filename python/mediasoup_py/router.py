@@ -9,11 +9,16 @@ import copy
 import logging
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from mediasoup_py import errors, ortc
 from mediasoup_py.handle import Handle
-from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
+from mediasoup_py.pipe_to_router import (
+    PipeDataToRouterResult,
+    PipeToRouterResult,
+    pipe_data_to_router,
+    pipe_to_router,
+)
 from mediasoup_py.registry import RouterRegistry
 
 if TYPE_CHECKING:
@@ -100,20 +105,66 @@ class Router(Handle):
         capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
         return ortc.can_consume(producer.consumable_rtp_parameters, capabilities)
 
+    @overload
     async def pipe_to_router(
         self,
         *,
         producer_id: str,
         router: Router,
         listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
         enable_srtp: bool = False,
         enable_rtx: bool = False,
-    ) -> PipeToRouterResult:
-        """Makes a producer of this router consumable on ``router`` (another room, or the
-        same room on another worker to spread load): returns the pipe consumer here and the
-        producer there, which has the same id. PipeTransports between the two routers are
-        created on first use (127.0.0.1 unless ``listen_info`` says otherwise) and reused."""
+    ) -> PipeToRouterResult: ...
+
+    @overload
+    async def pipe_to_router(
+        self,
+        *,
+        data_producer_id: str,
+        router: Router,
+        listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
+        enable_srtp: bool = False,
+    ) -> PipeDataToRouterResult: ...
+
+    async def pipe_to_router(
+        self,
+        *,
+        producer_id: str | None = None,
+        data_producer_id: str | None = None,
+        router: Router,
+        listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
+        enable_srtp: bool = False,
+        enable_rtx: bool = False,
+    ) -> PipeToRouterResult | PipeDataToRouterResult:
+        """Makes a producer (``producer_id``) or a data producer (``data_producer_id``) of
+        this router available on ``router`` (another room, or the same room on another
+        worker to spread load): returns the pipe consumer here and the producer there
+        (``pipe_data_consumer`` and ``pipe_data_producer`` for a data producer), which has
+        the same id. PipeTransports between the two routers are created on first use
+        (127.0.0.1 unless ``listen_info`` says otherwise; with SCTP for data producers
+        unless ``enable_sctp`` is off, ``num_sctp_streams`` each way) and reused."""
         self._check_open()
+        if (producer_id is None) == (data_producer_id is None):
+            raise errors.MediasoupTypeError(
+                "producer_id: give producer_id or data_producer_id (one of them)", "producer_id"
+            )
+        if data_producer_id is not None:
+            return await pipe_data_to_router(
+                self,
+                data_producer_id=data_producer_id,
+                router=router,
+                listen_info=listen_info,
+                enable_srtp=enable_srtp,
+                enable_sctp=enable_sctp,
+                num_sctp_streams=num_sctp_streams,
+            )
+        assert producer_id is not None
         return await pipe_to_router(
             self,
             producer_id=producer_id,
@@ -121,6 +172,8 @@ class Router(Handle):
             listen_info=listen_info,
             enable_srtp=enable_srtp,
             enable_rtx=enable_rtx,
+            enable_sctp=enable_sctp,
+            num_sctp_streams=num_sctp_streams,
         )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -229,14 +282,25 @@ class Router(Handle):
         comedia: bool = False,
         enable_srtp: bool = False,
         srtp_crypto_suite: str = "AES_CM_128_HMAC_SHA1_80",
+        enable_sctp: bool = False,
+        num_sctp_streams: NumSctpStreams | None = None,
+        max_sctp_message_size: int | None = None,
+        sctp_send_buffer_size: int | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> PlainTransport:
         """A plain RTP transport (for ffmpeg, GStreamer, recorders) on a port of the worker's
-        range; a second port for RTCP when ``rtcp_mux`` is off."""
+        range; a second port for RTCP when ``rtcp_mux`` is off. ``enable_sctp`` carries
+        DataChannels over SCTP on the RTP tuple, with mediasoup's options and defaults
+        (``num_sctp_streams`` 1024 each way, ``max_sctp_message_size`` and
+        ``sctp_send_buffer_size`` 262144)."""
         from mediasoup_py.plain_transport import PlainTransport
+        from mediasoup_py.transport import sctp_options
 
         self._check_open()
         ip, port = _udp_listen(listen_info, listen_ip, "PlainTransport")
+        sctp = sctp_options(
+            enable_sctp, num_sctp_streams, max_sctp_message_size, sctp_send_buffer_size
+        )
         transport = await PlainTransport.create(
             self,
             ip,
@@ -245,6 +309,7 @@ class Router(Handle):
             comedia=bool(comedia),
             enable_srtp=bool(enable_srtp),
             srtp_crypto_suite=srtp_crypto_suite,
+            sctp=sctp,
             app_data=app_data or {},
         )
         self._registry.transports.add(transport)
@@ -273,18 +338,33 @@ class Router(Handle):
         listen_info: ListenInfo | None = None,
         listen_ip: str | dict[str, str] | None = None,
         enable_srtp: bool = False,
+        enable_sctp: bool = False,
+        num_sctp_streams: NumSctpStreams | None = None,
+        max_sctp_message_size: int | None = None,
+        sctp_send_buffer_size: int | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> PipeTransport:
-        """One end of a plain RTP link to another router (mediasoup's PipeTransport)."""
-        from mediasoup_py.pipe_transport import PipeTransport
+        """One end of a plain RTP link to another router (mediasoup's PipeTransport).
+        ``enable_sctp`` also carries data producers over SCTP on its tuple (mediasoup's
+        pipe defaults: 1024 streams each way, messages and send buffer of 268435456
+        bytes)."""
+        from mediasoup_py.pipe_transport import PIPE_SCTP_MAX_SIZE, PipeTransport
+        from mediasoup_py.transport import sctp_options
 
         self._check_open()
         ip, port = _udp_listen(listen_info, listen_ip, "PipeTransport")
+        sctp = sctp_options(
+            enable_sctp,
+            num_sctp_streams,
+            PIPE_SCTP_MAX_SIZE if max_sctp_message_size is None else max_sctp_message_size,
+            PIPE_SCTP_MAX_SIZE if sctp_send_buffer_size is None else sctp_send_buffer_size,
+        )
         transport = await PipeTransport.create_pipe(
             self,
             ip,
             port,
             enable_srtp=bool(enable_srtp),
+            sctp=sctp,
             app_data=app_data or {},
         )
         self._registry.transports.add(transport)

@@ -422,6 +422,9 @@ class Transport(Handle, abc.ABC):
         # mediasoup's field: what the endpoint's feedback says can be sent to it.
         if stats["availableOutgoingBitrate"] is not None:
             entry["availableOutgoingBitrate"] = stats["availableOutgoingBitrate"]
+        # mediasoup_py's own: what its SCTP association dropped, incoming and outgoing.
+        if stats["sctpDroppedMessages"] is not None:
+            entry["sctpDroppedMessages"] = stats["sctpDroppedMessages"]
         return stats, entry
 
     # DataChannels.
