@@ -431,6 +431,7 @@ class WorkerChannel:
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: str | None,
+        sctp: tuple[int, int, int, int] | None = None,
     ) -> None: ...
     def create_direct_transport(
         self, request_id: int, router_id: str, transport_id: str

@@ -91,7 +91,7 @@ class DirectTransport(Transport):
             self.emit("rtcp", packet)
             return
         ssrc = int.from_bytes(packet[8:12], "big") if len(packet) >= 12 else None
-        for consumer in self._consumers.values():
+        for consumer in self._consumers():
             encoding = consumer.rtp_parameters["encodings"][0]
             if ssrc in (encoding.get("ssrc"), encoding.get("rtx", {}).get("ssrc")):
                 consumer.emit("rtp", packet)

@@ -139,15 +139,15 @@ class Metrics(Collector):
             snapshot.cpu[worker_label] = (usage["ru_utime"] / 1000, usage["ru_stime"] / 1000)
             snapshot.context_switches[worker_label] = (usage["ru_nvcsw"], usage["ru_nivcsw"])
             snapshot.events_queued[worker_label] = worker.queued_events
-        routers = list(worker._routers.values())
-        transports = [t for router in routers for t in list(router._transports.values())]
+        routers = worker._each_router()
+        registries = [router._objects for router in routers]
         snapshot.objects[(worker_label, "routers")] = len(routers)
-        snapshot.objects[(worker_label, "transports")] = len(transports)
-        snapshot.objects[(worker_label, "producers")] = sum(len(t._producers) for t in transports)
-        snapshot.objects[(worker_label, "consumers")] = sum(len(t._consumers) for t in transports)
+        snapshot.objects[(worker_label, "transports")] = sum(len(r.transports) for r in registries)
+        snapshot.objects[(worker_label, "producers")] = sum(len(r.producers) for r in registries)
+        snapshot.objects[(worker_label, "consumers")] = sum(len(r.consumers) for r in registries)
         for router in routers:
             room = self._room_label(router)
-            for transport in list(router._transports.values()):
+            for transport in router._objects.transports.all():
                 counts = await _transport_counts(transport)
                 if counts is None:
                     continue

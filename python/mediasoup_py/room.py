@@ -1108,7 +1108,7 @@ class Peer(RoomPeer):
             or data_producer.closed
         ):
             return
-        if self._room.router_of(transport) is not data_producer._transport._router:
+        if self._room.router_of(transport) is not data_producer.transport.router:
             _logger.warning(
                 "peer %s does not get data producer %s: it is on another worker",
                 quote(self._id),
@@ -1155,22 +1155,31 @@ class Peer(RoomPeer):
                 "appData": data_producer.app_data,
             },
         )
+        taken = await self._offer(message, "data consumer", consumer_id)
+        if not taken and not data_consumer.closed:
+            data_consumer.close()
+            self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id})
+
+    async def _offer(self, message: protocol.Request, what: str, offered_id: str) -> bool:
+        """Asks the client to take a consumer or data consumer (``newConsumer``,
+        ``newDataConsumer``): whether it did. A refusal, no answer in time, a nonsense
+        answer or the client going all count as not."""
         try:
             answer = await asyncio.wait_for(
-                self._channel.request(message), limits.client_request_timeout
+                self._channel.request(message), self._room.limits.client_request_timeout
             )
             protocol.parse_response(answer)
         except Exception as error:
             if not self._closed:
                 _logger.info(
-                    "peer %s did not take data consumer %s: %s",
+                    "peer %s did not take %s %s: %s",
                     quote(self._id),
-                    consumer_id,
+                    what,
+                    offered_id,
                     quote(str(error) or type(error).__name__),
                 )
-            if not data_consumer.closed:
-                data_consumer.close()
-                self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id})
+            return False
+        return True
 
     def _data_producer(self, data: dict[str, Any]) -> DataProducer:
         data_producer_id = _string(data, "dataProducerId")
@@ -1338,20 +1347,7 @@ class Peer(RoomPeer):
                 "producerPaused": consumer.producer_paused,
             },
         )
-        try:
-            answer = await asyncio.wait_for(
-                self._channel.request(message), limits.client_request_timeout
-            )
-            protocol.parse_response(answer)
-        except Exception as error:
-            # Refused, not answered in time, answered nonsense, or the client went.
-            if not self._closed:
-                _logger.info(
-                    "peer %s did not take consumer %s: %s",
-                    quote(self._id),
-                    consumer.id,
-                    quote(str(error) or type(error).__name__),
-                )
+        if not await self._offer(message, "consumer", consumer.id):
             self._drop_consumer(consumer)
             return
         if not consumer.closed:

@@ -40,6 +40,17 @@ fn process_certificate() -> Result<&'static DtlsCertificate, String> {
         .map_err(Clone::clone)
 }
 
+/// A transport's SCTP options from `(OS, MIS, maxMessageSize, sendBufferSize)`.
+fn sctp_config((os, mis, max_message_size, send_buffer_size): (u16, u16, u32, u32)) -> SctpConfig {
+    SctpConfig {
+        os,
+        mis,
+        max_message_size,
+        send_buffer_size,
+        ..SctpConfig::default()
+    }
+}
+
 /// A stream's delivery rules from mediasoup's `sctpStreamParameters` fields.
 fn reliability(
     ordered: bool,
@@ -438,23 +449,18 @@ impl PyWorkerChannel {
         }
         let ice_consent_timeout =
             (ice_consent_timeout > 0.0).then(|| Duration::from_secs_f64(ice_consent_timeout));
-        let sctp = sctp.map(|(os, mis, max_message_size, send_buffer_size)| SctpConfig {
-            os,
-            mis,
-            max_message_size,
-            send_buffer_size,
-            ..SctpConfig::default()
-        });
         let request = RouterRequest::CreateWebRtcTransport {
             transport_id,
             listen,
             ice_consent_timeout,
-            sctp,
+            sctp: sctp.map(sctp_config),
         };
         self.router(request_id, router_id, request)
     }
 
-    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, port, rtcp_mux, comedia, srtp_crypto_suite))]
+    /// `sctp`: `(OS, MIS, maxMessageSize, sendBufferSize)` to carry DataChannels over the
+    /// RTP tuple (plain and pipe transports, as mediasoup).
+    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, port, rtcp_mux, comedia, srtp_crypto_suite, sctp = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_plain_transport(
         &self,
@@ -466,6 +472,7 @@ impl PyWorkerChannel {
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: Option<&str>,
+        sctp: Option<(u16, u16, u32, u32)>,
     ) -> PyResult<()> {
         let srtp_profile = srtp_crypto_suite
             .map(crate::srtp::profile_from_name)
@@ -484,6 +491,7 @@ impl PyWorkerChannel {
             rtcp_mux,
             comedia,
             srtp_profile,
+            sctp: sctp.map(sctp_config),
         };
         self.router(request_id, router_id, request)
     }
