@@ -363,6 +363,24 @@ class Room(EventEmitter):
             raise errors.MediasoupTypeError(f"{field}: {peer_id!r} is already here", field)
         check_count("peers_per_room", len(self._peers), self._limits.peers_per_room)
 
+    async def consume_data(self, transport: Transport, data_producer: DataProducer) -> DataConsumer:
+        """A DataConsumer of ``data_producer`` (of any router of the room) on ``transport``
+        (on one of them): on another worker, the data producer is piped to the transport's
+        router first, and unpiped after its last data consumer there."""
+        router = self.router_of(transport)
+        if router is None:
+            raise errors.InvalidStateError("the transport is not in this room")
+        copy = await self._media.acquire_data(data_producer, router)
+        try:
+            data_consumer = await transport.consume_data(data_producer_id=copy.id)
+        except BaseException:
+            self._media.release_data(data_producer.id, router)
+            raise
+        data_consumer.observer.once(
+            "close", lambda: self._media.release_data(data_producer.id, router)
+        )
+        return data_consumer
+
     def hold(self) -> Callable[[], None]:
         """Keeps the room open without peers (for what uses its routers otherwise, such as
         WHIP sessions) until the returned release is called (once)."""
@@ -1116,8 +1134,9 @@ class Peer(RoomPeer):
         """A DataConsumer of ``owner``'s data producer (``None``: the application's, from
         :meth:`Room.add_data_producer`) for this peer, on its consuming transport, announced
         with a ``newDataConsumer`` request; one the client refuses or does not answer in
-        time is closed. A peer without SCTP gets none; so does one whose transport is on
-        another worker of the room (data producers are not piped)."""
+        time is closed. A peer without SCTP gets none. A data producer on another worker of
+        the room is piped to the peer's router first (and unpiped after its last data
+        consumer there)."""
         transport = next(
             (
                 t
@@ -1133,13 +1152,6 @@ class Peer(RoomPeer):
             or data_producer.closed
         ):
             return
-        if self._room.router_of(transport) is not data_producer.transport.router:
-            _logger.warning(
-                "peer %s does not get data producer %s: it is on another worker",
-                quote(self._id),
-                data_producer.id,
-            )
-            return
         limits = self._room.limits
         if len(self.data_consumers) >= limits.data_consumers_per_peer:
             _logger.warning(
@@ -1150,7 +1162,7 @@ class Peer(RoomPeer):
             )
             return
         try:
-            data_consumer = await transport.consume_data(data_producer_id=data_producer.id)
+            data_consumer = await self._room.consume_data(transport, data_producer)
         except errors.MediasoupError as error:
             _logger.warning(
                 "consuming data producer %s for peer %s failed: %s",
