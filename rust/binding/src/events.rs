@@ -135,6 +135,7 @@ struct TransportStatsOut {
     rtp_packets_received: u64,
     rtcp_packets_received: u64,
     rtcp_packets_malformed: u64,
+    packets_dropped_owner_behind: u64,
     available_outgoing_bitrate: Option<u64>,
     dropped_datagrams: DroppedOut,
     ice_state: Option<&'static str>,
@@ -155,6 +156,7 @@ impl From<&TransportStats> for TransportStatsOut {
             rtp_packets_received: stats.rtp_packets_received,
             rtcp_packets_received: stats.rtcp_packets_received,
             rtcp_packets_malformed: stats.rtcp_packets_malformed,
+            packets_dropped_owner_behind: stats.packets_dropped_owner_behind,
             available_outgoing_bitrate: stats.available_outgoing_bitrate,
             dropped_datagrams: DroppedOut {
                 stun: stats.drops.stun,
