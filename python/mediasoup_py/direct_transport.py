@@ -78,8 +78,12 @@ class DirectTransport(Transport):
         )
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup-style statistics (one ``direct-transport`` entry)."""
-        _, entry = await self._native_stats("direct-transport")
+        """mediasoup-style statistics (one ``direct-transport`` entry), with
+        ``packetsDroppedOwnerBehind``: packets for this process dropped because the asyncio
+        loop fell too far behind to take them (the worker holds a bounded backlog, never
+        waits)."""
+        stats, entry = await self._native_stats("direct-transport")
+        entry["packetsDroppedOwnerBehind"] = stats["packetsDroppedOwnerBehind"]
         return [entry]
 
     def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:

@@ -497,7 +497,7 @@ class V2Peer(RoomPeer):
         plain = fields.get("plainRtpParameters")
         if plain is not None:
             return await self._create_plain_transport(transport_id, plain, app_data)
-        listen_infos = _listen_infos(self._room._listen_infos, fields.get("options"))
+        listen_infos = _listen_infos(self._room.listen_infos, fields.get("options"))
         transport = await self._room.router.create_webrtc_transport(
             listen_infos=listen_infos, app_data=app_data
         )
@@ -519,7 +519,7 @@ class V2Peer(RoomPeer):
         self, transport_id: int, plain: object, app_data: dict[str, Any]
     ) -> dict[str, Any]:
         remote_ip, remote_port = _plain_rtp_parameters(plain)
-        listen = self._room._listen_infos[0]
+        listen = self._room.listen_infos[0]
         transport = await self._room.router.create_plain_transport(
             listen_info={"protocol": "udp", "ip": listen["ip"]}, rtcp_mux=True, app_data=app_data
         )

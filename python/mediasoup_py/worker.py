@@ -161,6 +161,12 @@ class Worker(EventEmitter):
         return self._closed
 
     @property
+    def queued_events(self) -> int:
+        """Responses, events and DirectTransport packets the worker holds for this
+        process that the asyncio loop has not taken yet (0 once closed)."""
+        return 0 if self._closed else self._channel.queued_events()
+
+    @property
     def dtls_fingerprints(self) -> list[dict[str, str]]:
         """The fingerprints of this worker's DTLS certificate (sha-1 to sha-512)."""
         return list(self._channel.dtls_fingerprints())

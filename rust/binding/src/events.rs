@@ -105,6 +105,7 @@ struct SctpIncomingDropsOut {
     stream_out_of_range: u64,
     invalid_dcep: u64,
     unknown_ppid: u64,
+    too_large: u64,
 }
 
 /// Messages an SCTP association refused to send (mediasoup_py's own counters).
@@ -134,6 +135,7 @@ struct TransportStatsOut {
     rtp_packets_received: u64,
     rtcp_packets_received: u64,
     rtcp_packets_malformed: u64,
+    packets_dropped_owner_behind: u64,
     available_outgoing_bitrate: Option<u64>,
     dropped_datagrams: DroppedOut,
     ice_state: Option<&'static str>,
@@ -154,6 +156,7 @@ impl From<&TransportStats> for TransportStatsOut {
             rtp_packets_received: stats.rtp_packets_received,
             rtcp_packets_received: stats.rtcp_packets_received,
             rtcp_packets_malformed: stats.rtcp_packets_malformed,
+            packets_dropped_owner_behind: stats.packets_dropped_owner_behind,
             available_outgoing_bitrate: stats.available_outgoing_bitrate,
             dropped_datagrams: DroppedOut {
                 stun: stats.drops.stun,
@@ -177,6 +180,7 @@ impl From<&TransportStats> for TransportStatsOut {
                     stream_out_of_range: incoming.stream_out_of_range,
                     invalid_dcep: incoming.invalid_dcep,
                     unknown_ppid: incoming.unknown_ppid,
+                    too_large: incoming.too_large,
                 },
                 outgoing: SctpOutgoingDropsOut {
                     send_buffer_full: outgoing.send_buffer_full,

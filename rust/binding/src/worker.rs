@@ -19,7 +19,7 @@ use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
     ConsumerRequest, DataConsumerRequest, DataProducerRequest, ListenAddress, ProducerRequest,
     Request, RouterRequest, RtpObserverOptions, RtpObserverRequest, TransportRequest, WebRtcListen,
-    WebRtcServerRequest, WorkerRequest,
+    WebRtcServerRequest, WorkerEvent, WorkerRequest,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -310,12 +310,21 @@ impl PyWorkerChannel {
 
     /// Every response and event queued since the last call, as dicts.
     fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = self.handle()?.events().drain();
+        let queue = self.handle()?.events();
         let list = PyList::empty(py);
-        for event in &events {
-            list.append(event_object(py, event)?)?;
+        for event in queue.drain() {
+            list.append(event_object(py, &event)?)?;
+            // Its bytes are in Python's own object now: the worker reuses the buffer.
+            if let WorkerEvent::DirectPacket { packet, .. } = event {
+                queue.recycle(packet);
+            }
         }
         Ok(list)
+    }
+
+    /// How many responses and events wait for `drain()` (the owner's backlog).
+    fn queued_events(&self) -> PyResult<usize> {
+        Ok(self.handle()?.events().len())
     }
 
     /// The DTLS fingerprints this worker presents, in mediasoup's form.

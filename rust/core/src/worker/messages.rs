@@ -3,6 +3,7 @@
 //! values; the Python binding converts them.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::log::{LogFilter, LogLevel, LogTag};
@@ -456,6 +457,8 @@ pub struct TransportStats {
     /// RTP packets its producers sent above its `max_incoming_bitrate` (beyond a tolerance),
     /// dropped rather than forwarded.
     pub rtp_packets_over_max_incoming_bitrate: u64,
+    /// A DirectTransport's packets dropped because its owner had too many waiting.
+    pub packets_dropped_owner_behind: u64,
     /// With SCTP: what its association dropped of what arrived, and refused to send.
     pub sctp: Option<(SctpDropCounters, SctpRefusedCounters)>,
 }
@@ -562,7 +565,7 @@ pub enum WorkerEvent {
     /// A packet a DirectTransport sends (a consumer's RTP, or RTCP), for its owner.
     DirectPacket {
         /// The DirectTransport.
-        transport_id: String,
+        transport_id: Arc<str>,
         /// RTCP rather than RTP.
         rtcp: bool,
         /// The packet.
