@@ -684,21 +684,21 @@ class V2Peer(RoomPeer):
         transport_id = _client_id(fields, key)
         transport = self.transports.get(transport_id)
         if transport is None:
-            raise errors.MediasoupTypeError(f"{key}: no transport {transport_id}", key)
+            raise errors.UnknownIdError(f"{key}: no transport {transport_id}", key)
         return transport
 
     def _producer(self, fields: dict[str, Any]) -> Producer:
         producer_id = _client_id(fields)
         producer = self.producers.get(producer_id)
         if producer is None:
-            raise errors.MediasoupTypeError(f"id: no producer {producer_id}", "id")
+            raise errors.UnknownIdError(f"id: no producer {producer_id}", "id")
         return producer
 
     def _consumer(self, fields: dict[str, Any]) -> V2Consumer:
         consumer_id = _client_id(fields)
         consumer = self.consumers.get(consumer_id)
         if consumer is None:
-            raise errors.MediasoupTypeError(f"id: no consumer {consumer_id}", "id")
+            raise errors.UnknownIdError(f"id: no consumer {consumer_id}", "id")
         return consumer
 
     def _on_transport_closed(self, transport_id: int, transport: Transport) -> None:

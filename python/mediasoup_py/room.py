@@ -846,7 +846,7 @@ class Peer(RoomPeer):
         transport_id = _string(data, "transportId")
         transport = self.transports.get(transport_id)
         if transport is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.transportId: no transport {transport_id!r}", "data.transportId"
             )
         return transport
@@ -855,7 +855,7 @@ class Peer(RoomPeer):
         producer_id = _string(data, "producerId")
         producer = self.producers.get(producer_id)
         if producer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.producerId: no producer {producer_id!r}", "data.producerId"
             )
         return producer
@@ -864,7 +864,7 @@ class Peer(RoomPeer):
         consumer_id = _string(data, "consumerId")
         consumer = self.consumers.get(consumer_id)
         if consumer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.consumerId: no consumer {consumer_id!r}", "data.consumerId"
             )
         return consumer
@@ -1222,7 +1222,7 @@ class Peer(RoomPeer):
         data_producer_id = _string(data, "dataProducerId")
         data_producer = self.data_producers.get(data_producer_id)
         if data_producer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.dataProducerId: no data producer {data_producer_id!r}",
                 "data.dataProducerId",
             )
