@@ -50,8 +50,11 @@ __all__ = ["SignalingServer", "check_origin", "is_loopback"]
 _logger = logging.getLogger("mediasoup_py.signaling")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# The WebSocket's ping interval: a client that stops answering pings is dropped.
-HEARTBEAT_S = 5.0
+# The WebSocket's ping interval: a client that does not answer a ping within half of it is
+# dropped, with its transports. protoo's server (websocket-node) pings every 20 s and waits 10
+# s: with 5 s (a 2.5 s wait) a loaded host dropped participants whose answer was late (the
+# demo's tab-and-bot call lost a peer a few seconds in, at load 12-14).
+HEARTBEAT_S = 20.0
 # protoo's WebSocket subprotocol (protoo-client asks for it; the browser drops a connection
 # whose server does not pick it).
 PROTOO_SUBPROTOCOL = "protoo"
