@@ -350,6 +350,9 @@ impl Worker {
                     );
                     self.deliver(&deliveries, ppid, &payload, now);
                 }
+                SctpEvent::MessageDropped { stream_id, reason } => {
+                    self.data.routes.count_sctp_drop(slot, stream_id, reason);
+                }
                 SctpEvent::BufferedAmountLow {
                     stream_id,
                     buffered_amount,
