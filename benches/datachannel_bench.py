@@ -71,6 +71,30 @@ MAX_LOSS_PERCENT = 0.1
 # The load tool's own bounds on connecting and associating every transport.
 CONNECT_SECONDS = 80
 LONGEST_RUN_SECONDS = 600
+# How mediasoup_py's worker threads are named (the kernel keeps 15 characters).
+WORKER_THREAD_PREFIX = "mediasoup_py-wo"
+
+
+def cpu_arguments(peer_pid: int, ready: dict[str, Any]) -> list[str]:
+    """The load tool's CPU accounting, the same for both servers: the whole server (every
+    process of it: mediasoup's worker and its Node process, which handles the worker's
+    notifications as mediasoup_py's Python thread does), and apart its data plane
+    (mediasoup's worker process, mediasoup_py's worker threads)."""
+    server_pid = ready["cpuPid"]
+    if "workerPid" in ready:
+        pids, parts = {server_pid, peer_pid}, [str(ready["workerPid"])]
+    else:
+        pids, parts = {server_pid}, worker_threads(server_pid)
+    arguments = [argument for pid in sorted(pids) for argument in ("--cpu-pid", str(pid))]
+    return arguments + [argument for part in parts for argument in ("--cpu-part", str(part))]
+
+
+def worker_threads(pid: int) -> list[str]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if (task / "comm").read_text().startswith(WORKER_THREAD_PREFIX):
+            found.append(f"{pid}/{task.name}")
+    return sorted(found)
 
 
 def peer_arguments(client: WebRtcClient, consumers: int, seconds: float) -> list[str]:
@@ -134,7 +158,7 @@ def run_once(
             *("--webrtc-cert", str(client.certificate), "--webrtc-key", str(client.private_key)),
             *("--peers", str(write_peers_file(ready, client)), "--rate", str(rate)),
             *("--size", str(options.size), "--seconds", str(options.seconds)),
-            *("--warmup", str(WARMUP_SECONDS), "--cpu-pid", str(ready["cpuPid"])),
+            *("--warmup", str(WARMUP_SECONDS), *cpu_arguments(peer.pid, ready)),
             *("--receiver-threads", str(options.receiver_threads)),
         ]
         load = subprocess.run(
@@ -157,6 +181,7 @@ def figures(load: dict[str, Any]) -> dict[str, Any]:
     delivered = load["received_measured"]
     window = load["window_seconds"]
     cpu_seconds = load.get("cpu_seconds")
+    data_plane_seconds = load.get("cpu_part_seconds")
     offered_measured = load["sent_measured"] + load["refused_measured"]
     loss_percent = 100 * (1 - delivered / expected) if expected else None
     refused_percent = 100 * load["refused_measured"] / offered_measured if offered_measured else 0
@@ -174,6 +199,9 @@ def figures(load: dict[str, Any]) -> dict[str, Any]:
         "latency_p999_us": latency["p999"],
         "cpu_percent": load.get("cpu_percent"),
         "cpu_us_per_message": 1e6 * cpu_seconds / delivered if cpu_seconds and delivered else None,
+        "data_plane_us_per_message": (
+            1e6 * data_plane_seconds / delivered if data_plane_seconds and delivered else None
+        ),
         "delivered_per_core_second": delivered / cpu_seconds if cpu_seconds else None,
         # The busiest of the load tool's threads: near 100 % it, not the SFU, is the limit.
         "load_tool_busiest_thread_percent": max(
@@ -192,6 +220,7 @@ MEDIAN_FIELDS = (
     "latency_p999_us",
     "cpu_percent",
     "cpu_us_per_message",
+    "data_plane_us_per_message",
     "delivered_per_core_second",
     "load_tool_busiest_thread_percent",
 )
@@ -256,6 +285,7 @@ COLUMNS = (
     ("latency_p999_us", "p99.9 µs", 0),
     ("cpu_percent", "SFU CPU %", 1),
     ("cpu_us_per_message", "CPU µs/msg", 2),
+    ("data_plane_us_per_message", "data plane µs/msg", 2),
     ("delivered_per_core_second", "msg/s per core", 0),
     ("load_tool_busiest_thread_percent", "tool busiest thread %", 0),
     ("sustained", "sustained", None),
@@ -275,15 +305,18 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['seconds']:.0f} s per run (the first {WARMUP_SECONDS:.0f} s not measured),"
         f" {report['repeats']} repeats per rate and implementation, in turn; medians below.",
         "- Sustained: <= 0.1% of messages lost and no send refused by the load tool's SCTP"
-        " (its send buffer full). CPU is the SFU process's (mediasoup: its worker process;"
-        " mediasoup_py: the Python process, worker threads included) over the measured"
-        " window, per message delivered to one receiver.",
+        " (its send buffer, 16 MiB as a browser's, full). SFU CPU is the whole server's over"
+        " the measured window (mediasoup: its worker process and its Node process;"
+        " mediasoup_py: its Python process, worker threads included), per message delivered"
+        " to one receiver; data plane is mediasoup's worker process alone and mediasoup_py's"
+        " worker threads alone.",
     ]
     if not report["peers_measured"]:
         lines.append("- mediasoup was not measured (run with `--peers mediasoup`): no ratios.")
     for failure in report["failures"]:
-        lines.append(f"- FAILED: {failure['implementation']} at {failure['rate']}/s: "
-                     f"{failure['error']}")
+        lines.append(
+            f"- FAILED: {failure['implementation']} at {failure['rate']}/s: {failure['error']}"
+        )
     lines += ["", "| " + " | ".join(title for _, title, _ in COLUMNS) + " |"]
     lines.append("|" + "---|" * len(COLUMNS))
     for row in rows:
@@ -316,21 +349,24 @@ def ratios(rows: Sequence[dict[str, Any]], peers: Sequence[str]) -> list[str]:
     lines = []
     for peer in peers:
         lines += [
-            "| offered msg/s | CPU µs/msg | msg/s per core | p50 | p99 |",
-            "|---|---|---|---|---|",
+            "| offered msg/s | CPU µs/msg | data plane µs/msg | msg/s per core | p50 | p99 |",
+            "|---|---|---|---|---|---|",
         ]
         for (rate, name), ours in by_key.items():
             theirs = by_key.get((rate, peer))
             if name != OURS or theirs is None:
                 continue
 
-            def ratio(key: str, ours: dict[str, Any] = ours, theirs: dict[str, Any] = theirs) -> str:
+            def ratio(
+                key: str, ours: dict[str, Any] = ours, theirs: dict[str, Any] = theirs
+            ) -> str:
                 if not ours[key] or not theirs[key]:
                     return "-"
                 return f"{ours[key] / theirs[key]:.2f}"
 
             lines.append(
                 f"| {rate:,} | {ratio('cpu_us_per_message')} |"
+                f" {ratio('data_plane_us_per_message')} |"
                 f" {ratio('delivered_per_core_second')} | {ratio('latency_p50_us')} |"
                 f" {ratio('latency_p99_us')} |"
             )
@@ -385,8 +421,11 @@ def main(arguments: Sequence[str] | None = None) -> int:
                         if implementation.name == OURS:
                             raise
                         failures.append(
-                            {"implementation": implementation.name, "rate": rate,
-                             "error": str(error)}
+                            {
+                                "implementation": implementation.name,
+                                "rate": rate,
+                                "error": str(error),
+                            }
                         )
                         console.print(f"{rate:>7}/s {implementation.name:<13} FAILED: {error}")
                         continue
@@ -400,6 +439,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
                         f"  p99 {number(run['latency_p99_us']):>6} µs"
                         f"  CPU {number(run['cpu_percent'], 1):>5} %"
                         f"  {number(run['cpu_us_per_message'], 2):>6} µs/msg"
+                        f" (data plane {number(run['data_plane_us_per_message'], 2)})"
                         f"  tool {number(run['load_tool_busiest_thread_percent'])} %"
                     )
                     time.sleep(PAUSE_SECONDS)

@@ -237,7 +237,9 @@ def client_fingerprint(arguments: argparse.Namespace) -> dict[str, str] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scenario", choices=["fanout", "conference", "datachannels"], default="fanout")
+    parser.add_argument(
+        "--scenario", choices=["fanout", "conference", "datachannels"], default="fanout"
+    )
     parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--kind", choices=["video", "audio"], default="video")
     parser.add_argument("--participants", type=int, default=4)

@@ -10,15 +10,16 @@
 //! DataConsumer stream. Every message carries its sequence number and send time in its first
 //! 16 bytes. Only messages sent after `--warmup` and before `--seconds` are measured: how many
 //! reached each receiver, reordering, send-to-receive latency (µs percentiles), and the CPU
-//! of `--cpu-pid` (the SFU) and of each of the load tool's threads over that window. A send
-//! the load tool's own SCTP refuses (its send buffer full: the SFU is not acknowledging what
-//! it was sent) is counted apart, not sent. Receivers count for `RECEIVE_GRACE` after sending
+//! of the SFU (the `--cpu-pid` processes together, and apart the `--cpu-part` threads or
+//! processes among them) and of each of the load tool's threads over that window. A send
+//! the load tool's own SCTP refuses (its send buffer, as large as a browser's, full: the SFU
+//! is not acknowledging what it was sent) is counted apart, not sent. Receivers count for `RECEIVE_GRACE` after sending
 //! stops (retransmissions still in flight). Every run is bounded: `--seconds` <= 600.
 //!
 //! Usage:
 //!     mediasoup-datachannel-load --webrtc-cert cert.pem --webrtc-key key.pem \
 //!         --peers peers.json --rate 5000 --size 1024 --seconds 6 --warmup 1 \
-//!         [--cpu-pid PID] [--receiver-threads 1]
+//!         [--cpu-pid PID]... [--cpu-part PID[/TID]]... [--receiver-threads 1]
 //!
 //! The peers file: `{"sender": T, "receivers": [T, ...]}`, each T the SFU transport's
 //! `address`, `usernameFragment`, `password`, `fingerprint` {algorithm, value} and the
@@ -48,8 +49,8 @@ use mio::{Events, Interest, Poll, Token};
 use serde::Deserialize;
 
 const USAGE: &str = "usage: mediasoup-datachannel-load --webrtc-cert FILE --webrtc-key FILE \
---peers FILE --rate MSGS_PER_S [--size 1024] [--seconds 6] [--warmup 1] [--cpu-pid PID] \
-[--receiver-threads 1]";
+--peers FILE --rate MSGS_PER_S [--size 1024] [--seconds 6] [--warmup 1] [--cpu-pid PID]... \
+[--cpu-part PID[/TID]]... [--receiver-threads 1]";
 const LONGEST_RUN_SECONDS: f64 = 600.0;
 /// How long every SCTP association together may take to establish.
 const ASSOCIATE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -57,6 +58,10 @@ const ASSOCIATE_TIMEOUT: Duration = Duration::from_secs(20);
 const RECEIVE_GRACE: Duration = Duration::from_secs(2);
 /// The sender's pacing step.
 const SEND_TICK: Duration = Duration::from_millis(1);
+/// The load tool's send buffer: a browser's (Chromium queues up to 16 MiB on a DataChannel
+/// before refusing), so a burst after the tool was descheduled on a busy machine is queued,
+/// not refused; a rate the SFU cannot take shows as latency and then loss.
+const SEND_BUFFER_SIZE: u32 = 16 << 20;
 /// Sequence number and send time (ns since the run's epoch), both big-endian u64.
 const STAMP_LEN: usize = 16;
 
@@ -82,7 +87,12 @@ struct Options {
     size: usize,
     seconds: f64,
     warmup: f64,
-    cpu_pid: Option<u32>,
+    /// The SFU's processes (summed): mediasoup's worker and its Node process, or the Python
+    /// process that holds mediasoup_py's worker threads.
+    cpu_pids: Vec<u32>,
+    /// Parts of those (processes, or threads given as PID/TID) whose CPU is also reported
+    /// on its own: the data plane (mediasoup's worker process, mediasoup_py's worker threads).
+    cpu_parts: Vec<CpuSource>,
     receiver_threads: usize,
 }
 
@@ -95,7 +105,8 @@ fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options,
         size: 1024,
         seconds: 6.0,
         warmup: 1.0,
-        cpu_pid: None,
+        cpu_pids: Vec::new(),
+        cpu_parts: Vec::new(),
         receiver_threads: 1,
     };
     while let Some(flag) = arguments.next() {
@@ -117,7 +128,11 @@ fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Options,
             "--size" => options.size = number(&value)? as usize,
             "--seconds" => options.seconds = number(&value)?,
             "--warmup" => options.warmup = number(&value)?,
-            "--cpu-pid" => options.cpu_pid = Some(number(&value)? as u32),
+            "--cpu-pid" => options.cpu_pids.push(number(&value)? as u32),
+            "--cpu-part" => options.cpu_parts.push(match value.split_once('/') {
+                Some((pid, tid)) => CpuSource::Thread(number(pid)? as u32, number(tid)? as u32),
+                None => CpuSource::Process(number(&value)? as u32),
+            }),
             "--receiver-threads" => options.receiver_threads = number(&value)? as usize,
             _ => return Err(format!("unknown option {flag}")),
         }
@@ -150,7 +165,10 @@ struct Endpoint {
 
 impl Endpoint {
     fn new(link: Link, stream_id: u16, now: Instant) -> Self {
-        let mut sctp = SctpAssociation::new(SctpConfig::default());
+        let mut sctp = SctpAssociation::new(SctpConfig {
+            send_buffer_size: SEND_BUFFER_SIZE,
+            ..SctpConfig::default()
+        });
         sctp.start(SctpRole::Client);
         Endpoint {
             link,
@@ -511,18 +529,33 @@ fn sleep_until(deadline: Instant) {
     }
 }
 
-/// CPU seconds of each of `ids` (processes or threads) from `from` to `to`.
-fn cpu_seconds(ids: &[u32], from: Instant, to: Instant) -> Vec<Option<f64>> {
+/// A process or one thread of one, whose CPU time is taken.
+#[derive(Debug, Clone, Copy)]
+enum CpuSource {
+    Process(u32),
+    Thread(u32, u32),
+}
+
+impl CpuSource {
+    fn ticks(self) -> Option<u64> {
+        match self {
+            CpuSource::Process(pid) => process::sample(pid).map(|sample| sample.cpu_ticks),
+            CpuSource::Thread(pid, tid) => process::thread_cpu_ticks(pid, tid),
+        }
+    }
+}
+
+/// CPU seconds of each of `sources` from `from` to `to`.
+fn cpu_seconds(sources: &[CpuSource], from: Instant, to: Instant) -> Vec<Option<f64>> {
     sleep_until(from);
-    let first: Vec<_> = ids.iter().map(|&id| process::sample(id)).collect();
+    let first: Vec<_> = sources.iter().map(|source| source.ticks()).collect();
     sleep_until(to);
-    ids.iter()
+    sources
+        .iter()
         .zip(first)
-        .map(|(&id, first)| {
-            let (first, last) = (first?, process::sample(id)?);
-            Some(
-                last.cpu_ticks.saturating_sub(first.cpu_ticks) as f64 / process::ticks_per_second(),
-            )
+        .map(|(source, first)| {
+            let ticks = source.ticks()?.saturating_sub(first?);
+            Some(ticks as f64 / process::ticks_per_second())
         })
         .collect()
 }
@@ -593,13 +626,15 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
     }
     let sender_group = Group::new(endpoints)?;
     let measured_from = epoch + Duration::from_secs_f64(options.warmup);
-    let mut watched: Vec<u32> = (0..threads)
-        .map(|_| thread_ids_in.recv())
+    let own = std::process::id();
+    let mut watched: Vec<CpuSource> = (0..threads)
+        .map(|_| thread_ids_in.recv().map(|tid| CpuSource::Thread(own, tid)))
         .collect::<Result<_, _>>()
         .map_err(|_| "a receiver thread did not start")?;
     // The sender runs on this thread; the watcher samples it, the receivers and the SFU.
-    watched.insert(0, thread_id());
-    watched.extend(options.cpu_pid);
+    watched.insert(0, CpuSource::Thread(own, thread_id()));
+    watched.extend(options.cpu_pids.iter().map(|&pid| CpuSource::Process(pid)));
+    watched.extend(&options.cpu_parts);
     let watcher = std::thread::spawn(move || cpu_seconds(&watched, measured_from, send_end));
     let sent = send(sender_group, options, epoch, window, send_end, until)?;
     let mut per_receiver_measured = Vec::new();
@@ -618,7 +653,12 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
     let received_measured: u64 = per_receiver_measured.iter().sum();
     let expected = sent.sent_measured * per_receiver_measured.len() as u64;
     let percentile = |quantile| latency.percentile(quantile);
-    let sfu_cpu = options.cpu_pid.and(*cpu.last().unwrap_or(&None));
+    let sum = |seconds: &[Option<f64>]| -> Option<f64> {
+        (!seconds.is_empty()).then(|| seconds.iter().flatten().sum())
+    };
+    let sfu = &cpu[threads + 1..];
+    let (sfu_cpu, sfu_part_cpu) = sfu.split_at(options.cpu_pids.len());
+    let (sfu_cpu, sfu_part_cpu) = (sum(sfu_cpu), sum(sfu_part_cpu));
     Ok(serde_json::json!({
         "receivers": per_receiver_measured.len(),
         "size": options.size,
@@ -648,6 +688,7 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
         "sender_thread_cpu_seconds": cpu[0],
         "receiver_threads_cpu_seconds": &cpu[1..=threads],
         "cpu_seconds": sfu_cpu,
+        "cpu_part_seconds": sfu_part_cpu,
         "cpu_percent": sfu_cpu.map(|seconds| 100.0 * seconds / window_seconds),
     }))
 }
