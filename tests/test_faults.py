@@ -130,7 +130,7 @@ def test_closing_the_server_while_media_flows_frees_everything_within_a_second()
         sink.setblocking(False)
         egress = await room.router.create_plain_transport(listen_info=LOOPBACK)
         await egress.connect(ip="127.0.0.1", port=sink.getsockname()[1])
-        producer_id = next(iter(room.router._producers))
+        producer_id = (await room.router.dump())["mapProducerIdConsumerIds"][0]["key"]
         await egress.consume(producer_id=producer_id, rtp_capabilities=room.rtp_capabilities)
         ports = [ingress.tuple["localPort"], egress.tuple["localPort"]]
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -291,26 +291,31 @@ class RoomLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def no_orphans_or_leftovers(self) -> None:
-        router = self.room.router
+        """What the peers hold is what the worker has: its dump of the router (transports,
+        producers, and each consumer with its producer), not Python's tables."""
+        dump = self.run(self.room.router.dump())
         peers = self.open_peers()
         assert {p.id for p in peers} == {p.id for p in self.room.peers}
         transports = [t for p in peers for t in p.transports.values()]
         assert all(not t.closed for t in transports)
-        assert {t.id for t in transports} == set(router._transports)
+        assert {t.id for t in transports} == set(dump["transportIds"])
         producers = [pr for p in peers for pr in p.producers.values()]
         assert all(not pr.closed for pr in producers)
-        assert {pr.id for pr in producers} == set(router._producers)
+        assert {pr.id for pr in producers} == {e["key"] for e in dump["mapProducerIdConsumerIds"]}
+        expected_consumers: dict[str, str] = {}
         for peer in self.v2_peers():
             for consumer in peer.consumers.values():
                 assert not consumer.closed
                 assert not consumer.source.closed
-                assert consumer.source.id in router._producers
                 if consumer.consumer is not None:
                     assert not consumer.consumer.closed
+                    expected_consumers[consumer.consumer.id] = consumer.source.id
         for v3_peer in self.v3_peers():
             for v3_consumer in v3_peer.consumers.values():
                 assert not v3_consumer.closed
-                assert v3_consumer.producer_id in router._producers
+                expected_consumers[v3_consumer.id] = v3_consumer.producer_id
+        worker_consumers = {e["key"]: e["value"] for e in dump["mapConsumerIdProducerId"]}
+        assert worker_consumers == expected_consumers
 
     @invariant()
     def v2_peers_consume_every_producer_of_the_others(self) -> None:

@@ -590,3 +590,129 @@ def test_the_active_speaker_detector_follows_the_rooms_audio_levels() -> None:
         return changes
 
     assert asyncio.run(in_room(body)) == [("ann", True), ("ben", True), (None, True), ("ben", True)]
+
+
+def test_v2_transport_producer_and_consumer_notifications_both_ways() -> None:
+    """What the earlier tests leave out: the client's ``updateTransport``, ``closeTransport``,
+    ``resumeProducer``, ``pauseConsumer``, ``resumeConsumer`` and ``enable*Stats`` /
+    ``disable*Stats``, and the server's ``transportClosed``, ``transportStats``,
+    ``producerClosed``, ``producerStats``, ``consumerStats`` and
+    ``consumerPreferredProfileSet``, each with v2's fields."""
+
+    async def body(room: mediasoup_py.Room) -> None:
+        alice, bob = V2Client(room, "alice"), V2Client(room, "bob")
+        await alice.join()
+        await alice.request(
+            "createTransport", id=11, direction="send", dtlsParameters=CLIENT_DTLS, appData={}
+        )
+        await alice.request("createTransport", id=12, direction="send", appData={"n": 12})
+        await alice.request(
+            "createProducer",
+            id=21,
+            kind="video",
+            transportId=11,
+            rtpParameters=video_parameters(1000, simulcast=True),
+            paused=False,
+            appData={"source": "camera"},
+        )
+        await alice.request(
+            "createProducer",
+            id=22,
+            kind="audio",
+            transportId=11,
+            rtpParameters=audio_parameters(2000),
+            paused=False,
+            appData={"source": "mic"},
+        )
+        assert alice.peer is not None
+        video = alice.peer.producers[21]
+        joined = await bob.join()
+        consumers = {c["kind"]: c for c in joined["peers"][0]["consumers"]}
+        camera_id = consumers["video"]["id"]
+        await bob.request("createTransport", id=31, direction="recv", appData={})
+        await bob.request("enableConsumer", id=camera_id, transportId=31, paused=False)
+        assert bob.peer is not None
+        camera = bob.peer.consumers[camera_id]
+        assert camera.consumer is not None
+
+        # updateTransport gives the recv transport the client's DTLS parameters...
+        recv = bob.peer.transports[31]
+        await bob.notify("updateTransport", id=31, dtlsParameters=CLIENT_DTLS)
+        with pytest.raises(errors.InvalidStateError):
+            await recv.connect(dtls_parameters=CLIENT_DTLS)  # type: ignore[arg-type]
+        assert not bob.told("transportClosed")
+
+        # ...the stats the client asks for come every interval (at least 1 s), and stop.
+        await alice.notify("enableTransportStats", id=11, interval=1000)
+        await alice.notify("enableProducerStats", id=21, interval=1000)
+        await bob.notify("enableConsumerStats", id=camera_id, interval=1000)
+        await asyncio.sleep(1.3)
+        (transport_stats,) = alice.told("transportStats")
+        assert transport_stats["id"] == 11
+        assert transport_stats["stats"][0]["type"] == "webrtc-transport"
+        (producer_stats,) = alice.told("producerStats")
+        assert producer_stats["id"] == 21
+        assert isinstance(producer_stats["stats"], list)
+        (consumer_stats,) = bob.told("consumerStats")
+        assert (consumer_stats["id"], consumer_stats["peerName"]) == (camera_id, "alice")
+        assert consumer_stats["stats"][0]["type"] == "outbound-rtp"
+        await alice.notify("disableTransportStats", id=11)
+        await alice.notify("disableProducerStats", id=21)
+        await bob.notify("disableConsumerStats", id=camera_id)
+        await asyncio.sleep(1.2)
+        assert len(alice.told("transportStats")) == 1
+        assert len(alice.told("producerStats")) == 1
+        assert len(bob.told("consumerStats")) == 1
+
+        # The client pauses and resumes its consumer: the worker's consumer follows.
+        await bob.notify("pauseConsumer", id=camera_id)
+        assert camera.consumer.paused
+        await bob.notify("resumeConsumer", id=camera_id)
+        assert not camera.consumer.paused
+        # The client resumes a producer it paused: bob hears of both, alice of neither.
+        await alice.notify("pauseProducer", id=21, appData={})
+        await alice.notify("resumeProducer", id=21, appData={})
+        assert not video.paused
+        assert [n["method"] for n in bob.notifications if n["id"] == camera_id][-2:] == [
+            "consumerPaused",
+            "consumerResumed",
+        ]
+        assert not alice.told("producerPaused")
+        assert not alice.told("producerResumed")
+
+        # The server sets the consumer's profile: the client is told.
+        await camera.set_preferred_profile("medium")
+        assert bob.told("consumerPreferredProfileSet")[-1] == protocol_v2.notification(
+            "consumerPreferredProfileSet",
+            {"id": camera_id, "peerName": "alice", "profile": "medium"},
+        )
+        assert camera.consumer.preferred_layers == {"spatialLayer": 1, "temporalLayer": 0}
+
+        # A second updateTransport cannot be applied: v2 closes the transport and says so.
+        await bob.notify("updateTransport", id=31, dtlsParameters=CLIENT_DTLS)
+        assert bob.told("transportClosed") == [
+            protocol_v2.notification("transportClosed", {"id": 31, "appData": {}})
+        ]
+        assert recv.closed
+
+        # The server closes a producer: its client hears producerClosed, bob consumerClosed.
+        alice.peer.producers[22].close()
+        assert alice.told("producerClosed") == [
+            protocol_v2.notification(
+                "producerClosed", {"id": 22, "peerName": "alice", "appData": {"source": "mic"}}
+            )
+        ]
+        # The client closes a transport: not told back. The server closes one: told.
+        sending = alice.peer.transports[11]
+        await alice.notify("closeTransport", id=11, appData={})
+        assert sending.closed
+        assert video.closed
+        assert not alice.told("transportClosed")
+        alice.peer.transports[12].close()
+        assert alice.told("transportClosed") == [
+            protocol_v2.notification(
+                "transportClosed", {"id": 12, "appData": {"n": 12, "direction": "send"}}
+            )
+        ]
+
+    asyncio.run(in_room(body))

@@ -267,4 +267,4 @@ def test_hostile_offers_get_400_and_leave_nothing_behind(
             )
         )
     assert not whip.sessions
-    assert not router._transports
+    assert not loop.run_until_complete(router.dump())["transportIds"]

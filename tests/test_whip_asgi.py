@@ -79,7 +79,7 @@ async def exchange() -> dict[str, Any]:
         location = created[1].get("location", "")
         results["deleted"] = await call(app, "DELETE", location, {}, b"")
         results["sessions"] = len(endpoint.sessions)
-        results["transports"] = len(router._transports)
+        results["transports"] = len((await router.dump())["transportIds"])
         return results
     finally:
         worker.close()

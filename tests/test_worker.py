@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
+import hmac
 import logging
 import os
 import socket
@@ -11,7 +13,7 @@ import struct
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pytest
 
@@ -23,19 +25,48 @@ STUN_MAGIC_COOKIE = 0x2112A442
 LOOPBACK = [{"protocol": "udp", "ip": "127.0.0.1"}]
 
 
-def forged_binding_request(server_ufrag: str) -> bytes:
-    """A well-formed ICE check (RFC 8489 framing, built here with struct) whose
-    MESSAGE-INTEGRITY was not made with the transport's password."""
+def binding_request(
+    username: str, integrity: Literal["valid", "forged", "absent"], password: str = ""
+) -> bytes:
+    """An ICE check (RFC 8489 framing, built here with struct and hmac): USERNAME, PRIORITY,
+    USE-CANDIDATE, then MESSAGE-INTEGRITY keyed with ``password`` ("valid"), 20 zero bytes
+    ("forged") or none ("absent"), then FINGERPRINT."""
 
     def attribute(kind: int, value: bytes) -> bytes:
         return struct.pack("!HH", kind, len(value)) + value + b"\0" * (-len(value) % 4)
 
-    body = attribute(0x0006, f"{server_ufrag}:attacker".encode())
+    def header(length: int) -> bytes:
+        return struct.pack("!HHI", 0x0001, length, STUN_MAGIC_COOKIE) + transaction
+
+    transaction = os.urandom(12)
+    body = attribute(0x0006, username.encode())
     body += attribute(0x0024, struct.pack("!I", 12345))  # PRIORITY
-    body += attribute(0x0008, bytes(20))  # MESSAGE-INTEGRITY, forged
-    header = struct.pack("!HHI", 0x0001, len(body) + 8, STUN_MAGIC_COOKIE) + os.urandom(12)
-    crc = zlib.crc32(header + body) ^ 0x5354554E
-    return header + body + attribute(0x8028, struct.pack("!I", crc))
+    body += attribute(0x0025, b"")  # USE-CANDIDATE
+    if integrity == "valid":
+        # Over the message up to it, the length already counting its own 24 bytes.
+        digest = hmac.new(password.encode(), header(len(body) + 24) + body, hashlib.sha1)
+        body += attribute(0x0008, digest.digest())
+    elif integrity == "forged":
+        body += attribute(0x0008, bytes(20))
+    crc = zlib.crc32(header(len(body) + 8) + body) ^ 0x5354554E
+    return header(len(body) + 8) + body + attribute(0x8028, struct.pack("!I", crc))
+
+
+def forged_binding_request(server_ufrag: str) -> bytes:
+    """A well-formed ICE check whose MESSAGE-INTEGRITY was not made with the transport's
+    password."""
+    return binding_request(f"{server_ufrag}:attacker", "forged")
+
+
+def stun_error_code(response: bytes) -> int | None:
+    """The ERROR-CODE (class * 100 + number) of a STUN response, if it has one."""
+    offset = 20
+    while offset + 4 <= len(response):
+        kind, length = struct.unpack_from("!HH", response, offset)
+        if kind == 0x0009:
+            return int(response[offset + 6] & 0x07) * 100 + response[offset + 7]
+        offset += 4 + length + (-length % 4)
+    return None
 
 
 def run(scenario: Callable[[], Awaitable[T]]) -> T:
@@ -300,6 +331,54 @@ def test_garbage_and_bad_checks_are_counted_and_the_port_keeps_answering() -> No
             assert (await worker.dump())["transportIds"] == [transport.id]
         finally:
             attacker.close()
+            worker.close()
+
+    run(scenario)
+
+
+def test_a_check_without_message_integrity_is_refused_and_a_keyed_one_accepted() -> None:
+    """RFC 8445 §7.3: a check must carry MESSAGE-INTEGRITY. The same check without it, with
+    the transport's own username fragment, gets a 400 (no larger than itself) and moves
+    nothing; keyed with the transport's password it is answered with success and selects the
+    sender's tuple."""
+
+    async def scenario() -> None:
+        worker = await mediasoup_py.create_worker(rtc_min_port=44200, rtc_max_port=44249)
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            router = await worker.create_router()
+            transport = await router.create_webrtc_transport(listen_infos=LOOPBACK)
+            port = transport.ice_candidates[0]["port"]
+            ice = transport.ice_parameters
+            username = f"{ice['usernameFragment']}:client"
+            client.bind(("127.0.0.1", 0))
+            client.settimeout(2)
+            unkeyed = binding_request(username, "absent")
+            for _ in range(20):
+                client.sendto(unkeyed, ("127.0.0.1", port))
+                reply = client.recv(2048)
+                assert reply[:2] == b"\x01\x11", reply  # Binding error response
+                assert reply[8:20] == unkeyed[8:20]  # to that transaction
+                assert stun_error_code(reply) == 400
+                assert len(reply) <= len(unkeyed)
+            [stats] = await transport.get_stats()
+            assert stats["droppedDatagrams"]["stun"] >= 20, stats
+            assert stats["iceState"] == "new"
+            assert transport.ice_selected_tuple is None
+            keyed = binding_request(username, "valid", ice["password"])
+            client.sendto(keyed, ("127.0.0.1", port))
+            reply = client.recv(2048)
+            assert reply[:2] == b"\x01\x01", reply  # Binding success response
+            assert reply[8:20] == keyed[8:20]
+            for _ in range(100):
+                if transport.ice_selected_tuple is not None:
+                    break
+                await asyncio.sleep(0.01)
+            selected = transport.ice_selected_tuple
+            assert selected is not None
+            assert selected["remotePort"] == client.getsockname()[1]
+        finally:
+            client.close()
             worker.close()
 
     run(scenario)

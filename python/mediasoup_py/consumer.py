@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mediasoup_py import _core, errors, ortc
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import TransportChild
 from mediasoup_py.producer import (
     MID_URI,
     ProducerTraceEventType,
@@ -45,11 +45,13 @@ class ConsumerScore(TypedDict):
     producerScores: list[int]
 
 
-class Consumer(EventEmitter):
+class Consumer(TransportChild):
     """A consumer. Events: ``transportclose``, ``producerclose``, ``producerpause``,
     ``producerresume``, ``score``, ``layerschange`` (simulcast: the layers now sent, or
     ``None`` when nothing can be), ``trace``. Observer events: ``close``, ``pause``,
     ``resume``, ``score``, ``layerschange``, ``trace``."""
+
+    _noun = "consumer"
 
     def __init__(
         self,
@@ -62,32 +64,22 @@ class Consumer(EventEmitter):
         app_data: dict[str, Any],
         native_ids: list[str],
     ) -> None:
-        super().__init__()
-        self._transport = transport
-        self._id = consumer_id
+        super().__init__(transport, consumer_id, app_data)
         # The worker's consumers: one, or one per stream for a pipe consumer of simulcast.
         self._native_ids = native_ids
         self._producer = producer
-        self._router_id = transport._router.id
+        self._router_id = transport.router.id
         self._preferred_layers = preferred_layers
         self._current_layers: ConsumerLayers | None = None
         self._rtp_parameters = rtp_parameters
         self._paused = paused
         self._producer_paused = producer.paused
         self._priority = 1
-        self._closed = False
         self._score: ConsumerScore = {
             "score": 10,
             "producerScore": 0,
             "producerScores": [entry["score"] for entry in producer.score],
         }
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The consumer's id (a UUID)."""
-        return self._id
 
     @property
     def producer_id(self) -> str:
@@ -136,11 +128,6 @@ class Consumer(EventEmitter):
         return self._priority
 
     @property
-    def closed(self) -> bool:
-        """Whether the consumer is closed."""
-        return self._closed
-
-    @property
     def score(self) -> ConsumerScore:
         """Its score and its producer's (0-10 each)."""
         return {**self._score, "producerScores": list(self._score["producerScores"])}
@@ -158,7 +145,7 @@ class Consumer(EventEmitter):
 
     async def _set_paused(self, paused: bool) -> None:
         self._check_open()
-        native = self._transport._worker._native
+        native = self._worker._native
         await self._request_each(
             lambda request_id, native_id: native.set_consumer_paused(
                 request_id, self._router_id, native_id, paused
@@ -180,7 +167,7 @@ class Consumer(EventEmitter):
                 "set_preferred_layers() is for simulcast and SVC consumers"
             )
         preferred = _checked_layers(layers, "layers", self._producer)
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_consumer_preferred_layers(
@@ -199,7 +186,7 @@ class Consumer(EventEmitter):
         them."""
         self._check_open()
         bits = trace_event_bits(types)
-        native = self._transport._worker._native
+        native = self._worker._native
         await self._request_each(
             lambda request_id, native_id: native.set_consumer_trace(
                 request_id, self._router_id, native_id, bits
@@ -214,7 +201,7 @@ class Consumer(EventEmitter):
         if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 255:
             raise errors.MediasoupTypeError("priority: must be an int in 1..255", "priority")
         self._check_open()
-        native = self._transport._worker._native
+        native = self._worker._native
         await self._request_each(
             lambda request_id, native_id: native.set_consumer_priority(
                 request_id, self._router_id, native_id, priority
@@ -251,7 +238,7 @@ class Consumer(EventEmitter):
     async def request_key_frame(self) -> None:
         """Asks the producer's endpoint for a keyframe (PLI; at most one a second)."""
         self._check_open()
-        native = self._transport._worker._native
+        native = self._worker._native
         await self._request_each(
             lambda request_id, native_id: native.request_key_frame(
                 request_id, self._router_id, native_id
@@ -263,7 +250,7 @@ class Consumer(EventEmitter):
         consumer of simulcast: one per stream), with the counters the worker keeps, followed
         by the producer's entries."""
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         entries = []
         for native_id, encoding in zip(
@@ -303,18 +290,18 @@ class Consumer(EventEmitter):
 
     async def _request_each(self, send: Callable[[int, str], None]) -> None:
         """The same request to each of its worker consumers."""
-        worker = self._transport._worker
+        worker = self._worker
         for native_id in self._native_ids:
             for_id = functools.partial(_with_id_positional, send, native_id)
-        await worker._request(for_id)
+            await worker._request(for_id)
 
     def close(self) -> None:
         """Closes the consumer."""
         if self._closed:
             return
-        native = self._transport._worker._native
+        native = self._worker._native
         for native_id in self._native_ids:
-            self._transport._worker._send_unawaited(
+            self._worker._send_unawaited(
                 functools.partial(
                     _with_id,
                     functools.partial(native.close_consumer, router_id=self._router_id),
@@ -326,14 +313,7 @@ class Consumer(EventEmitter):
     def _close(self) -> None:
         self._closed = True
         self._transport._forget_consumer(self._id)
-        self._producer._forget_consumer(self._id)
         self.observer.emit("close")
-
-    def _on_transport_closed(self) -> None:
-        if self._closed:
-            return
-        self._close()
-        self.emit("transportclose")
 
     def _on_producer_closed(self) -> None:
         if self._closed:
@@ -371,10 +351,6 @@ class Consumer(EventEmitter):
 
     def _on_producer_score(self, producer_scores: list[Any]) -> None:
         self._score = {**self._score, "producerScores": [e["score"] for e in producer_scores]}
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("consumer closed")
 
 
 def _with_id(send: Callable[..., None], native_id: str, request_id: int) -> None:
@@ -438,7 +414,7 @@ async def create_consumer(
     consumer, SSRCs included, before the client gives it a transport)."""
     if not isinstance(producer_id, str):
         raise errors.MediasoupTypeError("producer_id: must be a string", "producer_id")
-    producer = transport._router._producer(producer_id)
+    producer = transport.router._producer(producer_id)
     if producer is None:
         raise errors.MediasoupTypeError(
             f"producer_id: producer with id {producer_id!r} not found", "producer_id"
@@ -513,7 +489,7 @@ async def create_consumer(
     # consumer per stream, the first under the consumer's id.
     encodings = rtp_parameters["encodings"] if pipe else [encoding]
     native_ids = [consumer_id, *(f"{consumer_id}/{index}" for index in range(1, len(encodings)))]
-    worker = transport._worker
+    worker = transport.router.worker
     native = worker._native
     for stream, (native_id, stream_encoding) in enumerate(zip(native_ids, encodings, strict=True)):
         rtx_ssrc = stream_encoding.get("rtx", {}).get("ssrc")
@@ -572,5 +548,4 @@ async def create_consumer(
         native_ids,
     )
     transport._add_consumer(consumer)
-    producer._add_consumer(consumer)
     return consumer

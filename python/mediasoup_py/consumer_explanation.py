@@ -47,7 +47,7 @@ async def explain_consumer(consumer: Consumer) -> dict[str, Any]:
     stats = await consumer.get_stats()
     producer_entries = [entry for entry in stats if entry["type"] == "inbound-rtp"]
     available = None
-    transport_stats = await consumer._transport.get_stats()
+    transport_stats = await consumer.transport.get_stats()
     if transport_stats:
         available = transport_stats[0].get("availableOutgoingBitrate")
     active = _active_layers(producer_entries)

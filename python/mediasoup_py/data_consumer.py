@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from mediasoup_py import _core, errors
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import TransportChild
 from mediasoup_py.sctp_parameters import (
     SctpStreamParameters,
     data_consumer_sctp_stream_parameters,
@@ -27,11 +27,13 @@ __all__ = ["DataConsumer", "DataConsumerType", "create_data_consumer"]
 DataConsumerType = Literal["sctp", "direct"]
 
 
-class DataConsumer(EventEmitter):
+class DataConsumer(TransportChild):
     """A data consumer. Events: ``transportclose``, ``dataproducerclose``,
     ``dataproducerpause``, ``dataproducerresume``, ``message`` (direct consumers: the
     message, ``bytes``, and its PPID), ``bufferedamountlow`` (the bytes still queued),
     ``sctpsendbufferfull``. Observer events: ``close``, ``pause``, ``resume``."""
+
+    _noun = "data consumer"
 
     def __init__(
         self,
@@ -44,26 +46,16 @@ class DataConsumer(EventEmitter):
         subchannels: list[int],
         app_data: dict[str, Any],
     ) -> None:
-        super().__init__()
-        self._transport = transport
-        self._id = data_consumer_id
+        super().__init__(transport, data_consumer_id, app_data)
         self._data_producer = data_producer
         self._type: DataConsumerType = kind
         self._sctp_stream_parameters = sctp_stream_parameters
         self._paused = paused
         self._data_producer_paused = data_producer.paused
         self._subchannels = subchannels
-        self._closed = False
-        self.app_data = app_data
-        self.observer = EventEmitter()
 
     def __repr__(self) -> str:
         return f"<DataConsumer id={self._id} type={self._type} label={self.label!r}>"
-
-    @property
-    def id(self) -> str:
-        """Its id (a UUID)."""
-        return self._id
 
     @property
     def data_producer_id(self) -> str:
@@ -105,11 +97,6 @@ class DataConsumer(EventEmitter):
         """The subchannels whose messages it gets (mediasoup 3.13's addressing)."""
         return list(self._subchannels)
 
-    @property
-    def closed(self) -> bool:
-        """Whether it is closed."""
-        return self._closed
-
     async def pause(self) -> None:
         """Stops sending to the endpoint."""
         await self._set_paused(True)
@@ -120,7 +107,7 @@ class DataConsumer(EventEmitter):
 
     async def _set_paused(self, paused: bool) -> None:
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_data_consumer_paused(request_id, self._id, paused)
@@ -133,7 +120,7 @@ class DataConsumer(EventEmitter):
         """Which subchannels it is in."""
         self._check_open()
         checked = validate_subchannels(subchannels)
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_data_consumer_subchannels(request_id, self._id, checked)
@@ -157,7 +144,7 @@ class DataConsumer(EventEmitter):
         self._check_open()
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise errors.MediasoupTypeError("threshold: must be an int >= 0", "threshold")
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_data_consumer_buffered_amount_low_threshold(
@@ -167,7 +154,7 @@ class DataConsumer(EventEmitter):
 
     async def _native_stats(self) -> dict[str, Any]:
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         stats: dict[str, Any] = await worker._request(
             lambda request_id: native.get_data_consumer_stats(request_id, self._id)
@@ -175,7 +162,11 @@ class DataConsumer(EventEmitter):
         return stats
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup's ``data-consumer`` entry: messages and bytes sent, bytes queued."""
+        """mediasoup's ``data-consumer`` entry: messages and bytes sent, bytes queued; and
+        mediasoup_py's ``droppedMessages``: messages not sent because the transport's SCTP
+        send buffer was full (``sendBufferFull``), they exceeded its
+        ``maxSctpMessageSize`` (``tooLarge``), or its association was down or the stream
+        closed (``notSent``)."""
         stats = await self._native_stats()
         return [
             {
@@ -186,6 +177,7 @@ class DataConsumer(EventEmitter):
                 "messagesSent": stats["messagesSent"],
                 "bytesSent": stats["bytesSent"],
                 "bufferedAmount": stats["bufferedAmount"],
+                "droppedMessages": stats["droppedMessages"],
             }
         ]
 
@@ -209,7 +201,7 @@ class DataConsumer(EventEmitter):
         """Closes it (its SCTP stream is reset)."""
         if self._closed:
             return
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         worker._send_unawaited(lambda request_id: native.close_data_consumer(request_id, self._id))
         self._close()
@@ -219,12 +211,6 @@ class DataConsumer(EventEmitter):
         self._transport._forget_data_consumer(self._id)
         self._data_producer._forget_consumer(self._id)
         self.observer.emit("close")
-
-    def _on_transport_closed(self) -> None:
-        if self._closed:
-            return
-        self._close()
-        self.emit("transportclose")
 
     def _on_data_producer_closed(self) -> None:
         if self._closed:
@@ -247,10 +233,6 @@ class DataConsumer(EventEmitter):
             self.emit(name, event.get("bufferedAmount", 0))
         elif name == "sctpsendbufferfull":
             self.emit(name)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("data consumer closed")
 
 
 async def create_data_consumer(
@@ -280,7 +262,7 @@ async def create_data_consumer(
     if app_data is not None and not isinstance(app_data, dict):
         raise errors.MediasoupTypeError("app_data: must be a dict", "app_data")
     new_id = str(uuid.uuid4())
-    worker = transport._worker
+    worker = transport.router.worker
     native = worker._native
     await worker._request(
         lambda request_id: native.consume_data(

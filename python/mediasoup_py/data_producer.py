@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from mediasoup_py import errors
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import TransportChild
 from mediasoup_py.sctp_parameters import (
     SctpStreamParameters,
     data_message,
@@ -29,9 +29,11 @@ __all__ = ["DataProducer", "DataProducerType", "create_data_producer"]
 DataProducerType = Literal["sctp", "direct"]
 
 
-class DataProducer(EventEmitter):
+class DataProducer(TransportChild):
     """A data producer. Events: ``transportclose``. Observer events: ``close``, ``pause``,
     ``resume``."""
+
+    _noun = "data producer"
 
     def __init__(
         self,
@@ -44,26 +46,16 @@ class DataProducer(EventEmitter):
         paused: bool,
         app_data: dict[str, Any],
     ) -> None:
-        super().__init__()
-        self._transport = transport
-        self._id = data_producer_id
+        super().__init__(transport, data_producer_id, app_data)
         self._type: DataProducerType = kind
         self._sctp_stream_parameters = sctp_stream_parameters
         self._label = label
         self._protocol = protocol
         self._paused = paused
-        self._closed = False
         self._consumers: dict[str, DataConsumer] = {}
-        self.app_data = app_data
-        self.observer = EventEmitter()
 
     def __repr__(self) -> str:
         return f"<DataProducer id={self._id} type={self._type} label={self._label!r}>"
-
-    @property
-    def id(self) -> str:
-        """Its id (a UUID unless the caller chose one)."""
-        return self._id
 
     @property
     def type(self) -> DataProducerType:
@@ -90,11 +82,6 @@ class DataProducer(EventEmitter):
         """Whether its messages are held back from its consumers."""
         return self._paused
 
-    @property
-    def closed(self) -> bool:
-        """Whether it is closed."""
-        return self._closed
-
     async def pause(self) -> None:
         """Stops forwarding its messages (its consumers hear ``dataproducerpause``)."""
         await self._set_paused(True)
@@ -105,7 +92,7 @@ class DataProducer(EventEmitter):
 
     async def _set_paused(self, paused: bool) -> None:
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_data_producer_paused(request_id, self._id, paused)
@@ -133,7 +120,7 @@ class DataProducer(EventEmitter):
         required = None
         if required_subchannel is not None:
             (required,) = validate_subchannels([required_subchannel], "required_subchannel")
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         worker._send_unawaited(
             lambda request_id: native.send_data(
@@ -144,7 +131,7 @@ class DataProducer(EventEmitter):
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``data-producer`` entry: messages and bytes received."""
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         stats = await worker._request(
             lambda request_id: native.get_data_producer_stats(request_id, self._id)
@@ -178,7 +165,7 @@ class DataProducer(EventEmitter):
         """Closes it; its consumers hear ``dataproducerclose``."""
         if self._closed:
             return
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         worker._send_unawaited(lambda request_id: native.close_data_producer(request_id, self._id))
         self._close()
@@ -190,21 +177,11 @@ class DataProducer(EventEmitter):
         self._transport._forget_data_producer(self._id)
         self.observer.emit("close")
 
-    def _on_transport_closed(self) -> None:
-        if self._closed:
-            return
-        self._close()
-        self.emit("transportclose")
-
     def _add_consumer(self, consumer: DataConsumer) -> None:
         self._consumers[consumer.id] = consumer
 
     def _forget_consumer(self, consumer_id: str) -> None:
         self._consumers.pop(consumer_id, None)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("data producer closed")
 
 
 async def create_data_producer(
@@ -231,7 +208,7 @@ async def create_data_producer(
     if app_data is not None and not isinstance(app_data, dict):
         raise errors.MediasoupTypeError("app_data: must be a dict", "app_data")
     new_id = data_producer_id or str(uuid.uuid4())
-    worker = transport._worker
+    worker = transport.router.worker
     native = worker._native
     await worker._request(
         lambda request_id: native.produce_data(

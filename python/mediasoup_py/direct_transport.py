@@ -78,8 +78,12 @@ class DirectTransport(Transport):
         )
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup-style statistics (one ``direct-transport`` entry)."""
-        _, entry = await self._native_stats("direct-transport")
+        """mediasoup-style statistics (one ``direct-transport`` entry), with
+        ``packetsDroppedOwnerBehind``: packets for this process dropped because the asyncio
+        loop fell too far behind to take them (the worker holds a bounded backlog, never
+        waits)."""
+        stats, entry = await self._native_stats("direct-transport")
+        entry["packetsDroppedOwnerBehind"] = stats["packetsDroppedOwnerBehind"]
         return [entry]
 
     def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:
@@ -87,7 +91,7 @@ class DirectTransport(Transport):
             self.emit("rtcp", packet)
             return
         ssrc = int.from_bytes(packet[8:12], "big") if len(packet) >= 12 else None
-        for consumer in self._consumers.values():
+        for consumer in self._consumers():
             encoding = consumer.rtp_parameters["encodings"][0]
             if ssrc in (encoding.get("ssrc"), encoding.get("rtx", {}).get("ssrc")):
                 consumer.emit("rtp", packet)

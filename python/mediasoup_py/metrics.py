@@ -62,6 +62,7 @@ class _Snapshot:
     cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
     context_switches: dict[str, tuple[int, int]] = field(default_factory=dict)
     request_seconds: dict[str, float] = field(default_factory=dict)
+    events_queued: dict[str, int] = field(default_factory=dict)
     objects: dict[tuple[str, str], int] = field(default_factory=dict)
     totals: Totals = field(default_factory=dict)
     control_loop_lag: float = 0.0
@@ -137,15 +138,16 @@ class Metrics(Collector):
             snapshot.request_seconds[worker_label] = time.perf_counter() - sent_at
             snapshot.cpu[worker_label] = (usage["ru_utime"] / 1000, usage["ru_stime"] / 1000)
             snapshot.context_switches[worker_label] = (usage["ru_nvcsw"], usage["ru_nivcsw"])
-        routers = list(worker._routers.values())
-        transports = [t for router in routers for t in list(router._transports.values())]
+            snapshot.events_queued[worker_label] = worker.queued_events
+        routers = worker._each_router()
+        registries = [router._objects for router in routers]
         snapshot.objects[(worker_label, "routers")] = len(routers)
-        snapshot.objects[(worker_label, "transports")] = len(transports)
-        snapshot.objects[(worker_label, "producers")] = sum(len(t._producers) for t in transports)
-        snapshot.objects[(worker_label, "consumers")] = sum(len(t._consumers) for t in transports)
+        snapshot.objects[(worker_label, "transports")] = sum(len(r.transports) for r in registries)
+        snapshot.objects[(worker_label, "producers")] = sum(len(r.producers) for r in registries)
+        snapshot.objects[(worker_label, "consumers")] = sum(len(r.consumers) for r in registries)
         for router in routers:
             room = self._room_label(router)
-            for transport in list(router._transports.values()):
+            for transport in router._objects.transports.all():
                 counts = await _transport_counts(transport)
                 if counts is None:
                     continue
@@ -193,6 +195,14 @@ class Metrics(Collector):
         )
         for worker, seconds in snapshot.request_seconds.items():
             request.add_metric([worker], seconds)
+        queued = GaugeMetricFamily(
+            "mediasoup_py_worker_events_queued",
+            "Responses, events and DirectTransport packets each worker holds for the control "
+            "plane, not yet taken by its asyncio loop (a backlog means the loop is behind)",
+            labels=["worker"],
+        )
+        for worker, count in snapshot.events_queued.items():
+            queued.add_metric([worker], count)
         objects = GaugeMetricFamily(
             "mediasoup_py_worker_objects",
             "Routers, transports, producers and consumers open on each worker",
@@ -200,7 +210,7 @@ class Metrics(Collector):
         )
         for (worker, kind), count in snapshot.objects.items():
             objects.add_metric([worker, kind], count)
-        yield from (cpu, switches, request, objects)
+        yield from (cpu, switches, request, queued, objects)
         yield from _transport_families(snapshot.totals)
         lag = GaugeMetricFamily(
             "mediasoup_py_control_loop_lag_seconds",
@@ -260,6 +270,8 @@ async def _transport_counts(transport: Transport) -> dict[str, Any] | None:
         counts[suffix] = float(stats.get(stat, 0))
     for reason, value in stats.get("droppedDatagrams", {}).items():
         counts[f"dropped:{reason}"] = float(value)
+    if "packetsDroppedOwnerBehind" in stats:
+        counts["dropped:ownerBehind"] = float(stats["packetsDroppedOwnerBehind"])
     return counts
 
 

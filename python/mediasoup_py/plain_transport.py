@@ -3,6 +3,11 @@ signaling. This is how ffmpeg and GStreamer send media into a router or record i
 
 With ``comedia`` the remote address is learned from the first RTP packet; otherwise
 ``connect(ip=..., port=...)`` gives it. Packets from any other address are dropped.
+
+With ``enable_sctp`` the transport carries DataChannels as mediasoup's does: SCTP packets
+(ports 5000/5000) travel on the RTP tuple as plain UDP payloads, never SRTP-protected, and
+the association starts once the tuple is known (the end whose address sorts lower sends the
+INIT); only the tuple's remote address may feed it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Self, TypedDict
 
 from mediasoup_py import _core, errors
-from mediasoup_py.transport import Transport, TransportTuple, parse_ip
+from mediasoup_py.transport import SctpOptions, Transport, TransportTuple, parse_ip
 from mediasoup_py.transport import tuple_of as _tuple
 
 if TYPE_CHECKING:
@@ -65,8 +70,9 @@ def _port(value: object, field: str) -> int:
 
 
 class PlainTransport(Transport):
-    """A plain RTP transport. Events: ``tuple``, ``rtcptuple``, ``routerclose``. Observer
-    events: ``close``, ``tuple``, ``rtcptuple``."""
+    """A plain RTP transport. Events: ``tuple``, ``rtcptuple``, ``sctpstatechange``,
+    ``routerclose``. Observer events: ``close``, ``tuple``, ``rtcptuple``,
+    ``sctpstatechange``."""
 
     def __init__(
         self,
@@ -105,6 +111,7 @@ class PlainTransport(Transport):
         comedia: bool,
         enable_srtp: bool,
         srtp_crypto_suite: str,
+        sctp: SctpOptions | None,
         app_data: dict[str, Any],
     ) -> Self:
         """Asks the router's worker for a transport; use ``Router.create_plain_transport``."""
@@ -127,6 +134,9 @@ class PlainTransport(Transport):
                 rtcp_mux=rtcp_mux,
                 comedia=comedia,
                 srtp_crypto_suite=suite,
+                sctp=None
+                if sctp is None
+                else (sctp["OS"], sctp["MIS"], sctp["maxMessageSize"], sctp["sendBufferSize"]),
             )
         )
         transport = cls(
@@ -138,6 +148,7 @@ class PlainTransport(Transport):
             srtp_crypto_suite=suite,
             app_data=app_data,
         )
+        transport._enable_sctp(sctp)
         worker._register_transport(transport)
         return transport
 
@@ -233,6 +244,8 @@ class PlainTransport(Transport):
             "tuple": stats["tuple"] or self.tuple,
             "rtcpTuple": stats["rtcpTuple"],
         }
+        if self._sctp_state is not None:
+            entry["sctpState"] = self._sctp_state
         return [entry]
 
     def _on_worker_event(self, event: _core.TransportEvent) -> None:

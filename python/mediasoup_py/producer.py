@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mediasoup_py import _core, errors, ortc
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import TransportChild
 from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
 
 if TYPE_CHECKING:
@@ -102,10 +102,12 @@ def _extension_id(rtp_parameters: RtpParameters, uri: str) -> int | None:
     )
 
 
-class Producer(EventEmitter):
+class Producer(TransportChild):
     """A producer. Events: ``transportclose``, ``score``, ``videoorientationchange``,
     ``trace``. Observer events: ``close``, ``pause``, ``resume``, ``score``,
     ``videoorientationchange``, ``trace``."""
+
+    _noun = "producer"
 
     def __init__(
         self,
@@ -117,27 +119,16 @@ class Producer(EventEmitter):
         paused: bool,
         app_data: dict[str, Any],
     ) -> None:
-        super().__init__()
-        self._transport = transport
-        self._router_id = transport._router.id
-        self._id = producer_id
+        super().__init__(transport, producer_id, app_data)
+        self._router_id = transport.router.id
         self._frame_sender: FrameSender | None = None
         self._kind: Literal["audio", "video"] = kind
         self._rtp_parameters = rtp_parameters
         self._consumable_rtp_parameters = consumable_rtp_parameters
         self._type = _producer_type(rtp_parameters)
         self._paused = paused
-        self._closed = False
-        self._consumers: dict[str, Consumer] = {}
         # Per encoding index.
         self._score: dict[int, ProducerScore] = {}
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The producer's id (a UUID unless the caller chose one)."""
-        return self._id
 
     @property
     def kind(self) -> Literal["audio", "video"]:
@@ -165,11 +156,6 @@ class Producer(EventEmitter):
         return self._paused
 
     @property
-    def closed(self) -> bool:
-        """Whether the producer is closed."""
-        return self._closed
-
-    @property
     def score(self) -> list[ProducerScore]:
         """The score of each of its streams (encodings) from what the worker receives (0-10:
         the delivered share of packets; a stream appears with its first report)."""
@@ -188,7 +174,7 @@ class Producer(EventEmitter):
 
     async def _set_paused(self, paused: bool) -> None:
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_producer_paused(
@@ -199,7 +185,7 @@ class Producer(EventEmitter):
             return
         self._paused = paused
         self.observer.emit("pause" if paused else "resume")
-        for consumer in list(self._consumers.values()):
+        for consumer in self._consumers():
             consumer._on_producer_paused(paused)
 
     async def enable_trace_event(self, types: list[ProducerTraceEventType]) -> None:
@@ -208,7 +194,7 @@ class Producer(EventEmitter):
         ``pli`` and ``fir`` for feedback sent to the client. An empty list stops them."""
         self._check_open()
         bits = trace_event_bits(types)
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         await worker._request(
             lambda request_id: native.set_producer_trace(
@@ -243,7 +229,7 @@ class Producer(EventEmitter):
         """mediasoup's ``inbound-rtp`` entries, one per stream (encoding), with the
         counters the worker keeps."""
         self._check_open()
-        worker = self._transport._worker
+        worker = self._worker
         native = worker._native
         data = await worker._request(
             lambda request_id: native.get_producer_stats(request_id, self._router_id, self._id)
@@ -279,8 +265,8 @@ class Producer(EventEmitter):
         """Closes the producer and every consumer of it (their ``producerclose`` fires)."""
         if self._closed:
             return
-        native = self._transport._worker._native
-        self._transport._worker._send_unawaited(
+        native = self._worker._native
+        self._worker._send_unawaited(
             lambda request_id: native.close_producer(request_id, self._router_id, self._id)
         )
         self._close()
@@ -288,16 +274,9 @@ class Producer(EventEmitter):
     def _close(self) -> None:
         self._closed = True
         self._transport._forget_producer(self._id)
-        for consumer in list(self._consumers.values()):
+        for consumer in self._consumers():
             consumer._on_producer_closed()
-        self._consumers.clear()
         self.observer.emit("close")
-
-    def _on_transport_closed(self) -> None:
-        if self._closed:
-            return
-        self._close()
-        self.emit("transportclose")
 
     def _on_score(self, index: int, ssrc: int, score: int) -> None:
         entry: ProducerScore = {"encodingIdx": index, "ssrc": ssrc, "score": score}
@@ -307,7 +286,7 @@ class Producer(EventEmitter):
         self._score[index] = entry
         self.emit("score", self.score)
         self.observer.emit("score", self.score)
-        for consumer in list(self._consumers.values()):
+        for consumer in self._consumers():
             consumer._on_producer_score(self.score)
 
     def _on_worker_event(self, event: _core.ProducerEvent) -> None:
@@ -317,15 +296,9 @@ class Producer(EventEmitter):
             self.emit(event["event"], event["data"])
             self.observer.emit(event["event"], event["data"])
 
-    def _add_consumer(self, consumer: Consumer) -> None:
-        self._consumers[consumer.id] = consumer
-
-    def _forget_consumer(self, consumer_id: str) -> None:
-        self._consumers.pop(consumer_id, None)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("producer closed")
+    def _consumers(self) -> list[Consumer]:
+        """Its consumers, from the router's registry (pipe consumers included)."""
+        return self._router._objects.consumers_of(self)
 
 
 # How the worker lays out a stream's per-layer bitrates: [spatial * 4 + temporal].
@@ -379,7 +352,7 @@ async def create_producer(
                 f"rtp_parameters.codecs[{index}].mimeType: not a {kind} codec",
                 f"rtp_parameters.codecs[{index}].mimeType",
             )
-    router = transport._router
+    router = transport.router
     if producer_id is None:
         producer_id = str(uuid.uuid4())
     elif router._producer(producer_id) is not None:
@@ -485,7 +458,7 @@ async def create_producer(
         "use_fir": not negotiated("nack", "pli") and negotiated("ccm", "fir"),
         "dependency_descriptor_extension_id": router_extension_id(DEPENDENCY_DESCRIPTOR_URI),
     }
-    worker = transport._worker
+    worker = transport.router.worker
     native = worker._native
     producer_id_ = producer_id
     await worker._request(

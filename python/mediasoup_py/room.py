@@ -350,6 +350,24 @@ class Room(EventEmitter):
             raise errors.MediasoupTypeError(f"{field}: {peer_id!r} is already here", field)
         check_count("peers_per_room", len(self._peers), self._limits.peers_per_room)
 
+    async def consume_data(self, transport: Transport, data_producer: DataProducer) -> DataConsumer:
+        """A DataConsumer of ``data_producer`` (of any router of the room) on ``transport``
+        (on one of them): on another worker, the data producer is piped to the transport's
+        router first, and unpiped after its last data consumer there."""
+        router = self.router_of(transport)
+        if router is None:
+            raise errors.InvalidStateError("the transport is not in this room")
+        copy = await self._media.acquire_data(data_producer, router)
+        try:
+            data_consumer = await transport.consume_data(data_producer_id=copy.id)
+        except BaseException:
+            self._media.release_data(data_producer.id, router)
+            raise
+        data_consumer.observer.once(
+            "close", lambda: self._media.release_data(data_producer.id, router)
+        )
+        return data_consumer
+
     def hold(self) -> Callable[[], None]:
         """Keeps the room open without peers (for what uses its routers otherwise, such as
         WHIP sessions) until the returned release is called (once)."""
@@ -1091,8 +1109,9 @@ class Peer(RoomPeer):
         """A DataConsumer of ``owner``'s data producer (``None``: the application's, from
         :meth:`Room.add_data_producer`) for this peer, on its consuming transport, announced
         with a ``newDataConsumer`` request; one the client refuses or does not answer in
-        time is closed. A peer without SCTP gets none; so does one whose transport is on
-        another worker of the room (data producers are not piped)."""
+        time is closed. A peer without SCTP gets none. A data producer on another worker of
+        the room is piped to the peer's router first (and unpiped after its last data
+        consumer there)."""
         transport = next(
             (
                 t
@@ -1108,13 +1127,6 @@ class Peer(RoomPeer):
             or data_producer.closed
         ):
             return
-        if self._room.router_of(transport) is not data_producer._transport._router:
-            _logger.warning(
-                "peer %s does not get data producer %s: it is on another worker",
-                quote(self._id),
-                data_producer.id,
-            )
-            return
         limits = self._room.limits
         if len(self.data_consumers) >= limits.data_consumers_per_peer:
             _logger.warning(
@@ -1125,7 +1137,7 @@ class Peer(RoomPeer):
             )
             return
         try:
-            data_consumer = await transport.consume_data(data_producer_id=data_producer.id)
+            data_consumer = await self._room.consume_data(transport, data_producer)
         except errors.MediasoupError as error:
             _logger.warning(
                 "consuming data producer %s for peer %s failed: %s",
@@ -1155,22 +1167,31 @@ class Peer(RoomPeer):
                 "appData": data_producer.app_data,
             },
         )
+        taken = await self._offer(message, "data consumer", consumer_id)
+        if not taken and not data_consumer.closed:
+            data_consumer.close()
+            self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id})
+
+    async def _offer(self, message: protocol.Request, what: str, offered_id: str) -> bool:
+        """Asks the client to take a consumer or data consumer (``newConsumer``,
+        ``newDataConsumer``): whether it did. A refusal, no answer in time, a nonsense
+        answer or the client going all count as not."""
         try:
             answer = await asyncio.wait_for(
-                self._channel.request(message), limits.client_request_timeout
+                self._channel.request(message), self._room.limits.client_request_timeout
             )
             protocol.parse_response(answer)
         except Exception as error:
             if not self._closed:
                 _logger.info(
-                    "peer %s did not take data consumer %s: %s",
+                    "peer %s did not take %s %s: %s",
                     quote(self._id),
-                    consumer_id,
+                    what,
+                    offered_id,
                     quote(str(error) or type(error).__name__),
                 )
-            if not data_consumer.closed:
-                data_consumer.close()
-                self._notify("dataConsumerClosed", {"dataConsumerId": consumer_id})
+            return False
+        return True
 
     def _data_producer(self, data: dict[str, Any]) -> DataProducer:
         data_producer_id = _string(data, "dataProducerId")
@@ -1338,20 +1359,7 @@ class Peer(RoomPeer):
                 "producerPaused": consumer.producer_paused,
             },
         )
-        try:
-            answer = await asyncio.wait_for(
-                self._channel.request(message), limits.client_request_timeout
-            )
-            protocol.parse_response(answer)
-        except Exception as error:
-            # Refused, not answered in time, answered nonsense, or the client went.
-            if not self._closed:
-                _logger.info(
-                    "peer %s did not take consumer %s: %s",
-                    quote(self._id),
-                    consumer.id,
-                    quote(str(error) or type(error).__name__),
-                )
+        if not await self._offer(message, "consumer", consumer.id):
             self._drop_consumer(consumer)
             return
         if not consumer.closed:

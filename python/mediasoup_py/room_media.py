@@ -7,7 +7,9 @@ consumers, once per router, and the pipe closes when its last consumer there goe
 (:class:`~mediasoup_py.cluster.cascade.CascadePlanner` decides which pipes). Since the
 copies are ordinary pipe producers with the producer's id, simulcast and SVC layers,
 keyframe requests, scores and pause/resume work through them as through any pipe, and
-clients cannot tell a spanning room from a one-router room.
+clients cannot tell a spanning room from a one-router room. Data producers are piped the
+same way (``pipe_to_router(data_producer_id=...)``, over the same PipeTransport pairs) to
+each router where they have data consumers, and unpiped after the last one there.
 
 A worker that dies takes its router, its transports and the producers on them (their
 consumers elsewhere close, with ``consumerClosed``); the room goes on on the other workers,
@@ -29,6 +31,8 @@ from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
     from mediasoup_py.consumer import Consumer
+    from mediasoup_py.data_producer import DataProducer
+    from mediasoup_py.pipe_to_router import PipeDataToRouterResult
     from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
     from mediasoup_py.rtp_parameters import RtpCodecCapability
@@ -150,6 +154,14 @@ class _OpenHop:
     closed: bool = False
 
 
+@dataclass
+class _DataCopy:
+    """A data producer piped to one router: the pipe, and the data consumers there."""
+
+    pipe: asyncio.Future[PipeDataToRouterResult]
+    users: int = 0
+
+
 class RoomMedia(EventEmitter):
     """The routers of one room and the copies of its producers on them. Events:
     ``routerclose`` (a router went with its worker), ``close`` (no router left)."""
@@ -179,6 +191,8 @@ class RoomMedia(EventEmitter):
         # Origin producers of this node by id, and their routers' ids.
         self._origins: dict[str, tuple[Producer, str]] = {}
         self._crossing: CrossingOpener | None = None
+        # Data producers piped to other routers of the room: (data producer id, router id).
+        self._data_copies: dict[tuple[str, str], _DataCopy] = {}
         self._closed = False
         self._adopt(home)
 
@@ -310,6 +324,74 @@ class RoomMedia(EventEmitter):
             raise errors.InvalidStateError(f"producer {producer_id!r} has no copy on that router")
         return await asyncio.shield(opened.copy)
 
+    async def acquire_data(self, data_producer: DataProducer, router: Router) -> DataProducer:
+        """The data producer's copy on ``router`` (the producer itself on its own router),
+        piped there on first need, for one more data consumer there; :meth:`release_data`
+        it when that data consumer goes."""
+        from mediasoup_py.pipe_to_router import pipe_data_to_router
+
+        source = data_producer.transport.router
+        if source is router:
+            return data_producer
+        key = (data_producer.id, router.id)
+        copy = self._data_copies.get(key)
+        if copy is None:
+            copy = _DataCopy(
+                asyncio.ensure_future(
+                    pipe_data_to_router(
+                        source,
+                        data_producer_id=data_producer.id,
+                        router=router,
+                        listen_info=None,
+                        enable_srtp=False,
+                        # Data producer ids are worker-wide.
+                        same_id=router.worker is not source.worker,
+                    )
+                )
+            )
+            self._data_copies[key] = copy
+            copy.pipe.add_done_callback(lambda done: self._on_data_piped(key, copy, done))
+        copy.users += 1
+        try:
+            piped = await asyncio.shield(copy.pipe)
+        except BaseException:
+            self.release_data(data_producer.id, router)
+            raise
+        return piped.pipe_data_producer
+
+    def _on_data_piped(
+        self, key: tuple[str, str], copy: _DataCopy, done: asyncio.Future[PipeDataToRouterResult]
+    ) -> None:
+        if done.cancelled() or done.exception() is not None:
+            if self._data_copies.get(key) is copy:
+                del self._data_copies[key]
+            return
+
+        def forget() -> None:
+            if self._data_copies.get(key) is copy:
+                del self._data_copies[key]
+
+        # The copy goes with its original (or its pipe): the next data consumer pipes anew.
+        done.result().pipe_data_producer.observer.once("close", forget)
+
+    def release_data(self, data_producer_id: str, router: Router) -> None:
+        """One data consumer of the data producer on ``router`` went: after the last, its
+        pipe there closes."""
+        key = (data_producer_id, router.id)
+        copy = self._data_copies.get(key)
+        if copy is None:
+            return
+        copy.users -= 1
+        if copy.users > 0:
+            return
+        del self._data_copies[key]
+
+        def close(done: asyncio.Future[PipeDataToRouterResult]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                done.result().pipe_data_consumer.close()
+
+        copy.pipe.add_done_callback(close)
+
     def _router_by_id(self, router_id: str) -> Router:
         for router in self._routers.values():
             if router.id == router_id:
@@ -408,5 +490,9 @@ class RoomMedia(EventEmitter):
                     "to": hop.destination,
                 }
                 for hop in self._planner.hops()
+            ],
+            "dataPipes": [
+                {"dataProducerId": data_producer_id, "to": router_id, "dataConsumers": copy.users}
+                for (data_producer_id, router_id), copy in self._data_copies.items()
             ],
         }

@@ -1,5 +1,6 @@
-"""Routers: a room's media scope on one worker, its RTP capabilities, and the factory of its
-transports, and the registry of its producers (which any of its transports can consume)."""
+"""Routers: a room's media scope on one worker, its RTP capabilities, the factory of its
+transports, and the registry of everything on it (its producers any of its transports can
+consume)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import copy
 import logging
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from mediasoup_py import errors, ortc
-from mediasoup_py.events import EventEmitter
-from mediasoup_py.pipe_to_router import PipeToRouterResult, pipe_to_router
+from mediasoup_py.handle import Handle
+from mediasoup_py.pipe_to_router import (
+    PipeDataToRouterResult,
+    PipeToRouterResult,
+    pipe_data_to_router,
+    pipe_to_router,
+)
+from mediasoup_py.registry import RouterRegistry
 
 if TYPE_CHECKING:
     from mediasoup_py.data_producer import DataProducer
@@ -23,7 +30,7 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_observer import ActiveSpeakerObserver, AudioLevelObserver, RtpObserver
     from mediasoup_py.rtp_parameters import RtpCapabilities
     from mediasoup_py.sctp_parameters import NumSctpStreams
-    from mediasoup_py.transport import ListenInfo, Transport
+    from mediasoup_py.transport import ListenInfo
     from mediasoup_py.webrtc_server import WebRtcServer
     from mediasoup_py.webrtc_transport import WebRtcTransport
     from mediasoup_py.worker import Worker
@@ -52,38 +59,23 @@ def _udp_listen(
     return resolved["ip"], resolved["udp"]
 
 
-class Router(EventEmitter):
+class Router(Handle):
     """A router. Events: ``workerclose``. Observer events: ``close``, ``newtransport``,
     ``newrtpobserver``."""
+
+    _noun = "router"
 
     def __init__(
         self, worker: Worker, rtp_capabilities: RtpCapabilities, app_data: dict[str, Any]
     ) -> None:
-        super().__init__()
+        super().__init__(str(uuid.uuid4()), app_data)
         self._worker = worker
         self._rtp_capabilities = rtp_capabilities
-        self._id = str(uuid.uuid4())
-        self._transports: dict[str, Transport] = {}
-        self._producers: dict[str, Producer] = {}
-        self._data_producers: dict[str, DataProducer] = {}
-        self._rtp_observers: dict[str, RtpObserver] = {}
+        self._registry = RouterRegistry()
         # PipeTransport pairs to other routers by their id, shared by piped producers.
         self._pipe_transports: dict[str, tuple[PipeTransport, PipeTransport]] = {}
         # Tasks started by event handlers (piped pause/resume), kept until done.
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The router's id (a UUID, as mediasoup)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """Whether the router is closed."""
-        return self._closed
 
     @property
     def rtp_capabilities(self) -> RtpCapabilities:
@@ -99,29 +91,80 @@ class Router(EventEmitter):
     def __repr__(self) -> str:
         return f"<Router id={self._id} closed={self._closed}>"
 
+    @property
+    def _objects(self) -> RouterRegistry:
+        """Everything alive on this router, one table per kind (the only such tables)."""
+        return self._registry
+
     def can_consume(self, *, producer_id: str, rtp_capabilities: RtpCapabilities) -> bool:
         """Whether an endpoint with ``rtp_capabilities`` can consume the producer (it has
         a matching codec). False for an unknown producer, as mediasoup."""
-        producer = self._producers.get(producer_id)
+        producer = self._registry.producers.get(producer_id)
         if producer is None:
             return False
         capabilities = ortc.validate_rtp_capabilities(rtp_capabilities)
         return ortc.can_consume(producer.consumable_rtp_parameters, capabilities)
 
+    @overload
     async def pipe_to_router(
         self,
         *,
         producer_id: str,
         router: Router,
         listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
         enable_srtp: bool = False,
         enable_rtx: bool = False,
-    ) -> PipeToRouterResult:
-        """Makes a producer of this router consumable on ``router`` (another room, or the
-        same room on another worker to spread load): returns the pipe consumer here and the
-        producer there, which has the same id. PipeTransports between the two routers are
-        created on first use (127.0.0.1 unless ``listen_info`` says otherwise) and reused."""
+    ) -> PipeToRouterResult: ...
+
+    @overload
+    async def pipe_to_router(
+        self,
+        *,
+        data_producer_id: str,
+        router: Router,
+        listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
+        enable_srtp: bool = False,
+    ) -> PipeDataToRouterResult: ...
+
+    async def pipe_to_router(
+        self,
+        *,
+        producer_id: str | None = None,
+        data_producer_id: str | None = None,
+        router: Router,
+        listen_info: ListenInfo | None = None,
+        enable_sctp: bool = True,
+        num_sctp_streams: NumSctpStreams | None = None,
+        enable_srtp: bool = False,
+        enable_rtx: bool = False,
+    ) -> PipeToRouterResult | PipeDataToRouterResult:
+        """Makes a producer (``producer_id``) or a data producer (``data_producer_id``) of
+        this router available on ``router`` (another room, or the same room on another
+        worker to spread load): returns the pipe consumer here and the producer there
+        (``pipe_data_consumer`` and ``pipe_data_producer`` for a data producer), which has
+        the same id. PipeTransports between the two routers are created on first use
+        (127.0.0.1 unless ``listen_info`` says otherwise; with SCTP for data producers
+        unless ``enable_sctp`` is off, ``num_sctp_streams`` each way) and reused."""
         self._check_open()
+        if (producer_id is None) == (data_producer_id is None):
+            raise errors.MediasoupTypeError(
+                "producer_id: give producer_id or data_producer_id (one of them)", "producer_id"
+            )
+        if data_producer_id is not None:
+            return await pipe_data_to_router(
+                self,
+                data_producer_id=data_producer_id,
+                router=router,
+                listen_info=listen_info,
+                enable_srtp=enable_srtp,
+                enable_sctp=enable_sctp,
+                num_sctp_streams=num_sctp_streams,
+            )
+        assert producer_id is not None
         return await pipe_to_router(
             self,
             producer_id=producer_id,
@@ -129,6 +172,8 @@ class Router(EventEmitter):
             listen_info=listen_info,
             enable_srtp=enable_srtp,
             enable_rtx=enable_rtx,
+            enable_sctp=enable_sctp,
+            num_sctp_streams=num_sctp_streams,
         )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -144,16 +189,12 @@ class Router(EventEmitter):
         task.add_done_callback(done)
 
     def _producer(self, producer_id: str) -> Producer | None:
-        return self._producers.get(producer_id)
+        return self._registry.producers.get(producer_id)
 
     def _find_data_producer(self, data_producer_id: object) -> DataProducer:
         """One of its data producers (``MediasoupTypeError`` naming ``data_producer_id``
         if it has no such one)."""
-        producer = (
-            self._data_producers.get(data_producer_id)
-            if isinstance(data_producer_id, str)
-            else None
-        )
+        producer = self._registry.data_producers.get(data_producer_id)
         if producer is None or producer.closed:
             raise errors.MediasoupTypeError(
                 f"data_producer_id: no data producer {data_producer_id!r} in this router",
@@ -228,7 +269,7 @@ class Router(EventEmitter):
             sctp=sctp,
             app_data=app_data or {},
         )
-        self._transports[transport.id] = transport
+        self._registry.transports.add(transport)
         self.observer.emit("newtransport", transport)
         return transport
 
@@ -241,14 +282,25 @@ class Router(EventEmitter):
         comedia: bool = False,
         enable_srtp: bool = False,
         srtp_crypto_suite: str = "AES_CM_128_HMAC_SHA1_80",
+        enable_sctp: bool = False,
+        num_sctp_streams: NumSctpStreams | None = None,
+        max_sctp_message_size: int | None = None,
+        sctp_send_buffer_size: int | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> PlainTransport:
         """A plain RTP transport (for ffmpeg, GStreamer, recorders) on a port of the worker's
-        range; a second port for RTCP when ``rtcp_mux`` is off."""
+        range; a second port for RTCP when ``rtcp_mux`` is off. ``enable_sctp`` carries
+        DataChannels over SCTP on the RTP tuple, with mediasoup's options and defaults
+        (``num_sctp_streams`` 1024 each way, ``max_sctp_message_size`` and
+        ``sctp_send_buffer_size`` 262144)."""
         from mediasoup_py.plain_transport import PlainTransport
+        from mediasoup_py.transport import sctp_options
 
         self._check_open()
         ip, port = _udp_listen(listen_info, listen_ip, "PlainTransport")
+        sctp = sctp_options(
+            enable_sctp, num_sctp_streams, max_sctp_message_size, sctp_send_buffer_size
+        )
         transport = await PlainTransport.create(
             self,
             ip,
@@ -257,9 +309,10 @@ class Router(EventEmitter):
             comedia=bool(comedia),
             enable_srtp=bool(enable_srtp),
             srtp_crypto_suite=srtp_crypto_suite,
+            sctp=sctp,
             app_data=app_data or {},
         )
-        self._transports[transport.id] = transport
+        self._registry.transports.add(transport)
         self.observer.emit("newtransport", transport)
         return transport
 
@@ -275,7 +328,7 @@ class Router(EventEmitter):
 
         self._check_open()
         transport = await DirectTransport.create(self, max_message_size, app_data or {})
-        self._transports[transport.id] = transport
+        self._registry.transports.add(transport)
         self.observer.emit("newtransport", transport)
         return transport
 
@@ -285,21 +338,36 @@ class Router(EventEmitter):
         listen_info: ListenInfo | None = None,
         listen_ip: str | dict[str, str] | None = None,
         enable_srtp: bool = False,
+        enable_sctp: bool = False,
+        num_sctp_streams: NumSctpStreams | None = None,
+        max_sctp_message_size: int | None = None,
+        sctp_send_buffer_size: int | None = None,
         app_data: dict[str, Any] | None = None,
     ) -> PipeTransport:
-        """One end of a plain RTP link to another router (mediasoup's PipeTransport)."""
-        from mediasoup_py.pipe_transport import PipeTransport
+        """One end of a plain RTP link to another router (mediasoup's PipeTransport).
+        ``enable_sctp`` also carries data producers over SCTP on its tuple (mediasoup's
+        pipe defaults: 1024 streams each way, messages and send buffer of 268435456
+        bytes)."""
+        from mediasoup_py.pipe_transport import PIPE_SCTP_MAX_SIZE, PipeTransport
+        from mediasoup_py.transport import sctp_options
 
         self._check_open()
         ip, port = _udp_listen(listen_info, listen_ip, "PipeTransport")
+        sctp = sctp_options(
+            enable_sctp,
+            num_sctp_streams,
+            PIPE_SCTP_MAX_SIZE if max_sctp_message_size is None else max_sctp_message_size,
+            PIPE_SCTP_MAX_SIZE if sctp_send_buffer_size is None else sctp_send_buffer_size,
+        )
         transport = await PipeTransport.create_pipe(
             self,
             ip,
             port,
             enable_srtp=bool(enable_srtp),
+            sctp=sctp,
             app_data=app_data or {},
         )
-        self._transports[transport.id] = transport
+        self._registry.transports.add(transport)
         self.observer.emit("newtransport", transport)
         return transport
 
@@ -341,11 +409,13 @@ class Router(EventEmitter):
         return observer
 
     def _add_rtp_observer(self, observer: RtpObserver) -> None:
-        self._rtp_observers[observer.id] = observer
+        self._registry.rtp_observers.add(observer)
+        self._worker._subscribe(observer.id, observer._on_worker_event)
         self.observer.emit("newrtpobserver", observer)
 
     def _forget_rtp_observer(self, observer_id: str) -> None:
-        self._rtp_observers.pop(observer_id, None)
+        self._registry.rtp_observers.forget(observer_id)
+        self._worker._unsubscribe(observer_id)
 
     async def dump(self) -> dict[str, Any]:
         """The router's state as its worker has it (mediasoup's ``dump()``): its transports,
@@ -380,32 +450,31 @@ class Router(EventEmitter):
             return
         self._closed = True
         # The worker closes everything on the router with it.
-        for transport in list(self._transports.values()):
-            transport._on_router_closed(notify_worker=False)
-        self._transports.clear()
-        for rtp_observer in list(self._rtp_observers.values()):
-            rtp_observer._on_router_closed(notify_worker=False)
+        self._close_contents()
         native = self._worker._native
         self._worker._send_unawaited(lambda request_id: native.close_router(request_id, self._id))
         self._worker._forget_router(self._id)
         self.observer.emit("close")
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("router closed")
+        super()._check_open()
         self._worker._check_open()
 
     def _forget_transport(self, transport_id: str) -> None:
-        self._transports.pop(transport_id, None)
+        self._registry.transports.forget(transport_id)
+
+    def _close_contents(self) -> None:
+        """Its transports and RTP observers hear that it closed (the worker closed them
+        with it)."""
+        for transport in self._registry.transports.all():
+            transport._on_router_closed(notify_worker=False)
+        for rtp_observer in self._registry.rtp_observers.all():
+            rtp_observer._on_router_closed(notify_worker=False)
 
     def _on_worker_closed(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for transport in list(self._transports.values()):
-            transport._on_router_closed(notify_worker=False)
-        self._transports.clear()
-        for rtp_observer in list(self._rtp_observers.values()):
-            rtp_observer._on_router_closed(notify_worker=False)
+        self._close_contents()
         self.emit("workerclose")
         self.observer.emit("close")

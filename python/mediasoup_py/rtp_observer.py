@@ -15,7 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mediasoup_py import _core, errors
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import Handle
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,35 +38,23 @@ class AudioLevelObserverVolume(TypedDict):
     volume: int
 
 
-class RtpObserver(EventEmitter, abc.ABC):
+class RtpObserver(Handle, abc.ABC):
     """What both observers share. Events: ``routerclose``. Observer events: ``close``,
     ``pause``, ``resume``, ``addproducer``, ``removeproducer``."""
+
+    _noun = "RTP observer"
 
     type: Literal["audiolevel", "activespeaker"]
 
     def __init__(self, router: Router, observer_id: str, app_data: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(observer_id, app_data)
         self._router = router
-        self._id = observer_id
         self._paused = False
-        self._closed = False
-        self.app_data = app_data
-        self.observer = EventEmitter()
-
-    @property
-    def id(self) -> str:
-        """The observer's id (a UUID)."""
-        return self._id
 
     @property
     def paused(self) -> bool:
         """Whether it is paused (no events)."""
         return self._paused
-
-    @property
-    def closed(self) -> bool:
-        """Whether it is closed."""
-        return self._closed
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self._id} closed={self._closed}>"
@@ -74,7 +62,6 @@ class RtpObserver(EventEmitter, abc.ABC):
     async def _create(self, request: Callable[[int], None]) -> None:
         worker = self._router.worker
         await worker._request(request)
-        worker._rtp_observers[self._id] = self
 
     async def pause(self) -> None:
         """Stops listening and reporting until ``resume()``."""
@@ -142,7 +129,6 @@ class RtpObserver(EventEmitter, abc.ABC):
     def _close(self) -> None:
         self._closed = True
         self._router._forget_rtp_observer(self._id)
-        self._router.worker._rtp_observers.pop(self._id, None)
         self.observer.emit("close")
 
     def _on_router_closed(self, *, notify_worker: bool = True) -> None:
@@ -159,10 +145,6 @@ class RtpObserver(EventEmitter, abc.ABC):
     @abc.abstractmethod
     def _on_worker_event(self, event: _core.RtpObserverEvent) -> None:
         """Turns a worker report into this observer's event."""
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("RTP observer closed")
 
 
 def _int_option(value: object, field: str, low: int, high: int) -> int:

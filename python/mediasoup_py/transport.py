@@ -13,7 +13,7 @@ from mediasoup_py import _core, errors
 from mediasoup_py.consumer import Consumer, ConsumerLayers, create_consumer
 from mediasoup_py.data_consumer import DataConsumer, create_data_consumer
 from mediasoup_py.data_producer import DataProducer, create_data_producer
-from mediasoup_py.events import EventEmitter
+from mediasoup_py.handle import Handle
 from mediasoup_py.host_addresses import check_listen_ip
 from mediasoup_py.producer import Producer, create_producer
 from mediasoup_py.sctp_parameters import (
@@ -196,18 +196,16 @@ def port_range_of(info: ListenInfo) -> tuple[int, int]:
     return (0, 0)
 
 
-class Transport(EventEmitter, abc.ABC):
+class Transport(Handle, abc.ABC):
     """Base of WebRtcTransport and PlainTransport. Events: ``routerclose``. Observer events:
     ``close``."""
 
+    _noun = "transport"
+
     def __init__(self, router: Router, transport_id: str, app_data: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(transport_id, app_data)
         self._router = router
         self._worker = router.worker
-        self._id = transport_id
-        self._closed = False
-        self._producers: dict[str, Producer] = {}
-        self._consumers: dict[str, Consumer] = {}
         # mediasoup numbers consumer MIDs per transport from 0, wrapping at 10^8.
         self._next_mid = 0
         # The application's bitrate bounds (bits per second, 0: none).
@@ -215,8 +213,6 @@ class Transport(EventEmitter, abc.ABC):
         self._min_outgoing_bitrate = 0
         self._max_outgoing_bitrate = 0
         self._producers_cname: str | None = None
-        self._data_producers: dict[str, DataProducer] = {}
-        self._data_consumers: dict[str, DataConsumer] = {}
         # SCTP (DataChannels), when the transport was made with it.
         self._sctp: SctpOptions | None = None
         self._sctp_state: str | None = None
@@ -224,25 +220,17 @@ class Transport(EventEmitter, abc.ABC):
         # way: the next free one after the last given).
         self._sctp_stream_ids: set[int] = set()
         self._next_sctp_stream_id = 0
-        self.app_data = app_data
-        self.observer = EventEmitter()
 
     @property
-    def id(self) -> str:
-        """The transport's id (a UUID)."""
-        return self._id
-
-    @property
-    def closed(self) -> bool:
-        """Whether the transport is closed."""
-        return self._closed
+    def router(self) -> Router:
+        """The router it belongs to."""
+        return self._router
 
     def close(self) -> None:
         """Closes the transport and frees its ports."""
         if self._closed:
             return
         self._mark_closed()
-        self._router._forget_transport(self._id)
         native = self._worker._native
         # Sent now, so later requests (e.g. a new transport on the freed port) follow it.
         self._worker._send_unawaited(
@@ -364,23 +352,31 @@ class Transport(EventEmitter, abc.ABC):
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup-style statistics of the transport (one entry, of its kind)."""
 
+    # Its producers, consumers, data producers and data consumers are in the router's
+    # registry (the one table of each kind); the worker hands their events to the handler
+    # each subscribes with.
+
     def _add_producer(self, producer: Producer) -> None:
-        self._producers[producer.id] = producer
-        self._router._producers[producer.id] = producer
-        self._worker._producers[producer.id] = producer
+        self._router._objects.producers.add(producer)
+        self._worker._subscribe(producer.id, producer._on_worker_event)
 
     def _forget_producer(self, producer_id: str) -> None:
-        self._producers.pop(producer_id, None)
-        self._router._producers.pop(producer_id, None)
-        self._worker._producers.pop(producer_id, None)
+        self._router._objects.producers.forget(producer_id)
+        self._worker._unsubscribe(producer_id)
 
     def _add_consumer(self, consumer: Consumer) -> None:
-        self._consumers[consumer.id] = consumer
-        self._worker._consumers[consumer.id] = consumer
+        self._router._objects.consumers.add(consumer)
+        self._worker._subscribe(consumer.id, consumer._on_worker_event)
 
     def _forget_consumer(self, consumer_id: str) -> None:
-        self._consumers.pop(consumer_id, None)
-        self._worker._consumers.pop(consumer_id, None)
+        self._router._objects.consumers.forget(consumer_id)
+        self._worker._unsubscribe(consumer_id)
+
+    def _producers(self) -> list[Producer]:
+        return self._router._objects.producers_on(self)
+
+    def _consumers(self) -> list[Consumer]:
+        return self._router._objects.consumers_on(self)
 
     def _cname_for_producers(self, cname: str | None) -> str:
         """mediasoup's rule: a transport's producers share one CNAME (so receivers keep
@@ -392,7 +388,7 @@ class Transport(EventEmitter, abc.ABC):
     def _ssrc_in_use(self, ssrc: int) -> bool:
         return any(
             encoding.get("ssrc") == ssrc or encoding.get("rtx", {}).get("ssrc") == ssrc
-            for producer in self._producers.values()
+            for producer in self._producers()
             for encoding in producer.rtp_parameters["encodings"]
         )
 
@@ -426,11 +422,10 @@ class Transport(EventEmitter, abc.ABC):
         # mediasoup's field: what the endpoint's feedback says can be sent to it.
         if stats["availableOutgoingBitrate"] is not None:
             entry["availableOutgoingBitrate"] = stats["availableOutgoingBitrate"]
+        # mediasoup_py's own: what its SCTP association dropped, incoming and outgoing.
+        if stats["sctpDroppedMessages"] is not None:
+            entry["sctpDroppedMessages"] = stats["sctpDroppedMessages"]
         return stats, entry
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.InvalidStateError("transport closed")
 
     # DataChannels.
 
@@ -541,39 +536,39 @@ class Transport(EventEmitter, abc.ABC):
         raise errors.LimitExceededError("sctp_streams", count)
 
     def _add_data_producer(self, producer: DataProducer) -> None:
-        self._data_producers[producer.id] = producer
-        self._router._data_producers[producer.id] = producer
+        self._router._objects.data_producers.add(producer)
 
     def _forget_data_producer(self, producer_id: str) -> None:
-        self._data_producers.pop(producer_id, None)
-        self._router._data_producers.pop(producer_id, None)
+        self._router._objects.data_producers.forget(producer_id)
 
     def _add_data_consumer(self, consumer: DataConsumer) -> None:
-        self._data_consumers[consumer.id] = consumer
-        self._worker._data_consumers[consumer.id] = consumer
+        self._router._objects.data_consumers.add(consumer)
+        self._worker._subscribe(consumer.id, consumer._on_worker_event)
 
     def _forget_data_consumer(self, consumer_id: str) -> None:
-        consumer = self._data_consumers.pop(consumer_id, None)
-        self._worker._data_consumers.pop(consumer_id, None)
+        consumer = self._router._objects.data_consumers.forget(consumer_id)
+        self._worker._unsubscribe(consumer_id)
         parameters = consumer.sctp_stream_parameters if consumer is not None else None
         if parameters is not None:
             self._sctp_stream_ids.discard(parameters["streamId"])
 
     def _mark_closed(self) -> None:
         self._closed = True
+        self._router._forget_transport(self._id)
         self._worker._forget_transport(self._id)
+        objects = self._router._objects
         # The worker closed them with the transport (and the consumers of its producers).
-        for producer in list(self._producers.values()):
+        for producer in objects.producers_on(self):
             producer._on_transport_closed()
-        for consumer in list(self._consumers.values()):
+        for consumer in objects.consumers_on(self):
             consumer._on_transport_closed()
         # Its data consumers end with it (``transportclose``), then its data producers, whose
         # consumers elsewhere hear ``dataproducerclose``, as mediasoup orders them.
-        for data_consumer in list(self._data_consumers.values()):
+        for data_consumer in objects.data_consumers_on(self):
             data_consumer._on_transport_closed()
-        for data_producer in list(self._data_producers.values()):
+        for data_producer in objects.data_producers_on(self):
             data_producer._on_transport_closed()
-            for data_consumer in list(data_producer._consumers.values()):
+            for data_consumer in objects.data_consumers_of(data_producer):
                 data_consumer._on_data_producer_closed()
         if self._sctp_state is not None:
             self._sctp_state = "closed"
@@ -590,6 +585,14 @@ class Transport(EventEmitter, abc.ABC):
 
     def _on_direct_packet(self, rtcp: bool, packet: bytes) -> None:
         """A packet for the owner of a DirectTransport (only those send any)."""
+
+    def _on_channel_event(self, event: _core.TransportEvent | _core.DirectPacketEvent) -> None:
+        """What the worker sends it: a packet for a DirectTransport's owner, or a state
+        change."""
+        if event["kind"] == "direct":
+            self._on_direct_packet(event["rtcp"], event["packet"])
+        else:
+            self._on_worker_event(event)
 
     def _on_worker_event(self, event: _core.TransportEvent) -> None:
         """A state change from the worker; subclasses record it, then it is emitted."""

@@ -283,7 +283,7 @@ class WebRtcTransport(Transport):
         worker = router.worker
         native = worker._native
         server = None if isinstance(listen, list) else listen
-        if server is not None and (server.closed or worker not in server._members):
+        if server is not None and (server.closed or worker not in server.workers):
             raise errors.MediasoupTypeError(
                 "webrtc_server: must be an open WebRtcServer of the router's worker (or one "
                 "shared with it)",

@@ -23,11 +23,7 @@ from mediasoup_py import _core, errors
 from mediasoup_py.events import EventEmitter
 
 if TYPE_CHECKING:
-    from mediasoup_py.consumer import Consumer
-    from mediasoup_py.data_consumer import DataConsumer
-    from mediasoup_py.producer import Producer
     from mediasoup_py.router import Router
-    from mediasoup_py.rtp_observer import RtpObserver
     from mediasoup_py.rtp_parameters import RtpCodecCapability
     from mediasoup_py.transport import ListenInfo, Transport
     from mediasoup_py.webrtc_server import WebRtcServer
@@ -140,13 +136,10 @@ class Worker(EventEmitter):
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._routers: dict[str, Router] = {}
         self._webrtc_servers: dict[str, WebRtcServer] = {}
-        self._transports: dict[str, Transport] = {}
-        # Producers and consumers by id, for their score events.
-        self._producers: dict[str, Producer] = {}
-        self._consumers: dict[str, Consumer] = {}
-        # Data consumers by id, for their events (messages of direct ones, closes, pauses).
-        self._data_consumers: dict[str, DataConsumer] = {}
-        self._rtp_observers: dict[str, RtpObserver] = {}
+        # Who hears the worker's events about an object, by the object's id (transports,
+        # producers, consumers, data consumers, RTP observers subscribe while alive). The
+        # objects themselves are in their router's registry.
+        self._event_handlers: dict[str, Callable[[Any], None]] = {}
         self._closed = False
         self.app_data = app_data
         self.observer = EventEmitter()
@@ -166,6 +159,12 @@ class Worker(EventEmitter):
     def closed(self) -> bool:
         """Whether the worker is closed or died."""
         return self._closed
+
+    @property
+    def queued_events(self) -> int:
+        """Responses, events and DirectTransport packets the worker holds for this
+        process that the asyncio loop has not taken yet (0 once closed)."""
+        return 0 if self._closed else self._channel.queued_events()
 
     @property
     def dtls_fingerprints(self) -> list[dict[str, str]]:
@@ -295,11 +294,23 @@ class Worker(EventEmitter):
             return
         self._send(send).add_done_callback(_ignore_close_result)
 
+    def _subscribe(self, object_id: str, handler: Callable[[Any], None]) -> None:
+        """Hands the worker's events about ``object_id`` to ``handler`` (which takes the
+        events of that object's kind) until unsubscribed."""
+        self._event_handlers[object_id] = handler
+
+    def _unsubscribe(self, object_id: str) -> None:
+        self._event_handlers.pop(object_id, None)
+
     def _register_transport(self, transport: Transport) -> None:
-        self._transports[transport.id] = transport
+        self._subscribe(transport.id, transport._on_channel_event)
 
     def _forget_transport(self, transport_id: str) -> None:
-        self._transports.pop(transport_id, None)
+        self._unsubscribe(transport_id)
+
+    def _each_router(self) -> list[Router]:
+        """Its routers, a snapshot."""
+        return list(self._routers.values())
 
     def _forget_router(self, router_id: str) -> None:
         self._routers.pop(router_id, None)
@@ -328,30 +339,16 @@ class Worker(EventEmitter):
                 future.set_exception(event["error"])
             else:
                 future.set_result(event.get("data", {}))
-        elif event["kind"] == "transport":
-            transport = self._transports.get(event["transportId"])
-            if transport is not None:
-                transport._on_worker_event(event)
-        elif event["kind"] == "direct":
-            transport = self._transports.get(event["transportId"])
-            if transport is not None:
-                transport._on_direct_packet(event["rtcp"], event["packet"])
+        elif event["kind"] == "transport" or event["kind"] == "direct":
+            self._hand_over(event["transportId"], event)
         elif event["kind"] == "producer":
-            producer = self._producers.get(event["producerId"])
-            if producer is not None:
-                producer._on_worker_event(event)
+            self._hand_over(event["producerId"], event)
         elif event["kind"] == "consumer":
-            consumer = self._consumers.get(event["consumerId"])
-            if consumer is not None:
-                consumer._on_worker_event(event)
+            self._hand_over(event["consumerId"], event)
         elif event["kind"] == "dataconsumer":
-            data_consumer = self._data_consumers.get(event["dataConsumerId"])
-            if data_consumer is not None:
-                data_consumer._on_worker_event(event)
+            self._hand_over(event["dataConsumerId"], event)
         elif event["kind"] == "rtpobserver":
-            rtp_observer = self._rtp_observers.get(event["rtpObserverId"])
-            if rtp_observer is not None:
-                rtp_observer._on_worker_event(event)
+            self._hand_over(event["rtpObserverId"], event)
         elif event["kind"] == "log":
             logging.getLogger(f"mediasoup_py.{event['tag']}").log(
                 _LOG_LEVELS.get(event["level"], logging.INFO),
@@ -364,6 +361,11 @@ class Worker(EventEmitter):
             self._shutdown(WorkerDiedError(event["error"]))
             # The thread has ended; this only reaps it.
             self._channel.close()
+
+    def _hand_over(self, object_id: str, event: _core.WorkerEvent) -> None:
+        handler = self._event_handlers.get(object_id)
+        if handler is not None:
+            handler(event)
 
     def _shutdown(self, died: WorkerDiedError | None) -> None:
         self._closed = True

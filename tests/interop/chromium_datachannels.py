@@ -148,10 +148,14 @@ window.oversize = (size) => {
 
 
 class Signaling:
-    """The server side of the pages' requests."""
+    """The server side of the pages' requests; receive transports on ``recv_router`` when
+    given (a router the sending one pipes to)."""
 
-    def __init__(self, router: mediasoup_py.Router) -> None:
+    def __init__(
+        self, router: mediasoup_py.Router, recv_router: mediasoup_py.Router | None = None
+    ) -> None:
         self.router = router
+        self.recv_router = recv_router or router
         self.transports: dict[str, Any] = {}
         self.data_producers: dict[str, mediasoup_py.DataProducer] = {}
         self.data_consumers: list[mediasoup_py.DataConsumer] = []
@@ -160,7 +164,8 @@ class Signaling:
         if method == "capabilities":
             return self.router.rtp_capabilities
         if method == "createTransport":
-            transport = await self.router.create_webrtc_transport(
+            router = self.recv_router if data["direction"] == "recv" else self.router
+            transport = await router.create_webrtc_transport(
                 listen_infos=LOOPBACK_UDP,  # type: ignore[arg-type]
                 enable_sctp=True,
                 sctp_send_buffer_size=SEND_BUFFER,

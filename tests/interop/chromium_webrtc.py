@@ -17,7 +17,7 @@ import json
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from playwright.async_api import async_playwright
@@ -96,12 +96,17 @@ def page_server() -> Iterator[str]:
         server.server_close()
 
 
-async def wait_until(condition: Any, what: str, timeout: float = TIMEOUT_S) -> None:
+async def wait_until(
+    condition: Any, what: str | Callable[[], str], timeout: float = TIMEOUT_S
+) -> None:
+    """Polls ``condition`` until it holds; past ``timeout``, a TimeoutError saying ``what``
+    (called then if it is a function, so that it tells the state the wait ended in)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await condition():
         if loop.time() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
+            said = what() if callable(what) else what
+            raise TimeoutError(f"timed out waiting for {said}")
         await asyncio.sleep(0.1)
 
 

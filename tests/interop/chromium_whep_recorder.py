@@ -117,8 +117,10 @@ async def scenario(seconds: float) -> dict[str, Any]:
                 sender = await open_participant(browser, url, signaling)
                 [video_id] = await sender.evaluate("() => window.produceLayered('simulcast')")
                 [_, audio_id] = await sender.evaluate("() => window.produce()")
-                video = router._producers[video_id]
-                audio = router._producers[audio_id]
+                video = router._objects.producers.get(video_id)
+                audio = router._objects.producers.get(audio_id)
+                assert video is not None
+                assert audio is not None
                 room_producers += [video, audio]
                 whep = await watch_over_whep(base)
                 with tempfile.TemporaryDirectory() as directory:

@@ -118,7 +118,15 @@ async def with_bot() -> dict[str, Any]:
                 return bool(remote and remote["framesDecoded"] >= 30)
 
             # aiortc encodes and decodes in Python threads: seconds on a loaded machine.
-            await wait_until(page_sees_bot, f"the tab to see the bot ({seen})", BOT_TIMEOUT_S)
+            await wait_until(
+                page_sees_bot,
+                lambda: (
+                    f"the tab to see the bot (it saw {seen}; the bot consumes "
+                    f"{sorted(consumer.kind for consumer in bot.consumers)}; the server has "
+                    f"{server.status()})"
+                ),
+                BOT_TIMEOUT_S,
+            )
             status = server.status()
 
             async def bot_recorded_enough() -> bool:
@@ -127,7 +135,9 @@ async def with_bot() -> dict[str, Any]:
                 return bot.recorded.get("video", 0) >= 45 and bot.recorded.get("audio", 0) >= 75
 
             await wait_until(
-                bot_recorded_enough, f"the bot to record the tab ({bot.recorded})", BOT_TIMEOUT_S
+                bot_recorded_enough,
+                lambda: f"the bot to record the tab ({bot.recorded})",
+                BOT_TIMEOUT_S,
             )
             await bot.close()
             streams = await probe(recording)

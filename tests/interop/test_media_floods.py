@@ -61,6 +61,9 @@ MEDIA_CODECS: list[dict[str, Any]] = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
     {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
 ]
+# The worker thread's nice value during an attack (the suite runs as root).
+WORKER_NICE = -10
+GENERATOR_NICE = -5
 # Peak RSS the process may gain during one attack: anything kept per flood packet (500,000 of
 # them) would add tens of MB.
 MAX_RSS_GROWTH_KB = 16 * 1024
@@ -323,8 +326,17 @@ async def attack(
         flood = [*flood, "--spoof-source", f"{honest_address[0]}:{honest_address[1]}"]
     usage_before = await worker.get_resource_usage()
     scheduling_before = worker_thread_scheduling()
+    # The flood generator, the honest senders and this test run on the worker's own two
+    # cores, where an attacker and the peers never are; on a loaded host the scheduler then
+    # left the worker thread off a core for longer than its socket's queue (about 100 ms of
+    # flood) lasts, and the kernel dropped what arrived, honest packets with it (1 of 526 at
+    # a 32% wait). Ahead of them in the run queue (as an SFU host runs its media threads),
+    # the worker shows what it does with the datagrams it gets: serve the honest peers.
+    for thread in scheduling_before:
+        os.setpriority(os.PRIO_PROCESS, thread, WORKER_NICE)
     started = loop.time()
-    flood_result = await run_json(flood, ATTACK_SECONDS + 15)
+    # The generator too, behind the worker: on a loaded host it fell short of the rate asked.
+    flood_result = await run_json(["nice", "-n", str(GENERATOR_NICE), *flood], ATTACK_SECONDS + 15)
     ended = loop.time()
     scheduling_after = worker_thread_scheduling()
     usage_after = await worker.get_resource_usage()

@@ -99,6 +99,8 @@ def test_a_scrape_during_a_call_shows_the_worker_and_the_room() -> None:
     assert sample(text, "mediasoup_py_worker_cpu_seconds_total", **labels) > 0
     assert sample(text, "mediasoup_py_worker_context_switches_total", **labels) > 0
     assert sample(text, "mediasoup_py_worker_request_seconds", **labels) > 0
+    # The control plane keeps up during a call: nothing waits for its loop at the scrape.
+    assert sample(text, "mediasoup_py_worker_events_queued", **labels) < 1000
     assert sample(text, "mediasoup_py_worker_objects", type="producers", **labels) == 2
     room = {"room": "stage", "transport_type": "webrtc"}
     assert sample(text, "mediasoup_py_transport_datagrams_total", direction="in", **room) > 100

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.mediastreams import VideoStreamTrack
@@ -25,11 +25,18 @@ ORIENTATION_ID = 4
 ORIENTATION_URI = "urn:3gpp:video-orientation"
 
 
+class PacketSink(Protocol):
+    """Where a :class:`Sender` puts its packets: a producer on a DirectTransport, or a UDP
+    socket's way to a PlainTransport."""
+
+    def send(self, packet: bytes) -> None: ...
+
+
 class Sender:
     """aiortc's test video, VP8-encoded, as RTP into a producer (the video orientation
     extension on the last packet of each frame, as WebRTC senders place it)."""
 
-    def __init__(self, producer: mediasoup_py.Producer) -> None:
+    def __init__(self, producer: PacketSink) -> None:
         self.producer = producer
         self.source = VideoStreamTrack()
         self.encoder = Vp8Encoder()

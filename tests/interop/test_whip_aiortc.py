@@ -164,7 +164,7 @@ async def publish_and_view() -> dict[str, Any]:
                 "restart": restarted,
                 "deletes": statuses,
                 "sessions_left": len(endpoint.sessions),
-                "transports_left": len(router._transports),
+                "transports_left": len((await router.dump())["transportIds"]),
             }
         finally:
             await publisher.close()
@@ -219,7 +219,7 @@ async def refused_requests() -> dict[str, Any]:
         async with http.options(f"{base}/whip/stage") as response:
             results["options"] = (response.status, response.headers.get("Accept-Post"))
         results["sessions_left"] = len(endpoint.sessions)
-        results["transports_left"] = len(router._transports)
+        results["transports_left"] = len((await router.dump())["transportIds"])
         return results
 
 

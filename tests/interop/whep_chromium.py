@@ -216,7 +216,7 @@ async def scenario() -> dict[str, Any]:
             "stopped": stopped,
             "refused": refused,
             "sessionsLeft": len(endpoint.sessions),
-            "transportsLeft": len(router._transports) - len(sources),
+            "transportsLeft": len((await router.dump())["transportIds"]) - len(sources),
         }
     finally:
         if sender.returncode is None:

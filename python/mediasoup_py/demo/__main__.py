@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from mediasoup_py import errors
 from mediasoup_py.demo.server import DemoServer, DemoSettings
@@ -244,7 +245,20 @@ def main(argv: list[str] | None = None) -> int:
     except errors.MediasoupError as error:
         print(f"mediasoup_py.demo: {error}", file=sys.stderr)
         return 1
-    return 0
+    exit_without_teardown(0)
+
+
+def exit_without_teardown(status: int) -> NoReturn:
+    """Ends the process once ``serve`` has closed everything (WebSockets, recordings,
+    transports, worker threads joined). The interpreter's own teardown (collecting and
+    finalizing every object, module by module) would follow: about 0.1 s of CPU with ten
+    clients in a call, ten times the stop itself, which a host whose cores are busy stretches
+    past a second. The kernel frees the memory and closes the descriptors at once; only the
+    logs' and streams' buffers need flushing first."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

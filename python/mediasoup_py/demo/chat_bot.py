@@ -25,6 +25,7 @@ class ChatBot:
     """The bot of one room (see :func:`start_chat_bot`)."""
 
     def __init__(self, room: Room, transport: DirectTransport, data_producer: DataProducer):
+        self._room = room
         self._transport = transport
         self.data_producer = data_producer
         self._tasks: set[asyncio.Task[None]] = set()
@@ -40,7 +41,8 @@ class ChatBot:
 
     async def _listen(self, peer: Peer, data_producer: DataProducer) -> None:
         try:
-            consumer = await self._transport.consume_data(data_producer_id=data_producer.id)
+            # A peer on another worker of the room: its channel is piped here.
+            consumer = await self._room.consume_data(self._transport, data_producer)
         except errors.MediasoupError as error:
             _logger.warning("the chat bot cannot hear %s: %s", peer.id, error)
             return

@@ -92,6 +92,36 @@ struct DroppedOut {
     srtp: u64,
     unknown: u64,
     over_max_incoming_bitrate: u64,
+    sctp_unexpected: u64,
+}
+
+/// What an SCTP association dropped of what arrived (mediasoup_py's own counters).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SctpIncomingDropsOut {
+    not_connected: u64,
+    malformed: u64,
+    extra_init: u64,
+    stream_out_of_range: u64,
+    invalid_dcep: u64,
+    unknown_ppid: u64,
+}
+
+/// Messages an SCTP association refused to send (mediasoup_py's own counters).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SctpOutgoingDropsOut {
+    send_buffer_full: u64,
+    too_large: u64,
+    not_connected: u64,
+    stream_closed: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SctpDropsOut {
+    incoming: SctpIncomingDropsOut,
+    outgoing: SctpOutgoingDropsOut,
 }
 
 #[derive(Serialize)]
@@ -104,6 +134,7 @@ struct TransportStatsOut {
     rtp_packets_received: u64,
     rtcp_packets_received: u64,
     rtcp_packets_malformed: u64,
+    packets_dropped_owner_behind: u64,
     available_outgoing_bitrate: Option<u64>,
     dropped_datagrams: DroppedOut,
     ice_state: Option<&'static str>,
@@ -111,6 +142,7 @@ struct TransportStatsOut {
     dtls_state: Option<&'static str>,
     tuple: Option<TupleOut>,
     rtcp_tuple: Option<TupleOut>,
+    sctp_dropped_messages: Option<SctpDropsOut>,
 }
 
 impl From<&TransportStats> for TransportStatsOut {
@@ -123,6 +155,7 @@ impl From<&TransportStats> for TransportStatsOut {
             rtp_packets_received: stats.rtp_packets_received,
             rtcp_packets_received: stats.rtcp_packets_received,
             rtcp_packets_malformed: stats.rtcp_packets_malformed,
+            packets_dropped_owner_behind: stats.packets_dropped_owner_behind,
             available_outgoing_bitrate: stats.available_outgoing_bitrate,
             dropped_datagrams: DroppedOut {
                 stun: stats.drops.stun,
@@ -131,12 +164,29 @@ impl From<&TransportStats> for TransportStatsOut {
                 srtp: stats.drops.srtp,
                 unknown: stats.drops.unknown,
                 over_max_incoming_bitrate: stats.rtp_packets_over_max_incoming_bitrate,
+                sctp_unexpected: stats.drops.application_data,
             },
             ice_state: stats.ice_state.map(|state| state.as_str()),
             ice_selected_tuple: stats.ice_selected_tuple.as_ref().map(TupleOut::from),
             dtls_state: stats.dtls_state.map(DtlsState::as_str),
             tuple: stats.tuple.as_ref().map(TupleOut::from),
             rtcp_tuple: stats.rtcp_tuple.as_ref().map(TupleOut::from),
+            sctp_dropped_messages: stats.sctp.map(|(incoming, outgoing)| SctpDropsOut {
+                incoming: SctpIncomingDropsOut {
+                    not_connected: incoming.not_connected,
+                    malformed: incoming.malformed,
+                    extra_init: incoming.extra_init,
+                    stream_out_of_range: incoming.stream_out_of_range,
+                    invalid_dcep: incoming.invalid_dcep,
+                    unknown_ppid: incoming.unknown_ppid,
+                },
+                outgoing: SctpOutgoingDropsOut {
+                    send_buffer_full: outgoing.send_buffer_full,
+                    too_large: outgoing.too_large,
+                    not_connected: outgoing.not_connected,
+                    stream_closed: outgoing.stream_closed,
+                },
+            }),
         }
     }
 }
@@ -249,6 +299,7 @@ enum ResponseOut<'a> {
         messages_sent: u64,
         bytes_sent: u64,
         buffered_amount: usize,
+        dropped_messages: DataConsumerDropsOut,
     },
     WorkerDump {
         router_ids: &'a [String],
@@ -267,6 +318,15 @@ enum ResponseOut<'a> {
         tuple_sockets: usize,
     },
     Done {},
+}
+
+/// Messages a DataConsumer did not send (mediasoup_py's own counters).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DataConsumerDropsOut {
+    send_buffer_full: u64,
+    too_large: u64,
+    not_sent: u64,
 }
 
 #[derive(Serialize)]
@@ -337,6 +397,11 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
             messages_sent: stats.messages_sent,
             bytes_sent: stats.bytes_sent,
             buffered_amount: *buffered_amount,
+            dropped_messages: DataConsumerDropsOut {
+                send_buffer_full: stats.dropped.send_buffer_full,
+                too_large: stats.dropped.too_large,
+                not_sent: stats.dropped.not_sent,
+            },
         },
         Response::WorkerDump {
             router_ids,

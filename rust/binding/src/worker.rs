@@ -19,7 +19,7 @@ use mediasoup_core::worker::log::{LogFilter, LogLevel, LogTag};
 use mediasoup_core::worker::messages::{
     ConsumerRequest, DataConsumerRequest, DataProducerRequest, ListenAddress, ProducerRequest,
     Request, RouterRequest, RtpObserverOptions, RtpObserverRequest, TransportRequest, WebRtcListen,
-    WebRtcServerRequest, WorkerRequest,
+    WebRtcServerRequest, WorkerEvent, WorkerRequest,
 };
 use mediasoup_core::worker::{PortChoice, WorkerHandle, WorkerSettings};
 use pyo3::exceptions::PyRuntimeError;
@@ -38,6 +38,17 @@ fn process_certificate() -> Result<&'static DtlsCertificate, String> {
         .get_or_init(|| DtlsCertificate::generate().map_err(|error| error.to_string()))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// A transport's SCTP options from `(OS, MIS, maxMessageSize, sendBufferSize)`.
+fn sctp_config((os, mis, max_message_size, send_buffer_size): (u16, u16, u32, u32)) -> SctpConfig {
+    SctpConfig {
+        os,
+        mis,
+        max_message_size,
+        send_buffer_size,
+        ..SctpConfig::default()
+    }
 }
 
 /// A stream's delivery rules from mediasoup's `sctpStreamParameters` fields.
@@ -299,12 +310,21 @@ impl PyWorkerChannel {
 
     /// Every response and event queued since the last call, as dicts.
     fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = self.handle()?.events().drain();
+        let queue = self.handle()?.events();
         let list = PyList::empty(py);
-        for event in &events {
-            list.append(event_object(py, event)?)?;
+        for event in queue.drain() {
+            list.append(event_object(py, &event)?)?;
+            // Its bytes are in Python's own object now: the worker reuses the buffer.
+            if let WorkerEvent::DirectPacket { packet, .. } = event {
+                queue.recycle(packet);
+            }
         }
         Ok(list)
+    }
+
+    /// How many responses and events wait for `drain()` (the owner's backlog).
+    fn queued_events(&self) -> PyResult<usize> {
+        Ok(self.handle()?.events().len())
     }
 
     /// The DTLS fingerprints this worker presents, in mediasoup's form.
@@ -429,23 +449,18 @@ impl PyWorkerChannel {
         }
         let ice_consent_timeout =
             (ice_consent_timeout > 0.0).then(|| Duration::from_secs_f64(ice_consent_timeout));
-        let sctp = sctp.map(|(os, mis, max_message_size, send_buffer_size)| SctpConfig {
-            os,
-            mis,
-            max_message_size,
-            send_buffer_size,
-            ..SctpConfig::default()
-        });
         let request = RouterRequest::CreateWebRtcTransport {
             transport_id,
             listen,
             ice_consent_timeout,
-            sctp,
+            sctp: sctp.map(sctp_config),
         };
         self.router(request_id, router_id, request)
     }
 
-    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, port, rtcp_mux, comedia, srtp_crypto_suite))]
+    /// `sctp`: `(OS, MIS, maxMessageSize, sendBufferSize)` to carry DataChannels over the
+    /// RTP tuple (plain and pipe transports, as mediasoup).
+    #[pyo3(signature = (request_id, *, router_id, transport_id, listen_ip, port, rtcp_mux, comedia, srtp_crypto_suite, sctp = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_plain_transport(
         &self,
@@ -457,6 +472,7 @@ impl PyWorkerChannel {
         rtcp_mux: bool,
         comedia: bool,
         srtp_crypto_suite: Option<&str>,
+        sctp: Option<(u16, u16, u32, u32)>,
     ) -> PyResult<()> {
         let srtp_profile = srtp_crypto_suite
             .map(crate::srtp::profile_from_name)
@@ -475,6 +491,7 @@ impl PyWorkerChannel {
             rtcp_mux,
             comedia,
             srtp_profile,
+            sctp: sctp.map(sctp_config),
         };
         self.router(request_id, router_id, request)
     }

@@ -20,14 +20,40 @@ pub enum DataConsumerSkip {
     TooLarge,
 }
 
+/// Why a message its transport was handed did not leave (the association refused it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataConsumerRefusal {
+    /// The transport's SCTP send buffer was full (mediasoup's `sctpsendbufferfull`).
+    SendBufferFull,
+    /// Larger than the association sends.
+    TooLarge,
+    /// The association is not established, or the consumer's stream is closed (reset by
+    /// the peer) or not open.
+    NotSent,
+}
+
+/// Messages a DataConsumer did not send, by reason (mediasoup counts none of these; a
+/// paused consumer or producer is not a drop).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataConsumerDrops {
+    /// Refused because the transport's SCTP send buffer was full.
+    pub send_buffer_full: u64,
+    /// Larger than its transport's `maxSctpMessageSize`.
+    pub too_large: u64,
+    /// Not sent: the association was down or the stream closed.
+    pub not_sent: u64,
+}
+
 /// What a DataConsumer's `getStats()` reports (`type: "data-consumer"`, with the SCTP
 /// stream's `bufferedAmount`, which the transport adds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataConsumerStats {
-    /// Messages handed to the transport.
+    /// Messages handed to the transport and accepted by it.
     pub messages_sent: u64,
     /// Their bytes.
     pub bytes_sent: u64,
+    /// Messages dropped, by reason.
+    pub dropped: DataConsumerDrops,
 }
 
 /// One DataConsumer's state in the router.
@@ -41,6 +67,7 @@ pub struct DataConsumer {
     subchannels: BTreeSet<u16>,
     messages_sent: u64,
     bytes_sent: u64,
+    dropped: DataConsumerDrops,
 }
 
 impl DataConsumer {
@@ -63,6 +90,7 @@ impl DataConsumer {
             subchannels: subchannels.into_iter().collect(),
             messages_sent: 0,
             bytes_sent: 0,
+            dropped: DataConsumerDrops::default(),
         }
     }
 
@@ -128,6 +156,7 @@ impl DataConsumer {
             return Err(DataConsumerSkip::NoSubchannelMatch);
         }
         if len > self.max_message_size {
+            self.dropped.too_large += 1;
             return Err(DataConsumerSkip::TooLarge);
         }
         self.messages_sent += 1;
@@ -135,11 +164,24 @@ impl DataConsumer {
         Ok(())
     }
 
+    /// A message of `len` bytes that [`Self::take`] counted as sent was refused by its
+    /// transport: it is counted as dropped instead.
+    pub fn refused(&mut self, len: usize, refusal: DataConsumerRefusal) {
+        self.messages_sent = self.messages_sent.saturating_sub(1);
+        self.bytes_sent = self.bytes_sent.saturating_sub(len as u64);
+        match refusal {
+            DataConsumerRefusal::SendBufferFull => self.dropped.send_buffer_full += 1,
+            DataConsumerRefusal::TooLarge => self.dropped.too_large += 1,
+            DataConsumerRefusal::NotSent => self.dropped.not_sent += 1,
+        }
+    }
+
     /// Its counters.
     pub fn stats(&self) -> DataConsumerStats {
         DataConsumerStats {
             messages_sent: self.messages_sent,
             bytes_sent: self.bytes_sent,
+            dropped: self.dropped,
         }
     }
 }
@@ -174,7 +216,8 @@ mod tests {
             consumer.stats(),
             DataConsumerStats {
                 messages_sent: 2,
-                bytes_sent: 20
+                bytes_sent: 20,
+                dropped: DataConsumerDrops::default(),
             }
         );
     }
@@ -210,6 +253,29 @@ mod tests {
         assert_eq!(
             consumer.take(1001, &[], None),
             Err(DataConsumerSkip::TooLarge)
+        );
+        assert_eq!(consumer.stats().dropped.too_large, 1);
+    }
+
+    #[test]
+    fn refused_messages_move_from_sent_to_dropped() {
+        let mut consumer = consumer(&[]);
+        for _ in 0..3 {
+            consumer.take(100, &[], None).unwrap();
+        }
+        consumer.refused(100, DataConsumerRefusal::SendBufferFull);
+        consumer.refused(100, DataConsumerRefusal::NotSent);
+        assert_eq!(
+            consumer.stats(),
+            DataConsumerStats {
+                messages_sent: 1,
+                bytes_sent: 100,
+                dropped: DataConsumerDrops {
+                    send_buffer_full: 1,
+                    too_large: 0,
+                    not_sent: 1,
+                },
+            }
         );
     }
 }

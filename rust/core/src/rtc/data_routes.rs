@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::data_consumer::{DataConsumer, DataConsumerSkip, DataConsumerStats};
+use super::data_consumer::{
+    DataConsumer, DataConsumerRefusal, DataConsumerSkip, DataConsumerStats,
+};
 use super::data_producer::{DataProducer, DataProducerStats};
 use crate::sctp::Ppid;
 
@@ -393,6 +395,14 @@ impl DataRoutes {
                 Err(DataConsumerSkip::TooLarge) => self.skipped.too_large += 1,
                 Err(_) => {}
             }
+        }
+    }
+
+    /// The consumer at `index` (from a [`DataDelivery`]) could not send a message of `len`
+    /// bytes it was routed: counted as dropped by it.
+    pub fn refused(&mut self, index: usize, len: usize, refusal: DataConsumerRefusal) {
+        if let Some(Some(entry)) = self.consumers.get_mut(index) {
+            entry.consumer.refused(len, refusal);
         }
     }
 

@@ -208,6 +208,20 @@ pub struct SctpDropCounters {
     pub unknown_ppid: u64,
 }
 
+/// Messages [`SctpAssociation::send`] refused, by reason: what the SFU could not forward
+/// on this association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SctpRefusedCounters {
+    /// The send buffer was full (`sctpSendBufferSize`).
+    pub send_buffer_full: u64,
+    /// Larger than `maxSctpMessageSize`.
+    pub too_large: u64,
+    /// The association was not established.
+    pub not_connected: u64,
+    /// The stream was not open, or closed (reset) by the peer.
+    pub stream_closed: u64,
+}
+
 /// A stream we send on.
 #[derive(Debug, Clone, Copy)]
 struct OutgoingStream {
@@ -228,6 +242,7 @@ pub struct SctpAssociation {
     events: VecDeque<SctpEvent>,
     transmits: VecDeque<Bytes>,
     drops: SctpDropCounters,
+    refused: SctpRefusedCounters,
 }
 
 impl SctpAssociation {
@@ -246,6 +261,7 @@ impl SctpAssociation {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             drops: SctpDropCounters::default(),
+            refused: SctpRefusedCounters::default(),
         }
     }
 
@@ -262,6 +278,11 @@ impl SctpAssociation {
     /// Inputs dropped so far.
     pub fn drops(&self) -> SctpDropCounters {
         self.drops
+    }
+
+    /// Messages [`Self::send`] refused so far.
+    pub fn refused(&self) -> SctpRefusedCounters {
+        self.refused
     }
 
     /// The transport under the association is up (DTLS connected, or a plain/pipe tuple
@@ -404,6 +425,27 @@ impl SctpAssociation {
     /// Queues one message on stream `stream_id`. An empty message is sent as the one dummy
     /// byte RFC 8831 §6.6 prescribes, with the empty form of its PPID.
     pub fn send(
+        &mut self,
+        stream_id: u16,
+        ppid: Ppid,
+        payload: &Bytes,
+    ) -> Result<(), SctpSendError> {
+        let sent = self.queue_message(stream_id, ppid, payload);
+        if let Err(error) = &sent {
+            let counter = match error {
+                SctpSendError::SendBufferFull { .. } => &mut self.refused.send_buffer_full,
+                SctpSendError::TooLarge { .. } => &mut self.refused.too_large,
+                SctpSendError::NotConnected(_) => &mut self.refused.not_connected,
+                SctpSendError::StreamNotOpen(_) | SctpSendError::Refused { .. } => {
+                    &mut self.refused.stream_closed
+                }
+            };
+            *counter += 1;
+        }
+        sent
+    }
+
+    fn queue_message(
         &mut self,
         stream_id: u16,
         ppid: Ppid,

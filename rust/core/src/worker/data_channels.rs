@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{TransportEntry, TransportIo, Worker};
-use crate::rtc::data_consumer::DataConsumer;
+use crate::rtc::data_consumer::{DataConsumer, DataConsumerRefusal};
 use crate::rtc::data_producer::{DataKind, DataProducer};
 use crate::rtc::data_routes::{DataDelivery, DataRouteError, DataRoutes};
 use crate::rtc::request_error::RequestError;
@@ -390,7 +390,18 @@ impl Worker {
             self.on_sctp(delivery.transport, now, &mut |sctp| {
                 sent = sctp.send(stream_id, ppid, payload);
             });
-            if let Err(SctpSendError::SendBufferFull { .. }) = sent {
+            let Err(error) = sent else {
+                continue;
+            };
+            let refusal = match error {
+                SctpSendError::SendBufferFull { .. } => DataConsumerRefusal::SendBufferFull,
+                SctpSendError::TooLarge { .. } => DataConsumerRefusal::TooLarge,
+                _ => DataConsumerRefusal::NotSent,
+            };
+            self.data
+                .routes
+                .refused(delivery.consumer, payload.len(), refusal);
+            if refusal == DataConsumerRefusal::SendBufferFull {
                 if let Some(id) = self.data.routes.consumer_id(delivery.consumer) {
                     self.events.push(WorkerEvent::DataConsumer {
                         data_consumer_id: id.to_owned(),

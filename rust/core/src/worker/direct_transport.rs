@@ -3,6 +3,7 @@
 //! instead of onto the network.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mio::Registry;
 
@@ -12,10 +13,17 @@ use super::transport::{not_for_this_kind, Transport, TransportIo};
 use crate::ice::TransportProtocol;
 use crate::rtc::request_error::RequestError;
 
+/// Packets of the worker's DirectTransports waiting for their owner at most: about 12 MB of
+/// full-size packets, seconds of a room's video. Past it the owner (the Python thread) is
+/// behind, and new packets are dropped and counted rather than held without bound; a frame
+/// reader sees the gap and asks for a keyframe.
+const OWNER_QUEUE_LIMIT: usize = 8192;
+
 /// One DirectTransport.
 #[derive(Debug)]
 pub struct WorkerDirectTransport {
-    id: String,
+    /// Shared with each packet's event rather than copied into it.
+    id: Arc<str>,
     stats: TransportStats,
 }
 
@@ -23,20 +31,30 @@ impl WorkerDirectTransport {
     /// A transport with this id.
     pub fn new(id: String) -> Self {
         WorkerDirectTransport {
-            id,
+            id: id.into(),
             stats: TransportStats::default(),
         }
     }
 
-    /// Hands what the router sends to the owner.
+    /// Hands what the router sends to the owner, unless the owner is too far behind.
     fn hand_over(&mut self, packet: &[u8], rtcp: bool, io: &mut TransportIo<'_>) {
-        self.stats.datagrams_sent += 1;
-        self.stats.bytes_sent += packet.len() as u64;
-        io.events.push(WorkerEvent::DirectPacket {
-            transport_id: self.id.clone(),
+        let event = WorkerEvent::DirectPacket {
+            transport_id: Arc::clone(&self.id),
             rtcp,
-            packet: packet.to_vec(),
-        });
+            packet: io.events.buffer_holding(packet),
+        };
+        match io.events.push_within(event, OWNER_QUEUE_LIMIT) {
+            Ok(()) => {
+                self.stats.datagrams_sent += 1;
+                self.stats.bytes_sent += packet.len() as u64;
+            }
+            Err(refused) => {
+                self.stats.packets_dropped_owner_behind += 1;
+                if let WorkerEvent::DirectPacket { packet, .. } = refused {
+                    io.events.recycle(packet);
+                }
+            }
+        }
     }
 }
 

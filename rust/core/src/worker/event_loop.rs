@@ -761,6 +761,7 @@ impl Worker {
                 rtcp_mux,
                 comedia,
                 srtp_profile,
+                sctp,
             } => self.create_plain_transport(
                 router,
                 transport_id,
@@ -769,6 +770,7 @@ impl Worker {
                 rtcp_mux,
                 comedia,
                 srtp_profile,
+                sctp,
             ),
             RouterRequest::CreateDirectTransport { transport_id } => {
                 self.check_new_transport_id(&transport_id)?;
@@ -1053,6 +1055,7 @@ impl Worker {
         rtcp_mux: bool,
         comedia: bool,
         srtp_profile: Option<SrtpProfile>,
+        sctp: Option<SctpConfig>,
     ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
         let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
@@ -1080,6 +1083,7 @@ impl Worker {
             rtcp_socket,
             comedia,
             srtp_profile,
+            sctp,
         ) {
             Ok(transport) => transport,
             Err(error) => {
@@ -1317,6 +1321,7 @@ mod tests {
                         rtcp_mux: true,
                         comedia: true,
                         srtp_profile: None,
+                        sctp: None,
                     },
                 ),
             )

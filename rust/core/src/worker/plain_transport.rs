@@ -1,30 +1,49 @@
 //! A PlainTransport (or PipeTransport) as the worker holds it: its RTP socket (and RTCP
 //! socket without rtcp-mux), its plain connection with our SRTP key, and its counters.
+//! With SCTP, DataChannels travel on the RTP socket's tuple as plain UDP payloads (never
+//! SRTP-protected, as mediasoup sends them on plain and pipe transports); what the
+//! association sends leaves at once, through the worker's egress queue.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::time::Instant;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::egress_queue::EgressQueue;
-use super::forward_queue::{ForwardQueue, PacketKind};
+use super::forward_queue::PacketKind;
 use super::messages::{Response, TransportEvent, TransportRequest, TransportStats};
 use super::transport::{not_for_this_kind, Transport, TransportIo};
-use super::udp_batch::{recv_batch, RecvBatch, BATCH};
+use super::udp_batch::{recv_batch, BATCH};
 use crate::ice::TransportProtocol;
 use crate::rtc::datagram_sink::DatagramSink;
-use crate::rtc::plain_connection::{PlainConnection, PlainConnectionEvent, PlainSocket, SrtpKeys};
+use crate::rtc::plain_connection::{
+    is_sctp_packet, PlainConnection, PlainConnectionEvent, PlainSocket, SrtpKeys,
+};
 use crate::rtc::request_error::RequestError;
 use crate::rtc::webrtc_connection::{DropCounters, Received};
+use crate::sctp::{SctpAssociation, SctpConfig};
 use crate::srtp::SrtpProfile;
 
-/// Queues media for one socket in the worker's egress queue (sent when the routing
-/// phase ends).
+/// Queues datagrams for one socket in the worker's egress queue (media is sent when the
+/// routing phase ends; SCTP and RTCP flush it at once).
 struct DeferredSink<'a> {
     queue: &'a mut EgressQueue,
     socket: &'a UdpSocket,
     sent: u64,
+    sent_bytes: u64,
+}
+
+impl<'a> DeferredSink<'a> {
+    fn new(queue: &'a mut EgressQueue, socket: &'a UdpSocket) -> Self {
+        DeferredSink {
+            queue,
+            socket,
+            sent: 0,
+            sent_bytes: 0,
+        }
+    }
 }
 
 impl DatagramSink for DeferredSink<'_> {
@@ -32,6 +51,7 @@ impl DatagramSink for DeferredSink<'_> {
         self.queue
             .push(self.socket.as_raw_fd(), tuple.remote, datagram);
         self.sent += 1;
+        self.sent_bytes += datagram.len() as u64;
     }
 }
 
@@ -49,13 +69,15 @@ pub struct WorkerPlainTransport {
 }
 
 impl WorkerPlainTransport {
-    /// Wraps bound, non-blocking sockets; with `srtp_profile`, our SRTP key is drawn here.
+    /// Wraps bound, non-blocking sockets; with `srtp_profile`, our SRTP key is drawn here;
+    /// with `sctp`, it carries DataChannels.
     pub fn new(
         id: String,
         rtp_socket: UdpSocket,
         rtcp_socket: Option<UdpSocket>,
         comedia: bool,
         srtp_profile: Option<SrtpProfile>,
+        sctp: Option<SctpConfig>,
     ) -> Result<Self, RequestError> {
         let resource = |error: std::io::Error| RequestError::Resource(error.to_string());
         let local_rtp = rtp_socket.local_addr().map_err(resource)?;
@@ -73,16 +95,16 @@ impl WorkerPlainTransport {
             }
             None => None,
         };
+        let mut connection =
+            PlainConnection::new(local_rtp, local_rtcp, comedia, srtp_profile.is_some());
+        if let Some(config) = sctp {
+            connection = connection.with_sctp(config);
+        }
         Ok(WorkerPlainTransport {
             id,
             rtp_socket,
             rtcp_socket,
-            connection: PlainConnection::new(
-                local_rtp,
-                local_rtcp,
-                comedia,
-                srtp_profile.is_some(),
-            ),
+            connection,
             local_srtp_key,
             stats: TransportStats::default(),
         })
@@ -131,51 +153,70 @@ impl WorkerPlainTransport {
     }
 
     /// Reads one batch from socket `index` (0 RTP, 1 RTCP); media goes to the forward queue
-    /// under `slot`. Returns whether more may be waiting.
-    fn read_batch(
-        &mut self,
-        index: usize,
-        slot: usize,
-        receive: &mut RecvBatch,
-        forward: &mut ForwardQueue,
-    ) -> std::io::Result<bool> {
+    /// under `slot`, SCTP packets to the association (its answers leave at once). Returns
+    /// whether more may be waiting.
+    fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<bool> {
         let (socket, which) = match (index, &self.rtcp_socket) {
             (1, Some(socket)) => (socket, PlainSocket::Rtcp),
             _ => (&self.rtp_socket, PlainSocket::Rtp),
         };
-        let received = recv_batch(socket, receive)?;
+        let received = recv_batch(socket, io.receive)?;
+        let mut sctp_handled = false;
         for datagram in 0..received {
-            let Some((buffer, len, source)) = receive.datagram_mut(datagram) else {
+            let Some((buffer, len, source)) = io.receive.datagram_mut(datagram) else {
                 continue;
             };
             self.stats.datagrams_received += 1;
             self.stats.bytes_received += len as u64;
+            if which == PlainSocket::Rtp && is_sctp_packet(&buffer[..len]) {
+                let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+                self.connection
+                    .handle_sctp_datagram(source, &buffer[..len], io.now, &mut sink);
+                self.stats.datagrams_sent += sink.sent;
+                self.stats.bytes_sent += sink.sent_bytes;
+                sctp_handled = true;
+                continue;
+            }
             match self
                 .connection
                 .handle_datagram(which, source, &mut buffer[..len])
             {
                 Received::Rtp(plain_len) => {
                     self.stats.rtp_packets_received += 1;
-                    forward.push(slot, PacketKind::Rtp, &buffer[..plain_len]);
+                    io.forward
+                        .push(io.slot, PacketKind::Rtp, &buffer[..plain_len]);
                 }
                 Received::Rtcp(plain_len) => {
                     self.stats.rtcp_packets_received += 1;
-                    forward.push(slot, PacketKind::Rtcp, &buffer[..plain_len]);
+                    io.forward
+                        .push(io.slot, PacketKind::Rtcp, &buffer[..plain_len]);
                 }
                 Received::Nothing => {}
             }
         }
+        // Comedia may have just learned the tuple SCTP runs on (a no-op once started).
+        if self.connection.sctp().is_some() {
+            self.start_sctp(io);
+        }
+        if sctp_handled {
+            io.egress.flush();
+        }
         Ok(received == BATCH)
+    }
+
+    /// Starts SCTP once the tuple is known (after `connect`, or learned by comedia).
+    fn start_sctp(&mut self, io: &mut TransportIo<'_>) {
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        self.connection.start_sctp(io.now, &mut sink);
+        self.stats.datagrams_sent += sink.sent;
+        self.stats.bytes_sent += sink.sent_bytes;
+        io.egress.flush();
     }
 
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
     fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
-        let mut sink = DeferredSink {
-            queue,
-            socket: &self.rtp_socket,
-            sent: 0,
-        };
+        let mut sink = DeferredSink::new(queue, &self.rtp_socket);
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
         self.stats.datagrams_sent += sink.sent;
         self.stats.bytes_sent += if sent { len as u64 } else { 0 };
@@ -185,11 +226,8 @@ impl WorkerPlainTransport {
     /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) from the
     /// RTCP socket, or the RTP socket with rtcp-mux, through the worker's egress queue.
     fn queue_rtcp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
-        let mut sink = DeferredSink {
-            queue,
-            socket: self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
-            sent: 0,
-        };
+        let mut sink =
+            DeferredSink::new(queue, self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket));
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
         self.stats.datagrams_sent += sink.sent;
         self.stats.bytes_sent += if sent { len as u64 } else { 0 };
@@ -228,8 +266,7 @@ impl Transport for WorkerPlainTransport {
 
     fn read(&mut self, index: usize, _writable: bool, io: &mut TransportIo<'_>) -> bool {
         // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-        self.read_batch(index, io.slot, io.receive, io.forward)
-            .unwrap_or(false)
+        self.read_batch(index, io).unwrap_or(false)
     }
 
     fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
@@ -242,10 +279,22 @@ impl Transport for WorkerPlainTransport {
         io.egress.flush();
     }
 
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.connection.poll_timeout()
+    }
+
+    fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        self.connection.handle_timeout(io.now, &mut sink);
+        self.stats.datagrams_sent += sink.sent;
+        self.stats.bytes_sent += sink.sent_bytes;
+        io.egress.flush();
+    }
+
     fn handle_request(
         &mut self,
         request: TransportRequest,
-        _io: &mut TransportIo<'_>,
+        io: &mut TransportIo<'_>,
     ) -> Result<Response, RequestError> {
         match request {
             TransportRequest::ConnectPlain {
@@ -254,6 +303,7 @@ impl Transport for WorkerPlainTransport {
                 remote_srtp_key,
             } => {
                 self.connect(remote_rtp, remote_rtcp, remote_srtp_key)?;
+                self.start_sctp(io);
                 Ok(Response::Done)
             }
             other => Err(not_for_this_kind(&other, "PlainTransport")),
@@ -271,8 +321,13 @@ impl Transport for WorkerPlainTransport {
                 media_not_ready: drops.unknown_source,
                 srtp: drops.srtp,
                 unknown: drops.not_media,
+                application_data: drops.sctp_unexpected,
                 ..DropCounters::default()
             },
+            sctp: self
+                .connection
+                .sctp()
+                .map(|sctp| (sctp.drops(), sctp.refused())),
             tuple: self.connection.tuple(),
             rtcp_tuple: self.connection.rtcp_tuple(),
             ..self.stats.clone()
@@ -286,5 +341,30 @@ impl Transport for WorkerPlainTransport {
                 PlainConnectionEvent::RtcpTuple(tuple) => TransportEvent::RtcpTuple(tuple),
             });
         }
+    }
+
+    fn close(&mut self, _io: &mut TransportIo<'_>) {
+        self.connection.close();
+    }
+
+    fn sctp_config(&self) -> Option<SctpConfig> {
+        self.connection.sctp().map(|sctp| *sctp.config())
+    }
+
+    fn with_sctp(
+        &mut self,
+        io: &mut TransportIo<'_>,
+        operation: &mut dyn FnMut(&mut SctpAssociation),
+    ) -> Option<()> {
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        let done = self
+            .connection
+            .with_sctp_association(io.now, &mut sink, |sctp| operation(sctp));
+        self.stats.datagrams_sent += sink.sent;
+        self.stats.bytes_sent += sink.sent_bytes;
+        if sink.sent > 0 {
+            io.egress.flush();
+        }
+        done
     }
 }

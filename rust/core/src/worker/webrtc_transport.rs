@@ -332,6 +332,10 @@ impl WebRtcTransportState {
             ice_state: Some(self.connection.ice().state()),
             ice_selected_tuple: self.connection.ice().selected_tuple(),
             dtls_state: Some(self.connection.dtls_state()),
+            sctp: self
+                .connection
+                .sctp()
+                .map(|sctp| (sctp.drops(), sctp.refused())),
             ..self.stats.clone()
         }
     }
