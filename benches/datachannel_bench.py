@@ -62,7 +62,7 @@ from benches.run import (
 )
 
 DATACHANNEL_LOAD = LOADGEN.parent / "mediasoup-datachannel-load"
-RATES = (1000, 2000, 4000, 8000, 12000, 16000)
+RATES = (500, 1000, 2000, 3000, 4000, 6000)
 QUICK_RATES = (500,)
 CONSUMERS = 10
 MESSAGE_SIZE = 1024
