@@ -274,3 +274,49 @@ def test_sctp_garbage_from_the_peer_is_counted_and_the_association_survives() ->
     incoming = result["stats"]["sctpDroppedMessages"]["incoming"]
     assert incoming["malformed"] == 4, incoming
     assert result["state"] == "connecting"
+
+
+def test_a_message_over_the_receiver_s_limit_is_dropped_and_the_association_kept() -> None:
+    """As mediasoup does: a message larger than the receiving transport's
+    ``maxSctpMessageSize`` is dropped and counted; the association stays up and the next
+    message arrives."""
+
+    async def scenario() -> dict[str, Any]:
+        first, second, source, destination = await two_routers()
+        try:
+            sending = await source.create_plain_transport(
+                listen_info={"protocol": "udp", "ip": "127.0.0.1"}, enable_sctp=True
+            )
+            receiving = await destination.create_plain_transport(
+                listen_info={"protocol": "udp", "ip": "127.0.0.1"},
+                enable_sctp=True,
+                max_sctp_message_size=3000,
+            )
+            await receiving.connect(ip="127.0.0.1", port=sending.tuple["localPort"])
+            await sending.connect(ip="127.0.0.1", port=receiving.tuple["localPort"])
+            origin = await source.create_direct_transport()
+            producer = await origin.produce_data()
+            pipe_out = await sending.consume_data(data_producer_id=producer.id)
+            arrived = await receiving.produce_data(
+                sctp_stream_parameters=dict(pipe_out.sctp_stream_parameters or {})
+            )
+            heard: list[int] = []
+            sink = await destination.create_direct_transport()
+            (await sink.consume_data(data_producer_id=arrived.id)).on(
+                "message", lambda message, ppid: heard.append(len(message))
+            )
+            await wait_for(lambda: receiving.sctp_state == "connected", "SCTP up")
+            producer.send(bytes(4000))
+            producer.send(bytes(3000))
+            await wait_for(lambda: heard == [3000], "the message within the limit")
+            return {
+                "states": (sending.sctp_state, receiving.sctp_state),
+                "incoming": (await receiving.get_stats())[0]["sctpDroppedMessages"]["incoming"],
+            }
+        finally:
+            first.close()
+            second.close()
+
+    result = asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert result["states"] == ("connected", "connected")
+    assert result["incoming"]["tooLarge"] == 1

@@ -457,6 +457,38 @@ def test_consumer_priority_is_checked_and_reaches_the_worker() -> None:
     run(scenario)
 
 
+def test_unknown_ids_are_not_found_errors_naming_the_argument() -> None:
+    """An id that names nothing raises ``NotFoundError`` (what the worker raises for an
+    object it does not have), which is also a ``MediasoupTypeError`` naming the argument."""
+
+    async def scenario(router: mediasoup_py.Router) -> None:
+        webrtc = await transport(router)
+        with_sctp = await router.create_webrtc_transport(
+            listen_infos=LOOPBACK,  # type: ignore[arg-type]
+            enable_sctp=True,
+        )
+        observer = await router.create_audio_level_observer()
+        attempts = [
+            (
+                "producer_id",
+                webrtc.consume(producer_id="nobody", rtp_capabilities=router.rtp_capabilities),
+            ),
+            ("producer_id", observer.add_producer(producer_id="nobody")),
+            ("data_producer_id", with_sctp.consume_data(data_producer_id="nobody")),
+        ]
+        for field, attempt in attempts:
+            with pytest.raises(errors.NotFoundError) as raised:
+                await attempt
+            assert isinstance(raised.value, errors.MediasoupTypeError)
+            assert raised.value.field == field
+        producer = await webrtc.produce(kind="audio", rtp_parameters=OPUS_PARAMETERS)  # type: ignore[arg-type]
+        producer.close()
+        with pytest.raises(errors.NotFoundError):
+            await webrtc.consume(producer_id=producer.id, rtp_capabilities=router.rtp_capabilities)
+
+    run(scenario)
+
+
 def test_a_producer_with_more_encodings_than_any_sender_uses_is_refused() -> None:
     async def scenario(router: mediasoup_py.Router) -> None:
         webrtc = await transport(router)

@@ -88,5 +88,5 @@ class ActiveSpeakerDetector(EventEmitter):
         if speaker is self._speaker:
             return
         self._speaker = speaker
-        peer: RoomPeer | None = None if speaker is None else self._room._owner_of(speaker)
+        peer: RoomPeer | None = None if speaker is None else self._room._owner_of(speaker.id)
         self.emit("activespeakerchange", peer, speaker)

@@ -416,7 +416,7 @@ async def create_consumer(
         raise errors.MediasoupTypeError("producer_id: must be a string", "producer_id")
     producer = transport.router._producer(producer_id)
     if producer is None:
-        raise errors.MediasoupTypeError(
+        raise errors.UnknownIdError(
             f"producer_id: producer with id {producer_id!r} not found", "producer_id"
         )
     if mid is not None and (not isinstance(mid, str) or not mid):

@@ -41,6 +41,12 @@ class MediasoupTypeError(MediasoupError, TypeError):
         self.field = field
 
 
+class UnknownIdError(NotFoundError, MediasoupTypeError):
+    """An id argument names nothing there is (no such producer, consumer, transport... in
+    this router, room or peer): a ``NotFoundError``, and, as an argument at fault, a
+    ``MediasoupTypeError`` whose ``field`` names it."""
+
+
 class LimitExceededError(MediasoupError):
     """A request would go past a limit of :class:`mediasoup_py.limits.Limits` (too many
     transports for a peer, peers in a room, pending requests on a connection...).
@@ -112,5 +118,6 @@ __all__ = [
     "SrtpError",
     "SrtpReplayError",
     "StunError",
+    "UnknownIdError",
     "UnsupportedError",
 ]

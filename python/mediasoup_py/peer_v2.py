@@ -497,7 +497,7 @@ class V2Peer(RoomPeer):
         plain = fields.get("plainRtpParameters")
         if plain is not None:
             return await self._create_plain_transport(transport_id, plain, app_data)
-        listen_infos = _listen_infos(self._room._listen_infos, fields.get("options"))
+        listen_infos = _listen_infos(self._room.listen_infos, fields.get("options"))
         transport = await self._room.router.create_webrtc_transport(
             listen_infos=listen_infos, app_data=app_data
         )
@@ -519,7 +519,7 @@ class V2Peer(RoomPeer):
         self, transport_id: int, plain: object, app_data: dict[str, Any]
     ) -> dict[str, Any]:
         remote_ip, remote_port = _plain_rtp_parameters(plain)
-        listen = self._room._listen_infos[0]
+        listen = self._room.listen_infos[0]
         transport = await self._room.router.create_plain_transport(
             listen_info={"protocol": "udp", "ip": listen["ip"]}, rtcp_mux=True, app_data=app_data
         )
@@ -684,21 +684,21 @@ class V2Peer(RoomPeer):
         transport_id = _client_id(fields, key)
         transport = self.transports.get(transport_id)
         if transport is None:
-            raise errors.MediasoupTypeError(f"{key}: no transport {transport_id}", key)
+            raise errors.UnknownIdError(f"{key}: no transport {transport_id}", key)
         return transport
 
     def _producer(self, fields: dict[str, Any]) -> Producer:
         producer_id = _client_id(fields)
         producer = self.producers.get(producer_id)
         if producer is None:
-            raise errors.MediasoupTypeError(f"id: no producer {producer_id}", "id")
+            raise errors.UnknownIdError(f"id: no producer {producer_id}", "id")
         return producer
 
     def _consumer(self, fields: dict[str, Any]) -> V2Consumer:
         consumer_id = _client_id(fields)
         consumer = self.consumers.get(consumer_id)
         if consumer is None:
-            raise errors.MediasoupTypeError(f"id: no consumer {consumer_id}", "id")
+            raise errors.UnknownIdError(f"id: no consumer {consumer_id}", "id")
         return consumer
 
     def _on_transport_closed(self, transport_id: int, transport: Transport) -> None:

@@ -139,7 +139,7 @@ async def pipe_to_router(
     caller keeps track of what it piped."""
     producer = source._producer(producer_id)
     if producer is None:
-        raise errors.MediasoupTypeError(
+        raise errors.UnknownIdError(
             f"producer_id: producer with id {producer_id!r} not found", "producer_id"
         )
     if router is source:
@@ -199,7 +199,7 @@ async def pipe_data_to_router(
     there on that stream, with the original's label, protocol and app data)."""
     data_producer = source._registry.data_producers.get(data_producer_id)
     if data_producer is None or data_producer.closed:
-        raise errors.MediasoupTypeError(
+        raise errors.UnknownIdError(
             f"data_producer_id: data producer with id {data_producer_id!r} not found",
             "data_producer_id",
         )

@@ -368,7 +368,7 @@ async def create_producer(
                 f"rtp_parameters.encodings[{index}].ssrc",
             )
     parameters["rtcp"]["cname"] = transport._cname_for_producers(parameters["rtcp"].get("cname"))
-    capabilities = router._rtp_capabilities
+    capabilities = router.rtp_capabilities
     mapping = ortc.get_producer_rtp_parameters_mapping(parameters, capabilities)
     consumable = ortc.get_consumable_rtp_parameters(kind, parameters, capabilities, mapping)
 

@@ -217,6 +217,19 @@ class Room(EventEmitter):
         return self._media.router_of(transport)
 
     @property
+    def listen_infos(self) -> list[ListenInfo]:
+        """Where its peers' WebRTC transports listen (``Room.create``'s ``listen_infos``)."""
+        return list(self._listen_infos)
+
+    async def _router_for_transport(self, current: Router | None) -> Router:
+        """The router a peer's next transport goes on (its current one, if any)."""
+        return await self._media.router_for_transport(current)
+
+    def _room_level_data_producers(self) -> list[DataProducer]:
+        """The room's own data producers (not a peer's), which every peer consumes."""
+        return list(self._room_data_producers)
+
+    @property
     def rtp_capabilities(self) -> RtpCapabilities:
         """What the room's router can receive and send (its codecs and header extensions)."""
         return self.router.rtp_capabilities
@@ -431,11 +444,7 @@ class Room(EventEmitter):
         a peer hears of another when it gets a consumer of theirs (:meth:`RoomPeer._meet`),
         so a join in a large room costs O(announced_peers), not O(peers)."""
         for other in [] if peer.spy else self._joined(excluding=peer):
-            known = other._known_peers
-            if known is None:
-                other._announce_peer_joined(peer)
-            elif len(known) < self._limits.announced_peers:
-                other._meet(peer)
+            other._hear_of_join(peer, self._limits.announced_peers)
         self.emit("peerjoined", peer)
 
     def _listed_on_join(self, peer: RoomPeer) -> list[RoomPeer]:
@@ -444,8 +453,7 @@ class Room(EventEmitter):
         visible = self._visible(excluding=peer)
         visible.sort(key=lambda other: not other.producers)
         listed = visible[: self._limits.announced_peers]
-        if peer._known_peers is not None:
-            peer._known_peers.update(other.id for other in listed)
+        peer._note_known(listed)
         return listed
 
     def _add_remote_peer(self, peer: RoomPeer) -> None:
@@ -534,8 +542,8 @@ class Room(EventEmitter):
             raise errors.InvalidStateError(f"producer {producer_id!r} closed")
         return consumer
 
-    def _owner_of(self, producer: Producer) -> RoomPeer | None:
-        return self._owners.get(producer.id)
+    def _owner_of(self, producer_id: str) -> RoomPeer | None:
+        return self._owners.get(producer_id)
 
     def _on_volumes(self, volumes: list[AudioLevelObserverVolume]) -> None:
         self.emit(
@@ -543,7 +551,7 @@ class Room(EventEmitter):
             [{"producer": entry["producer"], "audioLevel": entry["volume"]} for entry in volumes],
         )
         loudest = volumes[0]
-        speaker = self._owner_of(loudest["producer"])
+        speaker = self._owner_of(loudest["producer"].id)
         for peer in self._joined():
             peer._announce_active_speaker(speaker, loudest["volume"])
 
@@ -556,12 +564,7 @@ class Room(EventEmitter):
         self._peers.pop(peer.id, None)
         if peer.joined and not peer.spy:
             for other in self._joined():
-                known = other._known_peers
-                if known is None:
-                    other._announce_peer_closed(peer)
-                elif peer.id in known:
-                    known.discard(peer.id)
-                    other._announce_peer_closed(peer)
+                other._hear_of_leave(peer)
         self.emit("peerleft", peer)
         self._start_empty_timer()
 
@@ -648,6 +651,28 @@ class RoomPeer(EventEmitter, abc.ABC):
     @abc.abstractmethod
     async def _room_consume(self, owner: RoomPeer, producer: Producer) -> None:
         """Gives the client a consumer of ``owner``'s new ``producer``."""
+
+    def _hear_of_join(self, other: RoomPeer, announced_peers: int) -> None:
+        """Tells the client that ``other`` joined: always, if it hears of every peer (v2),
+        else while it knows fewer than ``announced_peers`` (past that it meets others when it
+        gets a consumer of theirs)."""
+        if self._known_peers is None:
+            self._announce_peer_joined(other)
+        elif len(self._known_peers) < announced_peers:
+            self._meet(other)
+
+    def _hear_of_leave(self, other: RoomPeer) -> None:
+        """Tells the client that ``other`` left, if it knew of it."""
+        if self._known_peers is None:
+            self._announce_peer_closed(other)
+        elif other.id in self._known_peers:
+            self._known_peers.discard(other.id)
+            self._announce_peer_closed(other)
+
+    def _note_known(self, listed: list[RoomPeer]) -> None:
+        """The client was told of ``listed`` (its join response)."""
+        if self._known_peers is not None:
+            self._known_peers.update(other.id for other in listed)
 
     def _meet(self, other: RoomPeer) -> None:
         """Tells the client of ``other`` (``newPeer``) unless it knows of it already."""
@@ -821,7 +846,7 @@ class Peer(RoomPeer):
         transport_id = _string(data, "transportId")
         transport = self.transports.get(transport_id)
         if transport is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.transportId: no transport {transport_id!r}", "data.transportId"
             )
         return transport
@@ -830,7 +855,7 @@ class Peer(RoomPeer):
         producer_id = _string(data, "producerId")
         producer = self.producers.get(producer_id)
         if producer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.producerId: no producer {producer_id!r}", "data.producerId"
             )
         return producer
@@ -839,7 +864,7 @@ class Peer(RoomPeer):
         consumer_id = _string(data, "consumerId")
         consumer = self.consumers.get(consumer_id)
         if consumer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.consumerId: no consumer {consumer_id!r}", "data.consumerId"
             )
         return consumer
@@ -875,7 +900,7 @@ class Peer(RoomPeer):
                 for data_producer in list(other.data_producers.values()):
                     if data_producer.label != BOT_LABEL:
                         self._spawn(self._room_consume_data(other, data_producer))
-        for data_producer in list(self._room._room_data_producers):
+        for data_producer in self._room._room_level_data_producers():
             self._spawn(self._room_consume_data(None, data_producer))
         self._room._peer_joined(self)
         return {
@@ -893,7 +918,7 @@ class Peer(RoomPeer):
             sctp_capabilities = validate_sctp_capabilities(
                 data["sctpCapabilities"], "data.sctpCapabilities"
             )
-        router = await self._room._media.router_for_transport(self._media_router)
+        router = await self._room._router_for_transport(self._media_router)
         self._media_router = router
         options: dict[str, Any] = {
             # DataChannels for a client that can (mediasoup-demo's way).
@@ -912,7 +937,7 @@ class Peer(RoomPeer):
         else:
             listen_infos = [
                 info
-                for info in self._room._listen_infos
+                for info in self._room.listen_infos
                 if not force_tcp or info["protocol"] == "tcp"
             ]
             transport = await router.create_webrtc_transport(listen_infos=listen_infos, **options)
@@ -960,8 +985,8 @@ class Peer(RoomPeer):
         """A plain RTP transport, for broadcasters and recorders (ffmpeg, GStreamer):
         mediasoup-demo's broadcaster API."""
         self._check_limit("transports_per_peer", len(self.transports))
-        listen = self._room._listen_infos[0]
-        router = await self._room._media.router_for_transport(self._media_router)
+        listen = self._room.listen_infos[0]
+        router = await self._room._router_for_transport(self._media_router)
         self._media_router = router
         transport = await router.create_plain_transport(
             listen_info={"protocol": "udp", "ip": listen["ip"]},
@@ -1197,7 +1222,7 @@ class Peer(RoomPeer):
         data_producer_id = _string(data, "dataProducerId")
         data_producer = self.data_producers.get(data_producer_id)
         if data_producer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data.dataProducerId: no data producer {data_producer_id!r}",
                 "data.dataProducerId",
             )
@@ -1291,7 +1316,7 @@ class Peer(RoomPeer):
         for consumer in list(self.consumers.values()):
             if consumer.closed or consumer.paused or consumer.producer_paused:
                 continue
-            owner = self._room._owners.get(consumer.producer_id)
+            owner = self._room._owner_of(consumer.producer_id)
             producer = owner.producers.get(consumer.producer_id) if owner else None
             if producer is None or producer.closed:
                 continue

@@ -299,7 +299,7 @@ class RoomMedia(EventEmitter):
         """The producer's copy on ``router`` for one more consumer there (piped on first
         need); :meth:`release` it when that consumer goes."""
         if not self._planner.has_producer(producer_id):
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"producer_id: no producer {producer_id!r} in the room", "producer_id"
             )
         for hop in self._planner.acquire(producer_id, router.id):

@@ -196,7 +196,7 @@ class Router(Handle):
         if it has no such one)."""
         producer = self._registry.data_producers.get(data_producer_id)
         if producer is None or producer.closed:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"data_producer_id: no data producer {data_producer_id!r} in this router",
                 "data_producer_id",
             )

@@ -98,7 +98,7 @@ class RtpObserver(Handle, abc.ABC):
             raise errors.MediasoupTypeError("producer_id: must be a string", "producer_id")
         producer = self._router._producer(producer_id)
         if producer is None:
-            raise errors.MediasoupTypeError(
+            raise errors.UnknownIdError(
                 f"producer_id: no producer with id {producer_id!r} in this router",
                 "producer_id",
             )

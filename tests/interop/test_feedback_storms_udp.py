@@ -14,7 +14,7 @@ from typing import Any
 import mediasoup_py
 from mediasoup_py.rtcp import parse as parse_rtcp
 from mediasoup_py.rtcp import serialize as serialize_rtcp
-from tests.interop.test_producer_events_direct import PAYLOAD_TYPE, SSRC, Sender
+from tests.interop.test_producer_events_direct import SSRC, Sender, vp8_rtp_parameters
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
 
 LOOPBACK: Any = {"protocol": "udp", "ip": "127.0.0.1"}
@@ -77,17 +77,7 @@ async def plain_call(
     camera.peer = ("127.0.0.1", ingress.tuple["localPort"])
     producer = await ingress.produce(
         kind="video",
-        rtp_parameters={  # type: ignore[typeddict-item]
-            "codecs": [
-                {
-                    "mimeType": "video/VP8",
-                    "payloadType": PAYLOAD_TYPE,
-                    "clockRate": 90000,
-                    "rtcpFeedback": [{"type": "nack"}, {"type": "nack", "parameter": "pli"}],
-                }
-            ],
-            "encodings": [{"ssrc": SSRC}],
-        },
+        rtp_parameters=vp8_rtp_parameters(SSRC),  # type: ignore[arg-type]
     )
     egress = await router.create_plain_transport(listen_info=LOOPBACK)
     viewer = Endpoint()

@@ -7,6 +7,7 @@ RTCP between the router and the two ends is visible to the test."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any, Protocol
 
@@ -61,13 +62,10 @@ class Sender:
             self.sequence += 1
 
 
-async def direct_vp8_producer(
-    router: mediasoup_py.Router, *, key_frame_request_delay: int = 0, orientation: bool = False
-) -> tuple[mediasoup_py.DirectTransport, mediasoup_py.Producer]:
-    """A DirectTransport and on it a producer of what :class:`Sender` sends (VP8 that takes
-    PLIs, with the video orientation extension when asked)."""
-    source = await router.create_direct_transport()
-    parameters: dict[str, Any] = {
+def vp8_rtp_parameters(*ssrcs: int) -> dict[str, Any]:
+    """A producer's parameters for what :class:`Sender` sends: VP8 that takes PLIs, one
+    encoding per SSRC (simulcast with more than one)."""
+    return {
         "codecs": [
             {
                 "mimeType": "video/VP8",
@@ -76,8 +74,25 @@ async def direct_vp8_producer(
                 "rtcpFeedback": [{"type": "nack", "parameter": "pli"}],
             }
         ],
-        "encodings": [{"ssrc": SSRC}],
+        "encodings": [{"ssrc": ssrc} for ssrc in ssrcs],
     }
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancels a sender's loop and waits for it to end."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def direct_vp8_producer(
+    router: mediasoup_py.Router, *, key_frame_request_delay: int = 0, orientation: bool = False
+) -> tuple[mediasoup_py.DirectTransport, mediasoup_py.Producer]:
+    """A DirectTransport and on it a producer of what :class:`Sender` sends (VP8 that takes
+    PLIs, with the video orientation extension when asked)."""
+    source = await router.create_direct_transport()
+    parameters = vp8_rtp_parameters(SSRC)
     if orientation:
         parameters["headerExtensions"] = [{"uri": ORIENTATION_URI, "id": ORIENTATION_ID}]
     producer = await source.produce(

@@ -11,14 +11,13 @@ mediasoup's entries counting the packets that really went through."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import mediasoup_py
 from mediasoup_py import protocol
 from mediasoup_py.rtcp import parse as parse_rtcp
 from tests.interop.test_feedback_storms_udp import Endpoint, is_rtcp
-from tests.interop.test_producer_events_direct import PAYLOAD_TYPE, SSRC, Sender
+from tests.interop.test_producer_events_direct import PAYLOAD_TYPE, SSRC, Sender, stop
 from tests.interop.test_routing_pymediasoup import MEDIA_CODECS
 
 
@@ -167,10 +166,7 @@ async def scenario() -> dict[str, Any]:
         )
         return result
     finally:
-        if camera_task is not None:
-            camera_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await camera_task
+        await stop(camera_task)
         camera_socket.close()
         viewer.close()
         worker.close()

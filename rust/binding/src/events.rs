@@ -105,6 +105,7 @@ struct SctpIncomingDropsOut {
     stream_out_of_range: u64,
     invalid_dcep: u64,
     unknown_ppid: u64,
+    too_large: u64,
 }
 
 /// Messages an SCTP association refused to send (mediasoup_py's own counters).
@@ -179,6 +180,7 @@ impl From<&TransportStats> for TransportStatsOut {
                     stream_out_of_range: incoming.stream_out_of_range,
                     invalid_dcep: incoming.invalid_dcep,
                     unknown_ppid: incoming.unknown_ppid,
+                    too_large: incoming.too_large,
                 },
                 outgoing: SctpOutgoingDropsOut {
                     send_buffer_full: outgoing.send_buffer_full,

@@ -241,6 +241,7 @@ impl PySctpAssociation {
         dict.set_item("stream_out_of_range", drops.stream_out_of_range)?;
         dict.set_item("invalid_dcep", drops.invalid_dcep)?;
         dict.set_item("unknown_ppid", drops.unknown_ppid)?;
+        dict.set_item("too_large", drops.too_large)?;
         Ok(dict)
     }
 

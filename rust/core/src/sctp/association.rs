@@ -206,6 +206,9 @@ pub struct SctpDropCounters {
     pub invalid_dcep: u64,
     /// Messages with a PPID WebRTC does not define.
     pub unknown_ppid: u64,
+    /// Messages larger than `maxSctpMessageSize` (dropped, the association kept, as
+    /// mediasoup does).
+    pub too_large: u64,
 }
 
 /// Messages [`SctpAssociation::send`] refused, by reason: what the SFU could not forward
@@ -642,6 +645,10 @@ impl SctpAssociation {
                 self.drops.unknown_ppid += 1;
                 continue;
             };
+            if chunks.len() > self.config.max_message_size as usize {
+                self.drops.too_large += 1;
+                continue;
+            }
             let payload = if ppid.is_empty_message() {
                 Bytes::new()
             } else {
@@ -705,11 +712,19 @@ fn transport_config(config: &SctpConfig) -> TransportConfig {
         .with_max_num_outbound_streams(config.os)
         .with_max_num_inbound_streams(config.mis)
         .with_max_send_message_size(config.max_message_size)
-        .with_max_receive_message_size(config.max_message_size)
-        // Room for four whole messages in reassembly, as a window that never stalls one.
-        .with_max_receive_buffer_size(config.max_message_size.saturating_mul(4))
+        // sctp-proto ends the association on a message over its limit; mediasoup drops the
+        // message and keeps the association, so a message up to the whole receive window is
+        // reassembled and `read_stream` drops it if over `maxSctpMessageSize`. (Beyond the
+        // window, sctp-proto aborts: the receive buffer bounds the memory either way.)
+        .with_max_receive_message_size(receive_buffer_size(config))
+        .with_max_receive_buffer_size(receive_buffer_size(config))
         .with_rto_initial_ms(RTO_INITIAL_MS)
         .with_rto_min_ms(RTO_MIN_MS)
+}
+
+/// Room for four whole messages in reassembly, as a window that never stalls one.
+fn receive_buffer_size(config: &SctpConfig) -> u32 {
+    config.max_message_size.saturating_mul(4)
 }
 
 /// The PPID and bytes that go on the wire for a message.
