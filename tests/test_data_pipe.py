@@ -312,6 +312,7 @@ def test_a_message_over_the_receiver_s_limit_is_dropped_and_the_association_kept
             return {
                 "states": (sending.sctp_state, receiving.sctp_state),
                 "incoming": (await receiving.get_stats())[0]["sctpDroppedMessages"]["incoming"],
+                "producer": (await arrived.get_stats())[0],
             }
         finally:
             first.close()
@@ -320,3 +321,6 @@ def test_a_message_over_the_receiver_s_limit_is_dropped_and_the_association_kept
     result = asyncio.run(asyncio.wait_for(scenario(), 20))
     assert result["states"] == ("connected", "connected")
     assert result["incoming"]["tooLarge"] == 1
+    # Counted against the data producer of the stream it came on, too.
+    assert result["producer"]["droppedMessages"] == {"tooLarge": 1, "unknownPpid": 0}
+    assert result["producer"]["messagesReceived"] == 1

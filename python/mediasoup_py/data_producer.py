@@ -129,7 +129,10 @@ class DataProducer(TransportChild):
         )
 
     async def get_stats(self) -> list[dict[str, Any]]:
-        """mediasoup's ``data-producer`` entry: messages and bytes received."""
+        """mediasoup's ``data-producer`` entry: messages and bytes received; and
+        mediasoup_py's ``droppedMessages``: messages that arrived on its stream and were
+        dropped before it, over its transport's ``maxSctpMessageSize`` (``tooLarge``) or
+        with a PPID WebRTC does not define (``unknownPpid``)."""
         self._check_open()
         worker = self._worker
         native = worker._native
@@ -144,6 +147,7 @@ class DataProducer(TransportChild):
                 "protocol": self._protocol,
                 "messagesReceived": stats["messagesReceived"],
                 "bytesReceived": stats["bytesReceived"],
+                "droppedMessages": stats["droppedMessages"],
             }
         ]
 

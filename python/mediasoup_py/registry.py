@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mediasoup_py.rtp_observer import RtpObserver
     from mediasoup_py.transport import Transport
 
-__all__ = ["Registry", "RouterRegistry"]
+__all__ = ["ChildRegistry", "Registry", "RouterRegistry"]
 
 
 class _Identified(Protocol):
@@ -57,31 +57,68 @@ class Registry(Generic[Entry]):
         return len(self._by_id)
 
 
+class _Child(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+
+Child = TypeVar("Child", bound=_Child)
+
+
+class ChildRegistry(Registry[Child]):
+    """The live objects of one kind made by transports, also indexed by transport (a
+    DirectTransport looks its consumers up for every packet it hands to Python)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_transport: dict[str, dict[str, Child]] = {}
+
+    def add(self, entry: Child) -> None:
+        super().add(entry)
+        self._by_transport.setdefault(entry.transport.id, {})[entry.id] = entry
+
+    def forget(self, entry_id: str) -> Child | None:
+        entry = super().forget(entry_id)
+        if entry is not None:
+            on_transport = self._by_transport.get(entry.transport.id, {})
+            on_transport.pop(entry_id, None)
+            if not on_transport:
+                self._by_transport.pop(entry.transport.id, None)
+        return entry
+
+    def on(self, transport: Transport) -> list[Child]:
+        """Those made by ``transport``, a snapshot."""
+        return list(self._by_transport.get(transport.id, {}).values())
+
+
 class RouterRegistry:
     """One router's tables."""
 
     def __init__(self) -> None:
         self.transports: Registry[Transport] = Registry()
-        self.producers: Registry[Producer] = Registry()
-        self.consumers: Registry[Consumer] = Registry()
-        self.data_producers: Registry[DataProducer] = Registry()
-        self.data_consumers: Registry[DataConsumer] = Registry()
+        self.producers: ChildRegistry[Producer] = ChildRegistry()
+        self.consumers: ChildRegistry[Consumer] = ChildRegistry()
+        self.data_producers: ChildRegistry[DataProducer] = ChildRegistry()
+        self.data_consumers: ChildRegistry[DataConsumer] = ChildRegistry()
         self.rtp_observers: Registry[RtpObserver] = Registry()
 
     def producers_on(self, transport: Transport) -> list[Producer]:
-        return [entry for entry in self.producers.all() if entry.transport is transport]
+        return self.producers.on(transport)
 
     def consumers_on(self, transport: Transport) -> list[Consumer]:
-        return [entry for entry in self.consumers.all() if entry.transport is transport]
+        return self.consumers.on(transport)
 
     def consumers_of(self, producer: Producer) -> list[Consumer]:
         return [entry for entry in self.consumers.all() if entry.producer_id == producer.id]
 
     def data_producers_on(self, transport: Transport) -> list[DataProducer]:
-        return [entry for entry in self.data_producers.all() if entry.transport is transport]
+        return self.data_producers.on(transport)
 
     def data_consumers_on(self, transport: Transport) -> list[DataConsumer]:
-        return [entry for entry in self.data_consumers.all() if entry.transport is transport]
+        return self.data_consumers.on(transport)
 
     def data_consumers_of(self, data_producer: DataProducer) -> list[DataConsumer]:
         return [

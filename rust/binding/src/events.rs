@@ -296,6 +296,7 @@ enum ResponseOut<'a> {
     DataProducerStats {
         messages_received: u64,
         bytes_received: u64,
+        dropped_messages: DataProducerDropsOut,
     },
     DataConsumerStats {
         messages_sent: u64,
@@ -320,6 +321,14 @@ enum ResponseOut<'a> {
         tuple_sockets: usize,
     },
     Done {},
+}
+
+/// Messages dropped before a DataProducer (mediasoup_py's own counters).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DataProducerDropsOut {
+    too_large: u64,
+    unknown_ppid: u64,
 }
 
 /// Messages a DataConsumer did not send (mediasoup_py's own counters).
@@ -391,6 +400,10 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
         Response::DataProducerStats(stats) => ResponseOut::DataProducerStats {
             messages_received: stats.messages_received,
             bytes_received: stats.bytes_received,
+            dropped_messages: DataProducerDropsOut {
+                too_large: stats.dropped.too_large,
+                unknown_ppid: stats.dropped.unknown_ppid,
+            },
         },
         Response::DataConsumerStats {
             stats,

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use mediasoup_core::sctp::{
-    Bytes, Ppid, Reliability, SctpAssociation, SctpConfig, SctpEvent, SctpRole, SctpSendError,
-    StreamReliability,
+    Bytes, Ppid, Reliability, SctpAssociation, SctpConfig, SctpEvent, SctpMessageDrop, SctpRole,
+    SctpSendError, StreamReliability,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -135,7 +135,7 @@ impl PySctpAssociation {
     }
 
     /// The next event as a dict with a "type" ("state", "message", "channel_opened",
-    /// "stream_closed", "buffered_amount_low"), or None.
+    /// "stream_closed", "message_dropped", "buffered_amount_low"), or None.
     fn poll_event<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(event) = self.association.poll_event() else {
             return Ok(None);
@@ -175,6 +175,17 @@ impl PySctpAssociation {
             SctpEvent::StreamClosed { stream_id } => {
                 dict.set_item("type", "stream_closed")?;
                 dict.set_item("stream_id", stream_id)?;
+            }
+            SctpEvent::MessageDropped { stream_id, reason } => {
+                dict.set_item("type", "message_dropped")?;
+                dict.set_item("stream_id", stream_id)?;
+                dict.set_item(
+                    "reason",
+                    match reason {
+                        SctpMessageDrop::TooLarge => "too_large",
+                        SctpMessageDrop::UnknownPpid => "unknown_ppid",
+                    },
+                )?;
             }
             SctpEvent::BufferedAmountLow {
                 stream_id,

@@ -1,7 +1,7 @@
 //! A DataProducer: the messages one endpoint sends into the router on one SCTP stream (or,
 //! on a DirectTransport, from the application), as mediasoup counts and pauses them.
 
-use crate::sctp::Ppid;
+use crate::sctp::{Ppid, SctpMessageDrop};
 
 /// How a data producer's or consumer's messages travel (mediasoup's `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,16 @@ impl DataKind {
     }
 }
 
+/// Messages that arrived on a DataProducer's stream and were dropped before it (mediasoup
+/// counts none of these).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataProducerDrops {
+    /// Larger than its transport's `maxSctpMessageSize`.
+    pub too_large: u64,
+    /// With a PPID WebRTC does not define.
+    pub unknown_ppid: u64,
+}
+
 /// What a DataProducer's `getStats()` reports (`type: "data-producer"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataProducerStats {
@@ -29,6 +39,8 @@ pub struct DataProducerStats {
     pub messages_received: u64,
     /// Their bytes.
     pub bytes_received: u64,
+    /// Messages dropped before it, by reason.
+    pub dropped: DataProducerDrops,
 }
 
 /// One DataProducer's state in the router.
@@ -40,6 +52,7 @@ pub struct DataProducer {
     paused: bool,
     messages_received: u64,
     bytes_received: u64,
+    dropped: DataProducerDrops,
 }
 
 impl DataProducer {
@@ -51,6 +64,7 @@ impl DataProducer {
             paused,
             messages_received: 0,
             bytes_received: 0,
+            dropped: DataProducerDrops::default(),
         }
     }
 
@@ -88,11 +102,20 @@ impl DataProducer {
         !self.paused
     }
 
+    /// A message on its stream was dropped by its transport's association.
+    pub fn count_drop(&mut self, reason: SctpMessageDrop) {
+        match reason {
+            SctpMessageDrop::TooLarge => self.dropped.too_large += 1,
+            SctpMessageDrop::UnknownPpid => self.dropped.unknown_ppid += 1,
+        }
+    }
+
     /// Its counters.
     pub fn stats(&self) -> DataProducerStats {
         DataProducerStats {
             messages_received: self.messages_received,
             bytes_received: self.bytes_received,
+            dropped: self.dropped,
         }
     }
 }
@@ -115,7 +138,8 @@ mod tests {
             producer.stats(),
             DataProducerStats {
                 messages_received: 3,
-                bytes_received: 12
+                bytes_received: 12,
+                dropped: DataProducerDrops::default(),
             }
         );
         assert_eq!(

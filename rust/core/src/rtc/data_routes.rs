@@ -11,7 +11,7 @@ use super::data_consumer::{
     DataConsumer, DataConsumerRefusal, DataConsumerSkip, DataConsumerStats,
 };
 use super::data_producer::{DataProducer, DataProducerStats};
-use crate::sctp::Ppid;
+use crate::sctp::{Ppid, SctpMessageDrop};
 
 /// Why a data producer or consumer was not added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -318,6 +318,18 @@ impl DataRoutes {
         self.producers[index]
             .as_ref()
             .map(|entry| entry.id.as_str())
+    }
+
+    /// A message that arrived on `transport`'s SCTP stream `stream_id` was dropped by the
+    /// association: counted by the data producer on that stream, if any.
+    pub fn count_sctp_drop(&mut self, transport: usize, stream_id: u16, reason: SctpMessageDrop) {
+        let Some(&index) = self.by_stream.get(&(transport, stream_id)) else {
+            self.skipped.no_producer += 1;
+            return;
+        };
+        if let Some(entry) = self.producers[index].as_mut() {
+            entry.producer.count_drop(reason);
+        }
     }
 
     /// A message that arrived on `transport`'s SCTP stream `stream_id`: the deliveries to

@@ -128,6 +128,14 @@ pub enum SctpEvent {
         /// The stream.
         stream_id: u16,
     },
+    /// A message that arrived whole on the stream was dropped (and counted in
+    /// [`SctpDropCounters`]): its owner may count it against the stream's data producer.
+    MessageDropped {
+        /// The stream it came on.
+        stream_id: u16,
+        /// Why.
+        reason: SctpMessageDrop,
+    },
     /// The stream's queued bytes fell to its threshold.
     BufferedAmountLow {
         /// The stream.
@@ -135,6 +143,15 @@ pub enum SctpEvent {
         /// Bytes still queued on it.
         buffered_amount: usize,
     },
+}
+
+/// Why a message that arrived was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SctpMessageDrop {
+    /// Larger than `maxSctpMessageSize`.
+    TooLarge,
+    /// A PPID WebRTC does not define.
+    UnknownPpid,
 }
 
 /// Why a message was not queued.
@@ -643,10 +660,18 @@ impl SctpAssociation {
             }
             let Some(ppid) = Ppid::from_proto(chunks.ppi) else {
                 self.drops.unknown_ppid += 1;
+                self.events.push_back(SctpEvent::MessageDropped {
+                    stream_id: id,
+                    reason: SctpMessageDrop::UnknownPpid,
+                });
                 continue;
             };
             if chunks.len() > self.config.max_message_size as usize {
                 self.drops.too_large += 1;
+                self.events.push_back(SctpEvent::MessageDropped {
+                    stream_id: id,
+                    reason: SctpMessageDrop::TooLarge,
+                });
                 continue;
             }
             let payload = if ppid.is_empty_message() {

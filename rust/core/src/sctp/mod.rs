@@ -14,8 +14,8 @@ pub mod ppid;
 pub mod reliability;
 
 pub use association::{
-    SctpAssociation, SctpConfig, SctpDropCounters, SctpEvent, SctpRefusedCounters, SctpRole,
-    SctpSendError, SctpState, SctpStreamError,
+    SctpAssociation, SctpConfig, SctpDropCounters, SctpEvent, SctpMessageDrop, SctpRefusedCounters,
+    SctpRole, SctpSendError, SctpState, SctpStreamError,
 };
 /// The message type: one allocation shared by every stream a message is queued on.
 pub use bytes::Bytes;

@@ -364,6 +364,9 @@ impl Worker {
                     );
                     self.deliver(&deliveries, ppid, &payload);
                 }
+                SctpEvent::MessageDropped { stream_id, reason } => {
+                    self.data.routes.count_sctp_drop(slot, stream_id, reason);
+                }
                 SctpEvent::BufferedAmountLow {
                     stream_id,
                     buffered_amount,

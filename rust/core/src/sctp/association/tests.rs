@@ -284,6 +284,40 @@ fn a_message_over_the_limit_is_refused_and_the_stream_keeps_working() {
 }
 
 #[test]
+fn a_received_message_over_the_limit_is_dropped_and_the_association_kept() {
+    let mut link = Link::new(
+        SctpConfig::default(),
+        SctpConfig {
+            max_message_size: 3000,
+            ..SctpConfig::default()
+        },
+    );
+    link.connect();
+    link.client
+        .open_stream(2, StreamReliability::default())
+        .unwrap();
+    link.client
+        .send(2, Ppid::Binary, &Bytes::from(vec![1u8; 4000]))
+        .unwrap();
+    link.client
+        .send(2, Ppid::Binary, &Bytes::from(vec![2u8; 3000]))
+        .unwrap();
+    link.run(Duration::from_secs(1));
+    let events = events(&mut link.server);
+    assert!(events.contains(&SctpEvent::MessageDropped {
+        stream_id: 2,
+        reason: SctpMessageDrop::TooLarge
+    }));
+    assert!(events.iter().any(|event| matches!(
+        event,
+        SctpEvent::Message { stream_id: 2, payload, .. } if payload.len() == 3000
+    )));
+    assert_eq!(link.server.drops().too_large, 1);
+    assert_eq!(link.server.state(), SctpState::Connected);
+    assert_eq!(link.client.state(), SctpState::Connected);
+}
+
+#[test]
 fn empty_messages_use_the_empty_ppids_and_arrive_empty() {
     let mut link = Link::connected();
     link.client
