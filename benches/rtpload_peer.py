@@ -5,7 +5,11 @@ peer it is compared with (benches/peers/mediasoup_peer.mjs):
   127.0.0.1) and N PlainTransport consumers sending to 127.0.0.1:<recv-base + i>;
 - conference: P participants, each with one comedia PlainTransport producing VP8 (SSRC
   VIDEO_SSRC + i) and opus (AUDIO_SSRC + i) (opus only with ``--audio-only``), and one
-  PlainTransport to 127.0.0.1:<recv-base + i> consuming every other participant's producers.
+  PlainTransport to 127.0.0.1:<recv-base + i> consuming every other participant's producers;
+- datachannels (WebRTC only): one WebRtcTransport with a DataProducer (SCTP stream
+  DATA_PRODUCER_STREAM_ID, ordered, reliable) and N WebRtcTransports, each with a DataConsumer
+  of it; the ready line adds ``dataProducerStreamId`` and ``dataConsumerStreamIds`` (in
+  consumer-transport order) for the DataChannel load tool (benches/datachannel_bench.py).
 
 With ``--webrtc --client-fingerprint sha-256:AB:CD:...`` every transport is a WebRtcTransport
 instead (UDP on 127.0.0.1, one port each), connected at once with DTLS role ``client`` and that
@@ -22,6 +26,7 @@ gaps, latency and this process's CPU; the worker thread is the only busy thread 
     python -m benches.rtpload_peer --consumers 10 --recv-base 41000 --max-seconds 60
     python -m benches.rtpload_peer --scenario conference --participants 4 --recv-base 41000
     python -m benches.rtpload_peer --webrtc --client-fingerprint sha-256:AB:... --consumers 10
+    python -m benches.rtpload_peer --scenario datachannels --webrtc --client-fingerprint ...
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ VIDEO_SSRC = 0x11223344
 AUDIO_SSRC = 0x22334455
 VIDEO_PAYLOAD_TYPE = 101
 AUDIO_PAYLOAD_TYPE = 100
+DATA_PRODUCER_STREAM_ID = 0
 LOOPBACK = {"protocol": "udp", "ip": "127.0.0.1"}
 MEDIA_CODECS = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
@@ -73,6 +79,7 @@ class Transports:
 
     router: Any
     client_fingerprint: dict[str, str] | None
+    enable_sctp: bool = False
     # WebRTC only: what the load tool needs to reach each transport.
     producers: list[dict[str, Any]] = field(default_factory=list)
     consumers: list[dict[str, Any]] = field(default_factory=list)
@@ -97,7 +104,9 @@ class Transports:
 
     async def webrtc_transport(self, listed: list[dict[str, Any]]) -> Any:
         assert self.client_fingerprint is not None
-        transport = await self.router.create_webrtc_transport(listen_infos=[LOOPBACK])
+        transport = await self.router.create_webrtc_transport(
+            listen_infos=[LOOPBACK], enable_sctp=self.enable_sctp
+        )
         await transport.connect(
             dtls_parameters={"role": "client", "fingerprints": [self.client_fingerprint]}
         )
@@ -167,12 +176,32 @@ async def conference(
     }
 
 
+async def datachannels(transports: Transports, consumers: int) -> dict[str, Any]:
+    ingress = await transports.webrtc_transport(transports.producers)
+    producer = await ingress.produce_data(
+        sctp_stream_parameters={"streamId": DATA_PRODUCER_STREAM_ID, "ordered": True},
+        label="bench",
+    )
+    stream_ids = []
+    for _ in range(consumers):
+        egress = await transports.webrtc_transport(transports.consumers)
+        consumer = await egress.consume_data(data_producer_id=producer.id)
+        stream_ids.append(consumer.sctp_stream_parameters["streamId"])
+    return {"dataProducerStreamId": DATA_PRODUCER_STREAM_ID, "dataConsumerStreamIds": stream_ids}
+
+
 async def serve(arguments: argparse.Namespace) -> None:
     worker = await mediasoup_py.create_worker(rtc_min_port=20000, rtc_max_port=29999)
     try:
         router = await worker.create_router(media_codecs=MEDIA_CODECS)  # type: ignore[arg-type]
-        transports = Transports(router, client_fingerprint(arguments))
-        if arguments.scenario == "fanout":
+        transports = Transports(
+            router, client_fingerprint(arguments), enable_sctp=arguments.scenario == "datachannels"
+        )
+        if arguments.scenario == "datachannels":
+            if not arguments.webrtc:
+                raise SystemExit("--scenario datachannels needs --webrtc")
+            setup = await datachannels(transports, arguments.consumers)
+        elif arguments.scenario == "fanout":
             setup = await fanout(
                 transports, arguments.consumers, arguments.recv_base, arguments.kind
             )
@@ -208,7 +237,9 @@ def client_fingerprint(arguments: argparse.Namespace) -> dict[str, str] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scenario", choices=["fanout", "conference"], default="fanout")
+    parser.add_argument(
+        "--scenario", choices=["fanout", "conference", "datachannels"], default="fanout"
+    )
     parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--kind", choices=["video", "audio"], default="video")
     parser.add_argument("--participants", type=int, default=4)

@@ -9,6 +9,10 @@
 //               (SSRC VIDEO_SSRC + i) and opus (AUDIO_SSRC + i) (opus only with --audio-only),
 //               and one PlainTransport to 127.0.0.1:<recv-base + i> consuming every other
 //               participant's producers
+//   datachannels  (--webrtc only) one WebRtcTransport with a DataProducer (SCTP stream
+//               DATA_PRODUCER_STREAM_ID, ordered, reliable) and --consumers WebRtcTransports,
+//               each with a DataConsumer of it; the ready line adds dataProducerStreamId and
+//               dataConsumerStreamIds (in consumer-transport order)
 // Consumers use the router's full RTP capabilities (header extensions included).
 //
 // With --webrtc --client-fingerprint sha-256:AB:CD:... every transport is a WebRtcTransport
@@ -31,6 +35,7 @@ const VIDEO_SSRC = 0x11223344;
 const AUDIO_SSRC = 0x22334455;
 const VIDEO_PAYLOAD_TYPE = 101;
 const AUDIO_PAYLOAD_TYPE = 100;
+const DATA_PRODUCER_STREAM_ID = 0;
 const LISTEN_INFO = { protocol: 'udp', ip: '127.0.0.1' };
 const MEDIA_CODECS = [
 	{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
@@ -64,9 +69,10 @@ function rtpParameters(kind, ssrc) {
 // Makes the scenario's transports: plain RTP, or WebRTC connected to the load tool
 // (clientFingerprint set), listing what the load tool needs to reach each one.
 class Transports {
-	constructor(router, clientFingerprint) {
+	constructor(router, clientFingerprint, enableSctp = false) {
 		this.router = router;
 		this.clientFingerprint = clientFingerprint;
+		this.enableSctp = enableSctp;
 		this.producers = [];
 		this.consumers = [];
 	}
@@ -92,7 +98,10 @@ class Transports {
 	}
 
 	async webrtcTransport(listed) {
-		const transport = await this.router.createWebRtcTransport({ listenInfos: [LISTEN_INFO] });
+		const transport = await this.router.createWebRtcTransport({
+			listenInfos: [LISTEN_INFO],
+			enableSctp: this.enableSctp,
+		});
 		await transport.connect({
 			dtlsParameters: { role: 'client', fingerprints: [this.clientFingerprint] },
 		});
@@ -159,6 +168,21 @@ async function conference(transports, participants, recvBase, audioOnly) {
 	};
 }
 
+async function datachannels(transports, consumers) {
+	const ingress = await transports.webrtcTransport(transports.producers);
+	const producer = await ingress.produceData({
+		sctpStreamParameters: { streamId: DATA_PRODUCER_STREAM_ID, ordered: true },
+		label: 'bench',
+	});
+	const streamIds = [];
+	for (let index = 0; index < consumers; index++) {
+		const egress = await transports.webrtcTransport(transports.consumers);
+		const consumer = await egress.consumeData({ dataProducerId: producer.id });
+		streamIds.push(consumer.sctpStreamParameters.streamId);
+	}
+	return { dataProducerStreamId: DATA_PRODUCER_STREAM_ID, dataConsumerStreamIds: streamIds };
+}
+
 // --client-fingerprint ALGORITHM:HEX as dtlsParameters' fingerprint, with --webrtc.
 function clientFingerprint() {
 	if (!options.webrtc) return undefined;
@@ -177,9 +201,12 @@ async function main() {
 		process.exit(1);
 	});
 	const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-	const transports = new Transports(router, clientFingerprint());
+	const transports = new Transports(router, clientFingerprint(), options.scenario === 'datachannels');
 	let setup;
-	if (options.scenario === 'fanout') {
+	if (options.scenario === 'datachannels') {
+		if (!options.webrtc) throw new Error('--scenario datachannels needs --webrtc');
+		setup = await datachannels(transports, Number(options.consumers));
+	} else if (options.scenario === 'fanout') {
 		setup = await fanout(transports, Number(options.consumers), recvBase, options.kind);
 	} else if (options.scenario === 'conference') {
 		setup = await conference(transports, Number(options.participants), recvBase, options['audio-only']);

@@ -77,7 +77,7 @@ async def _linked_pipe_transports(
 ) -> tuple[PipeTransport, PipeTransport]:
     """The pair of PipeTransports between two routers, created and connected on first use
     and shared by every producer and data producer piped between them afterwards."""
-    existing = source._pipe_transports.get(destination.id)
+    existing = source._pipe_pair(destination.id)
     if existing is not None:
         return existing
     local = await source.create_pipe_transport(
@@ -109,11 +109,10 @@ async def _linked_pipe_transports(
         remote.close()
         raise
     pair = (local, remote)
-    source._pipe_transports[destination.id] = pair
+    source._keep_pipe_pair(destination.id, pair)
 
     def forget() -> None:
-        if source._pipe_transports.get(destination.id) == pair:
-            del source._pipe_transports[destination.id]
+        source._drop_pipe_pair(destination.id, pair)
         local.close()
         remote.close()
 
@@ -197,7 +196,7 @@ async def pipe_data_to_router(
     """See ``Router.pipe_to_router``: a data producer's messages carried over the pair's
     SCTP association (a pipe data consumer here on a stream it chooses, a data producer
     there on that stream, with the original's label, protocol and app data)."""
-    data_producer = source._registry.data_producers.get(data_producer_id)
+    data_producer = source._objects.data_producers.get(data_producer_id)
     if data_producer is None or data_producer.closed:
         raise errors.UnknownIdError(
             f"data_producer_id: data producer with id {data_producer_id!r} not found",
@@ -207,7 +206,7 @@ async def pipe_data_to_router(
         raise errors.MediasoupTypeError(
             "router: cannot pipe a data producer to its own router", "router"
         )
-    if same_id and router._registry.data_producers.get(data_producer_id) is not None:
+    if same_id and router._objects.data_producers.get(data_producer_id) is not None:
         raise errors.MediasoupTypeError(
             f"data_producer_id: data producer {data_producer_id!r} is already piped to that router",
             "data_producer_id",

@@ -460,6 +460,18 @@ class Router(Handle):
         super()._check_open()
         self._worker._check_open()
 
+    def _pipe_pair(self, router_id: str) -> tuple[PipeTransport, PipeTransport] | None:
+        """The PipeTransports (here, there) linking it to another router, if made."""
+        return self._pipe_transports.get(router_id)
+
+    def _keep_pipe_pair(self, router_id: str, pair: tuple[PipeTransport, PipeTransport]) -> None:
+        self._pipe_transports[router_id] = pair
+
+    def _drop_pipe_pair(self, router_id: str, pair: tuple[PipeTransport, PipeTransport]) -> None:
+        """Forgets ``pair`` (closed) unless another pair has replaced it."""
+        if self._pipe_transports.get(router_id) == pair:
+            del self._pipe_transports[router_id]
+
     def _forget_transport(self, transport_id: str) -> None:
         self._registry.transports.forget(transport_id)
 

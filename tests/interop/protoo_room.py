@@ -48,7 +48,7 @@ function connectOn(transport) {
   });
 }
 
-window.joinRoom = async (url, displayName) => {
+window.joinRoom = async (url, displayName, forceVP9) => {
   const protoo = new protooClient.Peer(new protooClient.WebSocketTransport(url));
   window.protoo = protoo;
   protoo.on('notification', (notification) => {
@@ -124,10 +124,21 @@ window.joinRoom = async (url, displayName) => {
     {audio: true, video: {width: 640, height: 480}});
   window.producers = [];
   for (const track of stream.getTracks()) {
-    window.producers.push(await sendTransport.produce({track, appData: {source: track.kind}}));
+    const options = {track, appData: {source: track.kind}};
+    if (forceVP9 && track.kind === 'video') {
+      // RoomClient's forceVP9: the device's VP9 (as the server offers it), three spatial
+      // and temporal layers.
+      options.codec = device.rtpCapabilities.codecs
+        .find((codec) => codec.mimeType.toLowerCase() === 'video/vp9');
+      if (!options.codec) throw new Error('desired VP9 codec+configuration is not supported');
+      options.encodings = [{maxBitrate: 5000000, scalabilityMode: 'L3T3_KEY'}];
+    }
+    window.producers.push(await sendTransport.produce(options));
   }
   return {
     peers, subprotocol: protoo._transport._ws.protocol,
+    videoCodec: window.producers.find((producer) => producer.kind === 'video')
+      .rtpParameters.codecs[0],
     sctpParameters: receiving.sctpParameters,
     chatStream: window.chat.sctpStreamParameters,
   };
@@ -217,8 +228,10 @@ async def scenario() -> dict[str, Any]:
                 page = pages[name] = await browser.new_page()
                 await page.goto(origin + "/")
                 url = f"wss://127.0.0.1:{port}/?roomId=protoo&peerId={name}"
+                # Bob's camera as mediasoup-demo's app sends it with ?forceVP9=true.
                 joined[name] = await page.evaluate(
-                    "([url, name]) => window.joinRoom(url, name)", [url, name]
+                    "([url, name, vp9]) => window.joinRoom(url, name, vp9)",
+                    [url, name, name == "bob"],
                 )
             decoded: dict[str, int] = {}
             for name, page in pages.items():

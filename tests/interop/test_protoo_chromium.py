@@ -20,7 +20,11 @@ def test_mediasoup_demo_clients_join_over_protoo_and_speak_its_protocol(
     assert alice["subprotocol"] == bob["subprotocol"] == "protoo"
     assert alice["peers"] == []
     assert [peer["id"] for peer in bob["peers"]] == ["alice"]
-    # Each decodes the other's camera.
+    # Each decodes the other's camera: Bob's is VP9 with SVC (the app's forceVP9, which needs
+    # the VP9 profile mediasoup-demo's server offers).
+    assert alice["videoCodec"]["mimeType"] == "video/VP8"
+    assert bob["videoCodec"]["mimeType"] == "video/VP9"
+    assert bob["videoCodec"]["parameters"]["profile-id"] == 2
     assert result["decoded"]["alice"] >= 30
     assert result["decoded"]["bob"] >= 30
     # The first thing each hears is the version, once.

@@ -58,10 +58,17 @@ _logger = logging.getLogger("mediasoup_py.demo")
 STATIC = Path(__file__).resolve().parent / "static"
 BUNDLE = STATIC / "mediasoup-client.js"
 
-# The codecs every demo room offers: opus, VP8 (simulcast) and H264.
+# The codecs every demo room offers: opus, VP8 (simulcast), VP9 (SVC; profile 2, as
+# mediasoup-demo's server offers it, which its app's forceVP9 asks for) and H264.
 MEDIA_CODECS: list[dict[str, Any]] = [
     {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
     {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+    {
+        "kind": "video",
+        "mimeType": "video/VP9",
+        "clockRate": 90000,
+        "parameters": {"profile-id": 2},
+    },
     {
         "kind": "video",
         "mimeType": "video/H264",

@@ -27,22 +27,19 @@
 //! `mediasoup-loadgen --make-cert DIR` makes the certificate and key.
 
 mod options;
-mod process;
 mod receiver;
 mod sender;
-mod stats;
-mod webrtc;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use mediasoup_py_loadgen::process::{self, ProcessSample};
+use mediasoup_py_loadgen::webrtc::{self, WebRtcConfig};
 use options::{parse_options, Options, USAGE};
-use process::ProcessSample;
 use receiver::{ReceivePort, ReceiveReport, Window};
 use sender::{Outlet, SendReport};
-use webrtc::WebRtcConfig;
 
 /// How long the receivers keep counting after sending stops.
 const RECEIVE_GRACE: Duration = Duration::from_secs(1);

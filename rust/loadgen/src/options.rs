@@ -8,8 +8,8 @@ use mediasoup_core::srtp::SrtpProfile;
 use mediasoup_core::worker::SLOT_LEN;
 
 use crate::sender::{Shape, RTP_HEADER_LEN};
-use crate::webrtc::WebRtcConfig;
 use mediasoup_py_loadgen::parse_hex;
+use mediasoup_py_loadgen::webrtc::WebRtcConfig;
 
 /// Longest run allowed, whatever the arguments say.
 const MAX_SECONDS: f64 = 600.0;

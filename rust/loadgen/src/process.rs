@@ -20,6 +20,12 @@ pub fn sample(pid: u32) -> Option<ProcessSample> {
     })
 }
 
+/// CPU time, in clock ticks, of one thread `tid` of process `pid` (/proc/<pid>/stat, and
+/// /proc/<tid>/stat too, count every thread of the process); `None` once it is gone.
+pub fn thread_cpu_ticks(pid: u32, tid: u32) -> Option<u64> {
+    cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
+}
+
 /// utime + stime from the text of /proc/<pid>/stat. The command name (field 2) is in
 /// parentheses and may hold spaces, so fields are counted from the last ')'.
 fn cpu_ticks(stat: &str) -> Option<u64> {

@@ -15,8 +15,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::sender::{RTP_HEADER_LEN, SEND_TIME_OFFSET};
-use crate::stats::{LatencyHistogram, SequenceTracker};
-use crate::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
+use mediasoup_py_loadgen::enlarge_receive_buffer;
+use mediasoup_py_loadgen::stats::{LatencyHistogram, SequenceTracker};
+use mediasoup_py_loadgen::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
 
 /// mediasoup's bandwidth probation packets (padding-only RTP on PT 127), not forwarded media.
 const PROBATION_PAYLOAD_TYPE: u8 = 127;
@@ -77,35 +78,6 @@ impl ReceivePort {
             webrtc: Some((link.unprotect_session()?, link.consent)),
             socket: link.socket,
         })
-    }
-}
-
-/// All receive buffers together ask for at most this much kernel memory (charged only while
-/// datagrams wait in them).
-const RECEIVE_BUFFER_BUDGET: usize = 256 << 20;
-const RECEIVE_BUFFER_MIN: usize = 1 << 20;
-const RECEIVE_BUFFER_MAX: usize = 64 << 20;
-
-/// Asks for a receive buffer that holds a fan-out burst (one producer packet to hundreds of
-/// consumers arrives at once, all of them at one port with `--sink`): forced past `rmem_max`
-/// when running as root, else capped by it.
-fn enlarge_receive_buffer(socket: &UdpSocket, ports: usize) {
-    let size = (RECEIVE_BUFFER_BUDGET / ports.max(1)).clamp(RECEIVE_BUFFER_MIN, RECEIVE_BUFFER_MAX);
-    let size = size as libc::c_int;
-    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: a valid socket and a c_int option value of the size given.
-        let result = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if result == 0 {
-            return;
-        }
     }
 }
 
@@ -378,7 +350,7 @@ mod tests {
 
     #[test]
     fn srtp_is_counted_once_unprotected_and_forgeries_apart() {
-        let profile = crate::webrtc::SRTP_PROFILE;
+        let profile = mediasoup_py_loadgen::webrtc::SRTP_PROFILE;
         let (key, salt) = (vec![1u8; profile.key_len()], vec![2u8; profile.salt_len()]);
         let mut sender = SrtpSession::new(profile, &key, &salt).unwrap();
         let mut session = SrtpSession::new(profile, &key, &salt).unwrap();

@@ -9,7 +9,7 @@ use mediasoup_core::srtp::SrtpSession;
 use mediasoup_core::worker::{SendBatch, BATCH, SLOT_LEN};
 
 use crate::options::Options;
-use crate::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
+use mediasoup_py_loadgen::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
 
 pub const RTP_HEADER_LEN: usize = 12;
 /// Where in the RTP payload the send time goes (8 bytes, nanoseconds since the run's epoch,

@@ -30,6 +30,15 @@ impl LatencyHistogram {
         self.max_micros = self.max_micros.max(micros);
     }
 
+    /// Adds `other`'s samples (another thread's).
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        for (bucket, &samples) in self.buckets.iter_mut().zip(&other.buckets) {
+            *bucket = bucket.saturating_add(samples);
+        }
+        self.count += other.count;
+        self.max_micros = self.max_micros.max(other.max_micros);
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }

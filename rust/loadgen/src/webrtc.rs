@@ -206,11 +206,13 @@ impl ConsentCheck {
     }
 }
 
-/// A connected transport: its socket, the SRTP keys DTLS exported, and its consent checks.
+/// A connected transport: its socket, the SRTP keys DTLS exported, its consent checks, and
+/// the DTLS session (which carries SCTP for DataChannels).
 pub struct Link {
     pub socket: UdpSocket,
     pub remote: SocketAddr,
     pub consent: ConsentCheck,
+    pub dtls: Box<DtlsSession>,
     local_key: SrtpMasterKey,
     remote_key: SrtpMasterKey,
 }
@@ -236,6 +238,7 @@ enum Stage {
     },
     Handshaking(Box<DtlsSession>),
     Connected {
+        session: Box<DtlsSession>,
         local_key: SrtpMasterKey,
         remote_key: SrtpMasterKey,
     },
@@ -312,7 +315,13 @@ impl Pending {
                 }
                 let (local_key, remote_key) = split_dtls_keying_material(profile, &material, true)
                     .map_err(|error| error.to_string())?;
+                let Stage::Handshaking(session) =
+                    std::mem::replace(&mut self.stage, Stage::Checking { next_check: now })
+                else {
+                    unreachable!("matched as handshaking above");
+                };
                 self.stage = Stage::Connected {
+                    session,
                     local_key,
                     remote_key,
                 };
@@ -375,12 +384,14 @@ pub fn connect(
         .into_iter()
         .map(|transport| match transport.stage {
             Stage::Connected {
+                session,
                 local_key,
                 remote_key,
             } => Ok(Link {
                 socket: transport.socket,
                 remote: transport.remote.address,
                 consent: transport.consent,
+                dtls: session,
                 local_key,
                 remote_key,
             }),

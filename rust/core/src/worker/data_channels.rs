@@ -27,6 +27,19 @@ pub(super) struct WorkerData {
     routes: DataRoutes,
     deliveries: Vec<DataDelivery>,
     sctp_events: Vec<SctpEvent>,
+    sends: Vec<QueuedSend>,
+    /// The consumer, message length and reason of each send refused in a batch.
+    refused: Vec<(usize, usize, DataConsumerRefusal)>,
+}
+
+/// A message for a consumer's SCTP stream, held until the batch it came in is routed.
+#[derive(Debug)]
+struct QueuedSend {
+    transport: usize,
+    stream_id: u16,
+    consumer: usize,
+    ppid: Ppid,
+    payload: Bytes,
 }
 
 fn route_error(error: DataRouteError) -> RequestError {
@@ -199,7 +212,8 @@ impl Worker {
                     &mut deliveries,
                 );
                 let payload = Bytes::from(payload);
-                self.deliver(&deliveries, ppid, &payload, now);
+                self.deliver(&deliveries, ppid, &payload);
+                self.send_queued(now);
                 self.data.deliveries = deliveries;
                 routed.map_err(route_error)?;
                 Ok(Response::Done)
@@ -348,7 +362,7 @@ impl Worker {
                         payload.len(),
                         &mut deliveries,
                     );
-                    self.deliver(&deliveries, ppid, &payload, now);
+                    self.deliver(&deliveries, ppid, &payload);
                 }
                 SctpEvent::MessageDropped { stream_id, reason } => {
                     self.data.routes.count_sctp_drop(slot, stream_id, reason);
@@ -372,10 +386,12 @@ impl Worker {
         }
         self.data.deliveries = deliveries;
         self.data.sctp_events = events;
+        self.send_queued(now);
     }
 
-    /// Sends one message to each delivery's consumer.
-    fn deliver(&mut self, deliveries: &[DataDelivery], ppid: Ppid, payload: &Bytes, now: Instant) {
+    /// Hands one message to each delivery's consumer: to the owner for DirectTransport
+    /// consumers, else queued for its SCTP stream until [`Self::send_queued`].
+    fn deliver(&mut self, deliveries: &[DataDelivery], ppid: Ppid, payload: &Bytes) {
         for delivery in deliveries {
             let Some(stream_id) = delivery.stream_id else {
                 if let Some(id) = self.data.routes.consumer_id(delivery.consumer) {
@@ -389,23 +405,46 @@ impl Worker {
                 }
                 continue;
             };
-            let mut sent = Ok(());
-            self.on_sctp(delivery.transport, now, &mut |sctp| {
-                sent = sctp.send(stream_id, ppid, payload);
+            self.data.sends.push(QueuedSend {
+                transport: delivery.transport,
+                stream_id,
+                consumer: delivery.consumer,
+                ppid,
+                payload: payload.clone(),
             });
-            let Err(error) = sent else {
-                continue;
-            };
-            let refusal = match error {
-                SctpSendError::SendBufferFull { .. } => DataConsumerRefusal::SendBufferFull,
-                SctpSendError::TooLarge { .. } => DataConsumerRefusal::TooLarge,
-                _ => DataConsumerRefusal::NotSent,
-            };
-            self.data
-                .routes
-                .refused(delivery.consumer, payload.len(), refusal);
+        }
+    }
+
+    /// Sends the queued messages, each transport's together: its association then builds
+    /// and encrypts its packets once for the batch (sctp-proto scans everything in flight
+    /// each time it is asked for packets, so a flush per message per consumer made the cost
+    /// of a message grow with the backlog). Streams keep their order (a stable sort).
+    fn send_queued(&mut self, now: Instant) {
+        if self.data.sends.is_empty() {
+            return;
+        }
+        let mut sends = std::mem::take(&mut self.data.sends);
+        let mut refused = std::mem::take(&mut self.data.refused);
+        sends.sort_by_key(|send| send.transport);
+        for batch in sends.chunk_by(|a, b| a.transport == b.transport) {
+            self.on_sctp(batch[0].transport, now, &mut |sctp| {
+                for send in batch {
+                    let Err(error) = sctp.send(send.stream_id, send.ppid, &send.payload) else {
+                        continue;
+                    };
+                    let refusal = match error {
+                        SctpSendError::SendBufferFull { .. } => DataConsumerRefusal::SendBufferFull,
+                        SctpSendError::TooLarge { .. } => DataConsumerRefusal::TooLarge,
+                        _ => DataConsumerRefusal::NotSent,
+                    };
+                    refused.push((send.consumer, send.payload.len(), refusal));
+                }
+            });
+        }
+        for (consumer, len, refusal) in refused.drain(..) {
+            self.data.routes.refused(consumer, len, refusal);
             if refusal == DataConsumerRefusal::SendBufferFull {
-                if let Some(id) = self.data.routes.consumer_id(delivery.consumer) {
+                if let Some(id) = self.data.routes.consumer_id(consumer) {
                     self.events.push(WorkerEvent::DataConsumer {
                         data_consumer_id: id.to_owned(),
                         event: DataConsumerEvent::SendBufferFull,
@@ -413,6 +452,9 @@ impl Worker {
                 }
             }
         }
+        sends.clear();
+        self.data.sends = sends;
+        self.data.refused = refused;
     }
 }
 
