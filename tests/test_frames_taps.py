@@ -111,3 +111,64 @@ def test_100_opus_taps_in_one_process_get_every_frame() -> None:
     # The unread tap kept its newest 8 frames and counted the rest as dropped.
     assert result["idle"]["framesQueued"] == 8
     assert result["idle"]["framesDroppedQueue"] == FRAMES - 8
+
+
+VP8: Any = {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}
+# Frames sent to a video tap nobody reads, by index: keyframes at 0, 10 and 14.
+KEYFRAMES = {0, 10, 14}
+VIDEO_FRAMES = 16
+
+
+async def unread_video_tap() -> dict[str, Any]:
+    worker = await mediasoup_py.create_worker()
+    try:
+        router = await worker.create_router(media_codecs=[VP8])
+        source = await router.create_direct_transport()
+        producer = await source.produce(
+            kind="video",
+            rtp_parameters={
+                "codecs": [{"mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000}],
+                "encodings": [{"ssrc": 5100}],
+            },
+        )
+        feedback: list[bytes] = []
+        source.on("rtcp", feedback.append)
+        tap = await router.create_direct_transport()
+        consumer = await tap.consume(
+            producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+        )
+        frames = consumer.frames(max_queue=4)
+        for index in range(VIDEO_FRAMES):
+            keyframe = index in KEYFRAMES
+            # A VP8 frame's first byte has the P bit clear on keyframes.
+            data = bytes([0x00 if keyframe else 0x01]) + index.to_bytes(2, "big") + bytes(300)
+            await producer.send_frame(data, index * 3000, keyframe=keyframe)
+            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 10
+        while (
+            frames.stats()["framesQueued"] + frames.stats()["framesDroppedQueue"] < (VIDEO_FRAMES)
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.01)
+        queued = frames.stats()
+        frames.close()
+        kept = [frame async for frame in frames]
+        # Let the keyframe request reach the producer's side.
+        await asyncio.sleep(0.2)
+        return {
+            "kept": [(int.from_bytes(f.data[1:3], "big"), f.keyframe) for f in kept],
+            "stats": queued,
+            "plis": sum(1 for packet in feedback if packet[0] & 0x1F == 1 and packet[1] == 206),
+        }
+    finally:
+        worker.close()
+
+
+def test_an_unread_video_tap_keeps_only_frames_that_decode() -> None:
+    result = asyncio.run(unread_video_tap())
+    # Frame 4 overflowed the queue of 4: frames 0-3 went (0 is the keyframe 1-3 need), and
+    # 4-9 were skipped until keyframe 10, with a keyframe asked for. Keyframe 14 overflowed
+    # 10-13, and needs nothing before it.
+    assert result["kept"] == [(14, True), (15, False)]
+    assert result["stats"]["framesDroppedQueue"] == 14
+    assert result["plis"] >= 1

@@ -10,10 +10,12 @@ dropped and counted; video then waits for a keyframe and asks the producer for o
 
 Back-pressure: each stream keeps at most ``max_queue`` frames for the reader; when Python
 reads too slowly the oldest are dropped and counted (``stats()["framesDroppedQueue"]``),
-and the worker never waits. Today the packets reach Python through the DirectTransport's
-packet bridge and are assembled on the asyncio thread (in Rust, holding the GIL for the
-call); the worker-side assembly that hands over only whole frames comes with the worker's
-new event bridge.
+and the worker never waits. A video frame needs the frames before it back to a keyframe, so
+dropping one drops the queued frames up to the next keyframe, and with none queued the
+stream skips to the next keyframe and asks for one: what the reader gets always decodes.
+The packets reach Python through the DirectTransport's packet bridge (bounded: see
+``DirectTransport.get_stats()``'s ``packetsDroppedOwnerBehind``) and are assembled on the
+asyncio thread, in Rust, holding the GIL for the call.
 
 ``frame.decode()`` decodes with PyAV (the ``media`` extra), in stream order.
 """
@@ -127,6 +129,8 @@ class FrameStream:
         self._queue: collections.deque[EncodedFrame] = collections.deque()
         self._max_queue = max_queue
         self._dropped = 0
+        # Video only: frames are skipped until a keyframe after the queue dropped one.
+        self._awaiting_keyframe = False
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -194,8 +198,12 @@ class FrameStream:
             capture_time,
         ) in self._assembler.poll_frames():
             if len(self._queue) >= self._max_queue:
-                self._queue.popleft()
-                self._dropped += 1
+                self._drop_oldest(keyframe)
+            if self._awaiting_keyframe:
+                if not keyframe:
+                    self._dropped += 1
+                    continue
+                self._awaiting_keyframe = False
             self._queue.append(
                 EncodedFrame(
                     self._kind,
@@ -209,10 +217,8 @@ class FrameStream:
                     self._decoder,
                 )
             )
-        if self._assembler.poll_keyframe_request() and not self._consumer.closed:
-            task = asyncio.ensure_future(self._request_keyframe())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._assembler.poll_keyframe_request():
+            self._ask_keyframe()
         deadline = self._assembler.timeout()
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             if self._timer is not None:
@@ -221,6 +227,28 @@ class FrameStream:
             self._timer = self._loop.call_at(deadline, self._on_timer)
         if self._queue:
             self._wake()
+
+    def _drop_oldest(self, incoming_keyframe: bool) -> None:
+        """Makes room for a frame: audio frames stand alone; a video frame takes with it the
+        queued frames that depend on it, up to the next keyframe (the incoming one if none
+        is queued, else one asked for)."""
+        self._queue.popleft()
+        self._dropped += 1
+        if self._kind == "audio":
+            return
+        while self._queue and not self._queue[0].keyframe:
+            self._queue.popleft()
+            self._dropped += 1
+        if not self._queue and not incoming_keyframe:
+            self._awaiting_keyframe = True
+            self._ask_keyframe()
+
+    def _ask_keyframe(self) -> None:
+        if self._consumer.closed:
+            return
+        task = asyncio.ensure_future(self._request_keyframe())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _request_keyframe(self) -> None:
         with contextlib.suppress(errors.MediasoupError):
