@@ -419,6 +419,9 @@ class WorkerChannel:
     def set_data_consumer_buffered_amount_low_threshold(
         self, request_id: int, data_consumer_id: str, threshold: int
     ) -> None: ...
+    def report_data_consumer_buffered_amount_low(
+        self, request_id: int, data_consumer_id: str, reports: bool
+    ) -> None: ...
     def get_data_consumer_stats(self, request_id: int, data_consumer_id: str) -> None: ...
     def create_plain_transport(
         self,

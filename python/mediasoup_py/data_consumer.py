@@ -20,6 +20,7 @@ from mediasoup_py.sctp_parameters import (
 
 if TYPE_CHECKING:
     from mediasoup_py.data_producer import DataProducer
+    from mediasoup_py.events import Handler
     from mediasoup_py.transport import Transport
 
 __all__ = ["DataConsumer", "DataConsumerType", "create_data_consumer"]
@@ -31,7 +32,11 @@ class DataConsumer(TransportChild):
     """A data consumer. Events: ``transportclose``, ``dataproducerclose``,
     ``dataproducerpause``, ``dataproducerresume``, ``message`` (direct consumers: the
     message, ``bytes``, and its PPID), ``bufferedamountlow`` (the bytes still queued),
-    ``sctpsendbufferfull``. Observer events: ``close``, ``pause``, ``resume``."""
+    ``sctpsendbufferfull``. Observer events: ``close``, ``pause``, ``resume``.
+
+    ``bufferedamountlow`` is reported from its first listener on: until then the worker
+    keeps the acknowledgements of its stream to itself (one would otherwise wake the
+    control plane for nearly every message)."""
 
     _noun = "data consumer"
 
@@ -53,9 +58,29 @@ class DataConsumer(TransportChild):
         self._paused = paused
         self._data_producer_paused = data_producer.paused
         self._subchannels = subchannels
+        self._reports_buffered_amount_low = False
 
     def __repr__(self) -> str:
         return f"<DataConsumer id={self._id} type={self._type} label={self.label!r}>"
+
+    def on(self, event: str, handler: Handler) -> Handler:
+        self._listen(event)
+        return super().on(event, handler)
+
+    def once(self, event: str, handler: Handler) -> Handler:
+        self._listen(event)
+        return super().once(event, handler)
+
+    def _listen(self, event: str) -> None:
+        if event != "bufferedamountlow" or self._reports_buffered_amount_low or self._closed:
+            return
+        self._reports_buffered_amount_low = True
+        native = self._worker._native
+        self._worker._send_unawaited(
+            lambda request_id: native.report_data_consumer_buffered_amount_low(
+                request_id, self._id, True
+            )
+        )
 
     @property
     def data_producer_id(self) -> str:

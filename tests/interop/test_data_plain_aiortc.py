@@ -4,7 +4,8 @@ transport's tuple, no DTLS). aiortc's association runs on its own socket; what i
 goes to the transport's port and what arrives on its socket goes to it. Negotiated channels
 both ways (a DataProducer on the stream aiortc sends on, a DataConsumer on the stream the
 transport chose), messages of each PPID and one of 100 KB, ``sctpstatechange``, stats, and
-garbage from a third socket counted."""
+garbage from a third socket counted; ``bufferedamountlow`` reaches Python for the data
+consumer that listens for it and never leaves the worker for the one that does not."""
 
 from __future__ import annotations
 
@@ -102,6 +103,18 @@ def test_plain_transport_sctp_with_aiortc_over_udp() -> None:
             )
             received: list[str | bytes] = []
             outbound.on("message", received.append)
+            lows: list[int] = []
+            consumer.on("bufferedamountlow", lows.append)
+            quiet = await plain.consume_data(data_producer_id=source.id)
+            quiet_stream = (quiet.sctp_stream_parameters or {})["streamId"]
+            quiet_received: list[str | bytes] = []
+            RTCDataChannel(
+                theirs, RTCDataChannelParameters(label="bot", negotiated=True, id=quiet_stream)
+            ).on("message", quiet_received.append)
+            # Every event the worker hands to Python, to see which consumers it woke it for.
+            events: list[Any] = []
+            dispatch = worker._dispatch
+            worker._dispatch = lambda event: (events.append(event), dispatch(event))  # type: ignore[method-assign]
             for _ in range(500):
                 if plain.sctp_state == "connected" and inbound.readyState == "open":
                     break
@@ -114,7 +127,7 @@ def test_plain_transport_sctp_with_aiortc_over_udp() -> None:
             source.send("welcome")
             source.send(big)
             for _ in range(500):
-                if len(heard) == 4 and len(received) == 2:
+                if len(heard) == 4 and len(received) == 2 and len(quiet_received) == 2 and lows:
                     break
                 await asyncio.sleep(0.01)
             # Garbage with SCTP's ports from a stranger: the transport counts it.
@@ -128,6 +141,14 @@ def test_plain_transport_sctp_with_aiortc_over_udp() -> None:
                 "stats": (await plain.get_stats())[0],
                 "consumer": (await consumer.get_stats())[0],
                 "stream": stream,
+                "lows": lows,
+                "quiet_received": quiet_received,
+                "low_events_for": [
+                    event["dataConsumerId"]
+                    for event in events
+                    if event.get("event") == "bufferedamountlow"
+                ],
+                "ids": (consumer.id, quiet.id),
             }
             await theirs.stop()
             return result
@@ -150,3 +171,11 @@ def test_plain_transport_sctp_with_aiortc_over_udp() -> None:
     assert incoming.pop("extraInit") <= 1
     assert set(incoming.values()) == {0}
     assert result["consumer"]["messagesSent"] == 2
+    assert result["quiet_received"] == ["welcome", big]
+    # Once the messages are acknowledged, the listening consumer hears its buffer is empty;
+    # the other's acknowledgements never reach the control plane.
+    listening, quiet = result["ids"]
+    assert result["lows"]
+    assert result["lows"][-1] == 0
+    assert listening in result["low_events_for"]
+    assert quiet not in result["low_events_for"]

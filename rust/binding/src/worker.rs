@@ -841,6 +841,16 @@ impl PyWorkerChannel {
         self.data_consumer(request_id, data_consumer_id, request)
     }
 
+    fn report_data_consumer_buffered_amount_low(
+        &self,
+        request_id: u64,
+        data_consumer_id: String,
+        reports: bool,
+    ) -> PyResult<()> {
+        let request = DataConsumerRequest::ReportBufferedAmountLow(reports);
+        self.data_consumer(request_id, data_consumer_id, request)
+    }
+
     fn get_data_consumer_stats(&self, request_id: u64, data_consumer_id: String) -> PyResult<()> {
         self.data_consumer(request_id, data_consumer_id, DataConsumerRequest::GetStats)
     }

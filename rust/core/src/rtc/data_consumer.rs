@@ -65,6 +65,9 @@ pub struct DataConsumer {
     paused: bool,
     data_producer_paused: bool,
     subchannels: BTreeSet<u16>,
+    /// Whether its owner listens for `bufferedamountlow`: off until it does, so a stream's
+    /// acknowledgements wake nobody on the control plane.
+    reports_buffered_amount_low: bool,
     messages_sent: u64,
     bytes_sent: u64,
     dropped: DataConsumerDrops,
@@ -88,6 +91,7 @@ impl DataConsumer {
             paused,
             data_producer_paused,
             subchannels: subchannels.into_iter().collect(),
+            reports_buffered_amount_low: false,
             messages_sent: 0,
             bytes_sent: 0,
             dropped: DataConsumerDrops::default(),
@@ -131,6 +135,16 @@ impl DataConsumer {
     /// Its subchannels, in order (mediasoup's `subchannels`).
     pub fn subchannels(&self) -> impl Iterator<Item = u16> + '_ {
         self.subchannels.iter().copied()
+    }
+
+    /// Whether `bufferedamountlow` is reported to its owner.
+    pub fn reports_buffered_amount_low(&self) -> bool {
+        self.reports_buffered_amount_low
+    }
+
+    /// Starts or stops reporting `bufferedamountlow` to its owner.
+    pub fn set_reports_buffered_amount_low(&mut self, reports: bool) {
+        self.reports_buffered_amount_low = reports;
     }
 
     /// Replaces its subchannels (`setSubchannels`).

@@ -210,11 +210,13 @@ impl DataRoutes {
     }
 
     /// The consumer with the SCTP stream `stream_id` on `transport` (whose buffered amount
-    /// fell low).
-    pub fn consumer_on_stream(&self, transport: usize, stream_id: u16) -> Option<&str> {
+    /// fell low), if its owner listens for `bufferedamountlow`.
+    pub fn buffered_amount_low_listener(&self, transport: usize, stream_id: u16) -> Option<&str> {
         self.consumers.iter().flatten().find_map(|entry| {
-            (entry.transport == transport && entry.consumer.stream_id() == Some(stream_id))
-                .then_some(entry.id.as_str())
+            (entry.transport == transport
+                && entry.consumer.stream_id() == Some(stream_id)
+                && entry.consumer.reports_buffered_amount_low())
+            .then_some(entry.id.as_str())
         })
     }
 
@@ -512,7 +514,12 @@ mod tests {
             Err(DataRouteError::NoProducer("nobody".into()))
         );
         assert_eq!(routes.producer_on_stream(3, 1), Some("q"));
-        assert_eq!(routes.consumer_on_stream(2, 5), Some("b"));
+        assert_eq!(routes.buffered_amount_low_listener(2, 5), None);
+        routes
+            .consumer_mut("b")
+            .unwrap()
+            .set_reports_buffered_amount_low(true);
+        assert_eq!(routes.buffered_amount_low_listener(2, 5), Some("b"));
     }
 
     #[test]

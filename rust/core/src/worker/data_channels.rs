@@ -244,6 +244,12 @@ impl Worker {
                 }
                 Ok(Response::Done)
             }
+            DataConsumerRequest::ReportBufferedAmountLow(reports) => {
+                if let Some(consumer) = self.data.routes.consumer_mut(data_consumer_id) {
+                    consumer.set_reports_buffered_amount_low(reports);
+                }
+                Ok(Response::Done)
+            }
             DataConsumerRequest::SetSubchannels(subchannels) => {
                 if let Some(consumer) = self.data.routes.consumer_mut(data_consumer_id) {
                     consumer.set_subchannels(subchannels);
@@ -371,7 +377,11 @@ impl Worker {
                     stream_id,
                     buffered_amount,
                 } => {
-                    if let Some(id) = self.data.routes.consumer_on_stream(slot, stream_id) {
+                    if let Some(id) = self
+                        .data
+                        .routes
+                        .buffered_amount_low_listener(slot, stream_id)
+                    {
                         self.events.push(WorkerEvent::DataConsumer {
                             data_consumer_id: id.to_owned(),
                             event: DataConsumerEvent::BufferedAmountLow(buffered_amount),

@@ -326,6 +326,8 @@ pub enum DataConsumerRequest {
     GetStats,
     /// The queued bytes at or under which `bufferedamountlow` is reported.
     SetBufferedAmountLowThreshold(usize),
+    /// Reports `bufferedamountlow` to the owner (`true`, once it listens) or not.
+    ReportBufferedAmountLow(bool),
     /// The subchannels it is in.
     SetSubchannels(Vec<u16>),
 }
