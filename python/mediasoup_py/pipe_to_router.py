@@ -169,16 +169,7 @@ async def pipe_to_router(
         pipe_consumer.close()
         raise
 
-    async def follow_pause() -> None:
-        await pipe_producer.pause()
-
-    async def follow_resume() -> None:
-        await pipe_producer.resume()
-
-    pipe_consumer.observer.once("close", pipe_producer.close)
-    pipe_producer.observer.once("close", pipe_consumer.close)
-    pipe_consumer.on("producerpause", lambda: source._spawn(follow_pause()))
-    pipe_consumer.on("producerresume", lambda: source._spawn(follow_resume()))
+    _link_ends(source, pipe_consumer, pipe_producer, "producer")
     return PipeToRouterResult(pipe_consumer, pipe_producer)
 
 
@@ -237,14 +228,19 @@ async def pipe_data_to_router(
         pipe_data_producer.close()
         raise errors.InvalidStateError("original data producer closed")
 
-    async def follow_pause() -> None:
-        await pipe_data_producer.pause()
-
-    async def follow_resume() -> None:
-        await pipe_data_producer.resume()
-
-    pipe_data_consumer.observer.once("close", pipe_data_producer.close)
-    pipe_data_producer.observer.once("close", pipe_data_consumer.close)
-    pipe_data_consumer.on("dataproducerpause", lambda: source._spawn(follow_pause()))
-    pipe_data_consumer.on("dataproducerresume", lambda: source._spawn(follow_resume()))
+    _link_ends(source, pipe_data_consumer, pipe_data_producer, "dataproducer")
     return PipeDataToRouterResult(pipe_data_consumer, pipe_data_producer)
+
+
+def _link_ends(
+    source: Router,
+    pipe_consumer: Consumer | DataConsumer,
+    pipe_producer: Producer | DataProducer,
+    original: str,
+) -> None:
+    """A pipe's two ends close together, and the copy follows the original's pause and
+    resume, which its pipe consumer hears as ``{original}pause``/``{original}resume``."""
+    pipe_consumer.observer.once("close", pipe_producer.close)
+    pipe_producer.observer.once("close", pipe_consumer.close)
+    pipe_consumer.on(f"{original}pause", lambda: source._spawn(pipe_producer.pause()))
+    pipe_consumer.on(f"{original}resume", lambda: source._spawn(pipe_producer.resume()))
