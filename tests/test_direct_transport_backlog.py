@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 import mediasoup_py
+from tests.opus_direct import OPUS, opus_rtp_parameters
 
-OPUS: Any = {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
 SSRC = 4242
 SENT = 10_000
 BACKLOG_LIMIT = 8192
@@ -40,17 +40,7 @@ async def stalled_owner() -> dict[str, Any]:
         source = await router.create_direct_transport()
         producer = await source.produce(
             kind="audio",
-            rtp_parameters={
-                "codecs": [
-                    {
-                        "mimeType": "audio/opus",
-                        "payloadType": 100,
-                        "clockRate": 48000,
-                        "channels": 2,
-                    }
-                ],
-                "encodings": [{"ssrc": SSRC}],
-            },
+            rtp_parameters=opus_rtp_parameters(SSRC),
         )
         tap = await router.create_direct_transport()
         consumer = await tap.consume(

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 import mediasoup_py
+from tests.opus_direct import OPUS, opus_rtp_parameters
 
-OPUS: Any = {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
 FRAMES = 100
 
 
@@ -30,17 +30,7 @@ async def taps() -> dict[str, Any]:
             producers.append(
                 await transport.produce(
                     kind="audio",
-                    rtp_parameters={
-                        "codecs": [
-                            {
-                                "mimeType": "audio/opus",
-                                "payloadType": 100,
-                                "clockRate": 48000,
-                                "channels": 2,
-                            }
-                        ],
-                        "encodings": [{"ssrc": 7000 + index}],
-                    },
+                    rtp_parameters=opus_rtp_parameters(7000 + index),
                 )
             )
         tap_transport = await router.create_direct_transport()

@@ -21,9 +21,9 @@ import mediasoup_py
 from mediasoup_py.metrics import Metrics
 from mediasoup_py.whip import WhipEndpoint, add_aiohttp_routes
 from tests.interop.aiortc_client import wait_for
+from tests.opus_direct import OPUS, opus_rtp_parameters
 
 LOOPBACK_UDP: Any = [{"protocol": "udp", "ip": "127.0.0.1"}]
-OPUS: Any = {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
 VP8: Any = {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000}
 HTTP_PORT = 18432
 
@@ -117,17 +117,7 @@ async def label_sets_with(consumers: int) -> tuple[set[str], float, str]:
         sender = await router.create_direct_transport()
         producer = await sender.produce(
             kind="audio",
-            rtp_parameters={
-                "codecs": [
-                    {
-                        "mimeType": "audio/opus",
-                        "payloadType": 100,
-                        "clockRate": 48000,
-                        "channels": 2,
-                    }
-                ],
-                "encodings": [{"ssrc": 1111}],
-            },
+            rtp_parameters=opus_rtp_parameters(1111),
         )
         receivers = [await router.create_direct_transport() for _ in range(5)]
         ids = []
