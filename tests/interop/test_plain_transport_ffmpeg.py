@@ -71,12 +71,15 @@ def test_ffmpeg_vp8_and_opus_reach_plain_transports(srtp: bool) -> None:
         assert stats["tuple"]["remoteIp"] == "127.0.0.1"
 
 
-CEILING_BPS = 100_000
+# ffmpeg's 1 Mbps of VP8 is ten times this in real time; on a loaded machine it encodes at
+# a third of real time or slower, and still sends six times this in wall-clock time, which
+# is what the policer counts.
+CEILING_BPS = 50_000
 POLICED_SECONDS = 6
 
 
 async def police_ffmpeg() -> dict[str, Any]:
-    """ffmpeg sends 0.5 Mbps of VP8 into a PlainTransport whose max incoming bitrate is 100
+    """ffmpeg sends 1 Mbps of VP8 into a PlainTransport whose max incoming bitrate is 50
     kbps. ffmpeg reads no RTCP, so the REMB asking it to slow down goes unheard: the router
     must cut what it forwards to a DirectTransport consumer back to the ceiling."""
     worker = await mediasoup_py.create_worker(rtc_min_port=44100, rtc_max_port=44199)
@@ -122,8 +125,9 @@ def test_an_ffmpeg_sender_over_the_max_incoming_bitrate_is_cut_back_to_it() -> N
     result = asyncio.run(police_ffmpeg())
     stats = result["stats"]
     received = stats["bytesReceived"]
-    # ffmpeg sent several times the ceiling, and all of it arrived.
-    assert received * 8 / result["seconds"] > 3 * CEILING_BPS, stats
+    # ffmpeg sent several times the ceiling (in wall-clock time, which the policer counts),
+    # and all of it arrived.
+    assert received * 8 / result["seconds"] > 3 * CEILING_BPS, (received, result["seconds"])
     # What went on: the ceiling with its tolerance (1.5x) from the first packet to the last,
     # a 2 s burst of that, and the last packet, which took what was left.
     allowed = 1.5 * CEILING_BPS / 8 * (result["seconds"] + 2) + 1500

@@ -2,7 +2,8 @@
 //! but not transport-cc: the delay-based estimator of Google congestion control
 //! (draft-ietf-rmcat-gcc), sans-IO.
 //!
-//! Packets are grouped into the bursts they were sent in (abs-send-time within 5 ms). Between
+//! Packets are grouped into the bursts they were sent in (abs-send-time within 5 ms) or read
+//! in (closer together than sent, within 5 ms: out of one queue at once). Between
 //! consecutive groups, the growth of one-way delay (arrival gap minus send gap) shows queues
 //! building on the path. A trendline (least-squares slope of the smoothed accumulated delay
 //! over the last groups) is compared with an adaptive threshold: above it the path is
@@ -18,6 +19,9 @@ const ABS_SEND_TIME_UNITS_PER_MS: f64 = (1u32 << 18) as f64 / 1000.0;
 const ABS_SEND_TIME_MASK: u32 = 0x00FF_FFFF;
 /// Packets sent within this of a group's first belong to its burst.
 const GROUP_LENGTH_MS: f64 = 5.0;
+/// Packets read within this of a group's last, and closer together than they were sent,
+/// came out of one queue at once: they join that group.
+const BURST_GAP_MS: f64 = 5.0;
 /// Groups in the trendline window, and the smoothing of the accumulated delay.
 const TRENDLINE_WINDOW: usize = 20;
 const SMOOTHING: f64 = 0.9;
@@ -169,7 +173,17 @@ impl RemoteBitrateEstimator {
             // Reordered from an earlier burst: it says nothing new.
             return;
         }
-        if since_first <= GROUP_LENGTH_MS {
+        // Packets read within a few ms of each other but sent further apart came out of a
+        // queue together: one the reading thread left while it waited for a core, or one the
+        // path drained at once. They are one burst, as libwebrtc's inter-arrival grouping
+        // has it; compared group by group they would read as a queue growing by the wait.
+        let arrival_gap_ms = now
+            .saturating_duration_since(group.last_arrival)
+            .as_secs_f64()
+            * 1000.0;
+        let read_in_burst =
+            arrival_gap_ms <= BURST_GAP_MS && arrival_gap_ms < send_gap_ms(group.last_send, send);
+        if since_first <= GROUP_LENGTH_MS || read_in_burst {
             group.last_send = send;
             group.last_arrival = now;
             self.current = Some(group);
@@ -341,7 +355,10 @@ mod tests {
     use super::*;
 
     /// Feeds `seconds` of a sender sending `bps` in 1200-byte packets, in 5 ms bursts,
-    /// through a path of `capacity_bps` (a queue builds when the sender exceeds it).
+    /// through a path of `capacity_bps` (a queue builds when the sender exceeds it), to a
+    /// receiver that reads each packet at `read_at(arrival ms)` (a thread waiting for a core
+    /// reads late, and what queued meanwhile at once).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         estimator: &mut RemoteBitrateEstimator,
         start: Instant,
@@ -349,6 +366,7 @@ mod tests {
         seconds: u64,
         bps: impl Fn(f64) -> f64,
         capacity_bps: f64,
+        read_at: impl Fn(f64) -> f64,
         rembs: &mut Vec<u64>,
     ) {
         let mut queue_free_at = 0.0f64;
@@ -362,7 +380,7 @@ mod tests {
                 let arrival = queue_free_at.max(send_ms) + 9600.0 / capacity_bps * 1000.0;
                 queue_free_at = arrival;
                 let abs_send_time = (send_ms * ABS_SEND_TIME_UNITS_PER_MS) as u32;
-                let now = start + Duration::from_micros((arrival * 1000.0) as u64);
+                let now = start + Duration::from_micros((read_at(arrival) * 1000.0) as u64);
                 estimator.on_packet(abs_send_time, 1200, now);
                 rembs.extend(estimator.due_remb(now));
             }
@@ -382,6 +400,7 @@ mod tests {
             20,
             |estimate| estimate,
             5_000_000.0,
+            |arrival| arrival,
             &mut rembs,
         );
         assert!(rembs.len() >= 15, "about one a second: {rembs:?}");
@@ -402,10 +421,38 @@ mod tests {
             6,
             |_| 2_000_000.0,
             1_000_000.0,
+            |arrival| arrival,
             &mut rembs,
         );
         let last = *rembs.last().unwrap();
         assert!(last < 1_000_000, "{rembs:?}");
+    }
+
+    #[test]
+    fn a_receiver_waiting_for_a_core_is_not_a_queue_on_the_path() {
+        let start = Instant::now();
+        let mut estimator = RemoteBitrateEstimator::new(start);
+        let mut rembs = Vec::new();
+        // The path has room for 5 Mbps, but the reading thread shares a busy core: it reads
+        // nothing for 10 to 45 ms now and then, then everything that queued at once.
+        let stall_ms = |period: u64| 10.0 + (period * 7919 % 36) as f64;
+        let read_at = |arrival: f64| {
+            let period = (arrival / 120.0) as u64;
+            let stalled_until = period as f64 * 120.0 + stall_ms(period);
+            arrival.max(stalled_until)
+        };
+        run(
+            &mut estimator,
+            start,
+            0,
+            20,
+            |estimate| estimate,
+            5_000_000.0,
+            read_at,
+            &mut rembs,
+        );
+        assert!(estimator.estimate() > 1_000_000, "grew: {rembs:?}");
+        assert!(rembs.windows(2).all(|pair| pair[1] >= pair[0]), "{rembs:?}");
     }
 
     #[test]
