@@ -46,7 +46,8 @@ ruff format --check python tests benches examples
 mypy --strict python/mediasoup_py
 
 step "pytest"
-pytest tests --ignore=tests/interop/test_wheel.py --ignore=tests/test_setup_script.py
+# The 25 slowest tests are listed at the end: where the suite's time goes.
+pytest tests --ignore=tests/interop/test_wheel.py --ignore=tests/test_setup_script.py --durations=25
 
 # The benchmark tools themselves, briefly (mediasoup_py alone and the bare forwarder, a few
 # seconds each; benchmark loops run once): the figures come from `python -m benches.run`.

@@ -83,6 +83,8 @@ async def scenario() -> dict[str, Any]:
                 c for c in room.get_peer("bob").consumers.values() if c.kind == "video"
             )
             profiles: dict[str, Any] = {}
+            # Why bob's consumer is where it is (consumer.explain()), when a switch waits.
+            explained: dict[str, Any] = {}
             # Bob asks for each of alice's streams in turn: the client notifies
             # setConsumerPreferredProfile, the server switches at that stream's keyframe and
             # says so (consumerEffectiveProfileChanged), and bob's decoder carries on. The high
@@ -100,12 +102,14 @@ async def scenario() -> dict[str, Any]:
                     effective = await bob.evaluate(
                         "window.consumers.find((c) => c.kind === 'video').effectiveProfile"
                     )
+                    if bob_consumer.consumer is not None:
+                        explained.update(await bob_consumer.consumer.explain())
                     return bool(effective == profile)
 
                 asked = asyncio.get_running_loop().time()
                 await wait_until(
                     switched,
-                    f"bob's consumer to switch to {profile}",
+                    lambda profile=profile: f"bob's consumer to switch to {profile}: {explained}",
                     timeout=45 if profile == "high" else TIMEOUT_S,
                 )
                 took = asyncio.get_running_loop().time() - asked

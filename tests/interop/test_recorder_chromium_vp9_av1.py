@@ -37,7 +37,9 @@ def test_a_chromium_vp9_or_av1_sender_is_recorded(
     assert abs(duration - result["recorded"]) < 0.5, (duration, result)
     starts = [float(s["start_time"]) for s in streams]
     assert abs(starts[0] - starts[1]) < 0.1, starts
-    assert result["decodeErrors"] == "", result["decodeErrors"]
+    # With the recorder's counts (frames lost, malformed, dropped from its queue, waiting for
+    # a keyframe): an error on every frame from some point on is a lost reference.
+    assert result["decodeErrors"] == "", (result["decodeErrors"][:1500], result["recorder"])
     video, audio = result["recorder"]["streams"]
     # Chromium's fake camera: 20 to 30 fps on this machine; 20 ms opus packets.
     assert video["framesWritten"] >= SECONDS * 15, video
