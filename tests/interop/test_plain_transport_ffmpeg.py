@@ -92,8 +92,9 @@ async def encode_clip(path: Path) -> None:
 
 async def police_ffmpeg(clip: Path) -> dict[str, Any]:
     """ffmpeg sends ``clip`` (about 0.5 Mbps of VP8: libvpx's realtime mode undershoots its
-    target on a test pattern) into a PlainTransport whose max incoming bitrate is 100 kbps. ffmpeg reads no RTCP, so the REMB asking it to slow down goes unheard: the
-    router must cut what it forwards to a DirectTransport consumer back to the ceiling."""
+    target on a test pattern) into a PlainTransport whose max incoming bitrate is 100 kbps.
+    ffmpeg reads no RTCP, so the REMB asking it to slow down goes unheard: the router must
+    cut what it forwards to a DirectTransport consumer back to the ceiling."""
     worker = await mediasoup_py.create_worker(rtc_min_port=44100, rtc_max_port=44199)
     try:
         router = await worker.create_router(
