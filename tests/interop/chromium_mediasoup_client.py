@@ -460,15 +460,21 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                         dropped[0] = video.get("framesDropped", 0)
                         await asyncio.sleep(0.1)
 
+                # Why the consumer is where it is (consumer.explain()), for a wait that ends.
+                explained: dict[str, Any] = {}
+
                 async def width_is(width: int) -> bool:
                     inbound = await receiver.evaluate("window.inbound()")
+                    explained.update(await consumer.explain())
                     return bool(inbound.get("video", {}).get("frameWidth") == width)
 
                 sampler = asyncio.ensure_future(sample_frames())
                 steps = []
                 try:
                     # Chromium sends the top layer once its bandwidth estimate allows.
-                    await wait_until(lambda: width_is(LAYER_WIDTHS[2]), "the top layer")
+                    await wait_until(
+                        lambda: width_is(LAYER_WIDTHS[2]), lambda: f"the top layer: {explained}"
+                    )
                     for spatial in (0, 1, 2, 0):
                         started = asyncio.get_running_loop().time()
                         events_before = len(layer_events)
@@ -477,7 +483,10 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                             {"spatialLayer": spatial, "temporalLayer": 2}
                         )
                         width = LAYER_WIDTHS[spatial]
-                        await wait_until(lambda width=width: width_is(width), f"width {width}")
+                        await wait_until(
+                            lambda width=width: width_is(width),
+                            lambda width=width: f"width {width}: {explained}",
+                        )
                         steps.append(
                             {
                                 "spatialLayer": spatial,

@@ -192,10 +192,18 @@ impl UpgradeTrials {
             self.next = self.next.max(now + self.interval);
         }
         let (layers, used) = allocate(budget, fixed, demands);
+        // Layers the estimate took away: below what the consumer had and below what it
+        // prefers (a consumer that now prefers less gets less, which says nothing of the
+        // path).
+        let key = |layers: &Layers| (layers.spatial, layers.temporal);
         let taken_away = layers.len() == self.last.len()
-            && layers.iter().zip(&self.last).any(|(now, before)| {
-                (now.spatial, now.temporal) < (before.spatial, before.temporal)
-            });
+            && layers
+                .iter()
+                .zip(&self.last)
+                .zip(demands)
+                .any(|((now, before), demand)| {
+                    key(now) < key(before) && key(now) < key(&demand.preferred)
+                });
         self.last.clone_from(&layers);
         if taken_away && !trial_ran {
             // The path took less than it did: it is no time to try for more.
@@ -338,6 +346,30 @@ mod tests {
         assert_eq!(
             trials.allocate(100_000, false, 0, &demands, at(3)),
             (vec![layers(0, 1)], false)
+        );
+    }
+
+    #[test]
+    fn a_consumer_preferring_less_is_no_refusal_of_the_path() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let wanting = |spatial: u8| [camera(layers(spatial, 2))];
+        // The estimate allows the middle stream (500 kbps), not the top one (600 kbps and up),
+        // which the consumer prefers.
+        assert_eq!(
+            trials.allocate(550_000, true, 0, &wanting(2), at(0)),
+            (vec![layers(1, 2)], false)
+        );
+        // It prefers the low stream for a while, then the top one again.
+        assert_eq!(
+            trials.allocate(550_000, true, 0, &wanting(0), at(1)),
+            (vec![layers(0, 2)], false)
+        );
+        assert_eq!(
+            trials.allocate(550_000, true, 0, &wanting(2), at(2)),
+            (vec![layers(2, 0)], false),
+            "a trial of the next step comes after the usual 2 s, not a refusal's 8 s"
         );
     }
 
