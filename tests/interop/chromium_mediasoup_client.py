@@ -453,13 +453,14 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                 dropped: list[int] = [0]
 
                 async def sample_frames() -> None:
-                    loop = asyncio.get_running_loop()
                     while True:
                         video = (await receiver.evaluate("window.inbound()")).get("video", {})
                         # When Chromium read the count (its stats' timestamp, ms): the time
                         # the answer took to reach Python on a loaded machine is no freeze.
-                        at = video["timestamp"] / 1000 if "timestamp" in video else loop.time()
-                        samples.append((at, video.get("framesDecoded", 0)))
+                        if "timestamp" in video:
+                            samples.append(
+                                (video["timestamp"] / 1000, video.get("framesDecoded", 0))
+                            )
                         dropped[0] = video.get("framesDropped", 0)
                         await asyncio.sleep(0.1)
 
