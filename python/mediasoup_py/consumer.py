@@ -263,29 +263,45 @@ class Consumer(TransportChild):
                     native_id,
                 )
             )
-            entries.append(self._stats_entry(encoding["ssrc"], data["stats"]))
+            entries.append(self._stats_entry(encoding, data["stats"]))
         return [*entries, *(await self._producer.get_stats())]
 
-    def _stats_entry(self, ssrc: int, stats: dict[str, Any]) -> dict[str, Any]:
+    def _stats_entry(self, encoding: Any, stats: dict[str, Any]) -> dict[str, Any]:
+        """mediasoup's fields in its order, then ``retransmissionRefusedCount``
+        (mediasoup_py's own: NACKed packets not resent, over the retransmission budget)."""
         entry: dict[str, Any] = {
             "type": "outbound-rtp",
             "timestamp": int(time.time() * 1000),
-            "ssrc": ssrc,
-            "kind": self.kind,
-            "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
-            "packetCount": stats["packetCount"],
-            "byteCount": stats["byteCount"],
-            "pliCount": stats["keyFrameRequestCount"],
-            "nackCount": stats["nackCount"],
-            "nackPacketCount": stats["nackPacketCount"],
-            "packetsRetransmitted": stats["retransmittedPacketCount"],
-            "retransmissionRefusedCount": stats["retransmissionRefusedCount"],
-            "fractionLost": stats["fractionLost"],
-            "packetsLost": stats["packetsLost"],
-            "score": stats["score"],
+            "ssrc": encoding["ssrc"],
         }
-        if stats["roundTripTime"] is not None:
-            entry["roundTripTime"] = stats["roundTripTime"]
+        if "rtx" in encoding:
+            entry["rtxSsrc"] = encoding["rtx"]["ssrc"]
+        entry.update(
+            {
+                "kind": self.kind,
+                "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
+                "packetsLost": stats["packetsLost"],
+                "fractionLost": stats["fractionLost"],
+                "jitter": stats["jitter"],
+                "packetsDiscarded": stats["discardedPacketCount"],
+                "packetsRetransmitted": stats["retransmittedPacketCount"],
+                "packetsRepaired": stats["repairedPacketCount"],
+                "nackCount": stats["nackCount"],
+                "nackPacketCount": stats["nackPacketCount"],
+                "pliCount": stats["keyFrameRequestCount"] - stats["firCount"],
+                "firCount": stats["firCount"],
+                # In milliseconds, from the endpoint's receiver reports; 0 before one
+                # answered a sender report (as mediasoup).
+                "roundTripTime": stats["roundTripTime"] or 0,
+            }
+        )
+        if stats["rtxDiscardedPacketCount"]:
+            entry["rtxPacketsDiscarded"] = stats["rtxDiscardedPacketCount"]
+        entry["score"] = stats["score"]
+        entry["packetCount"] = stats["packetCount"]
+        entry["byteCount"] = stats["byteCount"]
+        entry["bitrate"] = stats["bitrate"]
+        entry["retransmissionRefusedCount"] = stats["retransmissionRefusedCount"]
         return entry
 
     async def _request_each(self, send: Callable[[int, str], None]) -> None:

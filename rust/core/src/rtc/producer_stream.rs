@@ -174,6 +174,24 @@ pub struct ProducerStats {
     pub unknown_payload_type: u64,
     /// Keyframe requests sent to the client.
     pub key_frame_requests: u64,
+    /// Of those, the ones sent as FIR (the others are PLIs).
+    pub fir_requests: u64,
+    /// Media packets dropped for a sequence number far from the stream's (mediasoup's
+    /// "bad sequence number": late, or early until the next packet confirms a restart).
+    pub discarded: u64,
+    /// RTX packets that carried a packet (repairs and padding copies alike).
+    pub retransmitted: u64,
+    /// RTX packets dropped: padding copies of packets not missing, unknown payload types,
+    /// undecodable or far out of sequence.
+    pub rtx_discarded: u64,
+    /// Interarrival jitter in RTP timestamp units (RFC 3550 A.8).
+    pub jitter: u32,
+    /// Packets lost so far (expected minus received).
+    pub packets_lost: i64,
+    /// The fraction lost (0-255) in the last receiver report interval.
+    pub fraction_lost: u8,
+    /// The client's RTX SSRC, once known (signaled, or learned).
+    pub rtx_ssrc: Option<u32>,
     /// Lost packets that arrived later as retransmissions.
     pub repaired_packets: u64,
     /// RTX packets carrying a packet that was not missing (padding), dropped.
@@ -268,6 +286,10 @@ impl ProducerStream {
         for (rate, meter) in stats.bitrate_by_layer.iter_mut().zip(&mut self.layer_rates) {
             *rate = meter.bits_per_second(now);
         }
+        stats.jitter = self.receive_stats.jitter();
+        stats.packets_lost = self.receive_stats.packets_lost();
+        stats.fraction_lost = self.receive_stats.fraction_lost();
+        stats.rtx_ssrc = self.rtx_ssrc.map(|ssrc| ssrc.0);
         stats
     }
 
@@ -367,6 +389,7 @@ impl ProducerStream {
                 .map(|(_, media)| *media);
             let (Some(media_payload_type), Some(media_ssrc)) = (media, self.media_ssrc) else {
                 self.stats.unknown_payload_type += 1;
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
             // RTX padding (bandwidth probes) carries no original packet. A repair is a new
@@ -375,11 +398,14 @@ impl ProducerStream {
             let Ok(original_len) =
                 rtx_decapsulate(buffer, len, media_payload_type.get(), media_ssrc.0)
             else {
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
             let Ok(original) = RtpPacket::parse(&mut buffer[..original_len]) else {
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
+            self.stats.retransmitted += 1;
             packet = original;
         }
         match self.rewrite(&mut packet, now, repaired) {
@@ -413,7 +439,14 @@ impl ProducerStream {
             Continuity::Continues => {}
             // Far from the stream's numbers: dropped unless the next packet confirms the
             // client restarted (then consumers start anew on this epoch).
-            Continuity::Probation => return None,
+            Continuity::Probation => {
+                if repaired {
+                    self.stats.rtx_discarded += 1;
+                } else {
+                    self.stats.discarded += 1;
+                }
+                return None;
+            }
             Continuity::Restarted => {
                 self.nack_generator = self.spec.generate_nacks.then(NackGenerator::default);
             }
@@ -428,6 +461,7 @@ impl ProducerStream {
             // would replay old frames, old keyframes included, to consumers.
             if arrival != Some(Arrival::Recovered) {
                 self.stats.rtx_duplicates += 1;
+                self.stats.rtx_discarded += 1;
                 return None;
             }
             self.stats.repaired_packets += 1;
@@ -552,7 +586,7 @@ impl ProducerStream {
     pub fn request_key_frame(&mut self, now: Instant) -> bool {
         let send = self.key_frame_requests.request(now);
         if send {
-            self.stats.key_frame_requests += 1;
+            self.count_key_frame_request();
         }
         send
     }
@@ -561,9 +595,16 @@ impl ProducerStream {
     pub fn key_frame_request_due(&mut self, now: Instant) -> bool {
         let send = self.key_frame_requests.due(now);
         if send {
-            self.stats.key_frame_requests += 1;
+            self.count_key_frame_request();
         }
         send
+    }
+
+    fn count_key_frame_request(&mut self) {
+        self.stats.key_frame_requests += 1;
+        if self.spec.use_fir {
+            self.stats.fir_requests += 1;
+        }
     }
 
     /// Whether it carries video (keyframes matter).
@@ -753,6 +794,11 @@ mod tests {
         ));
         assert_eq!(stream.stats(Instant::now()).rtx_duplicates, 1);
         assert_eq!(stream.stats(Instant::now()).repaired_packets, 1);
+        // mediasoup's counters: both RTX packets that carried a packet were retransmissions,
+        // the probe and the padding copy were discarded, and 12 is still lost.
+        let stats = stream.stats(Instant::now());
+        assert_eq!((stats.retransmitted, stats.rtx_discarded), (2, 2));
+        assert_eq!((stats.packets_lost, stats.discarded), (1, 0));
         lost.clear();
         stream.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");

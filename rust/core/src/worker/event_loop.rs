@@ -820,9 +820,11 @@ impl Worker {
             }
             TransportRequest::GetStats => {
                 let mut stats = entry.transport.stats();
-                let (available, over) = self.router_mut(router_slot)?.transport_figures(route);
-                stats.available_outgoing_bitrate = available;
-                stats.rtp_packets_over_max_incoming_bitrate = over;
+                stats.bitrates = (
+                    stats.received_rate.bits_per_second(now),
+                    stats.sent_rate.bits_per_second(now),
+                );
+                stats.routing = self.router_mut(router_slot)?.transport_figures(route, now);
                 Ok(Response::TransportStats(Box::new(stats)))
             }
             TransportRequest::SetBitrates {

@@ -136,7 +136,7 @@ impl Router {
             ConsumerRequest::SetPriority(priority) => entry.priority = priority.max(1),
             ConsumerRequest::SetTrace(kinds) => entry.trace = kinds,
             ConsumerRequest::GetStats => {
-                return Ok(RouterResponse::ConsumerStats(entry.consumer.stats()));
+                return Ok(RouterResponse::ConsumerStats(entry.consumer.stats(now)));
             }
             ConsumerRequest::RequestKeyFrame => {
                 let (producer, stream) = (entry.producer, entry.consumer.current_stream());
