@@ -245,6 +245,35 @@ class Consumer(TransportChild):
             )
         )
 
+    async def dump(self) -> dict[str, Any]:
+        """The consumer as its worker has it (part of mediasoup's ``dump()``): ids, kind,
+        type and RTP parameters, with ``paused``, ``producerPaused`` and ``priority`` read
+        from the worker (a pipe consumer of simulcast is paused when each of its worker
+        consumers is; their priorities are one)."""
+        self._check_open()
+        worker = self._worker
+        native = worker._native
+        states = [
+            await worker._request(
+                functools.partial(
+                    _with_id,
+                    functools.partial(native.dump_consumer, router_id=self._router_id),
+                    native_id,
+                )
+            )
+            for native_id in self._native_ids
+        ]
+        return {
+            "id": self._id,
+            "producerId": self._producer.id,
+            "kind": self.kind,
+            "type": self.type,
+            "rtpParameters": copy.deepcopy(self._rtp_parameters),
+            "paused": all(state["paused"] for state in states),
+            "producerPaused": all(state["producerPaused"] for state in states),
+            "priority": states[0]["priority"],
+        }
+
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``outbound-rtp`` entry of the stream sent to the endpoint (a pipe
         consumer of simulcast: one per stream), with the counters the worker keeps, followed

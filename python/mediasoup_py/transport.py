@@ -197,7 +197,8 @@ def port_range_of(info: ListenInfo) -> tuple[int, int]:
 
 
 # mediasoup's transport stats fields the worker always counts (bytes, and bits per second
-# over the last second): every datagram, then RTP by kind (media, RTX, probation).
+# over mediasoup's windows: the last second for every datagram, the last 2.5 s for RTP by
+# kind: media, RTX, probation).
 _MEDIASOUP_TRANSPORT_COUNTERS = (
     "bytesReceived",
     "recvBitrate",
@@ -442,8 +443,8 @@ class Transport(Handle, abc.ABC):
             "transportId": self._id,
             "timestamp": int(time.time() * 1000),
         }
-        # mediasoup's fields, in its order; bitrates are bits per second over the last
-        # second; the optional ones only when known or set, as mediasoup.
+        # mediasoup's fields, in its order; the optional ones only when known or set, as
+        # mediasoup.
         entry.update({name: stats[name] for name in _MEDIASOUP_TRANSPORT_COUNTERS})
         entry.update(
             {

@@ -361,6 +361,11 @@ enum ResponseOut<'a> {
     ConsumerStats {
         stats: ConsumerStatsOut,
     },
+    ConsumerDump {
+        paused: bool,
+        producer_paused: bool,
+        priority: u8,
+    },
     DataProducerStats {
         messages_received: u64,
         bytes_received: u64,
@@ -464,6 +469,11 @@ fn response_out(response: &Response) -> ResponseOut<'_> {
         },
         Response::ConsumerStats(stats) => ResponseOut::ConsumerStats {
             stats: stats.into(),
+        },
+        Response::ConsumerDump(dump) => ResponseOut::ConsumerDump {
+            paused: dump.paused,
+            producer_paused: dump.producer_paused,
+            priority: dump.priority,
         },
         Response::DataProducerStats(stats) => ResponseOut::DataProducerStats {
             messages_received: stats.messages_received,

@@ -31,7 +31,7 @@ use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap
 use crate::rtc::capture_clock::{signed, CaptureClock};
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
-use crate::rtc::rate_meter::RateMeter;
+use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
 use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
@@ -152,7 +152,7 @@ pub struct ConsumerStats {
     pub key_frame_requests: u64,
     /// Of those, FIRs (the others are PLIs).
     pub fir_requests: u64,
-    /// Bits per second sent over the last second (retransmissions included).
+    /// Bits per second sent over the last 2.5 s (retransmissions included).
     pub bitrate: u64,
     /// Copies of producer packets dropped because they could not be written for the
     /// endpoint (mediasoup's send stream discards what it cannot send).
@@ -269,7 +269,7 @@ pub struct Consumer {
     /// (cleared when the number is first sent): tells repairs from repeated resends.
     resent: [u64; RESENT_WINDOW / 64],
     /// Bytes sent, for the bitrate.
-    sent_rate: RateMeter,
+    sent_rate: RtpRateMeter,
     stats: ConsumerStats,
 }
 
@@ -327,7 +327,7 @@ impl Consumer {
             score: Score::default(),
             retransmissions: TokenBucket::new(RETRANSMISSIONS_PER_SECOND, RETRANSMISSION_BURST),
             resent: [0; RESENT_WINDOW / 64],
-            sent_rate: RateMeter::default(),
+            sent_rate: RtpRateMeter::default(),
             stats: ConsumerStats {
                 score: 10,
                 ..ConsumerStats::default()

@@ -16,7 +16,7 @@ use crate::rtc::capture_clock::{CaptureClock, Continuity, NtpOrigin, StreamClock
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
-use crate::rtc::rate_meter::RateMeter;
+use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
@@ -162,7 +162,7 @@ pub const MAX_TEMPORAL_LAYERS: usize = 4;
 /// Counters of a producer stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProducerStats {
-    /// Bits per second over the last second by (spatial, temporal) layer, as
+    /// Bits per second over the last 2.5 s (mediasoup's RTP window) by (spatial, temporal) layer, as
     /// `[spatial * MAX_TEMPORAL_LAYERS + temporal]`: the layer alone, not cumulative. Layers
     /// come from the VP8/VP9 payload descriptors; other codecs count as layer 0.0.
     pub bitrate_by_layer: [u64; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
@@ -224,7 +224,7 @@ pub struct ProducerStream {
     /// transport), once known.
     ntp_origin: Option<NtpOrigin>,
     /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
-    layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
+    layer_rates: [RtpRateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     /// AV1 with the dependency descriptor: the last keyframe's template layers.
     av1_templates: Option<TemplateLayers>,
     stats: ProducerStats,
@@ -464,6 +464,11 @@ impl ProducerStream {
                 self.stats.rtx_discarded += 1;
                 return None;
             }
+            self.stats.repaired_packets += 1;
+        } else if arrival == Some(Arrival::Recovered) && self.spec.rtx_payload_types.is_empty() {
+            // Without RTX, a resend comes on the media stream: a packet we were missing is
+            // a retransmission that repaired a loss (as mediasoup counts it).
+            self.stats.retransmitted += 1;
             self.stats.repaired_packets += 1;
         }
         self.receive_stats
@@ -802,6 +807,24 @@ mod tests {
         lost.clear();
         stream.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");
+    }
+
+    #[test]
+    fn without_rtx_a_missing_packet_arriving_late_is_a_repair() {
+        let mut stream = stream(None, None);
+        stream.spec.rtx_payload_types.clear();
+        let now = Instant::now();
+        for sequence in [10u16, 12, 11] {
+            let mut media = packet(96, 5555, vec![]);
+            media[2..4].copy_from_slice(&sequence.to_be_bytes());
+            assert!(matches!(
+                take(&mut stream, &mut media, now),
+                Ingest::Accepted { .. }
+            ));
+        }
+        let stats = stream.stats(now);
+        assert_eq!((stats.retransmitted, stats.repaired_packets), (1, 1));
+        assert_eq!(stats.packets_lost, 0);
     }
 
     #[test]

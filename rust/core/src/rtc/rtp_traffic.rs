@@ -1,16 +1,16 @@
 //! A transport's RTP traffic by kind (media, RTX, probation), in bytes and in bits per
-//! second over the last second: mediasoup's `rtpBytesReceived`, `rtxSendBitrate`... of a
+//! second over the last 2.5 s (mediasoup's window for RTP): mediasoup's `rtpBytesReceived`, `rtxSendBitrate`... of a
 //! transport's stats, counted where the router tells media from retransmissions.
 
 use std::time::Instant;
 
-use crate::rtc::rate_meter::RateMeter;
+use crate::rtc::rate_meter::RtpRateMeter;
 
-/// Bytes so far and the rate over the last second of one kind of traffic.
+/// Bytes so far and the rate over the last 2.5 s of one kind of traffic.
 #[derive(Debug, Clone, Default)]
 pub struct Transmission {
     bytes: u64,
-    rate: RateMeter,
+    rate: RtpRateMeter,
 }
 
 impl Transmission {
@@ -20,7 +20,7 @@ impl Transmission {
         self.rate.record(len, now);
     }
 
-    /// Bytes so far and bits per second over the last second, as of `now`.
+    /// Bytes so far and bits per second over the last 2.5 s, as of `now`.
     pub fn figures(&mut self, now: Instant) -> TransmissionFigures {
         TransmissionFigures {
             bytes: self.bytes,
@@ -34,7 +34,7 @@ impl Transmission {
 pub struct TransmissionFigures {
     /// Bytes so far.
     pub bytes: u64,
-    /// Bits per second over the last second.
+    /// Bits per second over the last 2.5 s.
     pub bitrate: u64,
 }
 
@@ -89,38 +89,29 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn bytes_accumulate_and_the_bitrate_forgets_after_a_second() {
+    fn bytes_accumulate_and_the_bitrate_forgets_after_its_window() {
         let start = Instant::now();
         let mut traffic = RtpTraffic::default();
-        for tenth in 0..10u64 {
+        for tenth in 0..30u64 {
             let at = start + Duration::from_millis(tenth * 100);
             traffic.rtp_received.record(1250, at);
             traffic.rtx_sent.record(125, at);
         }
-        let figures = traffic.figures(start + Duration::from_millis(950));
-        // 12,500 bytes within the last second: 100 kbit/s; a tenth of that resent.
-        assert_eq!(
-            figures.rtp_received,
-            TransmissionFigures {
-                bytes: 12_500,
-                bitrate: 100_000
-            }
-        );
-        assert_eq!(
-            figures.rtx_sent,
-            TransmissionFigures {
-                bytes: 1250,
-                bitrate: 10_000
-            }
-        );
+        let figures = traffic.figures(start + Duration::from_millis(2950));
+        // 1250 bytes every 100 ms: 100 kbit/s; a tenth of that resent.
+        let received = TransmissionFigures {
+            bytes: 37_500,
+            bitrate: 100_000,
+        };
+        assert_eq!(figures.rtp_received, received);
+        let resent = TransmissionFigures {
+            bytes: 3750,
+            bitrate: 10_000,
+        };
+        assert_eq!(figures.rtx_sent, resent);
         assert_eq!(figures.rtp_sent, TransmissionFigures::default());
-        let later = traffic.figures(start + Duration::from_secs(3));
-        assert_eq!(
-            later.rtp_received,
-            TransmissionFigures {
-                bytes: 12_500,
-                bitrate: 0
-            }
-        );
+        let later = traffic.figures(start + Duration::from_secs(6));
+        assert_eq!(later.rtp_received.bitrate, 0);
+        assert_eq!(later.rtp_received.bytes, 37_500);
     }
 }

@@ -17,11 +17,11 @@ use crate::rtc::data_producer::DataProducerStats;
 use crate::rtc::producer_stream::{ProducerSpec, ProducerStats};
 use crate::rtc::rate_meter::RateMeter;
 pub use crate::rtc::request_error::RequestError;
+use crate::rtc::router::{ConsumerDump, RouterResponse, TransportFigures};
 pub use crate::rtc::router::{
     ConsumerRequest, ProducerRequest, RouterDump, RouterEvent, RtpObserverOptions,
     RtpObserverReport, RtpObserverRequest,
 };
-use crate::rtc::router::{RouterResponse, TransportFigures};
 use crate::rtc::webrtc_connection::{DropCounters, RemoteDtlsParameters};
 use crate::sctp::{
     Ppid, SctpConfig, SctpDropCounters, SctpRefusedCounters, SctpState, StreamReliability,
@@ -378,6 +378,8 @@ pub enum Response {
     ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
+    /// A consumer's state.
+    ConsumerDump(ConsumerDump),
     /// A data producer's counters.
     DataProducerStats(DataProducerStats),
     /// A data consumer's counters.
@@ -420,6 +422,7 @@ impl From<RouterResponse> for Response {
             RouterResponse::Done => Response::Done,
             RouterResponse::ProducerStats(stats) => Response::ProducerStats(stats),
             RouterResponse::ConsumerStats(stats) => Response::ConsumerStats(stats),
+            RouterResponse::ConsumerDump(dump) => Response::ConsumerDump(dump),
         }
     }
 }

@@ -52,7 +52,7 @@ pub use arena::{ConsumerIndex, ProducerIndex, TransportIndex};
 pub use events::RouterEvent;
 pub use observers::{RtpObserverOptions, RtpObserverReport};
 pub use requests::{
-    ConsumerRequest, ProducerRequest, RouterDump, RouterResponse, RtpObserverRequest,
+    ConsumerDump, ConsumerRequest, ProducerRequest, RouterDump, RouterResponse, RtpObserverRequest,
 };
 pub use rtcp::RtcpParse;
 
