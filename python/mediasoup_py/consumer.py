@@ -8,7 +8,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from mediasoup_py import _core, errors, ortc
 from mediasoup_py.handle import TransportChild
@@ -253,16 +253,16 @@ class Consumer(TransportChild):
         self._check_open()
         worker = self._worker
         native = worker._native
-        states = [
-            await worker._request(
+        states: list[_core.ConsumerDumpData] = []
+        for native_id in self._native_ids:
+            response = await worker._request(
                 functools.partial(
                     _with_id,
                     functools.partial(native.dump_consumer, router_id=self._router_id),
                     native_id,
                 )
             )
-            for native_id in self._native_ids
-        ]
+            states.append(cast("_core.ConsumerDumpData", response))
         return {
             "id": self._id,
             "producerId": self._producer.id,
@@ -295,7 +295,7 @@ class Consumer(TransportChild):
             entries.append(self._stats_entry(encoding, data["stats"]))
         return [*entries, *(await self._producer.get_stats())]
 
-    def _stats_entry(self, encoding: Any, stats: dict[str, Any]) -> dict[str, Any]:
+    def _stats_entry(self, encoding: Any, stats: _core.ConsumerStatsData) -> dict[str, Any]:
         """mediasoup's fields in its order, then ``retransmissionRefusedCount``
         (mediasoup_py's own: NACKed packets not resent, over the retransmission budget)."""
         entry: dict[str, Any] = {

@@ -237,7 +237,8 @@ class Producer(TransportChild):
         )
         codec = self._consumable_rtp_parameters["codecs"][0]
         entries = []
-        for index, stats in enumerate(data["stats"]):
+        streams: list[_core.ProducerStreamStatsData] = data["stats"]
+        for index, stats in enumerate(streams):
             encoding = self._rtp_parameters["encodings"][index]
             entry: dict[str, Any] = {
                 "type": "inbound-rtp",
