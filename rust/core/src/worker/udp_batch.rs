@@ -344,15 +344,41 @@ pub(super) fn send_datagrams<'a>(
             iovecs_used += run;
             next += run;
         }
-        // SAFETY: the first `messages` headers are written, each pointing at live buffers,
-        // addresses and control messages that outlive the call; the kernel only reads them.
-        let sent = unsafe {
-            libc::sendmmsg(
-                fd,
-                headers.as_mut_ptr().cast::<libc::mmsghdr>(),
-                messages as libc::c_uint,
-                libc::MSG_DONTWAIT,
-            )
+        let sent = if messages == 1 && segments[0] == 1 {
+            // One datagram (a fan-out copy, one per consumer socket): sendto spares the
+            // kernel importing a message header and its iovec array.
+            // SAFETY: the first message's iovec and address were written above.
+            let (iovec, storage) =
+                unsafe { (iovecs[0].assume_init_ref(), storages[0].assume_init_ref()) };
+            // SAFETY: they point at live bytes and an address of the given length; the
+            // kernel only reads them.
+            let result = unsafe {
+                libc::sendto(
+                    fd,
+                    iovec.iov_base,
+                    iovec.iov_len,
+                    libc::MSG_DONTWAIT,
+                    (&storage.0 as *const libc::sockaddr_storage).cast(),
+                    storage.1,
+                )
+            };
+            if result < 0 {
+                -1
+            } else {
+                1
+            }
+        } else {
+            // SAFETY: the first `messages` headers are written, each pointing at live
+            // buffers, addresses and control messages that outlive the call; the kernel
+            // only reads them.
+            unsafe {
+                libc::sendmmsg(
+                    fd,
+                    headers.as_mut_ptr().cast::<libc::mmsghdr>(),
+                    messages as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            }
         };
         if sent <= 0 {
             let error = io::Error::last_os_error().raw_os_error();
