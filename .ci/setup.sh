@@ -81,7 +81,7 @@ python=${PYTHON:-python3}
 test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl
   gstreamer1.0-nice gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly simple-whip-client dpkg-dev meson ninja-build libglib2.0-dev
-  libgnutls28-dev)
+  libgnutls28-dev nftables)
 # Debian's source packages for bookworm (libnice_without_upnp below builds one), written before
 # the packages step so that a fresh machine's one `apt-get update` fetches their lists too.
 deb_src_list=/etc/apt/sources.list.d/mediasoup-py-deb-src.sources

@@ -449,10 +449,24 @@ def test_consumer_priority_is_checked_and_reaches_the_worker() -> None:
         for bad in (0, 256, "2", True, 1.5):
             with pytest.raises(errors.MediasoupTypeError, match="priority"):
                 await consumer.set_priority(bad)  # type: ignore[arg-type]
+        # The worker's consumer starts at priority 1; each change reaches it.
+        assert (await consumer.dump())["priority"] == 1
         await consumer.set_priority(200)
         assert consumer.priority == 200
+        assert (await consumer.dump())["priority"] == 200
+        # Refused values left the worker as it was.
+        for bad in (0, 256):
+            with pytest.raises(errors.MediasoupTypeError, match="priority"):
+                await consumer.set_priority(bad)
+        assert (await consumer.dump())["priority"] == 200
         await consumer.unset_priority()
         assert consumer.priority == 1
+        assert (await consumer.dump())["priority"] == 1
+        # The dump is the worker's: pausing shows there too.
+        await consumer.pause()
+        dumped = await consumer.dump()
+        assert (dumped["paused"], dumped["producerPaused"]) == (True, False)
+        assert dumped["producerId"] == producer.id
 
     run(scenario)
 

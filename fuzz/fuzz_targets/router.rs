@@ -278,7 +278,7 @@ fuzz_target!(|data: &[u8]| {
             }
             7 if !consumers.is_empty() => {
                 let id = consumers[input.pick(consumers.len())].clone();
-                let request = match input.pick(6) {
+                let request = match input.pick(7) {
                     0 => ConsumerRequest::SetPaused(input.byte() % 2 == 0),
                     1 => ConsumerRequest::SetPreferredLayers(Layers {
                         spatial: input.byte() % 4,
@@ -287,6 +287,7 @@ fuzz_target!(|data: &[u8]| {
                     2 => ConsumerRequest::SetPriority(input.byte()),
                     3 => ConsumerRequest::SetTrace(input.byte()),
                     4 => ConsumerRequest::RequestKeyFrame,
+                    5 => ConsumerRequest::Dump,
                     _ => ConsumerRequest::GetStats,
                 };
                 let _ = router.handle_consumer_request(&id, request, now, &mut out);

@@ -161,6 +161,58 @@ class TupleData(TypedDict):
     remotePort: int
     protocol: Literal["udp", "tcp"]
 
+class ProducerStreamStatsData(TypedDict):
+    """One producer stream's counters (``get_producer_stats``: ``stats`` is a list of these,
+    by encoding). Bitrates in bits per second over 2.5 s; jitter in RTP timestamp units;
+    ``fractionLost`` 0-255 (the last receiver report interval's)."""
+
+    packetCount: int
+    byteCount: int
+    unknownPayloadTypeCount: int
+    keyFrameRequestCount: int
+    firCount: int
+    repairedPacketCount: int
+    retransmittedPacketCount: int
+    discardedPacketCount: int
+    rtxDiscardedPacketCount: int
+    nackCount: int
+    nackPacketCount: int
+    jitter: int
+    packetsLost: int
+    fractionLost: int
+    rtxSsrc: int | None
+    bitrateByLayer: list[int]
+
+class ConsumerStatsData(TypedDict):
+    """A consumer's counters (``get_consumer_stats``: ``stats``). ``roundTripTime`` in ms,
+    ``jitter``, ``fractionLost``, ``packetsLost`` and ``score`` from the endpoint's receiver
+    reports; ``bitrate`` in bits per second over 2.5 s."""
+
+    packetCount: int
+    byteCount: int
+    keyFrameRequestCount: int
+    firCount: int
+    nackCount: int
+    nackPacketCount: int
+    retransmittedPacketCount: int
+    repairedPacketCount: int
+    retransmissionRefusedCount: int
+    discardedPacketCount: int
+    rtxDiscardedPacketCount: int
+    bitrate: int
+    jitter: int
+    roundTripTime: float | None
+    fractionLost: int
+    packetsLost: int
+    score: int
+
+class ConsumerDumpData(TypedDict):
+    """A consumer's state in the worker (``dump_consumer``)."""
+
+    paused: bool
+    producerPaused: bool
+    priority: int
+
 class ResponseEvent(TypedDict):
     """The answer to a request: ``data`` (its shape depends on the request) or ``error``
     (the exception to raise)."""
@@ -524,6 +576,7 @@ class WorkerChannel:
         self, request_id: int, router_id: str, consumer_id: str, kinds: int
     ) -> None: ...
     def get_consumer_stats(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
+    def dump_consumer(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
     def request_key_frame(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
     def close_consumer(self, request_id: int, router_id: str, consumer_id: str) -> None: ...
     # RTP observers.

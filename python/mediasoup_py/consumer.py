@@ -8,7 +8,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from mediasoup_py import _core, errors, ortc
 from mediasoup_py.handle import TransportChild
@@ -245,6 +245,35 @@ class Consumer(TransportChild):
             )
         )
 
+    async def dump(self) -> dict[str, Any]:
+        """The consumer as its worker has it (part of mediasoup's ``dump()``): ids, kind,
+        type and RTP parameters, with ``paused``, ``producerPaused`` and ``priority`` read
+        from the worker (a pipe consumer of simulcast is paused when each of its worker
+        consumers is; their priorities are one)."""
+        self._check_open()
+        worker = self._worker
+        native = worker._native
+        states: list[_core.ConsumerDumpData] = []
+        for native_id in self._native_ids:
+            response = await worker._request(
+                functools.partial(
+                    _with_id,
+                    functools.partial(native.dump_consumer, router_id=self._router_id),
+                    native_id,
+                )
+            )
+            states.append(cast("_core.ConsumerDumpData", response))
+        return {
+            "id": self._id,
+            "producerId": self._producer.id,
+            "kind": self.kind,
+            "type": self.type,
+            "rtpParameters": copy.deepcopy(self._rtp_parameters),
+            "paused": all(state["paused"] for state in states),
+            "producerPaused": all(state["producerPaused"] for state in states),
+            "priority": states[0]["priority"],
+        }
+
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``outbound-rtp`` entry of the stream sent to the endpoint (a pipe
         consumer of simulcast: one per stream), with the counters the worker keeps, followed
@@ -263,29 +292,45 @@ class Consumer(TransportChild):
                     native_id,
                 )
             )
-            entries.append(self._stats_entry(encoding["ssrc"], data["stats"]))
+            entries.append(self._stats_entry(encoding, data["stats"]))
         return [*entries, *(await self._producer.get_stats())]
 
-    def _stats_entry(self, ssrc: int, stats: dict[str, Any]) -> dict[str, Any]:
+    def _stats_entry(self, encoding: Any, stats: _core.ConsumerStatsData) -> dict[str, Any]:
+        """mediasoup's fields in its order, then ``retransmissionRefusedCount``
+        (mediasoup_py's own: NACKed packets not resent, over the retransmission budget)."""
         entry: dict[str, Any] = {
             "type": "outbound-rtp",
             "timestamp": int(time.time() * 1000),
-            "ssrc": ssrc,
-            "kind": self.kind,
-            "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
-            "packetCount": stats["packetCount"],
-            "byteCount": stats["byteCount"],
-            "pliCount": stats["keyFrameRequestCount"],
-            "nackCount": stats["nackCount"],
-            "nackPacketCount": stats["nackPacketCount"],
-            "packetsRetransmitted": stats["retransmittedPacketCount"],
-            "retransmissionRefusedCount": stats["retransmissionRefusedCount"],
-            "fractionLost": stats["fractionLost"],
-            "packetsLost": stats["packetsLost"],
-            "score": stats["score"],
+            "ssrc": encoding["ssrc"],
         }
-        if stats["roundTripTime"] is not None:
-            entry["roundTripTime"] = stats["roundTripTime"]
+        if "rtx" in encoding:
+            entry["rtxSsrc"] = encoding["rtx"]["ssrc"]
+        entry.update(
+            {
+                "kind": self.kind,
+                "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
+                "packetsLost": stats["packetsLost"],
+                "fractionLost": stats["fractionLost"],
+                "jitter": stats["jitter"],
+                "packetsDiscarded": stats["discardedPacketCount"],
+                "packetsRetransmitted": stats["retransmittedPacketCount"],
+                "packetsRepaired": stats["repairedPacketCount"],
+                "nackCount": stats["nackCount"],
+                "nackPacketCount": stats["nackPacketCount"],
+                "pliCount": stats["keyFrameRequestCount"] - stats["firCount"],
+                "firCount": stats["firCount"],
+                # In milliseconds, from the endpoint's receiver reports; 0 before one
+                # answered a sender report (as mediasoup).
+                "roundTripTime": stats["roundTripTime"] or 0,
+            }
+        )
+        if stats["rtxDiscardedPacketCount"]:
+            entry["rtxPacketsDiscarded"] = stats["rtxDiscardedPacketCount"]
+        entry["score"] = stats["score"]
+        entry["packetCount"] = stats["packetCount"]
+        entry["byteCount"] = stats["byteCount"]
+        entry["bitrate"] = stats["bitrate"]
+        entry["retransmissionRefusedCount"] = stats["retransmissionRefusedCount"]
         return entry
 
     async def _request_each(self, send: Callable[[int, str], None]) -> None:

@@ -227,7 +227,8 @@ class Producer(TransportChild):
 
     async def get_stats(self) -> list[dict[str, Any]]:
         """mediasoup's ``inbound-rtp`` entries, one per stream (encoding), with the
-        counters the worker keeps."""
+        counters the worker keeps (mediasoup's fields, then ``unknownPayloadTypeCount``,
+        mediasoup_py's own)."""
         self._check_open()
         worker = self._worker
         native = worker._native
@@ -236,28 +237,48 @@ class Producer(TransportChild):
         )
         codec = self._consumable_rtp_parameters["codecs"][0]
         entries = []
-        for index, stats in enumerate(data["stats"]):
+        streams: list[_core.ProducerStreamStatsData] = data["stats"]
+        for index, stats in enumerate(streams):
             encoding = self._rtp_parameters["encodings"][index]
             entry: dict[str, Any] = {
                 "type": "inbound-rtp",
                 "timestamp": int(time.time() * 1000),
-                "kind": self._kind,
-                "mimeType": codec["mimeType"],
-                "packetCount": stats["packetCount"],
-                "byteCount": stats["byteCount"],
-                "pliCount": stats["keyFrameRequestCount"],
-                "nackCount": stats["nackCount"],
-                "nackPacketCount": stats["nackPacketCount"],
-                "packetsRepaired": stats["repairedPacketCount"],
             }
-            entry.update(_bitrates(stats["bitrateByLayer"], index, encoding))
             if index in self._score:
                 entry["ssrc"] = self._score[index]["ssrc"]
-                entry["score"] = self._score[index]["score"]
             elif "ssrc" in encoding:
                 entry["ssrc"] = encoding["ssrc"]
+            if stats["rtxSsrc"] is not None:
+                entry["rtxSsrc"] = stats["rtxSsrc"]
             if "rid" in encoding:
                 entry["rid"] = encoding["rid"]
+            entry.update(
+                {
+                    "kind": self._kind,
+                    "mimeType": codec["mimeType"],
+                    "packetsLost": stats["packetsLost"],
+                    "fractionLost": stats["fractionLost"],
+                    "jitter": stats["jitter"],
+                    "packetsDiscarded": stats["discardedPacketCount"],
+                    "packetsRetransmitted": stats["retransmittedPacketCount"],
+                    "packetsRepaired": stats["repairedPacketCount"],
+                    "nackCount": stats["nackCount"],
+                    "nackPacketCount": stats["nackPacketCount"],
+                    "pliCount": stats["keyFrameRequestCount"] - stats["firCount"],
+                    "firCount": stats["firCount"],
+                    # mediasoup measures a producer's round trip only from RTCP XR (DLRR),
+                    # which mediasoup_py does not exchange: 0, as mediasoup reports it
+                    # without one.
+                    "roundTripTime": 0,
+                }
+            )
+            if stats["rtxDiscardedPacketCount"]:
+                entry["rtxPacketsDiscarded"] = stats["rtxDiscardedPacketCount"]
+            entry["score"] = self._score[index]["score"] if index in self._score else 0
+            entry["packetCount"] = stats["packetCount"]
+            entry["byteCount"] = stats["byteCount"]
+            entry.update(_bitrates(stats["bitrateByLayer"], index, encoding))
+            entry["unknownPayloadTypeCount"] = stats["unknownPayloadTypeCount"]
             entries.append(entry)
         return entries
 

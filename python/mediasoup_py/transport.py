@@ -196,6 +196,38 @@ def port_range_of(info: ListenInfo) -> tuple[int, int]:
     return (0, 0)
 
 
+# mediasoup's transport stats fields the worker always counts (bytes, and bits per second
+# over mediasoup's windows: the last second for every datagram, the last 2.5 s for RTP by
+# kind: media, RTX, probation).
+_MEDIASOUP_TRANSPORT_COUNTERS = (
+    "bytesReceived",
+    "recvBitrate",
+    "bytesSent",
+    "sendBitrate",
+    "rtpBytesReceived",
+    "rtpRecvBitrate",
+    "rtpBytesSent",
+    "rtpSendBitrate",
+    "rtxBytesReceived",
+    "rtxRecvBitrate",
+    "rtxBytesSent",
+    "rtxSendBitrate",
+    "probationBytesSent",
+    "probationSendBitrate",
+)
+# Those reported once measured (bandwidth estimates, transport-wide loss shares 0-1) or set
+# by the application (bitrate bounds).
+_MEDIASOUP_TRANSPORT_OPTIONALS = (
+    "availableOutgoingBitrate",
+    "availableIncomingBitrate",
+    "maxIncomingBitrate",
+    "maxOutgoingBitrate",
+    "minOutgoingBitrate",
+    "rtpPacketLossReceived",
+    "rtpPacketLossSent",
+)
+
+
 class Transport(Handle, abc.ABC):
     """Base of WebRtcTransport and PlainTransport. Events: ``routerclose``. Observer events:
     ``close``."""
@@ -410,18 +442,28 @@ class Transport(Handle, abc.ABC):
             "type": kind,
             "transportId": self._id,
             "timestamp": int(time.time() * 1000),
-            "bytesReceived": stats["bytesReceived"],
-            "bytesSent": stats["bytesSent"],
-            "rtpPacketsReceived": stats["rtpPacketsReceived"],
-            "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
-            "rtcpPacketsMalformed": stats["rtcpPacketsMalformed"],
-            "datagramsReceived": stats["datagramsReceived"],
-            "datagramsSent": stats["datagramsSent"],
-            "droppedDatagrams": stats["droppedDatagrams"],
         }
-        # mediasoup's field: what the endpoint's feedback says can be sent to it.
-        if stats["availableOutgoingBitrate"] is not None:
-            entry["availableOutgoingBitrate"] = stats["availableOutgoingBitrate"]
+        # mediasoup's fields, in its order; the optional ones only when known or set, as
+        # mediasoup.
+        entry.update({name: stats[name] for name in _MEDIASOUP_TRANSPORT_COUNTERS})
+        entry.update(
+            {
+                name: stats[name]
+                for name in _MEDIASOUP_TRANSPORT_OPTIONALS
+                if stats[name] is not None
+            }
+        )
+        # mediasoup_py's own counters.
+        entry.update(
+            {
+                "rtpPacketsReceived": stats["rtpPacketsReceived"],
+                "rtcpPacketsReceived": stats["rtcpPacketsReceived"],
+                "rtcpPacketsMalformed": stats["rtcpPacketsMalformed"],
+                "datagramsReceived": stats["datagramsReceived"],
+                "datagramsSent": stats["datagramsSent"],
+                "droppedDatagrams": stats["droppedDatagrams"],
+            }
+        )
         # mediasoup_py's own: what its SCTP association dropped, incoming and outgoing.
         if stats["sctpDroppedMessages"] is not None:
             entry["sctpDroppedMessages"] = stats["sctpDroppedMessages"]

@@ -687,7 +687,7 @@ def test_rtcp_with_absurd_lengths_from_the_consumers_endpoint() -> None:
     assert malformed >= 0.99 * result.flood["sent"], malformed
     # ...and found to ask for nothing (the only valid packets in them are empty reports).
     consumer_before, consumer_after = outcome["consumer_before"], outcome["consumer_after"]
-    for counter in ("packetsRetransmitted", "nackCount", "nackPacketCount", "pliCount"):
+    for counter in ("packetsRetransmitted", "nackCount", "nackPacketCount", "pliCount", "firCount"):
         assert consumer_after[counter] == consumer_before[counter], counter
 
 

@@ -968,6 +968,15 @@ impl PyWorkerChannel {
         )
     }
 
+    fn dump_consumer(
+        &self,
+        request_id: u64,
+        router_id: String,
+        consumer_id: String,
+    ) -> PyResult<()> {
+        self.consumer(request_id, router_id, consumer_id, ConsumerRequest::Dump)
+    }
+
     fn request_key_frame(
         &self,
         request_id: u64,

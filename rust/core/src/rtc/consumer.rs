@@ -31,6 +31,7 @@ use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap
 use crate::rtc::capture_clock::{signed, CaptureClock};
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
+use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::score::Score;
 use crate::rtc::sequence_mapper::SequenceMapper;
 use crate::rtc::svc_selector::{SvcPacket, SvcSelection, SvcSelector};
@@ -149,6 +150,21 @@ pub struct ConsumerStats {
     pub bytes: u64,
     /// Keyframe requests from the endpoint (PLI/FIR).
     pub key_frame_requests: u64,
+    /// Of those, FIRs (the others are PLIs).
+    pub fir_requests: u64,
+    /// Bits per second sent over the last 2.5 s (retransmissions included).
+    pub bitrate: u64,
+    /// Copies of producer packets dropped because they could not be written for the
+    /// endpoint (mediasoup's send stream discards what it cannot send).
+    pub discarded: u64,
+    /// Retransmissions that could not be put on the RTX stream (no RTX payload type for
+    /// the packet's, or no room), dropped.
+    pub rtx_discarded: u64,
+    /// Packets resent for the first time: repairs of a loss the endpoint reported (a packet
+    /// resent again after that counts in `retransmitted_packets` only).
+    pub repaired_packets: u64,
+    /// Interarrival jitter from the endpoint's last receiver report, in RTP timestamp units.
+    pub jitter: u32,
     /// NACK packets from the endpoint.
     pub nacks: u64,
     /// Sequence numbers those NACKs asked for.
@@ -249,8 +265,17 @@ pub struct Consumer {
     score: Score,
     /// Bounds what an endpoint that NACKs everything can make us resend.
     retransmissions: TokenBucket,
+    /// Our sequence numbers already resent once, as bit `sequence % RESENT_WINDOW`
+    /// (cleared when the number is first sent): tells repairs from repeated resends.
+    resent: [u64; RESENT_WINDOW / 64],
+    /// Bytes sent, for the bitrate.
+    sent_rate: RtpRateMeter,
     stats: ConsumerStats,
 }
+
+/// How many of our latest sequence numbers `Consumer::resent` tells apart: more than the
+/// producer's retransmission store keeps, so a stale bit is never read.
+const RESENT_WINDOW: usize = 2048;
 
 impl Consumer {
     /// A consumer for `spec`, whose first sequence numbers are `initial_sequences` (media,
@@ -301,6 +326,8 @@ impl Consumer {
             rtx_sequence: initial_sequences.1,
             score: Score::default(),
             retransmissions: TokenBucket::new(RETRANSMISSIONS_PER_SECOND, RETRANSMISSION_BURST),
+            resent: [0; RESENT_WINDOW / 64],
+            sent_rate: RtpRateMeter::default(),
             stats: ConsumerStats {
                 score: 10,
                 ..ConsumerStats::default()
@@ -328,9 +355,12 @@ impl Consumer {
         self.spec.rtx.as_ref().map(|rtx| rtx.ssrc)
     }
 
-    /// Counters.
-    pub fn stats(&self) -> ConsumerStats {
-        self.stats
+    /// Counters, with the bitrate as of `now`.
+    pub fn stats(&mut self, now: Instant) -> ConsumerStats {
+        ConsumerStats {
+            bitrate: self.sent_rate.bits_per_second(now),
+            ..self.stats
+        }
     }
 
     /// Pauses or resumes; resuming waits for a keyframe again (video).
@@ -407,9 +437,12 @@ impl Consumer {
         self.run_stream
     }
 
-    /// Counts a keyframe request from the endpoint.
-    pub fn on_key_frame_request(&mut self) {
+    /// Counts a keyframe request from the endpoint (`fir`: a FIR, else a PLI).
+    pub fn on_key_frame_request(&mut self, fir: bool) {
         self.stats.key_frame_requests += 1;
+        if fir {
+            self.stats.fir_requests += 1;
+        }
     }
 
     /// Writes the consumer's copy of a producer packet into `output`, which needs room for
@@ -530,6 +563,7 @@ impl Consumer {
         let number = transport_sequence.as_deref().copied();
         let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
         else {
+            self.stats.discarded += 1;
             return Forward::Skip;
         };
         if let Some(next) = transport_sequence {
@@ -537,6 +571,9 @@ impl Consumer {
         }
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
+        self.sent_rate.record(len, now);
+        let resent_bit = usize::from(sequence) % RESENT_WINDOW;
+        self.resent[resent_bit / 64] &= !(1 << (resent_bit % 64));
         self.on_sent(timestamp);
         Forward::Send {
             len,
@@ -758,6 +795,7 @@ impl Consumer {
         }
         self.stats.fraction_lost = block.fraction_lost;
         self.stats.packets_lost = block.total_lost;
+        self.stats.jitter = block.jitter;
         let delivered = 1.0 - f64::from(block.fraction_lost) / 256.0;
         self.score.on_interval(delivered, 1.0);
         self.stats.score = self.score.get();
@@ -858,18 +896,25 @@ impl Consumer {
         )?;
         let len = match &self.spec.rtx {
             Some(rtx) => {
-                let &(_, rtx_payload_type) = rtx
+                let rtx_payload_type = rtx
                     .payload_types
                     .iter()
-                    .find(|(media, _)| media.get() == view.payload_type())?;
-                let rtx_len = rtx_encapsulate(
-                    output,
-                    len,
-                    rtx_payload_type.get(),
-                    rtx.ssrc.0,
-                    self.rtx_sequence,
-                )
-                .ok()?;
+                    .find(|(media, _)| media.get() == view.payload_type())
+                    .map(|&(_, rtx_payload_type)| rtx_payload_type);
+                let encapsulated = rtx_payload_type.and_then(|rtx_payload_type| {
+                    rtx_encapsulate(
+                        output,
+                        len,
+                        rtx_payload_type.get(),
+                        rtx.ssrc.0,
+                        self.rtx_sequence,
+                    )
+                    .ok()
+                });
+                let Some(rtx_len) = encapsulated else {
+                    self.stats.rtx_discarded += 1;
+                    return None;
+                };
                 self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
                 rtx_len
             }
@@ -879,6 +924,13 @@ impl Consumer {
             *transport_sequence = transport_sequence.wrapping_add(1);
         }
         self.stats.retransmitted_packets += 1;
+        let resent_bit = usize::from(sequence) % RESENT_WINDOW;
+        let (word, bit) = (resent_bit / 64, 1 << (resent_bit % 64));
+        if self.resent[word] & bit == 0 {
+            self.resent[word] |= bit;
+            self.stats.repaired_packets += 1;
+        }
+        self.sent_rate.record(len, now);
         Some((len, number))
     }
 }
@@ -1129,6 +1181,23 @@ mod tests {
         // The original sequence number leads the payload (RFC 4588).
         assert_eq!(rtx.payload(), [0x03, 0xE9, 1, 2, 3, 4]);
         assert_eq!(rtx.header_extension(1), Some(b"3".as_slice()));
+        // Resending it again is a retransmission but not another repair (mediasoup's
+        // packetsRepaired counts each lost packet once).
+        consumer
+            .retransmit(
+                &packet(51, vec![]),
+                1001,
+                Instant::now(),
+                &mut 0,
+                &mut output,
+            )
+            .unwrap();
+        let stats = consumer.stats(Instant::now());
+        assert_eq!(
+            (stats.retransmitted_packets, stats.repaired_packets),
+            (2, 1)
+        );
+        assert!(stats.bitrate > 0, "the sends count in the bitrate");
         // A restart maps our numbers anew: packets of the previous run are not resent.
         consumer.set_paused(true);
         consumer.set_paused(false);
@@ -1142,7 +1211,7 @@ mod tests {
         );
         assert_eq!(consumer.producer_sequence(1001), None);
         assert_eq!(consumer.producer_sequence(1003), Some((0, 900)));
-        assert_eq!(consumer.stats().retransmitted_packets, 1);
+        assert_eq!(consumer.stats(Instant::now()).retransmitted_packets, 2);
     }
 
     #[test]

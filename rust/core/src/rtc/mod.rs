@@ -61,6 +61,7 @@ pub mod remote_bitrate_estimator;
 pub mod request_error;
 pub mod router;
 pub mod rtp_packet_store;
+pub mod rtp_traffic;
 pub mod score;
 pub mod sctp_stream_ids;
 pub mod send_side_bandwidth_estimator;

@@ -16,7 +16,7 @@ use crate::rtc::capture_clock::{CaptureClock, Continuity, NtpOrigin, StreamClock
 use crate::rtc::ids::{PayloadType, Ssrc};
 use crate::rtc::key_frame_requests::KeyFrameRequests;
 use crate::rtc::nack_generator::{Arrival, NackGenerator};
-use crate::rtc::rate_meter::RateMeter;
+use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::receive_stats::ReceiveStats;
 use crate::rtc::rtp_packet_store::RtpPacketStore;
 
@@ -162,7 +162,7 @@ pub const MAX_TEMPORAL_LAYERS: usize = 4;
 /// Counters of a producer stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProducerStats {
-    /// Bits per second over the last second by (spatial, temporal) layer, as
+    /// Bits per second over the last 2.5 s (mediasoup's RTP window) by (spatial, temporal) layer, as
     /// `[spatial * MAX_TEMPORAL_LAYERS + temporal]`: the layer alone, not cumulative. Layers
     /// come from the VP8/VP9 payload descriptors; other codecs count as layer 0.0.
     pub bitrate_by_layer: [u64; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
@@ -174,6 +174,24 @@ pub struct ProducerStats {
     pub unknown_payload_type: u64,
     /// Keyframe requests sent to the client.
     pub key_frame_requests: u64,
+    /// Of those, the ones sent as FIR (the others are PLIs).
+    pub fir_requests: u64,
+    /// Media packets dropped for a sequence number far from the stream's (mediasoup's
+    /// "bad sequence number": late, or early until the next packet confirms a restart).
+    pub discarded: u64,
+    /// RTX packets that carried a packet (repairs and padding copies alike).
+    pub retransmitted: u64,
+    /// RTX packets dropped: padding copies of packets not missing, unknown payload types,
+    /// undecodable or far out of sequence.
+    pub rtx_discarded: u64,
+    /// Interarrival jitter in RTP timestamp units (RFC 3550 A.8).
+    pub jitter: u32,
+    /// Packets lost so far (expected minus received).
+    pub packets_lost: i64,
+    /// The fraction lost (0-255) in the last receiver report interval.
+    pub fraction_lost: u8,
+    /// The client's RTX SSRC, once known (signaled, or learned).
+    pub rtx_ssrc: Option<u32>,
     /// Lost packets that arrived later as retransmissions.
     pub repaired_packets: u64,
     /// RTX packets carrying a packet that was not missing (padding), dropped.
@@ -206,7 +224,7 @@ pub struct ProducerStream {
     /// transport), once known.
     ntp_origin: Option<NtpOrigin>,
     /// Bytes per (spatial, temporal) layer, for the bitrates in the stats.
-    layer_rates: [RateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
+    layer_rates: [RtpRateMeter; MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS],
     /// AV1 with the dependency descriptor: the last keyframe's template layers.
     av1_templates: Option<TemplateLayers>,
     stats: ProducerStats,
@@ -268,6 +286,10 @@ impl ProducerStream {
         for (rate, meter) in stats.bitrate_by_layer.iter_mut().zip(&mut self.layer_rates) {
             *rate = meter.bits_per_second(now);
         }
+        stats.jitter = self.receive_stats.jitter();
+        stats.packets_lost = self.receive_stats.packets_lost();
+        stats.fraction_lost = self.receive_stats.fraction_lost();
+        stats.rtx_ssrc = self.rtx_ssrc.map(|ssrc| ssrc.0);
         stats
     }
 
@@ -367,6 +389,7 @@ impl ProducerStream {
                 .map(|(_, media)| *media);
             let (Some(media_payload_type), Some(media_ssrc)) = (media, self.media_ssrc) else {
                 self.stats.unknown_payload_type += 1;
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
             // RTX padding (bandwidth probes) carries no original packet. A repair is a new
@@ -375,11 +398,14 @@ impl ProducerStream {
             let Ok(original_len) =
                 rtx_decapsulate(buffer, len, media_payload_type.get(), media_ssrc.0)
             else {
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
             let Ok(original) = RtpPacket::parse(&mut buffer[..original_len]) else {
+                self.stats.rtx_discarded += 1;
                 return Ingest::Dropped;
             };
+            self.stats.retransmitted += 1;
             packet = original;
         }
         match self.rewrite(&mut packet, now, repaired) {
@@ -413,7 +439,14 @@ impl ProducerStream {
             Continuity::Continues => {}
             // Far from the stream's numbers: dropped unless the next packet confirms the
             // client restarted (then consumers start anew on this epoch).
-            Continuity::Probation => return None,
+            Continuity::Probation => {
+                if repaired {
+                    self.stats.rtx_discarded += 1;
+                } else {
+                    self.stats.discarded += 1;
+                }
+                return None;
+            }
             Continuity::Restarted => {
                 self.nack_generator = self.spec.generate_nacks.then(NackGenerator::default);
             }
@@ -428,8 +461,14 @@ impl ProducerStream {
             // would replay old frames, old keyframes included, to consumers.
             if arrival != Some(Arrival::Recovered) {
                 self.stats.rtx_duplicates += 1;
+                self.stats.rtx_discarded += 1;
                 return None;
             }
+            self.stats.repaired_packets += 1;
+        } else if arrival == Some(Arrival::Recovered) && self.spec.rtx_payload_types.is_empty() {
+            // Without RTX, a resend comes on the media stream: a packet we were missing is
+            // a retransmission that repaired a loss (as mediasoup counts it).
+            self.stats.retransmitted += 1;
             self.stats.repaired_packets += 1;
         }
         self.receive_stats
@@ -552,7 +591,7 @@ impl ProducerStream {
     pub fn request_key_frame(&mut self, now: Instant) -> bool {
         let send = self.key_frame_requests.request(now);
         if send {
-            self.stats.key_frame_requests += 1;
+            self.count_key_frame_request();
         }
         send
     }
@@ -561,9 +600,16 @@ impl ProducerStream {
     pub fn key_frame_request_due(&mut self, now: Instant) -> bool {
         let send = self.key_frame_requests.due(now);
         if send {
-            self.stats.key_frame_requests += 1;
+            self.count_key_frame_request();
         }
         send
+    }
+
+    fn count_key_frame_request(&mut self) {
+        self.stats.key_frame_requests += 1;
+        if self.spec.use_fir {
+            self.stats.fir_requests += 1;
+        }
     }
 
     /// Whether it carries video (keyframes matter).
@@ -753,9 +799,32 @@ mod tests {
         ));
         assert_eq!(stream.stats(Instant::now()).rtx_duplicates, 1);
         assert_eq!(stream.stats(Instant::now()).repaired_packets, 1);
+        // mediasoup's counters: both RTX packets that carried a packet were retransmissions,
+        // the probe and the padding copy were discarded, and 12 is still lost.
+        let stats = stream.stats(Instant::now());
+        assert_eq!((stats.retransmitted, stats.rtx_discarded), (2, 2));
+        assert_eq!((stats.packets_lost, stats.discarded), (1, 0));
         lost.clear();
         stream.due_nacks(now + Duration::from_secs(1), &mut lost);
         assert_eq!(lost, [12], "11 was repaired");
+    }
+
+    #[test]
+    fn without_rtx_a_missing_packet_arriving_late_is_a_repair() {
+        let mut stream = stream(None, None);
+        stream.spec.rtx_payload_types.clear();
+        let now = Instant::now();
+        for sequence in [10u16, 12, 11] {
+            let mut media = packet(96, 5555, vec![]);
+            media[2..4].copy_from_slice(&sequence.to_be_bytes());
+            assert!(matches!(
+                take(&mut stream, &mut media, now),
+                Ingest::Accepted { .. }
+            ));
+        }
+        let stats = stream.stats(now);
+        assert_eq!((stats.retransmitted, stats.repaired_packets), (1, 1));
+        assert_eq!(stats.packets_lost, 0);
     }
 
     #[test]

@@ -1,20 +1,33 @@
-//! Bytes per second over the last second, in ten 100 ms buckets: a stream's bitrate for its
-//! stats, without allocating per packet.
+//! Bytes per second over a sliding window of 100 ms buckets: a stream's or transport's
+//! bitrate for its stats, without allocating per packet. mediasoup averages RTP rates
+//! (streams, and a transport's RTP, RTX and probation) over 2.5 s and a transport's
+//! datagrams over 1 s; [`RtpRateMeter`] and [`RateMeter`] are those two windows.
 
 use std::time::{Duration, Instant};
 
-const BUCKETS: usize = 10;
 const BUCKET: Duration = Duration::from_millis(100);
 
-/// A sliding one-second byte counter.
-#[derive(Debug, Clone, Default)]
-pub struct RateMeter {
+/// A sliding byte counter over `BUCKETS` tenths of a second (one second by default).
+#[derive(Debug, Clone)]
+pub struct RateMeter<const BUCKETS: usize = 10> {
     buckets: [u64; BUCKETS],
     /// When the current bucket started, and its index.
     current: Option<(Instant, usize)>,
 }
 
-impl RateMeter {
+/// Over 2.5 s, as mediasoup's RTP counters.
+pub type RtpRateMeter = RateMeter<25>;
+
+impl<const BUCKETS: usize> Default for RateMeter<BUCKETS> {
+    fn default() -> Self {
+        RateMeter {
+            buckets: [0; BUCKETS],
+            current: None,
+        }
+    }
+}
+
+impl<const BUCKETS: usize> RateMeter<BUCKETS> {
     /// Moves the window to `now`, emptying the buckets it left behind.
     fn advance(&mut self, now: Instant) {
         let Some((started, index)) = self.current else {
@@ -40,10 +53,11 @@ impl RateMeter {
         }
     }
 
-    /// Bits per second over the last second.
+    /// Bits per second over the window.
     pub fn bits_per_second(&mut self, now: Instant) -> u64 {
         self.advance(now);
-        self.buckets.iter().sum::<u64>() * 8
+        // Bytes over BUCKETS tenths of a second, as bits per second.
+        self.buckets.iter().sum::<u64>() * 80 / BUCKETS as u64
     }
 }
 
@@ -54,7 +68,7 @@ mod tests {
     #[test]
     fn counts_the_last_second_only() {
         let start = Instant::now();
-        let mut meter = RateMeter::default();
+        let mut meter = RateMeter::<10>::default();
         for tenth in 0..10u32 {
             meter.record(1000, start + BUCKET * tenth);
         }
@@ -62,5 +76,20 @@ mod tests {
         // Half a second later, half of it has left the window.
         assert_eq!(meter.bits_per_second(start + BUCKET * 14), 40_000);
         assert_eq!(meter.bits_per_second(start + Duration::from_secs(5)), 0);
+    }
+
+    #[test]
+    fn the_rtp_window_averages_over_two_and_a_half_seconds() {
+        let start = Instant::now();
+        let mut meter = RtpRateMeter::default();
+        // 1000 bytes every 100 ms for 3 s: 80 kbps however long the window.
+        for tenth in 0..30u32 {
+            meter.record(1000, start + BUCKET * tenth);
+        }
+        assert_eq!(meter.bits_per_second(start + BUCKET * 29), 80_000);
+        // A burst of 25,000 bytes more within one tenth moves the 2.5 s average by 80 kbps,
+        // where a one-second window would move by 200 kbps.
+        meter.record(25_000, start + BUCKET * 29);
+        assert_eq!(meter.bits_per_second(start + BUCKET * 29), 160_000);
     }
 }

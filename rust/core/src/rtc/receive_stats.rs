@@ -33,6 +33,8 @@ pub struct ReceiveStats {
     /// Retransmitted packets that filled a gap.
     repaired: u64,
     repaired_prior: u64,
+    /// The fraction lost (0-255) of the last report interval.
+    fraction_lost: u8,
     score: Score,
 }
 
@@ -54,6 +56,7 @@ impl ReceiveStats {
             last_sr: None,
             repaired: 0,
             repaired_prior: 0,
+            fraction_lost: 0,
             score: Score::default(),
         }
     }
@@ -116,6 +119,26 @@ impl ReceiveStats {
         self.received
     }
 
+    /// Packets lost so far (expected minus received; negative with duplicates), as the
+    /// report block's cumulative count.
+    pub fn packets_lost(&self) -> i64 {
+        if !self.started {
+            return 0;
+        }
+        let expected = u64::from(self.extended_max().wrapping_sub(self.base_sequence)) + 1;
+        expected as i64 - self.received as i64
+    }
+
+    /// The fraction lost (0-255) in the last report interval.
+    pub fn fraction_lost(&self) -> u8 {
+        self.fraction_lost
+    }
+
+    /// Interarrival jitter in RTP timestamp units (RFC 3550 A.8).
+    pub fn jitter(&self) -> u32 {
+        self.jitter_q4 >> 4
+    }
+
     /// The stream's score, 0-10, from the last report interval.
     pub fn score(&self) -> u8 {
         self.score.get()
@@ -128,7 +151,7 @@ impl ReceiveStats {
             return None;
         }
         let expected = u64::from(self.extended_max().wrapping_sub(self.base_sequence)) + 1;
-        let lost = expected as i64 - self.received as i64;
+        let lost = self.packets_lost();
         let expected_interval = expected.saturating_sub(self.expected_prior);
         let received_interval = self.received.saturating_sub(self.received_prior);
         let repaired_interval = self.repaired.saturating_sub(self.repaired_prior);
@@ -141,6 +164,7 @@ impl ReceiveStats {
         } else {
             ((lost_interval << 8) / expected_interval as i64).min(255) as u8
         };
+        self.fraction_lost = fraction_lost;
         if expected_interval > 0 {
             // mediasoup's score: the delivered share, to the 4th power, out of 10; packets
             // that only arrived as retransmissions count as half delivered.
@@ -159,7 +183,7 @@ impl ReceiveStats {
             fraction_lost,
             total_lost: lost.clamp(-(1 << 23), (1 << 23) - 1) as i32,
             highest_sequence: self.extended_max(),
-            jitter: self.jitter_q4 >> 4,
+            jitter: self.jitter(),
             last_sr,
             delay_since_last_sr,
         })
@@ -189,6 +213,10 @@ mod tests {
         assert_eq!(report.highest_sequence, (1 << 16) | 13);
         assert_eq!(report.total_lost, 2);
         assert_eq!(report.fraction_lost, (2 * 256 / 20) as u8);
+        assert_eq!(
+            (stats.packets_lost(), stats.fraction_lost()),
+            (2, report.fraction_lost)
+        );
         assert_eq!(stats.score(), 7, "0.9^4 * 10 rounds to 7");
         // A clean interval afterwards scores 10 and reports no new loss.
         for sequence in 14..=40 {
@@ -224,6 +252,13 @@ mod tests {
         }
         assert!(steady.report(1, start).unwrap().jitter <= 1);
         assert!(uneven.report(1, start).unwrap().jitter > 500);
+        // 10 ms of alternating delay is 900 ticks at 90 kHz between neighbours: the
+        // estimate converges toward it.
+        assert!(
+            (500..=900).contains(&uneven.jitter()),
+            "{}",
+            uneven.jitter()
+        );
     }
 
     #[test]

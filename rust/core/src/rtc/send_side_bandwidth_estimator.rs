@@ -53,6 +53,8 @@ pub struct SendSideBandwidthEstimator {
     loss_window_start: Option<Instant>,
     /// The fraction lost in the last full loss window.
     recent_loss: f64,
+    /// Whether a loss window was judged yet.
+    loss_judged: bool,
     /// What was sent over the last second.
     sending: RateMeter,
 }
@@ -71,6 +73,7 @@ impl SendSideBandwidthEstimator {
             lost: 0,
             loss_window_start: None,
             recent_loss: 0.0,
+            loss_judged: false,
             sending: RateMeter::default(),
         }
     }
@@ -130,6 +133,7 @@ impl SendSideBandwidthEstimator {
         if total > 0 {
             let loss = f64::from(self.lost) / f64::from(total);
             self.recent_loss = loss;
+            self.loss_judged = true;
             if loss > HIGH_LOSS {
                 let estimate = self.delay.estimate() as f64;
                 self.delay.lower_to(estimate * (1.0 - 0.5 * loss));
@@ -138,6 +142,12 @@ impl SendSideBandwidthEstimator {
         self.received = 0;
         self.lost = 0;
         self.loss_window_start = Some(now);
+    }
+
+    /// The share (0-1) of what we sent that the endpoint's feedback reported lost in the
+    /// last loss window (mediasoup's `rtpPacketLossSent`), once one was judged.
+    pub fn packet_loss(&self) -> Option<f64> {
+        self.loss_judged.then_some(self.recent_loss)
     }
 
     /// The endpoint's own estimate (REMB), for endpoints without transport-cc.
@@ -302,6 +312,8 @@ mod tests {
             after <= before * 92 / 100,
             "heavy loss: the estimate falls, {before} -> {after}"
         );
+        let loss = estimator.packet_loss().expect("a loss window was judged");
+        assert!((0.1..0.4).contains(&loss), "{loss}");
     }
 
     #[test]

@@ -21,7 +21,13 @@ pub struct TransportCcFeedback {
     arrivals_us: Vec<Option<i64>>,
     feedback_count: u8,
     media_ssrc: u32,
+    /// The share of packets missing from the feedbacks sent, smoothed over about the last
+    /// second of them (ten); `None` before the first.
+    packet_loss: Option<f64>,
 }
+
+/// How much one feedback's loss moves [`TransportCcFeedback::packet_loss`].
+const LOSS_SMOOTHING: f64 = 0.1;
 
 impl TransportCcFeedback {
     /// A recorder whose arrival times count from `epoch`.
@@ -32,6 +38,7 @@ impl TransportCcFeedback {
             arrivals_us: Vec::with_capacity(MAX_PACKETS),
             feedback_count: 0,
             media_ssrc: 0,
+            packet_loss: None,
         }
     }
 
@@ -56,6 +63,12 @@ impl TransportCcFeedback {
         self.media_ssrc = media_ssrc;
     }
 
+    /// The share (0-1) of the endpoint's packets that did not arrive, by the transport-wide
+    /// numbers reported so far (mediasoup's `rtpPacketLossReceived`).
+    pub fn packet_loss(&self) -> Option<f64> {
+        self.packet_loss
+    }
+
     /// Whether arrivals wait to be reported.
     pub fn is_pending(&self) -> bool {
         !self.arrivals_us.is_empty()
@@ -75,6 +88,12 @@ impl TransportCcFeedback {
             base,
             &self.arrivals_us,
         );
+        let missing = self.arrivals_us.iter().filter(|at| at.is_none()).count();
+        let loss = missing as f64 / self.arrivals_us.len() as f64;
+        self.packet_loss = Some(match self.packet_loss {
+            Some(smoothed) => smoothed + (loss - smoothed) * LOSS_SMOOTHING,
+            None => loss,
+        });
         self.base_sequence = Some(base.wrapping_add(self.arrivals_us.len() as u16));
         self.arrivals_us.clear();
         self.feedback_count = self.feedback_count.wrapping_add(1);
@@ -108,6 +127,7 @@ mod tests {
                 (103, Some(20_000))
             ]
         );
+        assert_eq!(recorder.packet_loss(), Some(0.25), "one of four missing");
         assert!(!recorder.is_pending());
         assert_eq!(recorder.feedback(1), None);
         recorder.on_packet(104, 7, epoch + Duration::from_millis(30));

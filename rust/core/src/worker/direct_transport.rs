@@ -45,8 +45,7 @@ impl WorkerDirectTransport {
         };
         match io.events.push_within(event, OWNER_QUEUE_LIMIT) {
             Ok(()) => {
-                self.stats.datagrams_sent += 1;
-                self.stats.bytes_sent += packet.len() as u64;
+                self.stats.count_sent(1, packet.len() as u64, io.now);
             }
             Err(refused) => {
                 self.stats.packets_dropped_owner_behind += 1;
@@ -92,8 +91,7 @@ impl Transport for WorkerDirectTransport {
     ) -> Result<Response, RequestError> {
         match request {
             TransportRequest::SendDirectPacket { rtcp, packet } => {
-                self.stats.datagrams_received += 1;
-                self.stats.bytes_received += packet.len() as u64;
+                self.stats.count_received(packet.len(), io.now);
                 let kind = if rtcp {
                     self.stats.rtcp_packets_received += 1;
                     PacketKind::Rtcp

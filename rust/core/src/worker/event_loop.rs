@@ -347,6 +347,8 @@ impl Worker {
             let unfinished = std::mem::take(&mut self.unfinished);
             for event in readiness.iter() {
                 if event.token() == WAKER {
+                    // Requests may close sockets the queued media is for.
+                    self.egress_queue.flush();
                     if self.handle_commands() {
                         self.close_all();
                         return Ok(());
@@ -358,6 +360,11 @@ impl Worker {
             for token in unfinished {
                 self.on_socket_ready(token, false, now);
             }
+            // The media every read of this round routed leaves together: a consumer's
+            // copies of packets that arrived on different sockets at once (everyone in an
+            // audio room speaks on the same 20 ms beat) share one sendmmsg, as one GSO
+            // message when their sizes allow.
+            self.egress_queue.flush();
             self.run_timers(now);
             self.publish_router_events();
         }
@@ -447,8 +454,9 @@ impl Worker {
     }
 
     /// The routing phase: every packet the last read decrypted goes to its transport's
-    /// router, which sends its copies and feedback through the transports; then the media
-    /// queued for each socket leaves.
+    /// router, which sends its copies and feedback through the transports into the egress
+    /// queue. The queue is sent when the round of reads ends (or when it fills): only
+    /// requests close sockets, and the queue is sent before they are handled.
     fn route(&mut self, now: Instant) {
         if self.forward.len() == 0 {
             return;
@@ -483,8 +491,6 @@ impl Worker {
             }
         }
         self.routing.clear();
-        // Every socket with queued media is open: nothing in this phase closes one.
-        self.egress_queue.flush();
     }
 
     fn publish_transport_events(&mut self, slot: usize) {
@@ -820,9 +826,11 @@ impl Worker {
             }
             TransportRequest::GetStats => {
                 let mut stats = entry.transport.stats();
-                let (available, over) = self.router_mut(router_slot)?.transport_figures(route);
-                stats.available_outgoing_bitrate = available;
-                stats.rtp_packets_over_max_incoming_bitrate = over;
+                stats.bitrates = (
+                    stats.received_rate.bits_per_second(now),
+                    stats.sent_rate.bits_per_second(now),
+                );
+                stats.routing = self.router_mut(router_slot)?.transport_figures(route, now);
                 Ok(Response::TransportStats(Box::new(stats)))
             }
             TransportRequest::SetBitrates {
@@ -1172,6 +1180,8 @@ impl Worker {
         };
         self.remove_transport_data(slot, now);
         entry.transport.close(&mut transport_io!(self, slot, now));
+        // What is queued for its sockets (its goodbyes included) leaves before they close.
+        self.egress_queue.flush();
         if let Some(Some(router)) = self.routers.get_mut(entry.router) {
             router.router.remove_transport(entry.route);
         }

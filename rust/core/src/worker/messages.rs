@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::log::{LogFilter, LogLevel, LogTag};
 use super::ports::PortChoice;
@@ -15,8 +15,9 @@ use crate::rtc::consumer::{ConsumerSpec, ConsumerStats};
 use crate::rtc::data_consumer::DataConsumerStats;
 use crate::rtc::data_producer::DataProducerStats;
 use crate::rtc::producer_stream::{ProducerSpec, ProducerStats};
+use crate::rtc::rate_meter::RateMeter;
 pub use crate::rtc::request_error::RequestError;
-use crate::rtc::router::RouterResponse;
+use crate::rtc::router::{ConsumerDump, RouterResponse, TransportFigures};
 pub use crate::rtc::router::{
     ConsumerRequest, ProducerRequest, RouterDump, RouterEvent, RtpObserverOptions,
     RtpObserverReport, RtpObserverRequest,
@@ -377,6 +378,8 @@ pub enum Response {
     ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
+    /// A consumer's state.
+    ConsumerDump(ConsumerDump),
     /// A data producer's counters.
     DataProducerStats(DataProducerStats),
     /// A data consumer's counters.
@@ -419,6 +422,7 @@ impl From<RouterResponse> for Response {
             RouterResponse::Done => Response::Done,
             RouterResponse::ProducerStats(stats) => Response::ProducerStats(stats),
             RouterResponse::ConsumerStats(stats) => Response::ConsumerStats(stats),
+            RouterResponse::ConsumerDump(dump) => Response::ConsumerDump(dump),
         }
     }
 }
@@ -453,16 +457,39 @@ pub struct TransportStats {
     pub tuple: Option<TransportTuple>,
     /// A PlainTransport's RTCP tuple without rtcp-mux.
     pub rtcp_tuple: Option<TransportTuple>,
-    /// What the transport can send its endpoint (bits per second), once measured from its
-    /// transport-cc feedback or REMB.
-    pub available_outgoing_bitrate: Option<u64>,
-    /// RTP packets its producers sent above its `max_incoming_bitrate` (beyond a tolerance),
-    /// dropped rather than forwarded.
-    pub rtp_packets_over_max_incoming_bitrate: u64,
+    /// What its router knows: bitrates the endpoint can send and take, the application's
+    /// bounds, losses by transport-wide numbers, RTP and RTX by kind, and the RTP packets
+    /// its producers sent above its `max_incoming_bitrate` (dropped, not forwarded).
+    pub routing: TransportFigures,
+    /// Bytes received (every datagram), for the bitrate over the last second.
+    pub received_rate: RateMeter,
+    /// Bytes sent (every datagram), likewise.
+    pub sent_rate: RateMeter,
+    /// Bits per second received and sent over the last second, as of the stats request
+    /// (from `received_rate` and `sent_rate`).
+    pub bitrates: (u64, u64),
     /// A DirectTransport's packets dropped because its owner had too many waiting.
     pub packets_dropped_owner_behind: u64,
     /// With SCTP: what its association dropped of what arrived, and refused to send.
     pub sctp: Option<(SctpDropCounters, SctpRefusedCounters)>,
+}
+
+impl TransportStats {
+    /// Counts a datagram of `len` bytes received `now`.
+    pub fn count_received(&mut self, len: usize, now: Instant) {
+        self.datagrams_received += 1;
+        self.bytes_received += len as u64;
+        self.received_rate.record(len, now);
+    }
+
+    /// Counts `datagrams` of `bytes` in all sent `now`.
+    pub fn count_sent(&mut self, datagrams: u64, bytes: u64, now: Instant) {
+        self.datagrams_sent += datagrams;
+        self.bytes_sent += bytes;
+        if bytes > 0 {
+            self.sent_rate.record(bytes as usize, now);
+        }
+    }
 }
 
 /// `getrusage(RUSAGE_THREAD)` of the worker thread, in mediasoup's field names.

@@ -166,14 +166,12 @@ impl WorkerPlainTransport {
             let Some((buffer, len, source)) = io.receive.datagram_mut(datagram) else {
                 continue;
             };
-            self.stats.datagrams_received += 1;
-            self.stats.bytes_received += len as u64;
+            self.stats.count_received(len, io.now);
             if which == PlainSocket::Rtp && is_sctp_packet(&buffer[..len]) {
                 let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
                 self.connection
                     .handle_sctp_datagram(source, &buffer[..len], io.now, &mut sink);
-                self.stats.datagrams_sent += sink.sent;
-                self.stats.bytes_sent += sink.sent_bytes;
+                self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
                 sctp_handled = true;
                 continue;
             }
@@ -208,29 +206,30 @@ impl WorkerPlainTransport {
     fn start_sctp(&mut self, io: &mut TransportIo<'_>) {
         let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
         self.connection.start_sctp(io.now, &mut sink);
-        self.stats.datagrams_sent += sink.sent;
-        self.stats.bytes_sent += sink.sent_bytes;
+        self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
     }
 
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
-    fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
-        let mut sink = DeferredSink::new(queue, &self.rtp_socket);
+    fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
-        self.stats.datagrams_sent += sink.sent;
-        self.stats.bytes_sent += if sent { len as u64 } else { 0 };
+        self.stats
+            .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
         sent
     }
 
     /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) from the
     /// RTCP socket, or the RTP socket with rtcp-mux, through the worker's egress queue.
-    fn queue_rtcp(&mut self, buffer: &mut [u8], len: usize, queue: &mut EgressQueue) -> bool {
-        let mut sink =
-            DeferredSink::new(queue, self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket));
+    fn queue_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
+        let mut sink = DeferredSink::new(
+            io.egress,
+            self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
+        );
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
-        self.stats.datagrams_sent += sink.sent;
-        self.stats.bytes_sent += if sent { len as u64 } else { 0 };
+        self.stats
+            .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
         sent
     }
 }
@@ -270,11 +269,11 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
-        self.queue_rtp(buffer, len, io.egress);
+        self.queue_rtp(buffer, len, io);
     }
 
     fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
-        self.queue_rtcp(buffer, len, io.egress);
+        self.queue_rtcp(buffer, len, io);
         // RTCP is not held for the end of the routing phase.
         io.egress.flush();
     }
@@ -286,8 +285,7 @@ impl Transport for WorkerPlainTransport {
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
         let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
         self.connection.handle_timeout(io.now, &mut sink);
-        self.stats.datagrams_sent += sink.sent;
-        self.stats.bytes_sent += sink.sent_bytes;
+        self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
     }
 
@@ -360,8 +358,7 @@ impl Transport for WorkerPlainTransport {
         let done = self
             .connection
             .with_sctp_association(io.now, &mut sink, |sctp| operation(sctp));
-        self.stats.datagrams_sent += sink.sent;
-        self.stats.bytes_sent += sink.sent_bytes;
+        self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         if sink.sent > 0 {
             io.egress.flush();
         }

@@ -281,14 +281,17 @@ pub(super) fn send_datagrams<'a>(
     let (mut sent_total, mut dropped) = (0u64, 0u64);
     let mut start = 0;
     while start < count {
-        // SAFETY: sockaddr_storage and socklen_t are plain data; zeroed is valid.
-        let mut storages: [(libc::sockaddr_storage, libc::socklen_t); BATCH] =
-            unsafe { std::mem::zeroed() };
+        // Only the entries of the messages sent are written: most calls send one or a few
+        // (a consumer's copies of one round), and zeroing whole arrays cost as much as the
+        // rest of the call outside the kernel.
+        let mut storages: [MaybeUninit<(libc::sockaddr_storage, libc::socklen_t)>; BATCH] =
+            [const { MaybeUninit::uninit() }; BATCH];
         let mut iovecs: [MaybeUninit<libc::iovec>; MAX_IOVECS] =
             [const { MaybeUninit::uninit() }; MAX_IOVECS];
-        let mut controls = [[0u64; CONTROL_WORDS]; BATCH];
-        // SAFETY: mmsghdr is plain data; zeroed is valid, filled in below.
-        let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        let mut controls: [MaybeUninit<[u64; CONTROL_WORDS]>; BATCH] =
+            [const { MaybeUninit::uninit() }; BATCH];
+        let mut headers: [MaybeUninit<libc::mmsghdr>; BATCH] =
+            [const { MaybeUninit::uninit() }; BATCH];
         // Datagrams per message.
         let mut segments = [0usize; BATCH];
         let (mut messages, mut iovecs_used, mut next) = (0, 0, start);
@@ -323,29 +326,59 @@ pub(super) fn send_datagrams<'a>(
                 }
                 data = following;
             }
-            storages[messages] = to_storage(destination);
-            let header = &mut headers[messages].msg_hdr;
+            let storage = storages[messages].write(to_storage(destination));
+            // SAFETY: mmsghdr is plain data; zeroed is valid, the fields used are set below.
+            let header = &mut headers[messages]
+                .write(unsafe { std::mem::zeroed() })
+                .msg_hdr;
             header.msg_iov = iovecs[iovecs_used].as_mut_ptr();
             header.msg_iovlen = run;
-            header.msg_name = (&mut storages[messages].0 as *mut libc::sockaddr_storage).cast();
-            header.msg_namelen = storages[messages].1;
+            header.msg_name = (&mut storage.0 as *mut libc::sockaddr_storage).cast();
+            header.msg_namelen = storage.1;
             if run > 1 {
-                write_segment_size(header, &mut controls[messages], first.len() as u16);
+                let control = controls[messages].write([0; CONTROL_WORDS]);
+                write_segment_size(header, control, first.len() as u16);
             }
             segments[messages] = run;
             messages += 1;
             iovecs_used += run;
             next += run;
         }
-        // SAFETY: each header points at live buffers, addresses and control messages that
-        // outlive the call; the kernel only reads them.
-        let sent = unsafe {
-            libc::sendmmsg(
-                fd,
-                headers.as_mut_ptr(),
-                messages as libc::c_uint,
-                libc::MSG_DONTWAIT,
-            )
+        let sent = if messages == 1 && segments[0] == 1 {
+            // One datagram (a fan-out copy, one per consumer socket): sendto spares the
+            // kernel importing a message header and its iovec array.
+            // SAFETY: the first message's iovec and address were written above.
+            let (iovec, storage) =
+                unsafe { (iovecs[0].assume_init_ref(), storages[0].assume_init_ref()) };
+            // SAFETY: they point at live bytes and an address of the given length; the
+            // kernel only reads them.
+            let result = unsafe {
+                libc::sendto(
+                    fd,
+                    iovec.iov_base,
+                    iovec.iov_len,
+                    libc::MSG_DONTWAIT,
+                    (&storage.0 as *const libc::sockaddr_storage).cast(),
+                    storage.1,
+                )
+            };
+            if result < 0 {
+                -1
+            } else {
+                1
+            }
+        } else {
+            // SAFETY: the first `messages` headers are written, each pointing at live
+            // buffers, addresses and control messages that outlive the call; the kernel
+            // only reads them.
+            unsafe {
+                libc::sendmmsg(
+                    fd,
+                    headers.as_mut_ptr().cast::<libc::mmsghdr>(),
+                    messages as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            }
         };
         if sent <= 0 {
             let error = io::Error::last_os_error().raw_os_error();

@@ -133,11 +133,12 @@ impl Transport for WorkerWebRtcTransport {
             },
         };
         let mut sink = sockets.deferred_sink(io.egress);
-        self.state.send_rtp(buffer, len, &mut sink);
+        self.state.send_rtp(buffer, len, io.now, &mut sink);
     }
 
     fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
-        self.with_sink(io, |state, sink| state.send_rtcp(buffer, len, sink));
+        let now = io.now;
+        self.with_sink(io, |state, sink| state.send_rtcp(buffer, len, now, sink));
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -194,7 +195,8 @@ impl Transport for WorkerWebRtcTransport {
     }
 
     fn close(&mut self, io: &mut TransportIo<'_>) {
-        self.with_sink(io, |state, sink| state.close(sink));
+        let now = io.now;
+        self.with_sink(io, |state, sink| state.close(now, sink));
     }
 
     fn webrtc_server(&self) -> Option<usize> {
@@ -222,7 +224,7 @@ impl Transport for WorkerWebRtcTransport {
             let done = state
                 .connection
                 .with_sctp_association(now, sink, |sctp| operation(sctp));
-            state.charge(sink);
+            state.charge(sink, now);
             done
         })
         .flatten()
@@ -257,8 +259,7 @@ impl WebRtcTransportState {
     ) -> Received {
         let received = match event {
             SocketEvent::Packet(tuple) => {
-                self.stats.datagrams_received += 1;
-                self.stats.bytes_received += packet.len() as u64;
+                self.stats.count_received(packet.len(), now);
                 let received = self.connection.handle_datagram(tuple, packet, now, sink);
                 match received {
                     Received::Rtp(_) => self.stats.rtp_packets_received += 1,
@@ -272,7 +273,7 @@ impl WebRtcTransportState {
                 Received::Nothing
             }
         };
-        self.charge(sink);
+        self.charge(sink, now);
         received
     }
 
@@ -284,40 +285,51 @@ impl WebRtcTransportState {
         sink: &mut SocketSink<'_>,
     ) -> Result<(), String> {
         let connected = self.connection.connect(remote, now, sink);
-        self.charge(sink);
+        self.charge(sink, now);
         connected.map_err(|error| error.to_string())
     }
 
     /// Runs the connection's timers.
     pub fn on_timer(&mut self, now: Instant, sink: &mut SocketSink<'_>) {
         self.connection.handle_timeout(now, sink);
-        self.charge(sink);
+        self.charge(sink, now);
     }
 
     /// Protects and sends RTP (`buffer[..len]`, with room for the tag) to the endpoint.
-    pub fn send_rtp(&mut self, buffer: &mut [u8], len: usize, sink: &mut SocketSink<'_>) -> bool {
+    pub fn send_rtp(
+        &mut self,
+        buffer: &mut [u8],
+        len: usize,
+        now: Instant,
+        sink: &mut SocketSink<'_>,
+    ) -> bool {
         let sent = self.connection.send_rtp(buffer, len, sink).is_ok();
-        self.charge(sink);
+        self.charge(sink, now);
         sent
     }
 
     /// Protects and sends RTCP to the endpoint.
-    pub fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, sink: &mut SocketSink<'_>) -> bool {
+    pub fn send_rtcp(
+        &mut self,
+        buffer: &mut [u8],
+        len: usize,
+        now: Instant,
+        sink: &mut SocketSink<'_>,
+    ) -> bool {
         let sent = self.connection.send_rtcp(buffer, len, sink).is_ok();
-        self.charge(sink);
+        self.charge(sink, now);
         sent
     }
 
     /// Sends DTLS close_notify.
-    pub fn close(&mut self, sink: &mut SocketSink<'_>) {
+    pub fn close(&mut self, now: Instant, sink: &mut SocketSink<'_>) {
         self.connection.close(sink);
-        self.charge(sink);
+        self.charge(sink, now);
     }
 
-    fn charge(&mut self, sink: &mut SocketSink<'_>) {
+    fn charge(&mut self, sink: &mut SocketSink<'_>, now: Instant) {
         let (datagrams, bytes) = sink.take_counts();
-        self.stats.datagrams_sent += datagrams;
-        self.stats.bytes_sent += bytes;
+        self.stats.count_sent(datagrams, bytes, now);
     }
 
     /// Counts an RTCP compound that did not parse whole.

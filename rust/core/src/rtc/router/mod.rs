@@ -52,7 +52,7 @@ pub use arena::{ConsumerIndex, ProducerIndex, TransportIndex};
 pub use events::RouterEvent;
 pub use observers::{RtpObserverOptions, RtpObserverReport};
 pub use requests::{
-    ConsumerRequest, ProducerRequest, RouterDump, RouterResponse, RtpObserverRequest,
+    ConsumerDump, ConsumerRequest, ProducerRequest, RouterDump, RouterResponse, RtpObserverRequest,
 };
 pub use rtcp::RtcpParse;
 
@@ -60,6 +60,7 @@ use arena::Arena;
 use consumer_entry::ConsumerEntry;
 use observers::RtpObservers;
 use producer::Producer;
+pub use transport_routes::TransportFigures;
 use transport_routes::TransportRoutes;
 
 use crate::rtc::consumer::{Consumer, ConsumerSpec};
@@ -382,16 +383,17 @@ impl Router {
         }
     }
 
-    /// A transport's routing figures: what it can send its endpoint (bits per second, once
-    /// measured, within the application's bounds) and the RTP packets of its producers
-    /// dropped for going over its `max_incoming_bitrate`.
-    pub fn transport_figures(&self, transport: TransportIndex) -> (Option<u64>, u64) {
-        self.transports.get(transport).map_or((None, 0), |routes| {
-            (
-                routes.available_outgoing_bitrate(),
-                routes.over_max_incoming,
-            )
-        })
+    /// A transport's routing figures as of `now` (for its stats): bitrates, bounds, losses
+    /// and its RTP traffic by kind.
+    pub fn transport_figures(
+        &mut self,
+        transport: TransportIndex,
+        now: Instant,
+    ) -> TransportFigures {
+        self.transports
+            .get_mut(transport)
+            .map(|routes| routes.figures(now))
+            .unwrap_or_default()
     }
 
     /// The events since the last call.

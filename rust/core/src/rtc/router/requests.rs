@@ -38,8 +38,22 @@ pub enum ConsumerRequest {
     SetTrace(u8),
     /// Its counters.
     GetStats,
+    /// Its state, for the owner's `dump()`.
+    Dump,
     /// Asks its producer's endpoint for a keyframe.
     RequestKeyFrame,
+}
+
+/// A consumer's state as the router has it (what mediasoup's `consumer.dump()` reports
+/// beside the parameters the owner gave).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerDump {
+    /// Paused by the application.
+    pub paused: bool,
+    /// Paused because its producer is.
+    pub producer_paused: bool,
+    /// Its share of its transport's bandwidth relative to the others (1-255).
+    pub priority: u8,
 }
 
 /// A request about an RTP observer.
@@ -64,6 +78,8 @@ pub enum RouterResponse {
     ProducerStats(Vec<ProducerStats>),
     /// A consumer's counters.
     ConsumerStats(ConsumerStats),
+    /// A consumer's state.
+    ConsumerDump(ConsumerDump),
 }
 
 /// What a router holds, for the owner's `dump()`.
@@ -136,7 +152,14 @@ impl Router {
             ConsumerRequest::SetPriority(priority) => entry.priority = priority.max(1),
             ConsumerRequest::SetTrace(kinds) => entry.trace = kinds,
             ConsumerRequest::GetStats => {
-                return Ok(RouterResponse::ConsumerStats(entry.consumer.stats()));
+                return Ok(RouterResponse::ConsumerStats(entry.consumer.stats(now)));
+            }
+            ConsumerRequest::Dump => {
+                return Ok(RouterResponse::ConsumerDump(ConsumerDump {
+                    paused: entry.consumer.paused,
+                    producer_paused: entry.consumer.producer_paused,
+                    priority: entry.priority,
+                }));
             }
             ConsumerRequest::RequestKeyFrame => {
                 let (producer, stream) = (entry.producer, entry.consumer.current_stream());

@@ -209,7 +209,7 @@ impl Router {
         let Some(entry) = self.consumers.get_mut(consumer) else {
             return;
         };
-        entry.consumer.on_key_frame_request();
+        entry.consumer.on_key_frame_request(kind == TraceKind::Fir);
         if kind.is_in(entry.trace) {
             let info = TraceInfo::KeyFrameRequest {
                 ssrc: ssrc.0,

@@ -15,7 +15,7 @@ use crate::packet::rtcp::{Fir, FirEntry, Pli, RtcpPacket, SourceDescription};
 use crate::packet::rtp::RtpPacket;
 use crate::rtc::consumer::{Forward, ProducerRtp};
 use crate::rtc::ids::Ssrc;
-use crate::rtc::producer_stream::{Ingest, ProducedPacket};
+use crate::rtc::producer_stream::{Ingest, ProducedPacket, StreamPart};
 use crate::rtc::producer_trace::{ProducerTrace, TraceInfo, TraceKind};
 use crate::rtc::transport_cc_feedback::FEEDBACK_INTERVAL;
 
@@ -59,9 +59,14 @@ impl Router {
         let Some(stream) = producer.streams.get_mut(usize::from(stream_index)) else {
             return;
         };
+        let received_len = packet.len();
         let Ingest::Accepted { produced, packet } = stream.ingest(packet, route.part, now) else {
             return;
         };
+        match route.part {
+            StreamPart::Media => routes.traffic.rtp_received.record(received_len, now),
+            StreamPart::Rtx => routes.traffic.rtx_received.record(received_len, now),
+        }
         let capture_clock = stream.capture_clock();
         if stream.next_deadline().is_some()
             && !self.timed_streams.contains(&(route.producer, stream_index))
@@ -174,6 +179,7 @@ impl Router {
                             out.send_rtcp(routes.key, &mut self.rtcp_buffer, len);
                         }
                     }
+                    routes.traffic.rtp_sent.record(len, now);
                     out.send_rtp(routes.key, &mut self.copy_buffer, len);
                 }
                 Forward::NeedKeyFrame(wanted) => {
@@ -317,6 +323,7 @@ impl Router {
         {
             bandwidth.estimator.on_sent(sequence, len, now);
         }
+        routes.traffic.rtx_sent.record(len, now);
         out.send_rtp(routes.key, &mut self.copy_buffer, len);
     }
 }

@@ -312,7 +312,7 @@ impl Router {
                         .get(usize::from(entry.consumer.current_stream()))?
                 })
                 .unwrap_or(0);
-            let scores_now = (entry.consumer.stats().score, producer_score);
+            let scores_now = (entry.consumer.stats(now).score, producer_score);
             if entry.reported_scores != Some(scores_now) {
                 entry.reported_scores = Some(scores_now);
                 self.events.push(RouterEvent::ConsumerScore {
@@ -353,7 +353,7 @@ impl Router {
                 let Some(entry) = consumers.get_mut(index) else {
                     continue;
                 };
-                let bytes = entry.consumer.stats().bytes;
+                let bytes = entry.consumer.stats(now).bytes;
                 let sent_bits = bytes.saturating_sub(entry.bytes_at_allocation) * 8;
                 entry.bytes_at_allocation = bytes;
                 let Some(spec) = entry.consumer.layer_spec() else {

@@ -13,6 +13,7 @@ use crate::packet::rtp::RtpPacket;
 use crate::rtc::bandwidth_allocation::UpgradeTrials;
 use crate::rtc::ids::Ssrc;
 use crate::rtc::remote_bitrate_estimator::RemoteBitrateEstimator;
+use crate::rtc::rtp_traffic::{RtpTraffic, RtpTrafficFigures};
 use crate::rtc::send_side_bandwidth_estimator::SendSideBandwidthEstimator;
 use crate::rtc::token_bucket::TokenBucket;
 use crate::rtc::transport_cc_feedback::TransportCcFeedback;
@@ -76,6 +77,30 @@ impl SendBandwidth {
     }
 }
 
+/// What a transport's routing knows for its stats (mediasoup's field in brackets).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TransportFigures {
+    /// What it can send its endpoint, bits per second (`availableOutgoingBitrate`).
+    pub available_outgoing_bitrate: Option<u64>,
+    /// Our estimate of what the endpoint can send us, from its packets' send times, once
+    /// measured (`availableIncomingBitrate`).
+    pub available_incoming_bitrate: Option<u64>,
+    /// The application's ceiling on what the endpoint sends (`maxIncomingBitrate`).
+    pub max_incoming_bitrate: Option<u64>,
+    /// The application's (min, max) for what its consumers are allocated
+    /// (`minOutgoingBitrate`, `maxOutgoingBitrate`).
+    pub outgoing_bounds: Option<(u64, u64)>,
+    /// RTP packets dropped for going over the ceiling.
+    pub rtp_packets_over_max_incoming: u64,
+    /// Share of the endpoint's packets missing from our transport-cc feedback
+    /// (`rtpPacketLossReceived`).
+    pub rtp_packet_loss_received: Option<f64>,
+    /// Share of our packets the endpoint's feedback reported lost (`rtpPacketLossSent`).
+    pub rtp_packet_loss_sent: Option<f64>,
+    /// RTP by kind, both ways (`rtpBytesReceived`, `rtxSendBitrate`...).
+    pub traffic: RtpTrafficFigures,
+}
+
 /// One transport's routing state.
 #[derive(Debug)]
 pub struct TransportRoutes {
@@ -102,6 +127,8 @@ pub struct TransportRoutes {
     /// RTP packets dropped for going over that ceiling (kept when the ceiling is lifted:
     /// stats counters only grow).
     pub over_max_incoming: u64,
+    /// Its RTP by kind, both ways.
+    pub traffic: RtpTraffic,
 }
 
 impl TransportRoutes {
@@ -118,6 +145,7 @@ impl TransportRoutes {
             outgoing_bounds: None,
             max_incoming: None,
             over_max_incoming: 0,
+            traffic: RtpTraffic::default(),
         }
     }
 
@@ -184,6 +212,30 @@ impl TransportRoutes {
             None => self.max_incoming = None,
         }
         self.outgoing_bounds = outgoing;
+    }
+
+    /// Its figures for the transport's stats, as of `now`.
+    pub fn figures(&mut self, now: Instant) -> TransportFigures {
+        let remb = self.receive_feedback.remb.as_ref();
+        TransportFigures {
+            available_outgoing_bitrate: self.available_outgoing_bitrate(),
+            available_incoming_bitrate: remb
+                .filter(|(_, estimator)| estimator.is_measured())
+                .map(|(_, estimator)| estimator.estimate()),
+            max_incoming_bitrate: self.max_incoming.as_ref().map(|limit| limit.bitrate),
+            outgoing_bounds: self.outgoing_bounds,
+            rtp_packets_over_max_incoming: self.over_max_incoming,
+            rtp_packet_loss_received: self
+                .receive_feedback
+                .transport_cc
+                .as_ref()
+                .and_then(|(_, arrivals)| arrivals.packet_loss()),
+            rtp_packet_loss_sent: self
+                .send_bandwidth
+                .as_ref()
+                .and_then(|bandwidth| bandwidth.estimator.packet_loss()),
+            traffic: self.traffic.figures(now),
+        }
     }
 
     /// What it can send its endpoint, bits per second, once measured (within the

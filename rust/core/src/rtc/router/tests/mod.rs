@@ -787,14 +787,20 @@ fn a_sender_that_ignores_the_max_incoming_bitrate_is_cut_back_to_it() {
         "{forwarded} forwarded, {allowed} allowed"
     );
     assert_eq!(
-        bench.router.transport_figures(transport).1,
+        bench
+            .router
+            .transport_figures(transport, bench.now)
+            .rtp_packets_over_max_incoming,
         10_000 - forwarded
     );
     // Lifting the ceiling stops the drops and keeps the count.
     bench.router.set_transport_bitrates(transport, None, None);
     assert_eq!(forwarded_at(&mut bench, 11_000, 1000, 1), 1000);
     assert_eq!(
-        bench.router.transport_figures(transport).1,
+        bench
+            .router
+            .transport_figures(transport, bench.now)
+            .rtp_packets_over_max_incoming,
         10_000 - forwarded
     );
 }
@@ -811,7 +817,24 @@ fn a_sender_within_the_max_incoming_bitrate_loses_nothing() {
     bench
         .router
         .set_transport_bitrates(transport, Some(1_000_000), None);
-    assert_eq!(bench.router.transport_figures(transport).1, 0);
+    let figures = bench.router.transport_figures(transport, bench.now);
+    assert_eq!(figures.rtp_packets_over_max_incoming, 0);
+    // The transport's stats: the ceiling, and the media received (a sender's packets,
+    // 1012 bytes each, none of them RTX) at about the 405 kbps sent.
+    assert_eq!(figures.max_incoming_bitrate, Some(1_000_000));
+    let received = figures.traffic.rtp_received;
+    assert_eq!(received.bytes, 1000 * 1012);
+    assert!(received.bitrate.abs_diff(405_000) < 41_000, "{received:?}");
+    assert_eq!(figures.traffic.rtx_received.bytes, 0);
+    // What the receivers' transport sent: a copy per packet, rewritten for its endpoint.
+    let receiver = bench.transport(RECEIVER_B);
+    let sent = bench
+        .router
+        .transport_figures(receiver, bench.now)
+        .traffic
+        .rtp_sent;
+    assert!(sent.bytes >= 1000 * 1000, "{sent:?}");
+    assert!(sent.bitrate > 300_000, "{sent:?}");
 }
 
 #[test]
