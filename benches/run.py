@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +91,16 @@ class Point:
     size: int  # consumers (fanout) or participants
     pps: int  # per producer (video for fanout and conference; opus is 50/s)
     mode: str = "plain"  # "plain" or "webrtc"
+    # The load tool's --phases: "spread" starts the streams of several senders spread over a
+    # packet period, as independent senders are; "aligned" sends them all on the same beat.
+    phases: str = "spread"
 
     @property
     def label(self) -> str:
+        aligned = " aligned" if self.phases == "aligned" else ""
         if self.scenario == "audio-room":
-            return f"audio-room {self.size}"
-        return f"{self.scenario} {self.size}x{self.pps}"
+            return f"audio-room {self.size}{aligned}"
+        return f"{self.scenario} {self.size}x{self.pps}{aligned}"
 
     @property
     def title(self) -> str:
@@ -307,7 +311,7 @@ def loadgen_arguments(
 ) -> list[str]:
     arguments = ["--seconds", str(seconds), "--warmup", str(WARMUP_SECONDS)]
     arguments += ["--recv-base", str(RECV_BASE), "--recv-count", str(point.size)]
-    arguments += ["--cpu-pid", str(ready["cpuPid"])]
+    arguments += ["--cpu-pid", str(ready["cpuPid"]), "--phases", point.phases]
     if point.mode == "webrtc":
         if client is None:
             raise ValueError("a WebRTC point needs the load tool's certificate")
@@ -756,6 +760,12 @@ def main(arguments: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="per run (default 6; 2 with --quick)")
     parser.add_argument("--repeats", type=int, help="runs per point and implementation")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument(
+        "--phases",
+        choices=("spread", "aligned"),
+        default="spread",
+        help="several senders' packets spread over their period (default) or on one beat",
+    )
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
     parser.add_argument(
         "--from-json", type=Path, help="only rewrite the tables and plots of an earlier run"
@@ -773,7 +783,10 @@ def main(arguments: Sequence[str] | None = None) -> int:
     modes = [mode for mode in (options.mode or "").split(",") if mode]
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {', '.join(sorted(unknown))} (known: {', '.join(MODES)})")
-    points = choose_points(options.points, modes, options.quick)
+    points = [
+        replace(point, phases=options.phases)
+        for point in choose_points(options.points, modes, options.quick)
+    ]
     seconds = min(options.seconds or (2.0 if options.quick else 6.0), LONGEST_RUN_SECONDS)
     if seconds <= WARMUP_SECONDS:
         parser.error(f"--seconds must be above the {WARMUP_SECONDS:.0f} s warm-up")

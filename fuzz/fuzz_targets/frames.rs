@@ -55,12 +55,18 @@ fuzz_target!(|data: &[u8]| {
 
     let mut packetizer = FramePacketizer::new(codec, usize::from(*size) * 8, 0);
     let mut payloads = Vec::new();
-    if packetizer.packetize(rest, selector & 0x80 != 0, &mut payloads).is_ok() {
+    if packetizer
+        .packetize(rest, selector & 0x80 != 0, &mut payloads)
+        .is_ok()
+    {
         assert!(payloads.iter().all(|p| p.len() <= usize::from(*size) * 8));
         let mut frame = Vec::new();
         depacketize(codec, payloads.iter().map(Vec::as_slice), &mut frame)
             .expect("a packetizer's payloads depacketize");
-        if matches!(codec, PayloadCodec::Opus | PayloadCodec::Vp8 | PayloadCodec::Vp9) {
+        if matches!(
+            codec,
+            PayloadCodec::Opus | PayloadCodec::Vp8 | PayloadCodec::Vp9
+        ) {
             assert_eq!(frame, rest);
         }
     }

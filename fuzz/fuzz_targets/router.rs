@@ -60,11 +60,17 @@ struct Sink;
 
 impl RouterOutput for Sink {
     fn send_rtp(&mut self, _: TransportKey, buffer: &mut [u8], len: usize) {
-        assert!(len >= 12 && len <= buffer.len(), "a copy is a packet in its buffer");
+        assert!(
+            len >= 12 && len <= buffer.len(),
+            "a copy is a packet in its buffer"
+        );
     }
 
     fn send_rtcp(&mut self, _: TransportKey, buffer: &mut [u8], len: usize) {
-        assert!(len >= 4 && len <= buffer.len(), "a compound is in its buffer");
+        assert!(
+            len >= 4 && len <= buffer.len(),
+            "a compound is in its buffer"
+        );
     }
 }
 
@@ -246,7 +252,13 @@ fuzz_target!(|data: &[u8]| {
                 let spec = consumer_spec(&mut input, ssrc);
                 let id = format!("c{next_id}");
                 if router
-                    .add_consumer(transport, id.clone(), &producer, spec, input.byte() % 4 == 0)
+                    .add_consumer(
+                        transport,
+                        id.clone(),
+                        &producer,
+                        spec,
+                        input.byte() % 4 == 0,
+                    )
                     .is_ok()
                 {
                     consumers.push(id);

@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediasoup_core::packet::rtcp::{parse_compound, serialize_compound, RtcpCompoundIter, RtcpPacket};
+use mediasoup_core::packet::rtcp::{
+    parse_compound, serialize_compound, RtcpCompoundIter, RtcpPacket,
+};
 
 fuzz_target!(|data: &[u8]| {
     for item in RtcpCompoundIter::new(data) {
@@ -15,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(packets) = parse_compound(data) {
         let mut out = Vec::new();
         if serialize_compound(&packets, &mut out).is_ok() {
-            assert_eq!(parse_compound(&out).expect("serialized packets parse"), packets);
+            assert_eq!(
+                parse_compound(&out).expect("serialized packets parse"),
+                packets
+            );
         }
     }
 });

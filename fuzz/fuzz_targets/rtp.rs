@@ -50,8 +50,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = (packet.version(), packet.has_padding(), packet.marker());
-    let _ = (packet.payload_type(), packet.sequence_number(), packet.timestamp());
-    let _ = (packet.ssrc(), packet.csrcs().count(), packet.extension_profile());
+    let _ = (
+        packet.payload_type(),
+        packet.sequence_number(),
+        packet.timestamp(),
+    );
+    let _ = (
+        packet.ssrc(),
+        packet.csrcs().count(),
+        packet.extension_profile(),
+    );
     assert_eq!(
         packet.header_len() + packet.payload().len() + packet.padding_len(),
         data.len()

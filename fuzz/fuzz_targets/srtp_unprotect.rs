@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     buffer.resize(datagram.len() + profile.rtp_tag_len(), 0);
     if let Ok(len) = sender.protect_rtp(&mut buffer, datagram.len()) {
         buffer.truncate(len);
-        let plain_len = session.unprotect_rtp(&mut buffer).expect("own packet authenticates");
+        let plain_len = session
+            .unprotect_rtp(&mut buffer)
+            .expect("own packet authenticates");
         assert_eq!(&buffer[..plain_len], datagram);
     }
 });

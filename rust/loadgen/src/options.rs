@@ -29,8 +29,11 @@ usage: mediasoup-loadgen --targets HOST:PORT[,...] [--pps N] [--seconds S]
          [--srtp PROFILE:HEX_KEY_AND_SALT]
          [--webrtc-cert PEM --webrtc-key PEM --webrtc-peers JSON]
          [--sink HOST:PORT | --recv-base PORT --recv-count N] [--warmup S]
-         [--cpu-pid PID]
+         [--cpu-pid PID] [--phases spread|aligned]
        mediasoup-loadgen --make-cert DIR
+
+--phases spread (the default) starts stream i of n i/n of a packet period late, as
+independent senders are; aligned sends every stream's packets on the same beat.
 
 --webrtc-peers names a JSON file {\"senders\": [TRANSPORT], \"receivers\": [TRANSPORT + \"port\"]}
 where TRANSPORT is {\"address\": \"HOST:PORT\", \"usernameFragment\", \"password\",
@@ -61,6 +64,17 @@ pub struct Options {
     pub receive_ports: Vec<SocketAddr>,
     pub warmup: Duration,
     pub cpu_pid: Option<u32>,
+    pub phases: Phases,
+}
+
+/// When each stream's packets leave within its packet period.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Phases {
+    /// Stream i of n lags i/n of a period: independent senders (the speakers of a room) are
+    /// not in step, so an SFU mostly receives their packets one at a time.
+    Spread,
+    /// Every stream on the same beat: the SFU receives one packet of every stream at once.
+    Aligned,
 }
 
 fn parse_addresses(value: &str) -> Result<Vec<SocketAddr>, String> {
@@ -98,6 +112,7 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
         receive_ports: Vec::new(),
         warmup: Duration::ZERO,
         cpu_pid: None,
+        phases: Phases::Spread,
     };
     let mut payload = None;
     let mut receive_base: Option<SocketAddr> = None;
@@ -149,6 +164,13 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
             }
             "--recv-count" => receive_count = parse(&flag, &value)?,
             "--cpu-pid" => options.cpu_pid = Some(parse(&flag, &value)?),
+            "--phases" => {
+                options.phases = match value.as_str() {
+                    "spread" => Phases::Spread,
+                    "aligned" => Phases::Aligned,
+                    _ => return Err(format!("bad --phases {value}: spread or aligned")),
+                }
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }

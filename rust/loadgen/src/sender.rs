@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mediasoup_core::srtp::SrtpSession;
 use mediasoup_core::worker::{SendBatch, BATCH, SLOT_LEN};
 
-use crate::options::Options;
+use crate::options::{Options, Phases};
 use mediasoup_py_loadgen::webrtc::{ConsentCheck, Link, CONSENT_INTERVAL};
 
 pub const RTP_HEADER_LEN: usize = 12;
@@ -70,6 +70,9 @@ struct Stream {
     timestamp_step: u32,
     /// Index of the outlet the stream's packets leave from.
     outlet: usize,
+    /// How far behind the run's epoch the stream's packets leave, as a share of its packet
+    /// period (0 to 1).
+    phase: f64,
     sent: u64,
     sequence: u16,
     timestamp: u32,
@@ -226,10 +229,16 @@ fn make_streams(options: &Options, outlets: &[Outlet]) -> Vec<Stream> {
                 payload,
             )
         });
+    let count = options.targets.len() + options.audio_targets.len();
     main_streams
         .chain(audio_streams)
+        .enumerate()
         .map(
-            |(target, shape, ssrc, payload_type, packets_per_second, payload)| {
+            |(index, (target, shape, ssrc, payload_type, packets_per_second, payload))| {
+                let phase = match options.phases {
+                    Phases::Spread => index as f64 / count as f64,
+                    Phases::Aligned => 0.0,
+                };
                 let outlet = outlets
                     .iter()
                     .position(|outlet| outlet.remote == Some(target))
@@ -254,6 +263,7 @@ fn make_streams(options: &Options, outlets: &[Outlet]) -> Vec<Stream> {
                     keyframe_interval: options.keyframe_interval,
                     timestamp_step,
                     outlet,
+                    phase,
                     sent: 0,
                     sequence: 0,
                     timestamp: 0,
@@ -289,7 +299,8 @@ pub fn send(
         let send_time_nanos = elapsed.as_nanos() as u64;
         let measured = now >= measured_from;
         for stream in &mut streams {
-            let due = (elapsed.as_secs_f64() * stream.packets_per_second) as u64 + 1;
+            let due =
+                (elapsed.as_secs_f64() * stream.packets_per_second + 1.0 - stream.phase) as u64;
             let outlet = &mut outlets[stream.outlet];
             while stream.sent < due {
                 let len = stream.write_next(&mut packet, send_time_nanos);
@@ -394,5 +405,19 @@ mod tests {
                 (Shape::Audio, 200, 111, 100)
             ]
         );
+    }
+
+    #[test]
+    fn streams_are_spread_over_their_period_unless_aligned() {
+        let phases = |arguments: &str| -> Vec<f64> {
+            streams(arguments)
+                .iter()
+                .map(|stream| stream.phase)
+                .collect()
+        };
+        let targets =
+            "--targets 127.0.0.1:5000,127.0.0.1:5001 --audio-targets 127.0.0.1:5000,127.0.0.1:5001";
+        assert_eq!(phases(targets), [0.0, 0.25, 0.5, 0.75]);
+        assert_eq!(phases(&format!("{targets} --phases aligned")), [0.0; 4]);
     }
 }
