@@ -16,6 +16,7 @@ from mediasoup_py.producer import (
     MID_URI,
     ProducerTraceEventType,
     ProducerType,
+    rtp_stream_counters,
     trace_event_bits,
 )
 from mediasoup_py.supported_rtp_capabilities import DEPENDENCY_DESCRIPTOR_URI
@@ -309,16 +310,7 @@ class Consumer(TransportChild):
             {
                 "kind": self.kind,
                 "mimeType": self._rtp_parameters["codecs"][0]["mimeType"],
-                "packetsLost": stats["packetsLost"],
-                "fractionLost": stats["fractionLost"],
-                "jitter": stats["jitter"],
-                "packetsDiscarded": stats["discardedPacketCount"],
-                "packetsRetransmitted": stats["retransmittedPacketCount"],
-                "packetsRepaired": stats["repairedPacketCount"],
-                "nackCount": stats["nackCount"],
-                "nackPacketCount": stats["nackPacketCount"],
-                "pliCount": stats["keyFrameRequestCount"] - stats["firCount"],
-                "firCount": stats["firCount"],
+                **rtp_stream_counters(stats),
                 # In milliseconds, from the endpoint's receiver reports; 0 before one
                 # answered a sender report (as mediasoup).
                 "roundTripTime": stats["roundTripTime"] or 0,
