@@ -11,8 +11,9 @@ const BUCKET: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct RateMeter<const BUCKETS: usize = 10> {
     buckets: [u64; BUCKETS],
-    /// When the current bucket started, and its index.
-    current: Option<(Instant, usize)>,
+    /// The current bucket's index and when it ends: a byte counted before then needs only
+    /// a comparison (this runs for every packet and every copy).
+    current: Option<(usize, Instant)>,
 }
 
 /// Over 2.5 s, as mediasoup's RTP counters.
@@ -29,26 +30,38 @@ impl<const BUCKETS: usize> Default for RateMeter<BUCKETS> {
 
 impl<const BUCKETS: usize> RateMeter<BUCKETS> {
     /// Moves the window to `now`, emptying the buckets it left behind.
+    #[inline]
     fn advance(&mut self, now: Instant) {
-        let Some((started, index)) = self.current else {
-            self.current = Some((now, 0));
+        match self.current {
+            Some((_, ends)) if now < ends => {}
+            _ => self.move_window(now),
+        }
+    }
+
+    #[cold]
+    fn move_window(&mut self, now: Instant) {
+        let Some((index, ends)) = self.current else {
+            self.current = Some((0, now + BUCKET));
             return;
         };
-        let elapsed = now.saturating_duration_since(started);
-        let steps = (elapsed.as_millis() / BUCKET.as_millis()) as usize;
-        if steps == 0 {
+        let steps = 1 + (now.duration_since(ends).as_nanos() / BUCKET.as_nanos()) as usize;
+        if steps >= BUCKETS {
+            // The whole window has passed.
+            self.buckets = [0; BUCKETS];
+            self.current = Some((0, now + BUCKET));
             return;
         }
-        for step in 1..=steps.min(BUCKETS) {
+        for step in 1..=steps {
             self.buckets[(index + step) % BUCKETS] = 0;
         }
-        self.current = Some((started + BUCKET * steps as u32, (index + steps) % BUCKETS));
+        self.current = Some(((index + steps) % BUCKETS, ends + BUCKET * steps as u32));
     }
 
     /// Counts `bytes` arriving `now`.
+    #[inline]
     pub fn record(&mut self, bytes: usize, now: Instant) {
         self.advance(now);
-        if let Some((_, index)) = self.current {
+        if let Some((index, _)) = self.current {
             self.buckets[index] += bytes as u64;
         }
     }
