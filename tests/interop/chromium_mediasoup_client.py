@@ -594,6 +594,9 @@ async def bandwidth_scenario() -> dict[str, Any]:
                             "spatialLayer": layers["spatialLayer"] if layers else None,
                             "temporalLayer": layers["temporalLayer"] if layers else None,
                             "estimate": stats.get("availableOutgoingBitrate"),
+                            # The share of what we sent it that its transport-cc feedback
+                            # reported missing (0-1), once measured.
+                            "lossSent": stats.get("rtpPacketLossSent"),
                             "bytesSent": stats.get("bytesSent"),
                             "streams": [stream.get("bitrate") for stream in streams],
                             "bottleneck": relay.rate_bps,
@@ -617,6 +620,7 @@ async def bandwidth_scenario() -> dict[str, Any]:
                 top_seconds = loop.time() - started
                 relay.rate_bps = BOTTLENECK_BPS
                 narrowed = loop.time()
+                narrowed_samples = len(timeline)
 
                 async def below_the_full_top() -> bool:
                     # A lower stream, or the top one with fewer temporal layers (its base
@@ -658,6 +662,10 @@ async def bandwidth_scenario() -> dict[str, Any]:
                     "bitrateAtBottleneck": bitrate_at_bottleneck,
                     "upSeconds": up_seconds,
                     "relayDropped": relay.dropped,
+                    "lossSentBeforeNarrowing": [
+                        entry["lossSent"] for entry in timeline[:narrowed_samples]
+                    ],
+                    "maxLossSent": max(entry["lossSent"] or 0 for entry in timeline),
                     "timeline": timeline[::5],
                 }
     finally:

@@ -83,3 +83,10 @@ def test_a_bottleneck_to_the_receiver_moves_its_consumer_down_and_back_up(
     assert estimates[len(estimates) // 2] < 600_000, at_bottleneck
     # Trials refused at the bottleneck spaced the next ones out (up to 40 s apart).
     assert result["upSeconds"] < 70, result["timeline"]
+    # The transport's rtpPacketLossSent (mediasoup's field) comes from the receiver's
+    # transport-cc feedback: measured, and about nothing lost (the relay queues, it drops
+    # nothing here).
+    before = [share for share in result["lossSentBeforeNarrowing"] if share is not None]
+    assert before, result["lossSentBeforeNarrowing"]
+    assert max(before) < 0.05, result["lossSentBeforeNarrowing"]
+    assert result["relayDropped"] > 0 or result["maxLossSent"] < 0.05, result["timeline"]
