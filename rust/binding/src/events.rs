@@ -189,8 +189,10 @@ impl From<&TransportStats> for TransportStatsOut {
             rtx_recv_bitrate: traffic.rtx_received.bitrate,
             rtx_bytes_sent: traffic.rtx_sent.bytes,
             rtx_send_bitrate: traffic.rtx_sent.bitrate,
-            probation_bytes_sent: traffic.probation_sent.bytes,
-            probation_send_bitrate: traffic.probation_sent.bitrate,
+            // mediasoup's padding probes: mediasoup_py probes by trying one layer more
+            // (`UpgradeTrials`), never with padding packets, so it sends none.
+            probation_bytes_sent: 0,
+            probation_send_bitrate: 0,
             available_outgoing_bitrate: routing.available_outgoing_bitrate,
             available_incoming_bitrate: routing.available_incoming_bitrate,
             max_incoming_bitrate: routing.max_incoming_bitrate,

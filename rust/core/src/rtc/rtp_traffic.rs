@@ -1,4 +1,4 @@
-//! A transport's RTP traffic by kind (media, RTX, probation), in bytes and in bits per
+//! A transport's RTP traffic by kind (media, RTX), in bytes and in bits per
 //! second over the last 2.5 s (mediasoup's window for RTP): mediasoup's `rtpBytesReceived`, `rtxSendBitrate`... of a
 //! transport's stats, counted where the router tells media from retransmissions.
 
@@ -49,10 +49,6 @@ pub struct RtpTraffic {
     pub rtp_sent: Transmission,
     /// Retransmissions its consumers sent (on the RTX stream or, without RTX, as sent).
     pub rtx_sent: Transmission,
-    /// Bandwidth probes sent. mediasoup_py probes by trying one layer more
-    /// (`UpgradeTrials`), never with padding packets, so this stays at zero bytes; it is
-    /// kept so the stats carry mediasoup's fields with their true values.
-    pub probation_sent: Transmission,
 }
 
 /// What [`RtpTraffic`] counted, as of one moment.
@@ -66,8 +62,6 @@ pub struct RtpTrafficFigures {
     pub rtp_sent: TransmissionFigures,
     /// See [`RtpTraffic::rtx_sent`].
     pub rtx_sent: TransmissionFigures,
-    /// See [`RtpTraffic::probation_sent`].
-    pub probation_sent: TransmissionFigures,
 }
 
 impl RtpTraffic {
@@ -78,7 +72,6 @@ impl RtpTraffic {
             rtx_received: self.rtx_received.figures(now),
             rtp_sent: self.rtp_sent.figures(now),
             rtx_sent: self.rtx_sent.figures(now),
-            probation_sent: self.probation_sent.figures(now),
         }
     }
 }
