@@ -29,7 +29,7 @@ use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
 use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
 use crate::rtc::capture_clock::{signed, CaptureClock};
-use crate::rtc::ids::{PayloadType, Ssrc};
+use crate::rtc::ids::{PayloadType, PayloadTypeSet, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::score::Score;
@@ -229,7 +229,7 @@ pub struct Consumer {
     spec: ConsumerSpec,
     extension_map: ExtensionIdMap,
     /// The payload types of `spec` as a set (bit n: payload type n), checked per packet.
-    accepted_payload_types: u128,
+    accepted_payload_types: PayloadTypeSet,
     /// Paused by the application.
     pub paused: bool,
     /// Paused because its producer is.
@@ -301,10 +301,7 @@ impl Consumer {
                 Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
             }
         });
-        let accepted_payload_types = spec
-            .payload_types
-            .iter()
-            .fold(0u128, |set, payload_type| set | 1 << payload_type.get());
+        let accepted_payload_types = spec.payload_types.iter().copied().collect();
         Ok(Consumer {
             spec,
             extension_map,
@@ -462,7 +459,7 @@ impl Consumer {
         }
         let view = produced.packet;
         let stream = produced.stream;
-        if self.accepted_payload_types & 1 << view.payload_type() == 0 {
+        if !self.accepted_payload_types.contains(view.payload_type()) {
             return Forward::Skip;
         }
         let producer_sequence = view.sequence_number();

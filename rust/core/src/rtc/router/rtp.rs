@@ -192,10 +192,10 @@ impl Router {
         if produced.request_key_frame {
             self.request_key_frame(producer_index, stream_index, now, out);
         }
-        for wanted in 0..32u8 {
-            if needs_key_frame & (1 << wanted) != 0 {
-                self.request_key_frame(producer_index, wanted, now, out);
-            }
+        while needs_key_frame != 0 {
+            let wanted = needs_key_frame.trailing_zeros() as u8;
+            needs_key_frame &= needs_key_frame - 1;
+            self.request_key_frame(producer_index, wanted, now, out);
         }
     }
 
