@@ -123,6 +123,35 @@ pub struct ProducerRtp<'a> {
     pub vp8: Option<Vp8PayloadDescriptor>,
     /// The capture clock of its producer stream, once a packet or sender report told it.
     pub clock: Option<CaptureClock>,
+    /// Header fields every consumer reads, read from the packet once.
+    payload_type: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    marker: bool,
+}
+
+impl<'a> ProducerRtp<'a> {
+    /// `packet`, on producer stream `stream`, with what its payload descriptor says and its
+    /// stream's capture clock.
+    pub fn new(
+        packet: &'a RtpPacket<&'a [u8]>,
+        stream: u8,
+        frame: FrameInfo,
+        vp8: Option<Vp8PayloadDescriptor>,
+        clock: Option<CaptureClock>,
+    ) -> Self {
+        ProducerRtp {
+            packet,
+            stream,
+            frame,
+            vp8,
+            clock,
+            payload_type: packet.payload_type(),
+            sequence_number: packet.sequence_number(),
+            timestamp: packet.timestamp(),
+            marker: packet.marker(),
+        }
+    }
 }
 
 /// What the consumer does with a producer packet.
@@ -228,8 +257,10 @@ impl std::ops::DerefMut for Layering {
 pub struct Consumer {
     spec: ConsumerSpec,
     extension_map: ExtensionIdMap,
-    /// The payload types of `spec` as a set (bit n: payload type n), checked per packet.
+    /// The payload types of `spec` as a set, checked per packet.
     accepted_payload_types: PayloadTypeSet,
+    /// Simulcast VP8: picture ids and TL0PICIDX are renumbered across streams.
+    renumbers_vp8: bool,
     /// Paused by the application.
     pub paused: bool,
     /// Paused because its producer is.
@@ -302,10 +333,13 @@ impl Consumer {
             }
         });
         let accepted_payload_types = spec.payload_types.iter().copied().collect();
+        let renumbers_vp8 = matches!(selector, Some(Layering::Simulcast(_)))
+            && spec.codec == Some(PayloadCodec::Vp8);
         Ok(Consumer {
             spec,
             extension_map,
             accepted_payload_types,
+            renumbers_vp8,
             paused,
             producer_paused: false,
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
@@ -457,104 +491,34 @@ impl Consumer {
         if self.paused || self.producer_paused {
             return Forward::Skip;
         }
-        let view = produced.packet;
-        let stream = produced.stream;
-        if !self.accepted_payload_types.contains(view.payload_type()) {
+        if !self.accepted_payload_types.contains(produced.payload_type) {
             return Forward::Skip;
         }
-        let producer_sequence = view.sequence_number();
-        let is_keyframe = produced.frame.is_keyframe;
-        let clock = produced.clock;
-        let restarted =
-            |run: &CaptureClock| clock.is_some_and(|clock| clock.epoch() != run.epoch());
-        if stream == self.run_stream && self.run_clock.as_ref().is_some_and(restarted) {
-            // The client restarted the stream: its numbers and timestamps start elsewhere, so
-            // a new run starts (on a keyframe).
-            self.stop_run();
-        }
-        // Simulcast VP8 is forwarded by its layers and renumbered across streams.
-        let vp8 = match (&self.selector, self.spec.codec) {
-            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => produced.vp8,
-            _ => None,
+        // The stream's clock moves rarely (a sender report, a restart): most packets have
+        // nothing to follow.
+        let moved_clock = produced
+            .clock
+            .filter(|clock| self.run_clock != Some(*clock));
+        // Most copies are of the one stream a consumer without layers carries, in a run
+        // under way on an unchanged clock: nothing to decide.
+        let steady = self.selector.is_none()
+            && moved_clock.is_none()
+            && produced.stream == self.spec.stream
+            && self.sequences.started();
+        let (marker, vp8) = if steady {
+            (produced.marker, None)
+        } else {
+            match self.admit(produced, moved_clock, now) {
+                Ok(admitted) => admitted,
+                Err(dropped) => return dropped,
+            }
         };
-        let mut marker = view.marker();
-        let restart = match &mut self.selector {
-            Some(Layering::Svc(_)) => {
-                let Some(packet) = self.svc_packet(view) else {
-                    // AV1 before a keyframe's dependency structure reached this consumer
-                    // (it came before the consumer did): ask for one.
-                    let waiting =
-                        self.spec.codec == Some(PayloadCodec::Av1) && self.av1_templates.is_none();
-                    return if waiting {
-                        Forward::NeedKeyFrame(stream)
-                    } else {
-                        Forward::Skip
-                    };
-                };
-                let Some(Layering::Svc(selector)) = &mut self.selector else {
-                    return Forward::Skip;
-                };
-                match selector.select(packet, view.marker()) {
-                    SvcSelection::Forward { marker: wanted } => {
-                        marker = wanted;
-                        !self.sequences.started()
-                    }
-                    SvcSelection::NeedKeyFrame => return Forward::NeedKeyFrame(stream),
-                    SvcSelection::Drop => {
-                        // A layer not sent: no gap for the endpoint to see.
-                        self.sequences.drop_input(producer_sequence);
-                        return Forward::Skip;
-                    }
-                }
-            }
-            Some(Layering::Simulcast(selector)) => {
-                // With one temporal layer signaled, whatever layer ids a sender writes
-                // are all forwarded.
-                let temporal_layers = self.spec.layers.map_or(1, |layers| layers.temporal_layers);
-                let temporal = vp8.and_then(|vp8| vp8.temporal_id).unwrap_or(0);
-                let layers = PacketLayers {
-                    spatial: stream,
-                    temporal: if temporal_layers > 1 { temporal } else { 0 },
-                    layer_sync: vp8.is_some_and(|vp8| vp8.layer_sync),
-                    keyframe: is_keyframe,
-                };
-                match selector.select(layers, now) {
-                    Selection::Forward { restart } => restart || !self.sequences.started(),
-                    Selection::NeedKeyFrame(stream) => return Forward::NeedKeyFrame(stream),
-                    Selection::Drop => {
-                        if stream == self.run_stream {
-                            // A temporal layer not sent: no gap for the endpoint to see.
-                            self.sequences.drop_input(producer_sequence);
-                            if let (Some(numbering), Some((id, _))) =
-                                (&mut self.vp8, vp8.and_then(|vp8| vp8.picture_id))
-                            {
-                                numbering.picture_ids.drop_input(id);
-                            }
-                        }
-                        return Forward::Skip;
-                    }
-                }
-            }
-            // One stream, one sequence space: without layer selection, the one stream it
-            // carries.
-            None if stream != self.spec.stream => return Forward::Skip,
-            None if self.sequences.started() => false,
-            None if self.spec.needs_key_frame && !is_keyframe => {
-                return Forward::NeedKeyFrame(stream)
-            }
-            None => true,
-        };
-        if restart {
-            self.start_run(view, stream, vp8, clock, now);
-        } else if let Some(clock) = clock.filter(|clock| self.run_clock != Some(*clock)) {
-            // The stream's clock moves rarely (a sender report, a restart): most packets
-            // have nothing to follow.
-            self.follow_clock(clock, now);
-        }
+        let producer_sequence = produced.sequence_number;
+        let view = produced.packet;
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
         };
-        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
+        let timestamp = produced.timestamp.wrapping_add(self.timestamp_offset);
         let transport_sequence =
             transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
         let number = transport_sequence.as_deref().copied();
@@ -576,6 +540,104 @@ impl Consumer {
             len,
             transport_sequence: number,
         }
+    }
+
+    /// What a packet the consumer is not simply continuing with does: a (re)start, a
+    /// restarted or moved clock, a layer choice. The copy's marker bit and the VP8
+    /// descriptor to renumber, or why nothing is sent.
+    fn admit(
+        &mut self,
+        produced: &ProducerRtp<'_>,
+        moved_clock: Option<CaptureClock>,
+        now: Instant,
+    ) -> Result<(bool, Option<Vp8PayloadDescriptor>), Forward> {
+        let view = produced.packet;
+        let stream = produced.stream;
+        let producer_sequence = produced.sequence_number;
+        let is_keyframe = produced.frame.is_keyframe;
+        let clock = produced.clock;
+        let restarted =
+            |run: &CaptureClock| moved_clock.is_some_and(|clock| clock.epoch() != run.epoch());
+        if stream == self.run_stream && self.run_clock.as_ref().is_some_and(restarted) {
+            // The client restarted the stream: its numbers and timestamps start elsewhere, so
+            // a new run starts (on a keyframe).
+            self.stop_run();
+        }
+        // Simulcast VP8 is forwarded by its layers and renumbered across streams.
+        let vp8 = produced.vp8.filter(|_| self.renumbers_vp8);
+        let mut marker = produced.marker;
+        let restart = match &mut self.selector {
+            Some(Layering::Svc(_)) => {
+                let Some(packet) = self.svc_packet(view) else {
+                    // AV1 before a keyframe's dependency structure reached this consumer
+                    // (it came before the consumer did): ask for one.
+                    let waiting =
+                        self.spec.codec == Some(PayloadCodec::Av1) && self.av1_templates.is_none();
+                    return Err(if waiting {
+                        Forward::NeedKeyFrame(stream)
+                    } else {
+                        Forward::Skip
+                    });
+                };
+                let Some(Layering::Svc(selector)) = &mut self.selector else {
+                    return Err(Forward::Skip);
+                };
+                match selector.select(packet, produced.marker) {
+                    SvcSelection::Forward { marker: wanted } => {
+                        marker = wanted;
+                        !self.sequences.started()
+                    }
+                    SvcSelection::NeedKeyFrame => return Err(Forward::NeedKeyFrame(stream)),
+                    SvcSelection::Drop => {
+                        // A layer not sent: no gap for the endpoint to see.
+                        self.sequences.drop_input(producer_sequence);
+                        return Err(Forward::Skip);
+                    }
+                }
+            }
+            Some(Layering::Simulcast(selector)) => {
+                // With one temporal layer signaled, whatever layer ids a sender writes
+                // are all forwarded.
+                let temporal_layers = self.spec.layers.map_or(1, |layers| layers.temporal_layers);
+                let temporal = vp8.and_then(|vp8| vp8.temporal_id).unwrap_or(0);
+                let layers = PacketLayers {
+                    spatial: stream,
+                    temporal: if temporal_layers > 1 { temporal } else { 0 },
+                    layer_sync: vp8.is_some_and(|vp8| vp8.layer_sync),
+                    keyframe: is_keyframe,
+                };
+                match selector.select(layers, now) {
+                    Selection::Forward { restart } => restart || !self.sequences.started(),
+                    Selection::NeedKeyFrame(stream) => return Err(Forward::NeedKeyFrame(stream)),
+                    Selection::Drop => {
+                        if stream == self.run_stream {
+                            // A temporal layer not sent: no gap for the endpoint to see.
+                            self.sequences.drop_input(producer_sequence);
+                            if let (Some(numbering), Some((id, _))) =
+                                (&mut self.vp8, vp8.and_then(|vp8| vp8.picture_id))
+                            {
+                                numbering.picture_ids.drop_input(id);
+                            }
+                        }
+                        return Err(Forward::Skip);
+                    }
+                }
+            }
+            // One stream, one sequence space: without layer selection, the one stream it
+            // carries.
+            None if stream != self.spec.stream => return Err(Forward::Skip),
+            None if self.sequences.started() => false,
+            None if self.spec.needs_key_frame && !is_keyframe => {
+                return Err(Forward::NeedKeyFrame(stream))
+            }
+            None => true,
+        };
+        if restart {
+            self.start_run(view, stream, vp8, clock, now);
+        } else if let Some(clock) = moved_clock {
+            self.follow_clock(clock, now);
+        }
+        Ok((marker, vp8))
     }
 
     /// The layers of an SVC packet: VP9's from its payload descriptor; AV1's from the
@@ -803,6 +865,7 @@ impl Consumer {
     /// transport-wide sequence number `number`, then for VP8 our picture id and TL0PICIDX.
     /// Its length.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn write_copy(
         &mut self,
         packet: &RtpPacket<&[u8]>,
@@ -984,16 +1047,11 @@ mod tests {
         output: &mut [u8],
     ) -> Forward {
         let view = RtpPacket::parse(packet).unwrap();
-        let produced = ProducerRtp {
-            packet: &view,
-            stream,
-            frame: FrameInfo {
-                is_keyframe,
-                ..FrameInfo::default()
-            },
-            vp8: None,
-            clock,
+        let frame = FrameInfo {
+            is_keyframe,
+            ..FrameInfo::default()
         };
+        let produced = ProducerRtp::new(&view, stream, frame, None, clock);
         consumer.forward(&produced, now, Some(&mut 0), output)
     }
 

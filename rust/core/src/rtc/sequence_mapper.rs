@@ -71,6 +71,7 @@ impl SequenceMapper {
     }
 
     /// The output number of `input`, or `None` for inputs from before the run.
+    #[inline(always)]
     pub fn map(&mut self, input: u16) -> Option<u16> {
         if !self.started {
             return None;

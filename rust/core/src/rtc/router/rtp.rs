@@ -101,13 +101,13 @@ impl Router {
             self.observers.record(route.producer, level, now);
         }
         let view = packet.borrowed();
-        let rtp = ProducerRtp {
-            packet: &view,
-            stream: stream_index,
-            frame: produced.frame,
-            vp8: produced.vp8,
-            clock: capture_clock,
-        };
+        let rtp = ProducerRtp::new(
+            &view,
+            stream_index,
+            produced.frame,
+            produced.vp8,
+            capture_clock,
+        );
         // Streams (bits) whose keyframe some consumer waits for.
         let mut needs_key_frame = 0u32;
         // Copies carry a transport-wide sequence number when the producer packet carried
