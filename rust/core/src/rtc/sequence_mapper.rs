@@ -70,7 +70,8 @@ impl SequenceMapper {
         (relative <= self.mask / 2).then_some(relative)
     }
 
-    /// The output number of `input`, or `None` for inputs from before the run.
+    /// The output number of `input`, or `None` for inputs from before the run. Inlined: it
+    /// runs for every copy a consumer sends.
     #[inline(always)]
     pub fn map(&mut self, input: u16) -> Option<u16> {
         if !self.started {
