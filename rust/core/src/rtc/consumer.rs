@@ -495,19 +495,22 @@ impl Consumer {
             return Forward::Skip;
         }
         // The stream's clock moves rarely (a sender report, a restart): most packets have
-        // nothing to follow.
-        let moved_clock = produced
-            .clock
-            .filter(|clock| self.run_clock != Some(*clock));
+        // nothing to follow. Compared in place: the clock is not small.
+        let clock_moved = match (&produced.clock, &self.run_clock) {
+            (Some(clock), Some(run)) => clock != run,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
         // Most copies are of the one stream a consumer without layers carries, in a run
         // under way on an unchanged clock: nothing to decide.
         let steady = self.selector.is_none()
-            && moved_clock.is_none()
+            && !clock_moved
             && produced.stream == self.spec.stream
             && self.sequences.started();
         let (marker, vp8) = if steady {
             (produced.marker, None)
         } else {
+            let moved_clock = produced.clock.filter(|_| clock_moved);
             match self.admit(produced, moved_clock, now) {
                 Ok(admitted) => admitted,
                 Err(dropped) => return dropped,
