@@ -68,9 +68,7 @@ impl Router {
             StreamPart::Rtx => routes.traffic.rtx_received.record(received_len, now),
         }
         let capture_clock = stream.capture_clock();
-        if stream.next_deadline().is_some()
-            && !self.timed_streams.contains(&(route.producer, stream_index))
-        {
+        if stream.has_deadline() && !self.timed_streams.contains(&(route.producer, stream_index)) {
             self.timed_streams.push((route.producer, stream_index));
         }
         if producer.paused {
@@ -220,9 +218,7 @@ impl Router {
         let send = producer_stream.request_key_frame(now);
         // Sent now, or held back by the producer's delay: either way a timer follows (the
         // retry of an unanswered request, or the deferred request).
-        if producer_stream.next_deadline().is_some()
-            && !self.timed_streams.contains(&(producer, stream))
-        {
+        if producer_stream.has_deadline() && !self.timed_streams.contains(&(producer, stream)) {
             self.timed_streams.push((producer, stream));
         }
         if send {
