@@ -27,7 +27,9 @@ use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
-use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
+use crate::packet::rtp::{
+    rtx_encapsulate, write_copy, CopyHeader, CopySource, ExtensionIdMap, RtpPacket,
+};
 use crate::rtc::capture_clock::{signed, CaptureClock};
 use crate::rtc::ids::{PayloadType, PayloadTypeSet, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
@@ -123,6 +125,8 @@ pub struct ProducerRtp<'a> {
     pub vp8: Option<Vp8PayloadDescriptor>,
     /// The capture clock of its producer stream, once a packet or sender report told it.
     pub clock: Option<CaptureClock>,
+    /// What every consumer's copy is made of, found once.
+    source: CopySource<'a>,
     /// Header fields every consumer reads, read from the packet once.
     payload_type: u8,
     sequence_number: u16,
@@ -146,6 +150,7 @@ impl<'a> ProducerRtp<'a> {
             frame,
             vp8,
             clock,
+            source: CopySource::new(packet),
             payload_type: packet.payload_type(),
             sequence_number: packet.sequence_number(),
             timestamp: packet.timestamp(),
@@ -517,7 +522,6 @@ impl Consumer {
             }
         };
         let producer_sequence = produced.sequence_number;
-        let view = produced.packet;
         let Some(sequence) = self.sequences.map(producer_sequence) else {
             return Forward::Skip;
         };
@@ -525,8 +529,15 @@ impl Consumer {
         let transport_sequence =
             transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
         let number = transport_sequence.as_deref().copied();
-        let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
-        else {
+        let Some(len) = self.write_copy(
+            &produced.source,
+            sequence,
+            timestamp,
+            marker,
+            number,
+            vp8,
+            output,
+        ) else {
             self.stats.discarded += 1;
             return Forward::Skip;
         };
@@ -872,7 +883,7 @@ impl Consumer {
     #[inline(always)]
     fn write_copy(
         &mut self,
-        packet: &RtpPacket<&[u8]>,
+        source: &CopySource<'_>,
         sequence: u16,
         timestamp: u32,
         marker: bool,
@@ -899,9 +910,9 @@ impl Consumer {
             extension_ids: &self.extension_map,
             added: &added[..count],
         };
-        let layout = write_copy(packet, &header, output).ok()?;
+        let layout = write_copy(source, &header, output).ok()?;
         if let Some(descriptor) = vp8 {
-            let payload_end = layout.len - packet.padding_len();
+            let payload_end = layout.len - source.padding_len();
             if let Some(payload) = output.get_mut(layout.payload_offset..payload_end) {
                 self.renumber_vp8(payload, descriptor);
             }
@@ -950,7 +961,7 @@ impl Consumer {
             .filter(|&id| view.header_extension(id).is_some())
             .map(|_| *transport_sequence);
         let len = self.write_copy(
-            &view,
+            &CopySource::new(&view),
             sequence,
             timestamp,
             view.marker(),
