@@ -20,7 +20,8 @@ candidates on 127.0.0.1 only; since Janus never gathers on a loopback interface,
 loopback_candidates.c preloaded (compiled here with cc). Janus takes subscribers only to a
 publisher whose PeerConnection is up, so the ready line lists the publisher's transport alone
 (``webrtcConsumersLater``); once the load tool has connected it, this script makes the
-subscribers and prints a second line, ``{"webrtcConsumers": [...]}``, in receive-port order.
+subscribers and prints a second line, ``{"webrtcConsumers": [...], "cpuPid": ...}``, in
+receive-port order.
 
     python benches/peers/janus_peer.py --consumers 10 --recv-base 41000 --max-seconds 60
 """
@@ -374,7 +375,7 @@ def run_webrtc(api: JanusApi, arguments: argparse.Namespace, janus_pid: int) -> 
         lambda event: event.get("janus") == "webrtcup" and event.get("sender") == publisher,
     )
     consumers = set_up_webrtc_subscribers(api, client, session, arguments.consumers)
-    print(json.dumps({"webrtcConsumers": consumers}), flush=True)
+    print(json.dumps({"webrtcConsumers": consumers, "cpuPid": janus_pid}), flush=True)
 
 
 def main() -> int:
