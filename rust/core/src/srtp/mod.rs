@@ -17,6 +17,7 @@ mod keying;
 mod profile;
 mod replay;
 mod session;
+mod streams;
 
 pub use error::SrtpError;
 pub use keying::{split_dtls_keying_material, SrtpMasterKey};

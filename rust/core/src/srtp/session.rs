@@ -3,14 +3,16 @@
 //! unprotected in place in the caller's buffer.
 
 use super::header::{rtcp_ssrc, rtp_header, RTCP_CLEAR_LEN};
-use super::index::{estimate_srtp_index, rollover_counter, MAX_SRTCP_INDEX, SRTCP_ENCRYPTED_FLAG};
+use super::index::{
+    estimate_srtp_index, rollover_counter, MAX_SRTCP_INDEX, MAX_SRTP_INDEX, SRTCP_ENCRYPTED_FLAG,
+};
 use super::kdf::{KeyDerivation, KeyLabel};
 use super::replay::{ReplayVerdict, ReplayWindow};
+use super::streams::{StreamState, Streams};
 use super::{SrtpError, SrtpProfile};
 use crate::crypto::aes_ctr::{AesCtr, AES_CTR_IV_LEN};
 use crate::crypto::aes_gcm::{AesGcm, AesGcmError, AES_GCM_IV_LEN, AES_GCM_TAG_LEN};
 use crate::crypto::hmac_sha1::{constant_time_eq, HmacSha1};
-use crate::id_hash::IdHashMap;
 
 /// Most SSRCs whose state a session keeps. State is created only for packets that pass
 /// authentication (or that we protect), so only key holders can use it up.
@@ -31,12 +33,14 @@ enum Cipher {
     AesCm {
         ctr: AesCtr,
         hmac: HmacSha1,
-        salt: [u8; AES_CM_SALT_LEN],
+        /// The 112-bit session salt times 2^16, the place it takes in the IV.
+        salt: u128,
     },
     /// AES-GCM (RFC 7714).
     Aead {
         gcm: AesGcm,
-        salt: [u8; AEAD_SALT_LEN],
+        /// The 96-bit session salt as a number (the IV is built by XOR on numbers).
+        salt: u128,
     },
 }
 
@@ -52,58 +56,46 @@ impl Cipher {
         if profile.is_aead() {
             let mut salt = [0u8; AEAD_SALT_LEN];
             kdf.derive(salting, &mut salt)?;
-            Ok(Cipher::Aead {
-                gcm: AesGcm::new(key)?,
-                salt,
-            })
+            Ok(Cipher::aead(AesGcm::new(key)?, salt))
         } else {
             let mut auth_key = [0u8; AUTH_KEY_LEN];
             kdf.derive(authentication, &mut auth_key)?;
             let mut salt = [0u8; AES_CM_SALT_LEN];
             kdf.derive(salting, &mut salt)?;
+            let mut shifted = [0u8; AES_CTR_IV_LEN];
+            shifted[..AES_CM_SALT_LEN].copy_from_slice(&salt);
             Ok(Cipher::AesCm {
                 ctr: AesCtr::new(key)?,
                 hmac: HmacSha1::new(&auth_key),
-                salt,
+                salt: u128::from_be_bytes(shifted),
             })
+        }
+    }
+
+    fn aead(gcm: AesGcm, salt: [u8; AEAD_SALT_LEN]) -> Self {
+        let mut value = [0u8; 16];
+        value[16 - AEAD_SALT_LEN..].copy_from_slice(&salt);
+        Cipher::Aead {
+            gcm,
+            salt: u128::from_be_bytes(value),
         }
     }
 }
 
-/// The AES-CM IV (RFC 3711 §4.1.1): salt * 2^16 XOR SSRC * 2^64 XOR index * 2^16.
-fn aes_cm_iv(salt: &[u8; AES_CM_SALT_LEN], ssrc: u32, index: u64) -> [u8; AES_CTR_IV_LEN] {
-    let mut iv = [0u8; AES_CTR_IV_LEN];
-    iv[..AES_CM_SALT_LEN].copy_from_slice(salt);
-    for (byte, ssrc_byte) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
-        *byte ^= ssrc_byte;
-    }
-    for (byte, index_byte) in iv[8..14].iter_mut().zip(&index.to_be_bytes()[2..]) {
-        *byte ^= index_byte;
-    }
-    iv
+/// The AES-CM IV (RFC 3711 §4.1.1): salt * 2^16 XOR SSRC * 2^64 XOR index * 2^16 (`salt`
+/// is already shifted).
+fn aes_cm_iv(salt: u128, ssrc: u32, index: u64) -> [u8; AES_CTR_IV_LEN] {
+    (salt ^ u128::from(ssrc) << 64 ^ u128::from(index) << 16).to_be_bytes()
 }
 
 /// The AEAD IV (RFC 7714 §8.1 for RTP, §9.1 for RTCP): 2 zero bytes, SSRC, then 6 bytes of
 /// index (ROC and SEQ for RTP; 2 zero bytes and the 31-bit index for RTCP), XOR the salt.
-fn aead_iv(salt: &[u8; AEAD_SALT_LEN], ssrc: u32, index_bytes: [u8; 6]) -> [u8; AES_GCM_IV_LEN] {
+fn aead_iv(salt: u128, ssrc: u32, index: u64) -> [u8; AES_GCM_IV_LEN] {
+    let value = salt ^ u128::from(ssrc) << 48 ^ u128::from(index & MAX_SRTP_INDEX);
+    let bytes = value.to_be_bytes();
     let mut iv = [0u8; AES_GCM_IV_LEN];
-    iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
-    iv[6..].copy_from_slice(&index_bytes);
-    for (byte, salt_byte) in iv.iter_mut().zip(salt) {
-        *byte ^= salt_byte;
-    }
+    iv.copy_from_slice(&bytes[16 - AES_GCM_IV_LEN..]);
     iv
-}
-
-/// The six low bytes of a 48-bit SRTP index (ROC || SEQ).
-fn srtp_index_bytes(index: u64) -> [u8; 6] {
-    let bytes = index.to_be_bytes();
-    [bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]]
-}
-
-fn srtcp_index_bytes(index: u32) -> [u8; 6] {
-    let bytes = index.to_be_bytes();
-    [0, 0, bytes[0], bytes[1], bytes[2], bytes[3]]
 }
 
 fn replay_error(ssrc: u32, index: u64, verdict: ReplayVerdict) -> SrtpError {
@@ -128,28 +120,14 @@ fn buffer_room(buffer: &[u8], len: usize, overhead: usize) -> Result<(), SrtpErr
     Ok(())
 }
 
-/// What a session remembers about one SSRC.
-#[derive(Debug, Default)]
-struct StreamState {
-    /// Highest SRTP index protected (for the rollover counter of outgoing packets).
-    highest_sent: Option<u64>,
-    /// Indices of authenticated incoming SRTP packets.
-    received: ReplayWindow,
-    /// Index of the last SRTCP packet protected.
-    srtcp_sent: Option<u32>,
-    /// Indices of authenticated incoming SRTCP packets.
-    srtcp_received: ReplayWindow,
-}
-
 /// One SRTP crypto context (RFC 3711 §3.2): use one session to protect what you send and
 /// another, with the peer's master key, to unprotect what you receive.
 pub struct SrtpSession {
     profile: SrtpProfile,
     rtp: Cipher,
     rtcp: Cipher,
-    /// Per SSRC; hashed fast: looked up on every packet, and bounded by
-    /// [`MAX_SSRCS_PER_SESSION`].
-    streams: IdHashMap<u32, StreamState>,
+    /// Per SSRC, bounded by [`MAX_SSRCS_PER_SESSION`].
+    streams: Streams,
 }
 
 impl std::fmt::Debug for SrtpSession {
@@ -200,7 +178,7 @@ impl SrtpSession {
             profile,
             rtp,
             rtcp,
-            streams: IdHashMap::default(),
+            streams: Streams::new(MAX_SSRCS_PER_SESSION),
         })
     }
 
@@ -210,18 +188,11 @@ impl SrtpSession {
     }
 
     fn stream(&mut self, ssrc: u32) -> Result<&mut StreamState, SrtpError> {
-        let known = self.streams.len();
-        match self.streams.entry(ssrc) {
-            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
-            std::collections::hash_map::Entry::Vacant(_) if known >= MAX_SSRCS_PER_SESSION => {
-                Err(SrtpError::TooManySsrcs {
-                    limit: MAX_SSRCS_PER_SESSION,
-                })
-            }
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                Ok(entry.insert(StreamState::default()))
-            }
-        }
+        self.streams
+            .get_or_add(ssrc)
+            .ok_or(SrtpError::TooManySsrcs {
+                limit: MAX_SSRCS_PER_SESSION,
+            })
     }
 
     /// Protects the RTP packet `buffer[..len]` in place: the payload is encrypted and the tag
@@ -238,13 +209,13 @@ impl SrtpSession {
         }
         match &mut self.rtp {
             Cipher::AesCm { ctr, hmac, salt } => {
-                ctr.apply_keystream(&aes_cm_iv(salt, ssrc, index), &mut buffer[header_len..len])?;
+                ctr.apply_keystream(&aes_cm_iv(*salt, ssrc, index), &mut buffer[header_len..len])?;
                 let roc = rollover_counter(index).to_be_bytes();
                 let tag = hmac.sign(&[&buffer[..len], &roc]);
                 buffer[len..len + tag_len].copy_from_slice(&tag[..tag_len]);
             }
             Cipher::Aead { gcm, salt } => {
-                let iv = aead_iv(salt, ssrc, srtp_index_bytes(index));
+                let iv = aead_iv(*salt, ssrc, index);
                 let capacity = buffer.len();
                 let (packet, rest) = buffer.split_at_mut(len);
                 let (header, payload) = packet.split_at_mut(header_len);
@@ -272,11 +243,10 @@ impl SrtpSession {
             });
         }
         let len = buffer.len() - tag_len;
-        let highest = self.streams.get(&ssrc).and_then(|s| s.received.highest());
-        let index = estimate_srtp_index(highest, sequence);
-        if let Some(stream) = self.streams.get(&ssrc) {
-            stream
-                .received
+        let received = self.streams.get(ssrc).map(|stream| &stream.received);
+        let index = estimate_srtp_index(received.and_then(ReplayWindow::highest), sequence);
+        if let Some(received) = received {
+            received
                 .check(index)
                 .map_err(|verdict| replay_error(ssrc, index, verdict))?;
         }
@@ -287,10 +257,10 @@ impl SrtpSession {
                 if !constant_time_eq(&expected[..tag_len], &buffer[len..]) {
                     return Err(SrtpError::AuthenticationFailed { ssrc });
                 }
-                ctr.apply_keystream(&aes_cm_iv(salt, ssrc, index), &mut buffer[header_len..len])?;
+                ctr.apply_keystream(&aes_cm_iv(*salt, ssrc, index), &mut buffer[header_len..len])?;
             }
             Cipher::Aead { gcm, salt } => {
-                let iv = aead_iv(salt, ssrc, srtp_index_bytes(index));
+                let iv = aead_iv(*salt, ssrc, index);
                 let (packet, tag) = buffer.split_at_mut(len);
                 let (header, payload) = packet.split_at_mut(header_len);
                 let tag: &[u8; AES_GCM_TAG_LEN] = (&*tag)
@@ -326,7 +296,7 @@ impl SrtpSession {
             Cipher::AesCm { ctr, hmac, salt } => {
                 // RFC 3711 §3.4: [header][encrypted][E|index][tag].
                 ctr.apply_keystream(
-                    &aes_cm_iv(salt, ssrc, u64::from(index)),
+                    &aes_cm_iv(*salt, ssrc, u64::from(index)),
                     &mut buffer[RTCP_CLEAR_LEN..len],
                 )?;
                 buffer[len..len + SRTCP_TRAILER_LEN].copy_from_slice(&trailer);
@@ -338,7 +308,7 @@ impl SrtpSession {
             Cipher::Aead { gcm, salt } => {
                 // RFC 7714 §9: [header][encrypted][tag][E|index]; the header and the trailer
                 // are the AAD.
-                let iv = aead_iv(salt, ssrc, srtcp_index_bytes(index));
+                let iv = aead_iv(*salt, ssrc, u64::from(index));
                 let (packet, rest) = buffer.split_at_mut(len);
                 let (header, payload) = packet.split_at_mut(RTCP_CLEAR_LEN);
                 let (tag, rest) = rest.split_at_mut(AES_GCM_TAG_LEN);
@@ -376,7 +346,7 @@ impl SrtpSession {
         let trailer_value = u32::from_be_bytes(trailer);
         let encrypted = trailer_value & SRTCP_ENCRYPTED_FLAG != 0;
         let index = trailer_value & MAX_SRTCP_INDEX;
-        if let Some(stream) = self.streams.get(&ssrc) {
+        if let Some(stream) = self.streams.get(ssrc) {
             stream
                 .srtcp_received
                 .check(u64::from(index))
@@ -392,13 +362,13 @@ impl SrtpSession {
                 }
                 if encrypted {
                     ctr.apply_keystream(
-                        &aes_cm_iv(salt, ssrc, u64::from(index)),
+                        &aes_cm_iv(*salt, ssrc, u64::from(index)),
                         &mut buffer[RTCP_CLEAR_LEN..len],
                     )?;
                 }
             }
             Cipher::Aead { gcm, salt } => {
-                let iv = aead_iv(salt, ssrc, srtcp_index_bytes(index));
+                let iv = aead_iv(*salt, ssrc, u64::from(index));
                 let (packet, rest) = buffer.split_at_mut(len);
                 let (header, body) = packet.split_at_mut(RTCP_CLEAR_LEN);
                 let tag: &[u8; AES_GCM_TAG_LEN] = rest

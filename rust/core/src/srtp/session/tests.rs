@@ -6,15 +6,12 @@ use crate::test_support::hex;
 /// A session whose RTP and RTCP *session* keys are given directly, as the RFC 7714
 /// vectors are (they skip the key derivation).
 fn with_session_keys(profile: SrtpProfile, key: &[u8], salt: &[u8]) -> SrtpSession {
-    let cipher = || Cipher::Aead {
-        gcm: AesGcm::new(key).unwrap(),
-        salt: salt.try_into().unwrap(),
-    };
+    let cipher = || Cipher::aead(AesGcm::new(key).unwrap(), salt.try_into().unwrap());
     SrtpSession {
         profile,
         rtp: cipher(),
         rtcp: cipher(),
-        streams: IdHashMap::default(),
+        streams: Streams::new(MAX_SSRCS_PER_SESSION),
     }
 }
 
