@@ -13,7 +13,8 @@
 #                            Playwright), firefox-esr (driven by puppeteer-core from npm),
 #                            iproute2 (network namespaces), valgrind (instruction counts),
 #                            redis-server (the cluster tests start their own) and curl (they
-#                            ask each node what it holds); GStreamer's WebRTC, VP8, H.264 and
+#                            ask each node what it holds); Janus (benches/test_run.py runs a
+#                            WebRTC fan-out through it); GStreamer's WebRTC, VP8, H.264 and
 #                            opus plugins, Debian's simple-whip-client (Meetecho's GStreamer
 #                            WHIP client) and Debian's libnice built again without UPnP for it
 #                            (see libnice_without_upnp below; deb-src lines for bookworm in
@@ -81,7 +82,7 @@ python=${PYTHON:-python3}
 test_packages=(libssl-dev pkg-config g++ ffmpeg chromium firefox-esr iproute2 valgrind redis-server curl
   gstreamer1.0-nice gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly simple-whip-client dpkg-dev meson ninja-build libglib2.0-dev
-  libgnutls28-dev nftables)
+  libgnutls28-dev nftables janus)
 # Debian's source packages for bookworm (libnice_without_upnp below builds one), written before
 # the packages step so that a fresh machine's one `apt-get update` fetches their lists too.
 deb_src_list=/etc/apt/sources.list.d/mediasoup-py-deb-src.sources

@@ -6,10 +6,13 @@ Each point (a scenario at one size and offered load, in one transport mode) runs
 every implementation in turn, A B A B, on 127.0.0.1. Modes (``--mode plain,webrtc``):
 
 - plain: PlainTransports, RTP in the clear (the default);
-- webrtc: WebRtcTransports (mediasoup_py and mediasoup only): the load tool connects to each
-  one as a browser would (ICE, a DTLS client handshake with a certificate made for the run,
-  SRTP AEAD_AES_128_GCM both ways) before media starts, and counts SRTP that fails to
-  authenticate apart.
+- webrtc: WebRtcTransports (Janus: a VideoRoom publisher and subscribers, each a
+  PeerConnection): the load tool connects to each one as a browser would (ICE, a DTLS client
+  handshake with a certificate made for the run, SRTP AEAD_AES_128_GCM both ways) before
+  media starts, and counts SRTP that fails to authenticate apart. Janus makes its subscribers
+  only once the publisher is connected: its peer says so in its ready line
+  (``webrtcConsumersLater``) and prints them on a second line, which goes to the load tool's
+  standard input (``--webrtc-receivers stdin``).
 
 A run starts the implementation's peer script
 (benches/rtpload_peer.py, benches/peers/mediasoup_peer.mjs, benches/peers/janus_peer.py),
@@ -232,6 +235,7 @@ def implementations(peers: Sequence[str], mediasoup: dict[str, str] | None) -> l
                 REPOSITORY,
                 dict(os.environ),
                 ("fanout",),
+                MODES,
             )
         )
     if "bare" in peers:
@@ -281,25 +285,31 @@ def peer_arguments(
     return [*arguments, "--audio-only"] if point.scenario == "audio-room" else arguments
 
 
+def webrtc_transport(entry: dict[str, Any]) -> dict[str, Any]:
+    """One of a peer's transports (ready line) as the load tool's peers file has it."""
+    return {
+        "address": f"127.0.0.1:{entry['port']}",
+        "usernameFragment": entry["usernameFragment"],
+        "password": entry["password"],
+        "fingerprint": entry["fingerprint"],
+    }
+
+
+def webrtc_receivers(consumers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The consumer transports of the receive ports, in order."""
+    return [
+        {"port": RECV_BASE + index, **webrtc_transport(entry)}
+        for index, entry in enumerate(consumers)
+    ]
+
+
 def write_webrtc_peers(ready: dict[str, Any], client: WebRtcClient) -> Path:
     """The load tool's ``--webrtc-peers`` file from a WebRTC peer's ready line: the producer
     transports the streams go to, and the consumer transport of each receive port."""
-
-    def transport(entry: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "address": f"127.0.0.1:{entry['port']}",
-            "usernameFragment": entry["usernameFragment"],
-            "password": entry["password"],
-            "fingerprint": entry["fingerprint"],
-        }
-
     transports = ready["webrtcTransports"]
     peers = {
-        "senders": [transport(entry) for entry in transports["producers"]],
-        "receivers": [
-            {"port": RECV_BASE + index, **transport(entry)}
-            for index, entry in enumerate(transports["consumers"])
-        ],
+        "senders": [webrtc_transport(entry) for entry in transports["producers"]],
+        "receivers": webrtc_receivers(transports["consumers"]),
     }
     path = client.directory / "peers.json"
     path.write_text(json.dumps(peers))
@@ -318,6 +328,12 @@ def loadgen_arguments(
         arguments += ["--webrtc-cert", str(client.certificate)]
         arguments += ["--webrtc-key", str(client.private_key)]
         arguments += ["--webrtc-peers", str(write_webrtc_peers(ready, client))]
+        if ice := ready.get("webrtcClientIce"):
+            # The peer wrote the load tool's ICE credentials in its SDP (Janus).
+            arguments += ["--webrtc-ufrag", ice["usernameFragment"]]
+            arguments += ["--webrtc-ice-pwd", ice["password"]]
+        if ready.get("webrtcConsumersLater"):
+            arguments += ["--webrtc-receivers", "stdin"]
     if point.scenario == "fanout":
         arguments += ["--targets", f"127.0.0.1:{ready['producerPort']}", "--shape", "video"]
         arguments += ["--ssrc", str(ready["ssrc"]), "--pt", str(ready["payloadType"])]
@@ -351,7 +367,10 @@ def start_peer(
     )
 
 
-def read_ready_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+def read_ready_line(
+    process: subprocess.Popen[str], timeout: float, key: str = "ready"
+) -> dict[str, Any]:
+    """The peer's first JSON line with ``key`` set (its ready line unless told)."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
@@ -364,9 +383,10 @@ def read_ready_line(process: subprocess.Popen[str], timeout: float) -> dict[str,
                 break
             if line.startswith("{"):
                 ready: dict[str, Any] = json.loads(line)
-                if ready.get("ready"):
+                if ready.get(key):
                     return ready
-    raise RuntimeError(f"the peer ({' '.join(process.args)}) was not ready in {timeout:.0f} s")  # type: ignore[arg-type]
+    what = "not ready" if key == "ready" else f"gave no {key}"
+    raise RuntimeError(f"the peer ({' '.join(process.args)}) was {what} in {timeout:.0f} s")  # type: ignore[arg-type]
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -401,24 +421,67 @@ def run_once(
         setup_seconds = time.monotonic() - started
         rss = rss_bytes(ready["cpuPid"])
         connecting = WEBRTC_CONNECT_TIMEOUT_SECONDS if point.mode == "webrtc" else 0
-        load = subprocess.run(
-            [str(LOADGEN), *loadgen_arguments(point, ready, seconds, client)],
-            capture_output=True,
-            text=True,
-            timeout=seconds + connecting + 30,
-        )
-        if load.returncode != 0:
+        command = [str(LOADGEN), *loadgen_arguments(point, ready, seconds, client)]
+        if ready.get("webrtcConsumersLater"):
+            late = run_load_with_late_consumers(
+                command, peer, seconds + 2 * connecting + READY_TIMEOUT_SECONDS + 30
+            )
+            stdout, stderr, returncode = late.stdout, late.stderr, late.returncode
+            # Set up means every consumer made: its time includes connecting the producer.
+            setup_seconds = late.consumers_made - started
+            rss = late.rss_after_setup
+        else:
+            load = subprocess.run(
+                command, capture_output=True, text=True, timeout=seconds + connecting + 30
+            )
+            stdout, stderr, returncode = load.stdout, load.stderr, load.returncode
+        if returncode != 0:
             raise RuntimeError(
                 f"the load tool failed on {point.title} against {implementation.name}:"
-                f" {load.stderr.strip()}"
+                f" {stderr.strip()}"
             )
     finally:
         stop(peer)
-    result = RunResult(
-        implementation.name, point, repeat, setup_seconds, rss, json.loads(load.stdout)
-    )
+    result = RunResult(implementation.name, point, repeat, setup_seconds, rss, json.loads(stdout))
     result.metrics = metrics(point, result.loadgen)
     return result
+
+
+@dataclass(frozen=True)
+class LateConsumersRun:
+    """The load tool's run against a peer whose consumers came after its ready line."""
+
+    stdout: str
+    stderr: str
+    returncode: int
+    consumers_made: float  # time.monotonic() when the peer listed its consumers
+    rss_after_setup: int | None  # the peer's RSS then
+
+
+def run_load_with_late_consumers(
+    command: list[str], peer: subprocess.Popen[str], timeout: float
+) -> LateConsumersRun:
+    """Runs the load tool against a peer that makes its consumer transports once the load
+    tool has connected the producer's (Janus): their line goes to the load tool's standard
+    input."""
+    load = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        late = read_ready_line(peer, READY_TIMEOUT_SECONDS, key="webrtcConsumers")
+        consumers_made = time.monotonic()
+        rss = rss_bytes(late["cpuPid"])
+        receivers = {"receivers": webrtc_receivers(late["webrtcConsumers"])}
+        stdout, stderr = load.communicate(json.dumps(receivers) + "\n", timeout=timeout)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    return LateConsumersRun(stdout, stderr, load.returncode, consumers_made, rss)
 
 
 def metrics(point: Point, load: dict[str, Any]) -> dict[str, float | None]:
@@ -571,7 +634,9 @@ def markdown(
         " medians. On 127.0.0.1, in mode plain (PlainTransports, RTP in the clear) or webrtc"
         " (WebRtcTransports: ICE, DTLS, SRTP AEAD_AES_128_GCM both ways; connect s is the load"
         " tool connecting every transport before media, SRTP auth fail the forwarded packets"
-        " whose tag did not verify); the load tool runs on the same machine. CPU is the"
+        " whose tag did not verify; Janus makes its subscribers once the load tool has"
+        " connected its publisher, so its setup s includes that connection and its connect s"
+        " the subscribers' making); the load tool runs on the same machine. CPU is the"
         " forwarding process's (mediasoup: its worker; mediasoup_py: the whole Python process;"
         " janus: the whole process); RSS is that process's after setup.",
         "",

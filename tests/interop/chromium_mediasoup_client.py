@@ -481,6 +481,8 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                     )
                     for spatial in (0, 1, 2, 0):
                         started = asyncio.get_running_loop().time()
+                        # When the switch was asked, on the samples' clock (for a freeze).
+                        asked_at = samples[-1][0] - samples[0][0] if samples else None
                         events_before = len(layer_events)
                         dropped_before = dropped[0]
                         await consumer.set_preferred_layers(
@@ -494,6 +496,7 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                         steps.append(
                             {
                                 "spatialLayer": spatial,
+                                "askedAt": asked_at,
                                 "seconds": asyncio.get_running_loop().time() - started,
                                 "currentLayers": consumer.current_layers,
                                 "layerEvents": layer_events[events_before:],
@@ -524,6 +527,7 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                 inbound = (await receiver.evaluate("window.inbound()"))["video"]
                 sender_layers = await sender.evaluate("window.outbound()")
                 (producer,) = signaling.producers
+                freeze, freeze_began = longest_freeze(samples)
                 result = {
                     "producerType": producer.type,
                     "producerScore": producer.score,
@@ -531,7 +535,9 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                     "consumerType": consumer.type,
                     "consumerStats": (await consumer.get_stats())[0],
                     "steps": steps,
-                    "longestFreeze": longest_freeze(samples),
+                    "longestFreeze": freeze,
+                    "freezeBegan": freeze_began,
+                    "firstFrameSeconds": first_frame_seconds(samples),
                     "frameRates": frame_rates,
                     "senderLayers": sender_layers,
                     "video": {
@@ -731,15 +737,23 @@ async def ffmpeg_source_scenario() -> dict[str, Any]:
         worker.close()
 
 
-def longest_freeze(samples: list[tuple[float, int]]) -> float:
-    """The longest time the decoded frame count stood still, from (time, count) samples."""
-    longest = 0.0
-    since = samples[0][0] if samples else 0.0
+def longest_freeze(samples: list[tuple[float, int]]) -> tuple[float, float]:
+    """The longest time the decoded frame count stood still once frames were decoded, and when
+    it began (seconds after the first sample), from (time, count) samples. Before the first
+    decoded frame the video has not started: that wait is the first frame's, not a freeze."""
+    longest, began = 0.0, 0.0
+    since: float | None = None
     for (_, before), (at, after) in itertools.pairwise(samples):
         if after != before:
             since = at
-        longest = max(longest, at - since)
-    return longest
+        elif since is not None and at - since > longest:
+            longest, began = at - since, since - samples[0][0]
+    return longest, began
+
+
+def first_frame_seconds(samples: list[tuple[float, int]]) -> float | None:
+    """Seconds from the first sample to the first one with a decoded frame."""
+    return next((at - samples[0][0] for at, count in samples if count > 0), None)
 
 
 def main() -> int:

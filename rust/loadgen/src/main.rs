@@ -23,21 +23,24 @@
 //! receive port is one of the SFU's WebRtcTransports, reached from a socket of its own that
 //! runs ICE, a DTLS client handshake and SRTP (AEAD_AES_128_GCM); see `webrtc`. Media starts
 //! once every transport is connected; the time that took is reported apart
-//! (`webrtc_setup_seconds`), as are SRTP packets that fail to unprotect.
+//! (`webrtc_setup_seconds`), as are SRTP packets that fail to unprotect. With
+//! `--webrtc-receivers stdin` the receiving transports come on standard input once the
+//! senders are connected (Janus).
 //! `mediasoup-loadgen --make-cert DIR` makes the certificate and key.
 
 mod options;
 mod receiver;
 mod sender;
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mediasoup_py_loadgen::process::{self, ProcessSample};
-use mediasoup_py_loadgen::webrtc::{self, WebRtcConfig};
-use options::{parse_options, Options, USAGE};
+use mediasoup_py_loadgen::webrtc::{self, RemoteTransport, WebRtcConfig};
+use options::{check_receivers, parse_options, Options, USAGE};
 use receiver::{ReceivePort, ReceiveReport, Window};
 use sender::{Outlet, SendReport};
 
@@ -171,7 +174,8 @@ fn report_json(
 }
 
 /// Connects a socket per distinct target and every receive port's socket to their SFU
-/// transports; returns the sender's outlets and the receive ports.
+/// transports; returns the sender's outlets and the receive ports. With the receivers given
+/// later, the senders connect first, then the receivers read from standard input.
 fn connect_webrtc(
     options: &Options,
     config: &WebRtcConfig,
@@ -192,20 +196,31 @@ fn connect_webrtc(
             .map_err(|error| error.to_string())?;
         sockets.push(socket);
     }
-    sockets.extend(receive_sockets);
-    // Options checked that every target and port has its transport.
-    let transports = targets
-        .iter()
-        .map(|target| config.senders[target].clone())
-        .chain(
-            options
-                .receive_ports
-                .iter()
-                .map(|address| config.receivers[&address.port()].clone()),
-        )
-        .collect();
-    let mut links = webrtc::connect(&config.certificate, sockets, transports)?;
-    let receive_links = links.split_off(targets.len());
+    // Options checked that every target has its transport (and every port, unless later).
+    let senders = targets.iter().map(|target| config.senders[target].clone());
+    let connect = |sockets, transports| {
+        webrtc::connect(&config.certificate, &config.local, sockets, transports)
+    };
+    let receivers = |receivers: &HashMap<u16, RemoteTransport>| -> Vec<RemoteTransport> {
+        let ports = options.receive_ports.iter();
+        ports
+            .map(|address| receivers[&address.port()].clone())
+            .collect()
+    };
+    let (links, receive_links) = if config.receivers_later {
+        let links = connect(sockets, senders.collect())?;
+        let late = webrtc::read_receivers(std::io::stdin().lock())?;
+        check_receivers(&options.receive_ports, &late)?;
+        (links, connect(receive_sockets, receivers(&late))?)
+    } else {
+        sockets.extend(receive_sockets);
+        let mut links = connect(
+            sockets,
+            senders.chain(receivers(&config.receivers)).collect(),
+        )?;
+        let receive_links = links.split_off(targets.len());
+        (links, receive_links)
+    };
     let setup = WebRtcSetup {
         transports: links.len() + receive_links.len(),
         seconds: started.elapsed().as_secs_f64(),

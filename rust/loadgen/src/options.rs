@@ -1,5 +1,6 @@
 //! Command-line options.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use mediasoup_core::worker::SLOT_LEN;
 
 use crate::sender::{Shape, RTP_HEADER_LEN};
 use mediasoup_py_loadgen::parse_hex;
-use mediasoup_py_loadgen::webrtc::WebRtcConfig;
+use mediasoup_py_loadgen::webrtc::{RemoteTransport, WebRtcConfig};
 
 /// Longest run allowed, whatever the arguments say.
 const MAX_SECONDS: f64 = 600.0;
@@ -27,7 +28,8 @@ usage: mediasoup-loadgen --targets HOST:PORT[,...] [--pps N] [--seconds S]
          [--frame-packets N] [--keyframe-interval FRAMES]
          [--audio-targets HOST:PORT[,...]] [--audio-pps N] [--audio-ssrc N] [--audio-pt N]
          [--srtp PROFILE:HEX_KEY_AND_SALT]
-         [--webrtc-cert PEM --webrtc-key PEM --webrtc-peers JSON]
+         [--webrtc-cert PEM --webrtc-key PEM --webrtc-peers JSON [--webrtc-ufrag UFRAG]
+          [--webrtc-ice-pwd PASSWORD] [--webrtc-receivers stdin]]
          [--sink HOST:PORT | --recv-base PORT --recv-count N] [--warmup S]
          [--cpu-pid PID] [--phases spread|aligned]
        mediasoup-loadgen --make-cert DIR
@@ -38,8 +40,14 @@ independent senders are; aligned sends every stream's packets on the same beat.
 --webrtc-peers names a JSON file {\"senders\": [TRANSPORT], \"receivers\": [TRANSPORT + \"port\"]}
 where TRANSPORT is {\"address\": \"HOST:PORT\", \"usernameFragment\", \"password\",
 \"fingerprint\": {\"algorithm\", \"value\"}}: the SFU's WebRtcTransport that each target
-address is, and the one that sends to each receive port. --make-cert writes DIR/cert.pem and
-DIR/key.pem and prints their sha-256 fingerprint.";
+address is, and the one that sends to each receive port. --webrtc-ufrag is our half of the
+ICE USERNAME (default loadgen) and --webrtc-ice-pwd our password, for an SFU that was given
+them in SDP: with a password, the SFU's own checks are answered while connecting (Janus's
+libnice checks back even as ICE-lite). --webrtc-receivers stdin:
+the receivers are not in the file but come as one line {\"receivers\": [...]} on standard
+input, read once the senders are connected (Janus takes subscribers only to a publisher whose
+PeerConnection is up). --make-cert writes DIR/cert.pem and DIR/key.pem and prints their
+sha-256 fingerprint.";
 
 pub struct Options {
     /// Streams shaped by `shape`, one per target, at `packets_per_second` each.
@@ -118,6 +126,9 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
     let mut receive_base: Option<SocketAddr> = None;
     let mut receive_count = 0usize;
     let (mut webrtc_certificate, mut webrtc_key, mut webrtc_peers) = (None, None, None);
+    let mut webrtc_username_fragment = None;
+    let mut webrtc_password = None;
+    let mut webrtc_receivers_later = false;
     while let Some(flag) = arguments.next() {
         let value = arguments
             .next()
@@ -156,6 +167,14 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
             "--webrtc-cert" => webrtc_certificate = Some(PathBuf::from(value)),
             "--webrtc-key" => webrtc_key = Some(PathBuf::from(value)),
             "--webrtc-peers" => webrtc_peers = Some(PathBuf::from(value)),
+            "--webrtc-ufrag" => webrtc_username_fragment = Some(value),
+            "--webrtc-ice-pwd" => webrtc_password = Some(value),
+            "--webrtc-receivers" => {
+                if value != "stdin" {
+                    return Err(format!("bad --webrtc-receivers {value}: only stdin"));
+                }
+                webrtc_receivers_later = true;
+            }
             "--sink" => options.receive_ports = vec![parse(&flag, &value)?],
             "--recv-base" => {
                 // A bare port number is a port on loopback.
@@ -217,14 +236,26 @@ pub fn parse_options(mut arguments: impl Iterator<Item = String>) -> Result<Opti
             SLOT_LEN - RTP_HEADER_LEN - SRTP_TAG_ROOM
         ));
     }
+    let webrtc_extras =
+        webrtc_username_fragment.is_some() || webrtc_password.is_some() || webrtc_receivers_later;
     match (webrtc_certificate, webrtc_key, webrtc_peers) {
         (None, None, None) => {}
         (Some(certificate), Some(key), Some(peers)) => {
-            let config = WebRtcConfig::load(&certificate, &key, &peers)?;
+            let mut config = WebRtcConfig::load(&certificate, &key, &peers)?;
+            if let Some(fragment) = webrtc_username_fragment {
+                config.local.username_fragment = fragment;
+            }
+            config.local.password = webrtc_password;
+            config.receivers_later = webrtc_receivers_later;
             check_webrtc_config(&options, &config)?;
             options.webrtc = Some(config);
         }
         _ => return Err("--webrtc-cert, --webrtc-key and --webrtc-peers go together".into()),
+    }
+    if options.webrtc.is_none() && webrtc_extras {
+        return Err(
+            "--webrtc-ufrag, --webrtc-ice-pwd and --webrtc-receivers need --webrtc-peers".into(),
+        );
     }
     Ok(options)
 }
@@ -242,14 +273,21 @@ fn check_webrtc_config(options: &Options, config: &WebRtcConfig) -> Result<(), S
     {
         return Err(format!("--webrtc-peers has no sender for {target}"));
     }
-    let ports = options.receive_ports.iter().map(SocketAddr::port);
-    if let Some(port) = ports
-        .into_iter()
-        .find(|p| !config.receivers.contains_key(p))
-    {
-        return Err(format!("--webrtc-peers has no receiver for port {port}"));
+    if !config.receivers_later {
+        check_receivers(&options.receive_ports, &config.receivers)?;
     }
     Ok(())
+}
+
+/// Every receive port must be a receiving transport's.
+pub fn check_receivers(
+    ports: &[SocketAddr],
+    receivers: &HashMap<u16, RemoteTransport>,
+) -> Result<(), String> {
+    match ports.iter().find(|p| !receivers.contains_key(&p.port())) {
+        Some(port) => Err(format!("no WebRTC receiver for port {}", port.port())),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +312,15 @@ mod tests {
         assert_eq!(audio.payload, 100);
         let video = options("--targets 127.0.0.1:5000 --shape video --payload 900").unwrap();
         assert_eq!(video.payload, 900);
+    }
+
+    #[test]
+    fn webrtc_credentials_and_late_receivers_need_webrtc_mode() {
+        assert!(options("--targets 127.0.0.1:5000 --webrtc-ufrag abcd").is_err());
+        assert!(options("--targets 127.0.0.1:5000 --webrtc-ice-pwd secret").is_err());
+        assert!(options("--targets 127.0.0.1:5000 --webrtc-receivers stdin").is_err());
+        let error = options("--targets 127.0.0.1:5000 --webrtc-receivers peers.json");
+        assert!(error.is_err_and(|error| error.contains("only stdin")));
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! The load tool's WebRTC client: per SFU transport, one UDP socket on 127.0.0.1 that runs
-//! ICE as the controlling agent of the ICE-lite SFU, DTLS 1.2 as the client (the SFU was told
-//! our certificate's fingerprint and is the server), and SRTP with the AEAD_AES_128_GCM keys
-//! DTLS exports. Built from mediasoup_core's sans-IO parts: the STUN builder and parser, the
-//! DTLS session and SRTP sessions.
+//! ICE as the controlling agent of the ICE-lite SFU (answering the SFU's own checks while
+//! connecting, when given our password: see [`LocalCredentials`]), DTLS 1.2 as the client
+//! (the SFU was told our certificate's fingerprint and is the server), and SRTP with the
+//! AEAD_AES_128_GCM keys DTLS exports. Built from mediasoup_core's sans-IO parts: the STUN
+//! builder and parser, the DTLS session and SRTP sessions.
 //!
 //! Every transport connects before media starts ([`connect`]); afterwards the sender and the
-//! receivers repeat a consent check on each transport every [`CONSENT_INTERVAL`].
+//! receivers repeat a consent check on each transport every [`CONSENT_INTERVAL`]. An SFU that
+//! makes its sending transports only once media can reach them (Janus's VideoRoom takes
+//! subscribers only to a publisher whose PeerConnection is up) gives the receiving transports
+//! later, on standard input ([`read_receivers`]), and they connect after the senders.
 
 use std::collections::HashMap;
-use std::io::ErrorKind;
+use std::io::{BufRead, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -19,7 +23,8 @@ use mediasoup_core::crypto::hmac_sha1::HmacSha1;
 use mediasoup_core::dtls::{DtlsContext, DtlsEvent, DtlsRole, DtlsSession};
 use mediasoup_core::packet::demux::{classify, DatagramKind};
 use mediasoup_core::packet::stun::{
-    binding_request, BindingRequest, IceRole, StunClass, StunMessage, TransactionId,
+    binding_request, binding_success_response, BindingRequest, IceRole, StunClass, StunMessage,
+    StunMethod, TransactionId,
 };
 use mediasoup_core::srtp::{split_dtls_keying_material, SrtpMasterKey, SrtpProfile, SrtpSession};
 use mediasoup_core::worker::SLOT_LEN;
@@ -39,8 +44,64 @@ const CHECK_RETRANSMIT: Duration = Duration::from_millis(200);
 const POLL_TIMEOUT: Duration = Duration::from_millis(10);
 /// Datagrams read from one socket per wake-up; the rest wait for the next round.
 const READS_PER_WAKEUP: usize = 64;
-/// Our USERNAME half: the SFU does not check it (it never learns our credentials).
-const LOCAL_USERNAME_FRAGMENT: &str = "loadgen";
+/// Our USERNAME half unless `--webrtc-ufrag` says otherwise: mediasoup never learns our
+/// credentials; an SFU that takes them from an SDP offer or answer (Janus) is given the ufrag
+/// that its peer script wrote there.
+pub const DEFAULT_USERNAME_FRAGMENT: &str = "loadgen";
+
+/// Our ICE credentials: the ufrag of every check's USERNAME and, for an SFU that checks back
+/// (libnice, under Janus, sends triggered checks even as ICE-lite and counts a pair valid only
+/// once answered), the password its checks are answered with while connecting.
+#[derive(Debug, Clone)]
+pub struct LocalCredentials {
+    pub username_fragment: String,
+    /// `None`: the SFU's checks are not answered (mediasoup never sends any).
+    pub password: Option<String>,
+}
+
+impl Default for LocalCredentials {
+    fn default() -> Self {
+        LocalCredentials {
+            username_fragment: DEFAULT_USERNAME_FRAGMENT.to_owned(),
+            password: None,
+        }
+    }
+}
+
+/// Answers the SFU's Binding requests that carry our ufrag and verify with our password
+/// (RFC 8445 §7.3), as a full ICE agent does; the rest are dropped.
+struct CheckAnswerer {
+    username_prefix: String,
+    integrity: HmacSha1,
+    response: Vec<u8>,
+}
+
+impl CheckAnswerer {
+    fn new(local: &LocalCredentials) -> Option<Self> {
+        let password = local.password.as_ref()?;
+        Some(CheckAnswerer {
+            username_prefix: format!("{}:", local.username_fragment),
+            integrity: HmacSha1::new(password.as_bytes()),
+            response: Vec::with_capacity(SLOT_LEN),
+        })
+    }
+
+    /// The response to `request` from `source`, if it is one of the SFU's checks to answer.
+    fn answer(&mut self, request: &StunMessage<'_>, source: SocketAddr) -> Option<&[u8]> {
+        let ours = request
+            .username()
+            .is_some_and(|username| username.starts_with(&self.username_prefix));
+        if !ours
+            || request.method() != StunMethod::Binding
+            || !request.verify_fingerprint()
+            || !request.verify_integrity_with(&self.integrity)
+        {
+            return None;
+        }
+        binding_success_response(request, source, &self.integrity, &mut self.response).ok()?;
+        Some(&self.response)
+    }
+}
 /// PRIORITY of a host candidate (RFC 8445 §5.1.2.1: type preference 126, local 65535).
 const HOST_CANDIDATE_PRIORITY: u32 = (126 << 24) | (65535 << 8) | 255;
 /// The controlling agent's tiebreaker; an ICE-lite SFU is always controlled, so it never
@@ -74,20 +135,55 @@ pub struct ReceivingTransport {
     pub remote: RemoteTransport,
 }
 
-/// `--webrtc-peers`: the transports the streams go to, and those that send to our ports.
+/// `--webrtc-peers`: the transports the streams go to, and those that send to our ports
+/// (given later on standard input with `--webrtc-receivers stdin`: then this list is empty).
 #[derive(Debug, Clone, Deserialize)]
 pub struct PeersFile {
     pub senders: Vec<RemoteTransport>,
+    #[serde(default)]
     pub receivers: Vec<ReceivingTransport>,
+}
+
+/// The line `--webrtc-receivers stdin` reads once the senders are connected.
+#[derive(Debug, Clone, Deserialize)]
+struct LateReceivers {
+    receivers: Vec<ReceivingTransport>,
 }
 
 /// What WebRTC mode needs: our certificate and the SFU's transports.
 pub struct WebRtcConfig {
     pub certificate: DtlsCertificate,
+    /// Our ICE credentials (`--webrtc-ufrag`, `--webrtc-ice-pwd`).
+    pub local: LocalCredentials,
     /// By SFU address: where each `--targets`/`--audio-targets` stream goes.
     pub senders: HashMap<SocketAddr, RemoteTransport>,
-    /// By our receive port.
+    /// By our receive port; empty until [`read_receivers`] when `receivers_later`.
     pub receivers: HashMap<u16, RemoteTransport>,
+    /// The receiving transports come on standard input once the senders are connected.
+    pub receivers_later: bool,
+}
+
+fn by_port(receivers: Vec<ReceivingTransport>) -> HashMap<u16, RemoteTransport> {
+    receivers
+        .into_iter()
+        .map(|entry| (entry.port, entry.remote))
+        .collect()
+}
+
+/// Reads the receiving transports from one JSON line `{"receivers": [TRANSPORT + "port"]}`
+/// (`--webrtc-receivers stdin`), as the peers file lists them.
+pub fn read_receivers(input: impl BufRead) -> Result<HashMap<u16, RemoteTransport>, String> {
+    let mut line = String::new();
+    let mut input = input;
+    input
+        .read_line(&mut line)
+        .map_err(|error| format!("reading the receivers: {error}"))?;
+    if line.trim().is_empty() {
+        return Err("standard input ended before the receivers came".into());
+    }
+    let late: LateReceivers =
+        serde_json::from_str(&line).map_err(|error| format!("the receivers line: {error}"))?;
+    Ok(by_port(late.receivers))
 }
 
 impl WebRtcConfig {
@@ -102,16 +198,14 @@ impl WebRtcConfig {
             .map_err(|error| format!("{}: {error}", peers.display()))?;
         Ok(WebRtcConfig {
             certificate,
+            local: LocalCredentials::default(),
             senders: peers
                 .senders
                 .into_iter()
                 .map(|transport| (transport.address, transport))
                 .collect(),
-            receivers: peers
-                .receivers
-                .into_iter()
-                .map(|entry| (entry.port, entry.remote))
-                .collect(),
+            receivers: by_port(peers.receivers),
+            receivers_later: false,
         })
     }
 }
@@ -152,6 +246,7 @@ pub fn make_certificate(directory: &Path) -> Result<String, String> {
 pub struct ConsentCheck {
     remote: SocketAddr,
     remote_username_fragment: String,
+    local_username_fragment: String,
     integrity: HmacSha1,
     /// Transaction ids are this transport's number and a count: unique within the run,
     /// which is all a client on loopback needs from them.
@@ -161,10 +256,11 @@ pub struct ConsentCheck {
 }
 
 impl ConsentCheck {
-    fn new(transport_number: u32, remote: &RemoteTransport) -> Self {
+    fn new(transport_number: u32, remote: &RemoteTransport, local_username_fragment: &str) -> Self {
         ConsentCheck {
             remote: remote.address,
             remote_username_fragment: remote.username_fragment.clone(),
+            local_username_fragment: local_username_fragment.to_owned(),
             integrity: HmacSha1::new(remote.password.as_bytes()),
             transport_number,
             sent: 0,
@@ -186,7 +282,7 @@ impl ConsentCheck {
         let request = BindingRequest {
             transaction_id: self.transaction_id(),
             remote_ufrag: &self.remote_username_fragment,
-            local_ufrag: LOCAL_USERNAME_FRAGMENT,
+            local_ufrag: &self.local_username_fragment,
             priority: HOST_CANDIDATE_PRIORITY,
             role: IceRole::Controlling {
                 tiebreaker: TIEBREAKER,
@@ -268,9 +364,21 @@ impl Pending {
         &mut self,
         datagram: &[u8],
         context: &DtlsContext,
+        answerer: Option<&mut CheckAnswerer>,
         now: Instant,
     ) -> Result<bool, String> {
         let address = self.remote.address;
+        if let (DatagramKind::Stun, Some(answerer)) = (classify(datagram), answerer) {
+            if let Ok(request) = StunMessage::parse(datagram) {
+                if request.class() == StunClass::Request {
+                    if let Some(response) = answerer.answer(&request, address) {
+                        // A lost answer is a lost datagram: the SFU checks again.
+                        let _ = self.socket.send_to(response, address);
+                    }
+                    return Ok(false);
+                }
+            }
+        }
         match (classify(datagram), &mut self.stage) {
             (DatagramKind::Stun, Stage::Checking { .. }) => {
                 let Ok(message) = StunMessage::parse(datagram) else {
@@ -348,9 +456,11 @@ impl Pending {
 }
 
 /// Connects every transport: `sockets[i]` (non-blocking, bound on 127.0.0.1) to
-/// `transports[i]`. Returns the links in the same order, or why not all connected in time.
+/// `transports[i]`, with our `local` ICE credentials. Returns the links in the same order,
+/// or why not all connected in time.
 pub fn connect(
     certificate: &DtlsCertificate,
+    local: &LocalCredentials,
     sockets: Vec<UdpSocket>,
     transports: Vec<RemoteTransport>,
 ) -> Result<Vec<Link>, String> {
@@ -373,13 +483,13 @@ pub fn connect(
                 algorithm,
                 value: remote.fingerprint.value.clone(),
             },
-            consent: ConsentCheck::new(number as u32, &remote),
+            consent: ConsentCheck::new(number as u32, &remote, &local.username_fragment),
             socket,
             remote,
             stage: Stage::Checking { next_check: now },
         });
     }
-    run_handshakes(poll, &context, &mut pending)?;
+    run_handshakes(poll, &context, CheckAnswerer::new(local), &mut pending)?;
     pending
         .into_iter()
         .map(|transport| match transport.stage {
@@ -403,6 +513,7 @@ pub fn connect(
 fn run_handshakes(
     mut poll: Poll,
     context: &DtlsContext,
+    mut answerer: Option<CheckAnswerer>,
     pending: &mut [Pending],
 ) -> Result<(), String> {
     let deadline = Instant::now() + CONNECT_TIMEOUT;
@@ -448,7 +559,7 @@ fn run_handshakes(
                 match transport.socket.recv_from(&mut buffer) {
                     Ok((len, from)) => {
                         if from == transport.remote.address
-                            && transport.handle(&buffer[..len], context, now)?
+                            && transport.handle(&buffer[..len], context, answerer.as_mut(), now)?
                         {
                             connected += 1;
                         }
@@ -483,6 +594,67 @@ mod tests {
     }
 
     #[test]
+    fn the_sfu_checks_are_answered_only_with_our_credentials() {
+        let local = LocalCredentials {
+            username_fragment: "client".into(),
+            password: Some("clientpassword".into()),
+        };
+        let mut answerer = CheckAnswerer::new(&local).unwrap();
+        let source: SocketAddr = "127.0.0.1:30000".parse().unwrap();
+        let check = |username: &str, password: &[u8]| {
+            let mut request = Vec::new();
+            let check = BindingRequest {
+                transaction_id: [7; 12],
+                remote_ufrag: username,
+                local_ufrag: "sfu",
+                priority: HOST_CANDIDATE_PRIORITY,
+                role: IceRole::Controlled {
+                    tiebreaker: TIEBREAKER,
+                },
+                use_candidate: false,
+                nomination: None,
+            };
+            binding_request(&check, &HmacSha1::new(password), &mut request).unwrap();
+            request
+        };
+        let good = check("client", b"clientpassword");
+        let response = answerer
+            .answer(&StunMessage::parse(&good).unwrap(), source)
+            .unwrap()
+            .to_vec();
+        let response = StunMessage::parse(&response).unwrap();
+        assert_eq!(response.class(), StunClass::SuccessResponse);
+        assert_eq!(response.transaction_id(), [7; 12]);
+        assert_eq!(response.xor_mapped_address(), Some(source));
+        assert!(response.verify_integrity(b"clientpassword"));
+        let wrong_password = check("client", b"otherpassword");
+        assert!(answerer
+            .answer(&StunMessage::parse(&wrong_password).unwrap(), source)
+            .is_none());
+        let wrong_username = check("other", b"clientpassword");
+        assert!(answerer
+            .answer(&StunMessage::parse(&wrong_username).unwrap(), source)
+            .is_none());
+        assert!(CheckAnswerer::new(&LocalCredentials::default()).is_none());
+    }
+
+    #[test]
+    fn late_receivers_are_one_json_line() {
+        let line = concat!(
+            r#"{"receivers": [{"port": 41000, "address": "127.0.0.1:30000","#,
+            r#" "usernameFragment": "u", "password": "p","#,
+            r#" "fingerprint": {"algorithm": "sha-256", "value": "AB"}}]}"#,
+            "\n"
+        );
+        let receivers = read_receivers(line.as_bytes()).unwrap();
+        assert_eq!(
+            receivers[&41000].address,
+            "127.0.0.1:30000".parse().unwrap()
+        );
+        assert!(read_receivers(&b""[..]).is_err());
+    }
+
+    #[test]
     fn checks_carry_the_sfu_username_and_verify_with_its_password() {
         let remote = RemoteTransport {
             address: "127.0.0.1:9".parse().unwrap(),
@@ -493,14 +665,14 @@ mod tests {
                 value: String::new(),
             },
         };
-        let mut check = ConsentCheck::new(7, &remote);
+        let mut check = ConsentCheck::new(7, &remote, "clientufrag");
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         check.send(&socket);
         let first_id = check.transaction_id();
         check.send(&socket);
         assert_ne!(check.transaction_id(), first_id);
         let message = StunMessage::parse(&check.request).unwrap();
-        assert_eq!(message.username(), Some("sfuufrag:loadgen"));
+        assert_eq!(message.username(), Some("sfuufrag:clientufrag"));
         assert!(message.use_candidate());
         assert_eq!(message.ice_controlling(), Some(TIEBREAKER));
         assert!(message.verify_integrity(b"sfupassword"));

@@ -145,6 +145,8 @@ pub struct UpgradeTrials {
     interval: Duration,
     /// The layers allocated last time, to see the estimate take some away.
     last: Vec<Layers>,
+    /// What each demand preferred last time, to see one ask for more.
+    last_preferred: Vec<Layers>,
 }
 
 impl UpgradeTrials {
@@ -155,6 +157,7 @@ impl UpgradeTrials {
             next: now + TRIAL_INTERVAL,
             interval: TRIAL_INTERVAL,
             last: Vec::new(),
+            last_preferred: Vec::new(),
         }
     }
 
@@ -208,6 +211,20 @@ impl UpgradeTrials {
         if taken_away && !trial_ran {
             // The path took less than it did: it is no time to try for more.
             self.back_off(now);
+        }
+        // A consumer that now prefers more than it did is the application asking for it
+        // (mediasoup probes at once then): one trial now, whatever the last refusal said;
+        // if the path refuses it, the back-off goes on doubling from where it was.
+        let asks_for_more = self.last_preferred.len() == demands.len()
+            && demands
+                .iter()
+                .zip(&self.last_preferred)
+                .any(|(demand, before)| key(&demand.preferred) > key(before));
+        self.last_preferred.clear();
+        self.last_preferred
+            .extend(demands.iter().map(|demand| demand.preferred));
+        if asks_for_more && keeps_up {
+            self.next = self.next.min(now);
         }
         if self.trial.is_none() && now >= self.next {
             if let Some((more, need)) = one_step_more(&layers, used, demands) {
@@ -370,6 +387,46 @@ mod tests {
             trials.allocate(550_000, true, 0, &wanting(2), at(2)),
             (vec![layers(2, 0)], false),
             "a trial of the next step comes after the usual 2 s, not a refusal's 8 s"
+        );
+    }
+
+    #[test]
+    fn a_consumer_asking_for_more_gets_a_trial_at_once_after_a_refusal() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let wanting = |spatial: u8| [camera(layers(spatial, 2))];
+        assert_eq!(
+            trials.allocate(550_000, true, 0, &wanting(1), at(0)),
+            (vec![layers(1, 2)], false)
+        );
+        // The estimate falls (a burst looked like a queue): layers taken away, a refusal.
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &wanting(1), at(1)),
+            (vec![layers(1, 0)], false)
+        );
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &wanting(1), at(3)),
+            (vec![layers(1, 0)], false),
+            "no trial within the refusal's 8 s"
+        );
+        // The application prefers the top stream: one step more at once.
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &wanting(2), at(4)),
+            (vec![layers(1, 1)], false)
+        );
+        // Refused: back to the estimate's layers, and the next trial waits longer still.
+        assert_eq!(
+            trials.allocate(200_000, false, 0, &wanting(2), at(5)),
+            (vec![layers(1, 0)], false)
+        );
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &wanting(2), at(20)),
+            (vec![layers(1, 0)], false)
+        );
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &wanting(2), at(21)),
+            (vec![layers(1, 1)], false)
         );
     }
 

@@ -18,6 +18,7 @@ pub mod log;
 pub mod messages;
 mod plain_transport;
 mod ports;
+mod send_ring;
 mod socket_set;
 mod tcp_connection;
 mod transport;
@@ -26,7 +27,7 @@ mod udp_batch;
 mod webrtc_server;
 mod webrtc_transport;
 
-pub use egress_queue::EgressQueue;
+pub use egress_queue::{EgressQueue, IO_URING_VARIABLE};
 pub use event_loop::{WorkerGone, WorkerHandle, WorkerSettings};
 pub use event_queue::EventQueue;
 pub use ports::{enlarge_receive_buffer, PortAllocator, PortChoice, PortError};

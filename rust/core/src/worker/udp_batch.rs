@@ -89,7 +89,10 @@ fn to_socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-fn to_storage(address: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+/// A socket address as the kernel takes it: the storage and the length used.
+pub(super) type SocketAddress = (libc::sockaddr_storage, libc::socklen_t);
+
+pub(super) fn to_storage(address: &SocketAddr) -> SocketAddress {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match address {

@@ -586,6 +586,7 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
         .collect::<Result<Vec<_>, String>>()?;
     let links = webrtc::connect(
         &certificate,
+        &webrtc::LocalCredentials::default(),
         sockets,
         transports.iter().map(|t| t.remote.clone()).collect(),
     )?;
