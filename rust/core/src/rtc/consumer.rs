@@ -559,6 +559,8 @@ impl Consumer {
     /// What a packet the consumer is not simply continuing with does: a (re)start, a
     /// restarted or moved clock, a layer choice. The copy's marker bit and the VP8
     /// descriptor to renumber, or why nothing is sent.
+    // Kept out of `forward`, whose steady path then needs a smaller frame.
+    #[inline(never)]
     fn admit(
         &mut self,
         produced: &ProducerRtp<'_>,

@@ -119,6 +119,12 @@ pub fn write_copy(
         };
         csrcs.copy_from_slice(source.csrcs);
     }
+    // Without a source block or added elements there is nothing to write (plain RTP from
+    // ffmpeg or GStreamer to a receiver that takes no MID): the payload follows.
+    if source_form.is_none() && header.added.is_empty() {
+        out[0] &= !EXTENSION_BIT;
+        return copy_tail(tail, csrc_end, out);
+    }
     // Elements go after the block header; the block's length is known once they are written.
     // Most copies fit the one-byte form; the rest are written again in the two-byte form.
     let elements_at = csrc_end + EXTENSION_BLOCK_HEADER_LEN;
@@ -127,11 +133,7 @@ pub fn write_copy(
         Some(ExtensionForm::TwoByte) => ExtensionForm::TwoByte,
         _ => ExtensionForm::OneByte,
     };
-    // Without a source block or added elements there is nothing to write (plain RTP from
-    // ffmpeg or GStreamer to a receiver that takes no MID).
-    let (form, content_len) = if source_form.is_none() && header.added.is_empty() {
-        (preferred, 0)
-    } else {
+    let (form, content_len) =
         match write_elements(data, source_form, header, preferred, out, elements_at)? {
             Some(written) => (preferred, written),
             None => {
@@ -146,8 +148,7 @@ pub fn write_copy(
                 .ok_or(RtpError::ExtensionBlockTooLong { len: capacity })?;
                 (ExtensionForm::TwoByte, written)
             }
-        }
-    };
+        };
     let payload_offset = if content_len == 0 {
         out[0] &= !EXTENSION_BIT;
         csrc_end
@@ -165,9 +166,18 @@ pub fn write_copy(
         out[0] |= EXTENSION_BIT;
         end
     };
+    copy_tail(tail, payload_offset, out)
+}
+
+/// Copies the source's payload and padding to `payload_offset` in `out`.
+fn copy_tail(tail: &[u8], payload_offset: usize, out: &mut [u8]) -> Result<CopyLayout, RtpError> {
     let len = payload_offset + tail.len();
+    let capacity = out.len();
     let Some(payload) = out.get_mut(payload_offset..len) else {
-        return Err(too_small(len));
+        return Err(RtpError::BufferTooSmall {
+            needed: len,
+            capacity,
+        });
     };
     payload.copy_from_slice(tail);
     Ok(CopyLayout {
