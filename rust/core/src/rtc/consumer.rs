@@ -274,7 +274,8 @@ pub struct Consumer {
     sequences: SequenceMapper,
     /// The producer stream the current run forwards (its packets answer our NACKs).
     run_stream: u8,
-    selector: Option<Layering>,
+    /// Boxed: most consumers have none, and the check for one runs for every copy.
+    selector: Option<Box<Layering>>,
     /// The capture clock of the current run's stream, as of its last packet.
     run_clock: Option<CaptureClock>,
     /// Producer timestamp + this = ours on the timeline; set at each run's start.
@@ -332,13 +333,21 @@ impl Consumer {
         let selector = spec.layers.map(|layers| {
             let (spatial, temporal) = (layers.spatial_layers, layers.temporal_layers);
             if layers.svc {
-                Layering::Svc(SvcSelector::new(spatial, temporal, layers.preferred))
+                Box::new(Layering::Svc(SvcSelector::new(
+                    spatial,
+                    temporal,
+                    layers.preferred,
+                )))
             } else {
-                Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
+                Box::new(Layering::Simulcast(LayerSelector::new(
+                    spatial,
+                    temporal,
+                    layers.preferred,
+                )))
             }
         });
         let accepted_payload_types = spec.payload_types.iter().copied().collect();
-        let renumbers_vp8 = matches!(selector, Some(Layering::Simulcast(_)))
+        let renumbers_vp8 = matches!(selector.as_deref(), Some(Layering::Simulcast(_)))
             && spec.codec == Some(PayloadCodec::Vp8);
         Ok(Consumer {
             spec,
@@ -417,7 +426,7 @@ impl Consumer {
 
     fn stop_run(&mut self) {
         self.sequences.stop();
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.reset();
         }
     }
@@ -425,7 +434,7 @@ impl Consumer {
     /// A simulcast consumer's preferred layers (clamped to the producer's); switching
     /// follows at the next keyframe or layer sync point.
     pub fn set_preferred_layers(&mut self, preferred: Layers) {
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.set_preferred(preferred);
         }
     }
@@ -433,14 +442,14 @@ impl Consumer {
     /// Limits a simulcast or SVC consumer to what its transport's bandwidth allows
     /// (`None`: no limit).
     pub fn set_bandwidth_limit(&mut self, limit: Option<Layers>) {
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.set_limit(limit);
         }
     }
 
     /// What a simulcast or SVC consumer chooses among, with its preferred layers now.
     pub fn layer_spec(&self) -> Option<LayerSpec> {
-        let selector = self.selector.as_ref()?;
+        let selector = self.selector.as_deref()?;
         let spec = self.spec.layers?;
         Some(LayerSpec {
             preferred: selector.preferred(),
@@ -450,20 +459,20 @@ impl Consumer {
 
     /// A simulcast consumer's (preferred, current) layers.
     pub fn layers(&self) -> Option<(Layers, Option<Layers>)> {
-        let selector = self.selector.as_ref()?;
+        let selector = self.selector.as_deref()?;
         Some((selector.preferred(), selector.current()))
     }
 
     /// The current layers, if they changed since the last call (`Some(None)`: nothing is
     /// being sent).
     pub fn take_layers_change(&mut self) -> Option<Option<Layers>> {
-        let selector = self.selector.as_mut()?;
+        let selector = self.selector.as_deref_mut()?;
         selector.take_change().then(|| selector.current())
     }
 
     /// Timers: a simulcast consumer whose producer sends nothing any more sends nothing.
     pub fn on_tick(&mut self, now: Instant) {
-        if let Some(Layering::Simulcast(selector)) = &mut self.selector {
+        if let Some(Layering::Simulcast(selector)) = self.selector.as_deref_mut() {
             selector.on_tick(now);
         }
     }
@@ -547,8 +556,15 @@ impl Consumer {
         self.stats.packets += 1;
         self.stats.bytes += len as u64;
         self.sent_rate.record(len, now);
+        // Mostly nothing was resent: the word is then left alone.
         let resent_bit = usize::from(sequence) % RESENT_WINDOW;
-        self.resent[resent_bit / 64] &= !(1 << (resent_bit % 64));
+        if let Some(word) = self
+            .resent
+            .get_mut(resent_bit / 64)
+            .filter(|word| **word != 0)
+        {
+            *word &= !(1 << (resent_bit % 64));
+        }
         self.on_sent(timestamp);
         Forward::Send {
             len,
@@ -582,7 +598,7 @@ impl Consumer {
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
         let vp8 = produced.vp8.filter(|_| self.renumbers_vp8);
         let mut marker = produced.marker;
-        let restart = match &mut self.selector {
+        let restart = match self.selector.as_deref_mut() {
             Some(Layering::Svc(_)) => {
                 let Some(packet) = self.svc_packet(view) else {
                     // AV1 before a keyframe's dependency structure reached this consumer
@@ -595,7 +611,7 @@ impl Consumer {
                         Forward::Skip
                     });
                 };
-                let Some(Layering::Svc(selector)) = &mut self.selector else {
+                let Some(Layering::Svc(selector)) = self.selector.as_deref_mut() else {
                     return Err(Forward::Skip);
                 };
                 match selector.select(packet, produced.marker) {
@@ -736,7 +752,7 @@ impl Consumer {
             self.timestamp_offset = sent_as.wrapping_sub(first_timestamp);
         }
         self.run_clock = Some(clock);
-        if !matches!(self.selector, Some(Layering::Simulcast(_))) {
+        if !matches!(self.selector.as_deref(), Some(Layering::Simulcast(_))) {
             return;
         }
         let Some((picture_id, width)) = vp8.and_then(|vp8| vp8.picture_id) else {
