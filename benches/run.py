@@ -423,9 +423,13 @@ def run_once(
         connecting = WEBRTC_CONNECT_TIMEOUT_SECONDS if point.mode == "webrtc" else 0
         command = [str(LOADGEN), *loadgen_arguments(point, ready, seconds, client)]
         if ready.get("webrtcConsumersLater"):
-            stdout, stderr, returncode = run_load_with_late_consumers(
+            late = run_load_with_late_consumers(
                 command, peer, seconds + 2 * connecting + READY_TIMEOUT_SECONDS + 30
             )
+            stdout, stderr, returncode = late.stdout, late.stderr, late.returncode
+            # Set up means every consumer made: its time includes connecting the producer.
+            setup_seconds = late.consumers_made - started
+            rss = late.rss_after_setup
         else:
             load = subprocess.run(
                 command, capture_output=True, text=True, timeout=seconds + connecting + 30
@@ -443,12 +447,23 @@ def run_once(
     return result
 
 
+@dataclass(frozen=True)
+class LateConsumersRun:
+    """The load tool's run against a peer whose consumers came after its ready line."""
+
+    stdout: str
+    stderr: str
+    returncode: int
+    consumers_made: float  # time.monotonic() when the peer listed its consumers
+    rss_after_setup: int | None  # the peer's RSS then
+
+
 def run_load_with_late_consumers(
     command: list[str], peer: subprocess.Popen[str], timeout: float
-) -> tuple[str, str, int]:
+) -> LateConsumersRun:
     """Runs the load tool against a peer that makes its consumer transports once the load
     tool has connected the producer's (Janus): their line goes to the load tool's standard
-    input. Returns its output, errors and exit status."""
+    input."""
     load = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
@@ -458,13 +473,15 @@ def run_load_with_late_consumers(
     )
     try:
         late = read_ready_line(peer, READY_TIMEOUT_SECONDS, key="webrtcConsumers")
+        consumers_made = time.monotonic()
+        rss = rss_bytes(late["cpuPid"])
         receivers = {"receivers": webrtc_receivers(late["webrtcConsumers"])}
         stdout, stderr = load.communicate(json.dumps(receivers) + "\n", timeout=timeout)
     finally:
         if load.poll() is None:
             load.kill()
             load.wait()
-    return stdout, stderr, load.returncode
+    return LateConsumersRun(stdout, stderr, load.returncode, consumers_made, rss)
 
 
 def metrics(point: Point, load: dict[str, Any]) -> dict[str, float | None]:
@@ -617,7 +634,9 @@ def markdown(
         " medians. On 127.0.0.1, in mode plain (PlainTransports, RTP in the clear) or webrtc"
         " (WebRtcTransports: ICE, DTLS, SRTP AEAD_AES_128_GCM both ways; connect s is the load"
         " tool connecting every transport before media, SRTP auth fail the forwarded packets"
-        " whose tag did not verify); the load tool runs on the same machine. CPU is the"
+        " whose tag did not verify; Janus makes its subscribers once the load tool has"
+        " connected its publisher, so its setup s includes that connection and its connect s"
+        " the subscribers' making); the load tool runs on the same machine. CPU is the"
         " forwarding process's (mediasoup: its worker; mediasoup_py: the whole Python process;"
         " janus: the whole process); RSS is that process's after setup.",
         "",

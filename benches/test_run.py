@@ -126,6 +126,8 @@ def test_janus_forwards_a_webrtc_fanout_over_peer_connections(tmp_path: Path) ->
     assert load["received_measured"] == 5 * load["sent_measured"], load
     assert (load["srtp_auth_failures"], load["srtp_rejected"], load["lost"]) == (0, 0, 0), load
     assert load["cpu_seconds"] is not None
+    # Janus's memory is taken once its subscribers exist, not after its first ready line.
+    assert result.rss_after_setup_bytes
 
 
 @pytest.fixture(scope="module")

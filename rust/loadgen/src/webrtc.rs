@@ -1,8 +1,9 @@
 //! The load tool's WebRTC client: per SFU transport, one UDP socket on 127.0.0.1 that runs
-//! ICE as the controlling agent of the ICE-lite SFU, DTLS 1.2 as the client (the SFU was told
-//! our certificate's fingerprint and is the server), and SRTP with the AEAD_AES_128_GCM keys
-//! DTLS exports. Built from mediasoup_core's sans-IO parts: the STUN builder and parser, the
-//! DTLS session and SRTP sessions.
+//! ICE as the controlling agent of the ICE-lite SFU (answering the SFU's own checks while
+//! connecting, when given our password: see [`LocalCredentials`]), DTLS 1.2 as the client
+//! (the SFU was told our certificate's fingerprint and is the server), and SRTP with the
+//! AEAD_AES_128_GCM keys DTLS exports. Built from mediasoup_core's sans-IO parts: the STUN
+//! builder and parser, the DTLS session and SRTP sessions.
 //!
 //! Every transport connects before media starts ([`connect`]); afterwards the sender and the
 //! receivers repeat a consent check on each transport every [`CONSENT_INTERVAL`]. An SFU that
