@@ -56,6 +56,8 @@ RTPMAP = {"video": "VP8/90000", "audio": "opus/48000/2"}
 STARTUP_SECONDS = 15
 # The load tool connects the publisher's transport within its own bound (60 s).
 PUBLISHER_UP_SECONDS = 90
+# Making 500 subscribers takes a few seconds; the driver waits 120 s for them.
+SUBSCRIBERS_SECONDS = 100
 # How long one long poll for events may wait (Janus answers after 30 s without events).
 EVENT_POLL_SECONDS = 40
 # Far above any benchmark run; a stray peer still ends.
@@ -328,9 +330,9 @@ def set_up_webrtc_subscribers(
 ) -> list[dict[str, Any]]:
     """``count`` subscribers to the publisher, each its own PeerConnection; returns their
     transports in order. Requests go out in batches and their events are collected after."""
-    deadline = time.monotonic() + PUBLISHER_UP_SECONDS + count
+    deadline = time.monotonic() + SUBSCRIBERS_SECONDS
     handles = [attach(api, session) for _ in range(count)]
-    join = {"request": "join", "room": ROOM, "ptype": "subscriber"}
+    join: dict[str, Any] = {"request": "join", "room": ROOM, "ptype": "subscriber"}
     join["streams"] = [{"feed": PUBLISHER}]
     joins = [api.post(session, handle, join, None) for handle in handles]
     offers = [api.answer(session, transaction, deadline)["jsep"]["sdp"] for transaction in joins]

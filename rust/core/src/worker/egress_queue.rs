@@ -6,16 +6,16 @@
 //! encryption. Held for the whole phase (a receive batch of producer packets), each
 //! consumer's socket gets its packets in one call, and a consumer's packets of one batch,
 //! the same size as video packets of a frame are, leave as one UDP GSO message: the kernel
-//! then crosses its stack once for all of them. The sockets that have a single datagram
-//! (a large fan-out's usual case: one copy per consumer socket per packet) have theirs
-//! sent together, in one submission to an io_uring ([`SendRing`]), where the kernel allows
-//! one. Storage is allocated once.
+//! then crosses its stack once for all of them. Where the kernel allows an io_uring
+//! ([`SendRing`]), all those messages, on every socket, leave in one submission: a large
+//! fan-out's copies are one datagram per consumer socket, which `sendmmsg` cannot batch.
+//! Storage is allocated once.
 
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
-use super::send_ring::{Datagram, SendRing};
-use super::udp_batch::{send_datagrams, Segmentation, SLOT_LEN};
+use super::send_ring::SendRing;
+use super::udp_batch::{message_len, refuses_segmentation, send_datagrams, Segmentation, SLOT_LEN};
 
 /// The environment variable that, set to `0`, keeps every send a plain system call (no
 /// io_uring): for comparing the two on one build, and for a kernel where io_uring misbehaves.
@@ -47,10 +47,10 @@ pub struct EgressQueue {
     order: Vec<(RawFd, u64, usize)>,
     /// Whether runs of datagrams to one destination leave as one GSO message.
     segmentation: Segmentation,
-    /// Sockets with a single datagram in a flush send it through this ring, when there is
-    /// one (entries of `order`).
+    /// Where the kernel allows it, every message of a flush leaves in one submission.
     ring: Option<SendRing>,
-    singles: Vec<usize>,
+    /// Flush scratch: (position in `order`, datagrams) of GSO messages the kernel refused.
+    unsegmented: Vec<(usize, usize)>,
     /// Datagrams the kernel refused (its buffer full, an unreachable destination).
     pub dropped: u64,
 }
@@ -77,7 +77,7 @@ impl EgressQueue {
             order: Vec::with_capacity(CAPACITY),
             segmentation: Segmentation::Allowed,
             ring: None,
-            singles: Vec::with_capacity(CAPACITY),
+            unsegmented: Vec::with_capacity(CAPACITY),
             dropped: 0,
         }
     }
@@ -106,8 +106,8 @@ impl EgressQueue {
         });
     }
 
-    /// Sends everything, one `sendmmsg` run per socket (the sockets with one datagram
-    /// together through the ring, if any); returns how many were sent.
+    /// Sends everything: through the ring if there is one, else one `sendmmsg` run per
+    /// socket; returns how many were sent.
     pub fn flush(&mut self) -> u64 {
         self.order.clear();
         self.order.extend(
@@ -117,60 +117,140 @@ impl EgressQueue {
                 .map(|(index, entry)| (entry.fd, destination_key(&entry.destination), index)),
         );
         self.order.sort_unstable();
+        let sent = match self.ring.is_some() {
+            true => self.flush_through_ring(),
+            false => self.flush_with_system_calls(),
+        };
+        self.entries.clear();
+        self.bytes.clear();
+        sent
+    }
+
+    fn flush_with_system_calls(&mut self) -> u64 {
         let mut sent = 0;
         let mut run_start = 0;
-        self.singles.clear();
         while run_start < self.order.len() {
-            let fd = self.order[run_start].0;
-            let run_len = self.order[run_start..]
-                .iter()
-                .take_while(|(other, _, _)| *other == fd)
-                .count();
-            if run_len == 1 && self.ring.is_some() {
-                self.singles.push(self.order[run_start].2);
-                run_start += 1;
-                continue;
-            }
+            let run_len = self.socket_run_len(run_start);
             let run = &self.order[run_start..run_start + run_len];
             let (entries, bytes) = (&self.entries, &self.bytes);
             let (run_sent, run_dropped) = send_datagrams(
-                fd,
+                run[0].0,
                 run_len,
-                |offset| {
-                    let entry = &entries[run[offset].2];
-                    (
-                        &entry.destination,
-                        &bytes[entry.start..entry.start + entry.len],
-                    )
-                },
+                |offset| datagram(entries, bytes, run[offset].2),
                 &mut self.segmentation,
             );
             sent += run_sent;
             self.dropped += run_dropped;
             run_start += run_len;
         }
-        if let Some(ring) = &mut self.ring {
-            let (entries, bytes) = (&self.entries, &self.bytes);
-            let singles = self.singles.iter().map(|&index| {
-                let entry = &entries[index];
-                Datagram {
-                    fd: entry.fd,
-                    destination: &entry.destination,
-                    bytes: &bytes[entry.start..entry.start + entry.len],
-                }
-            });
-            if ring
-                .send_each(singles, &mut sent, &mut self.dropped)
-                .is_err()
-            {
-                // The ring failed as a whole (not a send): plain system calls from now on.
-                self.ring = None;
-            }
-        }
-        self.entries.clear();
-        self.bytes.clear();
         sent
     }
+
+    /// Every socket's messages (a GSO message for a run to one destination, as
+    /// `send_datagrams` makes them) in as few ring submissions as they fit in. A socket's
+    /// messages are queued in order and the kernel sends a submission's in order.
+    fn flush_through_ring(&mut self) -> u64 {
+        let Some(ring) = &mut self.ring else {
+            return 0;
+        };
+        let (entries, bytes, order) = (&self.entries, &self.bytes, &self.order);
+        let datagram_at = |position: usize| datagram(entries, bytes, order[position].2);
+        let (mut sent, mut dropped) = (0u64, 0u64);
+        // Messages whose GSO the kernel refused: sent again one datagram each.
+        self.unsegmented.clear();
+        let mut on_result = |tag: u64, result: i32| {
+            let (start, len) = ((tag >> 32) as usize, (tag & 0xffff_ffff) as usize);
+            if result >= 0 {
+                sent += len as u64;
+            } else if len > 1 && refuses_segmentation(-result) {
+                self.unsegmented.push((start, len));
+            } else {
+                dropped += len as u64;
+            }
+        };
+        let mut failed = false;
+        {
+            let mut submission = ring.submission();
+            let mut position = 0;
+            while position < order.len() && !failed {
+                let fd = order[position].0;
+                let run_end = position + socket_run_len(order, position);
+                while position < run_end {
+                    let len = message_len(
+                        position,
+                        run_end,
+                        usize::MAX,
+                        &datagram_at,
+                        self.segmentation,
+                    );
+                    if !submission.has_room(len) {
+                        failed = submission.complete(&mut on_result).is_err();
+                        if failed {
+                            break;
+                        }
+                    }
+                    let destination = &entries[order[position].2].destination;
+                    let datagrams = (position..position + len).map(|at| datagram_at(at).1);
+                    submission.push(
+                        fd,
+                        destination,
+                        datagrams,
+                        (position as u64) << 32 | len as u64,
+                    );
+                    position += len;
+                }
+            }
+            if !failed {
+                failed = submission.complete(&mut on_result).is_err();
+            }
+            if failed {
+                // What has no result is lost with the ring.
+                let retried: usize = self.unsegmented.iter().map(|&(_, len)| len).sum();
+                dropped = (order.len() - retried) as u64 - sent;
+            }
+        }
+        if failed {
+            // The ring failed as a whole (not one send): plain system calls from now on.
+            self.ring = None;
+        }
+        if !self.unsegmented.is_empty() {
+            self.segmentation = Segmentation::Refused;
+            for &(start, len) in &self.unsegmented {
+                let (run_sent, run_dropped) = send_datagrams(
+                    order[start].0,
+                    len,
+                    |offset| datagram_at(start + offset),
+                    &mut self.segmentation,
+                );
+                sent += run_sent;
+                dropped += run_dropped;
+            }
+        }
+        self.dropped += dropped;
+        sent
+    }
+
+    /// How many entries of `order` from `start` are for the same socket.
+    fn socket_run_len(&self, start: usize) -> usize {
+        socket_run_len(&self.order, start)
+    }
+}
+
+fn socket_run_len(order: &[(RawFd, u64, usize)], start: usize) -> usize {
+    let fd = order[start].0;
+    order[start..]
+        .iter()
+        .take_while(|(other, _, _)| *other == fd)
+        .count()
+}
+
+/// Entry `index`'s destination and bytes.
+fn datagram<'a>(entries: &'a [Entry], bytes: &'a [u8], index: usize) -> (&'a SocketAddr, &'a [u8]) {
+    let entry = &entries[index];
+    (
+        &entry.destination,
+        &bytes[entry.start..entry.start + entry.len],
+    )
 }
 
 /// A sort key that sets one destination's datagrams side by side. Two destinations may
@@ -206,14 +286,29 @@ mod tests {
         received
     }
 
+    /// A queue of each kind: through the ring (where the kernel allows one), and through
+    /// system calls.
+    fn both_kinds() -> [EgressQueue; 2] {
+        let ring = EgressQueue::default();
+        if !ring.uses_io_uring() {
+            eprintln!("io_uring not in use (the kernel refused it, or MEDIASOUP_PY_IO_URING=0): the ring path was not exercised");
+        }
+        [ring, EgressQueue::with_system_calls()]
+    }
+
     #[test]
     fn interleaved_datagrams_leave_from_their_own_socket_in_order() {
+        for queue in both_kinds() {
+            interleaved_datagrams(queue);
+        }
+    }
+
+    fn interleaved_datagrams(mut queue: EgressQueue) {
         let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
         receiver.set_nonblocking(true).unwrap();
         let first = UdpSocket::bind("127.0.0.1:0").unwrap();
         let second = UdpSocket::bind("127.0.0.1:0").unwrap();
         let destination = receiver.local_addr().unwrap();
-        let mut queue = EgressQueue::default();
         for index in 0..40u8 {
             let socket = if index % 2 == 0 { &first } else { &second };
             queue.push(socket.as_raw_fd(), destination, &[index; 50]);
@@ -295,29 +390,18 @@ mod tests {
     }
 
     #[test]
-    fn single_datagrams_on_many_sockets_leave_through_the_ring() {
-        let mut queue = EgressQueue::default();
-        if !queue.uses_io_uring() {
-            // The kernel refused io_uring here; the same round through system calls is the
-            // next test. Say so rather than pass in silence.
-            eprintln!("io_uring not in use (the kernel refused it, or MEDIASOUP_PY_IO_URING=0): the ring path was not exercised");
+    fn single_datagrams_on_many_sockets_leave_from_their_own_sockets() {
+        for mut queue in both_kinds() {
+            // More sockets than one ring submission carries.
+            fan_out_round(&mut queue, 300);
+            // The queue (and its ring) is reusable.
+            fan_out_round(&mut queue, 20);
         }
-        // More sockets than one submission carries.
-        fan_out_round(&mut queue, 300);
-        // The queue and the ring are reusable.
-        fan_out_round(&mut queue, 20);
-    }
-
-    #[test]
-    fn single_datagrams_on_many_sockets_leave_through_system_calls() {
-        let mut queue = EgressQueue::with_system_calls();
-        assert!(!queue.uses_io_uring());
-        fan_out_round(&mut queue, 50);
     }
 
     #[test]
     fn a_datagram_the_kernel_refuses_is_dropped_and_counted_and_the_rest_leave() {
-        for mut queue in [EgressQueue::default(), EgressQueue::with_system_calls()] {
+        for mut queue in both_kinds() {
             let had_ring = queue.uses_io_uring();
             let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
             receiver.set_nonblocking(true).unwrap();
@@ -348,6 +432,12 @@ mod tests {
 
     #[test]
     fn runs_to_one_destination_arrive_as_the_datagrams_queued() {
+        for queue in both_kinds() {
+            runs_to_one_destination(queue);
+        }
+    }
+
+    fn runs_to_one_destination(mut queue: EgressQueue) {
         let receivers: Vec<UdpSocket> = (0..3)
             .map(|_| {
                 let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -356,7 +446,6 @@ mod tests {
             })
             .collect();
         let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut queue = EgressQueue::default();
         // Interleaved destinations; equal sizes broken by a shorter and a longer datagram;
         // more datagrams to one destination than a GSO message carries (but no more than a
         // default receive buffer holds); full-size slots.

@@ -1,45 +1,51 @@
-//! Sends of single datagrams on many sockets, submitted to the kernel in one system call
-//! through an io_uring.
+//! The worker's sends, on many sockets, submitted to the kernel in one system call through
+//! an io_uring.
 //!
 //! A producer packet fanned out to consumers that each have their own socket (mediasoup's
 //! port per transport) is one datagram per socket, which `sendmmsg` cannot batch: each
-//! copy was one `sendto`. Measured on this project's machines (benches/results, fan-out
-//! 500), the system call's own cost was most of the copy: entering and leaving the kernel,
-//! looking the file up, and, on the way out of every call, being preempted by the receiver
-//! the send just woke. Queued on a ring and submitted with one `io_uring_enter`, every send
-//! of a flush runs inline in that one call (the sockets are non-blocking and each send says
-//! `MSG_DONTWAIT`, so a full send buffer fails the send at once instead of parking it in
-//! the kernel), and the call returns with every completion posted: nothing the ring points
-//! at outlives [`SendRing::send_each`]. Where the kernel refuses io_uring (built without
-//! it, `kernel.io_uring_disabled`, a container's seccomp profile), the caller keeps its
-//! plain system calls.
+//! copy was one `sendto`, and in an audio room each consumer socket's few copies one
+//! `sendmmsg`. Measured on this project's machine (docs/benchmarks.md), the system calls'
+//! own cost was most of a copy's: entering and leaving the kernel, looking the file up,
+//! and, at the end of each call (and between a `sendmmsg`'s messages), being preempted by
+//! the receiver the send had just woken. Queued on a ring and submitted with one
+//! `io_uring_enter`, every message of a flush is sent inline in that one call (the sockets
+//! are non-blocking and each message says `MSG_DONTWAIT`, so a full send buffer fails it
+//! at once instead of parking it in the kernel), and the call returns with every result
+//! posted: nothing a [`Submission`] points at outlives it. Where the kernel refuses
+//! io_uring (built without it, `kernel.io_uring_disabled`, a container's seccomp profile),
+//! the worker keeps its plain system calls.
 
 use std::io;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 use io_uring::{opcode, types, IoUring};
 
-use super::udp_batch::{to_storage, SocketAddress};
+use super::udp_batch::{to_storage, write_segment_size, SocketAddress, CONTROL_WORDS};
 
-/// Sends one submission carries at most; more are submitted in several calls.
-const ENTRIES: u32 = 256;
+/// Messages one submission carries at most; more are submitted in several calls.
+const ENTRIES: usize = 256;
+/// Datagrams one submission carries at most (a GSO message carries several).
+const DATAGRAMS: usize = 1024;
 /// Submissions tried again after a transient refusal before the ring is given up.
 const SUBMIT_RETRIES: u32 = 8;
 
-/// One datagram to send: the socket, its destination and its bytes.
-pub(super) struct Datagram<'a> {
-    pub fd: RawFd,
-    pub destination: &'a SocketAddr,
-    pub bytes: &'a [u8],
-}
-
-/// The ring and the destination addresses of one submission (they must stay put until the
-/// kernel has read them).
+/// The ring and the message headers, addresses, iovecs and control messages of one
+/// submission. Each is a vector allocated once that never grows past its capacity, so what
+/// a queued message points at does not move until the submission completes.
 pub(super) struct SendRing {
     ring: IoUring,
+    headers: Vec<libc::msghdr>,
     addresses: Vec<SocketAddress>,
+    iovecs: Vec<libc::iovec>,
+    controls: Vec<[u64; CONTROL_WORDS]>,
 }
+
+// SAFETY: the raw pointers in the scratch vectors point into the ring's own vectors and the
+// bytes of one submission only, which completes before the ring is used again; nothing is
+// shared with another thread.
+unsafe impl Send for SendRing {}
 
 impl std::fmt::Debug for SendRing {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,78 +57,112 @@ impl SendRing {
     /// A ring, or the reason the kernel refused one.
     pub fn new() -> io::Result<Self> {
         let ring = IoUring::builder()
-            // A send that fails to start does not stop the others of its submission.
+            // A message that fails to start does not stop the others of its submission.
             .setup_submit_all()
             // Completions are posted without interrupting the worker: it waits for them.
             .setup_coop_taskrun()
-            .build(ENTRIES)
-            .or_else(|_| IoUring::new(ENTRIES))?;
+            .build(ENTRIES as u32)
+            .or_else(|_| IoUring::new(ENTRIES as u32))?;
         Ok(SendRing {
             ring,
-            addresses: Vec::with_capacity(ENTRIES as usize),
+            headers: Vec::with_capacity(ENTRIES),
+            addresses: Vec::with_capacity(ENTRIES),
+            iovecs: Vec::with_capacity(DATAGRAMS),
+            controls: Vec::with_capacity(ENTRIES),
         })
     }
 
-    /// Sends every datagram, each on its own socket, in as few submissions as the ring's
-    /// size allows; a datagram the kernel refuses (its send buffer full, an unreachable
-    /// destination) is dropped, as UDP would lose it. Returns (sent, dropped), or an error
-    /// when the ring itself failed (the datagrams not sent are counted in `dropped`; the
-    /// ring is then not to be used again).
-    pub fn send_each<'a>(
-        &mut self,
-        datagrams: impl Iterator<Item = Datagram<'a>>,
-        sent: &mut u64,
-        dropped: &mut u64,
-    ) -> io::Result<()> {
-        let mut datagrams = datagrams.peekable();
-        while datagrams.peek().is_some() {
-            self.addresses.clear();
-            {
-                let mut submission = self.ring.submission();
-                // `addresses` never grows past its capacity, so an address does not move
-                // once a submission entry points at it.
-                while self.addresses.len() < ENTRIES as usize {
-                    let Some(datagram) = datagrams.next() else {
-                        break;
-                    };
-                    self.addresses.push(to_storage(datagram.destination));
-                    let (address, address_len) = &self.addresses[self.addresses.len() - 1];
-                    let send = opcode::Send::new(
-                        types::Fd(datagram.fd),
-                        datagram.bytes.as_ptr(),
-                        datagram.bytes.len() as u32,
-                    )
-                    .flags(libc::MSG_DONTWAIT)
-                    .dest_addr(std::ptr::from_ref(address).cast())
-                    .dest_addr_len(*address_len)
-                    .build();
-                    // SAFETY: the bytes (borrowed for 'a) and the address (in `addresses`,
-                    // untouched until the next submission) stay valid until the
-                    // completions are reaped below, before this function returns; the
-                    // queue, empty before each submission, has room for ENTRIES.
-                    unsafe { submission.push(&send) }.expect("the queue has room");
-                }
-            }
-            let count = self.addresses.len();
-            if let Err(error) = self.submit_and_reap(count, sent, dropped) {
-                *dropped += datagrams.count() as u64;
-                return Err(error);
-            }
+    /// Starts a submission of messages whose bytes live for `'a`.
+    pub fn submission<'a>(&mut self) -> Submission<'_, 'a> {
+        self.clear();
+        Submission {
+            ring: self,
+            bytes: PhantomData,
         }
-        Ok(())
     }
 
-    /// Submits the `count` sends queued and waits for their completions, counting each as
-    /// sent or dropped.
-    fn submit_and_reap(
+    fn clear(&mut self) {
+        self.headers.clear();
+        self.addresses.clear();
+        self.iovecs.clear();
+        self.controls.clear();
+    }
+}
+
+/// Messages queued on the ring, sent by [`Submission::complete`] (or when dropped).
+pub(super) struct Submission<'r, 'a> {
+    ring: &'r mut SendRing,
+    bytes: PhantomData<&'a [u8]>,
+}
+
+impl<'a> Submission<'_, 'a> {
+    /// Whether a message of `datagrams` datagrams fits before [`Submission::complete`].
+    pub fn has_room(&self, datagrams: usize) -> bool {
+        self.ring.headers.len() < ENTRIES && self.ring.iovecs.len() + datagrams <= DATAGRAMS
+    }
+
+    /// Queues one message on socket `fd` to `destination`: one datagram, or several of the
+    /// first's length (the last may be shorter) as one UDP GSO message. `tag` comes back
+    /// with the message's result. The caller checks [`Submission::has_room`] first.
+    pub fn push(
         &mut self,
-        count: usize,
-        sent: &mut u64,
-        dropped: &mut u64,
-    ) -> io::Result<()> {
+        fd: RawFd,
+        destination: &SocketAddr,
+        datagrams: impl Iterator<Item = &'a [u8]>,
+        tag: u64,
+    ) {
+        let ring = &mut *self.ring;
+        let first_iovec = ring.iovecs.len();
+        let mut segment_size = 0;
+        for datagram in datagrams {
+            if ring.iovecs.len() == first_iovec {
+                segment_size = datagram.len();
+            }
+            assert!(ring.iovecs.len() < DATAGRAMS, "checked by has_room");
+            ring.iovecs.push(libc::iovec {
+                iov_base: datagram.as_ptr() as *mut libc::c_void,
+                iov_len: datagram.len(),
+            });
+        }
+        let count = ring.iovecs.len() - first_iovec;
+        assert!(ring.headers.len() < ENTRIES, "checked by has_room");
+        ring.addresses.push(to_storage(destination));
+        let address = ring.addresses.last_mut().expect("just pushed");
+        // SAFETY: msghdr is plain data; zeroed is valid, the fields used are set below.
+        let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+        header.msg_name = std::ptr::from_mut(&mut address.0).cast();
+        header.msg_namelen = address.1;
+        header.msg_iov = ring.iovecs[first_iovec..].as_mut_ptr();
+        header.msg_iovlen = count;
+        if count > 1 {
+            ring.controls.push([0; CONTROL_WORDS]);
+            let control = ring.controls.last_mut().expect("just pushed");
+            write_segment_size(&mut header, control, segment_size as u16);
+        }
+        ring.headers.push(header);
+        let header = ring.headers.last().expect("just pushed");
+        let send = opcode::SendMsg::new(types::Fd(fd), std::ptr::from_ref(header))
+            .flags(libc::MSG_DONTWAIT as u32)
+            .build()
+            .user_data(tag);
+        // SAFETY: the header, and the address, iovecs, control message and bytes it points
+        // at, stay valid and in place until `complete` (called at the latest on drop) has
+        // reaped every completion; the queue, empty when the submission started, has room
+        // for ENTRIES entries and this submission pushes no more.
+        unsafe { ring.ring.submission().push(&send) }.expect("the queue has room");
+    }
+
+    /// Submits what is queued and waits for every message's result (`on_result(tag,
+    /// result)`: bytes sent, or a negated errno). An error is the ring's own failure: the
+    /// messages without a result were not sent, and the ring is not to be used again.
+    pub fn complete(&mut self, mut on_result: impl FnMut(u64, i32)) -> io::Result<()> {
+        let queued = self.ring.headers.len();
         let (mut completed, mut retries) = (0, 0);
-        while completed < count {
-            match self.ring.submit_and_wait(count - completed) {
+        let outcome = loop {
+            if completed == queued {
+                break Ok(());
+            }
+            match self.ring.ring.submit_and_wait(queued - completed) {
                 Ok(_) => {}
                 // Interrupted, or the kernel short of memory for a moment: again.
                 Err(error)
@@ -134,20 +174,23 @@ impl SendRing {
                 {
                     retries += 1;
                 }
-                Err(error) => {
-                    *dropped += (count - completed) as u64;
-                    return Err(error);
-                }
+                Err(error) => break Err(error),
             }
-            for completion in self.ring.completion() {
+            for completion in self.ring.ring.completion() {
                 completed += 1;
-                if completion.result() >= 0 {
-                    *sent += 1;
-                } else {
-                    *dropped += 1;
-                }
+                on_result(completion.user_data(), completion.result());
             }
+        };
+        self.ring.clear();
+        outcome
+    }
+}
+
+impl Drop for Submission<'_, '_> {
+    fn drop(&mut self) {
+        // Nothing may stay queued past the bytes' lifetime.
+        if !self.ring.headers.is_empty() {
+            let _ = self.complete(|_, _| {});
         }
-        Ok(())
     }
 }

@@ -258,7 +258,7 @@ const MAX_SEGMENTED_BYTES: usize = 65_000;
 const MAX_IOVECS: usize = 256;
 /// Room for one control message carrying a `u16` (the GSO segment size), as `u64`s so that
 /// it is aligned for `cmsghdr`.
-const CONTROL_WORDS: usize = 4;
+pub(super) const CONTROL_WORDS: usize = 4;
 
 /// Whether datagrams to one destination may leave as one UDP GSO message: the kernel
 /// segments it, so the stack is crossed once for up to [`MAX_SEGMENTS`] datagrams. Turned
@@ -268,6 +268,40 @@ const CONTROL_WORDS: usize = 4;
 pub enum Segmentation {
     Allowed,
     Refused,
+}
+
+/// How many of the datagrams from `start` (of `count`; `datagram(i)` gives the i-th
+/// destination and bytes) leave as one message, at most `limit`: with segmentation allowed,
+/// the first and those after it to the same destination with its length (the last may be
+/// shorter), within one GSO message's bounds.
+pub(super) fn message_len<'a>(
+    start: usize,
+    count: usize,
+    limit: usize,
+    datagram: &impl Fn(usize) -> (&'a SocketAddr, &'a [u8]),
+    segmentation: Segmentation,
+) -> usize {
+    let (destination, first) = datagram(start);
+    let (mut run, mut bytes, mut last) = (1, first.len(), first.len());
+    while start + run < count
+        && run < MAX_SEGMENTS.min(limit)
+        && segmentation == Segmentation::Allowed
+        // Only the last segment may be shorter.
+        && last == first.len()
+    {
+        let (other, following) = datagram(start + run);
+        if other != destination
+            || following.len() > first.len()
+            || following.is_empty()
+            || bytes + following.len() > MAX_SEGMENTED_BYTES
+        {
+            break;
+        }
+        run += 1;
+        bytes += following.len();
+        last = following.len();
+    }
+    run
 }
 
 /// Sends `count` datagrams (`datagram(i)` gives the i-th destination and bytes) on socket
@@ -300,34 +334,23 @@ pub(super) fn send_datagrams<'a>(
         let (mut messages, mut iovecs_used, mut next) = (0, 0, start);
         while messages < BATCH && next < count && iovecs_used < MAX_IOVECS {
             let (destination, first) = datagram(next);
-            let mut run = 0;
-            let mut bytes = 0;
-            let mut data = first;
-            loop {
-                iovecs[iovecs_used + run].write(libc::iovec {
+            let run = message_len(
+                next,
+                count,
+                MAX_IOVECS - iovecs_used,
+                &datagram,
+                *segmentation,
+            );
+            for offset in 0..run {
+                let data = if offset == 0 {
+                    first
+                } else {
+                    datagram(next + offset).1
+                };
+                iovecs[iovecs_used + offset].write(libc::iovec {
                     iov_base: data.as_ptr() as *mut libc::c_void,
                     iov_len: data.len(),
                 });
-                run += 1;
-                bytes += data.len();
-                let room = next + run < count
-                    && run < MAX_SEGMENTS
-                    && iovecs_used + run < MAX_IOVECS
-                    && *segmentation == Segmentation::Allowed
-                    // Only the last segment may be shorter.
-                    && data.len() == first.len();
-                if !room {
-                    break;
-                }
-                let (other, following) = datagram(next + run);
-                if other != destination
-                    || following.len() > first.len()
-                    || following.is_empty()
-                    || bytes + following.len() > MAX_SEGMENTED_BYTES
-                {
-                    break;
-                }
-                data = following;
             }
             let storage = storages[messages].write(to_storage(destination));
             // SAFETY: mmsghdr is plain data; zeroed is valid, the fields used are set below.
@@ -385,11 +408,7 @@ pub(super) fn send_datagrams<'a>(
         };
         if sent <= 0 {
             let error = io::Error::last_os_error().raw_os_error();
-            let gso_refused = matches!(
-                error,
-                Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
-            );
-            if segments[0] > 1 && gso_refused {
+            if segments[0] > 1 && error.is_some_and(refuses_segmentation) {
                 // Sent again one datagram per message.
                 *segmentation = Segmentation::Refused;
                 continue;
@@ -406,8 +425,17 @@ pub(super) fn send_datagrams<'a>(
     (sent_total, dropped)
 }
 
+/// Whether a GSO message failed with `errno` because the kernel or the path cannot segment
+/// (its datagrams are then sent one per message).
+pub(super) fn refuses_segmentation(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP
+    )
+}
+
 /// Makes `header` carry a `UDP_SEGMENT` control message of `segment_size`, in `control`.
-fn write_segment_size(
+pub(super) fn write_segment_size(
     header: &mut libc::msghdr,
     control: &mut [u64; CONTROL_WORDS],
     segment_size: u16,
