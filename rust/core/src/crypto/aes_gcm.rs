@@ -52,9 +52,12 @@ pub struct AesGcm {
 }
 
 // SAFETY: `tag_query` holds a pointer to a static string and a pointer set just before each
-// use by the `&mut self` method that uses it; nothing it points to is shared between
-// threads. The cipher contexts are `Send`.
+// use by the `&mut self` method that uses it: it is never read through a shared reference,
+// and nothing it points to is shared between threads. The cipher contexts are `Send` and
+// `Sync`.
 unsafe impl Send for AesGcm {}
+// SAFETY: as for `Send`: no `&self` method reads `tag_query`.
+unsafe impl Sync for AesGcm {}
 
 impl std::fmt::Debug for AesGcm {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
