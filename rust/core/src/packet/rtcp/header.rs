@@ -129,6 +129,8 @@ pub fn write_header(
         value: words as u64,
         max: u64::from(u16::MAX),
     })?;
+    // The whole packet's room at once, not a reallocation per part that outgrows it.
+    out.reserve(HEADER_LEN + body_len);
     out.push(0x80 | count);
     out.push(packet_type);
     out.extend_from_slice(&length.to_be_bytes());

@@ -101,16 +101,16 @@ impl RtpHeader {
                 + payload.len()
                 + usize::from(self.padding_len),
         );
-        out.push(
-            (RTP_VERSION << 6)
-                | if self.padding_len > 0 { 0x20 } else { 0 }
-                | if self.extensions.is_some() { 0x10 } else { 0 }
-                | csrc_count,
-        );
-        out.push((if self.marker { 0x80 } else { 0 }) | self.payload_type);
-        out.extend_from_slice(&self.sequence_number.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        let mut fixed = [0u8; FIXED_HEADER_LEN];
+        fixed[0] = (RTP_VERSION << 6)
+            | if self.padding_len > 0 { 0x20 } else { 0 }
+            | if self.extensions.is_some() { 0x10 } else { 0 }
+            | csrc_count;
+        fixed[1] = (if self.marker { 0x80 } else { 0 }) | self.payload_type;
+        fixed[2..4].copy_from_slice(&self.sequence_number.to_be_bytes());
+        fixed[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        fixed[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        out.extend_from_slice(&fixed);
         for csrc in &self.csrcs {
             out.extend_from_slice(&csrc.to_be_bytes());
         }
