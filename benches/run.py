@@ -871,6 +871,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
         if point.scenario in implementation.scenarios and point.mode in implementation.modes
     ]
     # Before and after the points, for the machine's state on both sides of them.
+    load_before = os.getloadavg()
     ceiling = [measure_ceiling()]
     with tempfile.TemporaryDirectory(prefix="benches-webrtc-") as directory:
         client = (
@@ -880,11 +881,15 @@ def main(arguments: Sequence[str] | None = None) -> int:
         )
         results, failures = run_plan(plan, seconds, client, console)
     ceiling.append(measure_ceiling())
+    load_after = os.getloadavg()
     rows = summarize(results, points, names)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     report = {
         "date": date,
-        "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}",
+        "machine": (
+            f"{platform.node()}: {os.cpu_count()} cores ({cpu_model()}), {platform.platform()};"
+            f" load average {load_before[0]:.1f} before the points, {load_after[0]:.1f} after"
+        ),
         "seconds": seconds,
         "repeats": repeats,
         "peers_measured": names[1:],
@@ -921,6 +926,17 @@ def choose_points(given: list[Point] | None, modes: Sequence[str], quick: bool) 
     if quick:
         return [point for point in QUICK_POINTS if not modes or point.mode in modes]
     return [point for point in FULL_POINTS + WEBRTC_POINTS if point.mode in (modes or ["plain"])]
+
+
+def cpu_model() -> str:
+    """The processor's name as the kernel reports it (results depend on it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
 
 
 def measure_ceiling() -> dict[str, Any]:

@@ -71,17 +71,13 @@ fn forward(
 ) -> Forward {
     let view = RtpPacket::parse(packet).expect("valid packet");
     let vp8 = Vp8PayloadDescriptor::parse(view.payload()).ok();
-    let produced = ProducerRtp {
-        packet: &view,
-        stream,
-        frame: FrameInfo {
-            is_keyframe: vp8.is_some_and(|vp8| vp8.is_keyframe),
-            temporal: vp8.and_then(|vp8| vp8.temporal_id).unwrap_or(0),
-            spatial: 0,
-        },
-        vp8,
-        clock: Some(CaptureClock::new(90_000, 0, now, 0)),
+    let frame = FrameInfo {
+        is_keyframe: vp8.is_some_and(|vp8| vp8.is_keyframe),
+        temporal: vp8.and_then(|vp8| vp8.temporal_id).unwrap_or(0),
+        spatial: 0,
     };
+    let clock = Some(CaptureClock::new(90_000, 0, now, 0));
+    let produced = ProducerRtp::new(&view, stream, frame, vp8, clock);
     consumer.forward(&produced, now, Some(&mut 0), output)
 }
 

@@ -7,7 +7,7 @@
 //! lengths on each call (a few hundred instructions per packet), which the fixed shapes
 //! below make unnecessary.
 
-use std::os::raw::{c_int, c_void};
+use std::os::raw::{c_int, c_uint, c_void};
 use std::ptr;
 
 use foreign_types_shared::ForeignTypeRef;
@@ -16,8 +16,8 @@ use openssl::cipher_ctx::CipherCtx;
 use openssl::error::ErrorStack;
 use openssl_sys::{
     EVP_CIPHER_CTX_ctrl, EVP_DecryptFinal_ex, EVP_DecryptInit_ex, EVP_DecryptUpdate,
-    EVP_EncryptFinal_ex, EVP_EncryptInit_ex, EVP_EncryptUpdate, EVP_CTRL_GCM_GET_TAG,
-    EVP_CTRL_GCM_SET_TAG,
+    EVP_EncryptFinal_ex, EVP_EncryptInit_ex, EVP_EncryptUpdate, EVP_CIPHER_CTX,
+    EVP_CTRL_GCM_SET_TAG, OSSL_PARAM,
 };
 
 /// GCM IV length used by SRTP (RFC 7714 §8.1).
@@ -46,7 +46,18 @@ fn openssl_error(error: ErrorStack) -> AesGcmError {
 pub struct AesGcm {
     seal: CipherCtx,
     open: CipherCtx,
+    /// The query for the tag after sealing (see [`tag_params`]); only where the tag goes
+    /// changes per packet.
+    tag_query: [OSSL_PARAM; 2],
 }
+
+// SAFETY: `tag_query` holds a pointer to a static string and a pointer set just before each
+// use by the `&mut self` method that uses it: it is never read through a shared reference,
+// and nothing it points to is shared between threads. The cipher contexts are `Send` and
+// `Sync`.
+unsafe impl Send for AesGcm {}
+// SAFETY: as for `Send`: no `&self` method reads `tag_query`.
+unsafe impl Sync for AesGcm {}
 
 impl std::fmt::Debug for AesGcm {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,10 +82,17 @@ impl AesGcm {
         seal.encrypt_init(Some(cipher), Some(key), None)?;
         let mut open = CipherCtx::new()?;
         open.decrypt_init(Some(cipher), Some(key), None)?;
-        Ok(AesGcm { seal, open })
+        Ok(AesGcm {
+            seal,
+            open,
+            tag_query: tag_params(ptr::null_mut()),
+        })
     }
 
     /// Encrypts `data` in place and writes the tag; `aad` parts are authenticated in order.
+    /// Inlined into the SRTP session: a call here cost as much again as the five calls into
+    /// OpenSSL it makes (arguments, the error checks, the frame).
+    #[inline(always)]
     pub fn seal_in_place(
         &mut self,
         iv: &[u8; AES_GCM_IV_LEN],
@@ -117,15 +135,10 @@ impl AesGcm {
         let mut last = [0u8; 16];
         // SAFETY: GCM writes nothing at finalisation; `last` has room for a block anyway.
         check(unsafe { EVP_EncryptFinal_ex(ctx, last.as_mut_ptr(), &mut written) })?;
-        // SAFETY: GET_TAG writes `AES_GCM_TAG_LEN` bytes into `tag`, which holds them.
-        check(unsafe {
-            EVP_CIPHER_CTX_ctrl(
-                ctx,
-                EVP_CTRL_GCM_GET_TAG,
-                AES_GCM_TAG_LEN as c_int,
-                tag.as_mut_ptr().cast::<c_void>(),
-            )
-        })
+        self.tag_query[0].data = tag.as_mut_ptr().cast::<c_void>();
+        // SAFETY: the provider writes at most the parameter's `data_size` bytes (the tag's
+        // length) into `tag`, where the query now points; the query ends with the end marker.
+        check(unsafe { EVP_CIPHER_CTX_get_params(ctx, self.tag_query.as_mut_ptr()) })
     }
 
     /// Checks `tag` over `aad` and `data` and decrypts `data` in place. On a mismatch the
@@ -190,6 +203,36 @@ impl AesGcm {
         }
         Ok(())
     }
+}
+
+/// The `tag` parameter of OpenSSL 3's AEAD ciphers, over `AES_GCM_TAG_LEN` bytes at
+/// `tag`, with the end marker: asked for directly, which is what `EVP_CTRL_GCM_GET_TAG`
+/// does after translating the control into it (about 130 instructions per packet).
+fn tag_params(tag: *mut u8) -> [OSSL_PARAM; 2] {
+    [
+        OSSL_PARAM {
+            key: c"tag".as_ptr(),
+            data_type: OSSL_PARAM_OCTET_STRING,
+            data: tag.cast::<c_void>(),
+            data_size: AES_GCM_TAG_LEN,
+            return_size: usize::MAX,
+        },
+        OSSL_PARAM {
+            key: ptr::null(),
+            data_type: 0,
+            data: ptr::null_mut(),
+            data_size: 0,
+            return_size: 0,
+        },
+    ]
+}
+
+/// `OSSL_PARAM_OCTET_STRING` (openssl/core.h).
+const OSSL_PARAM_OCTET_STRING: c_uint = 5;
+
+extern "C" {
+    /// OpenSSL 3's query of a cipher context's parameters (`openssl-sys` does not bind it).
+    fn EVP_CIPHER_CTX_get_params(ctx: *mut EVP_CIPHER_CTX, params: *mut OSSL_PARAM) -> c_int;
 }
 
 /// A slice length as OpenSSL's `int` (packets are far below `c_int::MAX`; longer input would

@@ -27,9 +27,11 @@ use crate::packet::codecs::vp8::Vp8PayloadDescriptor;
 use crate::packet::codecs::vp9::Vp9PayloadDescriptor;
 use crate::packet::codecs::{FrameInfo, PayloadCodec};
 use crate::packet::rtcp::{ReceptionReport, SdesChunk, SdesItem, SenderReport};
-use crate::packet::rtp::{rtx_encapsulate, write_copy, CopyHeader, ExtensionIdMap, RtpPacket};
+use crate::packet::rtp::{
+    rtx_encapsulate, write_copy, CopyHeader, CopySource, ExtensionIdMap, RtpPacket,
+};
 use crate::rtc::capture_clock::{signed, CaptureClock};
-use crate::rtc::ids::{PayloadType, Ssrc};
+use crate::rtc::ids::{PayloadType, PayloadTypeSet, Ssrc};
 use crate::rtc::layer_selector::{LayerChoice, LayerSelector, Layers, PacketLayers, Selection};
 use crate::rtc::rate_meter::RtpRateMeter;
 use crate::rtc::score::Score;
@@ -123,6 +125,38 @@ pub struct ProducerRtp<'a> {
     pub vp8: Option<Vp8PayloadDescriptor>,
     /// The capture clock of its producer stream, once a packet or sender report told it.
     pub clock: Option<CaptureClock>,
+    /// What every consumer's copy is made of, found once.
+    source: CopySource<'a>,
+    /// Header fields every consumer reads, read from the packet once.
+    payload_type: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    marker: bool,
+}
+
+impl<'a> ProducerRtp<'a> {
+    /// `packet`, on producer stream `stream`, with what its payload descriptor says and its
+    /// stream's capture clock.
+    pub fn new(
+        packet: &'a RtpPacket<&'a [u8]>,
+        stream: u8,
+        frame: FrameInfo,
+        vp8: Option<Vp8PayloadDescriptor>,
+        clock: Option<CaptureClock>,
+    ) -> Self {
+        ProducerRtp {
+            packet,
+            stream,
+            frame,
+            vp8,
+            clock,
+            source: CopySource::new(packet),
+            payload_type: packet.payload_type(),
+            sequence_number: packet.sequence_number(),
+            timestamp: packet.timestamp(),
+            marker: packet.marker(),
+        }
+    }
 }
 
 /// What the consumer does with a producer packet.
@@ -228,8 +262,10 @@ impl std::ops::DerefMut for Layering {
 pub struct Consumer {
     spec: ConsumerSpec,
     extension_map: ExtensionIdMap,
-    /// The payload types of `spec` as a set (bit n: payload type n), checked per packet.
-    accepted_payload_types: u128,
+    /// The payload types of `spec` as a set, checked per packet.
+    accepted_payload_types: PayloadTypeSet,
+    /// Simulcast VP8: picture ids and TL0PICIDX are renumbered across streams.
+    renumbers_vp8: bool,
     /// Paused by the application.
     pub paused: bool,
     /// Paused because its producer is.
@@ -238,7 +274,8 @@ pub struct Consumer {
     sequences: SequenceMapper,
     /// The producer stream the current run forwards (its packets answer our NACKs).
     run_stream: u8,
-    selector: Option<Layering>,
+    /// Boxed: most consumers have none, and the check for one runs for every copy.
+    selector: Option<Box<Layering>>,
     /// The capture clock of the current run's stream, as of its last packet.
     run_clock: Option<CaptureClock>,
     /// Producer timestamp + this = ours on the timeline; set at each run's start.
@@ -296,19 +333,27 @@ impl Consumer {
         let selector = spec.layers.map(|layers| {
             let (spatial, temporal) = (layers.spatial_layers, layers.temporal_layers);
             if layers.svc {
-                Layering::Svc(SvcSelector::new(spatial, temporal, layers.preferred))
+                Box::new(Layering::Svc(SvcSelector::new(
+                    spatial,
+                    temporal,
+                    layers.preferred,
+                )))
             } else {
-                Layering::Simulcast(LayerSelector::new(spatial, temporal, layers.preferred))
+                Box::new(Layering::Simulcast(LayerSelector::new(
+                    spatial,
+                    temporal,
+                    layers.preferred,
+                )))
             }
         });
-        let accepted_payload_types = spec
-            .payload_types
-            .iter()
-            .fold(0u128, |set, payload_type| set | 1 << payload_type.get());
+        let accepted_payload_types = spec.payload_types.iter().copied().collect();
+        let renumbers_vp8 = matches!(selector.as_deref(), Some(Layering::Simulcast(_)))
+            && spec.codec == Some(PayloadCodec::Vp8);
         Ok(Consumer {
             spec,
             extension_map,
             accepted_payload_types,
+            renumbers_vp8,
             paused,
             producer_paused: false,
             sequences: SequenceMapper::new(0xFFFF, initial_sequences.0),
@@ -381,7 +426,7 @@ impl Consumer {
 
     fn stop_run(&mut self) {
         self.sequences.stop();
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.reset();
         }
     }
@@ -389,7 +434,7 @@ impl Consumer {
     /// A simulcast consumer's preferred layers (clamped to the producer's); switching
     /// follows at the next keyframe or layer sync point.
     pub fn set_preferred_layers(&mut self, preferred: Layers) {
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.set_preferred(preferred);
         }
     }
@@ -397,14 +442,14 @@ impl Consumer {
     /// Limits a simulcast or SVC consumer to what its transport's bandwidth allows
     /// (`None`: no limit).
     pub fn set_bandwidth_limit(&mut self, limit: Option<Layers>) {
-        if let Some(selector) = &mut self.selector {
+        if let Some(selector) = self.selector.as_deref_mut() {
             selector.set_limit(limit);
         }
     }
 
     /// What a simulcast or SVC consumer chooses among, with its preferred layers now.
     pub fn layer_spec(&self) -> Option<LayerSpec> {
-        let selector = self.selector.as_ref()?;
+        let selector = self.selector.as_deref()?;
         let spec = self.spec.layers?;
         Some(LayerSpec {
             preferred: selector.preferred(),
@@ -414,20 +459,20 @@ impl Consumer {
 
     /// A simulcast consumer's (preferred, current) layers.
     pub fn layers(&self) -> Option<(Layers, Option<Layers>)> {
-        let selector = self.selector.as_ref()?;
+        let selector = self.selector.as_deref()?;
         Some((selector.preferred(), selector.current()))
     }
 
     /// The current layers, if they changed since the last call (`Some(None)`: nothing is
     /// being sent).
     pub fn take_layers_change(&mut self) -> Option<Option<Layers>> {
-        let selector = self.selector.as_mut()?;
+        let selector = self.selector.as_deref_mut()?;
         selector.take_change().then(|| selector.current())
     }
 
     /// Timers: a simulcast consumer whose producer sends nothing any more sends nothing.
     pub fn on_tick(&mut self, now: Instant) {
-        if let Some(Layering::Simulcast(selector)) = &mut self.selector {
+        if let Some(Layering::Simulcast(selector)) = self.selector.as_deref_mut() {
             selector.on_tick(now);
         }
     }
@@ -460,53 +505,125 @@ impl Consumer {
         if self.paused || self.producer_paused {
             return Forward::Skip;
         }
-        let view = produced.packet;
-        let stream = produced.stream;
-        if self.accepted_payload_types & 1 << view.payload_type() == 0 {
+        if !self.accepted_payload_types.contains(produced.payload_type) {
             return Forward::Skip;
         }
-        let producer_sequence = view.sequence_number();
+        // The stream's clock moves rarely (a sender report, a restart): most packets have
+        // nothing to follow. Compared in place: the clock is not small.
+        let clock_moved = match (&produced.clock, &self.run_clock) {
+            (Some(clock), Some(run)) => clock != run,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        // Most copies are of the one stream a consumer without layers carries, in a run
+        // under way on an unchanged clock: nothing to decide.
+        let steady = self.selector.is_none()
+            && !clock_moved
+            && produced.stream == self.spec.stream
+            && self.sequences.started();
+        let (marker, vp8) = if steady {
+            (produced.marker, None)
+        } else {
+            let moved_clock = produced.clock.filter(|_| clock_moved);
+            match self.admit(produced, moved_clock, now) {
+                Ok(admitted) => admitted,
+                Err(dropped) => return dropped,
+            }
+        };
+        let producer_sequence = produced.sequence_number;
+        let Some(sequence) = self.sequences.map(producer_sequence) else {
+            return Forward::Skip;
+        };
+        let timestamp = produced.timestamp.wrapping_add(self.timestamp_offset);
+        let transport_sequence =
+            transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
+        let number = transport_sequence.as_deref().copied();
+        let Some(len) = self.write_copy(
+            &produced.source,
+            sequence,
+            timestamp,
+            marker,
+            number,
+            vp8,
+            output,
+        ) else {
+            self.stats.discarded += 1;
+            return Forward::Skip;
+        };
+        if let Some(next) = transport_sequence {
+            *next = next.wrapping_add(1);
+        }
+        self.stats.packets += 1;
+        self.stats.bytes += len as u64;
+        self.sent_rate.record(len, now);
+        // Mostly nothing was resent: the word is then left alone.
+        let resent_bit = usize::from(sequence) % RESENT_WINDOW;
+        if let Some(word) = self
+            .resent
+            .get_mut(resent_bit / 64)
+            .filter(|word| **word != 0)
+        {
+            *word &= !(1 << (resent_bit % 64));
+        }
+        self.on_sent(timestamp);
+        Forward::Send {
+            len,
+            transport_sequence: number,
+        }
+    }
+
+    /// What a packet the consumer is not simply continuing with does: a (re)start, a
+    /// restarted or moved clock, a layer choice. The copy's marker bit and the VP8
+    /// descriptor to renumber, or why nothing is sent.
+    // Kept out of `forward`, whose steady path then needs a smaller frame.
+    #[inline(never)]
+    fn admit(
+        &mut self,
+        produced: &ProducerRtp<'_>,
+        moved_clock: Option<CaptureClock>,
+        now: Instant,
+    ) -> Result<(bool, Option<Vp8PayloadDescriptor>), Forward> {
+        let view = produced.packet;
+        let stream = produced.stream;
+        let producer_sequence = produced.sequence_number;
         let is_keyframe = produced.frame.is_keyframe;
         let clock = produced.clock;
         let restarted =
-            |run: &CaptureClock| clock.is_some_and(|clock| clock.epoch() != run.epoch());
+            |run: &CaptureClock| moved_clock.is_some_and(|clock| clock.epoch() != run.epoch());
         if stream == self.run_stream && self.run_clock.as_ref().is_some_and(restarted) {
             // The client restarted the stream: its numbers and timestamps start elsewhere, so
             // a new run starts (on a keyframe).
             self.stop_run();
         }
         // Simulcast VP8 is forwarded by its layers and renumbered across streams.
-        let vp8 = match (&self.selector, self.spec.codec) {
-            (Some(Layering::Simulcast(_)), Some(PayloadCodec::Vp8)) => produced.vp8,
-            _ => None,
-        };
-        let mut marker = view.marker();
-        let restart = match &mut self.selector {
+        let vp8 = produced.vp8.filter(|_| self.renumbers_vp8);
+        let mut marker = produced.marker;
+        let restart = match self.selector.as_deref_mut() {
             Some(Layering::Svc(_)) => {
                 let Some(packet) = self.svc_packet(view) else {
                     // AV1 before a keyframe's dependency structure reached this consumer
                     // (it came before the consumer did): ask for one.
                     let waiting =
                         self.spec.codec == Some(PayloadCodec::Av1) && self.av1_templates.is_none();
-                    return if waiting {
+                    return Err(if waiting {
                         Forward::NeedKeyFrame(stream)
                     } else {
                         Forward::Skip
-                    };
+                    });
                 };
-                let Some(Layering::Svc(selector)) = &mut self.selector else {
-                    return Forward::Skip;
+                let Some(Layering::Svc(selector)) = self.selector.as_deref_mut() else {
+                    return Err(Forward::Skip);
                 };
-                match selector.select(packet, view.marker()) {
+                match selector.select(packet, produced.marker) {
                     SvcSelection::Forward { marker: wanted } => {
                         marker = wanted;
                         !self.sequences.started()
                     }
-                    SvcSelection::NeedKeyFrame => return Forward::NeedKeyFrame(stream),
+                    SvcSelection::NeedKeyFrame => return Err(Forward::NeedKeyFrame(stream)),
                     SvcSelection::Drop => {
                         // A layer not sent: no gap for the endpoint to see.
                         self.sequences.drop_input(producer_sequence);
-                        return Forward::Skip;
+                        return Err(Forward::Skip);
                     }
                 }
             }
@@ -523,7 +640,7 @@ impl Consumer {
                 };
                 match selector.select(layers, now) {
                     Selection::Forward { restart } => restart || !self.sequences.started(),
-                    Selection::NeedKeyFrame(stream) => return Forward::NeedKeyFrame(stream),
+                    Selection::NeedKeyFrame(stream) => return Err(Forward::NeedKeyFrame(stream)),
                     Selection::Drop => {
                         if stream == self.run_stream {
                             // A temporal layer not sent: no gap for the endpoint to see.
@@ -534,51 +651,25 @@ impl Consumer {
                                 numbering.picture_ids.drop_input(id);
                             }
                         }
-                        return Forward::Skip;
+                        return Err(Forward::Skip);
                     }
                 }
             }
             // One stream, one sequence space: without layer selection, the one stream it
             // carries.
-            None if stream != self.spec.stream => return Forward::Skip,
+            None if stream != self.spec.stream => return Err(Forward::Skip),
             None if self.sequences.started() => false,
             None if self.spec.needs_key_frame && !is_keyframe => {
-                return Forward::NeedKeyFrame(stream)
+                return Err(Forward::NeedKeyFrame(stream))
             }
             None => true,
         };
         if restart {
             self.start_run(view, stream, vp8, clock, now);
-        } else if let Some(clock) = clock.filter(|clock| self.run_clock != Some(*clock)) {
-            // The stream's clock moves rarely (a sender report, a restart): most packets
-            // have nothing to follow.
+        } else if let Some(clock) = moved_clock {
             self.follow_clock(clock, now);
         }
-        let Some(sequence) = self.sequences.map(producer_sequence) else {
-            return Forward::Skip;
-        };
-        let timestamp = view.timestamp().wrapping_add(self.timestamp_offset);
-        let transport_sequence =
-            transport_sequence.filter(|_| self.spec.transport_cc_extension_id.is_some());
-        let number = transport_sequence.as_deref().copied();
-        let Some(len) = self.write_copy(view, sequence, timestamp, marker, number, vp8, output)
-        else {
-            self.stats.discarded += 1;
-            return Forward::Skip;
-        };
-        if let Some(next) = transport_sequence {
-            *next = next.wrapping_add(1);
-        }
-        self.stats.packets += 1;
-        self.stats.bytes += len as u64;
-        self.sent_rate.record(len, now);
-        let resent_bit = usize::from(sequence) % RESENT_WINDOW;
-        self.resent[resent_bit / 64] &= !(1 << (resent_bit % 64));
-        self.on_sent(timestamp);
-        Forward::Send {
-            len,
-            transport_sequence: number,
-        }
+        Ok((marker, vp8))
     }
 
     /// The layers of an SVC packet: VP9's from its payload descriptor; AV1's from the
@@ -661,7 +752,7 @@ impl Consumer {
             self.timestamp_offset = sent_as.wrapping_sub(first_timestamp);
         }
         self.run_clock = Some(clock);
-        if !matches!(self.selector, Some(Layering::Simulcast(_))) {
+        if !matches!(self.selector.as_deref(), Some(Layering::Simulcast(_))) {
             return;
         }
         let Some((picture_id, width)) = vp8.and_then(|vp8| vp8.picture_id) else {
@@ -804,11 +895,13 @@ impl Consumer {
     /// Writes our copy of a router-terms packet in one pass: our SSRC, `sequence`,
     /// `timestamp` and `marker`, the extensions the endpoint accepted, our MID and the
     /// transport-wide sequence number `number`, then for VP8 our picture id and TL0PICIDX.
-    /// Its length.
+    /// Its length. Inlined: it runs for every copy, and its arguments cost as much as its
+    /// own work.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn write_copy(
         &mut self,
-        packet: &RtpPacket<&[u8]>,
+        source: &CopySource<'_>,
         sequence: u16,
         timestamp: u32,
         marker: bool,
@@ -835,9 +928,9 @@ impl Consumer {
             extension_ids: &self.extension_map,
             added: &added[..count],
         };
-        let layout = write_copy(packet, &header, output).ok()?;
+        let layout = write_copy(source, &header, output).ok()?;
         if let Some(descriptor) = vp8 {
-            let payload_end = layout.len - packet.padding_len();
+            let payload_end = layout.len - source.padding_len();
             if let Some(payload) = output.get_mut(layout.payload_offset..payload_end) {
                 self.renumber_vp8(payload, descriptor);
             }
@@ -886,7 +979,7 @@ impl Consumer {
             .filter(|&id| view.header_extension(id).is_some())
             .map(|_| *transport_sequence);
         let len = self.write_copy(
-            &view,
+            &CopySource::new(&view),
             sequence,
             timestamp,
             view.marker(),
@@ -987,16 +1080,11 @@ mod tests {
         output: &mut [u8],
     ) -> Forward {
         let view = RtpPacket::parse(packet).unwrap();
-        let produced = ProducerRtp {
-            packet: &view,
-            stream,
-            frame: FrameInfo {
-                is_keyframe,
-                ..FrameInfo::default()
-            },
-            vp8: None,
-            clock,
+        let frame = FrameInfo {
+            is_keyframe,
+            ..FrameInfo::default()
         };
+        let produced = ProducerRtp::new(&view, stream, frame, None, clock);
         consumer.forward(&produced, now, Some(&mut 0), output)
     }
 

@@ -62,6 +62,36 @@ impl fmt::Display for PayloadType {
     }
 }
 
+/// A set of payload types, tested per packet: bit `n % 64` of word `n / 64` for type `n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PayloadTypeSet([u64; 2]);
+
+impl PayloadTypeSet {
+    /// Adds `payload_type`.
+    pub fn insert(&mut self, payload_type: PayloadType) {
+        let value = payload_type.get();
+        self.0[usize::from(value >> 6)] |= 1 << (value & 63);
+    }
+
+    /// Whether the 7-bit payload type `value` is in the set (a value above 127 never is).
+    #[inline]
+    pub fn contains(&self, value: u8) -> bool {
+        self.0
+            .get(usize::from(value >> 6))
+            .is_some_and(|word| word >> (value & 63) & 1 != 0)
+    }
+}
+
+impl FromIterator<PayloadType> for PayloadTypeSet {
+    fn from_iter<I: IntoIterator<Item = PayloadType>>(types: I) -> Self {
+        let mut set = PayloadTypeSet::default();
+        for payload_type in types {
+            set.insert(payload_type);
+        }
+        set
+    }
+}
+
 /// A payload type above 127.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("payload type {0} does not fit 7 bits")]
@@ -75,5 +105,17 @@ mod tests {
     fn payload_types_are_seven_bits() {
         assert_eq!(PayloadType::new(127).map(PayloadType::get), Some(127));
         assert_eq!(PayloadType::try_from(128), Err(InvalidPayloadType(128)));
+    }
+
+    #[test]
+    fn a_payload_type_set_holds_what_was_put_in_on_both_words() {
+        let set: PayloadTypeSet = [0, 63, 64, 101, 127]
+            .into_iter()
+            .filter_map(PayloadType::new)
+            .collect();
+        for value in 0..=255u8 {
+            let expected = matches!(value, 0 | 63 | 64 | 101 | 127);
+            assert_eq!(set.contains(value), expected, "{value}");
+        }
     }
 }

@@ -76,6 +76,12 @@ impl KeyFrameRequests {
         }
     }
 
+    /// Whether a request is pending or deferred (then [`KeyFrameRequests::next_deadline`]
+    /// has a time).
+    pub fn has_deadline(&self) -> bool {
+        self.pending.is_some() || self.deferred_until.is_some()
+    }
+
     /// When [`KeyFrameRequests::due`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         let retry = self.pending.map(|(sent, _)| sent + KEY_FRAME_WAIT);

@@ -113,6 +113,12 @@ impl NackGenerator {
         given_up > 0
     }
 
+    /// Whether some packet is still missing (then [`NackGenerator::next_deadline`] has a
+    /// time).
+    pub fn has_deadline(&self) -> bool {
+        !self.missing.is_empty()
+    }
+
     /// When [`NackGenerator::due`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.missing

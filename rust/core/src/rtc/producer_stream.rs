@@ -570,6 +570,15 @@ impl ProducerStream {
         nacks.into_iter().chain(key_frames).min()
     }
 
+    /// Whether [`ProducerStream::next_deadline`] has a time, found without computing it
+    /// (asked for every packet).
+    pub fn has_deadline(&self) -> bool {
+        self.nack_generator
+            .as_ref()
+            .is_some_and(NackGenerator::has_deadline)
+            || self.key_frame_requests.has_deadline()
+    }
+
     /// Reception statistics of the client's stream (for receiver reports and the score).
     pub fn receive_stats(&mut self) -> &mut ReceiveStats {
         &mut self.receive_stats

@@ -70,7 +70,9 @@ impl SequenceMapper {
         (relative <= self.mask / 2).then_some(relative)
     }
 
-    /// The output number of `input`, or `None` for inputs from before the run.
+    /// The output number of `input`, or `None` for inputs from before the run. Inlined: it
+    /// runs for every copy a consumer sends.
+    #[inline(always)]
     pub fn map(&mut self, input: u16) -> Option<u16> {
         if !self.started {
             return None;
@@ -98,11 +100,16 @@ impl SequenceMapper {
     /// Keeps the run's base a little behind the newest input, so a run can last for ever:
     /// inputs are related to the base within half the number space, and late packets up to
     /// an eighth of it back still map.
+    #[inline]
     fn slide(&mut self) {
-        let keep = self.mask / 8 + 1;
-        if self.highest <= self.mask / 8 * 3 {
-            return;
+        if self.highest > self.mask / 8 * 3 {
+            self.move_base();
         }
+    }
+
+    /// Moves the run's base to an eighth of the space behind the newest input.
+    fn move_base(&mut self) {
+        let keep = self.mask / 8 + 1;
         let new_base = self.highest - keep;
         let dropped_below = self.drops.partition_point(|drop| *drop < new_base);
         // What the input at the new base maps to (whether or not it was dropped).

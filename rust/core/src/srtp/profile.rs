@@ -96,9 +96,9 @@ impl SrtpProfile {
     /// Authentication tag appended to each SRTP packet.
     pub fn rtp_tag_len(self) -> usize {
         match self {
-            SrtpProfile::AesCm128HmacSha1_32 => 4,
+            SrtpProfile::AeadAes256Gcm | SrtpProfile::AeadAes128Gcm => 16,
             SrtpProfile::AesCm128HmacSha1_80 => 10,
-            _ => 16,
+            SrtpProfile::AesCm128HmacSha1_32 => 4,
         }
     }
 

@@ -23,7 +23,9 @@ pub enum ReplayVerdict {
 pub struct ReplayWindow {
     /// `None` until the first packet is accepted.
     highest: Option<u64>,
-    /// Bit `d` (word `d / 64`, bit `d % 64`) is set when `highest - d` was received.
+    /// A ring: bit `i % REPLAY_WINDOW_LEN` (word `/ 64`, bit `% 64`) is set when index `i`
+    /// of the window was received. Moving the window forward clears only the bits of the
+    /// indices it passes (one per packet in order), never shifts the whole map.
     seen: [u64; WORDS],
 }
 
@@ -42,11 +44,10 @@ impl ReplayWindow {
         if index > highest {
             return Ok(());
         }
-        let distance = highest - index;
-        if distance >= REPLAY_WINDOW_LEN {
+        if highest - index >= REPLAY_WINDOW_LEN {
             return Err(ReplayVerdict::TooOld { highest });
         }
-        if self.is_seen(distance) {
+        if self.is_seen(index) {
             Err(ReplayVerdict::Replayed)
         } else {
             Ok(())
@@ -58,48 +59,56 @@ impl ReplayWindow {
         let Some(highest) = self.highest else {
             self.highest = Some(index);
             self.seen = [0; WORDS];
-            self.mark(0);
+            self.mark(index);
             return;
         };
         if index > highest {
-            self.shift(index - highest);
+            self.forget(highest + 1, index);
             self.highest = Some(index);
-            self.mark(0);
+            self.mark(index);
         } else if highest - index < REPLAY_WINDOW_LEN {
-            self.mark(highest - index);
+            self.mark(index);
         }
     }
 
-    fn is_seen(&self, distance: u64) -> bool {
-        let (word, bit) = ((distance / 64) as usize, distance % 64);
-        self.seen.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    fn position(index: u64) -> (usize, u64) {
+        let bit = index % REPLAY_WINDOW_LEN;
+        ((bit / 64) as usize, 1 << (bit % 64))
     }
 
-    fn mark(&mut self, distance: u64) {
-        let (word, bit) = ((distance / 64) as usize, distance % 64);
+    fn is_seen(&self, index: u64) -> bool {
+        let (word, bit) = Self::position(index);
+        self.seen.get(word).is_some_and(|w| w & bit != 0)
+    }
+
+    fn mark(&mut self, index: u64) {
+        let (word, bit) = Self::position(index);
         if let Some(w) = self.seen.get_mut(word) {
-            *w |= 1 << bit;
+            *w |= bit;
         }
     }
 
-    /// Moves every bit `by` distances further (older), dropping those that leave the window.
-    fn shift(&mut self, by: u64) {
-        if by >= REPLAY_WINDOW_LEN {
+    /// Clears the bits of `first..=last`, indices entering the window, whose places held
+    /// indices a window length older.
+    fn forget(&mut self, first: u64, last: u64) {
+        if last - first >= REPLAY_WINDOW_LEN {
             self.seen = [0; WORDS];
             return;
         }
-        let (words, bits) = ((by / 64) as usize, (by % 64) as u32);
-        for i in (0..WORDS).rev() {
-            let source = i.checked_sub(words);
-            let low = source.map_or(0, |s| self.seen[s]);
-            let carry = source
-                .and_then(|s| s.checked_sub(1))
-                .map_or(0, |s| self.seen[s]);
-            self.seen[i] = if bits == 0 {
-                low
+        let mut index = first;
+        while index <= last {
+            let (word, _) = Self::position(index);
+            // The rest of this word, or up to `last` in it.
+            let in_word = (64 - index % 64).min(last - index + 1);
+            let mask = if in_word == 64 {
+                u64::MAX
             } else {
-                (low << bits) | (carry >> (64 - bits))
+                ((1u64 << in_word) - 1) << (index % 64)
             };
+            if let Some(w) = self.seen.get_mut(word) {
+                *w &= !mask;
+            }
+            index += in_word;
         }
     }
 }

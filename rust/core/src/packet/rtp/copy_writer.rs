@@ -3,7 +3,9 @@
 //! receiver negotiated (under its ids) plus the ones the SFU adds (MID, transport-wide
 //! sequence number), and the payload and padding as they were. The source was validated by
 //! [`RtpPacket::parse`], so nothing is parsed here; the copy is built in the output buffer
-//! instead of being copied and then edited element by element.
+//! instead of being copied and then edited element by element. What the copies take from
+//! their source (its parts and its extension block's form) is found once per source
+//! ([`CopySource`]), not once per copy.
 
 use super::header_extension::next_element;
 use super::packet::{EXTENSION_BLOCK_HEADER_LEN, FIXED_HEADER_LEN};
@@ -39,6 +41,52 @@ pub struct CopyLayout {
     pub payload_offset: usize,
 }
 
+/// The parts of a source packet its copies are made of, found once for all of them.
+#[derive(Debug, Clone, Copy)]
+pub struct CopySource<'a> {
+    /// The fixed header.
+    fixed: &'a [u8; FIXED_HEADER_LEN],
+    /// The CSRC list.
+    csrcs: &'a [u8],
+    /// The extension block's form (`None`: no block), or the profile of a block that is
+    /// not RFC 8285's (its contents cannot be filtered).
+    form: Result<Option<ExtensionForm>, u16>,
+    /// The extension block's elements.
+    extension_data: &'a [u8],
+    /// Payload and padding, copied as they are.
+    tail: &'a [u8],
+    /// Bytes of padding at the end of `tail`.
+    padding_len: usize,
+}
+
+impl<'a> CopySource<'a> {
+    /// The parts of `source` (validated by [`RtpPacket::parse`]).
+    pub fn new<B: AsRef<[u8]>>(source: &'a RtpPacket<B>) -> Self {
+        const EMPTY: &[u8; FIXED_HEADER_LEN] = &[0; FIXED_HEADER_LEN];
+        let bytes = source.as_bytes();
+        let csrc_end = FIXED_HEADER_LEN + 4 * usize::from(source.csrc_count());
+        let form = match source.extension_profile() {
+            None => Ok(None),
+            Some(profile) => ExtensionForm::from_profile(profile)
+                .map(Some)
+                .ok_or(profile),
+        };
+        CopySource {
+            fixed: bytes.first_chunk().unwrap_or(EMPTY),
+            csrcs: bytes.get(FIXED_HEADER_LEN..csrc_end).unwrap_or(&[]),
+            form,
+            extension_data: source.extension_data().unwrap_or(&[]),
+            tail: bytes.get(source.header_len()..).unwrap_or(&[]),
+            padding_len: source.padding_len(),
+        }
+    }
+
+    /// Bytes of padding at the end of the source (and of its copies).
+    pub fn padding_len(&self) -> usize {
+        self.padding_len
+    }
+}
+
 /// Writes the copy of `source` that `header` describes at the start of `out`.
 ///
 /// The extension block keeps the source's form when every element fits it, and is written
@@ -46,53 +94,46 @@ pub struct CopyLayout {
 /// the copy has no block. Fails, writing nothing usable, when `out` is too small, an added
 /// element cannot be written in any form, or the source's block has a non-RFC 8285 profile
 /// (its contents cannot be filtered).
-pub fn write_copy<B: AsRef<[u8]>>(
-    source: &RtpPacket<B>,
+pub fn write_copy(
+    source: &CopySource<'_>,
     header: &CopyHeader<'_>,
     out: &mut [u8],
 ) -> Result<CopyLayout, RtpError> {
-    let bytes = source.as_bytes();
-    let csrc_end = FIXED_HEADER_LEN + 4 * usize::from(source.csrc_count());
-    let tail = bytes.get(source.header_len()..).unwrap_or(&[]);
+    let csrc_end = FIXED_HEADER_LEN + source.csrcs.len();
+    let tail = source.tail;
     let capacity = out.len();
     let too_small = |needed: usize| RtpError::BufferTooSmall { needed, capacity };
-    let source_form = match source.extension_profile() {
-        None => None,
-        Some(profile) => Some(
-            ExtensionForm::from_profile(profile)
-                .ok_or(RtpError::UnsupportedExtensionProfile(profile))?,
-        ),
-    };
-    let (Some(fixed), Some(source_fixed)) = (
-        out.first_chunk_mut::<FIXED_HEADER_LEN>(),
-        bytes.first_chunk::<FIXED_HEADER_LEN>(),
-    ) else {
+    let source_form = source.form.map_err(RtpError::UnsupportedExtensionProfile)?;
+    let Some(fixed) = out.first_chunk_mut::<FIXED_HEADER_LEN>() else {
         return Err(too_small(csrc_end));
     };
+    let source_fixed = source.fixed;
     fixed[0] = source_fixed[0];
     fixed[1] = (source_fixed[1] & !MARKER_BIT) | if header.marker { MARKER_BIT } else { 0 };
     fixed[2..4].copy_from_slice(&header.sequence_number.to_be_bytes());
     fixed[4..8].copy_from_slice(&header.timestamp.to_be_bytes());
     fixed[8..12].copy_from_slice(&header.ssrc.to_be_bytes());
-    if csrc_end > FIXED_HEADER_LEN {
+    if !source.csrcs.is_empty() {
         let Some(csrcs) = out.get_mut(FIXED_HEADER_LEN..csrc_end) else {
             return Err(too_small(csrc_end));
         };
-        csrcs.copy_from_slice(&bytes[FIXED_HEADER_LEN..csrc_end]);
+        csrcs.copy_from_slice(source.csrcs);
+    }
+    // Without a source block or added elements there is nothing to write (plain RTP from
+    // ffmpeg or GStreamer to a receiver that takes no MID): the payload follows.
+    if source_form.is_none() && header.added.is_empty() {
+        out[0] &= !EXTENSION_BIT;
+        return copy_tail(tail, csrc_end, out);
     }
     // Elements go after the block header; the block's length is known once they are written.
     // Most copies fit the one-byte form; the rest are written again in the two-byte form.
     let elements_at = csrc_end + EXTENSION_BLOCK_HEADER_LEN;
-    let data = source.extension_data().unwrap_or(&[]);
+    let data = source.extension_data;
     let preferred = match source_form {
         Some(ExtensionForm::TwoByte) => ExtensionForm::TwoByte,
         _ => ExtensionForm::OneByte,
     };
-    // Without a source block or added elements there is nothing to write (plain RTP from
-    // ffmpeg or GStreamer to a receiver that takes no MID).
-    let (form, content_len) = if source_form.is_none() && header.added.is_empty() {
-        (preferred, 0)
-    } else {
+    let (form, content_len) =
         match write_elements(data, source_form, header, preferred, out, elements_at)? {
             Some(written) => (preferred, written),
             None => {
@@ -107,8 +148,7 @@ pub fn write_copy<B: AsRef<[u8]>>(
                 .ok_or(RtpError::ExtensionBlockTooLong { len: capacity })?;
                 (ExtensionForm::TwoByte, written)
             }
-        }
-    };
+        };
     let payload_offset = if content_len == 0 {
         out[0] &= !EXTENSION_BIT;
         csrc_end
@@ -126,9 +166,18 @@ pub fn write_copy<B: AsRef<[u8]>>(
         out[0] |= EXTENSION_BIT;
         end
     };
+    copy_tail(tail, payload_offset, out)
+}
+
+/// Copies the source's payload and padding to `payload_offset` in `out`.
+fn copy_tail(tail: &[u8], payload_offset: usize, out: &mut [u8]) -> Result<CopyLayout, RtpError> {
     let len = payload_offset + tail.len();
+    let capacity = out.len();
     let Some(payload) = out.get_mut(payload_offset..len) else {
-        return Err(too_small(len));
+        return Err(RtpError::BufferTooSmall {
+            needed: len,
+            capacity,
+        });
     };
     payload.copy_from_slice(tail);
     Ok(CopyLayout {
@@ -234,7 +283,7 @@ mod tests {
         let map = ids(&[(1, 1), (4, 5)]);
         let mut out = [0u8; 256];
         let layout = write_copy(
-            &packet,
+            &CopySource::new(&packet),
             &CopyHeader {
                 ssrc: 0xC0FFEE,
                 sequence_number: 40_000,
@@ -288,14 +337,14 @@ mod tests {
             extension_ids: &ExtensionIdMap::new(),
             added: &[],
         };
-        let layout = write_copy(&packet, &header, &mut out).unwrap();
+        let layout = write_copy(&CopySource::new(&packet), &header, &mut out).unwrap();
         let copy = RtpPacket::parse(&out[..layout.len]).unwrap();
         assert!(!copy.has_extension());
         assert_eq!(copy.payload(), [1, 2, 3, 4, 5]);
 
         let map = ids(&[(2, 2)]);
         let layout = write_copy(
-            &packet,
+            &CopySource::new(&packet),
             &CopyHeader {
                 extension_ids: &map,
                 added: &[(20, b"x")],
@@ -322,7 +371,7 @@ mod tests {
             extension_ids: &ExtensionIdMap::new(),
             added: &[(1, b"mid")],
         };
-        assert!(write_copy(&packet, &header, &mut [0u8; 20]).is_err());
+        assert!(write_copy(&CopySource::new(&packet), &header, &mut [0u8; 20]).is_err());
     }
 
     proptest! {
@@ -353,8 +402,7 @@ mod tests {
             let added_refs: Vec<(u8, &[u8])> =
                 unique_added.iter().map(|(id, value)| (*id, value.as_slice())).collect();
             let mut out = [0u8; 1024];
-            let layout = write_copy(
-                &packet,
+            let layout = write_copy(&CopySource::new(&packet),
                 &CopyHeader {
                     ssrc: 3,
                     sequence_number: 4,

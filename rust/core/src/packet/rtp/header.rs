@@ -88,6 +88,19 @@ impl RtpHeader {
             })?;
 
         let csrc_count = self.csrcs.len() as u8;
+        // One allocation for the whole packet, not one per part that outgrows the last.
+        let extension_len = if self.extensions.is_some() {
+            EXTENSION_BLOCK_HEADER_LEN + padded_content_len
+        } else {
+            0
+        };
+        out.reserve(
+            FIXED_HEADER_LEN
+                + 4 * self.csrcs.len()
+                + extension_len
+                + payload.len()
+                + usize::from(self.padding_len),
+        );
         out.push(
             (RTP_VERSION << 6)
                 | if self.padding_len > 0 { 0x20 } else { 0 }

@@ -21,7 +21,7 @@ mod header_extension;
 mod packet;
 mod rtx;
 
-pub use copy_writer::{write_copy, CopyHeader, CopyLayout};
+pub use copy_writer::{write_copy, CopyHeader, CopyLayout, CopySource};
 pub use error::RtpError;
 pub use extension_edit::{remove_header_extension, upsert_header_extension};
 pub use extension_id_map::ExtensionIdMap;

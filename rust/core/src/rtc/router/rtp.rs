@@ -68,9 +68,7 @@ impl Router {
             StreamPart::Rtx => routes.traffic.rtx_received.record(received_len, now),
         }
         let capture_clock = stream.capture_clock();
-        if stream.next_deadline().is_some()
-            && !self.timed_streams.contains(&(route.producer, stream_index))
-        {
+        if stream.has_deadline() && !self.timed_streams.contains(&(route.producer, stream_index)) {
             self.timed_streams.push((route.producer, stream_index));
         }
         if producer.paused {
@@ -101,13 +99,13 @@ impl Router {
             self.observers.record(route.producer, level, now);
         }
         let view = packet.borrowed();
-        let rtp = ProducerRtp {
-            packet: &view,
-            stream: stream_index,
-            frame: produced.frame,
-            vp8: produced.vp8,
-            clock: capture_clock,
-        };
+        let rtp = ProducerRtp::new(
+            &view,
+            stream_index,
+            produced.frame,
+            produced.vp8,
+            capture_clock,
+        );
         // Streams (bits) whose keyframe some consumer waits for.
         let mut needs_key_frame = 0u32;
         // Copies carry a transport-wide sequence number when the producer packet carried
@@ -192,10 +190,10 @@ impl Router {
         if produced.request_key_frame {
             self.request_key_frame(producer_index, stream_index, now, out);
         }
-        for wanted in 0..32u8 {
-            if needs_key_frame & (1 << wanted) != 0 {
-                self.request_key_frame(producer_index, wanted, now, out);
-            }
+        while needs_key_frame != 0 {
+            let wanted = needs_key_frame.trailing_zeros() as u8;
+            needs_key_frame &= needs_key_frame - 1;
+            self.request_key_frame(producer_index, wanted, now, out);
         }
     }
 
@@ -220,9 +218,7 @@ impl Router {
         let send = producer_stream.request_key_frame(now);
         // Sent now, or held back by the producer's delay: either way a timer follows (the
         // retry of an unanswered request, or the deferred request).
-        if producer_stream.next_deadline().is_some()
-            && !self.timed_streams.contains(&(producer, stream))
-        {
+        if producer_stream.has_deadline() && !self.timed_streams.contains(&(producer, stream)) {
             self.timed_streams.push((producer, stream));
         }
         if send {

@@ -76,7 +76,7 @@ impl Router {
                 continue;
             };
             if producer_stream.next_deadline().is_none_or(|due| due > now) {
-                if producer_stream.next_deadline().is_some() {
+                if producer_stream.has_deadline() {
                     still_timed.push((producer, stream));
                 }
                 continue;
@@ -114,7 +114,7 @@ impl Router {
                 .producers
                 .get(producer)
                 .and_then(|entry| entry.streams.get(usize::from(stream)))
-                .is_some_and(|stream| stream.next_deadline().is_some());
+                .is_some_and(|stream| stream.has_deadline());
             if still {
                 still_timed.push((producer, stream));
             }
