@@ -31,8 +31,8 @@ const DATAGRAMS: usize = 1024;
 /// Submissions tried again after a transient refusal before the ring is given up.
 const SUBMIT_RETRIES: u32 = 8;
 
-/// The ring and the message headers, addresses, iovecs and control messages of one
-/// submission. Each is a vector allocated once that never grows past its capacity, so what
+/// The ring and the addresses (one per message), iovecs, message headers and control
+/// messages (of GSO messages) of one submission. Each is a vector allocated once that never grows past its capacity, so what
 /// a queued message points at does not move until the submission completes.
 pub(super) struct SendRing {
     ring: IoUring,
@@ -98,7 +98,7 @@ pub(super) struct Submission<'r, 'a> {
 impl<'a> Submission<'_, 'a> {
     /// Whether a message of `datagrams` datagrams fits before [`Submission::complete`].
     pub fn has_room(&self, datagrams: usize) -> bool {
-        self.ring.headers.len() < ENTRIES && self.ring.iovecs.len() + datagrams <= DATAGRAMS
+        self.ring.addresses.len() < ENTRIES && self.ring.iovecs.len() + datagrams <= DATAGRAMS
     }
 
     /// Queues one message on socket `fd` to `destination`: one datagram, or several of the
@@ -125,26 +125,35 @@ impl<'a> Submission<'_, 'a> {
             });
         }
         let count = ring.iovecs.len() - first_iovec;
-        assert!(ring.headers.len() < ENTRIES, "checked by has_room");
+        assert!(ring.addresses.len() < ENTRIES, "checked by has_room");
         ring.addresses.push(to_storage(destination));
         let address = ring.addresses.last_mut().expect("just pushed");
-        // SAFETY: msghdr is plain data; zeroed is valid, the fields used are set below.
-        let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
-        header.msg_name = std::ptr::from_mut(&mut address.0).cast();
-        header.msg_namelen = address.1;
-        header.msg_iov = ring.iovecs[first_iovec..].as_mut_ptr();
-        header.msg_iovlen = count;
-        if count > 1 {
+        let send = if count == 1 {
+            // A lone datagram (a fan-out copy): SEND with an address spares the kernel
+            // importing a message header and its iovec array.
+            let iovec = &ring.iovecs[first_iovec];
+            opcode::Send::new(types::Fd(fd), iovec.iov_base.cast(), iovec.iov_len as u32)
+                .flags(libc::MSG_DONTWAIT)
+                .dest_addr(std::ptr::from_ref(&address.0).cast())
+                .dest_addr_len(address.1)
+                .build()
+        } else {
+            // SAFETY: msghdr is plain data; zeroed is valid, the fields used are set below.
+            let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
+            header.msg_name = std::ptr::from_mut(&mut address.0).cast();
+            header.msg_namelen = address.1;
+            header.msg_iov = ring.iovecs[first_iovec..].as_mut_ptr();
+            header.msg_iovlen = count;
             ring.controls.push([0; CONTROL_WORDS]);
             let control = ring.controls.last_mut().expect("just pushed");
             write_segment_size(&mut header, control, segment_size as u16);
+            ring.headers.push(header);
+            let header = ring.headers.last().expect("just pushed");
+            opcode::SendMsg::new(types::Fd(fd), std::ptr::from_ref(header))
+                .flags(libc::MSG_DONTWAIT as u32)
+                .build()
         }
-        ring.headers.push(header);
-        let header = ring.headers.last().expect("just pushed");
-        let send = opcode::SendMsg::new(types::Fd(fd), std::ptr::from_ref(header))
-            .flags(libc::MSG_DONTWAIT as u32)
-            .build()
-            .user_data(tag);
+        .user_data(tag);
         // SAFETY: the header, and the address, iovecs, control message and bytes it points
         // at, stay valid and in place until `complete` (called at the latest on drop) has
         // reaped every completion; the queue, empty when the submission started, has room
@@ -156,7 +165,7 @@ impl<'a> Submission<'_, 'a> {
     /// result)`: bytes sent, or a negated errno). An error is the ring's own failure: the
     /// messages without a result were not sent, and the ring is not to be used again.
     pub fn complete(&mut self, mut on_result: impl FnMut(u64, i32)) -> io::Result<()> {
-        let queued = self.ring.headers.len();
+        let queued = self.ring.addresses.len();
         let (mut completed, mut retries) = (0, 0);
         let outcome = loop {
             if completed == queued {
@@ -189,7 +198,7 @@ impl<'a> Submission<'_, 'a> {
 impl Drop for Submission<'_, '_> {
     fn drop(&mut self) {
         // Nothing may stay queued past the bytes' lifetime.
-        if !self.ring.headers.is_empty() {
+        if !self.ring.addresses.is_empty() {
             let _ = self.complete(|_, _| {});
         }
     }
