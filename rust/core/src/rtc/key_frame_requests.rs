@@ -112,6 +112,7 @@ mod tests {
             requests.next_deadline(),
             Some(start + 20 * MS + KEY_FRAME_WAIT)
         );
+        assert!(requests.has_deadline());
     }
 
     #[test]
@@ -124,6 +125,7 @@ mod tests {
         assert!(!requests.request(start + KEY_FRAME_WAIT + MS));
         assert!(!requests.due(start + 2 * KEY_FRAME_WAIT));
         assert_eq!(requests.next_deadline(), None);
+        assert!(!requests.has_deadline());
         // Dropped: the next need sends a new request.
         assert!(requests.request(start + 2 * KEY_FRAME_WAIT + MS));
     }
@@ -138,6 +140,7 @@ mod tests {
         assert!(!requests.request(start + 500 * MS));
         assert!(!requests.request(start + 600 * MS));
         assert_eq!(requests.next_deadline(), Some(start + delay));
+        assert!(requests.has_deadline(), "deferred");
         assert!(!requests.due(start + 2999 * MS));
         assert!(requests.due(start + delay));
         assert!(!requests.due(start + delay + MS));

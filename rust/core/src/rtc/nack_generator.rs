@@ -152,6 +152,7 @@ mod tests {
             generator.next_deadline(),
             Some(start + DEFAULT_RTT + DEFAULT_RTT)
         );
+        assert!(generator.has_deadline());
     }
 
     #[test]
@@ -172,6 +173,7 @@ mod tests {
         assert!(gave_up);
         assert_eq!(generator.abandoned, 1);
         assert_eq!(generator.next_deadline(), None);
+        assert!(!generator.has_deadline());
     }
 
     #[test]

@@ -374,6 +374,31 @@ mod tests {
         assert!(write_copy(&CopySource::new(&packet), &header, &mut [0u8; 20]).is_err());
     }
 
+    #[test]
+    fn a_block_of_another_profile_cannot_be_copied_and_says_which() {
+        // Fixed header, a block with profile 0x1234 and one word, then a payload byte.
+        let mut bytes = vec![0x90, 101, 0, 7, 0, 0, 3, 0xE8, 0, 0, 0x5E, 0xED];
+        bytes.extend_from_slice(&[0x12, 0x34, 0, 1, 9, 9, 9, 9, 0xAB]);
+        let packet = RtpPacket::parse(&bytes[..]).unwrap();
+        let source = CopySource::new(&packet);
+        assert_eq!(
+            (source.padding_len(), packet.payload()),
+            (0, [0xAB].as_slice())
+        );
+        let header = CopyHeader {
+            ssrc: 1,
+            sequence_number: 1,
+            timestamp: 1,
+            marker: false,
+            extension_ids: &ExtensionIdMap::new(),
+            added: &[],
+        };
+        assert_eq!(
+            write_copy(&source, &header, &mut [0u8; 64]),
+            Err(RtpError::UnsupportedExtensionProfile(0x1234))
+        );
+    }
+
     proptest! {
         /// Whatever the source's elements, maps and additions, the copy parses, carries the
         /// mapped elements (minus the replaced ones) then the added ones, and the payload and
