@@ -148,8 +148,9 @@ pub struct Router {
     observers: RtpObservers,
     /// Producer streams with a NACK or keyframe request timer running.
     timed_streams: Vec<(ProducerIndex, u8)>,
-    /// When sender and receiver reports, scores and the bandwidth allocation are next due.
-    next_periodic: Instant,
+    /// Which slots of the per-second work (sender and receiver reports, scores, the
+    /// bandwidth allocation) have run.
+    periodic: timers::PeriodicWheel,
     /// When transport-cc feedback is next due (while arrivals wait to be reported).
     next_transport_cc: Option<Instant>,
     wall_clock: WallClock,
@@ -176,7 +177,7 @@ impl Router {
             consumer_ids: HashMap::new(),
             observers: RtpObservers::default(),
             timed_streams: Vec::new(),
-            next_periodic: now + timers::PERIODIC_INTERVAL,
+            periodic: timers::PeriodicWheel::new(now, since_unix_epoch),
             next_transport_cc: None,
             wall_clock: WallClock {
                 at: now,

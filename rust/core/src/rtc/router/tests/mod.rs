@@ -514,9 +514,17 @@ fn audio_levels_reach_observers_and_reports_name_producers() {
     }
     bench.run_for(Duration::ZERO);
     let due = start + Duration::from_millis(500);
-    assert_eq!(bench.router.poll_timeout(), due);
+    let observer_events = |bench: &mut Bench| -> Vec<RouterEvent> {
+        bench
+            .router
+            .take_events()
+            .filter(|event| matches!(event, RouterEvent::RtpObserver { .. }))
+            .collect()
+    };
+    bench.run_until(due - Duration::from_millis(1));
+    assert_eq!(observer_events(&mut bench), [], "not before the interval");
     bench.run_until(due);
-    let events: Vec<RouterEvent> = bench.router.take_events().collect();
+    let events = observer_events(&mut bench);
     assert_eq!(
         events,
         [RouterEvent::RtpObserver {
@@ -531,11 +539,7 @@ fn audio_levels_reach_observers_and_reports_name_producers() {
             .unwrap();
     }
     bench.run_until(due + Duration::from_millis(500));
-    let events: Vec<RouterEvent> = bench
-        .router
-        .take_events()
-        .filter(|event| matches!(event, RouterEvent::RtpObserver { .. }))
-        .collect();
+    let events = observer_events(&mut bench);
     assert_eq!(
         events,
         [RouterEvent::RtpObserver {
@@ -1278,4 +1282,65 @@ fn malformed_rtcp_is_reported_and_what_parsed_is_still_used() {
         panic!("stats")
     };
     assert_eq!(stats.key_frame_requests, 1, "the PLI before it was used");
+}
+
+/// Sender reports of the consumers of one transport in each 10 ms of two seconds (the
+/// opening reports left out), and the SSRCs reported in the second one.
+fn sender_reports_per_10_ms(bench: &mut Bench, key: usize) -> (Vec<usize>, Vec<u32>) {
+    let start = bench.now;
+    let mut per_window = Vec::new();
+    let mut second_second = Vec::new();
+    for window in 1..=200u32 {
+        bench.run_until(start + Duration::from_millis(10) * window);
+        let compounds = std::mem::take(&mut bench.endpoints[key].rtcp);
+        let ssrcs: Vec<u32> = compounds
+            .iter()
+            .filter_map(|compound| match compound.first() {
+                Some(RtcpPacket::SenderReport(report)) => Some(report.ssrc),
+                _ => None,
+            })
+            .collect();
+        per_window.push(ssrcs.len());
+        if window > 100 {
+            second_second.extend(ssrcs);
+        }
+    }
+    (per_window, second_second)
+}
+
+#[test]
+fn the_reports_of_600_consumers_are_spread_over_the_second() {
+    let mut bench = Bench::new(2, 11);
+    let now = bench.now;
+    let spec = video_spec(Some(CLIENT_SSRC));
+    let sender = bench.transport(SENDER);
+    bench
+        .router
+        .add_producer(sender, "p".into(), &spec, false, now)
+        .unwrap();
+    let receiver = bench.transport(1);
+    for index in 0..600u32 {
+        let spec = consumer_spec(0x1000 + index);
+        bench
+            .router
+            .add_consumer(receiver, format!("c{index}"), "p", spec, false)
+            .unwrap();
+    }
+    bench.send_rtp(SENDER, vp8(1, true));
+    bench.run_for(Duration::ZERO);
+    bench.endpoints[1].rtcp.clear();
+    let (per_window, mut reported) = sender_reports_per_10_ms(&mut bench, 1);
+    // All in one instant, the 600 made one round of the worker last milliseconds.
+    assert!(
+        per_window.iter().all(|&count| count <= 6),
+        "at most 6 of 600 in any 10 ms: {per_window:?}"
+    );
+    assert_eq!(per_window.iter().sum::<usize>(), 1200, "one a second each");
+    reported.sort_unstable();
+    reported.dedup();
+    assert_eq!(
+        reported.len(),
+        600,
+        "every consumer reported in the second second"
+    );
 }
