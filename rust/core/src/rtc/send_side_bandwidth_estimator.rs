@@ -34,6 +34,8 @@ struct SentPacket {
     sequence: u16,
     sent: Option<Instant>,
     size: usize,
+    /// Feedback reported it (received or lost) once already.
+    reported: bool,
 }
 
 /// One transport's estimate of the bitrate its endpoint can receive.
@@ -57,6 +59,12 @@ pub struct SendSideBandwidthEstimator {
     loss_judged: bool,
     /// What was sent over the last second.
     sending: RateMeter,
+    /// What feedback has reported on, by when it was sent: the second of sending up to the
+    /// newest packet reported, to hold against the second of arrivals up to that packet.
+    reported_sending: RateMeter,
+    /// When the newest packet feedback reported was sent, and when feedback last came.
+    newest_reported_sent: Option<Instant>,
+    last_feedback: Option<Instant>,
 }
 
 impl SendSideBandwidthEstimator {
@@ -75,6 +83,9 @@ impl SendSideBandwidthEstimator {
             recent_loss: 0.0,
             loss_judged: false,
             sending: RateMeter::default(),
+            reported_sending: RateMeter::default(),
+            newest_reported_sent: None,
+            last_feedback: None,
         }
     }
 
@@ -84,6 +95,7 @@ impl SendSideBandwidthEstimator {
             sequence,
             sent: Some(now),
             size,
+            reported: false,
         };
         self.sending.record(size, now);
     }
@@ -92,7 +104,9 @@ impl SendSideBandwidthEstimator {
     /// when, and those it did not.
     pub fn on_transport_cc(&mut self, feedback: &TransportCc, now: Instant) {
         let mut arrival_us = i64::from(feedback.reference_time) * REFERENCE_TIME_TICK_US;
+        self.last_feedback = Some(now);
         for packet in &feedback.packets {
+            self.count_reported(packet.sequence);
             let Some(delta) = packet.receive_delta else {
                 let record = self.sent[usize::from(packet.sequence) % HISTORY];
                 if record.sent.is_some() && record.sequence == packet.sequence {
@@ -122,6 +136,26 @@ impl SendSideBandwidthEstimator {
                 .on_packet(send_time & ABS_SEND_TIME_MASK, record.size, arrival);
         }
         self.judge_losses(now);
+    }
+
+    /// Counts a packet's bytes into what feedback has reported on, by its send time, once.
+    fn count_reported(&mut self, sequence: u16) {
+        let record = &mut self.sent[usize::from(sequence) % HISTORY];
+        let Some(sent) = record.sent.filter(|_| record.sequence == sequence) else {
+            return;
+        };
+        if record.reported {
+            return;
+        }
+        record.reported = true;
+        let size = record.size;
+        // At the newest send time reported: the meter's window only moves forward (feedback
+        // reports packets in order, so this is the packet's own but for a reordered one).
+        let newest = self
+            .newest_reported_sent
+            .map_or(sent, |newest| newest.max(sent));
+        self.newest_reported_sent = Some(newest);
+        self.reported_sending.record(size, newest);
     }
 
     fn judge_losses(&mut self, now: Instant) {
@@ -155,13 +189,28 @@ impl SendSideBandwidthEstimator {
         self.remb = Some(bitrate);
     }
 
-    /// Whether what was sent in the last second (up to `now`) arrives (most of it, little
-    /// lost): the path keeps up. Always, for an endpoint that gives its own estimate (REMB).
+    /// Whether what was sent arrives (most of it, little lost): the path keeps up. Always,
+    /// for an endpoint that gives its own estimate (REMB).
+    ///
+    /// The second of arrivals up to the newest packet feedback reported is held against the
+    /// second of sending up to that same packet, not up to `now`: feedback comes some
+    /// 100 ms after the packets it reports, so what was sent since (a keyframe that starts
+    /// a higher layer, say) has not had the time to arrive and is no sign of a path that
+    /// cannot take it. Feedback that stopped while media goes out is.
     pub fn path_keeps_up(&mut self, now: Instant) -> bool {
         if !self.transport_cc {
             return true;
         }
-        let sent = self.sending.bits_per_second(now) as f64;
+        let silent = self
+            .last_feedback
+            .is_none_or(|at| now.saturating_duration_since(at) > LOSS_WINDOW);
+        if silent && self.sending.bits_per_second(now) > 0 {
+            return false;
+        }
+        let Some(newest) = self.newest_reported_sent else {
+            return true;
+        };
+        let sent = self.reported_sending.bits_per_second(newest) as f64;
         self.delay.incoming_bitrate() >= KEEPING_UP * sent && self.recent_loss <= LOW_LOSS
     }
 
@@ -277,6 +326,26 @@ mod tests {
             !estimator.path_keeps_up(start + Duration::from_secs(8)),
             "it sends three times what arrives"
         );
+    }
+
+    #[test]
+    fn a_burst_not_yet_reported_on_is_no_sign_of_a_slow_path() {
+        let start = Instant::now();
+        let mut estimator = SendSideBandwidthEstimator::new(start);
+        run(&mut estimator, start, 4, 800_000.0, 10_000_000.0);
+        // A keyframe of a higher layer leaves at once (77 kB); its feedback is not back yet.
+        let burst = start + Duration::from_millis(4_001);
+        for index in 0..64u16 {
+            estimator.on_sent(40_000 + index, 1200, burst);
+        }
+        assert!(
+            estimator.path_keeps_up(burst + Duration::from_millis(50)),
+            "what feedback reported arrived as fast as it was sent"
+        );
+        // No feedback for more than a second while media goes out: the path does not keep up.
+        let later = start + Duration::from_millis(5_200);
+        estimator.on_sent(40_100, 1200, later);
+        assert!(!estimator.path_keeps_up(later));
     }
 
     #[test]
