@@ -111,6 +111,31 @@ impl<I: ArenaIndex, T> Arena<I, T> {
             .filter_map(|(slot, value)| Some((I::from_slot(slot), value.as_ref()?)))
     }
 
+    /// The values in slots `first`, `first + step`, `first + 2 step`... with their indices,
+    /// without visiting the slots between (a router serves 1/step of its objects at a time).
+    pub fn iter_every(&self, first: usize, step: usize) -> impl Iterator<Item = (I, &T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .skip(first)
+            .step_by(step)
+            .filter_map(|(slot, value)| Some((I::from_slot(slot), value.as_ref()?)))
+    }
+
+    /// [`Arena::iter_every`], writable.
+    pub fn iter_mut_every(
+        &mut self,
+        first: usize,
+        step: usize,
+    ) -> impl Iterator<Item = (I, &mut T)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .skip(first)
+            .step_by(step)
+            .filter_map(|(slot, value)| Some((I::from_slot(slot), value.as_mut()?)))
+    }
+
     /// Every value with its index, writable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (I, &mut T)> {
         self.slots
@@ -123,6 +148,23 @@ impl<I: ArenaIndex, T> Arena<I, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_step_th_slot_from_the_first_skips_free_slots() {
+        let mut arena: Arena<ConsumerIndex, usize> = Arena::default();
+        for value in 0..25 {
+            arena.insert(value);
+        }
+        arena.remove(ConsumerIndex::from_slot(13));
+        let values: Vec<usize> = arena.iter_every(3, 10).map(|(_, &value)| value).collect();
+        assert_eq!(values, [3, 23]);
+        let slots: Vec<usize> = arena
+            .iter_mut_every(3, 5)
+            .map(|(index, _)| index.slot())
+            .collect();
+        assert_eq!(slots, [3, 8, 18, 23]);
+        assert_eq!(arena.iter_every(30, 10).count(), 0);
+    }
 
     #[test]
     fn freed_slots_are_reused_and_stale_indices_find_nothing_until_then() {

@@ -13,7 +13,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::arena::ArenaIndex;
 use super::events::RouterEvent;
 use super::observers::RtpObserverReport;
 use super::transport_routes::within_bounds;
@@ -77,10 +76,10 @@ impl PeriodicWheel {
     }
 }
 
-/// The slot of the per-second work an object with arena index `index` is in.
-fn periodic_slot(index: impl ArenaIndex) -> u32 {
-    (index.slot() % PERIODIC_SLOTS as usize) as u32
-}
+/// The objects of slot `slot` of the per-second work are those whose arena slot is `slot`
+/// modulo [`PERIODIC_SLOTS`]: a tick visits them alone, not every object to pick them out
+/// (1,560 consumers of a 40-person room, 100 times a second, cost more than their reports).
+const SLOT_STEP: usize = PERIODIC_SLOTS as usize;
 
 /// Our SSRC in feedback that is about no stream of ours (transport-cc, REMB): any one the
 /// endpoint does not use; 1, as mediasoup.
@@ -299,8 +298,7 @@ impl Router {
         // Endpoints not told our own estimate still hear the application's ceiling.
         let ceilings: Vec<_> = self
             .transports
-            .iter()
-            .filter(|&(index, _)| periodic_slot(index) == slot)
+            .iter_every(slot as usize, SLOT_STEP)
             .filter(|(_, routes)| routes.receive_feedback.remb.is_none())
             .filter_map(|(index, routes)| Some((index, routes.max_incoming.as_ref()?.bitrate)))
             .collect();
@@ -313,8 +311,7 @@ impl Router {
 
     fn send_receiver_reports(&mut self, slot: u32, now: Instant, out: &mut dyn RouterOutput) {
         let mut reports = Vec::new();
-        let producers = self.producers.iter_mut();
-        for (_, producer) in producers.filter(|&(index, _)| periodic_slot(index) == slot) {
+        for (_, producer) in self.producers.iter_mut_every(slot as usize, SLOT_STEP) {
             let streams = producer
                 .streams
                 .iter_mut()
@@ -353,8 +350,7 @@ impl Router {
     fn send_sender_reports(&mut self, slot: u32, now: Instant, out: &mut dyn RouterOutput) {
         let ntp = self.wall_clock.ntp(now);
         let mut reports = Vec::new();
-        let consumers = self.consumers.iter_mut();
-        for (_, entry) in consumers.filter(|&(index, _)| periodic_slot(index) == slot) {
+        for (_, entry) in self.consumers.iter_mut_every(slot as usize, SLOT_STEP) {
             if let Some((report, chunk)) = entry.consumer.sender_report(now, ntp) {
                 let packets = [
                     RtcpPacket::SenderReport(report),
@@ -405,8 +401,7 @@ impl Router {
             consumers,
             ..
         } = self;
-        let transports = transports.iter_mut();
-        for (_, routes) in transports.filter(|&(index, _)| periodic_slot(index) == slot) {
+        for (_, routes) in transports.iter_mut_every(slot as usize, SLOT_STEP) {
             // Bounds apply before anything is measured, too.
             if routes.send_bandwidth.is_none() && routes.outgoing_bounds.is_none() {
                 continue;
