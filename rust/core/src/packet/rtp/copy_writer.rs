@@ -264,6 +264,21 @@ mod tests {
         out
     }
 
+    /// A copy header with ones for SSRC, sequence number and timestamp, no marker.
+    fn minimal_header<'a>(
+        extension_ids: &'a ExtensionIdMap,
+        added: &'a [(u8, &'a [u8])],
+    ) -> CopyHeader<'a> {
+        CopyHeader {
+            ssrc: 1,
+            sequence_number: 1,
+            timestamp: 1,
+            marker: false,
+            extension_ids,
+            added,
+        }
+    }
+
     fn ids(pairs: &[(u8, u8)]) -> ExtensionIdMap {
         let mut map = ExtensionIdMap::new();
         for &(from, to) in pairs {
@@ -329,14 +344,8 @@ mod tests {
         let bytes = source(ExtensionForm::OneByte, vec![(2, vec![1])], 0);
         let packet = RtpPacket::parse(&bytes[..]).unwrap();
         let mut out = [0u8; 128];
-        let header = CopyHeader {
-            ssrc: 1,
-            sequence_number: 1,
-            timestamp: 1,
-            marker: false,
-            extension_ids: &ExtensionIdMap::new(),
-            added: &[],
-        };
+        let no_ids = ExtensionIdMap::new();
+        let header = minimal_header(&no_ids, &[]);
         let layout = write_copy(&CopySource::new(&packet), &header, &mut out).unwrap();
         let copy = RtpPacket::parse(&out[..layout.len]).unwrap();
         assert!(!copy.has_extension());
@@ -363,14 +372,8 @@ mod tests {
     fn too_small_an_output_fails() {
         let bytes = source(ExtensionForm::OneByte, vec![], 0);
         let packet = RtpPacket::parse(&bytes[..]).unwrap();
-        let header = CopyHeader {
-            ssrc: 1,
-            sequence_number: 1,
-            timestamp: 1,
-            marker: false,
-            extension_ids: &ExtensionIdMap::new(),
-            added: &[(1, b"mid")],
-        };
+        let no_ids = ExtensionIdMap::new();
+        let header = minimal_header(&no_ids, &[(1, b"mid")]);
         assert!(write_copy(&CopySource::new(&packet), &header, &mut [0u8; 20]).is_err());
     }
 
@@ -385,14 +388,8 @@ mod tests {
             (source.padding_len(), packet.payload()),
             (0, [0xAB].as_slice())
         );
-        let header = CopyHeader {
-            ssrc: 1,
-            sequence_number: 1,
-            timestamp: 1,
-            marker: false,
-            extension_ids: &ExtensionIdMap::new(),
-            added: &[],
-        };
+        let no_ids = ExtensionIdMap::new();
+        let header = minimal_header(&no_ids, &[]);
         assert_eq!(
             write_copy(&source, &header, &mut [0u8; 64]),
             Err(RtpError::UnsupportedExtensionProfile(0x1234))
