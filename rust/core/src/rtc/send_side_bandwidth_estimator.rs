@@ -57,8 +57,9 @@ pub struct SendSideBandwidthEstimator {
     recent_loss: f64,
     /// Whether a loss window was judged yet.
     loss_judged: bool,
-    /// What was sent over the last second.
-    sending: RateMeter,
+    /// When a packet was last sent (feedback silent while media goes out: a path not
+    /// keeping up).
+    last_sent: Option<Instant>,
     /// What feedback has reported on, by when it was sent: the second of sending up to the
     /// newest packet reported, to hold against the second of arrivals up to that packet.
     reported_sending: RateMeter,
@@ -82,7 +83,7 @@ impl SendSideBandwidthEstimator {
             loss_window_start: None,
             recent_loss: 0.0,
             loss_judged: false,
-            sending: RateMeter::default(),
+            last_sent: None,
             reported_sending: RateMeter::default(),
             newest_reported_sent: None,
             last_feedback: None,
@@ -97,7 +98,7 @@ impl SendSideBandwidthEstimator {
             size,
             reported: false,
         };
-        self.sending.record(size, now);
+        self.last_sent = Some(now);
     }
 
     /// The endpoint's transport-cc feedback (received `now`): each packet it received, with
@@ -204,7 +205,10 @@ impl SendSideBandwidthEstimator {
         let silent = self
             .last_feedback
             .is_none_or(|at| now.saturating_duration_since(at) > LOSS_WINDOW);
-        if silent && self.sending.bits_per_second(now) > 0 {
+        let sending = self
+            .last_sent
+            .is_some_and(|at| now.saturating_duration_since(at) <= LOSS_WINDOW);
+        if silent && sending {
             return false;
         }
         let Some(newest) = self.newest_reported_sent else {

@@ -117,9 +117,10 @@ impl EgressQueue {
                 .map(|(index, entry)| (entry.fd, destination_key(&entry.destination), index)),
         );
         self.order.sort_unstable();
-        let sent = match self.ring.is_some() {
-            true => self.flush_through_ring(),
-            false => self.flush_with_system_calls(),
+        let sent = if self.ring.is_some() {
+            self.flush_through_ring()
+        } else {
+            self.flush_with_system_calls()
         };
         self.entries.clear();
         self.bytes.clear();
@@ -130,7 +131,7 @@ impl EgressQueue {
         let mut sent = 0;
         let mut run_start = 0;
         while run_start < self.order.len() {
-            let run_len = self.socket_run_len(run_start);
+            let run_len = socket_run_len(&self.order, run_start);
             let run = &self.order[run_start..run_start + run_len];
             let (entries, bytes) = (&self.entries, &self.bytes);
             let (run_sent, run_dropped) = send_datagrams(
@@ -229,13 +230,9 @@ impl EgressQueue {
         self.dropped += dropped;
         sent
     }
-
-    /// How many entries of `order` from `start` are for the same socket.
-    fn socket_run_len(&self, start: usize) -> usize {
-        socket_run_len(&self.order, start)
-    }
 }
 
+/// How many entries of `order` from `start` are for the same socket.
 fn socket_run_len(order: &[(RawFd, u64, usize)], start: usize) -> usize {
     let fd = order[start].0;
     order[start..]

@@ -119,8 +119,8 @@ impl Router {
         self.send_due_rembs(now, out);
         self.report_observers(now);
         if now >= self.periodic.next_due() {
-            let slots: Vec<u32> = self.periodic.take_due(now).collect();
-            for slot in slots {
+            // The slots iterator holds no borrow of the wheel (numbers only).
+            for slot in self.periodic.take_due(now) {
                 self.run_periodic(slot, now, out);
             }
         }
