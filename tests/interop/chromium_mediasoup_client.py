@@ -464,12 +464,22 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                         dropped[0] = video.get("framesDropped", 0)
                         await asyncio.sleep(0.1)
 
-                # Why the consumer is where it is (consumer.explain()), for a wait that ends.
+                # Why the consumer is where it is (consumer.explain()), for a wait that ends,
+                # and each change of its estimate (kbps) and layers on the way: how it got
+                # there.
                 explained: dict[str, Any] = {}
+                trace: list[tuple[float, int, Any]] = []
+                consuming_since = asyncio.get_running_loop().time()
 
                 async def width_is(width: int) -> bool:
                     inbound = await receiver.evaluate("window.inbound()")
                     explained.update(await consumer.explain())
+                    estimate = int(explained.get("availableOutgoingBitrate") or 0) // 1000
+                    layers = explained.get("currentLayers") or {}
+                    state = (estimate, (layers.get("spatialLayer"), layers.get("temporalLayer")))
+                    if not trace or trace[-1][1:] != state:
+                        at = asyncio.get_running_loop().time() - consuming_since
+                        trace.append((round(at, 1), *state))
                     return bool(inbound.get("video", {}).get("frameWidth") == width)
 
                 sampler = asyncio.ensure_future(sample_frames())
@@ -477,8 +487,10 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                 try:
                     # Chromium sends the top layer once its bandwidth estimate allows.
                     await wait_until(
-                        lambda: width_is(LAYER_WIDTHS[2]), lambda: f"the top layer: {explained}"
+                        lambda: width_is(LAYER_WIDTHS[2]),
+                        lambda: f"the top layer: {explained}; (s, kbps, layers): {trace}",
                     )
+                    top_layer_seconds = asyncio.get_running_loop().time() - consuming_since
                     for spatial in (0, 1, 2, 0):
                         started = asyncio.get_running_loop().time()
                         # When the switch was asked, on the samples' clock (for a freeze).
@@ -534,6 +546,8 @@ async def layers_scenario(layering: str) -> dict[str, Any]:
                     "producerStats": await producer.get_stats(),
                     "consumerType": consumer.type,
                     "consumerStats": (await consumer.get_stats())[0],
+                    "topLayerSeconds": top_layer_seconds,
+                    "topLayerTrace": trace,
                     "steps": steps,
                     "longestFreeze": freeze,
                     "freezeBegan": freeze_began,

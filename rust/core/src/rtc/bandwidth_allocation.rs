@@ -6,9 +6,10 @@
 //!
 //! An estimate only learns that the path takes more when more is sent (it stays near what
 //! arrives), so when consumers want more than it allows and the path keeps up with what is
-//! sent, [`UpgradeTrials`] now and then allocates one step more for a few seconds: if the
-//! path keeps up with that too, the estimate rises to what it delivered; if not, back down,
-//! and the next trial waits twice as long.
+//! sent, [`UpgradeTrials`] now and then allocates what twice the estimate allows (at least one
+//! step more) for a few seconds, as libwebrtc probes at twice its estimate: if the path keeps
+//! up with that too, the estimate rises to what it delivered; if not, back down, and the next
+//! trial waits twice as long.
 
 use std::time::{Duration, Instant};
 
@@ -209,8 +210,17 @@ impl UpgradeTrials {
                 });
         self.last.clone_from(&layers);
         if taken_away && !trial_ran {
-            // The path took less than it did: it is no time to try for more.
-            self.back_off(now);
+            if keeps_up && self.interval == TRIAL_INTERVAL {
+                // The estimate fell while what is sent arrives with nothing lost: the delay
+                // detector's verdict alone, which a receiver short of CPU gives as readily as
+                // a queue, and which repeats as the layers it takes away lower what arrives.
+                // One trial at once says which (libwebrtc probes after a large drop); if the
+                // path refuses it, the back-off starts.
+                self.next = now;
+            } else {
+                // The path took less than it did: it is no time to try for more.
+                self.back_off(now);
+            }
         }
         // A consumer that now prefers more than it did is the application asking for it
         // (mediasoup probes at once then): one trial now, whatever the last refusal said;
@@ -227,7 +237,7 @@ impl UpgradeTrials {
             self.next = self.next.min(now);
         }
         if self.trial.is_none() && now >= self.next {
-            if let Some((more, need)) = one_step_more(&layers, used, demands) {
+            if let Some((more, need)) = trial_layers(budget, fixed, &layers, used, demands) {
                 self.trial = Some(Trial { need, started: now });
                 self.last.clone_from(&more);
                 return (more, proved);
@@ -244,6 +254,23 @@ impl UpgradeTrials {
             .min(MAX_TRIAL_INTERVAL);
         self.next = now + self.interval;
     }
+}
+
+/// What a trial above `budget` allocates, and the bitrate that uses: what twice the budget
+/// allows, so that a path with room is found in a trial or two rather than a layer at a time;
+/// at least one step more than `allocated` (which uses `used`).
+fn trial_layers(
+    budget: u64,
+    fixed: u64,
+    allocated: &[Layers],
+    used: u64,
+    demands: &[LayeredDemand],
+) -> Option<(Vec<Layers>, u64)> {
+    let (doubled, doubled_use) = allocate(budget.saturating_mul(2), fixed, demands);
+    if doubled != allocated {
+        return Some((doubled, doubled_use));
+    }
+    one_step_more(allocated, used, demands)
 }
 
 fn lowest(demand: &LayeredDemand) -> Layers {
@@ -323,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn trials_step_up_now_and_then_and_back_off_when_refused() {
+    fn trials_try_twice_the_estimate_now_and_then_and_back_off_when_refused() {
         let start = Instant::now();
         let at = |seconds: u64| start + Duration::from_secs(seconds);
         let mut trials = UpgradeTrials::new(start);
@@ -340,29 +367,88 @@ mod tests {
             trials.allocate(estimate, keeps_up, 0, &demands, at(seconds))
         };
         assert_eq!(allocate(100_000, true, 0), (vec![layers(0, 1)], false));
-        // The first trial: one step more than the estimate allows, held a few seconds.
-        assert_eq!(allocate(100_000, true, 2), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(100_000, true, 4), (vec![layers(0, 2)], false));
+        // The first trial: what twice the estimate allows (two steps here), held a few
+        // seconds.
+        assert_eq!(allocate(100_000, true, 2), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(100_000, true, 4), (vec![layers(1, 0)], false));
         // The path kept up: it went through.
-        assert_eq!(allocate(100_000, true, 5), (vec![layers(0, 2)], true));
-        // The next trial after the short interval.
-        assert_eq!(allocate(150_000, true, 7), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(100_000, true, 5), (vec![layers(1, 0)], true));
+        // The next trial after the short interval, from the risen estimate.
+        assert_eq!(allocate(200_000, true, 7), (vec![layers(1, 1)], false));
         // The path falls behind: back down, and the next trial waits 8 s.
-        assert_eq!(allocate(150_000, false, 8), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 15), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 16), (vec![layers(1, 0)], false));
-        // Refused again: 16 s. And the estimate taking layers away counts as a refusal.
-        assert_eq!(allocate(150_000, false, 17), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 32), (vec![layers(0, 2)], false));
+        assert_eq!(allocate(200_000, false, 8), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(200_000, true, 15), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(200_000, true, 16), (vec![layers(1, 1)], false));
+        // Refused again: 16 s. After refusals, the estimate taking layers away counts as one.
+        assert_eq!(allocate(200_000, false, 17), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(200_000, true, 32), (vec![layers(1, 0)], false));
         assert_eq!(allocate(100_000, true, 33), (vec![layers(0, 1)], false));
         assert_eq!(allocate(150_000, true, 60), (vec![layers(0, 2)], false));
-        assert_eq!(allocate(150_000, true, 65), (vec![layers(1, 0)], false));
+        assert_eq!(allocate(150_000, true, 65), (vec![layers(1, 1)], false));
         // No trial starts while the path struggles.
         let mut trials = UpgradeTrials::new(start);
         let demands = [camera(layers(2, 2))];
         assert_eq!(
             trials.allocate(100_000, false, 0, &demands, at(3)),
             (vec![layers(0, 1)], false)
+        );
+    }
+
+    #[test]
+    fn a_drop_the_path_kept_up_with_gets_one_trial_at_once() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let demands = [camera(layers(2, 2))];
+        assert_eq!(
+            trials.allocate(550_000, true, 0, &demands, at(0)),
+            (vec![layers(1, 2)], false)
+        );
+        // The estimate falls while everything sent arrives (a receiver short of CPU reads as
+        // a queue): a trial at once, at twice the new estimate.
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &demands, at(1)),
+            (vec![layers(1, 1)], false)
+        );
+        // Refused: back to the estimate's layers, and the back-off starts.
+        assert_eq!(
+            trials.allocate(200_000, false, 0, &demands, at(2)),
+            (vec![layers(1, 0)], false)
+        );
+        // After a refusal, a drop is no reason for a trial: the back-off doubles.
+        assert_eq!(
+            trials.allocate(100_000, true, 0, &demands, at(3)),
+            (vec![layers(0, 1)], false)
+        );
+        assert_eq!(trials.interval, Duration::from_secs(16));
+        assert_eq!(
+            trials.allocate(100_000, true, 0, &demands, at(18)),
+            (vec![layers(0, 1)], false)
+        );
+        assert_eq!(
+            trials.allocate(100_000, true, 0, &demands, at(19)),
+            (vec![layers(1, 0)], false)
+        );
+    }
+
+    #[test]
+    fn a_drop_with_losses_backs_off() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let demands = [camera(layers(2, 2))];
+        trials.allocate(550_000, true, 0, &demands, at(0));
+        assert_eq!(
+            trials.allocate(200_000, false, 0, &demands, at(1)),
+            (vec![layers(1, 0)], false)
+        );
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &demands, at(8)),
+            (vec![layers(1, 0)], false)
+        );
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &demands, at(9)),
+            (vec![layers(1, 1)], false)
         );
     }
 
@@ -378,16 +464,13 @@ mod tests {
             trials.allocate(550_000, true, 0, &wanting(2), at(0)),
             (vec![layers(1, 2)], false)
         );
-        // It prefers the low stream for a while, then the top one again.
+        // It prefers the low stream for a while: no back-off.
         assert_eq!(
             trials.allocate(550_000, true, 0, &wanting(0), at(1)),
             (vec![layers(0, 2)], false)
         );
-        assert_eq!(
-            trials.allocate(550_000, true, 0, &wanting(2), at(2)),
-            (vec![layers(2, 0)], false),
-            "a trial of the next step comes after the usual 2 s, not a refusal's 8 s"
-        );
+        assert_eq!(trials.interval, TRIAL_INTERVAL);
+        assert_eq!(trials.next, at(2));
     }
 
     #[test]
@@ -400,9 +483,9 @@ mod tests {
             trials.allocate(550_000, true, 0, &wanting(1), at(0)),
             (vec![layers(1, 2)], false)
         );
-        // The estimate falls (a burst looked like a queue): layers taken away, a refusal.
+        // The estimate falls with losses: layers taken away, a refusal.
         assert_eq!(
-            trials.allocate(200_000, true, 0, &wanting(1), at(1)),
+            trials.allocate(200_000, false, 0, &wanting(1), at(1)),
             (vec![layers(1, 0)], false)
         );
         assert_eq!(
@@ -410,7 +493,7 @@ mod tests {
             (vec![layers(1, 0)], false),
             "no trial within the refusal's 8 s"
         );
-        // The application prefers the top stream: one step more at once.
+        // The application prefers the top stream: a trial at once.
         assert_eq!(
             trials.allocate(200_000, true, 0, &wanting(2), at(4)),
             (vec![layers(1, 1)], false)
