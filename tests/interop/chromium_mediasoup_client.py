@@ -651,6 +651,14 @@ async def bandwidth_scenario() -> dict[str, Any]:
 
                 await wait_until(below_the_full_top, "layers below the full top stream", 30)
                 down_seconds = loop.time() - narrowed
+                # The receiver asks again for what the narrowing dropped (NACKs, keyframe
+                # requests), and each answer meets the same queue: for a second or two after
+                # the move down, retransmissions and keyframes took the send rate up to 2 Mbps
+                # on a loaded machine (as from any SFU answering at a loopback RTT), which the
+                # layers' fit is not about. Let them settle.
+                for _ in range(4):
+                    await sample()
+                    await asyncio.sleep(0.5)
                 # Ten seconds at the bottleneck: on layers that fit (trials of higher ones
                 # come now and then, less often each time the path refuses).
                 bottleneck_samples = len(timeline)

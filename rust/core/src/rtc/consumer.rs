@@ -207,7 +207,8 @@ pub struct ConsumerStats {
     pub nacked_packets: u64,
     /// Packets resent in answer.
     pub retransmitted_packets: u64,
-    /// NACKed packets not resent because the endpoint asked for more than the budget.
+    /// NACKed packets not resent because the endpoint asked for more than the budget, or
+    /// because its transport's resends already took their share of the estimate.
     pub retransmissions_refused: u64,
     /// Round-trip time from the endpoint's last receiver report, in milliseconds.
     pub round_trip_time_ms: Option<f64>,
@@ -950,6 +951,12 @@ impl Consumer {
     /// was sent in the current run (before a pause or switch, the mapping was another).
     pub fn producer_sequence(&self, sequence: u16) -> Option<(u8, u16)> {
         Some((self.run_stream, self.sequences.unmap(sequence)?))
+    }
+
+    /// Counts a NACKed packet not resent because its transport's retransmissions are at
+    /// their share of the estimate.
+    pub fn refuse_retransmission(&mut self) {
+        self.stats.retransmissions_refused += 1;
     }
 
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,

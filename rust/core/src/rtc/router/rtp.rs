@@ -306,6 +306,10 @@ impl Router {
         let Some(routes) = self.transports.get_mut(entry.transport) else {
             return;
         };
+        if routes.retransmissions_over_budget(now) {
+            entry.consumer.refuse_retransmission();
+            return;
+        }
         let Some((len, transport_sequence)) = entry.consumer.retransmit(
             stored,
             sequence,
