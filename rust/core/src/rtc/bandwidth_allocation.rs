@@ -148,6 +148,10 @@ pub struct UpgradeTrials {
     last: Vec<Layers>,
     /// What each demand preferred last time, to see one ask for more.
     last_preferred: Vec<Layers>,
+    /// The estimate last time, to see it fall.
+    last_estimate: u64,
+    /// The application's maximum: no trial goes above it.
+    ceiling: u64,
 }
 
 impl UpgradeTrials {
@@ -159,7 +163,16 @@ impl UpgradeTrials {
             interval: TRIAL_INTERVAL,
             last: Vec::new(),
             last_preferred: Vec::new(),
+            last_estimate: 0,
+            ceiling: u64::MAX,
         }
+    }
+
+    /// The application's maximum outgoing bitrate (`u64::MAX`: none). The estimate is
+    /// bounded by it before [`UpgradeTrials::allocate`]; this keeps trials within it too, as
+    /// it is a limit to keep, not a guess to test.
+    pub fn set_ceiling(&mut self, ceiling: u64) {
+        self.ceiling = ceiling;
     }
 
     /// The layers of each demand for the next while, given the `estimate` (bits per second),
@@ -209,8 +222,10 @@ impl UpgradeTrials {
                     key(now) < key(before) && key(now) < key(&demand.preferred)
                 });
         self.last.clone_from(&layers);
+        let estimate_fell = estimate < self.last_estimate;
+        self.last_estimate = estimate;
         if taken_away && !trial_ran {
-            if keeps_up && self.interval == TRIAL_INTERVAL {
+            if estimate_fell && keeps_up && self.interval == TRIAL_INTERVAL {
                 // The estimate fell while what is sent arrives with nothing lost: the delay
                 // detector's verdict alone, which a receiver short of CPU gives as readily as
                 // a queue, and which repeats as the layers it takes away lower what arrives.
@@ -237,7 +252,8 @@ impl UpgradeTrials {
             self.next = self.next.min(now);
         }
         if self.trial.is_none() && now >= self.next {
-            if let Some((more, need)) = trial_layers(budget, fixed, &layers, used, demands) {
+            let trial = trial_layers(budget, fixed, &layers, used, demands, self.ceiling);
+            if let Some((more, need)) = trial {
                 self.trial = Some(Trial { need, started: now });
                 self.last.clone_from(&more);
                 return (more, proved);
@@ -258,19 +274,20 @@ impl UpgradeTrials {
 
 /// What a trial above `budget` allocates, and the bitrate that uses: what twice the budget
 /// allows, so that a path with room is found in a trial or two rather than a layer at a time;
-/// at least one step more than `allocated` (which uses `used`).
+/// at least one step more than `allocated` (which uses `used`); never above `ceiling`.
 fn trial_layers(
     budget: u64,
     fixed: u64,
     allocated: &[Layers],
     used: u64,
     demands: &[LayeredDemand],
+    ceiling: u64,
 ) -> Option<(Vec<Layers>, u64)> {
-    let (doubled, doubled_use) = allocate(budget.saturating_mul(2), fixed, demands);
+    let (doubled, doubled_use) = allocate(budget.saturating_mul(2).min(ceiling), fixed, demands);
     if doubled != allocated {
         return Some((doubled, doubled_use));
     }
-    one_step_more(allocated, used, demands)
+    one_step_more(allocated, used, demands).filter(|&(_, need)| need <= ceiling)
 }
 
 fn lowest(demand: &LayeredDemand) -> Layers {
@@ -428,6 +445,50 @@ mod tests {
         assert_eq!(
             trials.allocate(100_000, true, 0, &demands, at(19)),
             (vec![layers(1, 0)], false)
+        );
+    }
+
+    #[test]
+    fn the_end_of_a_trial_is_no_drop() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        let demands = [camera(layers(2, 2))];
+        let mut allocate =
+            |seconds: u64| trials.allocate(100_000, true, 0, &demands, at(seconds)).0;
+        assert_eq!(allocate(0), [layers(0, 1)]);
+        assert_eq!(allocate(2), [layers(1, 0)]);
+        assert_eq!(allocate(5), [layers(1, 0)]);
+        // The trial's step is taken away with the estimate unchanged: the usual back-off,
+        // not a trial at once.
+        assert_eq!(allocate(6), [layers(0, 1)]);
+        assert_eq!(allocate(13), [layers(0, 1)]);
+        assert_eq!(allocate(14), [layers(1, 0)]);
+    }
+
+    #[test]
+    fn no_trial_goes_above_the_applications_maximum() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut trials = UpgradeTrials::new(start);
+        trials.set_ceiling(300_000);
+        let demands = [camera(layers(2, 2))];
+        // Twice the estimate would be the middle stream's top (500 kbps): the trial stops
+        // at what the maximum allows.
+        assert_eq!(
+            trials.allocate(200_000, true, 0, &demands, at(2)).0,
+            [layers(1, 1)]
+        );
+        // At the maximum already: no trial.
+        let mut trials = UpgradeTrials::new(start);
+        trials.set_ceiling(250_000);
+        assert_eq!(
+            trials.allocate(250_000, true, 0, &demands, at(2)).0,
+            [layers(1, 1)]
+        );
+        assert_eq!(
+            trials.allocate(250_000, true, 0, &demands, at(10)).0,
+            [layers(1, 1)]
         );
     }
 

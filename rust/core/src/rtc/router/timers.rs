@@ -449,6 +449,9 @@ impl Router {
             let limits = match estimate {
                 Some(estimate) => {
                     let keeps_up = bandwidth.estimator.path_keeps_up(now);
+                    bandwidth
+                        .trials
+                        .set_ceiling(bounds.map_or(u64::MAX, |(_, max)| max));
                     let (layers, proved) = bandwidth
                         .trials
                         .allocate(estimate, keeps_up, fixed, &demands, now);
