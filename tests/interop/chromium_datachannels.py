@@ -295,10 +295,15 @@ async def scenario() -> dict[str, Any]:
             await pages["ann"].evaluate("window.chat.send('still here')")
 
             async def still_here() -> bool:
+                # On Ben's chat, and echoed by the bot (which hears it through the worker and
+                # answers through Python, so later).
                 texts["ben"] = await pages["ben"].evaluate("window.texts()")
-                return any("still here" in m for m in texts["ben"].values())
+                return all(
+                    any(text in messages for messages in texts["ben"].values())
+                    for text in ("still here", "echo: still here")
+                )
 
-            await wait_until(still_here, "the chat after the refused message")
+            await wait_until(still_here, "the chat and the bot's echo after the refused message")
             stats = {
                 "producers": {
                     p.label + ":" + p.id[:4]: (await p.get_stats())[0]
