@@ -471,13 +471,13 @@ mod tests {
         let start = Instant::now();
         let at = |seconds: u64| start + Duration::from_secs(seconds);
         let mut trials = UpgradeTrials::new(start);
-        trials.set_ceiling(300_000);
+        trials.set_ceiling(550_000);
         let demands = [camera(layers(2, 2))];
-        // Twice the estimate would be the middle stream's top (500 kbps): the trial stops
-        // at what the maximum allows.
+        // Twice the estimate (600 kbps) would be the top stream's base layer: the trial stops
+        // at what the maximum allows, the middle stream's top (500 kbps).
         assert_eq!(
-            trials.allocate(200_000, true, 0, &demands, at(2)).0,
-            [layers(1, 1)]
+            trials.allocate(300_000, true, 0, &demands, at(2)).0,
+            [layers(1, 2)]
         );
         // At the maximum already: no trial.
         let mut trials = UpgradeTrials::new(start);
