@@ -962,8 +962,8 @@ impl Consumer {
     /// Writes the retransmission of our packet `sequence`, whose producer copy is `stored`,
     /// into `output`: on the RTX stream when negotiated, else as sent. Like
     /// [`Consumer::forward`], it carries `transport_sequence` when the endpoint takes
-    /// transport-wide sequence numbers and the stored packet carried one. Its length and
-    /// that number.
+    /// transport-wide sequence numbers and it is video or the stored packet carried one. Its
+    /// length and that number.
     pub fn retransmit(
         &mut self,
         stored: &[u8],
@@ -985,7 +985,7 @@ impl Consumer {
         let number = self
             .spec
             .transport_cc_extension_id
-            .filter(|&id| view.header_extension(id).is_some())
+            .filter(|&id| self.is_video() || view.header_extension(id).is_some())
             .map(|_| *transport_sequence);
         let len = self.write_copy(
             &CopySource::new(&view),

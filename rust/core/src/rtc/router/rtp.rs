@@ -108,8 +108,10 @@ impl Router {
         );
         // Streams (bits) whose keyframe some consumer waits for.
         let mut needs_key_frame = 0u32;
-        // Copies carry a transport-wide sequence number when the producer packet carried
-        // one (as before the router was redone): checked once per extension id.
+        // Copies carry a transport-wide sequence number where the consumer's endpoint takes
+        // them: every video copy (mediasoup's producer gives each video packet the slot, so
+        // the video of a piped or plain producer is estimated too), an audio copy when the
+        // producer's packet carried one (checked once per extension id).
         let mut carries_sequence: Option<(u8, bool)> = None;
         for &consumer in &producer.consumers {
             let Some(entry) = self.consumers.get_mut(consumer) else {
@@ -121,13 +123,16 @@ impl Router {
             let numbered = entry
                 .consumer
                 .transport_cc_extension_id()
-                .is_some_and(|id| match carries_sequence {
-                    Some((checked, carries)) if checked == id => carries,
-                    _ => {
-                        let carries = view.header_extension(id).is_some();
-                        carries_sequence = Some((id, carries));
-                        carries
-                    }
+                .is_some_and(|id| {
+                    entry.consumer.is_video()
+                        || match carries_sequence {
+                            Some((checked, carries)) if checked == id => carries,
+                            _ => {
+                                let carries = view.header_extension(id).is_some();
+                                carries_sequence = Some((id, carries));
+                                carries
+                            }
+                        }
                 });
             let forward = entry.consumer.forward(
                 &rtp,

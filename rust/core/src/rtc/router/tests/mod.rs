@@ -864,7 +864,8 @@ fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets
         .router
         .add_consumer(bench.transport(2), "d".into(), "cc", consumer, false)
         .unwrap();
-    // The sender numbers 500 and 502 (501 is lost on the way); one packet carries no number.
+    // The sender numbers 500 and 502 (501 is lost on the way); one packet carries no number
+    // (as a piped or plain producer's packets carry none).
     for (sequence, transport_wide) in [(1u16, Some(500u16)), (2, Some(502)), (3, None)] {
         let header = RtpHeader {
             payload_type: 96,
@@ -892,8 +893,8 @@ fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets
         .collect();
     assert_eq!(
         numbers,
-        [Some(0), Some(1), None],
-        "the consumer's transport numbers its copies of the packets that carried a number"
+        [Some(0), Some(1), Some(2)],
+        "the consumer's transport numbers every copy of video, the one of a packet without a number too"
     );
     bench.run_until(start + Duration::from_millis(99));
     assert_eq!(bench.endpoints[0].rtcp.len(), 0, "not due before 100 ms");
@@ -913,6 +914,67 @@ fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets
         .map(|(sequence, at)| (sequence, at.is_some()))
         .collect();
     assert_eq!(arrivals, [(500, true), (501, false), (502, true)]);
+}
+
+#[test]
+fn audio_copies_are_numbered_only_where_the_producers_packet_was() {
+    let mut bench = Bench::new(2, 13);
+    let start = bench.now;
+    let spec = ProducerSpec {
+        payload_types: vec![(pt(100), pt(100), Some(PayloadCodec::Opus))],
+        extension_ids: vec![(5, 5)],
+        transport_cc_extension_id: Some(5),
+        encodings: vec![EncodingSpec {
+            ssrc: Some(Ssrc(7)),
+            mapped_ssrc: Ssrc(107),
+            ..EncodingSpec::default()
+        }],
+        ..ProducerSpec::default()
+    };
+    bench
+        .router
+        .add_producer(bench.transport(0), "mic".into(), &spec, false, start)
+        .unwrap();
+    let consumer = ConsumerSpec {
+        payload_types: vec![pt(100)],
+        codec: Some(PayloadCodec::Opus),
+        clock_rate: 48_000,
+        extension_ids: vec![5],
+        transport_cc_extension_id: Some(5),
+        needs_key_frame: false,
+        ..consumer_spec(0xA0)
+    };
+    bench
+        .router
+        .add_consumer(bench.transport(1), "ear".into(), "mic", consumer, false)
+        .unwrap();
+    for (sequence, transport_wide) in [(1u16, None), (2, Some(9u16))] {
+        let header = RtpHeader {
+            payload_type: 100,
+            sequence_number: sequence,
+            ssrc: 7,
+            extensions: transport_wide.map(|number| ExtensionBlock {
+                form: ExtensionForm::OneByte,
+                elements: vec![(5, number.to_be_bytes().to_vec())],
+            }),
+            ..RtpHeader::default()
+        };
+        let mut packet = Vec::new();
+        header.write_into(&[0x78, 1, 2], &mut packet).unwrap();
+        bench.send_rtp(0, packet);
+    }
+    bench.run_for(Duration::ZERO);
+    let numbered: Vec<bool> = bench.endpoints[1]
+        .rtp
+        .iter()
+        .map(|(_, packet)| {
+            RtpPacket::parse(&packet[..])
+                .unwrap()
+                .header_extension(5)
+                .is_some()
+        })
+        .collect();
+    assert_eq!(numbered, [false, true]);
 }
 
 #[test]
