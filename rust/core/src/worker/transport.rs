@@ -70,7 +70,9 @@ pub trait Transport: std::fmt::Debug + Send {
     /// the routing phase ends.
     fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>);
 
-    /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) now.
+    /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) to its
+    /// endpoint by the end of the worker's round (the egress queue is sent then, and before
+    /// any socket closes).
     fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>);
 
     /// When its timers need it next.
