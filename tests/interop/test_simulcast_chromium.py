@@ -47,6 +47,12 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
         assert step["currentLayers"]["spatialLayer"] == spatial, step
         assert [event["spatialLayer"] for event in step["layerEvents"] if event][-1] == spatial
     assert [step["spatialLayer"] for step in result["steps"]] == [0, 1, 2, 0]
+    # The receiving transport's send-side estimate (kbps, from Chromium's transport-cc
+    # feedback) comes within seconds of consuming, piped producer included: every video copy
+    # carries the transport-wide number, as mediasoup's (unnumbered piped copies left the
+    # estimate to appear some 6 s in).
+    estimated_at = [at for at, estimate, _ in result["topLayerTrace"] if estimate > 0]
+    assert estimated_at and estimated_at[0] < 3, result["topLayerTrace"]
     assert result["video"]["frameWidth"] == LAYER_WIDTHS[0]
     timeline = {
         key: result[key] for key in ("firstFrameSeconds", "freezeBegan", "longestFreeze", "steps")
