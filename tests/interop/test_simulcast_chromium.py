@@ -52,7 +52,8 @@ def test_preferred_layers_switch_what_a_chromium_receiver_decodes(
     # carries the transport-wide number, as mediasoup's (unnumbered piped copies left the
     # estimate to appear some 6 s in).
     estimated_at = [at for at, estimate, _ in result["topLayerTrace"] if estimate > 0]
-    assert estimated_at and estimated_at[0] < 3, result["topLayerTrace"]
+    assert estimated_at, result["topLayerTrace"]
+    assert estimated_at[0] < 3, result["topLayerTrace"]
     assert result["video"]["frameWidth"] == LAYER_WIDTHS[0]
     timeline = {
         key: result[key] for key in ("firstFrameSeconds", "freezeBegan", "longestFreeze", "steps")
