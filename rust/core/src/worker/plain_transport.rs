@@ -275,7 +275,7 @@ impl Transport for WorkerPlainTransport {
     fn send_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
         // Queued with the round's media: the router's once-a-second reports come a few
         // transports at a time, and sending each transport's at once cost a submission each
-        // (in a room of 25, a third more submissions than rounds).
+        // (in a room of 25, half again as many submissions as rounds).
         self.queue_rtcp(buffer, len, io);
     }
 
