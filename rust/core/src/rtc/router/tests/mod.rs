@@ -841,6 +841,30 @@ fn a_sender_within_the_max_incoming_bitrate_loses_nothing() {
     assert!(sent.bitrate > 300_000, "{sent:?}");
 }
 
+/// An RTP packet carrying `transport_wide` (if any) as extension 5, the transport-wide
+/// sequence number's id in these tests.
+fn numbered_rtp(
+    payload_type: u8,
+    sequence: u16,
+    ssrc: u32,
+    transport_wide: Option<u16>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let header = RtpHeader {
+        payload_type,
+        sequence_number: sequence,
+        ssrc,
+        extensions: transport_wide.map(|number| ExtensionBlock {
+            form: ExtensionForm::OneByte,
+            elements: vec![(5, number.to_be_bytes().to_vec())],
+        }),
+        ..RtpHeader::default()
+    };
+    let mut packet = Vec::new();
+    header.write_into(payload, &mut packet).unwrap();
+    packet
+}
+
 #[test]
 fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets() {
     let mut bench = Bench::new(3, 11);
@@ -867,18 +891,7 @@ fn transport_cc_arrivals_are_fed_back_and_each_transport_numbers_its_own_packets
     // The sender numbers 500 and 502 (501 is lost on the way); one packet carries no number
     // (as a piped or plain producer's packets carry none).
     for (sequence, transport_wide) in [(1u16, Some(500u16)), (2, Some(502)), (3, None)] {
-        let header = RtpHeader {
-            payload_type: 96,
-            sequence_number: sequence,
-            ssrc: 4242,
-            extensions: transport_wide.map(|number| ExtensionBlock {
-                form: ExtensionForm::OneByte,
-                elements: vec![(5, number.to_be_bytes().to_vec())],
-            }),
-            ..RtpHeader::default()
-        };
-        let mut packet = Vec::new();
-        header.write_into(&[1, 2, 3], &mut packet).unwrap();
+        let packet = numbered_rtp(96, sequence, 4242, transport_wide, &[1, 2, 3]);
         bench.send_rtp(0, packet);
     }
     bench.run_for(Duration::ZERO);
@@ -949,18 +962,7 @@ fn audio_copies_are_numbered_only_where_the_producers_packet_was() {
         .add_consumer(bench.transport(1), "ear".into(), "mic", consumer, false)
         .unwrap();
     for (sequence, transport_wide) in [(1u16, None), (2, Some(9u16))] {
-        let header = RtpHeader {
-            payload_type: 100,
-            sequence_number: sequence,
-            ssrc: 7,
-            extensions: transport_wide.map(|number| ExtensionBlock {
-                form: ExtensionForm::OneByte,
-                elements: vec![(5, number.to_be_bytes().to_vec())],
-            }),
-            ..RtpHeader::default()
-        };
-        let mut packet = Vec::new();
-        header.write_into(&[0x78, 1, 2], &mut packet).unwrap();
+        let packet = numbered_rtp(100, sequence, 7, transport_wide, &[0x78, 1, 2]);
         bench.send_rtp(0, packet);
     }
     bench.run_for(Duration::ZERO);
