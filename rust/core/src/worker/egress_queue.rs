@@ -31,6 +31,8 @@ const BYTES_CAPACITY: usize = CAPACITY * 1400;
 struct Entry {
     fd: RawFd,
     destination: SocketAddr,
+    /// Whether `fd` is connected to `destination` (the kernel is then not given it).
+    connected: bool,
     start: usize,
     len: usize,
 }
@@ -89,6 +91,16 @@ impl EgressQueue {
 
     /// Queues a datagram for `destination` on socket `fd`, flushing first when full.
     pub fn push(&mut self, fd: RawFd, destination: SocketAddr, datagram: &[u8]) {
+        self.queue(fd, destination, false, datagram);
+    }
+
+    /// Queues a datagram on socket `fd`, which is connected to `destination`: it leaves
+    /// without an address, so the kernel uses the socket's cached route.
+    pub fn push_connected(&mut self, fd: RawFd, destination: SocketAddr, datagram: &[u8]) {
+        self.queue(fd, destination, true, datagram);
+    }
+
+    fn queue(&mut self, fd: RawFd, destination: SocketAddr, connected: bool, datagram: &[u8]) {
         if datagram.len() > SLOT_LEN {
             self.dropped += 1;
             return;
@@ -101,6 +113,7 @@ impl EgressQueue {
         self.entries.push(Entry {
             fd,
             destination,
+            connected,
             start,
             len: datagram.len(),
         });
@@ -136,6 +149,7 @@ impl EgressQueue {
             let (entries, bytes) = (&self.entries, &self.bytes);
             let (run_sent, run_dropped) = send_datagrams(
                 run[0].0,
+                entries[run[0].2].connected,
                 run_len,
                 |offset| datagram(entries, bytes, run[offset].2),
                 &mut self.segmentation,
@@ -190,7 +204,8 @@ impl EgressQueue {
                             break;
                         }
                     }
-                    let destination = &entries[order[position].2].destination;
+                    let entry = &entries[order[position].2];
+                    let destination = (!entry.connected).then_some(&entry.destination);
                     let datagrams = (position..position + len).map(|at| datagram_at(at).1);
                     submission.push(
                         fd,
@@ -219,6 +234,7 @@ impl EgressQueue {
             for &(start, len) in &self.unsegmented {
                 let (run_sent, run_dropped) = send_datagrams(
                     order[start].0,
+                    entries[order[start].2].connected,
                     len,
                     |offset| datagram_at(start + offset),
                     &mut self.segmentation,
@@ -297,6 +313,38 @@ mod tests {
     fn interleaved_datagrams_leave_from_their_own_socket_in_order() {
         for queue in both_kinds() {
             interleaved_datagrams(queue);
+        }
+    }
+
+    #[test]
+    fn datagrams_on_a_connected_socket_leave_without_an_address_from_its_port() {
+        for mut queue in both_kinds() {
+            let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+            receiver.set_nonblocking(true).unwrap();
+            let destination = receiver.local_addr().unwrap();
+            let unconnected =
+                crate::worker::tuple_sockets::bind_reusable_udp("127.0.0.1:0".parse().unwrap())
+                    .unwrap();
+            let local = unconnected.local_addr().unwrap();
+            let connected =
+                crate::worker::tuple_sockets::connect_reusable_udp(local, destination).unwrap();
+            // A lone datagram, a run of three of one size (one GSO message), and one from
+            // the unconnected socket sharing the port, in between.
+            queue.push_connected(connected.as_raw_fd(), destination, &[1; 40]);
+            queue.push(unconnected.as_raw_fd(), destination, &[2; 40]);
+            for _ in 0..3 {
+                queue.push_connected(connected.as_raw_fd(), destination, &[3; 60]);
+            }
+            assert_eq!(queue.flush(), 5);
+            let mut received = drain(&receiver);
+            received.sort_by_key(|(_, bytes)| bytes[0]);
+            let expected: Vec<(SocketAddr, Vec<u8>)> =
+                [(1, 40), (2, 40), (3, 60), (3, 60), (3, 60)]
+                    .into_iter()
+                    .map(|(byte, len)| (local, vec![byte; len]))
+                    .collect();
+            assert_eq!(received, expected);
+            assert_eq!(queue.dropped, 0);
         }
     }
 

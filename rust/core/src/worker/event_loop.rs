@@ -1067,7 +1067,14 @@ impl Worker {
     ) -> Result<Response, RequestError> {
         self.check_new_transport_id(&transport_id)?;
         let resource = |error: super::ports::PortError| RequestError::Resource(error.to_string());
-        let rtp_socket = self.ports.bind_udp_at(listen_ip, port).map_err(resource)?;
+        // Shareable with the socket connected to the remote end that the transport opens
+        // once it knows it; not on the IPv6 wildcard, which sharing would make IPv6-only.
+        let rtp_socket = if listen_ip == IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED) {
+            self.ports.bind_udp_at(listen_ip, port)
+        } else {
+            self.ports.bind_reusable_udp_at(listen_ip, port)
+        }
+        .map_err(resource)?;
         let mut bound: Vec<std::net::SocketAddr> = rtp_socket.local_addr().into_iter().collect();
         let rtcp_socket = if rtcp_mux {
             None

@@ -3,7 +3,15 @@
 //! With SCTP, DataChannels travel on the RTP socket's tuple as plain UDP payloads (never
 //! SRTP-protected, as mediasoup sends them on plain and pipe transports); what the
 //! association sends leaves at once, through the worker's egress queue.
+//!
+//! Once the remote end is known (`connect` with an address, or learned by comedia), a second
+//! socket on the RTP socket's address and port, connected to that end, carries what goes
+//! there and receives what it sends: the kernel then skips the route lookup and the hashed IP
+//! identification it does for every datagram from an unconnected socket, a tenth of a
+//! fan-out copy's cost at 500 consumers (docs/benchmarks.md). The RTP socket stays open
+//! and read, so datagrams from anyone else still reach the transport to be counted.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
@@ -14,7 +22,8 @@ use mio::{Interest, Registry, Token};
 use super::egress_queue::EgressQueue;
 use super::forward_queue::PacketKind;
 use super::messages::{Response, TransportEvent, TransportRequest, TransportStats};
-use super::transport::{not_for_this_kind, Transport, TransportIo};
+use super::transport::{not_for_this_kind, Transport, TransportIo, TOKENS_PER_SLOT};
+use super::tuple_sockets::connect_reusable_udp;
 use super::udp_batch::{recv_batch, BATCH};
 use crate::ice::TransportProtocol;
 use crate::rtc::datagram_sink::DatagramSink;
@@ -31,15 +40,22 @@ use crate::srtp::SrtpProfile;
 struct DeferredSink<'a> {
     queue: &'a mut EgressQueue,
     socket: &'a UdpSocket,
+    /// What goes to the remote end leaves from the socket connected to it, if open.
+    remote_socket: &'a RemoteSocket,
     sent: u64,
     sent_bytes: u64,
 }
 
 impl<'a> DeferredSink<'a> {
-    fn new(queue: &'a mut EgressQueue, socket: &'a UdpSocket) -> Self {
+    fn new(
+        queue: &'a mut EgressQueue,
+        socket: &'a UdpSocket,
+        remote_socket: &'a RemoteSocket,
+    ) -> Self {
         DeferredSink {
             queue,
             socket,
+            remote_socket,
             sent: 0,
             sent_bytes: 0,
         }
@@ -48,11 +64,36 @@ impl<'a> DeferredSink<'a> {
 
 impl DatagramSink for DeferredSink<'_> {
     fn send(&mut self, tuple: &crate::ice::TransportTuple, datagram: &[u8]) {
-        self.queue
-            .push(self.socket.as_raw_fd(), tuple.remote, datagram);
+        match self.remote_socket {
+            RemoteSocket::Connected { socket, remote } if *remote == tuple.remote => {
+                self.queue
+                    .push_connected(socket.as_raw_fd(), *remote, datagram);
+            }
+            _ => self
+                .queue
+                .push(self.socket.as_raw_fd(), tuple.remote, datagram),
+        }
         self.sent += 1;
         self.sent_bytes += datagram.len() as u64;
     }
+}
+
+/// The socket index of [`RemoteSocket::Connected`] (0 is the RTP socket, 1 the RTCP one).
+const REMOTE_SOCKET_INDEX: usize = 2;
+
+/// The socket connected to the remote end of the RTP tuple.
+#[derive(Debug)]
+enum RemoteSocket {
+    /// The remote end is not known yet.
+    Unknown,
+    /// On the RTP socket's address and port, registered at [`REMOTE_SOCKET_INDEX`].
+    Connected {
+        socket: UdpSocket,
+        remote: SocketAddr,
+    },
+    /// None could be opened (the RTP socket does not share its port, on the IPv6 wildcard;
+    /// no descriptor left): the RTP socket sends with an address.
+    Unavailable,
 }
 
 /// One PlainTransport.
@@ -61,6 +102,7 @@ pub struct WorkerPlainTransport {
     id: String,
     rtp_socket: UdpSocket,
     rtcp_socket: Option<UdpSocket>,
+    remote_socket: RemoteSocket,
     connection: PlainConnection,
     /// With SRTP: our suite and key || salt, given to the remote end in signaling and used
     /// once `connect` brings its key.
@@ -104,6 +146,7 @@ impl WorkerPlainTransport {
             id,
             rtp_socket,
             rtcp_socket,
+            remote_socket: RemoteSocket::Unknown,
             connection,
             local_srtp_key,
             stats: TransportStats::default(),
@@ -147,17 +190,47 @@ impl WorkerPlainTransport {
             .map_err(|error| RequestError::InvalidState(error.to_string()))
     }
 
-    /// The sockets: RTP, then RTCP if separate.
+    /// The sockets it bound: RTP, then RTCP if separate.
     pub fn sockets(&self) -> impl Iterator<Item = &UdpSocket> {
         std::iter::once(&self.rtp_socket).chain(self.rtcp_socket.as_ref())
+    }
+
+    /// Opens the socket connected to the remote end of the RTP tuple, once it is known.
+    fn open_remote_socket(&mut self, io: &mut TransportIo<'_>) {
+        if !matches!(self.remote_socket, RemoteSocket::Unknown) {
+            return;
+        }
+        let Some(tuple) = self.connection.tuple() else {
+            return;
+        };
+        let token = Token(io.slot * TOKENS_PER_SLOT + REMOTE_SOCKET_INDEX);
+        let opened = connect_reusable_udp(tuple.local, tuple.remote).and_then(|socket| {
+            io.registry
+                .register(
+                    &mut SourceFd(&socket.as_raw_fd()),
+                    token,
+                    Interest::READABLE,
+                )
+                .map(|()| socket)
+        });
+        self.remote_socket = match opened {
+            Ok(socket) => RemoteSocket::Connected {
+                socket,
+                remote: tuple.remote,
+            },
+            Err(_) => RemoteSocket::Unavailable,
+        };
     }
 
     /// Reads one batch from socket `index` (0 RTP, 1 RTCP); media goes to the forward queue
     /// under `slot`, SCTP packets to the association (its answers leave at once). Returns
     /// whether more may be waiting.
     fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<bool> {
-        let (socket, which) = match (index, &self.rtcp_socket) {
-            (1, Some(socket)) => (socket, PlainSocket::Rtcp),
+        let (socket, which) = match (index, &self.rtcp_socket, &self.remote_socket) {
+            (1, Some(socket), _) => (socket, PlainSocket::Rtcp),
+            (REMOTE_SOCKET_INDEX, _, RemoteSocket::Connected { socket, .. }) => {
+                (socket, PlainSocket::Rtp)
+            }
             _ => (&self.rtp_socket, PlainSocket::Rtp),
         };
         let received = recv_batch(socket, io.receive)?;
@@ -168,7 +241,7 @@ impl WorkerPlainTransport {
             };
             self.stats.count_received(len, io.now);
             if which == PlainSocket::Rtp && is_sctp_packet(&buffer[..len]) {
-                let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+                let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
                 self.connection
                     .handle_sctp_datagram(source, &buffer[..len], io.now, &mut sink);
                 self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
@@ -192,7 +265,9 @@ impl WorkerPlainTransport {
                 Received::Nothing => {}
             }
         }
-        // Comedia may have just learned the tuple SCTP runs on (a no-op once started).
+        // Comedia may have just learned the tuple.
+        self.open_remote_socket(io);
+        // SCTP runs on it (a no-op once started).
         if self.connection.sctp().is_some() {
             self.start_sctp(io);
         }
@@ -204,7 +279,7 @@ impl WorkerPlainTransport {
 
     /// Starts SCTP once the tuple is known (after `connect`, or learned by comedia).
     fn start_sctp(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
         self.connection.start_sctp(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -213,7 +288,7 @@ impl WorkerPlainTransport {
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
     fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
         self.stats
             .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
@@ -226,6 +301,7 @@ impl WorkerPlainTransport {
         let mut sink = DeferredSink::new(
             io.egress,
             self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
+            &self.remote_socket,
         );
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
         self.stats
@@ -258,14 +334,24 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn deregister(&mut self, registry: &Registry) {
-        for socket in self.sockets() {
+        let remote = match &self.remote_socket {
+            RemoteSocket::Connected { socket, .. } => Some(socket),
+            _ => None,
+        };
+        for socket in self.sockets().chain(remote) {
             let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
         }
     }
 
     fn read(&mut self, index: usize, _writable: bool, io: &mut TransportIo<'_>) -> bool {
-        // A socket error (e.g. ICMP unreachable reported on read) ends this read only.
-        self.read_batch(index, io).unwrap_or(false)
+        match self.read_batch(index, io) {
+            Ok(more) => more,
+            // The connected socket reports an ICMP port unreachable from the remote end on
+            // its next read, ahead of the datagrams that are waiting: read again.
+            Err(error) if error.kind() == ErrorKind::ConnectionRefused => true,
+            // Any other socket error ends this read only.
+            Err(_) => false,
+        }
     }
 
     fn send_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) {
@@ -284,7 +370,7 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
         self.connection.handle_timeout(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -302,6 +388,7 @@ impl Transport for WorkerPlainTransport {
                 remote_srtp_key,
             } => {
                 self.connect(remote_rtp, remote_rtcp, remote_srtp_key)?;
+                self.open_remote_socket(io);
                 self.start_sctp(io);
                 Ok(Response::Done)
             }
@@ -355,7 +442,7 @@ impl Transport for WorkerPlainTransport {
         io: &mut TransportIo<'_>,
         operation: &mut dyn FnMut(&mut SctpAssociation),
     ) -> Option<()> {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket);
+        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
         let done = self
             .connection
             .with_sctp_association(io.now, &mut sink, |sctp| operation(sctp));

@@ -133,9 +133,31 @@ impl PortAllocator {
         ip: IpAddr,
         port: PortChoice,
     ) -> Result<UdpSocket, PortError> {
+        self.bind_free_udp_at(ip, port, super::tuple_sockets::bind_shared_udp)
+    }
+
+    /// Binds a non-blocking UDP socket on `ip` at the chosen port that one socket connected
+    /// to the remote end may share (a PlainTransport's; see `tuple_sockets`), on a port no
+    /// other socket holds.
+    pub fn bind_reusable_udp_at(
+        &mut self,
+        ip: IpAddr,
+        port: PortChoice,
+    ) -> Result<UdpSocket, PortError> {
+        self.bind_free_udp_at(ip, port, super::tuple_sockets::bind_reusable_udp)
+    }
+
+    /// Binds with `bind` at the chosen port, after a plain bind has found it free: a socket
+    /// that allows sharing would otherwise join another one's port that allows it too.
+    fn bind_free_udp_at(
+        &mut self,
+        ip: IpAddr,
+        port: PortChoice,
+        bind: fn(SocketAddr) -> io::Result<UdpSocket>,
+    ) -> Result<UdpSocket, PortError> {
         self.bind(TransportProtocol::Udp, ip, port, |address| {
             super::tuple_sockets::udp_port_is_free(address)?;
-            super::tuple_sockets::bind_shared_udp(address)
+            bind(address)
         })
     }
 

@@ -101,13 +101,14 @@ impl<'a> Submission<'_, 'a> {
         self.ring.addresses.len() < ENTRIES && self.ring.iovecs.len() + datagrams <= DATAGRAMS
     }
 
-    /// Queues one message on socket `fd` to `destination`: one datagram, or several of the
-    /// first's length (the last may be shorter) as one UDP GSO message. `tag` comes back
-    /// with the message's result. The caller checks [`Submission::has_room`] first.
+    /// Queues one message on socket `fd` to `destination` (none: `fd` is connected): one
+    /// datagram, or several of the first's length (the last may be shorter) as one UDP GSO
+    /// message. `tag` comes back with the message's result. The caller checks
+    /// [`Submission::has_room`] first.
     pub fn push(
         &mut self,
         fd: RawFd,
-        destination: &SocketAddr,
+        destination: Option<&SocketAddr>,
         datagrams: impl Iterator<Item = &'a [u8]>,
         tag: u64,
     ) {
@@ -126,22 +127,31 @@ impl<'a> Submission<'_, 'a> {
         }
         let count = ring.iovecs.len() - first_iovec;
         assert!(ring.addresses.len() < ENTRIES, "checked by has_room");
-        ring.addresses.push(to_storage(destination));
+        // One entry per message (connected or not): `has_room` counts them.
+        ring.addresses
+            .push(destination.map_or_else(unaddressed, to_storage));
         let address = ring.addresses.last_mut().expect("just pushed");
         let send = if count == 1 {
             // A lone datagram (a fan-out copy): SEND with an address spares the kernel
             // importing a message header and its iovec array.
             let iovec = &ring.iovecs[first_iovec];
-            opcode::Send::new(types::Fd(fd), iovec.iov_base.cast(), iovec.iov_len as u32)
-                .flags(libc::MSG_DONTWAIT)
-                .dest_addr(std::ptr::from_ref(&address.0).cast())
-                .dest_addr_len(address.1)
-                .build()
+            let send =
+                opcode::Send::new(types::Fd(fd), iovec.iov_base.cast(), iovec.iov_len as u32)
+                    .flags(libc::MSG_DONTWAIT);
+            if destination.is_some() {
+                send.dest_addr(std::ptr::from_ref(&address.0).cast())
+                    .dest_addr_len(address.1)
+                    .build()
+            } else {
+                send.build()
+            }
         } else {
             // SAFETY: msghdr is plain data; zeroed is valid, the fields used are set below.
             let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
-            header.msg_name = std::ptr::from_mut(&mut address.0).cast();
-            header.msg_namelen = address.1;
+            if destination.is_some() {
+                header.msg_name = std::ptr::from_mut(&mut address.0).cast();
+                header.msg_namelen = address.1;
+            }
             header.msg_iov = ring.iovecs[first_iovec..].as_mut_ptr();
             header.msg_iovlen = count;
             ring.controls.push([0; CONTROL_WORDS]);
@@ -193,6 +203,12 @@ impl<'a> Submission<'_, 'a> {
         self.ring.clear();
         outcome
     }
+}
+
+/// The address of a message on a connected socket: none.
+fn unaddressed() -> SocketAddress {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
+    (unsafe { std::mem::zeroed() }, 0)
 }
 
 impl Drop for Submission<'_, '_> {

@@ -24,10 +24,33 @@ use crate::ice::{TransportProtocol, TransportTuple};
 /// shared socket, handed over by the worker reading it).
 pub const MAX_TUPLE_SOCKETS: usize = 4096;
 
-/// Binds a non-blocking UDP socket at `address` with `SO_REUSEPORT`, so sockets connected to
-/// single clients can share its address and port.
+/// Binds a non-blocking UDP socket at `address` with `SO_REUSEPORT` and a receive buffer
+/// for flood headroom, so a socket connected to one remote can share its address and port (a
+/// PlainTransport's, and each member's of a WebRtcServer: [`bind_shared_udp`]).
+pub fn bind_reusable_udp(address: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::from(bind_socket(
+        address,
+        libc::SOCK_DGRAM,
+        Some(libc::SO_REUSEPORT),
+    )?);
+    enlarge_receive_buffer(&socket);
+    Ok(socket)
+}
+
+/// A UDP socket at `address` connected to `remote`, sharing the address and port of a
+/// socket bound there by [`bind_reusable_udp`]: the kernel then delivers `remote`'s
+/// datagrams to it, and sends from it use the route and IP identification counter the
+/// socket keeps, not a route lookup and a hashed identification per datagram.
+pub fn connect_reusable_udp(address: SocketAddr, remote: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = bind_reusable_udp(address)?;
+    socket.connect(remote)?;
+    Ok(socket)
+}
+
+/// Binds a non-blocking UDP socket at `address` for a WebRtcServer ([`bind_reusable_udp`]),
+/// so sockets connected to single clients can share its address and port.
 pub fn bind_shared_udp(address: SocketAddr) -> io::Result<UdpSocket> {
-    let fd = bind_socket(address, libc::SOCK_DGRAM, Some(libc::SO_REUSEPORT))?;
+    let socket = bind_reusable_udp(address)?;
     // Every member sends all its clients' media from this one socket (a port per
     // transport spreads that over as many send buffers): as large a buffer as the kernel
     // allows. Best effort, as the receive buffer.
@@ -35,15 +58,13 @@ pub fn bind_shared_udp(address: SocketAddr) -> io::Result<UdpSocket> {
     // SAFETY: the option value points at a live c_int of the length given.
     unsafe {
         libc::setsockopt(
-            fd.as_raw_fd(),
+            socket.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_SNDBUF,
             std::ptr::from_ref(&bytes).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
-    let socket = UdpSocket::from(fd);
-    enlarge_receive_buffer(&socket);
     Ok(socket)
 }
 

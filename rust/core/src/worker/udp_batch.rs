@@ -237,6 +237,7 @@ impl SendBatch {
         let mut segmentation = Segmentation::Refused;
         let (sent, dropped) = send_datagrams(
             socket.as_raw_fd(),
+            false,
             self.count,
             |index| (&self.destinations[index], self.buffers[index].as_slice()),
             &mut segmentation,
@@ -305,12 +306,14 @@ pub(super) fn message_len<'a>(
 }
 
 /// Sends `count` datagrams (`datagram(i)` gives the i-th destination and bytes) on socket
-/// `fd` with as few `sendmmsg` calls as it takes; a datagram the kernel refuses is dropped.
+/// `fd` (`connected`: to the destination it is connected to, which the kernel is then not
+/// given) with as few `sendmmsg` calls as it takes; a datagram the kernel refuses is dropped.
 /// With segmentation allowed, consecutive datagrams to the same destination with the same
 /// length (the last of a run may be shorter) leave as one GSO message. Returns (sent,
 /// dropped).
 pub(super) fn send_datagrams<'a>(
     fd: RawFd,
+    connected: bool,
     count: usize,
     datagram: impl Fn(usize) -> (&'a SocketAddr, &'a [u8]),
     segmentation: &mut Segmentation,
@@ -359,8 +362,10 @@ pub(super) fn send_datagrams<'a>(
                 .msg_hdr;
             header.msg_iov = iovecs[iovecs_used].as_mut_ptr();
             header.msg_iovlen = run;
-            header.msg_name = (&mut storage.0 as *mut libc::sockaddr_storage).cast();
-            header.msg_namelen = storage.1;
+            if !connected {
+                header.msg_name = (&mut storage.0 as *mut libc::sockaddr_storage).cast();
+                header.msg_namelen = storage.1;
+            }
             if run > 1 {
                 let control = controls[messages].write([0; CONTROL_WORDS]);
                 write_segment_size(header, control, first.len() as u16);
@@ -376,16 +381,24 @@ pub(super) fn send_datagrams<'a>(
             // SAFETY: the first message's iovec and address were written above.
             let (iovec, storage) =
                 unsafe { (iovecs[0].assume_init_ref(), storages[0].assume_init_ref()) };
-            // SAFETY: they point at live bytes and an address of the given length; the
-            // kernel only reads them.
+            let (address, address_len) = if connected {
+                (std::ptr::null(), 0)
+            } else {
+                (
+                    (&storage.0 as *const libc::sockaddr_storage).cast(),
+                    storage.1,
+                )
+            };
+            // SAFETY: they point at live bytes and an address of the given length (none on
+            // a connected socket); the kernel only reads them.
             let result = unsafe {
                 libc::sendto(
                     fd,
                     iovec.iov_base,
                     iovec.iov_len,
                     libc::MSG_DONTWAIT,
-                    (&storage.0 as *const libc::sockaddr_storage).cast(),
-                    storage.1,
+                    address,
+                    address_len,
                 )
             };
             if result < 0 {
