@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -19,6 +20,7 @@ import pytest
 
 import mediasoup_py
 from mediasoup_py import errors
+from tests.packets import rtcp_receiver_report, rtp_packet
 
 T = TypeVar("T")
 STUN_MAGIC_COOKIE = 0x2112A442
@@ -423,6 +425,106 @@ def test_plain_transport_rules() -> None:
             worker.close()
 
     run(scenario)
+
+
+def udp_sockets_bound_to(port: int) -> list[int]:
+    """The remote port of every IPv4 UDP socket bound to local ``port`` (0: unconnected),
+    from /proc/net/udp (this network namespace's)."""
+    remote_ports = []
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        local, remote = line.split()[1:3]
+        if int(local.split(":")[1], 16) == port:
+            remote_ports.append(int(remote.split(":")[1], 16))
+    return remote_ports
+
+
+def test_a_connected_plain_transport_keeps_its_port_and_hears_its_remote_and_strangers() -> None:
+    """Once connected, a plain transport sends from a second socket on its own port,
+    connected to the remote end: the copies still come from its port, the remote end's RTCP
+    (now delivered to that socket) reaches the consumer, and a stranger's datagram (to the
+    port's other socket) is still counted."""
+    opus = {"mimeType": "audio/opus", "payloadType": 100, "clockRate": 48000, "channels": 2}
+
+    async def scenario() -> dict[str, object]:
+        worker = await mediasoup_py.create_worker(rtc_min_port=43600, rtc_max_port=43699)
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+        sender, receiver, stranger = sockets
+        try:
+            for each in sockets:
+                each.bind(("127.0.0.1", 0))
+            receiver.setblocking(False)
+            router = await worker.create_router(
+                media_codecs=[
+                    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2}
+                ]
+            )
+            listen = {"protocol": "udp", "ip": "127.0.0.1"}
+            ingress = await router.create_plain_transport(listen_info=listen, comedia=True)
+            await ingress.connect()
+            producer = await ingress.produce(
+                kind="audio", rtp_parameters={"codecs": [opus], "encodings": [{"ssrc": 1234}]}
+            )
+            egress = await router.create_plain_transport(listen_info=listen)
+            await egress.connect(ip="127.0.0.1", port=receiver.getsockname()[1])
+            consumer = await egress.consume(
+                producer_id=producer.id, rtp_capabilities=router.rtp_capabilities
+            )
+            ingress_address = ("127.0.0.1", ingress.tuple["localPort"])
+            egress_address = ("127.0.0.1", egress.tuple["localPort"])
+            copies: list[tuple[str, int]] = []
+            for sequence in range(20):
+                packet = rtp_packet(
+                    sequence_number=sequence,
+                    timestamp=sequence * 960,
+                    ssrc=1234,
+                    payload_type=100,
+                    payload=bytes(40),
+                )
+                sender.sendto(packet, ingress_address)
+                await asyncio.sleep(0.01)
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        copies.append(receiver.recvfrom(2048)[1])
+            consumer_ssrc = consumer.rtp_parameters["encodings"][0]["ssrc"]
+            receiver.sendto(rtcp_receiver_report(99, consumer_ssrc, 19), egress_address)
+            stranger.sendto(rtp_packet(sequence_number=1, ssrc=1234), egress_address)
+            await asyncio.sleep(0.3)
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    copies.append(receiver.recvfrom(2048)[1])
+            sockets_on_port = udp_sockets_bound_to(egress_address[1])
+            [egress_stats] = await egress.get_stats()
+            consumer_stats = (await consumer.get_stats())[0]
+            return {
+                "copies": copies,
+                "egress_address": egress_address,
+                "sockets_on_port": sockets_on_port,
+                "receiver_port": receiver.getsockname()[1],
+                "transport": egress_stats,
+                "consumer": consumer_stats,
+            }
+        finally:
+            for each in sockets:
+                each.close()
+            worker.close()
+
+    result = run(scenario)
+    copies = result["copies"]
+    assert isinstance(copies, list)
+    assert len(copies) >= 15, result
+    assert set(copies) == {result["egress_address"]}, "every copy leaves from the transport's port"
+    # Two sockets on the port: the RTP socket, and one connected to the remote end.
+    sockets_on_port = result["sockets_on_port"]
+    assert isinstance(sockets_on_port, list)
+    assert sorted(sockets_on_port) == [0, result["receiver_port"]], result
+    transport = result["transport"]
+    assert isinstance(transport, dict)
+    assert transport["rtcpPacketsReceived"] == 1, transport
+    assert transport["droppedDatagrams"]["mediaNotReady"] == 1, transport
+    consumer = result["consumer"]
+    assert isinstance(consumer, dict)
+    # The report block's fraction lost (5/256) reached the consumer.
+    assert consumer["fractionLost"] == 5, consumer
 
 
 def test_worker_records_reach_python_logging(caplog: pytest.LogCaptureFixture) -> None:
