@@ -40,8 +40,9 @@ use crate::srtp::SrtpProfile;
 struct DeferredSink<'a> {
     queue: &'a mut EgressQueue,
     socket: &'a UdpSocket,
-    /// What goes to the remote end leaves from the socket connected to it, if open.
-    remote_socket: &'a RemoteSocket,
+    /// The socket connected to the remote end, if open, and that end: what goes there
+    /// leaves from it.
+    connected: Option<(&'a UdpSocket, SocketAddr)>,
     sent: u64,
     sent_bytes: u64,
 }
@@ -50,12 +51,12 @@ impl<'a> DeferredSink<'a> {
     fn new(
         queue: &'a mut EgressQueue,
         socket: &'a UdpSocket,
-        remote_socket: &'a RemoteSocket,
+        connected: Option<(&'a UdpSocket, SocketAddr)>,
     ) -> Self {
         DeferredSink {
             queue,
             socket,
-            remote_socket,
+            connected,
             sent: 0,
             sent_bytes: 0,
         }
@@ -64,10 +65,10 @@ impl<'a> DeferredSink<'a> {
 
 impl DatagramSink for DeferredSink<'_> {
     fn send(&mut self, tuple: &crate::ice::TransportTuple, datagram: &[u8]) {
-        match self.remote_socket {
-            RemoteSocket::Connected { socket, remote } if *remote == tuple.remote => {
+        match self.connected {
+            Some((socket, remote)) if remote == tuple.remote => {
                 self.queue
-                    .push_connected(socket.as_raw_fd(), *remote, datagram);
+                    .push_connected(socket.as_raw_fd(), remote, datagram);
             }
             _ => self
                 .queue
@@ -94,6 +95,16 @@ enum RemoteSocket {
     /// None could be opened (the RTP socket does not share its port, on the IPv6 wildcard;
     /// no descriptor left): the RTP socket sends with an address.
     Unavailable,
+}
+
+impl RemoteSocket {
+    /// The connected socket and its remote end, if open.
+    fn connected(&self) -> Option<(&UdpSocket, SocketAddr)> {
+        match self {
+            RemoteSocket::Connected { socket, remote } => Some((socket, *remote)),
+            RemoteSocket::Unknown | RemoteSocket::Unavailable => None,
+        }
+    }
 }
 
 /// One PlainTransport.
@@ -222,15 +233,13 @@ impl WorkerPlainTransport {
         };
     }
 
-    /// Reads one batch from socket `index` (0 RTP, 1 RTCP); media goes to the forward queue
-    /// under `slot`, SCTP packets to the association (its answers leave at once). Returns
-    /// whether more may be waiting.
+    /// Reads one batch from socket `index` (0 RTP, 1 RTCP, [`REMOTE_SOCKET_INDEX`] the RTP
+    /// tuple's connected socket); media goes to the forward queue under `slot`, SCTP packets
+    /// to the association (its answers leave at once). Returns whether more may be waiting.
     fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<bool> {
-        let (socket, which) = match (index, &self.rtcp_socket, &self.remote_socket) {
+        let (socket, which) = match (index, &self.rtcp_socket, self.remote_socket.connected()) {
             (1, Some(socket), _) => (socket, PlainSocket::Rtcp),
-            (REMOTE_SOCKET_INDEX, _, RemoteSocket::Connected { socket, .. }) => {
-                (socket, PlainSocket::Rtp)
-            }
+            (REMOTE_SOCKET_INDEX, _, Some((socket, _))) => (socket, PlainSocket::Rtp),
             _ => (&self.rtp_socket, PlainSocket::Rtp),
         };
         let received = recv_batch(socket, io.receive)?;
@@ -241,7 +250,8 @@ impl WorkerPlainTransport {
             };
             self.stats.count_received(len, io.now);
             if which == PlainSocket::Rtp && is_sctp_packet(&buffer[..len]) {
-                let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
+                let mut sink =
+                    DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
                 self.connection
                     .handle_sctp_datagram(source, &buffer[..len], io.now, &mut sink);
                 self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
@@ -279,7 +289,8 @@ impl WorkerPlainTransport {
 
     /// Starts SCTP once the tuple is known (after `connect`, or learned by comedia).
     fn start_sctp(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
+        let mut sink =
+            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
         self.connection.start_sctp(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -288,7 +299,8 @@ impl WorkerPlainTransport {
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
     fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
+        let mut sink =
+            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
         self.stats
             .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
@@ -298,11 +310,12 @@ impl WorkerPlainTransport {
     /// Sends an RTCP compound (`buffer[..len]`, with room for the SRTCP trailer) from the
     /// RTCP socket, or the RTP socket with rtcp-mux, through the worker's egress queue.
     fn queue_rtcp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
-        let mut sink = DeferredSink::new(
-            io.egress,
-            self.rtcp_socket.as_ref().unwrap_or(&self.rtp_socket),
-            &self.remote_socket,
-        );
+        // Without rtcp-mux, RTCP leaves from the RTCP socket's port, as the remote expects.
+        let (socket, connected) = match &self.rtcp_socket {
+            Some(socket) => (socket, None),
+            None => (&self.rtp_socket, self.remote_socket.connected()),
+        };
+        let mut sink = DeferredSink::new(io.egress, socket, connected);
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
         self.stats
             .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
@@ -334,10 +347,7 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn deregister(&mut self, registry: &Registry) {
-        let remote = match &self.remote_socket {
-            RemoteSocket::Connected { socket, .. } => Some(socket),
-            _ => None,
-        };
+        let remote = self.remote_socket.connected().map(|(socket, _)| socket);
         for socket in self.sockets().chain(remote) {
             let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
         }
@@ -370,7 +380,8 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
+        let mut sink =
+            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
         self.connection.handle_timeout(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -442,7 +453,8 @@ impl Transport for WorkerPlainTransport {
         io: &mut TransportIo<'_>,
         operation: &mut dyn FnMut(&mut SctpAssociation),
     ) -> Option<()> {
-        let mut sink = DeferredSink::new(io.egress, &self.rtp_socket, &self.remote_socket);
+        let mut sink =
+            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
         let done = self
             .connection
             .with_sctp_association(io.now, &mut sink, |sctp| operation(sctp));
