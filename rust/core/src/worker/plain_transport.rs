@@ -97,6 +97,20 @@ enum RemoteSocket {
     Unavailable,
 }
 
+/// The RTP socket, and the socket connected to the remote end of its tuple on the same port.
+#[derive(Debug)]
+struct RtpSockets {
+    socket: UdpSocket,
+    remote: RemoteSocket,
+}
+
+impl RtpSockets {
+    /// A sink sending from them: to the remote end through the connected socket once open.
+    fn sink<'a>(&'a self, queue: &'a mut EgressQueue) -> DeferredSink<'a> {
+        DeferredSink::new(queue, &self.socket, self.remote.connected())
+    }
+}
+
 impl RemoteSocket {
     /// The connected socket and its remote end, if open.
     fn connected(&self) -> Option<(&UdpSocket, SocketAddr)> {
@@ -111,9 +125,8 @@ impl RemoteSocket {
 #[derive(Debug)]
 pub struct WorkerPlainTransport {
     id: String,
-    rtp_socket: UdpSocket,
+    rtp: RtpSockets,
     rtcp_socket: Option<UdpSocket>,
-    remote_socket: RemoteSocket,
     connection: PlainConnection,
     /// With SRTP: our suite and key || salt, given to the remote end in signaling and used
     /// once `connect` brings its key.
@@ -155,9 +168,11 @@ impl WorkerPlainTransport {
         }
         Ok(WorkerPlainTransport {
             id,
-            rtp_socket,
+            rtp: RtpSockets {
+                socket: rtp_socket,
+                remote: RemoteSocket::Unknown,
+            },
             rtcp_socket,
-            remote_socket: RemoteSocket::Unknown,
             connection,
             local_srtp_key,
             stats: TransportStats::default(),
@@ -203,12 +218,12 @@ impl WorkerPlainTransport {
 
     /// The sockets it bound: RTP, then RTCP if separate.
     pub fn sockets(&self) -> impl Iterator<Item = &UdpSocket> {
-        std::iter::once(&self.rtp_socket).chain(self.rtcp_socket.as_ref())
+        std::iter::once(&self.rtp.socket).chain(self.rtcp_socket.as_ref())
     }
 
     /// Opens the socket connected to the remote end of the RTP tuple, once it is known.
     fn open_remote_socket(&mut self, io: &mut TransportIo<'_>) {
-        if !matches!(self.remote_socket, RemoteSocket::Unknown) {
+        if !matches!(self.rtp.remote, RemoteSocket::Unknown) {
             return;
         }
         let Some(tuple) = self.connection.tuple() else {
@@ -224,7 +239,7 @@ impl WorkerPlainTransport {
                 )
                 .map(|()| socket)
         });
-        self.remote_socket = match opened {
+        self.rtp.remote = match opened {
             Ok(socket) => RemoteSocket::Connected {
                 socket,
                 remote: tuple.remote,
@@ -237,10 +252,10 @@ impl WorkerPlainTransport {
     /// tuple's connected socket); media goes to the forward queue under `slot`, SCTP packets
     /// to the association (its answers leave at once). Returns whether more may be waiting.
     fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<bool> {
-        let (socket, which) = match (index, &self.rtcp_socket, self.remote_socket.connected()) {
+        let (socket, which) = match (index, &self.rtcp_socket, self.rtp.remote.connected()) {
             (1, Some(socket), _) => (socket, PlainSocket::Rtcp),
             (REMOTE_SOCKET_INDEX, _, Some((socket, _))) => (socket, PlainSocket::Rtp),
-            _ => (&self.rtp_socket, PlainSocket::Rtp),
+            _ => (&self.rtp.socket, PlainSocket::Rtp),
         };
         let received = recv_batch(socket, io.receive)?;
         let mut sctp_handled = false;
@@ -250,8 +265,7 @@ impl WorkerPlainTransport {
             };
             self.stats.count_received(len, io.now);
             if which == PlainSocket::Rtp && is_sctp_packet(&buffer[..len]) {
-                let mut sink =
-                    DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
+                let mut sink = self.rtp.sink(io.egress);
                 self.connection
                     .handle_sctp_datagram(source, &buffer[..len], io.now, &mut sink);
                 self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
@@ -289,8 +303,7 @@ impl WorkerPlainTransport {
 
     /// Starts SCTP once the tuple is known (after `connect`, or learned by comedia).
     fn start_sctp(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink =
-            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
+        let mut sink = self.rtp.sink(io.egress);
         self.connection.start_sctp(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -299,8 +312,7 @@ impl WorkerPlainTransport {
     /// Sends RTP (`buffer[..len]`, with room for an SRTP tag) to the remote address, through
     /// the worker's egress queue.
     fn queue_rtp(&mut self, buffer: &mut [u8], len: usize, io: &mut TransportIo<'_>) -> bool {
-        let mut sink =
-            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
+        let mut sink = self.rtp.sink(io.egress);
         let sent = self.connection.send_rtp(buffer, len, &mut sink).is_ok();
         self.stats
             .count_sent(sink.sent, if sent { len as u64 } else { 0 }, io.now);
@@ -313,7 +325,7 @@ impl WorkerPlainTransport {
         // Without rtcp-mux, RTCP leaves from the RTCP socket's port, as the remote expects.
         let (socket, connected) = match &self.rtcp_socket {
             Some(socket) => (socket, None),
-            None => (&self.rtp_socket, self.remote_socket.connected()),
+            None => (&self.rtp.socket, self.rtp.remote.connected()),
         };
         let mut sink = DeferredSink::new(io.egress, socket, connected);
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
@@ -347,7 +359,7 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn deregister(&mut self, registry: &Registry) {
-        let remote = self.remote_socket.connected().map(|(socket, _)| socket);
+        let remote = self.rtp.remote.connected().map(|(socket, _)| socket);
         for socket in self.sockets().chain(remote) {
             let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
         }
@@ -380,8 +392,7 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
-        let mut sink =
-            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
+        let mut sink = self.rtp.sink(io.egress);
         self.connection.handle_timeout(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
         io.egress.flush();
@@ -453,8 +464,7 @@ impl Transport for WorkerPlainTransport {
         io: &mut TransportIo<'_>,
         operation: &mut dyn FnMut(&mut SctpAssociation),
     ) -> Option<()> {
-        let mut sink =
-            DeferredSink::new(io.egress, &self.rtp_socket, self.remote_socket.connected());
+        let mut sink = self.rtp.sink(io.egress);
         let done = self
             .connection
             .with_sctp_association(io.now, &mut sink, |sctp| operation(sctp));
