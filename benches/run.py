@@ -29,7 +29,8 @@ PNG plots (forwarded packets/s against offered load, CPU per forwarded packet, l
 percentiles), and prints the tables. ``--peers mediasoup,janus`` sets the peers up first
 (benches/setup_peers.sh, cached); without peers mediasoup_py is measured alone. The peer
 ``bare`` (plain fan-out only) is the load tool's ``mediasoup-bare-forwarder``: recvmmsg in,
-SSRC and sequence rewritten, our egress out (sendmmsg, UDP GSO) and nothing else, the floor
+SSRC and sequence rewritten, our egress out (one socket per consumer, connected to it, that
+nothing polls; io_uring or sendmmsg, UDP GSO) and nothing else, the floor
 of fan-out on this machine that mediasoup_py's figures can be held against.
 
     .venv/bin/python -m benches.run --peers mediasoup

@@ -439,10 +439,11 @@ def udp_sockets_bound_to(port: int) -> list[int]:
 
 
 def test_a_connected_plain_transport_keeps_its_port_and_hears_its_remote_and_strangers() -> None:
-    """Once connected, a plain transport sends from a second socket on its own port,
-    connected to the remote end: the copies still come from its port, the remote end's RTCP
-    (now delivered to that socket) reaches the consumer, and a stranger's datagram (to the
-    port's other socket) is still counted."""
+    """Once connected, a plain transport sends from a socket on its own port connected to
+    the remote end, and reads the remote end on another one: the copies still come from its
+    port, the remote end's RTCP reaches the consumer at once (well before the first look at
+    the sending socket, a second after connecting), and a stranger's datagram (to the port's
+    unconnected socket) is still counted."""
     opus = {"mimeType": "audio/opus", "payloadType": 100, "clockRate": 48000, "channels": 2}
 
     async def scenario() -> dict[str, object]:
@@ -513,10 +514,11 @@ def test_a_connected_plain_transport_keeps_its_port_and_hears_its_remote_and_str
     assert isinstance(copies, list)
     assert len(copies) >= 15, result
     assert set(copies) == {result["egress_address"]}, "every copy leaves from the transport's port"
-    # Two sockets on the port: the RTP socket, and one connected to the remote end.
+    # Three sockets on the port: the RTP socket, and two connected to the remote end.
     sockets_on_port = result["sockets_on_port"]
     assert isinstance(sockets_on_port, list)
-    assert sorted(sockets_on_port) == [0, result["receiver_port"]], result
+    receiver_port = result["receiver_port"]
+    assert sorted(sockets_on_port) == [0, receiver_port, receiver_port], result
     transport = result["transport"]
     assert isinstance(transport, dict)
     assert transport["rtcpPacketsReceived"] == 1, transport

@@ -400,6 +400,8 @@ impl Worker {
                 self.publish_transport_events(slot);
             }
         }
+        // What a timeout read (a plain transport's look at its sender) goes to its router.
+        self.route(now);
         for slot in 0..self.routers.len() {
             let Some(Some(entry)) = self.routers.get_mut(slot) else {
                 continue;

@@ -4,17 +4,18 @@
 //! SRTP-protected, as mediasoup sends them on plain and pipe transports); what the
 //! association sends leaves at once, through the worker's egress queue.
 //!
-//! Once the remote end is known (`connect` with an address, or learned by comedia), a second
-//! socket on the RTP socket's address and port, connected to that end, carries what goes
-//! there and receives what it sends: the kernel then skips the route lookup and the hashed IP
-//! identification it does for every datagram from an unconnected socket (14% of a copy's
-//! CPU at fan-out 500 as measured in docs/benchmarks.md). The RTP socket stays open and
-//! read, so datagrams from anyone else still reach the transport to be counted.
+//! Once the remote end is known (`connect` with an address, or learned by comedia), two more
+//! sockets on the RTP socket's address and port, connected to that end, carry what goes there
+//! and receive what it sends ([`ConnectedSockets`]): the kernel then skips the route lookup
+//! and the hashed IP identification it does for every datagram from an unconnected socket
+//! (14% of a copy's CPU at fan-out 500 as measured in docs/benchmarks.md). The RTP socket
+//! stays open and read, so datagrams from anyone else still reach the transport to be
+//! counted.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -79,22 +80,45 @@ impl DatagramSink for DeferredSink<'_> {
     }
 }
 
-/// The socket index of [`RemoteSocket::Connected`] (0 is the RTP socket, 1 the RTCP one).
-const REMOTE_SOCKET_INDEX: usize = 2;
+/// The socket index of [`ConnectedSockets::reader`] (0 is the RTP socket, 1 the RTCP one).
+const READER_INDEX: usize = 2;
+/// The socket index of [`ConnectedSockets::sender`], once it is polled.
+const SENDER_INDEX: usize = 3;
+/// The first look for datagrams the kernel gave the sender; each later one waits twice as
+/// long, up to [`SENDER_CHECK_LONGEST`].
+const SENDER_CHECK_FIRST: Duration = Duration::from_secs(1);
+const SENDER_CHECK_LONGEST: Duration = Duration::from_secs(32);
 
-/// The socket connected to the remote end of the RTP tuple.
+/// The sockets connected to the remote end of the RTP tuple.
 #[derive(Debug)]
 enum RemoteSocket {
     /// The remote end is not known yet.
     Unknown,
-    /// On the RTP socket's address and port, registered at [`REMOTE_SOCKET_INDEX`].
-    Connected {
-        socket: UdpSocket,
-        remote: SocketAddr,
-    },
+    Connected(ConnectedSockets),
     /// None could be opened (the RTP socket does not share its port, on the IPv6 wildcard;
     /// no descriptor left): the RTP socket sends with an address.
     Unavailable,
+}
+
+/// Two sockets on the RTP socket's address and port, both connected to `remote`: what goes
+/// there leaves from `sender`, which the worker does not poll, and what `remote` sends
+/// arrives on `reader`, registered at [`READER_INDEX`].
+///
+/// Why two: each time the kernel frees a datagram a socket sent, it wakes whatever polls that
+/// socket (its send buffer has room again), one call into the worker's epoll per copy that
+/// the worker never needs (its sends do not wait for room); with the one connected socket
+/// polled, that was a fifth of a plain fan-out's CPU (docs/benchmarks.md). Linux gives a
+/// datagram to the socket connected to its source most recently, so the reader, connected
+/// after the sender, hears the remote end. Should a kernel choose the sender instead, a look
+/// at it every so often ([`ConnectedSockets::sender_check`]) finds what it holds, and from
+/// then on it is polled too.
+#[derive(Debug)]
+struct ConnectedSockets {
+    sender: UdpSocket,
+    reader: UdpSocket,
+    remote: SocketAddr,
+    /// When the sender is next read, and the wait after that; `None` once it is polled.
+    sender_check: Option<(Instant, Duration)>,
 }
 
 /// The RTP socket, and the socket connected to the remote end of its tuple on the same port.
@@ -107,17 +131,23 @@ struct RtpSockets {
 impl RtpSockets {
     /// A sink sending from them: to the remote end through the connected socket once open.
     fn sink<'a>(&'a self, queue: &'a mut EgressQueue) -> DeferredSink<'a> {
-        DeferredSink::new(queue, &self.socket, self.remote.connected())
+        DeferredSink::new(queue, &self.socket, self.remote.sender())
     }
 }
 
 impl RemoteSocket {
-    /// The connected socket and its remote end, if open.
-    fn connected(&self) -> Option<(&UdpSocket, SocketAddr)> {
+    /// The connected sockets, if open.
+    fn connected(&self) -> Option<&ConnectedSockets> {
         match self {
-            RemoteSocket::Connected { socket, remote } => Some((socket, *remote)),
+            RemoteSocket::Connected(sockets) => Some(sockets),
             RemoteSocket::Unknown | RemoteSocket::Unavailable => None,
         }
+    }
+
+    /// The socket sending to the remote end and that end, if open.
+    fn sender(&self) -> Option<(&UdpSocket, SocketAddr)> {
+        self.connected()
+            .map(|sockets| (&sockets.sender, sockets.remote))
     }
 }
 
@@ -221,7 +251,7 @@ impl WorkerPlainTransport {
         std::iter::once(&self.rtp.socket).chain(self.rtcp_socket.as_ref())
     }
 
-    /// Opens the socket connected to the remote end of the RTP tuple, once it is known.
+    /// Opens the sockets connected to the remote end of the RTP tuple, once it is known.
     fn open_remote_socket(&mut self, io: &mut TransportIo<'_>) {
         if !matches!(self.rtp.remote, RemoteSocket::Unknown) {
             return;
@@ -229,32 +259,59 @@ impl WorkerPlainTransport {
         let Some(tuple) = self.connection.tuple() else {
             return;
         };
-        let token = Token(io.slot * TOKENS_PER_SLOT + REMOTE_SOCKET_INDEX);
-        let opened = connect_reusable_udp(tuple.local, tuple.remote).and_then(|socket| {
-            io.registry
-                .register(
-                    &mut SourceFd(&socket.as_raw_fd()),
-                    token,
-                    Interest::READABLE,
-                )
-                .map(|()| socket)
+        let (local, remote) = (tuple.local, tuple.remote);
+        // The sender first: the kernel gives the remote's datagrams to the reader,
+        // connected after it.
+        let opened = connect_reusable_udp(local, remote).and_then(|sender| {
+            let reader = connect_reusable_udp(local, remote)?;
+            register(io, &reader, READER_INDEX)?;
+            Ok(ConnectedSockets {
+                sender,
+                reader,
+                remote,
+                sender_check: Some((io.now + SENDER_CHECK_FIRST, SENDER_CHECK_FIRST)),
+            })
         });
         self.rtp.remote = match opened {
-            Ok(socket) => RemoteSocket::Connected {
-                socket,
-                remote: tuple.remote,
-            },
+            Ok(sockets) => RemoteSocket::Connected(sockets),
             Err(_) => RemoteSocket::Unavailable,
         };
     }
 
-    /// Reads one batch from socket `index` (0 RTP, 1 RTCP, [`REMOTE_SOCKET_INDEX`] the RTP
-    /// tuple's connected socket); media goes to the forward queue under `slot`, SCTP packets
-    /// to the association (its answers leave at once). Returns whether more may be waiting.
-    fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<bool> {
+    /// Reads the connected sender if it is time: what the kernel gave it is handled as the
+    /// reader's would be, and a sender that held anything is polled from then on.
+    fn check_sender(&mut self, io: &mut TransportIo<'_>) {
+        let RemoteSocket::Connected(ConnectedSockets {
+            sender_check: Some((due, wait)),
+            ..
+        }) = self.rtp.remote
+        else {
+            return;
+        };
+        if io.now < due {
+            return;
+        }
+        let held = matches!(self.read_batch(SENDER_INDEX, io), Ok(received) if received > 0);
+        let RemoteSocket::Connected(sockets) = &mut self.rtp.remote else {
+            return;
+        };
+        sockets.sender_check = if held && register(io, &sockets.sender, SENDER_INDEX).is_ok() {
+            None
+        } else {
+            let wait = (wait * 2).min(SENDER_CHECK_LONGEST);
+            Some((io.now + wait, wait))
+        };
+    }
+
+    /// Reads one batch from socket `index` (0 RTP, 1 RTCP, [`READER_INDEX`] and
+    /// [`SENDER_INDEX`] the sockets connected to the RTP tuple's remote end); media goes to
+    /// the forward queue under `slot`, SCTP packets to the association (its answers leave at
+    /// once). Returns how many datagrams it read.
+    fn read_batch(&mut self, index: usize, io: &mut TransportIo<'_>) -> std::io::Result<usize> {
         let (socket, which) = match (index, &self.rtcp_socket, self.rtp.remote.connected()) {
             (1, Some(socket), _) => (socket, PlainSocket::Rtcp),
-            (REMOTE_SOCKET_INDEX, _, Some((socket, _))) => (socket, PlainSocket::Rtp),
+            (READER_INDEX, _, Some(sockets)) => (&sockets.reader, PlainSocket::Rtp),
+            (SENDER_INDEX, _, Some(sockets)) => (&sockets.sender, PlainSocket::Rtp),
             _ => (&self.rtp.socket, PlainSocket::Rtp),
         };
         let received = recv_batch(socket, io.receive)?;
@@ -298,7 +355,7 @@ impl WorkerPlainTransport {
         if sctp_handled {
             io.egress.flush();
         }
-        Ok(received == BATCH)
+        Ok(received)
     }
 
     /// Starts SCTP once the tuple is known (after `connect`, or learned by comedia).
@@ -325,7 +382,7 @@ impl WorkerPlainTransport {
         // Without rtcp-mux, RTCP leaves from the RTCP socket's port, as the remote expects.
         let (socket, connected) = match &self.rtcp_socket {
             Some(socket) => (socket, None),
-            None => (&self.rtp.socket, self.rtp.remote.connected()),
+            None => (&self.rtp.socket, self.rtp.remote.sender()),
         };
         let mut sink = DeferredSink::new(io.egress, socket, connected);
         let sent = self.connection.send_rtcp(buffer, len, &mut sink).is_ok();
@@ -359,15 +416,18 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn deregister(&mut self, registry: &Registry) {
-        let remote = self.rtp.remote.connected().map(|(socket, _)| socket);
-        for socket in self.sockets().chain(remote) {
+        let connected = self.rtp.remote.connected();
+        let reader = connected.map(|sockets| &sockets.reader);
+        // The sender is registered only once polled (deregistering it otherwise fails, unseen).
+        let sender = connected.map(|sockets| &sockets.sender);
+        for socket in self.sockets().chain(reader).chain(sender) {
             let _ = registry.deregister(&mut SourceFd(&socket.as_raw_fd()));
         }
     }
 
     fn read(&mut self, index: usize, _writable: bool, io: &mut TransportIo<'_>) -> bool {
         match self.read_batch(index, io) {
-            Ok(more) => more,
+            Ok(received) => received == BATCH,
             // The connected socket reports an ICMP port unreachable from the remote end on
             // its next read, ahead of the datagrams that are waiting: read again.
             Err(error) if error.kind() == ErrorKind::ConnectionRefused => true,
@@ -388,10 +448,20 @@ impl Transport for WorkerPlainTransport {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.connection.poll_timeout()
+        let sender_check = self
+            .rtp
+            .remote
+            .connected()
+            .and_then(|sockets| sockets.sender_check)
+            .map(|(due, _)| due);
+        match (self.connection.poll_timeout(), sender_check) {
+            (Some(connection), Some(sender)) => Some(connection.min(sender)),
+            (connection, sender) => connection.or(sender),
+        }
     }
 
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
+        self.check_sender(io);
         let mut sink = self.rtp.sink(io.egress);
         self.connection.handle_timeout(io.now, &mut sink);
         self.stats.count_sent(sink.sent, sink.sent_bytes, io.now);
@@ -473,5 +543,170 @@ impl Transport for WorkerPlainTransport {
             io.egress.flush();
         }
         done
+    }
+}
+
+/// Registers `socket` for reading under the transport's token for socket `index`.
+fn register(io: &TransportIo<'_>, socket: &UdpSocket, index: usize) -> std::io::Result<()> {
+    io.registry.register(
+        &mut SourceFd(&socket.as_raw_fd()),
+        Token(io.slot * TOKENS_PER_SLOT + index),
+        Interest::READABLE,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use mio::{Events, Poll};
+
+    use super::super::event_queue::EventQueue;
+    use super::super::forward_queue::ForwardQueue;
+    use super::super::messages::WorkerEvent;
+    use super::super::tuple_sockets::bind_reusable_udp;
+    use super::super::udp_batch::{RecvBatch, SendBatch};
+    use super::*;
+
+    const SLOT: usize = 3;
+
+    /// The worker's I/O state around one transport, with a poll of its own.
+    struct Harness {
+        poll: Poll,
+        receive: RecvBatch,
+        send: SendBatch,
+        egress: EgressQueue,
+        forward: ForwardQueue,
+        events: EventQueue<WorkerEvent>,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Harness {
+                poll: Poll::new().unwrap(),
+                receive: RecvBatch::default(),
+                send: SendBatch::default(),
+                egress: EgressQueue::default(),
+                forward: ForwardQueue::default(),
+                events: EventQueue::new().unwrap(),
+            }
+        }
+
+        fn io(&mut self, now: Instant) -> TransportIo<'_> {
+            TransportIo {
+                slot: SLOT,
+                now,
+                registry: self.poll.registry(),
+                servers: &mut [],
+                receive: &mut self.receive,
+                send: &mut self.send,
+                egress: &mut self.egress,
+                forward: &mut self.forward,
+                events: &self.events,
+            }
+        }
+
+        /// The socket indices of the transport that are readable within `wait`.
+        fn readable(&mut self, wait: Duration) -> Vec<usize> {
+            let mut events = Events::with_capacity(8);
+            self.poll.poll(&mut events, Some(wait)).unwrap();
+            events
+                .iter()
+                .map(|event| event.token().0 - SLOT * TOKENS_PER_SLOT)
+                .collect()
+        }
+    }
+
+    fn rtp(sequence: u16) -> Vec<u8> {
+        let mut packet = vec![0x80, 100];
+        packet.extend_from_slice(&sequence.to_be_bytes());
+        packet.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0x04, 0xd2]);
+        packet.extend_from_slice(&[0; 20]);
+        packet
+    }
+
+    #[test]
+    fn the_remote_end_is_read_on_the_reader_or_once_found_on_the_sender() {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let remote = UdpSocket::bind(loopback).unwrap();
+        let remote_address = remote.local_addr().unwrap();
+        let rtp_socket = bind_reusable_udp(loopback).unwrap();
+        let local = rtp_socket.local_addr().unwrap();
+        let mut transport =
+            WorkerPlainTransport::new("t".into(), rtp_socket, None, false, None, None).unwrap();
+        let mut harness = Harness::new();
+        let start = Instant::now();
+        transport
+            .register(harness.poll.registry(), SLOT * TOKENS_PER_SLOT)
+            .unwrap();
+        let connect = TransportRequest::ConnectPlain {
+            remote_rtp: Some(remote_address),
+            remote_rtcp: None,
+            remote_srtp_key: None,
+        };
+        transport
+            .handle_request(connect, &mut harness.io(start))
+            .unwrap();
+        assert_eq!(
+            transport.poll_timeout(),
+            Some(start + SENDER_CHECK_FIRST),
+            "the first look at the sender"
+        );
+
+        // The kernel gives the remote end's datagrams to the reader, connected last.
+        remote.send_to(&rtp(1), local).unwrap();
+        assert_eq!(harness.readable(Duration::from_secs(2)), [READER_INDEX]);
+        assert!(!transport.read(READER_INDEX, false, &mut harness.io(start)));
+        assert_eq!(harness.forward.len(), 1);
+
+        // A kernel that gives them to the sender instead: with no other socket connected to
+        // the remote end, this one does. Nothing polls the sender, so nothing is readable.
+        let RemoteSocket::Connected(sockets) = &mut transport.rtp.remote else {
+            panic!("the connected sockets are open");
+        };
+        sockets.reader =
+            connect_reusable_udp(local, SocketAddr::from((Ipv4Addr::LOCALHOST, 9))).unwrap();
+        remote.send_to(&rtp(2), local).unwrap();
+        assert!(harness.readable(Duration::from_millis(200)).is_empty());
+
+        // Its first look finds the datagram, and the sender is polled from then on.
+        let due = start + SENDER_CHECK_FIRST;
+        transport.on_timeout(&mut harness.io(due));
+        assert_eq!(harness.forward.len(), 2, "the held datagram was read");
+        assert_eq!(transport.poll_timeout(), None, "no more looks");
+        remote.send_to(&rtp(3), local).unwrap();
+        assert_eq!(harness.readable(Duration::from_secs(2)), [SENDER_INDEX]);
+        assert!(!transport.read(SENDER_INDEX, false, &mut harness.io(due)));
+        assert_eq!(harness.forward.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_sender_is_looked_at_less_and_less_often() {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let remote = UdpSocket::bind(loopback).unwrap();
+        let rtp_socket = bind_reusable_udp(loopback).unwrap();
+        let mut transport =
+            WorkerPlainTransport::new("t".into(), rtp_socket, None, false, None, None).unwrap();
+        let mut harness = Harness::new();
+        let start = Instant::now();
+        let connect = TransportRequest::ConnectPlain {
+            remote_rtp: Some(remote.local_addr().unwrap()),
+            remote_rtcp: None,
+            remote_srtp_key: None,
+        };
+        transport
+            .handle_request(connect, &mut harness.io(start))
+            .unwrap();
+        let mut due = start + SENDER_CHECK_FIRST;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            assert_eq!(transport.poll_timeout(), Some(due));
+            transport.on_timeout(&mut harness.io(due));
+            let next = transport.poll_timeout().unwrap();
+            waits.push((next - due).as_secs());
+            due = next;
+        }
+        assert_eq!(waits, [2, 4, 8, 16, 32, 32, 32, 32]);
+        assert_eq!(harness.forward.len(), 0);
     }
 }

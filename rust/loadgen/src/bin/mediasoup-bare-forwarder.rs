@@ -1,8 +1,9 @@
 //! mediasoup-bare-forwarder: the floor of RTP fan-out on this machine, a benchmark peer that
 //! does nothing an SFU does beyond moving packets. It receives on one UDP port, gives each
 //! packet a per-consumer SSRC and sequence number, and sends the copies out of one socket
-//! per consumer to 127.0.0.1:<recv-base + i>: recvmmsg batches in, and the worker's own
-//! egress out (one sendmmsg per socket per batch, equal-size runs as UDP GSO messages). No
+//! per consumer (connected to it) to 127.0.0.1:<recv-base + i>: recvmmsg batches in, and the
+//! worker's own egress out (its io_uring, or one sendmmsg per socket per batch, equal-size runs
+//! as UDP GSO messages). No
 //! RTCP, NACK, keyframe, layer or header-extension work: what is left is the kernel's UDP
 //! path and the copies, the ceiling an SFU built this way can approach.
 //!
@@ -107,9 +108,16 @@ fn run(options: &Options) -> Result<(), String> {
     enlarge_receive_buffer(&input);
     let mut consumers = (0..options.consumers)
         .map(|index| {
+            let destination = SocketAddr::from((loopback, options.recv_base + index as u16));
+            let socket = bind()?;
+            // Connected, as the worker's plain transports send to their remote end: the
+            // kernel keeps the route instead of looking it up per datagram.
+            socket
+                .connect(destination)
+                .map_err(|error| error.to_string())?;
             Ok(Consumer {
-                socket: bind()?,
-                destination: SocketAddr::from((loopback, options.recv_base + index as u16)),
+                socket,
+                destination,
                 ssrc: 0x5000_0000 + index as u32,
                 sequence: index as u16,
             })
@@ -143,7 +151,7 @@ fn run(options: &Options) -> Result<(), String> {
                     packet[2..4].copy_from_slice(&consumer.sequence.to_be_bytes());
                     packet[8..12].copy_from_slice(&consumer.ssrc.to_be_bytes());
                     consumer.sequence = consumer.sequence.wrapping_add(1);
-                    egress.push(
+                    egress.push_connected(
                         consumer.socket.as_raw_fd(),
                         consumer.destination,
                         &packet[..len],
