@@ -107,7 +107,8 @@ enum RemoteSocket {
 /// Why two: each time the kernel frees a datagram a socket sent, it wakes whatever polls that
 /// socket (its send buffer has room again), one call into the worker's epoll per copy that
 /// the worker never needs (its sends do not wait for room); with the one connected socket
-/// polled, that was a fifth of a plain fan-out's CPU (docs/benchmarks.md). Linux gives a
+/// polled, that was 14% of a plain fan-out's CPU per packet at 500 consumers
+/// (docs/benchmarks.md). Linux gives a
 /// datagram to the socket connected to its source most recently, so the reader, connected
 /// after the sender, hears the remote end. Should a kernel choose the sender instead, a look
 /// at it every so often ([`ConnectedSockets::sender_check`]) finds what it holds, and from
@@ -121,7 +122,7 @@ struct ConnectedSockets {
     sender_check: Option<(Instant, Duration)>,
 }
 
-/// The RTP socket, and the socket connected to the remote end of its tuple on the same port.
+/// The RTP socket, and the sockets connected to the remote end of its tuple on the same port.
 #[derive(Debug)]
 struct RtpSockets {
     socket: UdpSocket,
@@ -129,7 +130,7 @@ struct RtpSockets {
 }
 
 impl RtpSockets {
-    /// A sink sending from them: to the remote end through the connected socket once open.
+    /// A sink sending from them: to the remote end through the connected sender once open.
     fn sink<'a>(&'a self, queue: &'a mut EgressQueue) -> DeferredSink<'a> {
         DeferredSink::new(queue, &self.socket, self.remote.sender())
     }
