@@ -108,11 +108,10 @@ enum RemoteSocket {
 /// socket (its send buffer has room again), one call into the worker's epoll per copy that
 /// the worker never needs (its sends do not wait for room); with the one connected socket
 /// polled, that was 14% of a plain fan-out's CPU per packet at 500 consumers
-/// (docs/benchmarks.md). Linux gives a
-/// datagram to the socket connected to its source most recently, so the reader, connected
-/// after the sender, hears the remote end. Should a kernel choose the sender instead, a look
-/// at it every so often ([`ConnectedSockets::sender_check`]) finds what it holds, and from
-/// then on it is polled too.
+/// (docs/benchmarks.md). Linux gives a datagram to the socket connected to its source most
+/// recently, so the reader, connected after the sender, hears the remote end. Should a kernel
+/// choose the sender instead, a look at it every so often ([`ConnectedSockets::sender_check`])
+/// finds what it holds, and from then on it is polled too.
 #[derive(Debug)]
 struct ConnectedSockets {
     sender: UdpSocket,
@@ -265,7 +264,7 @@ impl WorkerPlainTransport {
         // connected after it.
         let opened = connect_reusable_udp(local, remote).and_then(|sender| {
             let reader = connect_reusable_udp(local, remote)?;
-            register(io, &reader, READER_INDEX)?;
+            register_readable(io.registry, &reader, token(io, READER_INDEX))?;
             Ok(ConnectedSockets {
                 sender,
                 reader,
@@ -296,7 +295,9 @@ impl WorkerPlainTransport {
         let RemoteSocket::Connected(sockets) = &mut self.rtp.remote else {
             return;
         };
-        sockets.sender_check = if held && register(io, &sockets.sender, SENDER_INDEX).is_ok() {
+        let polled = held
+            && register_readable(io.registry, &sockets.sender, token(io, SENDER_INDEX)).is_ok();
+        sockets.sender_check = if polled {
             None
         } else {
             let wait = (wait * 2).min(SENDER_CHECK_LONGEST);
@@ -407,11 +408,7 @@ impl Transport for WorkerPlainTransport {
 
     fn register(&mut self, registry: &Registry, token_base: usize) -> std::io::Result<()> {
         for (index, socket) in self.sockets().enumerate() {
-            registry.register(
-                &mut SourceFd(&socket.as_raw_fd()),
-                Token(token_base + index),
-                Interest::READABLE,
-            )?;
+            register_readable(registry, socket, token_base + index)?;
         }
         Ok(())
     }
@@ -455,10 +452,11 @@ impl Transport for WorkerPlainTransport {
             .connected()
             .and_then(|sockets| sockets.sender_check)
             .map(|(due, _)| due);
-        match (self.connection.poll_timeout(), sender_check) {
-            (Some(connection), Some(sender)) => Some(connection.min(sender)),
-            (connection, sender) => connection.or(sender),
-        }
+        self.connection
+            .poll_timeout()
+            .into_iter()
+            .chain(sender_check)
+            .min()
     }
 
     fn on_timeout(&mut self, io: &mut TransportIo<'_>) {
@@ -547,13 +545,18 @@ impl Transport for WorkerPlainTransport {
     }
 }
 
-/// Registers `socket` for reading under the transport's token for socket `index`.
-fn register(io: &TransportIo<'_>, socket: &UdpSocket, index: usize) -> std::io::Result<()> {
-    io.registry.register(
+/// Registers `socket` for reading under `token`.
+fn register_readable(registry: &Registry, socket: &UdpSocket, token: usize) -> std::io::Result<()> {
+    registry.register(
         &mut SourceFd(&socket.as_raw_fd()),
-        Token(io.slot * TOKENS_PER_SLOT + index),
+        Token(token),
         Interest::READABLE,
     )
+}
+
+/// The token of the transport's socket `index`.
+fn token(io: &TransportIo<'_>, index: usize) -> usize {
+    io.slot * TOKENS_PER_SLOT + index
 }
 
 #[cfg(test)]

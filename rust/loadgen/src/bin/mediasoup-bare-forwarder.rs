@@ -3,9 +3,8 @@
 //! packet a per-consumer SSRC and sequence number, and sends the copies out of one socket
 //! per consumer (connected to it) to 127.0.0.1:<recv-base + i>: recvmmsg batches in, and the
 //! worker's own egress out (its io_uring, or one sendmmsg per socket per batch, equal-size runs
-//! as UDP GSO messages). No
-//! RTCP, NACK, keyframe, layer or header-extension work: what is left is the kernel's UDP
-//! path and the copies, the ceiling an SFU built this way can approach.
+//! as UDP GSO messages). No RTCP, NACK, keyframe, layer or header-extension work: what is left
+//! is the kernel's UDP path and the copies, the ceiling an SFU built this way can approach.
 //!
 //! It follows the benchmark peers' contract (benches/rtpload_peer.py): fan-out only, one
 //! JSON ready line (producerPort, ssrc, payloadType, cpuPid), and it runs until killed or
