@@ -2,7 +2,8 @@
 reaches no network (the tests run in network namespaces without one) and says one line per
 step; and its apt step (``scripts/apt-install.sh``) waits for the package manager's lock
 instead of failing: with dpkg's lock held, as a running apt-get or unattended upgrade holds it,
-and released after 20 s, it installs a package (an empty .deb made here) once the lock is free.
+until apt-get says it waits for it, it installs a package (an empty .deb made here) once the
+lock is free.
 
 Both need root, as the suite does in CI (apt, dpkg)."""
 
@@ -13,7 +14,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,27 +87,43 @@ def test_apt_step_waits_for_the_package_managers_lock(probe_deb: Path) -> None:
     # dpkg's front-end lock, taken as apt-get takes it (an fcntl record lock).
     lock = os.open("/var/lib/dpkg/lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
     fcntl.lockf(lock, fcntl.LOCK_EX)
-    # Released by this timer only, after LOCK_HELD_S, whatever the install does meanwhile.
-    timer = threading.Timer(LOCK_HELD_S, os.close, (lock,))
-    started = time.monotonic()
-    timer.start()
+    # Held until apt-get says it waits for it: a fixed hold raced apt-get's own start (on a
+    # busy machine it reached the lock after the hold had ended, and never waited). Released
+    # after LOCK_HELD_S at the latest, so a step that never waits fails instead of hanging.
+    released = threading.Event()
+
+    def release() -> None:
+        if not released.is_set():
+            released.set()
+            os.close(lock)
+
+    watchdog = threading.Timer(LOCK_HELD_S, release)
+    watchdog.start()
+    waited_for_lock = False
     try:
-        completed = subprocess.run(
+        with subprocess.Popen(
             ["bash", "scripts/apt-install.sh", str(probe_deb)],
             cwd=REPOSITORY,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-            timeout=LOCK_HELD_S + 120,
-            check=False,
-        )
-        finished = time.monotonic()
+        ) as install:
+            assert install.stdout is not None
+            output = []
+            for line in install.stdout:
+                output.append(line)
+                if "Waiting for cache lock" in line and not released.is_set():
+                    waited_for_lock = True
+                    release()
+            returncode = install.wait(timeout=LOCK_HELD_S + 120)
     finally:
-        timer.join()
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    assert "Waiting for cache lock" in completed.stdout + completed.stderr
-    assert completed.stdout.splitlines()[-1] == f"installed {probe_deb}"
-    # It waited for the lock instead of failing, and installed once it was free.
-    assert finished - started >= LOCK_HELD_S
+        watchdog.cancel()
+        release()
+    text = "".join(output)
+    assert returncode == 0, text[-2000:]
+    # It waited for the lock while it was held instead of failing, and installed once free.
+    assert waited_for_lock, text[-2000:]
+    assert text.splitlines()[-1] == f"installed {probe_deb}"
     status = subprocess.run(
         ["dpkg-query", "-W", "-f=${Status}", PROBE_PACKAGE],
         capture_output=True,
