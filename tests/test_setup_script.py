@@ -91,11 +91,14 @@ def test_apt_step_waits_for_the_package_managers_lock(probe_deb: Path) -> None:
     # busy machine it reached the lock after the hold had ended, and never waited). Released
     # after LOCK_HELD_S at the latest, so a step that never waits fails instead of hanging.
     released = threading.Event()
+    releasing = threading.Lock()
 
     def release() -> None:
-        if not released.is_set():
-            released.set()
-            os.close(lock)
+        # Once, from whichever comes first: apt-get's message, the watchdog or the end.
+        with releasing:
+            if not released.is_set():
+                released.set()
+                os.close(lock)
 
     watchdog = threading.Timer(LOCK_HELD_S, release)
     watchdog.start()
